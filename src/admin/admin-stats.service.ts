@@ -1,0 +1,49 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { REPLIES_QUEUE, type GenerateReplyJobData } from '../chat/jobs/generate-reply.job.js';
+import { AppConfig } from '../config/app-config.js';
+import { jobQueueToken } from '../coordination/coordination.module.js';
+import type { JobQueue } from '../coordination/job-queue.port.js';
+import { MetricsService } from '../metrics/metrics.service.js';
+import { RequestStatsService } from '../metrics/request-stats.service.js';
+import { RedisService } from '../redis/redis.service.js';
+import type { AdminStatsResponseDto, CacheStatsDto } from './admin.dto.js';
+
+const NO_QUEUE = { waiting: 0, active: 0, delayed: 0, failed: 0 };
+
+@Injectable()
+export class AdminStatsService {
+  constructor(
+    private readonly metrics: MetricsService,
+    private readonly requests: RequestStatsService,
+    private readonly redis: RedisService,
+    private readonly config: AppConfig,
+    @Inject(jobQueueToken(REPLIES_QUEUE)) private readonly replies: JobQueue<GenerateReplyJobData>,
+  ) {}
+
+  async stats(): Promise<AdminStatsResponseDto> {
+    const [cache, queue] = await Promise.all([this.cacheStats(), this.replies.counts().catch(() => NO_QUEUE)]);
+    return {
+      cache,
+      performance: this.requests.snapshot(),
+      redis: { available: this.redis.enabled && this.redis.available },
+      queue,
+    };
+  }
+
+  /** From the cache counters: a hit in any tier is a hit; a miss is a look-up that no tier answered. */
+  private async cacheStats(): Promise<CacheStatsDto> {
+    const lookups = (await this.metrics.cacheRequests.get()).values;
+    const count = (tier: string, result: string): number =>
+      lookups.filter((v) => v.labels.tier === tier && v.labels.result === result).reduce((sum, v) => sum + v.value, 0);
+    const hits = count('memory', 'hit') + count('redis', 'hit');
+    const misses = count('redis', 'miss');
+    const size = (await this.metrics.cacheEntries.get()).values[0]?.value ?? 0;
+    return {
+      size,
+      maxSize: this.config.cache.size,
+      hits,
+      misses,
+      hitRate: hits + misses === 0 ? 0 : Math.round((hits / (hits + misses)) * 1000) / 1000,
+    };
+  }
+}

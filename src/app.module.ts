@@ -1,0 +1,68 @@
+import { Module, ValidationPipe, type DynamicModule } from '@nestjs/common';
+import { APP_FILTER, APP_PIPE } from '@nestjs/core';
+import type { IncomingMessage } from 'node:http';
+import { ClsModule } from 'nestjs-cls';
+import type { Logger } from 'pino';
+import { AdminModule } from './admin/admin.module.js';
+import { AuthModule } from './auth/auth.module.js';
+import { ChatModule } from './chat/chat.module.js';
+import { REPLIES_QUEUE } from './chat/jobs/generate-reply.job.js';
+import { CommonModule } from './common/common.module.js';
+import { HttpExceptionFilter } from './common/http-exception.filter.js';
+import { LoggerModule } from './common/logger.module.js';
+import { requestIdFrom, type ParleyClsStore } from './common/request-context.js';
+import { AppConfig } from './config/app-config.js';
+import { ConfigModule } from './config/config.module.js';
+import { CoordinationModule } from './coordination/coordination.module.js';
+import { DatabaseModule } from './database/database.module.js';
+import { HealthModule } from './health/health.module.js';
+import { MetricsModule } from './metrics/metrics.module.js';
+import { RedisModule } from './redis/redis.module.js';
+import { SessionModule } from './session/session.module.js';
+import { ThrottleModule } from './throttle/throttle.module.js';
+
+/** Fastify's request id (see app.setup.ts) reaches middleware on the raw request. */
+type RawRequestWithId = IncomingMessage & { id?: unknown };
+
+@Module({})
+export class AppModule {
+  static forRoot(config: AppConfig, logger: Logger): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        LoggerModule.forRoot(logger),
+        CommonModule,
+        MetricsModule,
+        ClsModule.forRoot({
+          global: true,
+          middleware: {
+            mount: true,
+            generateId: true,
+            idGenerator: (req: RawRequestWithId) =>
+              typeof req.id === 'string' ? req.id : requestIdFrom(req.headers['x-request-id']),
+            setup: (cls) => {
+              (cls as unknown as { set(key: keyof ParleyClsStore, value: number): void }).set('startedAt', Date.now());
+            },
+          },
+        }),
+        DatabaseModule,
+        RedisModule,
+        CoordinationModule.forRoot(config, { [REPLIES_QUEUE]: { attempts: 8, backoffMs: 500 } }),
+        AuthModule,
+        ThrottleModule,
+        SessionModule,
+        ChatModule,
+        HealthModule,
+        AdminModule,
+      ],
+      providers: [
+        {
+          provide: APP_PIPE,
+          useValue: new ValidationPipe({ transform: true, whitelist: true, forbidNonWhitelisted: true }),
+        },
+        { provide: APP_FILTER, useClass: HttpExceptionFilter },
+      ],
+    };
+  }
+}

@@ -1,0 +1,31 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ArrayMaxSize, IsArray, IsIn, IsInt, IsOptional, IsString, Length, Max, Min } from 'class-validator';
+
+export class CreateDevTokenDto {
+  @ApiProperty({ example: 'alice', minLength: 1, maxLength: 128, description: 'Becomes the token subject (`sub`)' })
+  @IsString()
+  @Length(1, 128)
+  userId: string;
+
+  @ApiPropertyOptional({ example: ['admin'], type: [String], enum: ['admin'] })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(4)
+  @IsIn(['admin'], { each: true })
+  roles?: string[];
+
+  @ApiPropertyOptional({ example: 3600, minimum: 60, maximum: 604800, default: 3600 })
+  @IsOptional()
+  @IsInt()
+  @Min(60)
+  @Max(604_800)
+  ttlSeconds?: number;
+}
+
+export class DevTokenResponseDto {
+  @ApiProperty({ example: 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJhbGljZSJ9.signature' })
+  token: string;
+
+  @ApiProperty({ example: '2026-01-01T12:00:00.000Z', format: 'date-time' })
+  expiresAt: string;
+}

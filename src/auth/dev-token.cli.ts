@@ -1,0 +1,21 @@
+/**
+ * `npm run token -- <userId> [--admin] [--ttl seconds]`: prints a bearer token signed with the
+ * server's HS256 secret (JWT_SECRET, or the embedded-mode secret kept in DATA_DIR).
+ */
+import 'reflect-metadata';
+import { parseArgs } from 'node:util';
+import { loadConfig } from '../config/app-config.js';
+import { TokenService } from './token.service.js';
+
+const { positionals, values } = parseArgs({
+  allowPositionals: true,
+  options: { admin: { type: 'boolean', default: false }, ttl: { type: 'string', default: '3600' } },
+});
+const userId = positionals[0];
+if (userId === undefined || userId.length > 128) {
+  process.stderr.write('usage: npm run token -- <userId> [--admin] [--ttl seconds]\n');
+  process.exit(2);
+}
+const config = loadConfig(process.env);
+const issued = await new TokenService(config).sign(userId, values.admin ? ['admin'] : [], Number(values.ttl));
+process.stdout.write(`${issued.token}\n`);

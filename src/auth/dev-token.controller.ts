@@ -1,0 +1,33 @@
+import { Body, Controller, HttpCode, HttpStatus, NotFoundException, Post } from '@nestjs/common';
+import { ApiCreatedResponse, ApiNotFoundResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Public } from '../common/public.decorator.js';
+import { AppConfig } from '../config/app-config.js';
+import { RateLimit } from '../throttle/rate-limit.decorator.js';
+import { CreateDevTokenDto, DevTokenResponseDto } from './auth.dto.js';
+import { TokenService } from './token.service.js';
+
+const DEFAULT_TTL_SECONDS = 3600;
+
+@ApiTags('auth')
+@Controller('v1/auth')
+export class DevTokenController {
+  constructor(
+    private readonly tokens: TokenService,
+    private readonly config: AppConfig,
+  ) {}
+
+  @Public()
+  @RateLimit('dev-tokens')
+  @Post('dev-token')
+  @HttpCode(HttpStatus.CREATED)
+  @ApiOperation({ summary: 'Issue a development token (only when AUTH_DEV_TOKENS=true; never in production)' })
+  @ApiCreatedResponse({ type: DevTokenResponseDto })
+  @ApiNotFoundResponse({ description: 'Dev tokens are disabled' })
+  async create(@Body() dto: CreateDevTokenDto): Promise<DevTokenResponseDto> {
+    if (!this.config.auth.devTokens) {
+      throw new NotFoundException('Cannot POST /v1/auth/dev-token');
+    }
+    const issued = await this.tokens.sign(dto.userId, dto.roles ?? [], dto.ttlSeconds ?? DEFAULT_TTL_SECONDS);
+    return { token: issued.token, expiresAt: issued.expiresAt.toISOString() };
+  }
+}

@@ -1,0 +1,89 @@
+import { Injectable } from '@nestjs/common';
+import {
+  createRemoteJWKSet,
+  errors,
+  jwtVerify,
+  SignJWT,
+  type JWTPayload,
+  type JWTVerifyGetKey,
+  type JWTVerifyOptions,
+} from 'jose';
+import { AppConfig } from '../config/app-config.js';
+import { AuthException, AuthExceptionCode } from './auth.exception.js';
+import type { AuthenticatedUser } from './authenticated-user.js';
+import { resolveSigningSecret } from './signing-secret.util.js';
+
+const ASYMMETRIC_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'EdDSA'];
+const SUB_MAX_LENGTH = 128;
+
+export interface IssuedToken {
+  token: string;
+  expiresAt: Date;
+}
+
+/** Verifies bearer tokens (algorithms pinned, `exp` required) and signs dev tokens. */
+@Injectable()
+export class TokenService {
+  private readonly secret: Uint8Array | undefined;
+  private readonly jwks: JWTVerifyGetKey | undefined;
+  private readonly verifyOptions: JWTVerifyOptions;
+
+  constructor(private readonly config: AppConfig) {
+    const secret = resolveSigningSecret(config);
+    this.secret = secret === undefined ? undefined : new TextEncoder().encode(secret);
+    this.jwks = config.auth.jwksUrl === undefined ? undefined : createRemoteJWKSet(new URL(config.auth.jwksUrl));
+    this.verifyOptions = {
+      algorithms: this.jwks ? ASYMMETRIC_ALGORITHMS : ['HS256'],
+      requiredClaims: ['exp', 'sub'],
+      ...(config.auth.issuer === undefined ? {} : { issuer: config.auth.issuer }),
+      ...(config.auth.audience === undefined ? {} : { audience: config.auth.audience }),
+    };
+  }
+
+  async verify(token: string): Promise<AuthenticatedUser> {
+    let payload: JWTPayload;
+    try {
+      payload = this.jwks
+        ? (await jwtVerify(token, this.jwks, this.verifyOptions)).payload
+        : (await jwtVerify(token, this.requireSecret(), this.verifyOptions)).payload;
+    } catch (error) {
+      if (error instanceof errors.JWTExpired) {
+        throw new AuthException(AuthExceptionCode.TokenExpired);
+      }
+      if (error instanceof errors.JOSEError || error instanceof TypeError) {
+        throw new AuthException(AuthExceptionCode.InvalidToken);
+      }
+      throw error;
+    }
+    const { sub, roles } = payload as JWTPayload & { roles?: unknown };
+    if (typeof sub !== 'string' || sub.length === 0 || sub.length > SUB_MAX_LENGTH) {
+      throw new AuthException(AuthExceptionCode.InvalidToken);
+    }
+    const validRoles = Array.isArray(roles) ? roles.filter((role): role is string => typeof role === 'string') : [];
+    return { id: sub, roles: validRoles };
+  }
+
+  async sign(userId: string, roles: readonly string[], ttlSeconds: number): Promise<IssuedToken> {
+    const { issuer, audience } = this.config.auth;
+    const expiresAt = new Date((Math.floor(Date.now() / 1000) + ttlSeconds) * 1000);
+    let jwt = new SignJWT({ roles: [...roles] })
+      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+      .setSubject(userId)
+      .setIssuedAt()
+      .setExpirationTime(Math.floor(expiresAt.getTime() / 1000));
+    if (issuer !== undefined) {
+      jwt = jwt.setIssuer(issuer);
+    }
+    if (audience !== undefined) {
+      jwt = jwt.setAudience(audience);
+    }
+    return { token: await jwt.sign(this.requireSecret()), expiresAt };
+  }
+
+  private requireSecret(): Uint8Array {
+    if (this.secret === undefined) {
+      throw new AuthException(AuthExceptionCode.InvalidToken);
+    }
+    return this.secret;
+  }
+}

@@ -1,0 +1,108 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { ClsService } from 'nestjs-cls';
+import type { Logger } from 'pino';
+import { CommonException } from '../common/domain.exception.js';
+import { PINO_LOGGER } from '../common/logger.module.js';
+import type { ParleyClsStore } from '../common/request-context.js';
+import { AppConfig } from '../config/app-config.js';
+import { jobQueueToken } from '../coordination/coordination.module.js';
+import type { JobQueue } from '../coordination/job-queue.port.js';
+import { SessionException, SessionExceptionCode } from '../session/session.exception.js';
+import { ChatException } from './chat.exception.js';
+import { REPLIES_QUEUE, type GenerateReplyJobData } from './jobs/generate-reply.job.js';
+import { IDEMPOTENCY_KEY_MAX_LENGTH } from './message.dto.js';
+import type { MessageEntity } from './message.entity.js';
+import { MessageRepository, type Exchange } from './message.repository.js';
+
+export interface SendInput {
+  sessionId: string;
+  ownerId: string;
+  content: string;
+  clientMessageId?: string;
+  idempotencyKey?: string;
+}
+
+export interface SendResult extends Exchange {
+  /** False when an idempotency key matched an earlier send: nothing new was stored. */
+  created: boolean;
+}
+
+export interface HistoryPage {
+  items: MessageEntity[];
+  nextBeforeSeq: number | null;
+}
+
+const DEFAULT_HISTORY_PAGE = 50;
+
+@Injectable()
+export class ChatService {
+  constructor(
+    private readonly messages: MessageRepository,
+    @Inject(jobQueueToken(REPLIES_QUEUE)) private readonly replies: JobQueue<GenerateReplyJobData>,
+    private readonly config: AppConfig,
+    private readonly cls: ClsService<ParleyClsStore>,
+    @Inject(PINO_LOGGER) private readonly logger: Logger,
+  ) {}
+
+  async send(input: SendInput): Promise<SendResult> {
+    const clientMessageId = this.resolveIdempotencyKey(input.clientMessageId, input.idempotencyKey);
+    const result = await this.messages.appendExchange({
+      sessionId: input.sessionId,
+      ownerId: input.ownerId,
+      content: input.content,
+      clientMessageId,
+      requestId: this.cls.getId(),
+      maxPendingReplies: this.config.limits.maxPendingReplies,
+    });
+    switch (result.outcome) {
+      case 'session_gone':
+        throw new SessionException(SessionExceptionCode.NotFound);
+      case 'too_many_pending':
+        throw ChatException.tooManyPendingReplies(this.config.limits.maxPendingReplies);
+      case 'created':
+      case 'repeated': {
+        const { exchange } = result;
+        if (exchange.reply.status === 'pending' || exchange.reply.status === 'streaming') {
+          await this.enqueue(exchange.reply);
+        }
+        return { ...exchange, created: result.outcome === 'created' };
+      }
+    }
+  }
+
+  async history(sessionId: string, limit = DEFAULT_HISTORY_PAGE, beforeSeq?: number): Promise<HistoryPage> {
+    const rows = await this.messages.list(sessionId, limit, beforeSeq ?? null);
+    const items = rows.length > limit ? rows.slice(1) : rows;
+    return { items, nextBeforeSeq: rows.length > limit && items[0] ? items[0].seq : null };
+  }
+
+  async findMessage(sessionId: string, messageId: string): Promise<MessageEntity> {
+    const message = await this.messages.findInSession(sessionId, messageId);
+    if (message === null) {
+      throw ChatException.messageNotFound();
+    }
+    return message;
+  }
+
+  /**
+   * The reply is already stored: if the queue is unreachable now, the send still succeeded and the
+   * reconciler enqueues the reply later. A repeated send enqueues again, which is a no-op by job id.
+   */
+  private async enqueue(reply: MessageEntity): Promise<void> {
+    try {
+      await this.replies.add(reply.id, { replyId: reply.id, sessionId: reply.sessionId, requestId: this.cls.getId() });
+    } catch (error) {
+      this.logger.warn({ replyId: reply.id, err: (error as Error).message }, 'enqueue failed; left to the reconciler');
+    }
+  }
+
+  private resolveIdempotencyKey(clientMessageId?: string, header?: string): string | null {
+    if (header !== undefined && (header.length === 0 || header.length > IDEMPOTENCY_KEY_MAX_LENGTH)) {
+      throw CommonException.validation(`Idempotency-Key must be 1-${IDEMPOTENCY_KEY_MAX_LENGTH} characters`);
+    }
+    if (clientMessageId !== undefined && header !== undefined && clientMessageId !== header) {
+      throw ChatException.idempotencyKeyMismatch();
+    }
+    return clientMessageId ?? header ?? null;
+  }
+}

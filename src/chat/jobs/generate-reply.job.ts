@@ -1,0 +1,55 @@
+import { Inject, Injectable, type OnApplicationBootstrap, type BeforeApplicationShutdown } from '@nestjs/common';
+import { CLS_ID, ClsService } from 'nestjs-cls';
+import type { Logger } from 'pino';
+import { PINO_LOGGER } from '../../common/logger.module.js';
+import type { ParleyClsStore } from '../../common/request-context.js';
+import { AppConfig } from '../../config/app-config.js';
+import { jobQueueToken } from '../../coordination/coordination.module.js';
+import type { JobQueue, QueuedJob } from '../../coordination/job-queue.port.js';
+import { ReplyGenerationService } from '../reply-generation.service.js';
+
+export const REPLIES_QUEUE = 'replies';
+
+export interface GenerateReplyJobData {
+  replyId: string;
+  sessionId: string;
+  /** The request that asked for the reply, so the worker's log lines can be traced to it. */
+  requestId: string;
+}
+
+/** Consumes the replies queue in worker roles; each job runs in a CLS context of its own. */
+@Injectable()
+export class GenerateReplyJob implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  constructor(
+    @Inject(jobQueueToken(REPLIES_QUEUE)) private readonly queue: JobQueue<GenerateReplyJobData>,
+    private readonly generation: ReplyGenerationService,
+    private readonly cls: ClsService<ParleyClsStore>,
+    private readonly config: AppConfig,
+    @Inject(PINO_LOGGER) private readonly logger: Logger,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    if (this.config.role === 'api') {
+      return;
+    }
+    this.queue.process(this.config.replies.concurrency, (job) => this.run(job));
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.queue.close(this.config.shutdown.graceMs);
+  }
+
+  private run(job: QueuedJob<GenerateReplyJobData>): Promise<void> {
+    return this.cls.run(async () => {
+      this.cls.set(CLS_ID, job.data.requestId);
+      this.cls.set('sessionId', job.data.sessionId);
+      this.cls.set('startedAt', Date.now());
+      try {
+        await this.generation.generateSession(job.data.sessionId);
+      } catch (error) {
+        this.logger.warn({ err: (error as Error).message, replyId: job.id, attempt: job.attempt }, 'reply job failed');
+        throw error;
+      }
+    });
+  }
+}

@@ -1,0 +1,108 @@
+import {
+  Body,
+  Controller,
+  Get,
+  Headers,
+  HttpStatus,
+  Param,
+  Post,
+  Query,
+  Res,
+  UseGuards,
+  UseInterceptors,
+} from '@nestjs/common';
+import {
+  ApiAcceptedResponse,
+  ApiBadRequestResponse,
+  ApiBearerAuth,
+  ApiForbiddenResponse,
+  ApiHeader,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiParam,
+  ApiTags,
+  ApiTooManyRequestsResponse,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import type { AuthenticatedUser } from '../auth/authenticated-user.js';
+import { CurrentUser } from '../auth/current-user.decorator.js';
+import { CommonException } from '../common/domain.exception.js';
+import { ErrorResponseDto } from '../common/error-response.dto.js';
+import { EtagInterceptor } from '../common/etag.interceptor.js';
+import { isUuid } from '../common/uuid.util.js';
+import { RateLimit } from '../throttle/rate-limit.decorator.js';
+import type { SessionEntity } from '../session/session.entity.js';
+import { OwnedSession, SessionOwnershipGuard } from '../session/session-ownership.guard.js';
+import { ChatService } from './chat.service.js';
+import {
+  ExchangeResponseDto,
+  ListMessagesQueryDto,
+  mapMessage,
+  MessageListResponseDto,
+  MessageResponseDto,
+  SendMessageDto,
+} from './message.dto.js';
+
+@ApiTags('messages')
+@ApiBearerAuth()
+@ApiParam({ name: 'sessionId', format: 'uuid' })
+@ApiUnauthorizedResponse({ type: ErrorResponseDto })
+@ApiForbiddenResponse({ type: ErrorResponseDto, description: 'session_forbidden' })
+@ApiNotFoundResponse({ type: ErrorResponseDto })
+@ApiBadRequestResponse({ type: ErrorResponseDto })
+@ApiTooManyRequestsResponse({ type: ErrorResponseDto, description: 'rate_limited' })
+@RateLimit('reads')
+@UseGuards(SessionOwnershipGuard)
+@Controller('v1/sessions/:sessionId/messages')
+export class MessageController {
+  constructor(private readonly chat: ChatService) {}
+
+  @Post()
+  @RateLimit('sends')
+  @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Same as clientMessageId' })
+  @ApiAcceptedResponse({ type: ExchangeResponseDto, description: 'Stored; the reply is pending' })
+  @ApiOkResponse({ type: ExchangeResponseDto, description: 'A repeat of an earlier send (same idempotency key)' })
+  @ApiTooManyRequestsResponse({ type: ErrorResponseDto, description: 'rate_limited or too_many_pending_replies' })
+  async send(
+    @CurrentUser() user: AuthenticatedUser,
+    @OwnedSession() session: SessionEntity,
+    @Body() dto: SendMessageDto,
+    @Headers('idempotency-key') idempotencyKey: string | undefined,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<ExchangeResponseDto> {
+    const result = await this.chat.send({
+      sessionId: session.id,
+      ownerId: user.id,
+      content: dto.content,
+      clientMessageId: dto.clientMessageId,
+      idempotencyKey,
+    });
+    void reply.status(result.created ? HttpStatus.ACCEPTED : HttpStatus.OK);
+    return { message: mapMessage(result.message), reply: mapMessage(result.reply) };
+  }
+
+  @Get()
+  @UseInterceptors(EtagInterceptor)
+  @ApiOkResponse({ type: MessageListResponseDto, headers: { ETag: { description: 'Send back in If-None-Match' } } })
+  async history(
+    @OwnedSession() session: SessionEntity,
+    @Query() query: ListMessagesQueryDto,
+  ): Promise<MessageListResponseDto> {
+    const page = await this.chat.history(session.id, query.limit, query.beforeSeq);
+    return { items: page.items.map(mapMessage), nextBeforeSeq: page.nextBeforeSeq };
+  }
+
+  @Get(':messageId')
+  @ApiParam({ name: 'messageId', format: 'uuid' })
+  @ApiOkResponse({ type: MessageResponseDto })
+  async findOne(
+    @OwnedSession() session: SessionEntity,
+    @Param('messageId') messageId: string,
+  ): Promise<MessageResponseDto> {
+    if (!isUuid(messageId)) {
+      throw CommonException.invalidId('messageId');
+    }
+    return mapMessage(await this.chat.findMessage(session.id, messageId));
+  }
+}

@@ -1,0 +1,115 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsInt, IsOptional, IsString, Length, Matches, Max, Min } from 'class-validator';
+import type { MessageEntity, MessageRole, MessageStatus } from './message.entity.js';
+
+export class SendMessageDto {
+  @ApiProperty({ example: 'What should I see in Lisbon in two days?', minLength: 1, maxLength: 8000 })
+  @IsString()
+  @Length(1, 8000)
+  @Matches(/\S/, { message: 'content must not be blank' })
+  content: string;
+
+  @ApiPropertyOptional({
+    example: 'c6b1f7e2-msg-0001',
+    maxLength: 64,
+    description: 'Makes the send idempotent within the session (same as the Idempotency-Key header)',
+  })
+  @IsOptional()
+  @IsString()
+  @Length(1, 64)
+  clientMessageId?: string;
+}
+
+export class ListMessagesQueryDto {
+  @ApiPropertyOptional({ example: 50, minimum: 1, maximum: 200, default: 50 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(200)
+  limit?: number;
+
+  @ApiPropertyOptional({ example: 101, minimum: 1, description: 'Only messages with a smaller seq (older)' })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(2_147_483_647)
+  beforeSeq?: number;
+}
+
+export class ReplyErrorDto {
+  @ApiProperty({ example: 'upstream_unavailable' })
+  code: string;
+
+  @ApiProperty({ example: 'The model did not answer; please try again.' })
+  message: string;
+}
+
+export class MessageResponseDto {
+  @ApiProperty({ format: 'uuid', example: '9d5c2b8e-1f3a-4b7c-8e2d-6a1f0c3b5d7e' })
+  id: string;
+
+  @ApiProperty({ format: 'uuid', example: '3f0e5c1a-8a4f-4c86-9a52-2b7d1b6f9c10' })
+  sessionId: string;
+
+  @ApiProperty({ example: 1, description: 'Contiguous from 1 within the session' })
+  seq: number;
+
+  @ApiProperty({ enum: ['user', 'assistant'], example: 'user' })
+  role: MessageRole;
+
+  @ApiProperty({ example: 'What should I see in Lisbon in two days?' })
+  content: string;
+
+  @ApiProperty({ enum: ['pending', 'streaming', 'complete', 'failed'], example: 'complete' })
+  status: MessageStatus;
+
+  @ApiProperty({ type: String, format: 'uuid', nullable: true, example: null, description: 'For a reply: its user message' })
+  replyTo: string | null;
+
+  @ApiProperty({ format: 'date-time', example: '2026-01-01T12:00:00.000Z' })
+  createdAt: string;
+
+  @ApiProperty({ format: 'date-time', example: '2026-01-01T12:00:00.000Z' })
+  updatedAt: string;
+
+  @ApiPropertyOptional({ type: ReplyErrorDto, description: 'Present on a failed reply' })
+  error?: ReplyErrorDto;
+}
+
+export class ExchangeResponseDto {
+  @ApiProperty({ type: MessageResponseDto })
+  message: MessageResponseDto;
+
+  @ApiProperty({ type: MessageResponseDto, description: 'The reply, pending until generated' })
+  reply: MessageResponseDto;
+}
+
+export class MessageListResponseDto {
+  @ApiProperty({ type: [MessageResponseDto], description: 'Ascending seq' })
+  items: MessageResponseDto[];
+
+  @ApiProperty({ type: Number, nullable: true, example: null, description: 'beforeSeq for the next (older) page' })
+  nextBeforeSeq: number | null;
+}
+
+export function mapMessage(message: MessageEntity): MessageResponseDto {
+  return {
+    id: message.id,
+    sessionId: message.sessionId,
+    seq: message.seq,
+    role: message.role,
+    content: message.content,
+    status: message.status,
+    replyTo: message.replyTo,
+    createdAt: message.createdAt.toISOString(),
+    updatedAt: message.updatedAt.toISOString(),
+    ...(message.status === 'failed'
+      ? { error: { code: message.errorCode ?? 'failed', message: message.errorMessage ?? 'The reply failed' } }
+      : {}),
+  };
+}
+
+export const IDEMPOTENCY_KEY_MAX_LENGTH = 64;

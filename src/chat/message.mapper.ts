@@ -1,0 +1,43 @@
+import type { MessageEntity, MessageRole, MessageStatus } from './message.entity.js';
+
+export interface MessageRow {
+  id: string;
+  session_id: string;
+  owner_id: string;
+  seq: number;
+  role: MessageRole;
+  content: string;
+  status: MessageStatus;
+  reply_to: string | null;
+  client_message_id: string | null;
+  attempt: number;
+  error_code: string | null;
+  error_message: string | null;
+  request_id: string | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export const MESSAGE_COLUMNS =
+  'id, session_id, owner_id, seq, role, content, status, reply_to, client_message_id, attempt, ' +
+  'error_code, error_message, request_id, created_at, updated_at';
+
+export function toMessage(row: MessageRow): MessageEntity {
+  return {
+    id: row.id,
+    sessionId: row.session_id,
+    ownerId: row.owner_id,
+    seq: row.seq,
+    role: row.role,
+    content: row.content,
+    status: row.status,
+    replyTo: row.reply_to,
+    clientMessageId: row.client_message_id,
+    attempt: row.attempt,
+    errorCode: row.error_code,
+    errorMessage: row.error_message,
+    requestId: row.request_id,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}

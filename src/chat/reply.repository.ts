@@ -1,0 +1,76 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import type { MessageEntity } from './message.entity.js';
+import { MESSAGE_COLUMNS, toMessage, type MessageRow } from './message.mapper.js';
+
+/**
+ * Queries of the reply lifecycle (pending → streaming → complete | failed). Every write that
+ * finishes a reply names the attempt it belongs to: a stale worker's write matches no row (F8).
+ */
+@Injectable()
+export class ReplyRepository {
+  constructor(@Inject(DataSource) private readonly db: DataSource) {}
+
+  async findReply(replyId: string): Promise<MessageEntity | null> {
+    const rows: MessageRow[] = await this.db.query(
+      `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE id = $1 AND role = 'assistant'`,
+      [replyId],
+    );
+    return rows[0] ? toMessage(rows[0]) : null;
+  }
+
+  /** The earliest reply of the session still to be generated: replies are produced in seq order. */
+  async nextOpenReply(sessionId: string): Promise<MessageEntity | null> {
+    const rows: MessageRow[] = await this.db.query(
+      `SELECT ${MESSAGE_COLUMNS} FROM messages
+       WHERE session_id = $1 AND status IN ('pending', 'streaming') ORDER BY seq LIMIT 1`,
+      [sessionId],
+    );
+    return rows[0] ? toMessage(rows[0]) : null;
+  }
+
+  /** Starts a new attempt; returns its number, or null when the reply is already finished. */
+  async beginAttempt(replyId: string): Promise<number | null> {
+    const [rows]: [Array<{ attempt: number }>, number] = await this.db.query(
+      `UPDATE messages SET status = 'streaming', attempt = attempt + 1, updated_at = date_trunc('milliseconds', now())
+       WHERE id = $1 AND status IN ('pending', 'streaming') RETURNING attempt`,
+      [replyId],
+    );
+    return rows[0]?.attempt ?? null;
+  }
+
+  /** The conversation before `seq`, most recent `limit` messages, oldest first. */
+  async conversationBefore(sessionId: string, seq: number, limit: number): Promise<MessageEntity[]> {
+    const rows: MessageRow[] = await this.db.query(
+      `SELECT * FROM (
+         SELECT ${MESSAGE_COLUMNS} FROM messages
+         WHERE session_id = $1 AND seq < $2 AND status = 'complete'
+         ORDER BY seq DESC LIMIT $3
+       ) recent ORDER BY seq ASC`,
+      [sessionId, seq, limit],
+    );
+    return rows.map(toMessage);
+  }
+
+  /** Fenced: only the current attempt of an unfinished reply can complete it. */
+  async complete(replyId: string, attempt: number, content: string): Promise<MessageEntity | null> {
+    const [rows]: [MessageRow[], number] = await this.db.query(
+      `UPDATE messages SET status = 'complete', content = $3, error_code = NULL, error_message = NULL,
+         updated_at = date_trunc('milliseconds', now())
+       WHERE id = $1 AND attempt = $2 AND status = 'streaming' RETURNING ${MESSAGE_COLUMNS}`,
+      [replyId, attempt, content],
+    );
+    return rows[0] ? toMessage(rows[0]) : null;
+  }
+
+  /** Fenced like `complete`. */
+  async fail(replyId: string, attempt: number, code: string, message: string): Promise<MessageEntity | null> {
+    const [rows]: [MessageRow[], number] = await this.db.query(
+      `UPDATE messages SET status = 'failed', error_code = $3, error_message = $4,
+         updated_at = date_trunc('milliseconds', now())
+       WHERE id = $1 AND attempt = $2 AND status = 'streaming' RETURNING ${MESSAGE_COLUMNS}`,
+      [replyId, attempt, code, message],
+    );
+    return rows[0] ? toMessage(rows[0]) : null;
+  }
+}

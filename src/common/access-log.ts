@@ -1,0 +1,25 @@
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+
+/**
+ * One line per answered request, tied to it by `requestId`. Headers are never logged, so the
+ * Authorization header cannot leak; the logger redacts it anyway should it ever be passed.
+ */
+export function registerAccessLog(fastify: FastifyInstance, logger: Logger): void {
+  fastify.addHook('onResponse', (request, reply, done) => {
+    const fields = {
+      requestId: request.id,
+      userId: request.user?.id,
+      method: request.method,
+      route: request.routeOptions.url ?? 'unmatched',
+      statusCode: reply.statusCode,
+      durationMs: Math.round(reply.elapsedTime * 10) / 10,
+    };
+    if (reply.statusCode >= 500) {
+      logger.error(fields, 'request answered');
+    } else {
+      logger.info(fields, 'request answered');
+    }
+    done();
+  });
+}

@@ -1,0 +1,33 @@
+import { createHash } from 'node:crypto';
+import { Injectable, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { map, type Observable } from 'rxjs';
+
+export function etagOf(body: unknown): string {
+  return `W/"${createHash('sha1').update(JSON.stringify(body)).digest('base64url')}"`;
+}
+
+function matches(header: string | undefined, etag: string): boolean {
+  return header !== undefined && header.split(',').some((candidate) => candidate.trim() === etag || candidate.trim() === '*');
+}
+
+/** Adds an ETag derived from the body; a matching If-None-Match answers 304 with no body. */
+@Injectable()
+export class EtagInterceptor implements NestInterceptor {
+  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    const http = context.switchToHttp();
+    const request = http.getRequest<FastifyRequest>();
+    const reply = http.getResponse<FastifyReply>();
+    return next.handle().pipe(
+      map((body: unknown) => {
+        const etag = etagOf(body);
+        void reply.header('etag', etag).header('cache-control', 'private, no-cache');
+        if (matches(request.headers['if-none-match'], etag)) {
+          void reply.status(304);
+          return undefined;
+        }
+        return body;
+      }),
+    );
+  }
+}

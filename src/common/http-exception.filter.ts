@@ -1,0 +1,120 @@
+import { STATUS_CODES } from 'node:http';
+import { Catch, HttpException, HttpStatus, Inject, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import { DomainException } from './domain.exception.js';
+import { PINO_LOGGER } from './logger.module.js';
+
+export interface ErrorBody {
+  statusCode: number;
+  error: string;
+  message: string;
+  code?: string;
+  requestId: string;
+}
+
+interface ErrorShape {
+  status: number;
+  message: string;
+  code?: string;
+  headers?: Readonly<Record<string, string>>;
+}
+
+const CODE_BY_STATUS: Partial<Record<number, string>> = {
+  [HttpStatus.BAD_REQUEST]: 'bad_request',
+  [HttpStatus.UNAUTHORIZED]: 'unauthorized',
+  [HttpStatus.FORBIDDEN]: 'forbidden',
+  [HttpStatus.NOT_FOUND]: 'not_found',
+  [HttpStatus.METHOD_NOT_ALLOWED]: 'method_not_allowed',
+  [HttpStatus.CONFLICT]: 'conflict',
+  [HttpStatus.PAYLOAD_TOO_LARGE]: 'payload_too_large',
+  [HttpStatus.UNSUPPORTED_MEDIA_TYPE]: 'unsupported_media_type',
+  [HttpStatus.TOO_MANY_REQUESTS]: 'rate_limited',
+  [HttpStatus.SERVICE_UNAVAILABLE]: 'unavailable',
+};
+
+function fromHttpException(exception: HttpException): ErrorShape {
+  const status = exception.getStatus();
+  const response = exception.getResponse();
+  if (typeof response === 'object' && response !== null) {
+    const { message, code } = response as { message?: unknown; code?: unknown };
+    if (Array.isArray(message)) {
+      return { status, message: message.map(String).join('; '), code: 'validation_failed' };
+    }
+    return {
+      status,
+      message: typeof message === 'string' ? message : exception.message,
+      code: typeof code === 'string' ? code : CODE_BY_STATUS[status],
+    };
+  }
+  return { status, message: String(response), code: CODE_BY_STATUS[status] };
+}
+
+/** Errors raised by Fastify itself (body parsing, limits) carry a 4xx statusCode. */
+function isClientError(exception: unknown): exception is Error & { statusCode: number } {
+  const statusCode = (exception as { statusCode?: unknown } | null)?.statusCode;
+  return exception instanceof Error && typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500;
+}
+
+export function toErrorShape(exception: unknown): ErrorShape {
+  if (exception instanceof DomainException) {
+    return { status: exception.status, message: exception.message, code: exception.code, headers: exception.headers };
+  }
+  if (exception instanceof HttpException) {
+    return fromHttpException(exception);
+  }
+  if (isClientError(exception)) {
+    return { status: exception.statusCode, message: exception.message, code: CODE_BY_STATUS[exception.statusCode] };
+  }
+  return { status: HttpStatus.INTERNAL_SERVER_ERROR, message: 'Internal server error', code: 'internal_error' };
+}
+
+export function errorBody(shape: ErrorShape, requestId: string): ErrorBody {
+  return {
+    statusCode: shape.status,
+    error: STATUS_CODES[shape.status] ?? 'Error',
+    message: shape.message,
+    ...(shape.code === undefined ? {} : { code: shape.code }),
+    requestId,
+  };
+}
+
+/** A failed health check: Terminus's own report (`status`, `info`, `error`, `details`). */
+function terminusReport(exception: unknown): Record<string, unknown> | undefined {
+  if (!(exception instanceof HttpException)) {
+    return undefined;
+  }
+  const response = exception.getResponse();
+  return typeof response === 'object' && response !== null && 'details' in response && 'status' in response
+    ? response
+    : undefined;
+}
+
+/** The one place where exceptions become HTTP answers: JSON, with `requestId`, never a stack trace. */
+@Catch()
+export class HttpExceptionFilter implements ExceptionFilter {
+  constructor(@Inject(PINO_LOGGER) private readonly logger: Logger) {}
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const http = host.switchToHttp();
+    const request = http.getRequest<FastifyRequest>();
+    const reply = http.getResponse<FastifyReply>();
+    const shape = toErrorShape(exception);
+    if (shape.status >= 500) {
+      this.logger.error({ err: exception, route: request.routeOptions.url }, 'request failed');
+    }
+    if (reply.sent) {
+      return;
+    }
+    const healthReport = terminusReport(exception);
+    if (healthReport) {
+      // Probes and operators read Terminus's JSON naming what failed: keep it whole.
+      reply.status(shape.status).send({ ...healthReport, requestId: request.id });
+      return;
+    }
+    reply
+      .status(shape.status)
+      .headers(shape.headers ?? {})
+      .send(errorBody(shape, request.id));
+  }
+}

@@ -1,0 +1,20 @@
+import { randomUUID } from 'node:crypto';
+import type { ClsStore } from 'nestjs-cls';
+
+/** Per-request state. It lives in CLS (AsyncLocalStorage), never in a provider's fields. */
+export interface ParleyClsStore extends ClsStore {
+  userId?: string;
+  sessionId?: string;
+  startedAt: number;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export function isValidRequestId(value: unknown): value is string {
+  return typeof value === 'string' && REQUEST_ID.test(value);
+}
+
+/** Keeps a valid incoming X-Request-Id, otherwise makes one. */
+export function requestIdFrom(header: string | string[] | undefined): string {
+  return isValidRequestId(header) ? header : randomUUID();
+}

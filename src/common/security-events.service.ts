@@ -1,0 +1,20 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { Logger } from 'pino';
+import { MetricsService } from '../metrics/metrics.service.js';
+import { PINO_LOGGER } from './logger.module.js';
+
+export type SecurityEventType = 'session_forbidden' | 'memory_forbidden' | 'invalid_token' | 'admin_forbidden';
+
+/** Every access violation is logged as a security event (and counted, where metrics are on). */
+@Injectable()
+export class SecurityEventsService {
+  constructor(
+    @Inject(PINO_LOGGER) private readonly logger: Logger,
+    private readonly metrics: MetricsService,
+  ) {}
+
+  record(type: SecurityEventType, details: Readonly<Record<string, string | undefined>>): void {
+    this.logger.warn({ event: 'security', type, ...details }, `security event: ${type}`);
+    this.metrics.securityEvents.inc({ type });
+  }
+}

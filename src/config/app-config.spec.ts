@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from './app-config.js';
+import { ConfigError } from './config.variables.js';
+
+const PRODUCTION = {
+  NODE_ENV: 'production',
+  DATABASE_URL: 'postgres://u@db:5432/parley',
+  REDIS_URL: 'redis://redis:6379',
+  JWT_SECRET: 'x'.repeat(40),
+};
+
+function failure(env: Record<string, string>): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      return error;
+    }
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadConfig', () => {
+  it('defaults to embedded mode with dev tokens and the documented defaults', () => {
+    const config = loadConfig({});
+    expect(config.mode).toBe('embedded');
+    expect(config.auth.devTokens).toBe(true);
+    expect(config.http).toMatchObject({ port: 3000, host: '0.0.0.0', trustProxy: false });
+    expect(config.limits).toMatchObject({ sendsPerMinute: 30, readsPerMinute: 300, maxPendingReplies: 3 });
+    expect(config.replies.waitMs).toBe(30_000);
+    expect(config.cache).toEqual({ size: 10_000, ttlSeconds: 300 });
+    expect(config.shutdown.graceMs).toBe(10_000);
+  });
+
+  it('is production mode with REDIS_URL set, and turns dev tokens off there', () => {
+    const config = loadConfig({ DATABASE_URL: PRODUCTION.DATABASE_URL, REDIS_URL: PRODUCTION.REDIS_URL });
+    expect(config.mode).toBe('production');
+    expect(config.auth.devTokens).toBe(false);
+  });
+
+  it.each([
+    [{ PORT: 'abc' }, 'PORT'],
+    [{ PORT: '70000' }, 'PORT'],
+    [{ NODE_ENV: 'staging' }, 'NODE_ENV'],
+    [{ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL'],
+    [{ REDIS_URL: 'not a url' }, 'REDIS_URL'],
+    [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+    [{ AUTH_DEV_TOKENS: 'maybe' }, 'AUTH_DEV_TOKENS'],
+    [{ JWT_SECRET: 'short' }, 'JWT_SECRET'],
+    [{ TRUST_PROXY: 'true' }, 'TRUST_PROXY'],
+    [{ APP_ROLE: 'boss' }, 'APP_ROLE'],
+    [{ REDIS_URL: 'redis://r:6379' }, 'DATABASE_URL'],
+    [{ NODE_ENV: 'production', DATABASE_URL: PRODUCTION.DATABASE_URL }, 'REDIS_URL'],
+    [{ ...PRODUCTION, AUTH_DEV_TOKENS: 'true' }, 'AUTH_DEV_TOKENS'],
+    [{ ...PRODUCTION, JWT_SECRET: '' }, 'JWT_SECRET'],
+  ])('refuses %j naming %s in one line', (env, variable) => {
+    const error = failure(env);
+    expect(error.variable).toBe(variable);
+    expect(error.message).toMatch(new RegExp(`^Invalid configuration: ${variable} `));
+    expect(error.message).not.toContain('\n');
+  });
+
+  it('accepts a hop count or proxy list for TRUST_PROXY', () => {
+    expect(loadConfig({ TRUST_PROXY: '2' }).http.trustProxy).toBe(2);
+    expect(loadConfig({ TRUST_PROXY: '10.0.0.0/8, 127.0.0.1' }).http.trustProxy).toEqual(['10.0.0.0/8', '127.0.0.1']);
+  });
+});

@@ -1,0 +1,205 @@
+import { ConfigError, EnvReader, type Env } from './config.variables.js';
+
+export type NodeEnv = 'development' | 'production' | 'test';
+export type AppRole = 'api' | 'worker' | 'all';
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+export type LlmProviderName = 'local' | 'openai';
+export type TrustProxy = boolean | number | string[];
+
+/** The whole validated configuration; injected by class token, never read from process.env elsewhere. */
+export class AppConfig {
+  readonly nodeEnv: NodeEnv;
+  /** `production` when NODE_ENV=production or REDIS_URL is set; `embedded` otherwise. */
+  readonly mode: 'production' | 'embedded';
+  readonly role: AppRole;
+  readonly http: {
+    readonly port: number;
+    readonly host: string;
+    readonly trustProxy: TrustProxy;
+    readonly bodyLimitBytes: number;
+  };
+  readonly database: {
+    /** Unset means the embedded PGlite engine in `dataDir`. */
+    readonly url: string | undefined;
+    readonly poolSize: number;
+    readonly connectTimeoutMs: number;
+    readonly statementTimeoutMs: number;
+    readonly dataDir: string;
+  };
+  readonly redis: {
+    /** Unset means in-process coordination (one process only). */
+    readonly url: string | undefined;
+    readonly keyPrefix: string;
+  };
+  readonly auth: {
+    readonly jwtSecret: string | undefined;
+    readonly jwksUrl: string | undefined;
+    readonly issuer: string | undefined;
+    readonly audience: string | undefined;
+    readonly devTokens: boolean;
+  };
+  readonly limits: {
+    readonly sendsPerMinute: number;
+    readonly readsPerMinute: number;
+    readonly devTokensPerMinute: number;
+    readonly maxPendingReplies: number;
+    readonly windowMs: number;
+    /** Without Redis each replica enforces limit / expectedReplicas on its own (fail open). */
+    readonly expectedReplicas: number;
+  };
+  readonly shedding: {
+    /** Sends are shed (503) past this mean event-loop delay; reads past the higher readsEventLoopDelayMs. */
+    readonly sendsEventLoopDelayMs: number;
+    readonly readsEventLoopDelayMs: number;
+    /** 0 turns the memory checks off; reads are shed at 1.2 times these. */
+    readonly maxHeapBytes: number;
+    readonly maxRssBytes: number;
+  };
+  readonly llm: {
+    readonly provider: LlmProviderName;
+    readonly baseUrl: string | undefined;
+    readonly apiKey: string | undefined;
+    readonly model: string;
+    readonly localDelayMs: number;
+  };
+  readonly replies: {
+    readonly waitMs: number;
+    readonly concurrency: number;
+    readonly lockTtlMs: number;
+  };
+  readonly cache: {
+    readonly size: number;
+    readonly ttlSeconds: number;
+  };
+  readonly logLevel: LogLevel;
+  readonly metricsToken: string | undefined;
+  /** Liveness fails when the event loop stalled longer than this within the last few seconds. */
+  readonly livenessMaxEventLoopDelayMs: number;
+  readonly shutdown: {
+    readonly graceMs: number;
+    readonly drainDelayMs: number;
+  };
+
+  constructor(values: AppConfig) {
+    Object.assign(this, values);
+  }
+}
+
+const ONE_HOUR_MS = 3_600_000;
+
+function parseTrustProxy(reader: EnvReader): TrustProxy {
+  const value = reader.optional('TRUST_PROXY');
+  if (value === undefined || value === 'false') {
+    return false;
+  }
+  if (value === 'true') {
+    throw new ConfigError('TRUST_PROXY', 'must be a hop count or a list of proxy addresses/CIDRs, not "true"');
+  }
+  if (/^\d+$/.test(value)) {
+    return Number(value);
+  }
+  return value.split(',').map((part) => part.trim());
+}
+
+/** Parses and validates the environment. Throws ConfigError naming the first bad variable. */
+export function loadConfig(env: Env): AppConfig {
+  const r = new EnvReader(env);
+  const nodeEnv = r.oneOf<NodeEnv>('NODE_ENV', 'development', ['development', 'production', 'test']);
+  const databaseUrl = r.url('DATABASE_URL', ['postgres:', 'postgresql:']);
+  const redisUrl = r.url('REDIS_URL', ['redis:', 'rediss:']);
+  const production = nodeEnv === 'production';
+  const mode = production || redisUrl !== undefined ? 'production' : 'embedded';
+
+  if (production && redisUrl === undefined) {
+    throw new ConfigError('REDIS_URL', 'is required when NODE_ENV=production (in-process coordination is one process only)');
+  }
+  if (mode === 'production' && databaseUrl === undefined) {
+    throw new ConfigError('DATABASE_URL', 'is required in production mode (embedded PGlite is one process only)');
+  }
+
+  const devTokens = r.bool('AUTH_DEV_TOKENS', mode === 'embedded');
+  if (production && devTokens) {
+    throw new ConfigError('AUTH_DEV_TOKENS', 'must not be true when NODE_ENV=production');
+  }
+  const jwtSecret = r.optional('JWT_SECRET');
+  if (jwtSecret !== undefined && Buffer.byteLength(jwtSecret) < 32) {
+    throw new ConfigError('JWT_SECRET', 'must be at least 32 bytes long');
+  }
+  const jwksUrl = r.url('JWT_JWKS_URL', ['https:', 'http:']);
+  if (production && jwtSecret === undefined && jwksUrl === undefined) {
+    throw new ConfigError('JWT_SECRET', 'or JWT_JWKS_URL is required when NODE_ENV=production');
+  }
+
+  const provider = r.oneOf<LlmProviderName>('LLM_PROVIDER', 'local', ['local', 'openai']);
+  const llmBaseUrl = r.url('LLM_BASE_URL', ['http:', 'https:']);
+  if (provider === 'openai' && llmBaseUrl === undefined && r.optional('LLM_API_KEY') === undefined) {
+    throw new ConfigError('LLM_API_KEY', 'or LLM_BASE_URL is required when LLM_PROVIDER=openai');
+  }
+
+  return new AppConfig({
+    nodeEnv,
+    mode,
+    role: r.oneOf<AppRole>('APP_ROLE', 'all', ['api', 'worker', 'all']),
+    http: {
+      port: r.int('PORT', 3000, 0, 65535),
+      host: r.string('HOST', '0.0.0.0'),
+      trustProxy: parseTrustProxy(r),
+      bodyLimitBytes: 64 * 1024,
+    },
+    database: {
+      url: databaseUrl,
+      poolSize: r.int('DATABASE_POOL_SIZE', 10, 1, 200),
+      connectTimeoutMs: r.int('DATABASE_CONNECT_TIMEOUT_MS', 5000, 100, 120_000),
+      statementTimeoutMs: r.int('DATABASE_STATEMENT_TIMEOUT_MS', 15_000, 100, ONE_HOUR_MS),
+      dataDir: r.string('DATA_DIR', './.data'),
+    },
+    redis: {
+      url: redisUrl,
+      keyPrefix: r.string('REDIS_KEY_PREFIX', 'parley', { pattern: /^[A-Za-z0-9_.-]{1,64}$/ }),
+    },
+    auth: {
+      jwtSecret,
+      jwksUrl,
+      issuer: r.optional('JWT_ISSUER'),
+      audience: r.optional('JWT_AUDIENCE'),
+      devTokens,
+    },
+    limits: {
+      sendsPerMinute: r.int('RATE_LIMIT_SENDS', 30, 1, 1_000_000),
+      readsPerMinute: r.int('RATE_LIMIT_READS', 300, 1, 1_000_000),
+      devTokensPerMinute: r.int('RATE_LIMIT_DEV_TOKENS', 10, 1, 1_000_000),
+      maxPendingReplies: r.int('MAX_PENDING_REPLIES', 3, 1, 10_000),
+      windowMs: r.int('RATE_LIMIT_WINDOW_MS', 60_000, 100, 3_600_000),
+      expectedReplicas: r.int('RATE_LIMIT_EXPECTED_REPLICAS', 3, 1, 1000),
+    },
+    shedding: {
+      sendsEventLoopDelayMs: r.int('SHED_SENDS_EVENT_LOOP_DELAY_MS', 200, 1, 600_000),
+      readsEventLoopDelayMs: r.int('SHED_READS_EVENT_LOOP_DELAY_MS', 1000, 1, 600_000),
+      maxHeapBytes: r.int('SHED_MAX_HEAP_BYTES', 0, 0, Number.MAX_SAFE_INTEGER),
+      maxRssBytes: r.int('SHED_MAX_RSS_BYTES', 0, 0, Number.MAX_SAFE_INTEGER),
+    },
+    llm: {
+      provider,
+      baseUrl: llmBaseUrl,
+      apiKey: r.optional('LLM_API_KEY'),
+      model: r.string('LLM_MODEL', 'gpt-4o-mini', { maxLength: 200 }),
+      localDelayMs: r.int('LOCAL_LLM_DELAY_MS', 20, 0, 60_000),
+    },
+    replies: {
+      waitMs: r.int('REPLY_WAIT_MS', 30_000, 0, 600_000),
+      concurrency: r.int('REPLY_CONCURRENCY', 8, 1, 1000),
+      lockTtlMs: r.int('REPLY_LOCK_TTL_MS', 15_000, 1000, 600_000),
+    },
+    cache: {
+      size: r.int('CACHE_SIZE', 10_000, 0, 10_000_000),
+      ttlSeconds: r.int('CACHE_TTL', 300, 1, 86_400),
+    },
+    logLevel: r.oneOf<LogLevel>('LOG_LEVEL', 'info', ['debug', 'info', 'warn', 'error']),
+    metricsToken: r.optional('METRICS_TOKEN'),
+    livenessMaxEventLoopDelayMs: r.int('LIVENESS_MAX_EVENT_LOOP_DELAY_MS', 5000, 100, 600_000),
+    shutdown: {
+      graceMs: r.int('SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
+      drainDelayMs: r.int('SHUTDOWN_DRAIN_DELAY_MS', 0, 0, 600_000),
+    },
+  });
+}

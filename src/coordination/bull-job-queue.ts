@@ -1,0 +1,54 @@
+import type { Job, Queue } from 'bull';
+import { JobQueue, type JobCounts, type JobHandler, type JobQueueOptions } from './job-queue.port.js';
+
+const LIVE_STATES = new Set(['waiting', 'active', 'delayed', 'paused']);
+
+/** A Bull queue in Redis, shared by every replica. Delivery is at least once. */
+export class BullJobQueue<T> extends JobQueue<T> {
+  constructor(
+    private readonly queue: Queue<T>,
+    private readonly options: JobQueueOptions,
+  ) {
+    super();
+  }
+
+  get name(): string {
+    return this.queue.name;
+  }
+
+  async add(jobId: string, data: T): Promise<void> {
+    // An id that still exists in Redis is silently ignored by Bull: that is what makes it idempotent.
+    await this.queue.add(data, {
+      jobId,
+      attempts: this.options.attempts,
+      backoff: { type: 'exponential', delay: this.options.backoffMs },
+      removeOnComplete: true,
+      removeOnFail: true,
+    });
+  }
+
+  process(concurrency: number, handler: JobHandler<T>): void {
+    void this.queue.process(concurrency, (job: Job<T>) =>
+      handler({ id: String(job.id), data: job.data, attempt: job.attemptsMade + 1 }),
+    );
+  }
+
+  async has(jobId: string): Promise<boolean> {
+    const job = await this.queue.getJob(jobId);
+    return job !== null && LIVE_STATES.has(await job.getState());
+  }
+
+  async counts(): Promise<JobCounts> {
+    const counts = await this.queue.getJobCounts();
+    return { waiting: counts.waiting, active: counts.active, delayed: counts.delayed, failed: counts.failed };
+  }
+
+  async close(timeoutMs: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, timeoutMs);
+    });
+    await Promise.race([this.queue.close(), timeout]);
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,23 @@
+export interface LockOptions {
+  /** How long the lock lives without being extended; it is extended while the work runs. */
+  ttlMs: number;
+}
+
+export type LockedWork<T> = (signal: AbortSignal) => Promise<T>;
+
+export type LockResult<T> = { acquired: true; value: T } | { acquired: false };
+
+/**
+ * Mutual exclusion across every process that shares the coordination backend.
+ * A lock only avoids wasted work: correctness is fenced by the database (failure F8).
+ * The signal aborts when the lock is lost (e.g. the process stalled past the TTL).
+ */
+export abstract class LockService {
+  /** Runs `work` if the lock is free right now; otherwise returns `{ acquired: false }`. */
+  abstract tryWithLock<T>(key: string, options: LockOptions, work: LockedWork<T>): Promise<LockResult<T>>;
+}
+
+/** The metric label of a lock: its kind (the key's first segment), never the id in it. */
+export function lockKind(key: string): string {
+  return key.split(':')[0] ?? key;
+}

@@ -1,0 +1,4 @@
+import { CreateSessionsAndMessages1767225600000 } from './1767225600000-CreateSessionsAndMessages.js';
+
+/** Every migration, in order. New migrations are appended here. */
+export const MIGRATIONS = [CreateSessionsAndMessages1767225600000];

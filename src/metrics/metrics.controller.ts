@@ -1,0 +1,63 @@
+import { timingSafeEqual } from 'node:crypto';
+import { Controller, Get, Headers, Inject, Res } from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
+import { PrometheusController } from '@willsoto/nestjs-prometheus';
+import type { FastifyReply } from 'fastify';
+import { AuthException, AuthExceptionCode } from '../auth/auth.exception.js';
+import { REPLIES_QUEUE, type GenerateReplyJobData } from '../chat/jobs/generate-reply.job.js';
+import { Public } from '../common/public.decorator.js';
+import { AppConfig } from '../config/app-config.js';
+import { jobQueueToken } from '../coordination/coordination.module.js';
+import type { JobQueue } from '../coordination/job-queue.port.js';
+import { RedisService } from '../redis/redis.service.js';
+import { ActiveUsersService } from './active-users.service.js';
+import { MetricsService } from './metrics.service.js';
+
+function sameToken(given: string, expected: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** Prometheus text from this app's own registry; METRICS_TOKEN, when set, is required. */
+@ApiExcludeController()
+@Public()
+@Controller()
+export class MetricsController extends PrometheusController {
+  constructor(
+    private readonly metrics: MetricsService,
+    private readonly activeUsers: ActiveUsersService,
+    private readonly config: AppConfig,
+    private readonly redis: RedisService,
+    @Inject(jobQueueToken(REPLIES_QUEUE)) private readonly replies: JobQueue<GenerateReplyJobData>,
+  ) {
+    super();
+  }
+
+  @Get()
+  override async index(@Res({ passthrough: true }) reply: FastifyReply, @Headers('authorization') authorization?: string): Promise<string> {
+    const token = this.config.metricsToken;
+    if (token !== undefined && !sameToken(authorization ?? '', `Bearer ${token}`)) {
+      throw new AuthException(AuthExceptionCode.InvalidToken);
+    }
+    await this.refreshGauges();
+    void reply.header('content-type', this.metrics.registry.contentType);
+    return this.metrics.registry.metrics();
+  }
+
+  /** Values that live elsewhere (Redis, the queue) are read at scrape time; a failure leaves the last value. */
+  private async refreshGauges(): Promise<void> {
+    this.metrics.redisUp.set(this.redis.enabled && this.redis.available ? 1 : 0);
+    await Promise.all([
+      this.activeUsers.count().then((n) => this.metrics.activeUsers.set(n), () => undefined),
+      this.replies.counts().then(
+        (counts) => {
+          for (const state of ['waiting', 'active', 'delayed', 'failed'] as const) {
+            this.metrics.queueJobs.set({ queue: REPLIES_QUEUE, state }, counts[state]);
+          }
+        },
+        () => undefined,
+      ),
+    ]);
+  }
+}

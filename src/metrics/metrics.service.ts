@@ -1,0 +1,153 @@
+import { Injectable } from '@nestjs/common';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/**
+ * Every metric Parley exports, on a registry of this app's own (several apps in one test process
+ * must not collide). Label values are bounded sets: route templates, never raw URLs or ids.
+ */
+@Injectable()
+export class MetricsService {
+  readonly registry = new Registry();
+
+  readonly httpRequests = new Counter({
+    name: 'http_requests_total',
+    help: 'HTTP requests by method, route template and status class',
+    labelNames: ['method', 'route', 'status_class'] as const,
+    registers: [this.registry],
+  });
+
+  readonly httpDuration = new Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'HTTP request duration by method, route template and status class',
+    labelNames: ['method', 'route', 'status_class'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10],
+    registers: [this.registry],
+  });
+
+  readonly cacheRequests = new Counter({
+    name: 'parley_cache_requests_total',
+    help: 'Cache look-ups by tier (memory, redis) and result (hit, miss)',
+    labelNames: ['tier', 'result'] as const,
+    registers: [this.registry],
+  });
+
+  readonly cacheFills = new Counter({
+    name: 'parley_cache_fills_total',
+    help: 'Cache entries filled from the database',
+    registers: [this.registry],
+  });
+
+  readonly cacheLockWaits = new Counter({
+    name: 'parley_cache_lock_waits_total',
+    help: 'Cache misses that waited for another replica to fill the entry, by outcome (filled, timeout)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly cacheEvictions = new Counter({
+    name: 'parley_cache_evictions_total',
+    help: 'Entries evicted from the in-process cache tier',
+    registers: [this.registry],
+  });
+
+  readonly cacheEntries = new Gauge({
+    name: 'parley_cache_entries',
+    help: 'Entries in the in-process cache tier',
+    registers: [this.registry],
+  });
+
+  readonly lockAcquisitions = new Counter({
+    name: 'parley_lock_acquisitions_total',
+    help: 'Lock attempts by lock kind and result (acquired, busy, timeout, lost)',
+    labelNames: ['lock', 'result'] as const,
+    registers: [this.registry],
+  });
+
+  readonly lockWaitSeconds = new Histogram({
+    name: 'parley_lock_wait_seconds',
+    help: 'Time spent waiting for a lock, by lock kind',
+    labelNames: ['lock'] as const,
+    buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+    registers: [this.registry],
+  });
+
+  readonly queueJobs = new Gauge({
+    name: 'parley_queue_jobs',
+    help: 'Jobs in the replies queue by state (waiting, active, delayed, failed)',
+    labelNames: ['queue', 'state'] as const,
+    registers: [this.registry],
+  });
+
+  readonly replies = new Counter({
+    name: 'parley_replies_total',
+    help: 'Replies finished by outcome (complete, failed, fenced)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly replyLatency = new Histogram({
+    name: 'parley_reply_latency_seconds',
+    help: 'From the send being stored to the reply being complete',
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120],
+    registers: [this.registry],
+  });
+
+  readonly llmDuration = new Histogram({
+    name: 'parley_llm_request_duration_seconds',
+    help: 'Upstream LLM call duration by provider and outcome (ok, error)',
+    labelNames: ['provider', 'outcome'] as const,
+    buckets: [0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120],
+    registers: [this.registry],
+  });
+
+  readonly llmTokens = new Counter({
+    name: 'parley_llm_tokens_total',
+    help: 'Tokens streamed from the LLM provider',
+    labelNames: ['provider'] as const,
+    registers: [this.registry],
+  });
+
+  readonly llmErrors = new Counter({
+    name: 'parley_llm_errors_total',
+    help: 'Upstream LLM errors by provider and kind (timeout, rate_limited, server, client, stream)',
+    labelNames: ['provider', 'kind'] as const,
+    registers: [this.registry],
+  });
+
+  readonly throttled = new Counter({
+    name: 'parley_throttled_requests_total',
+    help: 'Requests refused with 429 by limit (sends, reads, dev_tokens, pending_replies)',
+    labelNames: ['limit'] as const,
+    registers: [this.registry],
+  });
+
+  readonly shed = new Counter({
+    name: 'parley_shed_requests_total',
+    help: 'Requests refused with 503 by load shedding, by reason (event_loop, heap, rss)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
+  readonly securityEvents = new Counter({
+    name: 'parley_security_events_total',
+    help: 'Access violations by type',
+    labelNames: ['type'] as const,
+    registers: [this.registry],
+  });
+
+  readonly activeUsers = new Gauge({
+    name: 'parley_active_users',
+    help: 'Distinct users seen by any replica in the current minute window',
+    registers: [this.registry],
+  });
+
+  readonly redisUp = new Gauge({
+    name: 'parley_redis_up',
+    help: '1 when this replica can reach Redis (production mode), 0 otherwise',
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
+  }
+}

@@ -1,0 +1,137 @@
+import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
+import { Redis, type RedisOptions } from 'ioredis';
+import type { Logger } from 'pino';
+import { PINO_LOGGER } from '../common/logger.module.js';
+import { AppConfig } from '../config/app-config.js';
+
+export type RedisRole = 'commands' | 'subscriber' | 'queue-client' | 'queue-subscriber' | 'queue-blocking';
+
+const RECONNECT_MAX_MS = 2000;
+
+/**
+ * The process's Redis connections: a fixed set, opened at start and closed at shutdown.
+ * Nothing opens a connection per request (failure F5).
+ */
+@Injectable()
+export class RedisService implements OnApplicationShutdown {
+  private readonly connections = new Map<RedisRole, Redis>();
+  private readonly blocking: Redis[] = [];
+
+  constructor(
+    private readonly config: AppConfig,
+    @Inject(PINO_LOGGER) private readonly logger: Logger,
+  ) {}
+
+  get enabled(): boolean {
+    return this.config.redis.url !== undefined;
+  }
+
+  /** Waits for the command connection; production refuses to start without Redis. */
+  async connect(timeoutMs = 10_000): Promise<void> {
+    if (!this.enabled) {
+      return;
+    }
+    const connection = this.commands;
+    if (connection.status === 'ready') {
+      return;
+    }
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        connection.off('ready', onReady);
+        reject(new Error(`Redis did not become ready within ${timeoutMs} ms (REDIS_URL)`));
+      }, timeoutMs);
+      const onReady = (): void => {
+        clearTimeout(timer);
+        resolve();
+      };
+      connection.once('ready', onReady);
+    });
+  }
+
+  /** For application commands: fails fast while Redis is away instead of queueing forever. */
+  get commands(): Redis {
+    return this.connection('commands');
+  }
+
+  get subscriber(): Redis {
+    return this.connection('subscriber');
+  }
+
+  /**
+   * Bull's clients need `maxRetriesPerRequest: null` and no ready check. Client and subscriber are
+   * shared by every queue; each queue has its own blocking connection (one per queue, fixed).
+   */
+  queueConnection(role: 'queue-client' | 'queue-subscriber' | 'queue-blocking'): Redis {
+    if (role !== 'queue-blocking') {
+      return this.connection(role);
+    }
+    const blocking = this.open(role);
+    this.blocking.push(blocking);
+    return blocking;
+  }
+
+  key(...parts: Array<string | number>): string {
+    return [this.config.redis.keyPrefix, ...parts].join(':');
+  }
+
+  get available(): boolean {
+    return this.connections.get('commands')?.status === 'ready';
+  }
+
+  private connection(role: RedisRole): Redis {
+    let connection = this.connections.get(role);
+    if (connection === undefined) {
+      connection = this.open(role);
+      this.connections.set(role, connection);
+    }
+    return connection;
+  }
+
+  private open(role: RedisRole): Redis {
+    const url = this.config.redis.url;
+    if (url === undefined) {
+      throw new Error('Redis is not configured (REDIS_URL is unset)');
+    }
+    const connection = new Redis(url, this.options(role));
+    let lastError = '';
+    connection.on('error', (error: Error) => {
+      // One line per distinct error, not one per reconnect attempt.
+      if (error.message !== lastError) {
+        lastError = error.message;
+        this.logger.warn({ role, err: error.message }, 'redis connection error');
+      }
+    });
+    connection.on('ready', () => {
+      lastError = '';
+    });
+    return connection;
+  }
+
+  private options(role: RedisRole): RedisOptions {
+    const base: RedisOptions = {
+      connectionName: `parley:${role}:${process.pid}`,
+      retryStrategy: (times) => Math.min(times * 100, RECONNECT_MAX_MS),
+    };
+    if (role === 'commands') {
+      return { ...base, maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 2000, commandTimeout: 2000 };
+    }
+    if (role === 'subscriber') {
+      return base;
+    }
+    return { ...base, maxRetriesPerRequest: null, enableReadyCheck: false };
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await Promise.all(
+      [...this.connections.values(), ...this.blocking].map(async (connection) => {
+        try {
+          await connection.quit();
+        } catch {
+          connection.disconnect();
+        }
+      }),
+    );
+    this.connections.clear();
+    this.blocking.length = 0;
+  }
+}

@@ -1,0 +1,84 @@
+import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Patch, Post, Query, UseGuards } from '@nestjs/common';
+import {
+  ApiBadRequestResponse,
+  ApiBearerAuth,
+  ApiCreatedResponse,
+  ApiForbiddenResponse,
+  ApiNoContentResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiParam,
+  ApiTags,
+  ApiTooManyRequestsResponse,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
+import type { AuthenticatedUser } from '../auth/authenticated-user.js';
+import { CurrentUser } from '../auth/current-user.decorator.js';
+import { ErrorResponseDto } from '../common/error-response.dto.js';
+import { RateLimit } from '../throttle/rate-limit.decorator.js';
+import {
+  CreateSessionDto,
+  ListSessionsQueryDto,
+  mapSession,
+  SessionListResponseDto,
+  SessionResponseDto,
+  UpdateSessionDto,
+} from './session.dto.js';
+import type { SessionEntity } from './session.entity.js';
+import { OwnedSession, SessionOwnershipGuard } from './session-ownership.guard.js';
+import { SessionService } from './session.service.js';
+
+@ApiTags('sessions')
+@ApiBearerAuth()
+@ApiUnauthorizedResponse({ type: ErrorResponseDto })
+@ApiBadRequestResponse({ type: ErrorResponseDto })
+@ApiTooManyRequestsResponse({ type: ErrorResponseDto, description: 'rate_limited' })
+@RateLimit('reads')
+@Controller('v1/sessions')
+export class SessionController {
+  constructor(private readonly sessions: SessionService) {}
+
+  @Post()
+  @ApiCreatedResponse({ type: SessionResponseDto })
+  async create(@CurrentUser() user: AuthenticatedUser, @Body() dto: CreateSessionDto): Promise<SessionResponseDto> {
+    return mapSession(await this.sessions.create(user.id, dto.title));
+  }
+
+  @Get()
+  @ApiOkResponse({ type: SessionListResponseDto, description: "The caller's sessions, newest first" })
+  async list(@CurrentUser() user: AuthenticatedUser, @Query() query: ListSessionsQueryDto): Promise<SessionListResponseDto> {
+    const page = await this.sessions.list(user.id, query.limit, query.cursor);
+    return { items: page.items.map(mapSession), nextCursor: page.nextCursor };
+  }
+
+  @Get(':sessionId')
+  @UseGuards(SessionOwnershipGuard)
+  @ApiParam({ name: 'sessionId', format: 'uuid' })
+  @ApiOkResponse({ type: SessionResponseDto })
+  @ApiForbiddenResponse({ type: ErrorResponseDto, description: 'session_forbidden' })
+  @ApiNotFoundResponse({ type: ErrorResponseDto })
+  get(@OwnedSession() session: SessionEntity): SessionResponseDto {
+    return mapSession(session);
+  }
+
+  @Patch(':sessionId')
+  @UseGuards(SessionOwnershipGuard)
+  @ApiParam({ name: 'sessionId', format: 'uuid' })
+  @ApiOkResponse({ type: SessionResponseDto })
+  @ApiForbiddenResponse({ type: ErrorResponseDto, description: 'session_forbidden' })
+  @ApiNotFoundResponse({ type: ErrorResponseDto })
+  async rename(@OwnedSession() session: SessionEntity, @Body() dto: UpdateSessionDto): Promise<SessionResponseDto> {
+    return mapSession(await this.sessions.rename(session, dto.title));
+  }
+
+  @Delete(':sessionId')
+  @UseGuards(SessionOwnershipGuard)
+  @HttpCode(HttpStatus.NO_CONTENT)
+  @ApiParam({ name: 'sessionId', format: 'uuid' })
+  @ApiNoContentResponse()
+  @ApiForbiddenResponse({ type: ErrorResponseDto, description: 'session_forbidden' })
+  @ApiNotFoundResponse({ type: ErrorResponseDto })
+  async remove(@OwnedSession() session: SessionEntity): Promise<void> {
+    await this.sessions.remove(session);
+  }
+}

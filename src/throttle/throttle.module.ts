@@ -1,0 +1,38 @@
+import { Module, type ExecutionContext } from '@nestjs/common';
+import { APP_GUARD, Reflector } from '@nestjs/core';
+import { ThrottlerModule } from '@nestjs/throttler';
+import type { Logger } from 'pino';
+import { PINO_LOGGER } from '../common/logger.module.js';
+import { AppConfig } from '../config/app-config.js';
+import { RedisService } from '../redis/redis.service.js';
+import { ParleyThrottlerGuard } from './parley-throttler.guard.js';
+import { RATE_LIMIT, type RateLimitName } from './rate-limit.decorator.js';
+import { RedisThrottlerStorage } from './redis-throttler.storage.js';
+
+const reflector = new Reflector();
+
+/** A named throttler applies only to the routes marked with its name by @RateLimit(). */
+const onlyFor =
+  (name: RateLimitName) =>
+  (context: ExecutionContext): boolean =>
+    reflector.getAllAndOverride<RateLimitName | undefined>(RATE_LIMIT, [context.getHandler(), context.getClass()]) !== name;
+
+/** Registered after AuthModule, so its guard runs after the auth guard and sees the verified user. */
+@Module({
+  imports: [
+    ThrottlerModule.forRootAsync({
+      inject: [AppConfig, RedisService, PINO_LOGGER],
+      useFactory: (config: AppConfig, redis: RedisService, logger: Logger) => ({
+        storage: new RedisThrottlerStorage(redis, config, logger),
+        errorMessage: 'Too many requests; retry after the time in Retry-After',
+        throttlers: [
+          { name: 'sends', limit: config.limits.sendsPerMinute, ttl: config.limits.windowMs, skipIf: onlyFor('sends') },
+          { name: 'reads', limit: config.limits.readsPerMinute, ttl: config.limits.windowMs, skipIf: onlyFor('reads') },
+          { name: 'dev-tokens', limit: config.limits.devTokensPerMinute, ttl: config.limits.windowMs, skipIf: onlyFor('dev-tokens') },
+        ],
+      }),
+    }),
+  ],
+  providers: [{ provide: APP_GUARD, useClass: ParleyThrottlerGuard }],
+})
+export class ThrottleModule {}
