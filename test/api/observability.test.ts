@@ -1,0 +1,108 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startApp, stopAll, type AppProcess } from '../support/cluster.js';
+import { http } from '../support/http.js';
+import { createTestDatabase, productionEnv, TEST_JWT_SECRET, uniqueName, type TestDatabase } from '../support/services.js';
+import { tokenFor } from '../support/tokens.js';
+
+interface LogLine {
+  level: string;
+  msg: string;
+  requestId?: string;
+  [key: string]: unknown;
+}
+
+describe('logs and the OpenAPI document', () => {
+  let db: TestDatabase;
+  let app: AppProcess;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    app = await startApp({ env: productionEnv(db, uniqueName('t'), { LOG_LEVEL: 'debug' }) });
+  });
+
+  afterAll(async () => {
+    await stopAll([app]);
+    await db.drop();
+  });
+
+  const logLines = (): LogLine[] =>
+    app
+      .output()
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as LogLine);
+
+  it('writes structured JSON lines with the request id, logs security events, and never the token', async () => {
+    const owner = await tokenFor(uniqueName('owner'));
+    const intruderId = uniqueName('intruder');
+    const intruder = await tokenFor(intruderId);
+    const session = await http('POST', `${app.url}/v1/sessions`, { token: owner, body: {} });
+    const forbidden = await http('GET', `${app.url}/v1/sessions/${session.body.id as string}`, {
+      token: intruder,
+      headers: { 'x-request-id': 'probe-forbidden-1' },
+    });
+    expect(forbidden.status).toBe(403);
+    await http('GET', `${app.url}/v1/missing`, { token: intruder, headers: { 'x-request-id': 'probe-missing-1' } });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+
+    const lines = logLines();
+    const security = lines.find((line) => line.type === 'session_forbidden');
+    expect(security).toMatchObject({
+      event: 'security',
+      userId: intruderId,
+      sessionId: session.body.id,
+      requestId: 'probe-forbidden-1',
+    });
+    for (const requestId of ['probe-forbidden-1', 'probe-missing-1']) {
+      const access = lines.filter((line) => line.msg === 'request answered' && line.requestId === requestId);
+      expect(access, requestId).toHaveLength(1);
+    }
+    const output = app.output();
+    expect(output).not.toContain(owner);
+    expect(output).not.toContain(intruder);
+    expect(output.toLowerCase()).not.toContain('bearer ');
+  });
+
+  it('accepts a token made by `npm run token -- <userId>`', async () => {
+    const { stdout } = await promisify(execFile)('npm', ['run', '--silent', 'token', '--', 'cli-user'], {
+      env: { PATH: process.env.PATH, JWT_SECRET: TEST_JWT_SECRET },
+    });
+    const token = stdout.trim();
+    expect(token.split('.')).toHaveLength(3);
+    const created = await http('POST', `${app.url}/v1/sessions`, { token, body: { title: 'from the CLI token' } });
+    expect(created.status).toBe(201);
+  });
+
+  it('describes every route with schemas, examples and bearer auth', async () => {
+    const docs = await fetch(`${app.url}/docs`);
+    expect(docs.status).toBe(200);
+    expect(await docs.text()).toContain('swagger');
+    const document = (await http('GET', `${app.url}/docs-json`)).body;
+    expect(document.openapi).toMatch(/^3\./);
+    expect(document.components.securitySchemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });
+    for (const path of [
+      '/v1/auth/dev-token',
+      '/v1/sessions',
+      '/v1/sessions/{sessionId}',
+      '/v1/sessions/{sessionId}/messages',
+      '/v1/sessions/{sessionId}/messages/{messageId}',
+      '/health/live',
+      '/health/ready',
+      '/health/startup',
+    ]) {
+      expect(Object.keys(document.paths), path).toContain(path);
+    }
+    const missingExamples: string[] = [];
+    for (const [schemaName, schema] of Object.entries<any>(document.components.schemas)) {
+      for (const [property, definition] of Object.entries<any>(schema.properties ?? {})) {
+        const described = definition.example !== undefined || definition.$ref || definition.items?.$ref || definition.allOf;
+        if (!described) {
+          missingExamples.push(`${schemaName}.${property}`);
+        }
+      }
+    }
+    expect(missingExamples).toEqual([]);
+  });
+});
