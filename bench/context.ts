@@ -1,0 +1,27 @@
+import type { Options } from 'autocannon';
+
+export interface SeededUser {
+  id: string;
+  token: string;
+  sessionId: string;
+}
+
+export interface BenchContext {
+  parleyUrl: string;
+  bareUrl: string;
+  users: SeededUser[];
+  /** Sends made so far by this run, for unique idempotency keys. */
+  counter: { next(): number };
+}
+
+/** One benchmarked workload: an autocannon request shape against the bare server or Parley. */
+export interface Scenario {
+  name: string;
+  description: string;
+  target: 'bare' | 'parley';
+  requests(context: BenchContext): NonNullable<Options['requests']>;
+}
+
+export function pick<T>(items: readonly T[]): T {
+  return items[Math.floor(Math.random() * items.length)] as T;
+}
