@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
+import { ChangeNotifier } from '../common/change-notifier.port.js';
 import { SendRetryDetector } from '../throttle/send-retry.port.js';
 import type { MessageEntity } from './message.entity.js';
 import { MESSAGE_COLUMNS, toMessage, type MessageRow } from './message.mapper.js';
@@ -28,7 +29,10 @@ export type AppendExchangeResult =
 /** Queries on `messages` for the API side: appending an exchange and reading history. */
 @Injectable()
 export class MessageRepository extends SendRetryDetector {
-  constructor(@Inject(DataSource) private readonly db: DataSource) {
+  constructor(
+    @Inject(DataSource) private readonly db: DataSource,
+    private readonly changes: ChangeNotifier,
+  ) {
     super();
   }
 
@@ -46,7 +50,15 @@ export class MessageRepository extends SendRetryDetector {
    * before anything is read, so `seq` allocation and the idempotency check are serialised per
    * session; `(session_id, seq)` being unique is the last line of defence.
    */
-  appendExchange(input: AppendExchangeInput): Promise<AppendExchangeResult> {
+  async appendExchange(input: AppendExchangeInput): Promise<AppendExchangeResult> {
+    const result = await this.appendInTransaction(input);
+    if (result.outcome === 'created') {
+      await this.changes.historyChanged(input.sessionId);
+    }
+    return result;
+  }
+
+  private appendInTransaction(input: AppendExchangeInput): Promise<AppendExchangeResult> {
     return this.db.transaction(async (tx) => {
       // One user's sends are serialised (user lock, then session row: always in that order), so the
       // pending-reply cap holds across that user's sessions too.

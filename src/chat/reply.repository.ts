@@ -1,15 +1,20 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { ChangeNotifier } from '../common/change-notifier.port.js';
 import type { MessageEntity } from './message.entity.js';
 import { MESSAGE_COLUMNS, toMessage, type MessageRow } from './message.mapper.js';
 
 /**
  * Queries of the reply lifecycle (pending → streaming → complete | failed). Every write that
  * finishes a reply names the attempt it belongs to: a stale worker's write matches no row (F8).
+ * Every write that changes a row tells the ChangeNotifier once it has committed.
  */
 @Injectable()
 export class ReplyRepository {
-  constructor(@Inject(DataSource) private readonly db: DataSource) {}
+  constructor(
+    @Inject(DataSource) private readonly db: DataSource,
+    private readonly changes: ChangeNotifier,
+  ) {}
 
   async findReply(replyId: string): Promise<MessageEntity | null> {
     const rows: MessageRow[] = await this.db.query(
@@ -31,12 +36,16 @@ export class ReplyRepository {
 
   /** Starts a new attempt; returns its number, or null when the reply is already finished. */
   async beginAttempt(replyId: string): Promise<number | null> {
-    const [rows]: [Array<{ attempt: number }>, number] = await this.db.query(
+    const [rows]: [Array<{ attempt: number; session_id: string }>, number] = await this.db.query(
       `UPDATE messages SET status = 'streaming', attempt = attempt + 1, updated_at = date_trunc('milliseconds', now())
-       WHERE id = $1 AND status IN ('pending', 'streaming') RETURNING attempt`,
+       WHERE id = $1 AND status IN ('pending', 'streaming') RETURNING attempt, session_id`,
       [replyId],
     );
-    return rows[0]?.attempt ?? null;
+    if (!rows[0]) {
+      return null;
+    }
+    await this.changes.historyChanged(rows[0].session_id);
+    return rows[0].attempt;
   }
 
   /** The conversation before `seq`, most recent `limit` messages, oldest first. */
@@ -60,7 +69,7 @@ export class ReplyRepository {
        WHERE id = $1 AND attempt = $2 AND status = 'streaming' RETURNING ${MESSAGE_COLUMNS}`,
       [replyId, attempt, content],
     );
-    return rows[0] ? toMessage(rows[0]) : null;
+    return this.changed(rows[0]);
   }
 
   /** Fenced like `complete`. */
@@ -71,6 +80,15 @@ export class ReplyRepository {
        WHERE id = $1 AND attempt = $2 AND status = 'streaming' RETURNING ${MESSAGE_COLUMNS}`,
       [replyId, attempt, code, message],
     );
-    return rows[0] ? toMessage(rows[0]) : null;
+    return this.changed(rows[0]);
+  }
+
+  private async changed(row: MessageRow | undefined): Promise<MessageEntity | null> {
+    if (!row) {
+      return null;
+    }
+    const reply = toMessage(row);
+    await this.changes.historyChanged(reply.sessionId);
+    return reply;
   }
 }

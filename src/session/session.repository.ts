@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { ChangeNotifier } from '../common/change-notifier.port.js';
 import type { SessionEntity } from './session.entity.js';
 
 interface SessionRow {
@@ -35,14 +36,19 @@ export function toSession(row: SessionRow): SessionEntity {
 /** Every query on `sessions`. Owner-scoped writes carry the owner in their WHERE clause too. */
 @Injectable()
 export class SessionRepository {
-  constructor(@Inject(DataSource) private readonly db: DataSource) {}
+  constructor(
+    @Inject(DataSource) private readonly db: DataSource,
+    private readonly changes: ChangeNotifier,
+  ) {}
 
   async create(ownerId: string, title: string | null): Promise<SessionEntity> {
     const rows: SessionRow[] = await this.db.query(
       `INSERT INTO sessions (id, owner_id, title) VALUES ($1, $2, $3) RETURNING ${COLUMNS}`,
       [randomUUID(), ownerId, title],
     );
-    return toSession(rows[0] as SessionRow);
+    const session = toSession(rows[0] as SessionRow);
+    await this.changes.sessionsChanged(ownerId, session.id);
+    return session;
   }
 
   async findById(id: string): Promise<SessionEntity | null> {
@@ -71,7 +77,11 @@ export class SessionRepository {
        WHERE id = $1 AND owner_id = $2 RETURNING ${COLUMNS}`,
       [id, ownerId, title],
     );
-    return rows[0] ? toSession(rows[0]) : null;
+    if (!rows[0]) {
+      return null;
+    }
+    await this.changes.sessionsChanged(ownerId, id);
+    return toSession(rows[0]);
   }
 
   /** Deletes the session and, by cascade, its messages. */
@@ -80,6 +90,11 @@ export class SessionRepository {
       id,
       ownerId,
     ]);
-    return count > 0;
+    if (count === 0) {
+      return false;
+    }
+    await this.changes.sessionsChanged(ownerId, id);
+    await this.changes.historyChanged(id);
+    return true;
   }
 }

@@ -1,0 +1,17 @@
+/**
+ * Told after a committed write, so that whatever derives from stored rows (the cache's versions)
+ * can move on. Repositories call it once their statement or transaction has committed: never from
+ * inside a transaction, never before the write is durable. The default does nothing; the cache
+ * module provides the real one.
+ */
+export abstract class ChangeNotifier {
+  /** A session's messages changed: a send was stored, or a reply changed state or text. */
+  abstract historyChanged(sessionId: string): Promise<void>;
+  /** An owner's sessions changed: one was created, renamed or deleted. */
+  abstract sessionsChanged(ownerId: string, sessionId: string): Promise<void>;
+}
+
+export class NoChangeNotifier extends ChangeNotifier {
+  async historyChanged(): Promise<void> {}
+  async sessionsChanged(): Promise<void> {}
+}
