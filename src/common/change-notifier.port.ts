@@ -9,9 +9,12 @@ export abstract class ChangeNotifier {
   abstract historyChanged(sessionId: string): Promise<void>;
   /** An owner's sessions changed: one was created, renamed or deleted. */
   abstract sessionsChanged(ownerId: string, sessionId: string): Promise<void>;
+  /** An owner's long-term memories changed: one was added or deleted, or all were forgotten. */
+  abstract memoriesChanged(ownerId: string): Promise<void>;
 }
 
 export class NoChangeNotifier extends ChangeNotifier {
   async historyChanged(): Promise<void> {}
   async sessionsChanged(): Promise<void> {}
+  async memoriesChanged(): Promise<void> {}
 }
