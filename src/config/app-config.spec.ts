@@ -27,7 +27,9 @@ describe('loadConfig', () => {
     expect(config.mode).toBe('embedded');
     expect(config.auth.devTokens).toBe(true);
     expect(config.http).toMatchObject({ port: 3000, host: '0.0.0.0', trustProxy: false });
-    expect(config.limits).toMatchObject({ sendsPerMinute: 30, readsPerMinute: 300, maxPendingReplies: 3 });
+    expect(config.limits).toMatchObject({ sendsPerMinute: 30, readsPerMinute: 300, devTokensPerMinute: 10, maxPendingReplies: 3 });
+    expect(config.limits).toMatchObject({ windowMs: 60_000, expectedReplicas: 3 });
+    expect(config.shedding).toEqual({ sendsEventLoopDelayMs: 200, readsEventLoopDelayMs: 1000, maxHeapBytes: 0, maxRssBytes: 0 });
     expect(config.replies.waitMs).toBe(30_000);
     expect(config.cache).toEqual({ size: 10_000, ttlSeconds: 300 });
     expect(config.shutdown.graceMs).toBe(10_000);
@@ -50,6 +52,10 @@ describe('loadConfig', () => {
     [{ JWT_SECRET: 'short' }, 'JWT_SECRET'],
     [{ TRUST_PROXY: 'true' }, 'TRUST_PROXY'],
     [{ APP_ROLE: 'boss' }, 'APP_ROLE'],
+    [{ RATE_LIMIT_WINDOW_MS: '10' }, 'RATE_LIMIT_WINDOW_MS'],
+    [{ RATE_LIMIT_EXPECTED_REPLICAS: '0' }, 'RATE_LIMIT_EXPECTED_REPLICAS'],
+    [{ SHED_SENDS_EVENT_LOOP_DELAY_MS: '500', SHED_READS_EVENT_LOOP_DELAY_MS: '400' }, 'SHED_READS_EVENT_LOOP_DELAY_MS'],
+    [{ SHED_MAX_HEAP_BYTES: '-1' }, 'SHED_MAX_HEAP_BYTES'],
     [{ REDIS_URL: 'redis://r:6379' }, 'DATABASE_URL'],
     [{ NODE_ENV: 'production', DATABASE_URL: PRODUCTION.DATABASE_URL }, 'REDIS_URL'],
     [{ ...PRODUCTION, AUTH_DEV_TOKENS: 'true' }, 'AUTH_DEV_TOKENS'],

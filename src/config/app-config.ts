@@ -101,6 +101,24 @@ function parseTrustProxy(reader: EnvReader): TrustProxy {
   return value.split(',').map((part) => part.trim());
 }
 
+/** Sends are shed first: the reads threshold may not be below the sends one. */
+function parseShedding(reader: EnvReader): AppConfig['shedding'] {
+  const sendsEventLoopDelayMs = reader.int('SHED_SENDS_EVENT_LOOP_DELAY_MS', 200, 1, 600_000);
+  const readsEventLoopDelayMs = reader.int('SHED_READS_EVENT_LOOP_DELAY_MS', 1000, 1, 600_000);
+  if (readsEventLoopDelayMs < sendsEventLoopDelayMs) {
+    throw new ConfigError(
+      'SHED_READS_EVENT_LOOP_DELAY_MS',
+      `must not be below SHED_SENDS_EVENT_LOOP_DELAY_MS (${sendsEventLoopDelayMs}); reads are shed after sends`,
+    );
+  }
+  return {
+    sendsEventLoopDelayMs,
+    readsEventLoopDelayMs,
+    maxHeapBytes: reader.int('SHED_MAX_HEAP_BYTES', 0, 0, Number.MAX_SAFE_INTEGER),
+    maxRssBytes: reader.int('SHED_MAX_RSS_BYTES', 0, 0, Number.MAX_SAFE_INTEGER),
+  };
+}
+
 /** Parses and validates the environment. Throws ConfigError naming the first bad variable. */
 export function loadConfig(env: Env): AppConfig {
   const r = new EnvReader(env);
@@ -172,12 +190,7 @@ export function loadConfig(env: Env): AppConfig {
       windowMs: r.int('RATE_LIMIT_WINDOW_MS', 60_000, 100, 3_600_000),
       expectedReplicas: r.int('RATE_LIMIT_EXPECTED_REPLICAS', 3, 1, 1000),
     },
-    shedding: {
-      sendsEventLoopDelayMs: r.int('SHED_SENDS_EVENT_LOOP_DELAY_MS', 200, 1, 600_000),
-      readsEventLoopDelayMs: r.int('SHED_READS_EVENT_LOOP_DELAY_MS', 1000, 1, 600_000),
-      maxHeapBytes: r.int('SHED_MAX_HEAP_BYTES', 0, 0, Number.MAX_SAFE_INTEGER),
-      maxRssBytes: r.int('SHED_MAX_RSS_BYTES', 0, 0, Number.MAX_SAFE_INTEGER),
-    },
+    shedding: parseShedding(r),
     llm: {
       provider,
       baseUrl: llmBaseUrl,

@@ -2,6 +2,8 @@ import type { Job, Queue } from 'bull';
 import { JobQueue, type JobCounts, type JobHandler, type JobQueueOptions } from './job-queue.port.js';
 
 const LIVE_STATES = new Set(['waiting', 'active', 'delayed', 'paused']);
+/** Redis lost mid-command: the send stops waiting (the job is added later, or by the reconciler). */
+const ADD_TIMEOUT_MS = 2000;
 
 /** A Bull queue in Redis, shared by every replica. Delivery is at least once. */
 export class BullJobQueue<T> extends JobQueue<T> {
@@ -17,14 +19,28 @@ export class BullJobQueue<T> extends JobQueue<T> {
   }
 
   async add(jobId: string, data: T): Promise<void> {
+    // Bull's connection queues commands while Redis is away; a send must not wait on that. Its
+    // reply is stored already, and the reconciler enqueues it once Redis is back.
+    if (this.queue.client.status !== 'ready') {
+      throw new Error(`queue ${this.queue.name} is unavailable (Redis ${this.queue.client.status})`);
+    }
     // An id that still exists in Redis is silently ignored by Bull: that is what makes it idempotent.
-    await this.queue.add(data, {
+    const added = this.queue.add(data, {
       jobId,
       attempts: this.options.attempts,
       backoff: { type: 'exponential', delay: this.options.backoffMs },
       removeOnComplete: true,
       removeOnFail: true,
     });
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => reject(new Error(`queue ${this.queue.name} did not answer within ${ADD_TIMEOUT_MS} ms`)), ADD_TIMEOUT_MS);
+    });
+    try {
+      await Promise.race([added, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   process(concurrency: number, handler: JobHandler<T>): void {

@@ -1,59 +1,92 @@
 import underPressure from '@fastify/under-pressure';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { errorBody, type ErrorBody } from '../common/http-exception.filter.js';
 import type { AppConfig } from '../config/app-config.js';
 import type { MetricsService } from '../metrics/metrics.service.js';
 
-const RETRY_AFTER_SECONDS = 5;
+export const SHED_RETRY_AFTER_SECONDS = 5;
 /** Reads are shed only past this multiple of the memory thresholds (sends go first). */
-const READS_MEMORY_FACTOR = 1.2;
+export const READS_MEMORY_FACTOR = 1.2;
+const SAMPLE_INTERVAL_MS = 500;
+
 const NEVER_SHED = /^\/(health|metrics|docs)(\/|$|-json)/;
-const SEND = /^\/v1\/(sessions\/[^/]+\/messages|chat\/send)\/?$/;
+const SEND_ROUTES = new Set(['/v1/sessions/:sessionId/messages', '/v1/chat/send']);
 
-const REASONS: Record<string, string> = { eventLoopDelay: 'event_loop', heapUsedBytes: 'heap', rssBytes: 'rss' };
+export type ShedReason = 'event_loop' | 'heap' | 'rss';
+export type RequestClass = 'sends' | 'reads';
 
-function shouldShed(config: AppConfig, request: FastifyRequest, type: string, value: number | undefined): boolean {
-  const path = request.url.split('?')[0] ?? '';
-  if (NEVER_SHED.test(path)) {
-    return false;
-  }
-  if (request.method === 'POST' && SEND.test(path)) {
-    return true;
-  }
-  const { readsEventLoopDelayMs, maxHeapBytes, maxRssBytes } = config.shedding;
-  switch (type) {
-    case 'eventLoopDelay':
-      return (value ?? 0) > readsEventLoopDelayMs;
-    case 'heapUsedBytes':
-      return (value ?? 0) > maxHeapBytes * READS_MEMORY_FACTOR;
-    case 'rssBytes':
-      return (value ?? 0) > maxRssBytes * READS_MEMORY_FACTOR;
-    default:
-      return false;
-  }
+/** What @fastify/under-pressure measured over its last sample. */
+export interface LoadSample {
+  /** Mean event-loop delay in ms; not finite when the loop was too busy to take a single sample. */
+  eventLoopDelay: number;
+  heapUsed: number;
+  rssBytes: number;
+}
+
+type UnderPressureInstance = FastifyInstance & { memoryUsage?: () => LoadSample };
+
+/** The load sample of the running server, or undefined before load shedding is registered. */
+export function currentLoad(fastify: FastifyInstance): LoadSample | undefined {
+  return (fastify as UnderPressureInstance).memoryUsage?.();
 }
 
 /**
- * Refuses work early and cheaply when the process is overloaded: sends first (past the lower
- * event-loop threshold), reads only past a higher one, health and metrics never.
+ * Why a request of this class would be refused now, if it would. Sends give way first (lower
+ * thresholds), reads only past the higher ones. A delay that is not a finite number means that
+ * no sample could be taken at all: the loop is stalled, which is the worst overload there is.
+ */
+export function overloadReason(sample: LoadSample, config: AppConfig, kind: RequestClass): ShedReason | undefined {
+  const { sendsEventLoopDelayMs, readsEventLoopDelayMs, maxHeapBytes, maxRssBytes } = config.shedding;
+  const delayBound = kind === 'sends' ? sendsEventLoopDelayMs : readsEventLoopDelayMs;
+  const memoryFactor = kind === 'sends' ? 1 : READS_MEMORY_FACTOR;
+  if (!Number.isFinite(sample.eventLoopDelay) || sample.eventLoopDelay > delayBound) {
+    return 'event_loop';
+  }
+  if (maxHeapBytes > 0 && sample.heapUsed > maxHeapBytes * memoryFactor) {
+    return 'heap';
+  }
+  if (maxRssBytes > 0 && sample.rssBytes > maxRssBytes * memoryFactor) {
+    return 'rss';
+  }
+  return undefined;
+}
+
+/** Health, metrics and docs are never shed; sends are shed first; everything else counts as a read. */
+export function requestClass(request: FastifyRequest): RequestClass | 'never' {
+  const route = request.routeOptions.url ?? request.url.split('?')[0] ?? '';
+  if (NEVER_SHED.test(route)) {
+    return 'never';
+  }
+  return request.method === 'POST' && SEND_ROUTES.has(route) ? 'sends' : 'reads';
+}
+
+/**
+ * Refuses work early and cheaply when the process is overloaded (503 `overloaded` with
+ * Retry-After). under-pressure calls the handler once any send threshold is exceeded; the handler
+ * decides from the whole sample, for the class of the request, rather than from the first
+ * measure under-pressure happened to check.
  */
 export async function registerLoadShedding(app: NestFastifyApplication, config: AppConfig, metrics: MetricsService): Promise<void> {
+  const fastify = app.getHttpAdapter().getInstance();
   await app.register(underPressure, {
     maxEventLoopDelay: config.shedding.sendsEventLoopDelayMs,
     maxHeapUsedBytes: config.shedding.maxHeapBytes,
     maxRssBytes: config.shedding.maxRssBytes,
-    sampleInterval: 500,
+    sampleInterval: SAMPLE_INTERVAL_MS,
     // A handler that returns a value has under-pressure send it; returning nothing lets the request in.
-    pressureHandler: shed as unknown as (request: FastifyRequest, reply: FastifyReply, type: string, value: number | undefined) => void,
+    pressureHandler: shed as unknown as (request: FastifyRequest, reply: FastifyReply) => void,
   });
 
-  function shed(request: FastifyRequest, reply: FastifyReply, type: string, value: number | undefined): ErrorBody | undefined {
-    if (!shouldShed(config, request, type, value)) {
+  function shed(request: FastifyRequest, reply: FastifyReply): ErrorBody | undefined {
+    const kind = requestClass(request);
+    const sample = currentLoad(fastify);
+    const reason = kind === 'never' || sample === undefined ? undefined : overloadReason(sample, config, kind);
+    if (reason === undefined) {
       return undefined;
     }
-    metrics.shed.inc({ reason: REASONS[type] ?? type });
-    void reply.status(503).header('retry-after', String(RETRY_AFTER_SECONDS));
+    metrics.shed.inc({ reason });
+    void reply.status(503).header('retry-after', String(SHED_RETRY_AFTER_SECONDS));
     return errorBody({ status: 503, message: 'The server is overloaded; retry shortly', code: 'overloaded' }, request.id);
   }
 }

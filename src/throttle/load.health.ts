@@ -2,18 +2,37 @@ import { Injectable } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
 import type { FastifyInstance } from 'fastify';
+import { AppConfig } from '../config/app-config.js';
+import { currentLoad, overloadReason } from './load-shedding.js';
 
-/** Readiness reports overload, so that the load balancer sends traffic elsewhere meanwhile. */
+const MB = 1024 * 1024;
+
+/**
+ * Readiness reports overload (from the point where sends are shed), so that the load balancer
+ * sends traffic elsewhere meanwhile. Liveness does not: an overloaded process is not a dead one.
+ */
 @Injectable()
 export class LoadHealthIndicator {
   constructor(
     private readonly adapterHost: HttpAdapterHost,
     private readonly health: HealthIndicatorService,
+    private readonly config: AppConfig,
   ) {}
 
   check(): HealthIndicatorResult<'load'> {
-    const fastify = this.adapterHost.httpAdapter.getInstance<FastifyInstance & { isUnderPressure?: () => boolean }>();
     const indicator = this.health.check('load');
-    return fastify.isUnderPressure?.() === true ? indicator.down({ message: 'overloaded' }) : indicator.up();
+    const sample = currentLoad(this.adapterHost.httpAdapter.getInstance<FastifyInstance>());
+    const reason = sample === undefined ? undefined : overloadReason(sample, this.config, 'sends');
+    if (sample === undefined || reason === undefined) {
+      return indicator.up();
+    }
+    return indicator.down({
+      message: 'overloaded',
+      reason,
+      // JSON has no Infinity: a loop too busy to be sampled is reported as stalled.
+      eventLoopDelayMs: Number.isFinite(sample.eventLoopDelay) ? Math.round(sample.eventLoopDelay) : 'stalled',
+      heapUsedMb: Math.round(sample.heapUsed / MB),
+      rssMb: Math.round(sample.rssBytes / MB),
+    });
   }
 }

@@ -1,20 +1,40 @@
 import { Injectable, type ExecutionContext } from '@nestjs/common';
 import { ModuleRef, Reflector } from '@nestjs/core';
-import { InjectThrottlerOptions, InjectThrottlerStorage, ThrottlerGuard, type ThrottlerLimitDetail, type ThrottlerModuleOptions, type ThrottlerStorage } from '@nestjs/throttler';
+import {
+  InjectThrottlerOptions,
+  InjectThrottlerStorage,
+  normalizeIp,
+  ThrottlerGuard,
+  type ThrottlerModuleOptions,
+  type ThrottlerRequest,
+  type ThrottlerStorage,
+} from '@nestjs/throttler';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { isUuid } from '../common/uuid.util.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { RATE_LIMIT, type RateLimitName } from './rate-limit.decorator.js';
+import { RedisThrottlerStorage } from './redis-throttler.storage.js';
 import { SendRetryDetector } from './send-retry.port.js';
 
-type SendRequest = FastifyRequest<{ Params: { sessionId?: string }; Body: { clientMessageId?: unknown } | undefined }>;
+/** Clients of one IPv6 /64 (one household or host) share an anonymous limit. */
+const IPV6_PREFIX = 64;
+
+type SendRequest = FastifyRequest<{
+  Params: { sessionId?: string } | undefined;
+  Body: { clientMessageId?: unknown; sessionId?: unknown } | undefined;
+}>;
 
 /**
  * The throttler as the contract wants it: one named limit per route, tracked by the verified user
- * (or the client IP on anonymous routes), plain `Retry-After` / `X-RateLimit-*` headers, and a
- * retried send that its idempotency key recognises let through without being counted.
+ * (or the client IP on anonymous routes), plain `Retry-After` / `X-RateLimit-*` headers on every
+ * answer including the 429, and a retried send that its idempotency key recognises answered
+ * without costing quota.
  */
 @Injectable()
 export class ParleyThrottlerGuard extends ThrottlerGuard {
+  private readonly store: RedisThrottlerStorage;
+  private detector: SendRetryDetector | null | undefined;
+
   constructor(
     @InjectThrottlerOptions() options: ThrottlerModuleOptions,
     @InjectThrottlerStorage() storage: ThrottlerStorage,
@@ -23,44 +43,77 @@ export class ParleyThrottlerGuard extends ThrottlerGuard {
     private readonly metrics: MetricsService,
   ) {
     super(options, storage, reflector);
+    if (!(storage instanceof RedisThrottlerStorage)) {
+      throw new Error('ParleyThrottlerGuard needs RedisThrottlerStorage');
+    }
+    this.store = storage;
   }
 
-  protected override async shouldSkip(context: ExecutionContext): Promise<boolean> {
-    const limit = this.reflector.getAllAndOverride<RateLimitName | undefined>(RATE_LIMIT, [context.getHandler(), context.getClass()]);
-    if (limit === undefined) {
-      return true;
+  protected override shouldSkip(context: ExecutionContext): Promise<boolean> {
+    return Promise.resolve(this.limitOf(context) === undefined);
+  }
+
+  protected override async handleRequest({ context, limit, ttl, throttler, getTracker, generateKey }: ThrottlerRequest): Promise<boolean> {
+    const request = context.switchToHttp().getRequest<SendRequest>();
+    const reply = context.switchToHttp().getResponse<FastifyReply>();
+    const name = (throttler.name ?? 'default') as RateLimitName;
+    const tracker = await getTracker(request, context);
+    const key = generateKey(context, tracker, name);
+    const retry = name === 'sends' && (await this.isRecognisedRetry(request));
+    const record = retry ? await this.store.peek(key, ttl, limit) : await this.store.increment(key, ttl, limit);
+    void reply
+      .header('X-RateLimit-Limit', record.limit)
+      .header('X-RateLimit-Remaining', Math.max(0, record.limit - record.totalHits))
+      .header('X-RateLimit-Reset', record.timeToExpire);
+    if (record.isBlocked && !retry) {
+      void reply.header('Retry-After', record.timeToBlockExpire);
+      this.metrics.throttled.inc({ limit: name.replace('-', '_') });
+      await this.throwThrottlingException(context, { ...record, ttl, key, tracker });
     }
-    return limit === 'sends' && (await this.isRecognisedRetry(context.switchToHttp().getRequest<SendRequest>()));
+    return true;
   }
 
   protected override getTracker(request: Record<string, unknown>): Promise<string> {
     const { user, ip } = request as unknown as FastifyRequest;
-    return Promise.resolve(user ? `user:${user.id}` : `ip:${ip}`);
+    return Promise.resolve(user ? `user:${user.id}` : `ip:${normalizeIp(ip, IPV6_PREFIX)}`);
   }
 
   protected override generateKey(_context: ExecutionContext, tracker: string, name: string): string {
     return `${name}:${tracker}`;
   }
 
-  /** One limit applies per route, so the names need no suffix. */
-  protected override setResponseHeader(response: Record<string, unknown>, name: string, value: string | number): void {
-    void (response as unknown as FastifyReply).header(name.replace(/-(sends|reads|dev-tokens)$/, ''), value);
+  private limitOf(context: ExecutionContext): RateLimitName | undefined {
+    return this.reflector.getAllAndOverride<RateLimitName | undefined>(RATE_LIMIT, [context.getHandler(), context.getClass()]);
   }
 
-  protected override async throwThrottlingException(context: ExecutionContext, detail: ThrottlerLimitDetail): Promise<void> {
-    this.metrics.throttled.inc({ limit: detail.key.split(':')[0] ?? 'unknown' });
-    return super.throwThrottlingException(context, detail);
-  }
-
+  /**
+   * A send repeating an earlier one of the same user (same idempotency key, same session: the
+   * `:sessionId` of the route, or the body's `sessionId` on `POST /v1/chat/send`).
+   */
   private async isRecognisedRetry(request: SendRequest): Promise<boolean> {
     const header = request.headers['idempotency-key'];
     const bodyKey = request.body?.clientMessageId;
     const key = typeof bodyKey === 'string' ? bodyKey : typeof header === 'string' ? header : undefined;
-    const sessionId = request.params.sessionId;
-    if (key === undefined || sessionId === undefined || request.user === undefined) {
+    const sessionId = request.params?.sessionId ?? request.body?.sessionId;
+    const detector = this.retryDetector();
+    if (key === undefined || typeof sessionId !== 'string' || !isUuid(sessionId) || request.user === undefined || detector === null) {
       return false;
     }
-    const detector = this.moduleRef.get(SendRetryDetector, { strict: false });
     return detector.isRetry(sessionId, request.user.id, key).catch(() => false);
+  }
+
+  /** The chat module provides the detector; a process without it (worker role) has no sends. */
+  private retryDetector(): SendRetryDetector | null {
+    if (this.detector !== undefined) {
+      return this.detector;
+    }
+    let detector: SendRetryDetector | null;
+    try {
+      detector = this.moduleRef.get(SendRetryDetector, { strict: false });
+    } catch {
+      detector = null;
+    }
+    this.detector = detector;
+    return detector;
   }
 }

@@ -1,7 +1,37 @@
-import { SetMetadata } from '@nestjs/common';
+import { applyDecorators, SetMetadata } from '@nestjs/common';
+import { ApiServiceUnavailableResponse, ApiTooManyRequestsResponse } from '@nestjs/swagger';
+import { ErrorResponseDto } from '../common/error-response.dto.js';
 
 export type RateLimitName = 'sends' | 'reads' | 'dev-tokens';
 export const RATE_LIMIT = 'parley:rate-limit';
 
-/** Puts a route under one named limit; routes without it (health, metrics, docs) are never limited. */
-export const RateLimit = (name: RateLimitName): MethodDecorator & ClassDecorator => SetMetadata(RATE_LIMIT, name);
+const integer = { schema: { type: 'integer' } } as const;
+
+const RATE_LIMIT_HEADERS = {
+  'X-RateLimit-Limit': { description: 'Requests allowed in the window', ...integer },
+  'X-RateLimit-Remaining': { description: 'Requests left in the current window', ...integer },
+  'X-RateLimit-Reset': { description: 'Seconds until the window resets', ...integer },
+};
+
+/**
+ * Puts a route (or every route of a controller) under one named limit and documents the answers
+ * that come with it: 429 `rate_limited` and 503 `overloaded`, both with `Retry-After`. Routes
+ * without it (health, metrics, docs) are never limited.
+ */
+export const RateLimit = (name: RateLimitName): MethodDecorator & ClassDecorator =>
+  applyDecorators(
+    SetMetadata(RATE_LIMIT, name),
+    ApiTooManyRequestsResponse({
+      type: ErrorResponseDto,
+      description:
+        name === 'sends'
+          ? 'rate_limited: the "sends" limit is used up; too_many_pending_replies: too many replies still pending'
+          : `rate_limited: the "${name}" limit is used up`,
+      headers: { 'Retry-After': { description: 'Seconds to wait before retrying', ...integer }, ...RATE_LIMIT_HEADERS },
+    }),
+    ApiServiceUnavailableResponse({
+      type: ErrorResponseDto,
+      description: 'overloaded: the server sheds load; retry after Retry-After seconds',
+      headers: { 'Retry-After': { description: 'Seconds to wait before retrying', ...integer } },
+    }),
+  );

@@ -3,15 +3,18 @@ import type { Logger } from 'pino';
 import type { AppConfig } from '../config/app-config.js';
 import type { RedisService } from '../redis/redis.service.js';
 
-interface ThrottlerStorageRecord {
+export interface ThrottlerStorageRecord {
   totalHits: number;
+  /** The limit in force: the shared one, or this replica's share while Redis is away. */
+  limit: number;
+  /** Seconds until the window resets (at least 1). */
   timeToExpire: number;
   isBlocked: boolean;
   timeToBlockExpire: number;
 }
 
 /** A fixed window per key, atomically: count the hit and return the window's remaining time. */
-const HIT_SCRIPT = `
+export const HIT_SCRIPT = `
 local hits = redis.call('INCR', KEYS[1])
 local ttl = redis.call('PTTL', KEYS[1])
 if ttl < 0 then
@@ -20,16 +23,33 @@ if ttl < 0 then
 end
 return { hits, ttl }`;
 
+/** The window's state without counting a hit (for a retried send, which costs no quota). */
+export const PEEK_SCRIPT = `
+local hits = tonumber(redis.call('GET', KEYS[1]) or '0')
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl < 0 then
+  ttl = tonumber(ARGV[1])
+end
+return { hits, ttl }`;
+
 const LOCAL_KEYS_MAX = 100_000;
 
+interface LocalWindow {
+  hits: number;
+  expiresAt: number;
+}
+
 /**
- * Limits shared by every replica (Redis). When Redis is unavailable it fails open to a limit of
- * its own per process, the shared limit divided by RATE_LIMIT_EXPECTED_REPLICAS, and returns to
- * the shared limit by itself once Redis answers again. Without Redis at all (embedded mode, one
- * process) the local window enforces the full limit.
+ * Limits shared by every replica (Redis). While Redis is unavailable it fails open to a limit of
+ * its own per process, the shared limit divided by RATE_LIMIT_EXPECTED_REPLICAS, and goes back to
+ * the shared limit as soon as the command connection is ready again. It never waits on a Redis
+ * that is away: the command connection has no offline queue and a short command timeout. Without
+ * Redis at all (embedded mode, one process) the local window enforces the full limit.
  */
 export class RedisThrottlerStorage implements ThrottlerStorage {
-  private readonly local = new Map<string, { hits: number; expiresAt: number }>();
+  /** Windows keyed by limit and tracker; bounded, and only used while Redis is away. */
+  private readonly local = new Map<string, LocalWindow>();
+  private degraded = false;
 
   constructor(
     private readonly redis: RedisService,
@@ -39,41 +59,97 @@ export class RedisThrottlerStorage implements ThrottlerStorage {
 
   async increment(key: string, ttl: number, limit: number): Promise<ThrottlerStorageRecord> {
     if (!this.redis.enabled) {
-      return this.incrementLocally(key, ttl, limit);
+      return this.record(this.hitLocally(key, ttl), limit);
+    }
+    const shared = await this.evalShared(HIT_SCRIPT, key, ttl);
+    if (shared !== undefined) {
+      return this.record(shared, limit);
+    }
+    return this.record(this.hitLocally(key, ttl), this.localLimit(limit));
+  }
+
+  /** The current window of `key` without counting a hit. */
+  async peek(key: string, ttl: number, limit: number): Promise<ThrottlerStorageRecord> {
+    if (this.redis.enabled) {
+      const shared = await this.evalShared(PEEK_SCRIPT, key, ttl);
+      if (shared !== undefined) {
+        return this.record(shared, limit);
+      }
+    }
+    const window = this.local.get(key);
+    const now = Date.now();
+    const current = window !== undefined && window.expiresAt > now ? window : { hits: 0, expiresAt: now + ttl };
+    return this.record({ hits: current.hits, remainingMs: current.expiresAt - now }, this.redis.enabled ? this.localLimit(limit) : limit);
+  }
+
+  private async evalShared(script: string, key: string, ttl: number): Promise<{ hits: number; remainingMs: number } | undefined> {
+    if (!this.redis.available) {
+      this.degrade('not connected');
+      return undefined;
     }
     try {
-      const [hits, remainingMs] = (await this.redis.commands.eval(HIT_SCRIPT, 1, this.redis.key('throttle', key), ttl)) as [number, number];
-      return this.record(hits, remainingMs, limit);
+      const [hits, remainingMs] = (await this.redis.commands.eval(script, 1, this.redis.key('throttle', key), ttl)) as [number, number];
+      this.recover();
+      return { hits, remainingMs };
     } catch (error) {
-      this.logger.warn({ err: (error as Error).message }, 'rate limit store unavailable; using the local limit');
-      return this.incrementLocally(key, ttl, Math.max(1, Math.floor(limit / this.config.limits.expectedReplicas)));
+      this.degrade((error as Error).message);
+      return undefined;
     }
   }
 
-  private incrementLocally(key: string, ttl: number, limit: number): ThrottlerStorageRecord {
+  private localLimit(limit: number): number {
+    return Math.max(1, Math.floor(limit / this.config.limits.expectedReplicas));
+  }
+
+  private degrade(reason: string): void {
+    if (!this.degraded) {
+      this.degraded = true;
+      this.logger.warn({ err: reason, expectedReplicas: this.config.limits.expectedReplicas }, 'rate limit store unavailable; each replica enforces its share of the limits');
+    }
+  }
+
+  private recover(): void {
+    if (this.degraded) {
+      this.degraded = false;
+      this.local.clear();
+      this.logger.info('rate limit store available again; limits are shared by every replica');
+    }
+  }
+
+  private hitLocally(key: string, ttl: number): { hits: number; remainingMs: number } {
     const now = Date.now();
-    let entry = this.local.get(key);
-    if (entry === undefined || entry.expiresAt <= now) {
+    let window = this.local.get(key);
+    if (window === undefined || window.expiresAt <= now) {
       if (this.local.size >= LOCAL_KEYS_MAX) {
         this.prune(now);
       }
-      entry = { hits: 0, expiresAt: now + ttl };
-      this.local.set(key, entry);
+      window = { hits: 0, expiresAt: now + ttl };
+      this.local.set(key, window);
     }
-    entry.hits += 1;
-    return this.record(entry.hits, entry.expiresAt - now, limit);
+    window.hits += 1;
+    return { hits: window.hits, remainingMs: window.expiresAt - now };
   }
 
+  /** Drops expired windows; if every window is live, the oldest half goes (fail open, not out of memory). */
   private prune(now: number): void {
-    for (const [key, entry] of this.local) {
-      if (entry.expiresAt <= now) {
+    for (const [key, window] of this.local) {
+      if (window.expiresAt <= now) {
+        this.local.delete(key);
+      }
+    }
+    if (this.local.size >= LOCAL_KEYS_MAX) {
+      let excess = this.local.size - LOCAL_KEYS_MAX / 2;
+      for (const key of this.local.keys()) {
+        if (excess-- <= 0) {
+          break;
+        }
         this.local.delete(key);
       }
     }
   }
 
-  private record(hits: number, remainingMs: number, limit: number): ThrottlerStorageRecord {
+  private record({ hits, remainingMs }: { hits: number; remainingMs: number }, limit: number): ThrottlerStorageRecord {
     const seconds = Math.max(1, Math.ceil(remainingMs / 1000));
-    return { totalHits: hits, timeToExpire: seconds, isBlocked: hits > limit, timeToBlockExpire: seconds };
+    return { totalHits: hits, limit, timeToExpire: seconds, isBlocked: hits > limit, timeToBlockExpire: seconds };
   }
 }
