@@ -1,0 +1,179 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startCluster, type Cluster } from '../support/cluster.js';
+import { http, type HttpResult } from '../support/http.js';
+import { parseMetrics, valueOf } from '../support/prometheus.js';
+import { createTestDatabase, productionEnv, uniqueName, type TestDatabase } from '../support/services.js';
+import { tokenFor } from '../support/tokens.js';
+
+const SENDS = 30;
+/** Short enough to wait out in a test, long enough for a burst to land in one window. */
+const WINDOW_MS = 10_000;
+
+function statuses(results: HttpResult[]): Record<number, number> {
+  const counts: Record<number, number> = {};
+  for (const result of results) {
+    counts[result.status] = (counts[result.status] ?? 0) + 1;
+  }
+  return counts;
+}
+
+function intHeader(result: HttpResult, name: string): number {
+  const value = result.headers.get(name);
+  expect(value, `${name} on a ${result.status}`).toMatch(/^\d+$/);
+  return Number(value);
+}
+
+describe('rate limits shared by three replicas', () => {
+  let db: TestDatabase;
+  let cluster: Cluster;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    cluster = await startCluster(
+      3,
+      productionEnv(db, uniqueName('t'), {
+        RATE_LIMIT_SENDS: String(SENDS),
+        RATE_LIMIT_READS: '300',
+        RATE_LIMIT_WINDOW_MS: String(WINDOW_MS),
+        MAX_PENDING_REPLIES: '10000',
+      }),
+    );
+  });
+
+  afterAll(async () => {
+    await cluster.stop();
+    await db.drop();
+  });
+
+  async function newSession(token: string): Promise<string> {
+    const created = await http('POST', `${cluster.url(0)}/v1/sessions`, { token, body: {} });
+    expect(created.status).toBe(201);
+    return created.body.id as string;
+  }
+
+  const send = (i: number, token: string, sessionId: string, body: Record<string, unknown> = {}): Promise<HttpResult> =>
+    http('POST', `${cluster.url(i)}/v1/sessions/${sessionId}/messages`, { token, body: { content: `message ${i}`, ...body } });
+
+  it('accepts exactly 30 of 90 sends spread over the replicas, refuses 60 with 429 and Retry-After, and accepts again after the window', async () => {
+    const token = await tokenFor(uniqueName('burster'));
+    const sessionId = await newSession(token);
+    const results = await Promise.all(Array.from({ length: 90 }, (_, i) => send(i, token, sessionId)));
+
+    expect(statuses(results)).toEqual({ 202: 30, 429: 60 });
+    const accepted = results.filter((result) => result.status === 202);
+    const refused = results.filter((result) => result.status === 429);
+    for (const result of refused) {
+      expect(result.body).toMatchObject({ statusCode: 429, code: 'rate_limited' });
+      expect(typeof result.body.requestId).toBe('string');
+      expect(intHeader(result, 'retry-after')).toBeGreaterThanOrEqual(1);
+      expect(intHeader(result, 'retry-after')).toBeLessThanOrEqual(WINDOW_MS / 1000);
+      expect(intHeader(result, 'x-ratelimit-limit')).toBe(SENDS);
+      expect(intHeader(result, 'x-ratelimit-remaining')).toBe(0);
+      expect(intHeader(result, 'x-ratelimit-reset')).toBeGreaterThanOrEqual(1);
+    }
+    for (const result of accepted) {
+      expect(intHeader(result, 'x-ratelimit-limit')).toBe(SENDS);
+      expect(result.headers.get('retry-after')).toBeNull();
+      expect(result.headers.get('x-ratelimit-limit-sends')).toBeNull();
+    }
+    // Every accepted send was counted once, in one window shared by the three processes.
+    expect(accepted.map((result) => intHeader(result, 'x-ratelimit-remaining')).sort((a, b) => a - b)).toEqual(
+      Array.from({ length: SENDS }, (_, i) => i),
+    );
+
+    const wait = Math.max(...refused.map((result) => intHeader(result, 'retry-after')));
+    await sleep(wait * 1000 + 200);
+    const again = await send(1, token, sessionId);
+    expect(again.status).toBe(202);
+    expect(intHeader(again, 'x-ratelimit-remaining')).toBe(SENDS - 1);
+
+    const scraped = await Promise.all(cluster.urls.map((url) => http('GET', `${url}/metrics`)));
+    const throttled = scraped.reduce((sum, scrape) => sum + valueOf(parseMetrics(scrape.text), 'parley_throttled_requests_total', { limit: 'sends' }), 0);
+    expect(throttled).toBeGreaterThanOrEqual(60);
+  });
+
+  it('answers a retried send (same idempotency key) without costing quota, even when the limit is used up', async () => {
+    const token = await tokenFor(uniqueName('retrier'));
+    const sessionId = await newSession(token);
+    const first = await send(0, token, sessionId, { clientMessageId: 'retry-me' });
+    expect(first.status).toBe(202);
+    const byHeader = await http('POST', `${cluster.url(2)}/v1/sessions/${sessionId}/messages`, {
+      token,
+      body: { content: 'by header' },
+      headers: { 'idempotency-key': 'retry-by-header' },
+    });
+    expect(byHeader.status).toBe(202);
+
+    const retries = await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        i % 2 === 0
+          ? send(i, token, sessionId, { clientMessageId: 'retry-me' })
+          : http('POST', `${cluster.url(i)}/v1/sessions/${sessionId}/messages`, {
+              token,
+              body: { content: 'by header' },
+              headers: { 'idempotency-key': 'retry-by-header' },
+            }),
+      ),
+    );
+    expect(statuses(retries)).toEqual({ 200: 40 });
+    expect(retries.every((retry) => intHeader(retry, 'x-ratelimit-remaining') === SENDS - 2)).toBe(true);
+
+    const fresh = await Promise.all(Array.from({ length: SENDS }, (_, i) => send(i, token, sessionId)));
+    expect(statuses(fresh)).toEqual({ 202: SENDS - 2, 429: 2 });
+    // Used up: a retry is still answered with the original exchange.
+    const late = await send(1, token, sessionId, { clientMessageId: 'retry-me' });
+    expect(late.status).toBe(200);
+    expect(late.body.message.id).toBe(first.body.message.id);
+  });
+
+  it('throttles two users independently; their health checks and another user\'s reads still pass', async () => {
+    const [alice, bob, carol] = await Promise.all([uniqueName('alice'), uniqueName('bob'), uniqueName('carol')].map((user) => tokenFor(user)));
+    const [aliceSession, bobSession, carolSession] = await Promise.all([alice, bob, carol].map((token) => newSession(token)));
+    const bursts = await Promise.all(
+      Array.from({ length: 80 }, (_, i) => (i % 2 === 0 ? send(i, alice, aliceSession) : send(i, bob, bobSession))),
+    );
+    expect(statuses(bursts.filter((_, i) => i % 2 === 0))).toEqual({ 202: SENDS, 429: 10 });
+    expect(statuses(bursts.filter((_, i) => i % 2 === 1))).toEqual({ 202: SENDS, 429: 10 });
+
+    for (const url of cluster.urls) {
+      const live = await http('GET', `${url}/health/live`, { token: alice });
+      expect(live.status).toBe(200);
+      expect(live.headers.get('x-ratelimit-limit')).toBeNull();
+      expect((await http('GET', `${url}/v1/sessions/${carolSession}/messages`, { token: carol })).status).toBe(200);
+      // The sends limit is not the reads limit: the throttled user can still read.
+      const read = await http('GET', `${url}/v1/sessions/${aliceSession}`, { token: alice });
+      expect(read.status).toBe(200);
+      expect(intHeader(read, 'x-ratelimit-limit')).toBe(300);
+    }
+    expect((await send(0, carol, carolSession)).status).toBe(202);
+  });
+
+  it('never limits health, metrics or docs', async () => {
+    const paths = ['/health/live', '/health/ready', '/health/startup', '/metrics', '/docs-json'];
+    const results = await Promise.all(
+      Array.from({ length: 350 }, (_, i) => http('GET', `${cluster.url(0)}${paths[i % paths.length] as string}`)),
+    );
+    expect(statuses(results)).toEqual({ 200: 350 });
+    expect(results.every((result) => result.headers.get('x-ratelimit-limit') === null)).toBe(true);
+  });
+
+  it('documents 429 and 503 with the error schema and Retry-After on the limited routes', async () => {
+    const document = (await http('GET', `${cluster.url(0)}/docs-json`)).body;
+    const operations = [
+      document.paths['/v1/sessions/{sessionId}/messages'].post,
+      document.paths['/v1/sessions/{sessionId}/messages'].get,
+      document.paths['/v1/sessions'].get,
+      document.paths['/v1/auth/dev-token'].post,
+    ];
+    for (const operation of operations) {
+      for (const status of ['429', '503']) {
+        const response = operation.responses[status];
+        expect(response.content['application/json'].schema.$ref).toBe('#/components/schemas/ErrorResponseDto');
+        expect(response.headers['Retry-After']).toBeDefined();
+      }
+      expect(operation.responses['429'].headers['X-RateLimit-Remaining']).toBeDefined();
+    }
+    expect(document.paths['/health/live'].get.responses['429']).toBeUndefined();
+  });
+});
