@@ -1,0 +1,103 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startApp, stopAll, type AppProcess } from '../support/cluster.js';
+import { eventually, http, type HttpResult } from '../support/http.js';
+import { parseMetrics, valueOf } from '../support/prometheus.js';
+import { createTestDatabase, productionEnv, uniqueName, type TestDatabase } from '../support/services.js';
+import { tokenFor } from '../support/tokens.js';
+
+/**
+ * Loaded into the app process with `--import`: SIGUSR2 toggles a busy loop that holds the event
+ * loop 400 ms out of every 450 ms, the way a CPU-bound request or a long GC would. The app's own
+ * code is not changed, and no route of it exists for the test.
+ */
+const STALL_MODULE = `
+let timer;
+process.on('SIGUSR2', () => {
+  if (timer !== undefined) {
+    clearInterval(timer);
+    timer = undefined;
+    return;
+  }
+  timer = setInterval(() => {
+    const until = Date.now() + 400;
+    while (Date.now() < until) {
+      // holding the event loop
+    }
+  }, 50);
+});
+`;
+
+describe('load shedding under an event-loop stall', () => {
+  let db: TestDatabase;
+  let app: AppProcess;
+  let dir: string;
+  let token: string;
+  let sessionId: string;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'parley-stall-'));
+    const stall = join(dir, 'stall.mjs');
+    writeFileSync(stall, STALL_MODULE);
+    db = await createTestDatabase();
+    app = await startApp({
+      env: productionEnv(db, uniqueName('t'), {
+        NODE_OPTIONS: `--import=${stall}`,
+        // Sends give way at a mean delay of 40 ms; reads only far beyond what this stall causes.
+        SHED_SENDS_EVENT_LOOP_DELAY_MS: '40',
+        SHED_READS_EVENT_LOOP_DELAY_MS: '600000',
+        MAX_PENDING_REPLIES: '10000',
+      }),
+    });
+    token = await tokenFor(uniqueName('user'));
+    sessionId = (await http('POST', `${app.url}/v1/sessions`, { token, body: {} })).body.id as string;
+  });
+
+  afterAll(async () => {
+    await stopAll([app]);
+    await db.drop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const send = (): Promise<HttpResult> =>
+    http('POST', `${app.url}/v1/sessions/${sessionId}/messages`, { token, body: { content: 'hello' } });
+
+  it('accepts sends while the loop is free', async () => {
+    expect((await send()).status).toBe(202);
+    expect((await http('GET', `${app.url}/health/ready`)).status).toBe(200);
+  });
+
+  it('sheds sends with 503 overloaded and Retry-After while liveness, metrics and reads keep answering', async () => {
+    app.child.kill('SIGUSR2');
+    const shed = await eventually(async () => {
+      const result = await send();
+      expect([202, 503]).toContain(result.status);
+      return result.status === 503 ? result : undefined;
+    }, 20_000, 'a send to be shed');
+    expect(shed.body).toMatchObject({ statusCode: 503, error: 'Service Unavailable', code: 'overloaded' });
+    expect(shed.body.requestId).toBe(shed.headers.get('x-request-id'));
+    expect(Number(shed.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+
+    const live = await http('GET', `${app.url}/health/live`);
+    expect(live.status).toBe(200);
+    expect((await http('GET', `${app.url}/v1/sessions/${sessionId}/messages`, { token })).status).toBe(200);
+
+    const ready = await eventually(async () => {
+      const result = await http('GET', `${app.url}/health/ready`);
+      return result.status === 503 ? result : undefined;
+    }, 10_000, 'readiness to report the overload');
+    expect(ready.body.details.load).toMatchObject({ status: 'down', message: 'overloaded', reason: 'event_loop' });
+
+    const metrics = await http('GET', `${app.url}/metrics`);
+    expect(metrics.status).toBe(200);
+    expect(valueOf(parseMetrics(metrics.text), 'parley_shed_requests_total', { reason: 'event_loop' })).toBeGreaterThanOrEqual(1);
+  });
+
+  it('accepts sends again once the stall is over', async () => {
+    app.child.kill('SIGUSR2');
+    await eventually(async () => ((await send()).status === 202 ? true : undefined), 20_000, 'sends to be accepted again');
+    await eventually(async () => ((await http('GET', `${app.url}/health/ready`)).status === 200 ? true : undefined), 10_000, 'ready again');
+  });
+});
