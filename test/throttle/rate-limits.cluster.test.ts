@@ -128,8 +128,10 @@ describe('rate limits shared by three replicas', () => {
   });
 
   it('throttles two users independently; their health checks and another user\'s reads still pass', async () => {
-    const [alice, bob, carol] = await Promise.all([uniqueName('alice'), uniqueName('bob'), uniqueName('carol')].map((user) => tokenFor(user)));
-    const [aliceSession, bobSession, carolSession] = await Promise.all([alice, bob, carol].map((token) => newSession(token)));
+    const alice = await tokenFor(uniqueName('alice'));
+    const bob = await tokenFor(uniqueName('bob'));
+    const carol = await tokenFor(uniqueName('carol'));
+    const [aliceSession, bobSession, carolSession] = [await newSession(alice), await newSession(bob), await newSession(carol)];
     const bursts = await Promise.all(
       Array.from({ length: 80 }, (_, i) => (i % 2 === 0 ? send(i, alice, aliceSession) : send(i, bob, bobSession))),
     );
