@@ -1,6 +1,6 @@
 import { Module, type ExecutionContext } from '@nestjs/common';
 import { APP_GUARD, Reflector } from '@nestjs/core';
-import { ThrottlerModule } from '@nestjs/throttler';
+import { ThrottlerModule, type ThrottlerModuleOptions } from '@nestjs/throttler';
 import type { Logger } from 'pino';
 import { PINO_LOGGER } from '../common/logger.module.js';
 import { AppConfig } from '../config/app-config.js';
@@ -17,20 +17,27 @@ const onlyFor =
   (context: ExecutionContext): boolean =>
     reflector.getAllAndOverride<RateLimitName | undefined>(RATE_LIMIT, [context.getHandler(), context.getClass()]) !== name;
 
+/** The three named limits of the contract, each over RATE_LIMIT_WINDOW_MS (a minute by default). */
+export function throttlerOptions(config: AppConfig, storage: RedisThrottlerStorage): ThrottlerModuleOptions {
+  const ttl = config.limits.windowMs;
+  return {
+    storage,
+    errorMessage: 'Too many requests; retry after the time in Retry-After',
+    throttlers: [
+      { name: 'sends', limit: config.limits.sendsPerMinute, ttl, skipIf: onlyFor('sends') },
+      { name: 'reads', limit: config.limits.readsPerMinute, ttl, skipIf: onlyFor('reads') },
+      { name: 'dev-tokens', limit: config.limits.devTokensPerMinute, ttl, skipIf: onlyFor('dev-tokens') },
+    ],
+  };
+}
+
 /** Registered after AuthModule, so its guard runs after the auth guard and sees the verified user. */
 @Module({
   imports: [
     ThrottlerModule.forRootAsync({
       inject: [AppConfig, RedisService, PINO_LOGGER],
-      useFactory: (config: AppConfig, redis: RedisService, logger: Logger) => ({
-        storage: new RedisThrottlerStorage(redis, config, logger),
-        errorMessage: 'Too many requests; retry after the time in Retry-After',
-        throttlers: [
-          { name: 'sends', limit: config.limits.sendsPerMinute, ttl: config.limits.windowMs, skipIf: onlyFor('sends') },
-          { name: 'reads', limit: config.limits.readsPerMinute, ttl: config.limits.windowMs, skipIf: onlyFor('reads') },
-          { name: 'dev-tokens', limit: config.limits.devTokensPerMinute, ttl: config.limits.windowMs, skipIf: onlyFor('dev-tokens') },
-        ],
-      }),
+      useFactory: (config: AppConfig, redis: RedisService, logger: Logger) =>
+        throttlerOptions(config, new RedisThrottlerStorage(redis, config, logger)),
     }),
   ],
   providers: [{ provide: APP_GUARD, useClass: ParleyThrottlerGuard }],
