@@ -10,7 +10,7 @@ import { tokenFor } from '../support/tokens.js';
 
 /**
  * Loaded into the app process with `--import`: SIGUSR2 toggles a busy loop that holds the event
- * loop 400 ms out of every 450 ms, the way a CPU-bound request or a long GC would. The app's own
+ * loop 600 ms out of every 620 ms, the way a CPU-bound request or a long GC would. The app's own
  * code is not changed, and no route of it exists for the test.
  */
 const STALL_MODULE = `
@@ -22,11 +22,11 @@ process.on('SIGUSR2', () => {
     return;
   }
   timer = setInterval(() => {
-    const until = Date.now() + 400;
+    const until = Date.now() + 600;
     while (Date.now() < until) {
       // holding the event loop
     }
-  }, 50);
+  }, 20);
 });
 `;
 
@@ -45,8 +45,9 @@ describe('load shedding under an event-loop stall', () => {
     app = await startApp({
       env: productionEnv(db, uniqueName('t'), {
         NODE_OPTIONS: `--import=${stall}`,
-        // Sends give way at a mean delay of 40 ms; reads only far beyond what this stall causes.
-        SHED_SENDS_EVENT_LOOP_DELAY_MS: '40',
+        // Sends give way at a mean delay of 100 ms (the stall makes it about 200 ms, or unmeasurable);
+        // reads only far beyond that.
+        SHED_SENDS_EVENT_LOOP_DELAY_MS: '100',
         SHED_READS_EVENT_LOOP_DELAY_MS: '600000',
         MAX_PENDING_REPLIES: '10000',
       }),
