@@ -156,7 +156,11 @@ describe('rate limits shared by three replicas', () => {
     const results = await Promise.all(
       Array.from({ length: 350 }, (_, i) => http('GET', `${cluster.url(0)}${paths[i % paths.length] as string}`)),
     );
-    expect(statuses(results)).toEqual({ 200: 350 });
+    // Readiness may report a dependency slow under this burst (503); it is never refused as limited.
+    const notReady = results.filter((_, i) => paths[i % paths.length] !== '/health/ready');
+    const byPath = Object.fromEntries(paths.map((path) => [path, statuses(results.filter((_, i) => paths[i % paths.length] === path))]));
+    expect(statuses(notReady), JSON.stringify(byPath)).toEqual({ 200: 280 });
+    expect(results.filter((result) => result.status === 429)).toEqual([]);
     expect(results.every((result) => result.headers.get('x-ratelimit-limit') === null)).toBe(true);
   });
 
