@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { DataSource, type DataSourceOptions } from 'typeorm';
+import { DataSource, MigrationExecutor, type DataSourceOptions } from 'typeorm';
 import type { AppConfig } from '../config/app-config.js';
 import { MessageEntity } from '../chat/message.entity.js';
 import { SessionEntity } from '../session/session.entity.js';
@@ -47,8 +47,10 @@ export async function runMigrationsLocked(dataSource: DataSource): Promise<numbe
   try {
     await runner.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY.toString()]);
     try {
-      const applied = await dataSource.runMigrations({ transaction: 'each' });
-      return applied.length;
+      // On the lock's own connection: a pool of one must not wait for a second connection.
+      const executor = new MigrationExecutor(dataSource, runner);
+      executor.transaction = 'each';
+      return (await executor.executePendingMigrations()).length;
     } finally {
       await runner.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY.toString()]);
     }
