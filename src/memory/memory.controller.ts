@@ -41,7 +41,10 @@ export class MemoryController {
   @Get()
   @ApiOperation({ summary: "The caller's memories: full-text search with q, otherwise the newest" })
   @ApiOkResponse({ type: MemoryListResponseDto })
-  async list(@CurrentUser() user: AuthenticatedUser, @Query() query: ListMemoriesQueryDto): Promise<MemoryListResponseDto> {
+  async list(
+    @CurrentUser() user: AuthenticatedUser,
+    @Query() query: ListMemoriesQueryDto,
+  ): Promise<MemoryListResponseDto> {
     const items = await this.memories.list(user.id, query.q, query.limit);
     return { items: items.map(mapMemory) };
   }
@@ -49,7 +52,10 @@ export class MemoryController {
   @Post()
   @ApiOperation({ summary: 'Remember something for the caller' })
   @ApiCreatedResponse({ type: MemoryResponseDto })
-  async create(@CurrentUser() user: AuthenticatedUser, @Body() dto: CreateMemoryDto): Promise<MemoryResponseDto> {
+  async create(
+    @CurrentUser() user: AuthenticatedUser,
+    @Body() dto: CreateMemoryDto,
+  ): Promise<MemoryResponseDto> {
     return mapMemory(await this.memories.remember(user.id, dto.content));
   }
 

@@ -12,7 +12,11 @@ export const MEMORY_QUERY_MAX_LENGTH = 500;
 const NO_NUL = /^[^\u0000]*$/;
 
 export class CreateMemoryDto {
-  @ApiProperty({ example: 'I am vegetarian and allergic to peanuts.', minLength: 1, maxLength: MEMORY_CONTENT_MAX_LENGTH })
+  @ApiProperty({
+    example: 'I am vegetarian and allergic to peanuts.',
+    minLength: 1,
+    maxLength: MEMORY_CONTENT_MAX_LENGTH,
+  })
   @IsString()
   @Length(1, MEMORY_CONTENT_MAX_LENGTH)
   @Matches(/\S/, { message: 'content must not be blank' })
@@ -67,7 +71,10 @@ export class MemoryResponseDto {
 }
 
 export class MemoryListResponseDto {
-  @ApiProperty({ type: [MemoryResponseDto], description: 'Most relevant first with q, otherwise newest first' })
+  @ApiProperty({
+    type: [MemoryResponseDto],
+    description: 'Most relevant first with q, otherwise newest first',
+  })
   items: MemoryResponseDto[];
 }
 

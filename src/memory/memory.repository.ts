@@ -17,7 +17,13 @@ const COLUMNS = 'id, owner_id, content, source, created_at';
 const TS_CONFIG = `'english'::regconfig`;
 
 function toMemory(row: MemoryRow): MemoryEntity {
-  return { id: row.id, ownerId: row.owner_id, content: row.content, source: row.source, createdAt: row.created_at };
+  return {
+    id: row.id,
+    ownerId: row.owner_id,
+    content: row.content,
+    source: row.source,
+    createdAt: row.created_at,
+  };
 }
 
 /** Every query on `memories`. Every read and write is scoped by owner in its WHERE clause. */

@@ -9,9 +9,15 @@ export class MemoryService {
   constructor(private readonly memories: MemoryRepository) {}
 
   /** With a non-blank query: the owner's matches, most relevant first; otherwise the newest. */
-  list(ownerId: string, query: string | undefined, limit = MEMORY_PAGE_SIZE_DEFAULT): Promise<MemoryEntity[]> {
+  list(
+    ownerId: string,
+    query: string | undefined,
+    limit = MEMORY_PAGE_SIZE_DEFAULT,
+  ): Promise<MemoryEntity[]> {
     const text = query?.trim() ?? '';
-    return text === '' ? this.memories.listRecent(ownerId, limit) : this.memories.search(ownerId, text, limit);
+    return text === ''
+      ? this.memories.listRecent(ownerId, limit)
+      : this.memories.search(ownerId, text, limit);
   }
 
   remember(ownerId: string, content: string): Promise<MemoryEntity> {

@@ -5,7 +5,8 @@ import { defineMemoriesSuite } from './memories.suite.js';
 
 defineMemoriesSuite('embedded: PGlite + in-process coordination', async () => {
   const dir = embeddedDataDir();
-  const app = await startApp({ env: embeddedEnv(dir.path) });
+  // PGlite's first start (initdb in WebAssembly) is slow on a busy machine.
+  const app = await startApp({ env: embeddedEnv(dir.path), timeoutMs: 60_000 });
   return {
     urls: [app.url],
     token: (userId) => tokenFor(userId),

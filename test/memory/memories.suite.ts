@@ -28,8 +28,13 @@ export function defineMemoriesSuite(mode: string, start: () => Promise<MemoryTar
       await target?.close();
     });
 
-    const api = (base: string, method: string, path: string, token?: string, body?: unknown): Promise<HttpResult> =>
-      http(method, `${base}${path}`, { token, body });
+    const api = (
+      base: string,
+      method: string,
+      path: string,
+      token?: string,
+      body?: unknown,
+    ): Promise<HttpResult> => http(method, `${base}${path}`, { token, body });
 
     async function remember(token: string, content: string): Promise<any> {
       const created = await api(writer(), 'POST', '/v1/memories', token, { content });
@@ -64,7 +69,12 @@ export function defineMemoriesSuite(mode: string, start: () => Promise<MemoryTar
       const items = await list(alice);
       expect(items).toHaveLength(3);
       expect(new Set(items.map((m) => m.id))).toEqual(new Set(created.map((m) => m.id)));
-      expect(items.map((m) => m.createdAt)).toEqual(items.map((m) => m.createdAt).sort().reverse());
+      expect(items.map((m) => m.createdAt)).toEqual(
+        items
+          .map((m) => m.createdAt)
+          .sort()
+          .reverse(),
+      );
       expect(items).toContainEqual(created[1]);
       expect(await list(alice, '?limit=2')).toEqual(items.slice(0, 2));
       expect(await list(alice, '?q=&limit=1')).toEqual(items.slice(0, 1));
@@ -79,14 +89,18 @@ export function defineMemoriesSuite(mode: string, start: () => Promise<MemoryTar
 
       expect(contents(await list(alice, '?q=runs%20lisbon'))).toEqual([restaurant.content]);
       expect(contents(await list(alice, '?q=cats'))).toEqual([cat.content]);
-      expect(contents(await list(alice, `?q=${encodeURIComponent('"vegetarian restaurant"')}`))).toEqual([restaurant.content]);
+      expect(contents(await list(alice, `?q=${encodeURIComponent('"vegetarian restaurant"')}`))).toEqual([
+        restaurant.content,
+      ]);
       expect(contents(await list(alice, '?q=lisbon%20-vegetarian'))).toEqual([lisbonLover.content]);
       expect(contents(await list(alice, '?q=lisbon'))).toEqual([lisbonLover.content, restaurant.content]);
       expect(contents(await list(alice, '?q=lisbon&limit=1'))).toEqual([lisbonLover.content]);
-      expect(contents(await list(alice, '?q=tom%20or%20trams'))).toEqual(expect.arrayContaining([cat.content, lisbonLover.content]));
+      expect(contents(await list(alice, '?q=tom%20or%20trams'))).toEqual(
+        expect.arrayContaining([cat.content, lisbonLover.content]),
+      );
       expect(await list(alice, '?q=the')).toEqual([]);
       expect(await list(alice, '?q=submarine')).toEqual([]);
-      for (const syntax of ['( :* & | ! \\ \'', '""', '-', 'or', '<->', "'; DROP TABLE memories; --"]) {
+      for (const syntax of ["( :* & | ! \\ '", '""', '-', 'or', '<->', "'; DROP TABLE memories; --"]) {
         const response = await api(reader(), 'GET', `/v1/memories?q=${encodeURIComponent(syntax)}`, alice);
         expect(response.status, syntax).toBe(200);
       }
@@ -101,7 +115,12 @@ export function defineMemoriesSuite(mode: string, start: () => Promise<MemoryTar
       const own = await remember(mallory, 'I like quokka pictures');
 
       for (const q of [secret, 'quokka', 'marmalade', 'grandmother recipe', 'victim-secret']) {
-        const response = await api(reader(), 'GET', `/v1/memories?q=${encodeURIComponent(q)}&limit=100`, mallory);
+        const response = await api(
+          reader(),
+          'GET',
+          `/v1/memories?q=${encodeURIComponent(q)}&limit=100`,
+          mallory,
+        );
         expect(response.status).toBe(200);
         expect(response.text, q).not.toContain('victim-secret');
         expect(response.text, q).not.toContain('marmalade');
@@ -114,18 +133,20 @@ export function defineMemoriesSuite(mode: string, start: () => Promise<MemoryTar
     it('answers 403/401/400/404 on another user’s memory as for sessions, and never leaks it', async () => {
       const victim = await target.token(user('victim'));
       const mallory = await target.token(user('mallory'));
-      const memory = await remember(victim, 'victim-secret: the safe code is 4711');
+      const memory = await remember(victim, 'victim-secret: the safe code is zebra-crossing');
       const bad = await badTokens('mallory');
       const cases: Array<[string, string | undefined, string, number, string | undefined]> = [
         ['another user', mallory, memory.id as string, 403, 'memory_forbidden'],
         ['no token', undefined, memory.id as string, 401, undefined],
-        ...Object.entries(bad).map(([name, token]): [string, string | undefined, string, number, undefined] => [
-          name,
-          token,
-          memory.id as string,
-          401,
-          undefined,
-        ]),
+        ...Object.entries(bad).map(
+          ([name, token]): [string, string | undefined, string, number, undefined] => [
+            name,
+            token,
+            memory.id as string,
+            401,
+            undefined,
+          ],
+        ),
         ['malformed id', mallory, 'not-a-uuid', 400, 'invalid_id'],
         ['malformed id (owner)', victim, `${memory.id as string}x`, 400, 'invalid_id'],
         ['unknown id', mallory, randomUUID(), 404, 'memory_not_found'],
@@ -135,13 +156,17 @@ export function defineMemoriesSuite(mode: string, start: () => Promise<MemoryTar
         const response = await api(writer(), 'DELETE', `/v1/memories/${id}`, token);
         expect(response.status, who).toBe(expected);
         expect(response.text, who).not.toContain('victim-secret');
-        expect(response.text, who).not.toContain('4711');
+        expect(response.text, who).not.toContain('zebra');
         expect(response.body.requestId, who).toBe(response.headers.get('x-request-id'));
         if (code !== undefined) {
           expect(response.body.code, who).toBe(code);
         }
       }
-      for (const [method, body] of [['GET', undefined], ['POST', { content: 'injected' }], ['DELETE', undefined]] as const) {
+      for (const [method, body] of [
+        ['GET', undefined],
+        ['POST', { content: 'injected' }],
+        ['DELETE', undefined],
+      ] as const) {
         for (const [name, token] of Object.entries(bad)) {
           const response = await api(writer(), method, '/v1/memories', token, body);
           expect(response.status, `${name}: ${method} /v1/memories`).toBe(401);
@@ -185,7 +210,9 @@ export function defineMemoriesSuite(mode: string, start: () => Promise<MemoryTar
         content: 'I prefer answers in Portuguese',
       });
       expect(sent.status).toBe(202);
-      expect((await api(writer(), 'DELETE', `/v1/sessions/${session.body.id as string}`, alice)).status).toBe(204);
+      expect((await api(writer(), 'DELETE', `/v1/sessions/${session.body.id as string}`, alice)).status).toBe(
+        204,
+      );
       expect(await list(alice)).toEqual([memory]);
     });
 
@@ -208,7 +235,16 @@ export function defineMemoriesSuite(mode: string, start: () => Promise<MemoryTar
         expect(response.status, JSON.stringify(body).slice(0, 60)).toBe(400);
         expect(response.body.code).toBe('validation_failed');
       }
-      const queries = ['limit=0', 'limit=101', 'limit=-1', 'limit=1.5', 'limit=abc', `q=${'x'.repeat(501)}`, 'q=%00', 'other=1'];
+      const queries = [
+        'limit=0',
+        'limit=101',
+        'limit=-1',
+        'limit=1.5',
+        'limit=abc',
+        `q=${'x'.repeat(501)}`,
+        'q=%00',
+        'other=1',
+      ];
       for (const query of queries) {
         const response = await api(reader(), 'GET', `/v1/memories?${query}`, alice);
         expect(response.status, query).toBe(400);
@@ -221,7 +257,7 @@ export function defineMemoriesSuite(mode: string, start: () => Promise<MemoryTar
       const unicode = await remember(alice, 'Ação ✓ 😀 日本語');
       expect(unicode.content).toBe('Ação ✓ 😀 日本語');
       expect(await list(alice, '?limit=100')).toHaveLength(2);
-      expect((await list(alice, '?limit=1'))).toHaveLength(1);
+      expect(await list(alice, '?limit=1')).toHaveLength(1);
     });
 
     it('describes the routes in the OpenAPI document with schemas, examples and bearer auth', async () => {
@@ -240,7 +276,10 @@ export function defineMemoriesSuite(mode: string, start: () => Promise<MemoryTar
       const memory = document.components.schemas.MemoryResponseDto;
       expect(Object.keys(memory.properties).sort()).toEqual(['content', 'createdAt', 'id', 'source']);
       expect(memory.properties.source.enum).toEqual(['user', 'extracted']);
-      expect(document.components.schemas.CreateMemoryDto.properties.content).toMatchObject({ minLength: 1, maxLength: 2000 });
+      expect(document.components.schemas.CreateMemoryDto.properties.content).toMatchObject({
+        minLength: 1,
+        maxLength: 2000,
+      });
     });
   });
 }

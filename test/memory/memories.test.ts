@@ -45,7 +45,10 @@ describe('memories across 2 processes at once (production mode)', () => {
     let request = 0;
     const writes = users.flatMap((user) =>
       Array.from({ length: MEMORIES }, (_, m) =>
-        http('POST', `${cluster.url(request++)}/v1/memories`, { token: user.token, body: { content: `${user.marker} memory ${m}` } }),
+        http('POST', `${cluster.url(request++)}/v1/memories`, {
+          token: user.token,
+          body: { content: `${user.marker} memory ${m}` },
+        }),
       ),
     );
     const results = await Promise.all(writes);
@@ -56,7 +59,9 @@ describe('memories across 2 processes at once (production mode)', () => {
       expect(listed.status).toBe(200);
       const own = listed.body.items.map((m: any) => m.content as string).sort();
       expect(own).toEqual(Array.from({ length: MEMORIES }, (_, m) => `${user.marker} memory ${m}`).sort());
-      const searched = await http('GET', `${cluster.url(u)}/v1/memories?limit=100&q=memory`, { token: user.token });
+      const searched = await http('GET', `${cluster.url(u)}/v1/memories?limit=100&q=memory`, {
+        token: user.token,
+      });
       expect(searched.body.items).toHaveLength(MEMORIES);
       for (const other of users) {
         if (other !== user) {
@@ -73,7 +78,10 @@ describe('memories across 2 processes at once (production mode)', () => {
     const victim = await tokenFor(uniqueName('victim'));
     const intruderId = uniqueName('intruder');
     const intruder = await tokenFor(intruderId);
-    const memory = await http('POST', `${cluster.url(0)}/v1/memories`, { token: victim, body: { content: 'victim-secret' } });
+    const memory = await http('POST', `${cluster.url(0)}/v1/memories`, {
+      token: victim,
+      body: { content: 'victim-secret' },
+    });
     const app = cluster.apps[1] as AppProcess;
     const forbidden = await http('DELETE', `${app.url}/v1/memories/${memory.body.id as string}`, {
       token: intruder,

@@ -35,13 +35,23 @@ async function migrated(options: ConstructorParameters<typeof DataSource>[0]): P
 const engines: Record<string, () => Promise<Engine>> = {
   PostgreSQL: async () => {
     const db: TestDatabase = await createTestDatabase();
-    const dataSource = await migrated({ type: 'postgres', url: db.url, entities: ENTITIES, migrations: MIGRATIONS });
+    const dataSource = await migrated({
+      type: 'postgres',
+      url: db.url,
+      entities: ENTITIES,
+      migrations: MIGRATIONS,
+    });
     return { dataSource, close: async () => (await dataSource.destroy(), await db.drop()) };
   },
   PGlite: async () => {
     const dir: EmbeddedDir = embeddedDataDir();
     const driver = createPgliteDriver(`${dir.path}/pglite`);
-    const dataSource = await migrated({ type: 'postgres', driver, entities: ENTITIES, migrations: MIGRATIONS });
+    const dataSource = await migrated({
+      type: 'postgres',
+      driver,
+      entities: ENTITIES,
+      migrations: MIGRATIONS,
+    });
     return { dataSource, close: async () => (await dataSource.destroy(), dir.remove()) };
   },
 };
@@ -78,7 +88,9 @@ describe.each(Object.keys(engines))('memory repository and prompt source on %s',
     const filled = await prompt.forPrompt(alice, 'Any cooking ideas for peanut lovers?', 3);
     expect(filled[0]).toBe('I am allergic to peanuts');
     expect(filled.slice(1).sort()).toEqual(['I live in Porto', 'My daughter is called Inês']);
-    expect(await prompt.forPrompt(alice, 'Where do I live? Porto or Lisbon?', 1)).toEqual(['I live in Porto']);
+    expect(await prompt.forPrompt(alice, 'Where do I live? Porto or Lisbon?', 1)).toEqual([
+      'I live in Porto',
+    ]);
     expect(await prompt.forPrompt(alice, '?!', 10)).toHaveLength(3);
     expect(await prompt.forPrompt(alice, 'cooking', 10)).not.toContain('I love peanut butter and cooking');
     expect(await prompt.forPrompt(bob, 'peanuts', 10)).toEqual(['I love peanut butter and cooking']);
@@ -104,7 +116,12 @@ describe.each(Object.keys(engines))('memory repository and prompt source on %s',
   it('enforces the content length and the source in the schema itself', async () => {
     const db = engine.dataSource;
     const insert = (content: string, source: string): Promise<unknown> =>
-      db.query('INSERT INTO memories (id, owner_id, content, source) VALUES ($1, $2, $3, $4)', [randomUUID(), 'x', content, source]);
+      db.query('INSERT INTO memories (id, owner_id, content, source) VALUES ($1, $2, $3, $4)', [
+        randomUUID(),
+        'x',
+        content,
+        source,
+      ]);
     await expect(insert('', 'user')).rejects.toThrow(/check constraint/);
     await expect(insert('y'.repeat(2001), 'user')).rejects.toThrow(/check constraint/);
     await expect(insert('ok', 'admin')).rejects.toThrow(/check constraint/);
