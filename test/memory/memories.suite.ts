@@ -10,6 +10,8 @@ export interface MemoryTarget {
   close(): Promise<void>;
 }
 
+/** RATE_LIMIT_READS in the test environments (test/support/services.ts, embedded.ts). */
+const READS_LIMIT = '1000000';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** The /v1/memories contract, written once and run in every mode Parley can run in. */
@@ -79,6 +81,22 @@ export function defineMemoriesSuite(mode: string, start: () => Promise<MemoryTar
       expect(await list(alice, '?limit=2')).toEqual(items.slice(0, 2));
       expect(await list(alice, '?q=&limit=1')).toEqual(items.slice(0, 1));
       expect(await list(bob)).toEqual([bobs]);
+
+      // Every memory route counts against the caller's reads limit.
+      for (const [method, path] of [
+        ['GET', '/v1/memories'],
+        ['POST', '/v1/memories'],
+        ['DELETE', '/v1/memories'],
+      ]) {
+        const response = await api(
+          writer(),
+          method as string,
+          path as string,
+          bob,
+          method === 'POST' ? { content: 'x' } : undefined,
+        );
+        expect(response.headers.get('x-ratelimit-limit'), `${method} ${path}`).toBe(READS_LIMIT);
+      }
     });
 
     it('searches full text with stemming, phrases and exclusions, most relevant first', async () => {
