@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { DataSource, MigrationExecutor, type DataSourceOptions } from 'typeorm';
 import type { AppConfig } from '../config/app-config.js';
 import { MessageEntity } from '../chat/message.entity.js';
+import { MemoryEntity } from '../memory/memory.entity.js';
 import { SessionEntity } from '../session/session.entity.js';
 import { MIGRATIONS } from './migrations/index.js';
 import { createPgliteDriver } from './pglite-driver.js';
@@ -9,7 +10,7 @@ import { createPgliteDriver } from './pglite-driver.js';
 /** Any 64-bit constant: the advisory lock key that serialises migrations across replicas. */
 const MIGRATION_LOCK_KEY = 7_163_820_145_221n;
 
-export const ENTITIES = [SessionEntity, MessageEntity];
+export const ENTITIES = [SessionEntity, MessageEntity, MemoryEntity];
 
 /** PostgreSQL at DATABASE_URL, or (embedded mode) the PGlite engine keeping its data in DATA_DIR. */
 export function dataSourceOptions(config: AppConfig): DataSourceOptions {
