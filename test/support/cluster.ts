@@ -87,6 +87,7 @@ async function waitUntilReady(app: AppProcess, path: string, deadline: number): 
       // not listening yet
     }
     if (Date.now() > deadline) {
+      app.child.kill('SIGKILL');
       throw new Error(`app at ${app.url} never became ready:\n${app.output()}`);
     }
     await sleep(100);
