@@ -16,6 +16,7 @@ import { ConfigModule } from './config/config.module.js';
 import { CoordinationModule } from './coordination/coordination.module.js';
 import { DatabaseModule } from './database/database.module.js';
 import { HealthModule } from './health/health.module.js';
+import { MemoryModule } from './memory/memory.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
 import { RedisModule } from './redis/redis.module.js';
 import { SessionModule } from './session/session.module.js';
@@ -53,6 +54,7 @@ export class AppModule {
         ThrottleModule,
         SessionModule,
         ChatModule,
+        MemoryModule,
         HealthModule,
         AdminModule,
       ],

@@ -1,5 +1,12 @@
 import { STATUS_CODES } from 'node:http';
-import { Catch, HttpException, HttpStatus, Inject, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
+import {
+  Catch,
+  HttpException,
+  HttpStatus,
+  Inject,
+  type ArgumentsHost,
+  type ExceptionFilter,
+} from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { DomainException } from './domain.exception.js';
@@ -53,20 +60,70 @@ function fromHttpException(exception: HttpException): ErrorShape {
 /** Errors raised by Fastify itself (body parsing, limits) carry a 4xx statusCode. */
 function isClientError(exception: unknown): exception is Error & { statusCode: number } {
   const statusCode = (exception as { statusCode?: unknown } | null)?.statusCode;
-  return exception instanceof Error && typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500;
+  return (
+    exception instanceof Error && typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500
+  );
+}
+
+const RETRY_AFTER_UNAVAILABLE_SECONDS = '2';
+/** PostgreSQL classes that mean "not now", not "wrong": connection (08), resources (53), operator (57). */
+const TRANSIENT_SQLSTATE = /^(08|53|57)/;
+const TRANSIENT_MESSAGE =
+  /timeout exceeded when trying to connect|Connection terminated|ECONNREFUSED|ECONNRESET|Connection is closed|Stream isn't writeable|max retries per request/i;
+
+/**
+ * A dependency that cannot answer right now (the pool has no free connection in time, the database
+ * restarts, a statement hits its timeout): the request was not wrong, so 503 with Retry-After
+ * rather than a 500.
+ */
+function isDependencyUnavailable(exception: unknown): boolean {
+  for (let error = exception, depth = 0; error instanceof Error && depth < 3; depth += 1) {
+    const code = (error as { code?: unknown }).code;
+    if (
+      (typeof code === 'string' && TRANSIENT_SQLSTATE.test(code)) ||
+      TRANSIENT_MESSAGE.test(error.message)
+    ) {
+      return true;
+    }
+    error =
+      (error as { driverError?: unknown; cause?: unknown }).driverError ??
+      (error as { cause?: unknown }).cause;
+  }
+  return false;
 }
 
 export function toErrorShape(exception: unknown): ErrorShape {
   if (exception instanceof DomainException) {
-    return { status: exception.status, message: exception.message, code: exception.code, headers: exception.headers };
+    return {
+      status: exception.status,
+      message: exception.message,
+      code: exception.code,
+      headers: exception.headers,
+    };
   }
   if (exception instanceof HttpException) {
     return fromHttpException(exception);
   }
   if (isClientError(exception)) {
-    return { status: exception.statusCode, message: exception.message, code: CODE_BY_STATUS[exception.statusCode] };
+    return {
+      status: exception.statusCode,
+      message: exception.message,
+      code: CODE_BY_STATUS[exception.statusCode],
+    };
   }
-  return { status: HttpStatus.INTERNAL_SERVER_ERROR, message: 'Internal server error', code: 'internal_error' };
+  if (isDependencyUnavailable(exception)) {
+    return {
+      status: HttpStatus.SERVICE_UNAVAILABLE,
+      message: 'A dependency is briefly unavailable; retry shortly',
+      code: 'unavailable',
+      headers: { 'retry-after': RETRY_AFTER_UNAVAILABLE_SECONDS },
+    };
+  }
+  return {
+    status: HttpStatus.INTERNAL_SERVER_ERROR,
+    message: 'Internal server error',
+    code: 'internal_error',
+  };
 }
 
 export function errorBody(shape: ErrorShape, requestId: string): ErrorBody {

@@ -34,7 +34,10 @@ export class BullJobQueue<T> extends JobQueue<T> {
     });
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(() => reject(new Error(`queue ${this.queue.name} did not answer within ${ADD_TIMEOUT_MS} ms`)), ADD_TIMEOUT_MS);
+      timer = setTimeout(
+        () => reject(new Error(`queue ${this.queue.name} did not answer within ${ADD_TIMEOUT_MS} ms`)),
+        ADD_TIMEOUT_MS,
+      );
     });
     try {
       await Promise.race([added, timeout]);

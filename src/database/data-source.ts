@@ -1,7 +1,8 @@
 import { join } from 'node:path';
-import { DataSource, type DataSourceOptions } from 'typeorm';
+import { DataSource, MigrationExecutor, type DataSourceOptions } from 'typeorm';
 import type { AppConfig } from '../config/app-config.js';
 import { MessageEntity } from '../chat/message.entity.js';
+import { MemoryEntity } from '../memory/memory.entity.js';
 import { SessionEntity } from '../session/session.entity.js';
 import { MIGRATIONS } from './migrations/index.js';
 import { createPgliteDriver } from './pglite-driver.js';
@@ -9,7 +10,7 @@ import { createPgliteDriver } from './pglite-driver.js';
 /** Any 64-bit constant: the advisory lock key that serialises migrations across replicas. */
 const MIGRATION_LOCK_KEY = 7_163_820_145_221n;
 
-export const ENTITIES = [SessionEntity, MessageEntity];
+export const ENTITIES = [SessionEntity, MessageEntity, MemoryEntity];
 
 /** PostgreSQL at DATABASE_URL, or (embedded mode) the PGlite engine keeping its data in DATA_DIR. */
 export function dataSourceOptions(config: AppConfig): DataSourceOptions {
@@ -47,8 +48,10 @@ export async function runMigrationsLocked(dataSource: DataSource): Promise<numbe
   try {
     await runner.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY.toString()]);
     try {
-      const applied = await dataSource.runMigrations({ transaction: 'each' });
-      return applied.length;
+      // On the lock's own connection: a pool of one must not wait for a second connection.
+      const executor = new MigrationExecutor(dataSource, runner);
+      executor.transaction = 'each';
+      return (await executor.executePendingMigrations()).length;
     } finally {
       await runner.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY.toString()]);
     }

@@ -1,7 +1,13 @@
 import type { FastifyRequest } from 'fastify';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../config/app-config.js';
-import { overloadReason, requestClass, type LoadSample } from './load-shedding.js';
+import {
+  measuredDelayMs,
+  overloadReason,
+  requestClass,
+  SAMPLE_INTERVAL_MS,
+  type LoadSample,
+} from './load-shedding.js';
 
 const MB = 1024 * 1024;
 const config = loadConfig({
@@ -25,10 +31,13 @@ describe('overloadReason', () => {
     expect(overloadReason({ ...calm, eventLoopDelay: 600 }, config, 'reads')).toBe('event_loop');
   });
 
-  it('treats a delay that could not be measured (Infinity, NaN) as a stalled loop', () => {
+  it('reads an interval without a sample (Infinity, NaN) as one interval of delay, not an infinite one', () => {
     for (const eventLoopDelay of [Infinity, NaN]) {
+      expect(measuredDelayMs({ ...calm, eventLoopDelay })).toBe(SAMPLE_INTERVAL_MS);
       expect(overloadReason({ ...calm, eventLoopDelay }, config, 'sends')).toBe('event_loop');
-      expect(overloadReason({ ...calm, eventLoopDelay }, config, 'reads')).toBe('event_loop');
+      // 500 ms is not past the reads threshold of 500 ms: reads still pass.
+      expect(overloadReason({ ...calm, eventLoopDelay }, config, 'reads')).toBeUndefined();
+      expect(overloadReason({ ...calm, eventLoopDelay }, loadConfig({}), 'reads')).toBeUndefined();
     }
   });
 
@@ -48,7 +57,9 @@ describe('overloadReason', () => {
   });
 
   it('does not check memory when the thresholds are 0 (the default)', () => {
-    expect(overloadReason({ ...calm, heapUsed: 10_000 * MB, rssBytes: 10_000 * MB }, loadConfig({}), 'sends')).toBeUndefined();
+    expect(
+      overloadReason({ ...calm, heapUsed: 10_000 * MB, rssBytes: 10_000 * MB }, loadConfig({}), 'sends'),
+    ).toBeUndefined();
   });
 });
 
@@ -63,7 +74,9 @@ describe('requestClass', () => {
   });
 
   it('counts message posts and /v1/chat/send as sends, everything else as reads', () => {
-    expect(requestClass(request('POST', '/v1/sessions/:sessionId/messages', '/v1/sessions/x/messages'))).toBe('sends');
+    expect(requestClass(request('POST', '/v1/sessions/:sessionId/messages', '/v1/sessions/x/messages'))).toBe(
+      'sends',
+    );
     expect(requestClass(request('POST', '/v1/chat/send'))).toBe('sends');
     expect(requestClass(request('GET', '/v1/sessions/:sessionId/messages'))).toBe('reads');
     expect(requestClass(request('POST', '/v1/sessions'))).toBe('reads');

@@ -8,7 +8,7 @@ import type { MetricsService } from '../metrics/metrics.service.js';
 export const SHED_RETRY_AFTER_SECONDS = 5;
 /** Reads are shed only past this multiple of the memory thresholds (sends go first). */
 export const READS_MEMORY_FACTOR = 1.2;
-const SAMPLE_INTERVAL_MS = 500;
+export const SAMPLE_INTERVAL_MS = 500;
 
 const NEVER_SHED = /^\/(health|metrics|docs)(\/|$|-json)/;
 const SEND_ROUTES = new Set(['/v1/sessions/:sessionId/messages', '/v1/chat/send']);
@@ -18,7 +18,7 @@ export type RequestClass = 'sends' | 'reads';
 
 /** What @fastify/under-pressure measured over its last sample. */
 export interface LoadSample {
-  /** Mean event-loop delay in ms; not finite when the loop was too busy to take a single sample. */
+  /** Mean event-loop delay in ms; Infinity (or NaN) when no sample landed in the interval. */
   eventLoopDelay: number;
   heapUsed: number;
   rssBytes: number;
@@ -32,15 +32,27 @@ export function currentLoad(fastify: FastifyInstance): LoadSample | undefined {
 }
 
 /**
- * Why a request of this class would be refused now, if it would. Sends give way first (lower
- * thresholds), reads only past the higher ones. A delay that is not a finite number means that
- * no sample could be taken at all: the loop is stalled, which is the worst overload there is.
+ * under-pressure reports an event-loop delay of Infinity when no sample landed in an interval (the
+ * loop was busy for all of it, or the process got no CPU): that says only "at least one interval".
  */
-export function overloadReason(sample: LoadSample, config: AppConfig, kind: RequestClass): ShedReason | undefined {
+export function measuredDelayMs(sample: LoadSample): number {
+  return Number.isFinite(sample.eventLoopDelay) ? sample.eventLoopDelay : SAMPLE_INTERVAL_MS;
+}
+
+/**
+ * Why a request of this class would be refused now, if it would. Sends give way first (lower
+ * thresholds), reads only past the higher ones. The reason is the measure that refuses this
+ * request, not whichever one under-pressure happened to check first.
+ */
+export function overloadReason(
+  sample: LoadSample,
+  config: AppConfig,
+  kind: RequestClass,
+): ShedReason | undefined {
   const { sendsEventLoopDelayMs, readsEventLoopDelayMs, maxHeapBytes, maxRssBytes } = config.shedding;
   const delayBound = kind === 'sends' ? sendsEventLoopDelayMs : readsEventLoopDelayMs;
   const memoryFactor = kind === 'sends' ? 1 : READS_MEMORY_FACTOR;
-  if (!Number.isFinite(sample.eventLoopDelay) || sample.eventLoopDelay > delayBound) {
+  if (measuredDelayMs(sample) > delayBound) {
     return 'event_loop';
   }
   if (maxHeapBytes > 0 && sample.heapUsed > maxHeapBytes * memoryFactor) {
@@ -67,7 +79,11 @@ export function requestClass(request: FastifyRequest): RequestClass | 'never' {
  * decides from the whole sample, for the class of the request, rather than from the first
  * measure under-pressure happened to check.
  */
-export async function registerLoadShedding(app: NestFastifyApplication, config: AppConfig, metrics: MetricsService): Promise<void> {
+export async function registerLoadShedding(
+  app: NestFastifyApplication,
+  config: AppConfig,
+  metrics: MetricsService,
+): Promise<void> {
   const fastify = app.getHttpAdapter().getInstance();
   await app.register(underPressure, {
     maxEventLoopDelay: config.shedding.sendsEventLoopDelayMs,
@@ -81,12 +97,16 @@ export async function registerLoadShedding(app: NestFastifyApplication, config: 
   function shed(request: FastifyRequest, reply: FastifyReply): ErrorBody | undefined {
     const kind = requestClass(request);
     const sample = currentLoad(fastify);
-    const reason = kind === 'never' || sample === undefined ? undefined : overloadReason(sample, config, kind);
+    const reason =
+      kind === 'never' || sample === undefined ? undefined : overloadReason(sample, config, kind);
     if (reason === undefined) {
       return undefined;
     }
     metrics.shed.inc({ reason });
     void reply.status(503).header('retry-after', String(SHED_RETRY_AFTER_SECONDS));
-    return errorBody({ status: 503, message: 'The server is overloaded; retry shortly', code: 'overloaded' }, request.id);
+    return errorBody(
+      { status: 503, message: 'The server is overloaded; retry shortly', code: 'overloaded' },
+      request.id,
+    );
   }
 }

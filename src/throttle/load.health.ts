@@ -3,7 +3,7 @@ import { HttpAdapterHost } from '@nestjs/core';
 import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
 import type { FastifyInstance } from 'fastify';
 import { AppConfig } from '../config/app-config.js';
-import { currentLoad, overloadReason } from './load-shedding.js';
+import { currentLoad, measuredDelayMs, overloadReason } from './load-shedding.js';
 
 const MB = 1024 * 1024;
 
@@ -29,8 +29,9 @@ export class LoadHealthIndicator {
     return indicator.down({
       message: 'overloaded',
       reason,
-      // JSON has no Infinity: a loop too busy to be sampled is reported as stalled.
-      eventLoopDelayMs: Number.isFinite(sample.eventLoopDelay) ? Math.round(sample.eventLoopDelay) : 'stalled',
+      eventLoopDelayMs: Math.round(measuredDelayMs(sample)),
+      // No sample landed in the last interval: the delay was at least that interval.
+      eventLoopSampled: Number.isFinite(sample.eventLoopDelay),
       heapUsedMb: Math.round(sample.heapUsed / MB),
       rssMb: Math.round(sample.rssBytes / MB),
     });

@@ -40,19 +40,31 @@ interface FakeRequest {
   body?: Record<string, unknown>;
 }
 
-async function guardFor(limits: Record<string, string> = {}): Promise<{ guard: ParleyThrottlerGuard; retries: KnownRetries; metrics: MetricsService }> {
+async function guardFor(
+  limits: Record<string, string> = {},
+): Promise<{ guard: ParleyThrottlerGuard; retries: KnownRetries; metrics: MetricsService }> {
   const config = loadConfig({ RATE_LIMIT_SENDS: '2', RATE_LIMIT_DEV_TOKENS: '2', ...limits });
   const logger = pino({ level: 'silent' });
   const storage = new RedisThrottlerStorage(new RedisService(config, logger), config, logger);
   const retries = new KnownRetries();
   const metrics = new MetricsService();
   const moduleRef = { get: () => retries } as unknown as ModuleRef;
-  const guard = new ParleyThrottlerGuard(throttlerOptions(config, storage), storage, new Reflector(), moduleRef, metrics);
+  const guard = new ParleyThrottlerGuard(
+    throttlerOptions(config, storage),
+    storage,
+    new Reflector(),
+    moduleRef,
+    metrics,
+  );
   await guard.onModuleInit();
   return { guard, retries, metrics };
 }
 
-function call(guard: ParleyThrottlerGuard, handler: keyof Routes, request: FakeRequest): Promise<{ passed: boolean; status: number; headers: Record<string, string> }> {
+function call(
+  guard: ParleyThrottlerGuard,
+  handler: keyof Routes,
+  request: FakeRequest,
+): Promise<{ passed: boolean; status: number; headers: Record<string, string> }> {
   const headers: Record<string, string> = {};
   const reply = {
     header(name: string, value: unknown) {
@@ -87,7 +99,10 @@ describe('ParleyThrottlerGuard', () => {
   it('limits per verified user with plain headers, and refuses with 429, Retry-After and the same headers', async () => {
     const { guard, metrics } = await guardFor();
     const first = await call(guard, 'chatSend', alice());
-    expect(first).toMatchObject({ passed: true, headers: { 'x-ratelimit-limit': '2', 'x-ratelimit-remaining': '1' } });
+    expect(first).toMatchObject({
+      passed: true,
+      headers: { 'x-ratelimit-limit': '2', 'x-ratelimit-remaining': '1' },
+    });
     expect(Number(first.headers['x-ratelimit-reset'])).toBeGreaterThanOrEqual(1);
     await call(guard, 'chatSend', alice());
     const refused = await call(guard, 'chatSend', alice());
@@ -104,16 +119,28 @@ describe('ParleyThrottlerGuard', () => {
     const { guard, retries } = await guardFor();
     const retry = alice({ sessionId: SESSION, clientMessageId: 'again', message: 'hi' });
     for (let i = 0; i < 5; i += 1) {
-      expect(await call(guard, 'chatSend', retry)).toMatchObject({ passed: true, headers: { 'x-ratelimit-remaining': '2' } });
+      expect(await call(guard, 'chatSend', retry)).toMatchObject({
+        passed: true,
+        headers: { 'x-ratelimit-remaining': '2' },
+      });
     }
     expect(retries.asked).toContain(`${SESSION}/alice/again`);
-    expect((await call(guard, 'chatSend', alice({ sessionId: SESSION, clientMessageId: 'new' }))).passed).toBe(true);
+    expect(
+      (await call(guard, 'chatSend', alice({ sessionId: SESSION, clientMessageId: 'new' }))).passed,
+    ).toBe(true);
     expect((await call(guard, 'chatSend', alice({}, { 'idempotency-key': 'other' }))).passed).toBe(true);
     expect((await call(guard, 'chatSend', alice())).status).toBe(429);
     // Still answered once the limit is used up.
     expect((await call(guard, 'chatSend', retry)).passed).toBe(true);
     // The route's :sessionId, with the key in the Idempotency-Key header, is recognised too.
-    expect((await call(guard, 'chatSend', { ...alice({}, { 'idempotency-key': 'again' }), params: { sessionId: SESSION } })).passed).toBe(true);
+    expect(
+      (
+        await call(guard, 'chatSend', {
+          ...alice({}, { 'idempotency-key': 'again' }),
+          params: { sessionId: SESSION },
+        })
+      ).passed,
+    ).toBe(true);
   });
 
   it('does not ask about a session id that is not a UUID', async () => {

@@ -53,14 +53,23 @@ export class ParleyThrottlerGuard extends ThrottlerGuard {
     return Promise.resolve(this.limitOf(context) === undefined);
   }
 
-  protected override async handleRequest({ context, limit, ttl, throttler, getTracker, generateKey }: ThrottlerRequest): Promise<boolean> {
+  protected override async handleRequest({
+    context,
+    limit,
+    ttl,
+    throttler,
+    getTracker,
+    generateKey,
+  }: ThrottlerRequest): Promise<boolean> {
     const request = context.switchToHttp().getRequest<SendRequest>();
     const reply = context.switchToHttp().getResponse<FastifyReply>();
     const name = (throttler.name ?? 'default') as RateLimitName;
     const tracker = await getTracker(request, context);
     const key = generateKey(context, tracker, name);
     const retry = name === 'sends' && (await this.isRecognisedRetry(request));
-    const record = retry ? await this.store.peek(key, ttl, limit) : await this.store.increment(key, ttl, limit);
+    const record = retry
+      ? await this.store.peek(key, ttl, limit)
+      : await this.store.increment(key, ttl, limit);
     void reply
       .header('X-RateLimit-Limit', record.limit)
       .header('X-RateLimit-Remaining', Math.max(0, record.limit - record.totalHits))
@@ -83,7 +92,10 @@ export class ParleyThrottlerGuard extends ThrottlerGuard {
   }
 
   private limitOf(context: ExecutionContext): RateLimitName | undefined {
-    return this.reflector.getAllAndOverride<RateLimitName | undefined>(RATE_LIMIT, [context.getHandler(), context.getClass()]);
+    return this.reflector.getAllAndOverride<RateLimitName | undefined>(RATE_LIMIT, [
+      context.getHandler(),
+      context.getClass(),
+    ]);
   }
 
   /**
@@ -96,7 +108,13 @@ export class ParleyThrottlerGuard extends ThrottlerGuard {
     const key = typeof bodyKey === 'string' ? bodyKey : typeof header === 'string' ? header : undefined;
     const sessionId = request.params?.sessionId ?? request.body?.sessionId;
     const detector = this.retryDetector();
-    if (key === undefined || typeof sessionId !== 'string' || !isUuid(sessionId) || request.user === undefined || detector === null) {
+    if (
+      key === undefined ||
+      typeof sessionId !== 'string' ||
+      !isUuid(sessionId) ||
+      request.user === undefined ||
+      detector === null
+    ) {
       return false;
     }
     return detector.isRetry(sessionId, request.user.id, key).catch(() => false);

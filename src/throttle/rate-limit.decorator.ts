@@ -27,7 +27,10 @@ export const RateLimit = (name: RateLimitName): MethodDecorator & ClassDecorator
         name === 'sends'
           ? 'rate_limited: the "sends" limit is used up; too_many_pending_replies: too many replies still pending'
           : `rate_limited: the "${name}" limit is used up`,
-      headers: { 'Retry-After': { description: 'Seconds to wait before retrying', ...integer }, ...RATE_LIMIT_HEADERS },
+      headers: {
+        'Retry-After': { description: 'Seconds to wait before retrying', ...integer },
+        ...RATE_LIMIT_HEADERS,
+      },
     }),
     ApiServiceUnavailableResponse({
       type: ErrorResponseDto,

@@ -78,17 +78,30 @@ export class RedisThrottlerStorage implements ThrottlerStorage {
     }
     const window = this.local.get(key);
     const now = Date.now();
-    const current = window !== undefined && window.expiresAt > now ? window : { hits: 0, expiresAt: now + ttl };
-    return this.record({ hits: current.hits, remainingMs: current.expiresAt - now }, this.redis.enabled ? this.localLimit(limit) : limit);
+    const current =
+      window !== undefined && window.expiresAt > now ? window : { hits: 0, expiresAt: now + ttl };
+    return this.record(
+      { hits: current.hits, remainingMs: current.expiresAt - now },
+      this.redis.enabled ? this.localLimit(limit) : limit,
+    );
   }
 
-  private async evalShared(script: string, key: string, ttl: number): Promise<{ hits: number; remainingMs: number } | undefined> {
+  private async evalShared(
+    script: string,
+    key: string,
+    ttl: number,
+  ): Promise<{ hits: number; remainingMs: number } | undefined> {
     if (!this.redis.available) {
       this.degrade('not connected');
       return undefined;
     }
     try {
-      const [hits, remainingMs] = (await this.redis.commands.eval(script, 1, this.redis.key('throttle', key), ttl)) as [number, number];
+      const [hits, remainingMs] = (await this.redis.commands.eval(
+        script,
+        1,
+        this.redis.key('throttle', key),
+        ttl,
+      )) as [number, number];
       this.recover();
       return { hits, remainingMs };
     } catch (error) {
@@ -104,7 +117,10 @@ export class RedisThrottlerStorage implements ThrottlerStorage {
   private degrade(reason: string): void {
     if (!this.degraded) {
       this.degraded = true;
-      this.logger.warn({ err: reason, expectedReplicas: this.config.limits.expectedReplicas }, 'rate limit store unavailable; each replica enforces its share of the limits');
+      this.logger.warn(
+        { err: reason, expectedReplicas: this.config.limits.expectedReplicas },
+        'rate limit store unavailable; each replica enforces its share of the limits',
+      );
     }
   }
 
@@ -148,8 +164,17 @@ export class RedisThrottlerStorage implements ThrottlerStorage {
     }
   }
 
-  private record({ hits, remainingMs }: { hits: number; remainingMs: number }, limit: number): ThrottlerStorageRecord {
+  private record(
+    { hits, remainingMs }: { hits: number; remainingMs: number },
+    limit: number,
+  ): ThrottlerStorageRecord {
     const seconds = Math.max(1, Math.ceil(remainingMs / 1000));
-    return { totalHits: hits, limit, timeToExpire: seconds, isBlocked: hits > limit, timeToBlockExpire: seconds };
+    return {
+      totalHits: hits,
+      limit,
+      timeToExpire: seconds,
+      isBlocked: hits > limit,
+      timeToBlockExpire: seconds,
+    };
   }
 }

@@ -15,7 +15,10 @@ const reflector = new Reflector();
 const onlyFor =
   (name: RateLimitName) =>
   (context: ExecutionContext): boolean =>
-    reflector.getAllAndOverride<RateLimitName | undefined>(RATE_LIMIT, [context.getHandler(), context.getClass()]) !== name;
+    reflector.getAllAndOverride<RateLimitName | undefined>(RATE_LIMIT, [
+      context.getHandler(),
+      context.getClass(),
+    ]) !== name;
 
 /** The three named limits of the contract, each over RATE_LIMIT_WINDOW_MS (a minute by default). */
 export function throttlerOptions(config: AppConfig, storage: RedisThrottlerStorage): ThrottlerModuleOptions {

@@ -97,7 +97,7 @@ describe('the README quick start: `npm start` in a clean checkout', () => {
     const again = (await http('POST', `${BASE}/v1/auth/dev-token`, { body: { userId: 'alice' } })).body.token as string;
     const after = (await http('GET', path, { token: again })).body.items;
     expect(after).toEqual(before);
-  });
+  }, 300_000);
 });
 
 describe('production refuses embedded mode', () => {

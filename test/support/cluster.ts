@@ -62,7 +62,7 @@ export async function startApp(options: StartOptions): Promise<AppProcess> {
   void exited.then(() => {
     done = true;
   });
-  const deadline = Date.now() + (options.timeoutMs ?? 30_000);
+  const deadline = Date.now() + (options.timeoutMs ?? 90_000);
   while (port === undefined) {
     if (done || Date.now() > deadline) {
       child.kill('SIGKILL');
@@ -87,6 +87,7 @@ async function waitUntilReady(app: AppProcess, path: string, deadline: number): 
       // not listening yet
     }
     if (Date.now() > deadline) {
+      app.child.kill('SIGKILL');
       throw new Error(`app at ${app.url} never became ready:\n${app.output()}`);
     }
     await sleep(100);

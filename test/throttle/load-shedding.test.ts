@@ -72,11 +72,15 @@ describe('load shedding under an event-loop stall', () => {
 
   it('sheds sends with 503 overloaded and Retry-After while liveness, metrics and reads keep answering', async () => {
     app.child.kill('SIGUSR2');
-    const shed = await eventually(async () => {
-      const result = await send();
-      expect([202, 503]).toContain(result.status);
-      return result.status === 503 ? result : undefined;
-    }, 20_000, 'a send to be shed');
+    const shed = await eventually(
+      async () => {
+        const result = await send();
+        expect([202, 503]).toContain(result.status);
+        return result.status === 503 ? result : undefined;
+      },
+      20_000,
+      'a send to be shed',
+    );
     expect(shed.body).toMatchObject({ statusCode: 503, error: 'Service Unavailable', code: 'overloaded' });
     expect(shed.body.requestId).toBe(shed.headers.get('x-request-id'));
     expect(Number(shed.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
@@ -85,20 +89,38 @@ describe('load shedding under an event-loop stall', () => {
     expect(live.status).toBe(200);
     expect((await http('GET', `${app.url}/v1/sessions/${sessionId}/messages`, { token })).status).toBe(200);
 
-    const ready = await eventually(async () => {
-      const result = await http('GET', `${app.url}/health/ready`);
-      return result.status === 503 ? result : undefined;
-    }, 10_000, 'readiness to report the overload');
-    expect(ready.body.details.load).toMatchObject({ status: 'down', message: 'overloaded', reason: 'event_loop' });
+    const ready = await eventually(
+      async () => {
+        const result = await http('GET', `${app.url}/health/ready`);
+        return result.status === 503 ? result : undefined;
+      },
+      10_000,
+      'readiness to report the overload',
+    );
+    expect(ready.body.details.load).toMatchObject({
+      status: 'down',
+      message: 'overloaded',
+      reason: 'event_loop',
+    });
 
     const metrics = await http('GET', `${app.url}/metrics`);
     expect(metrics.status).toBe(200);
-    expect(valueOf(parseMetrics(metrics.text), 'parley_shed_requests_total', { reason: 'event_loop' })).toBeGreaterThanOrEqual(1);
+    expect(
+      valueOf(parseMetrics(metrics.text), 'parley_shed_requests_total', { reason: 'event_loop' }),
+    ).toBeGreaterThanOrEqual(1);
   });
 
   it('accepts sends again once the stall is over', async () => {
     app.child.kill('SIGUSR2');
-    await eventually(async () => ((await send()).status === 202 ? true : undefined), 20_000, 'sends to be accepted again');
-    await eventually(async () => ((await http('GET', `${app.url}/health/ready`)).status === 200 ? true : undefined), 10_000, 'ready again');
+    await eventually(
+      async () => ((await send()).status === 202 ? true : undefined),
+      20_000,
+      'sends to be accepted again',
+    );
+    await eventually(
+      async () => ((await http('GET', `${app.url}/health/ready`)).status === 200 ? true : undefined),
+      10_000,
+      'ready again',
+    );
   });
 });

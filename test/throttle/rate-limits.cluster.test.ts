@@ -52,8 +52,16 @@ describe('rate limits shared by three replicas', () => {
     return created.body.id as string;
   }
 
-  const send = (i: number, token: string, sessionId: string, body: Record<string, unknown> = {}): Promise<HttpResult> =>
-    http('POST', `${cluster.url(i)}/v1/sessions/${sessionId}/messages`, { token, body: { content: `message ${i}`, ...body } });
+  const send = (
+    i: number,
+    token: string,
+    sessionId: string,
+    body: Record<string, unknown> = {},
+  ): Promise<HttpResult> =>
+    http('POST', `${cluster.url(i)}/v1/sessions/${sessionId}/messages`, {
+      token,
+      body: { content: `message ${i}`, ...body },
+    });
 
   it('accepts exactly 30 of 90 sends spread over the replicas, refuses 60 with 429 and Retry-After, and accepts again after the window', async () => {
     const token = await tokenFor(uniqueName('burster'));
@@ -78,9 +86,9 @@ describe('rate limits shared by three replicas', () => {
       expect(result.headers.get('x-ratelimit-limit-sends')).toBeNull();
     }
     // Every accepted send was counted once, in one window shared by the three processes.
-    expect(accepted.map((result) => intHeader(result, 'x-ratelimit-remaining')).sort((a, b) => a - b)).toEqual(
-      Array.from({ length: SENDS }, (_, i) => i),
-    );
+    expect(
+      accepted.map((result) => intHeader(result, 'x-ratelimit-remaining')).sort((a, b) => a - b),
+    ).toEqual(Array.from({ length: SENDS }, (_, i) => i));
 
     const wait = Math.max(...refused.map((result) => intHeader(result, 'retry-after')));
     await sleep(wait * 1000 + 200);
@@ -89,7 +97,11 @@ describe('rate limits shared by three replicas', () => {
     expect(intHeader(again, 'x-ratelimit-remaining')).toBe(SENDS - 1);
 
     const scraped = await Promise.all(cluster.urls.map((url) => http('GET', `${url}/metrics`)));
-    const throttled = scraped.reduce((sum, scrape) => sum + valueOf(parseMetrics(scrape.text), 'parley_throttled_requests_total', { limit: 'sends' }), 0);
+    const throttled = scraped.reduce(
+      (sum, scrape) =>
+        sum + valueOf(parseMetrics(scrape.text), 'parley_throttled_requests_total', { limit: 'sends' }),
+      0,
+    );
     expect(throttled).toBeGreaterThanOrEqual(60);
   });
 
@@ -127,13 +139,19 @@ describe('rate limits shared by three replicas', () => {
     expect(late.body.message.id).toBe(first.body.message.id);
   });
 
-  it('throttles two users independently; their health checks and another user\'s reads still pass', async () => {
+  it("throttles two users independently; their health checks and another user's reads still pass", async () => {
     const alice = await tokenFor(uniqueName('alice'));
     const bob = await tokenFor(uniqueName('bob'));
     const carol = await tokenFor(uniqueName('carol'));
-    const [aliceSession, bobSession, carolSession] = [await newSession(alice), await newSession(bob), await newSession(carol)];
+    const [aliceSession, bobSession, carolSession] = [
+      await newSession(alice),
+      await newSession(bob),
+      await newSession(carol),
+    ];
     const bursts = await Promise.all(
-      Array.from({ length: 80 }, (_, i) => (i % 2 === 0 ? send(i, alice, aliceSession) : send(i, bob, bobSession))),
+      Array.from({ length: 80 }, (_, i) =>
+        i % 2 === 0 ? send(i, alice, aliceSession) : send(i, bob, bobSession),
+      ),
     );
     expect(statuses(bursts.filter((_, i) => i % 2 === 0))).toEqual({ 202: SENDS, 429: 10 });
     expect(statuses(bursts.filter((_, i) => i % 2 === 1))).toEqual({ 202: SENDS, 429: 10 });
@@ -142,7 +160,9 @@ describe('rate limits shared by three replicas', () => {
       const live = await http('GET', `${url}/health/live`, { token: alice });
       expect(live.status).toBe(200);
       expect(live.headers.get('x-ratelimit-limit')).toBeNull();
-      expect((await http('GET', `${url}/v1/sessions/${carolSession}/messages`, { token: carol })).status).toBe(200);
+      expect(
+        (await http('GET', `${url}/v1/sessions/${carolSession}/messages`, { token: carol })).status,
+      ).toBe(200);
       // The sends limit is not the reads limit: the throttled user can still read.
       const read = await http('GET', `${url}/v1/sessions/${aliceSession}`, { token: alice });
       expect(read.status).toBe(200);
@@ -154,11 +174,15 @@ describe('rate limits shared by three replicas', () => {
   it('never limits health, metrics or docs', async () => {
     const paths = ['/health/live', '/health/ready', '/health/startup', '/metrics', '/docs-json'];
     const results = await Promise.all(
-      Array.from({ length: 350 }, (_, i) => http('GET', `${cluster.url(0)}${paths[i % paths.length] as string}`)),
+      Array.from({ length: 350 }, (_, i) =>
+        http('GET', `${cluster.url(0)}${paths[i % paths.length] as string}`),
+      ),
     );
     // Readiness may report a dependency slow under this burst (503); it is never refused as limited.
     const notReady = results.filter((_, i) => paths[i % paths.length] !== '/health/ready');
-    const byPath = Object.fromEntries(paths.map((path) => [path, statuses(results.filter((_, i) => paths[i % paths.length] === path))]));
+    const byPath = Object.fromEntries(
+      paths.map((path) => [path, statuses(results.filter((_, i) => paths[i % paths.length] === path))]),
+    );
     expect(statuses(notReady), JSON.stringify(byPath)).toEqual({ 200: 280 });
     expect(results.filter((result) => result.status === 429)).toEqual([]);
     expect(results.every((result) => result.headers.get('x-ratelimit-limit') === null)).toBe(true);
@@ -175,7 +199,9 @@ describe('rate limits shared by three replicas', () => {
     for (const operation of operations) {
       for (const status of ['429', '503']) {
         const response = operation.responses[status];
-        expect(response.content['application/json'].schema.$ref).toBe('#/components/schemas/ErrorResponseDto');
+        expect(response.content['application/json'].schema.$ref).toBe(
+          '#/components/schemas/ErrorResponseDto',
+        );
         expect(response.headers['Retry-After']).toBeDefined();
       }
       expect(operation.responses['429'].headers['X-RateLimit-Remaining']).toBeDefined();

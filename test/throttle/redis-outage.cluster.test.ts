@@ -49,7 +49,10 @@ describe('rate limits while Redis is away', () => {
   }
 
   const send = (i: number, token: string, sessionId: string): Promise<HttpResult> =>
-    http('POST', `${cluster.url(i)}/v1/sessions/${sessionId}/messages`, { token, body: { content: `message ${i}` } });
+    http('POST', `${cluster.url(i)}/v1/sessions/${sessionId}/messages`, {
+      token,
+      body: { content: `message ${i}` },
+    });
 
   it('answers no 5xx when Redis stops mid-burst, and each replica then holds its share of the limit', async () => {
     const token = await tokenFor(uniqueName('burster'));
@@ -68,7 +71,9 @@ describe('rate limits while Redis is away', () => {
     const accepted = after.filter((result) => result.status === 202).length;
     // At most the shared limit's remainder plus one share per replica; never everything.
     expect(accepted).toBeLessThanOrEqual(SENDS - 18 + SENDS);
-    expect(after.filter((result) => result.status === 429).length).toBeGreaterThanOrEqual(42 - (SENDS - 18 + SENDS));
+    expect(after.filter((result) => result.status === 429).length).toBeGreaterThanOrEqual(
+      42 - (SENDS - 18 + SENDS),
+    );
     for (const refused of after.filter((result) => result.status === 429)) {
       expect(refused.body.code).toBe('rate_limited');
       expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
@@ -84,13 +89,19 @@ describe('rate limits while Redis is away', () => {
       const own = results.filter((_, i) => i % REPLICAS === replica);
       expect(countBy(own)).toEqual({ 202: LOCAL_SHARE, 429: own.length - LOCAL_SHARE });
     }
-    expect(results.every((result) => result.headers.get('x-ratelimit-limit') === String(LOCAL_SHARE))).toBe(true);
+    expect(results.every((result) => result.headers.get('x-ratelimit-limit') === String(LOCAL_SHARE))).toBe(
+      true,
+    );
   });
 
   it('goes back to the shared limit once Redis is back', async () => {
     await redis.start();
     for (const url of cluster.urls) {
-      await eventually(async () => ((await http('GET', `${url}/health/ready`)).status === 200 ? true : undefined), 20_000, `${url} ready again`);
+      await eventually(
+        async () => ((await http('GET', `${url}/health/ready`)).status === 200 ? true : undefined),
+        20_000,
+        `${url} ready again`,
+      );
     }
     const token = await tokenFor(uniqueName('recovered'));
     const sessionId = await newSession(token);

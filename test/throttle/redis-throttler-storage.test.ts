@@ -12,13 +12,18 @@ const logger = pino({ level: 'silent' });
 
 function configFor(redisUrl: string | undefined, prefix: string): AppConfig {
   return loadConfig({
-    ...(redisUrl === undefined ? {} : { REDIS_URL: redisUrl, DATABASE_URL: 'postgres://unused@127.0.0.1:5432/unused' }),
+    ...(redisUrl === undefined
+      ? {}
+      : { REDIS_URL: redisUrl, DATABASE_URL: 'postgres://unused@127.0.0.1:5432/unused' }),
     REDIS_KEY_PREFIX: prefix,
     RATE_LIMIT_EXPECTED_REPLICAS: '3',
   });
 }
 
-async function storageOn(redisUrl: string | undefined, prefix = uniqueName('throttle')): Promise<{ storage: RedisThrottlerStorage; redis: RedisService }> {
+async function storageOn(
+  redisUrl: string | undefined,
+  prefix = uniqueName('throttle'),
+): Promise<{ storage: RedisThrottlerStorage; redis: RedisService }> {
   const config = configFor(redisUrl, prefix);
   const redis = new RedisService(config, logger);
   await redis.connect();
@@ -46,10 +51,16 @@ describe('RedisThrottlerStorage against real Redis', () => {
   });
 
   it('counts concurrent hits atomically: each hit gets its own count, exactly `limit` pass', async () => {
-    const records = await Promise.all(Array.from({ length: 50 }, () => storage.increment('sends:user:a', 60_000, 30)));
-    expect(records.map((record) => record.totalHits).sort((a, b) => a - b)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+    const records = await Promise.all(
+      Array.from({ length: 50 }, () => storage.increment('sends:user:a', 60_000, 30)),
+    );
+    expect(records.map((record) => record.totalHits).sort((a, b) => a - b)).toEqual(
+      Array.from({ length: 50 }, (_, i) => i + 1),
+    );
     expect(records.filter((record) => !record.isBlocked)).toHaveLength(30);
-    expect(records.every((record) => record.limit === 30 && record.timeToExpire >= 1 && record.timeToExpire <= 60)).toBe(true);
+    expect(
+      records.every((record) => record.limit === 30 && record.timeToExpire >= 1 && record.timeToExpire <= 60),
+    ).toBe(true);
     const ttl = await inspector.pttl(`${prefix}:throttle:sends:user:a`);
     expect(ttl).toBeGreaterThan(0);
     expect(ttl).toBeLessThanOrEqual(60_000);
@@ -63,7 +74,11 @@ describe('RedisThrottlerStorage against real Redis', () => {
   it('starts a new window once the old one expired', async () => {
     await storage.increment('sends:user:short', 300, 1);
     expect((await storage.increment('sends:user:short', 300, 1)).isBlocked).toBe(true);
-    await eventually(async () => ((await storage.increment('sends:user:short', 300, 1)).totalHits === 1 ? true : undefined), 5000, 'a new window');
+    await eventually(
+      async () => ((await storage.increment('sends:user:short', 300, 1)).totalHits === 1 ? true : undefined),
+      5000,
+      'a new window',
+    );
   });
 
   it('gives a key left without expiry one, so that it cannot block forever', async () => {
@@ -99,7 +114,11 @@ describe('RedisThrottlerStorage without Redis', () => {
       expect(local.slice(10).every((record) => record.isBlocked && record.timeToBlockExpire >= 1)).toBe(true);
 
       await server.start();
-      await eventually(async () => (redis.available ? true : undefined), 10_000, 'the connection to come back');
+      await eventually(
+        async () => (redis.available ? true : undefined),
+        10_000,
+        'the connection to come back',
+      );
       const shared = await storage.increment('sends:user:c', 60_000, 30);
       // The restarted Redis is empty: a fresh shared window, the full limit again.
       expect(shared).toMatchObject({ totalHits: 1, limit: 30, isBlocked: false });
@@ -118,7 +137,9 @@ describe('RedisThrottlerStorage without Redis', () => {
     // As at start-up: the command connection is open, trying to reach a Redis that is not there.
     await expect(redis.connect(300)).rejects.toThrow(/did not become ready/);
     try {
-      const records = await Promise.all(Array.from({ length: 11 }, () => storage.increment('sends:user:d', 60_000, 30)));
+      const records = await Promise.all(
+        Array.from({ length: 11 }, () => storage.increment('sends:user:d', 60_000, 30)),
+      );
       expect(records.filter((record) => !record.isBlocked)).toHaveLength(10);
     } finally {
       await redis.onApplicationShutdown();
@@ -128,7 +149,9 @@ describe('RedisThrottlerStorage without Redis', () => {
   it('enforces the full limit in one process when there is no Redis at all (embedded mode)', async () => {
     const config = configFor(undefined, uniqueName('throttle'));
     const storage = new RedisThrottlerStorage(new RedisService(config, logger), config, logger);
-    const records = await Promise.all(Array.from({ length: 31 }, () => storage.increment('sends:user:e', 60_000, 30)));
+    const records = await Promise.all(
+      Array.from({ length: 31 }, () => storage.increment('sends:user:e', 60_000, 30)),
+    );
     expect(records.filter((record) => !record.isBlocked)).toHaveLength(30);
     expect(records.every((record) => record.limit === 30)).toBe(true);
   });

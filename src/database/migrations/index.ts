@@ -1,4 +1,5 @@
 import { CreateSessionsAndMessages1767225600000 } from './1767225600000-CreateSessionsAndMessages.js';
+import { CreateMemories1767312000000 } from './1767312000000-CreateMemories.js';
 
 /** Every migration, in order. New migrations are appended here. */
-export const MIGRATIONS = [CreateSessionsAndMessages1767225600000];
+export const MIGRATIONS = [CreateSessionsAndMessages1767225600000, CreateMemories1767312000000];

@@ -1,0 +1,81 @@
+import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Post, Query, UseGuards } from '@nestjs/common';
+import {
+  ApiBadRequestResponse,
+  ApiBearerAuth,
+  ApiCreatedResponse,
+  ApiForbiddenResponse,
+  ApiNoContentResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiParam,
+  ApiTags,
+  ApiTooManyRequestsResponse,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
+import type { AuthenticatedUser } from '../auth/authenticated-user.js';
+import { CurrentUser } from '../auth/current-user.decorator.js';
+import { ErrorResponseDto } from '../common/error-response.dto.js';
+import { RateLimit } from '../throttle/rate-limit.decorator.js';
+import {
+  CreateMemoryDto,
+  ListMemoriesQueryDto,
+  mapMemory,
+  MemoryListResponseDto,
+  MemoryResponseDto,
+} from './memory.dto.js';
+import type { MemoryEntity } from './memory.entity.js';
+import { MemoryOwnershipGuard, OwnedMemory } from './memory-ownership.guard.js';
+import { MemoryService } from './memory.service.js';
+
+@ApiTags('memories')
+@ApiBearerAuth()
+@ApiUnauthorizedResponse({ type: ErrorResponseDto })
+@ApiBadRequestResponse({ type: ErrorResponseDto })
+@ApiTooManyRequestsResponse({ type: ErrorResponseDto, description: 'rate_limited' })
+@RateLimit('reads')
+@Controller('v1/memories')
+export class MemoryController {
+  constructor(private readonly memories: MemoryService) {}
+
+  @Get()
+  @ApiOperation({ summary: "The caller's memories: full-text search with q, otherwise the newest" })
+  @ApiOkResponse({ type: MemoryListResponseDto })
+  async list(
+    @CurrentUser() user: AuthenticatedUser,
+    @Query() query: ListMemoriesQueryDto,
+  ): Promise<MemoryListResponseDto> {
+    const items = await this.memories.list(user.id, query.q, query.limit);
+    return { items: items.map(mapMemory) };
+  }
+
+  @Post()
+  @ApiOperation({ summary: 'Remember something for the caller' })
+  @ApiCreatedResponse({ type: MemoryResponseDto })
+  async create(
+    @CurrentUser() user: AuthenticatedUser,
+    @Body() dto: CreateMemoryDto,
+  ): Promise<MemoryResponseDto> {
+    return mapMemory(await this.memories.remember(user.id, dto.content));
+  }
+
+  @Delete()
+  @HttpCode(HttpStatus.NO_CONTENT)
+  @ApiOperation({ summary: 'Forget everything about the caller' })
+  @ApiNoContentResponse({ description: "All of the caller's memories are deleted (none of anyone else's)" })
+  async forgetAll(@CurrentUser() user: AuthenticatedUser): Promise<void> {
+    await this.memories.forgetAll(user.id);
+  }
+
+  @Delete(':memoryId')
+  @UseGuards(MemoryOwnershipGuard)
+  @HttpCode(HttpStatus.NO_CONTENT)
+  @ApiOperation({ summary: 'Forget one memory' })
+  @ApiParam({ name: 'memoryId', format: 'uuid' })
+  @ApiNoContentResponse()
+  @ApiForbiddenResponse({ type: ErrorResponseDto, description: 'memory_forbidden' })
+  @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'memory_not_found' })
+  async forget(@OwnedMemory() memory: MemoryEntity): Promise<void> {
+    await this.memories.forget(memory);
+  }
+}

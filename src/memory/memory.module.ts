@@ -1,0 +1,14 @@
+import { Module } from '@nestjs/common';
+import { MemoryController } from './memory.controller.js';
+import { MemoryOwnershipGuard } from './memory-ownership.guard.js';
+import { MemoryPromptSource } from './memory-prompt.source.js';
+import { MemoryRepository } from './memory.repository.js';
+import { MemoryService } from './memory.service.js';
+
+/** Per-user long-term memory: the /v1/memories API and what the reply pipeline puts into prompts. */
+@Module({
+  controllers: [MemoryController],
+  providers: [MemoryRepository, MemoryService, MemoryOwnershipGuard, MemoryPromptSource],
+  exports: [MemoryPromptSource],
+})
+export class MemoryModule {}

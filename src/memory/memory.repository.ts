@@ -1,0 +1,105 @@
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { ChangeNotifier } from '../common/change-notifier.port.js';
+import type { MemoryEntity, MemorySource } from './memory.entity.js';
+
+interface MemoryRow {
+  id: string;
+  owner_id: string;
+  content: string;
+  source: MemorySource;
+  created_at: Date;
+}
+
+const COLUMNS = 'id, owner_id, content, source, created_at';
+/** Must be the configuration the migration derives `search` with. */
+const TS_CONFIG = `'english'::regconfig`;
+
+function toMemory(row: MemoryRow): MemoryEntity {
+  return {
+    id: row.id,
+    ownerId: row.owner_id,
+    content: row.content,
+    source: row.source,
+    createdAt: row.created_at,
+  };
+}
+
+/** Every query on `memories`. Every read and write is scoped by owner in its WHERE clause. */
+@Injectable()
+export class MemoryRepository {
+  constructor(
+    @Inject(DataSource) private readonly db: DataSource,
+    private readonly changes: ChangeNotifier,
+  ) {}
+
+  async create(ownerId: string, content: string, source: MemorySource): Promise<MemoryEntity> {
+    const rows: MemoryRow[] = await this.db.query(
+      `INSERT INTO memories (id, owner_id, content, source) VALUES ($1, $2, $3, $4) RETURNING ${COLUMNS}`,
+      [randomUUID(), ownerId, content, source],
+    );
+    await this.changes.memoriesChanged(ownerId);
+    return toMemory(rows[0] as MemoryRow);
+  }
+
+  /** Any owner's memory: only the ownership guard uses it, to tell 403 from 404. */
+  async findById(id: string): Promise<MemoryEntity | null> {
+    const rows: MemoryRow[] = await this.db.query(`SELECT ${COLUMNS} FROM memories WHERE id = $1`, [id]);
+    return rows[0] ? toMemory(rows[0]) : null;
+  }
+
+  async listRecent(ownerId: string, limit: number): Promise<MemoryEntity[]> {
+    const rows: MemoryRow[] = await this.db.query(
+      `SELECT ${COLUMNS} FROM memories WHERE owner_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2`,
+      [ownerId, limit],
+    );
+    return rows.map(toMemory);
+  }
+
+  /** The owner's memories matching a web-search style query, most relevant first. */
+  async search(ownerId: string, query: string, limit: number): Promise<MemoryEntity[]> {
+    const rows: MemoryRow[] = await this.db.query(
+      `SELECT ${COLUMNS} FROM memories, websearch_to_tsquery(${TS_CONFIG}, $2) AS tsq
+       WHERE owner_id = $1 AND search @@ tsq
+       ORDER BY ts_rank(search, tsq) DESC, created_at DESC, id DESC LIMIT $3`,
+      [ownerId, query, limit],
+    );
+    return rows.map(toMemory);
+  }
+
+  /** Matches first (most relevant first), then the most recent of the rest. */
+  async searchOrRecent(ownerId: string, query: string, limit: number): Promise<MemoryEntity[]> {
+    const rows: MemoryRow[] = await this.db.query(
+      `SELECT ${COLUMNS} FROM memories, websearch_to_tsquery(${TS_CONFIG}, $2) AS tsq
+       WHERE owner_id = $1
+       ORDER BY (search @@ tsq) DESC, ts_rank(search, tsq) DESC, created_at DESC, id DESC LIMIT $3`,
+      [ownerId, query, limit],
+    );
+    return rows.map(toMemory);
+  }
+
+  async delete(id: string, ownerId: string): Promise<boolean> {
+    const [rows]: [Array<{ id: string }>, number] = await this.db.query(
+      'DELETE FROM memories WHERE id = $1 AND owner_id = $2 RETURNING id',
+      [id, ownerId],
+    );
+    if (rows.length === 0) {
+      return false;
+    }
+    await this.changes.memoriesChanged(ownerId);
+    return true;
+  }
+
+  /** Forgets everything about the owner; returns how many memories were deleted. */
+  async deleteAllByOwner(ownerId: string): Promise<number> {
+    const [rows]: [Array<{ id: string }>, number] = await this.db.query(
+      'DELETE FROM memories WHERE owner_id = $1 RETURNING id',
+      [ownerId],
+    );
+    if (rows.length > 0) {
+      await this.changes.memoriesChanged(ownerId);
+    }
+    return rows.length;
+  }
+}

@@ -1,0 +1,69 @@
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startApp, stopAll, type AppProcess } from '../support/cluster.js';
+import { eventually, http } from '../support/http.js';
+import { createTestDatabase, productionEnv, uniqueName, type TestDatabase } from '../support/services.js';
+import { tokenFor } from '../support/tokens.js';
+
+/**
+ * A database that cannot answer in time is the server's trouble, not the client's mistake, and not
+ * a bug: 503 `unavailable` with Retry-After, never a 500.
+ */
+describe('a database that cannot answer in time', () => {
+  let db: TestDatabase;
+  let app: AppProcess;
+  let blocker: pg.Client;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    app = await startApp({
+      env: productionEnv(db, uniqueName('t'), {
+        DATABASE_POOL_SIZE: '1',
+        DATABASE_CONNECT_TIMEOUT_MS: '200',
+        DATABASE_STATEMENT_TIMEOUT_MS: '2000',
+      }),
+    });
+    blocker = new pg.Client({ connectionString: db.url });
+    await blocker.connect();
+  });
+
+  afterAll(async () => {
+    await blocker.end().catch(() => undefined);
+    await stopAll([app]);
+    await db.drop();
+  });
+
+  it('answers 503 with Retry-After when no pool connection frees up in time or a statement times out', async () => {
+    const token = await tokenFor(uniqueName('user'));
+    const session = (await http('POST', `${app.url}/v1/sessions`, { token, body: {} })).body.id as string;
+    const messages = `${app.url}/v1/sessions/${session}/messages`;
+
+    await blocker.query('BEGIN');
+    await blocker.query('SELECT id FROM sessions WHERE id = $1 FOR UPDATE', [session]);
+    // This send takes the pool's only connection and waits on the row lock until its statement times out.
+    const stuck = http('POST', messages, { token, body: { content: 'waits on the lock' } });
+    await eventually(async () => {
+      const waiting = await db.query<{ n: number }>(
+        "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND wait_event_type = 'Lock'",
+        [db.name],
+      );
+      return (waiting[0]?.n ?? 0) > 0 ? true : undefined;
+    }, 10_000, 'the send to hold the only connection');
+
+    const starved = await http('GET', messages, { token });
+    expect(starved.status).toBe(503);
+    expect(starved.body.code).toBe('unavailable');
+    expect(starved.headers.get('retry-after')).toBe('2');
+    expect(starved.body.requestId).toBe(starved.headers.get('x-request-id'));
+
+    const timedOut = await stuck;
+    expect(timedOut.status).toBe(503);
+    expect(timedOut.body.code).toBe('unavailable');
+
+    await blocker.query('ROLLBACK');
+    const sent = await http('POST', messages, { token, body: { content: 'after the lock' } });
+    expect(sent.status).toBe(202);
+    const history = await http('GET', messages, { token });
+    expect(history.body.items.map((m: any) => m.content)).toEqual(['after the lock', expect.any(String)]);
+  });
+});

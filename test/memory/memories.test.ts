@@ -1,0 +1,107 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startCluster, type AppProcess, type Cluster } from '../support/cluster.js';
+import { http } from '../support/http.js';
+import { createTestDatabase, productionEnv, uniqueName, type TestDatabase } from '../support/services.js';
+import { tokenFor } from '../support/tokens.js';
+import { defineMemoriesSuite } from './memories.suite.js';
+
+defineMemoriesSuite('production: PostgreSQL + Redis, 2 processes', async () => {
+  const database = await createTestDatabase();
+  const cluster = await startCluster(2, productionEnv(database, uniqueName('t')));
+  return {
+    urls: cluster.urls,
+    token: (userId) => tokenFor(userId),
+    close: async () => {
+      await cluster.stop();
+      await database.drop();
+    },
+  };
+});
+
+const USERS = 20;
+const MEMORIES = 10;
+
+describe('memories across 2 processes at once (production mode)', () => {
+  let db: TestDatabase;
+  let cluster: Cluster;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    cluster = await startCluster(2, productionEnv(db, uniqueName('t')));
+  });
+
+  afterAll(async () => {
+    await cluster?.stop();
+    await db?.drop();
+  });
+
+  it(`gives each of ${USERS} users exactly their own ${MEMORIES} memories after concurrent writes`, async () => {
+    const users = await Promise.all(
+      Array.from({ length: USERS }, async (_, u) => {
+        const id = uniqueName(`user${u}`);
+        return { id, token: await tokenFor(id), marker: `<${id}>` };
+      }),
+    );
+    let request = 0;
+    const writes = users.flatMap((user) =>
+      Array.from({ length: MEMORIES }, (_, m) =>
+        http('POST', `${cluster.url(request++)}/v1/memories`, {
+          token: user.token,
+          body: { content: `${user.marker} memory ${m}` },
+        }),
+      ),
+    );
+    const results = await Promise.all(writes);
+    expect(results.filter((r) => r.status !== 201).map((r) => r.text)).toEqual([]);
+
+    for (const [u, user] of users.entries()) {
+      const listed = await http('GET', `${cluster.url(u + 1)}/v1/memories?limit=100`, { token: user.token });
+      expect(listed.status).toBe(200);
+      const own = listed.body.items.map((m: any) => m.content as string).sort();
+      expect(own).toEqual(Array.from({ length: MEMORIES }, (_, m) => `${user.marker} memory ${m}`).sort());
+      const searched = await http('GET', `${cluster.url(u)}/v1/memories?limit=100&q=memory`, {
+        token: user.token,
+      });
+      expect(searched.body.items).toHaveLength(MEMORIES);
+      for (const other of users) {
+        if (other !== user) {
+          expect(listed.text).not.toContain(other.marker);
+          expect(searched.text).not.toContain(other.marker);
+        }
+      }
+    }
+    const rows = await db.query<{ count: string }>('SELECT count(*) FROM memories');
+    expect(Number(rows[0]?.count)).toBe(USERS * MEMORIES);
+  });
+
+  it('logs and counts an attempt on another user’s memory as a security event', async () => {
+    const victim = await tokenFor(uniqueName('victim'));
+    const intruderId = uniqueName('intruder');
+    const intruder = await tokenFor(intruderId);
+    const memory = await http('POST', `${cluster.url(0)}/v1/memories`, {
+      token: victim,
+      body: { content: 'victim-secret' },
+    });
+    const app = cluster.apps[1] as AppProcess;
+    const forbidden = await http('DELETE', `${app.url}/v1/memories/${memory.body.id as string}`, {
+      token: intruder,
+      headers: { 'x-request-id': 'probe-memory-forbidden' },
+    });
+    expect(forbidden.status).toBe(403);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const event = app
+      .output()
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .find((line) => line.requestId === 'probe-memory-forbidden' && line.event === 'security');
+    expect(event).toMatchObject({
+      type: 'memory_forbidden',
+      userId: intruderId,
+      memoryId: memory.body.id,
+      route: '/v1/memories/:memoryId',
+    });
+    const metrics = await fetch(`${app.url}/metrics`);
+    expect(await metrics.text()).toMatch(/parley_security_events_total\{type="memory_forbidden"\} [1-9]/);
+  });
+});
