@@ -1,0 +1,149 @@
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { RedisService } from '../redis/redis.service.js';
+import type { CacheKeyBuilder, VersionCounter } from './cache-key.builder.js';
+import { withTimeout } from './redis-call.util.js';
+import { randomVersionBase, VersionStore } from './version-store.js';
+
+/** INCR each key; a key that did not exist jumps from 1 to a random base instead. */
+const BUMP_SCRIPT = `
+local out = {}
+for i, key in ipairs(KEYS) do
+  local v = redis.call('INCR', key)
+  if v == 1 then v = redis.call('INCRBY', key, ARGV[i]) end
+  out[i] = v
+end
+return out`;
+
+/** GET each key; a missing key is created at its random base (unless another request just did). */
+const READ_OR_CREATE_SCRIPT = `
+local out = {}
+for i, key in ipairs(KEYS) do
+  local v = redis.call('GET', key)
+  if not v then
+    redis.call('SET', key, ARGV[i])
+    v = ARGV[i]
+  end
+  out[i] = v
+end
+return out`;
+
+const READ_TIMEOUT_MS = 500;
+const RETRY_MS = 250;
+
+/**
+ * Versions shared by every replica. The version of a counter is `<epoch>.<counter>`; the epoch
+ * moves whenever a replica (re)connects or fails to bump a counter, so entries filled before a
+ * Redis outage, a Redis restart or a lost bump can never be found again. Until this replica has
+ * moved the epoch itself, it trusts nothing (reads return null and go to the database).
+ */
+export class RedisVersionStore extends VersionStore {
+  private trusted = false;
+  /** Moves on every loss of trust: a read or a repair that began before it must not count. */
+  private generation = 0;
+  private repairing = false;
+
+  constructor(
+    private readonly redis: RedisService,
+    private readonly keys: CacheKeyBuilder,
+    private readonly logger: Logger,
+    /** Called once the epoch moved: whatever this process kept from before is useless now. */
+    private readonly onEpochMoved: () => void,
+  ) {
+    super();
+  }
+
+  /** Watches the connection: every (re)connection moves the epoch before the cache is trusted again. */
+  start(): void {
+    const connection = this.connection;
+    connection.on('close', () => {
+      this.trusted = false;
+      this.generation += 1;
+    });
+    connection.on('ready', () => {
+      this.distrust();
+    });
+    this.distrust();
+  }
+
+  get isTrusted(): boolean {
+    return this.trusted;
+  }
+
+  async read(counters: readonly VersionCounter[]): Promise<string[] | null> {
+    if (!this.trusted || !this.redis.available) {
+      return null;
+    }
+    const names = [this.keys.epoch(), ...counters.map((counter) => this.keys.counter(counter))];
+    const generation = this.generation;
+    try {
+      let values = await withTimeout(this.connection.mget(...names), READ_TIMEOUT_MS, 'version read');
+      if (values.some((value) => value === null)) {
+        values = (await withTimeout(
+          this.connection.eval(READ_OR_CREATE_SCRIPT, names.length, ...names, ...names.map(() => randomVersionBase())),
+          READ_TIMEOUT_MS,
+          'version create',
+        )) as string[];
+      }
+      // The trust may have been lost (and even regained) while the read was in flight.
+      if (!this.trusted || generation !== this.generation) {
+        return null;
+      }
+      const [epoch, ...rest] = values.map(String);
+      return rest.map((counter) => `${epoch}.${counter}`);
+    } catch (error) {
+      this.logger.debug({ err: (error as Error).message }, 'cache versions unavailable; reading the database');
+      return null;
+    }
+  }
+
+  async bump(counters: readonly VersionCounter[]): Promise<void> {
+    const names = counters.map((counter) => this.keys.counter(counter));
+    if (this.redis.available) {
+      try {
+        await this.connection.eval(BUMP_SCRIPT, names.length, ...names, ...names.map(() => randomVersionBase()));
+        return;
+      } catch (error) {
+        this.logger.warn({ err: (error as Error).message }, 'cache version bump failed; moving the epoch');
+      }
+    }
+    // The bump may or may not have happened: only a new epoch makes older entries unreachable for sure.
+    this.distrust();
+  }
+
+  private get connection(): Redis {
+    return this.redis.commands;
+  }
+
+  private distrust(): void {
+    this.trusted = false;
+    this.generation += 1;
+    void this.repair();
+  }
+
+  /** Moves the epoch, retrying while Redis is reachable; a later 'ready' starts it again otherwise. */
+  private async repair(): Promise<void> {
+    if (this.repairing) {
+      return;
+    }
+    this.repairing = true;
+    try {
+      while (!this.trusted && this.redis.available) {
+        const generation = this.generation;
+        try {
+          await this.connection.eval(BUMP_SCRIPT, 1, this.keys.epoch(), randomVersionBase());
+          if (generation === this.generation) {
+            this.onEpochMoved();
+            this.trusted = true;
+            this.logger.info('cache epoch moved; cache in use');
+          }
+        } catch (error) {
+          this.logger.debug({ err: (error as Error).message }, 'cache epoch not moved yet');
+          await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
+        }
+      }
+    } finally {
+      this.repairing = false;
+    }
+  }
+}
