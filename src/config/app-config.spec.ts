@@ -29,7 +29,14 @@ describe('loadConfig', () => {
     expect(config.http).toMatchObject({ port: 3000, host: '0.0.0.0', trustProxy: false });
     expect(config.limits).toMatchObject({ sendsPerMinute: 30, readsPerMinute: 300, maxPendingReplies: 3 });
     expect(config.replies.waitMs).toBe(30_000);
-    expect(config.cache).toEqual({ size: 10_000, ttlSeconds: 300 });
+    expect(config.cache).toEqual({
+      enabled: true,
+      size: 10_000,
+      maxBytes: 64 * 1024 * 1024,
+      ttlSeconds: 300,
+      lockTtlMs: 5000,
+      lockWaitMs: 2000,
+    });
     expect(config.shutdown.graceMs).toBe(10_000);
   });
 
