@@ -29,6 +29,9 @@ end
 return out`;
 
 const READ_TIMEOUT_MS = 500;
+const BUMP_TIMEOUT_MS = 1000;
+/** How long a write whose bump failed on a live connection waits for the new epoch (see bump()). */
+const REPAIR_WAIT_MS = 1500;
 const RETRY_MS = 250;
 
 /**
@@ -97,18 +100,34 @@ export class RedisVersionStore extends VersionStore {
     }
   }
 
+  /**
+   * A bump that fails leaves older entries reachable, possibly on other replicas that still read
+   * Redis. With the connection up (a timeout, an error), the write waits briefly for the new epoch
+   * so that read-your-writes still holds everywhere; with the connection down it does not wait (a
+   * Redis outage: nobody can read the old versions either). It never fails the write.
+   */
   async bump(counters: readonly VersionCounter[]): Promise<void> {
     const names = counters.map((counter) => this.keys.counter(counter));
-    if (this.redis.available) {
-      try {
-        await this.connection.eval(BUMP_SCRIPT, names.length, ...names, ...names.map(() => randomVersionBase()));
-        return;
-      } catch (error) {
-        this.logger.warn({ err: (error as Error).message }, 'cache version bump failed; moving the epoch');
-      }
+    if (!this.redis.available) {
+      this.distrust();
+      return;
     }
-    // The bump may or may not have happened: only a new epoch makes older entries unreachable for sure.
+    try {
+      const random = names.map(() => randomVersionBase());
+      await withTimeout(this.connection.eval(BUMP_SCRIPT, names.length, ...names, ...random), BUMP_TIMEOUT_MS, 'version bump');
+      return;
+    } catch (error) {
+      this.logger.warn({ err: (error as Error).message }, 'cache version bump failed; moving the epoch');
+    }
     this.distrust();
+    await this.repaired(REPAIR_WAIT_MS);
+  }
+
+  private async repaired(withinMs: number): Promise<void> {
+    const deadline = Date.now() + withinMs;
+    while (!this.trusted && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
   }
 
   private get connection(): Redis {

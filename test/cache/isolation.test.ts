@@ -69,7 +69,7 @@ describe('cache isolation: user B never receives user A’s entry', () => {
         const owner = owners[o] as Owner;
         const reader = owners[r] as Owner;
         const sessionId = owner.sessions[s] as string;
-        const search = new URLSearchParams(Object.entries(q).map(([k, v]) => [k, String(v)])).toString();
+        const search = new URLSearchParams(Object.entries(q).map(([k, v]): [string, string] => [k, String(v)])).toString();
         const path =
           route === 'history'
             ? `/v1/sessions/${sessionId}/messages?${search}`
