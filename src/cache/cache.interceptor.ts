@@ -1,6 +1,6 @@
 import { Injectable, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { from, lastValueFrom, map, type Observable } from 'rxjs';
 import { VERSION_SCOPE, type CacheEntrySpec, type CacheKind, type CacheParamValue } from './cache-key.builder.js';
 import { CacheService } from './cache.service.js';
@@ -18,6 +18,8 @@ export interface CachedOptions {
   /** Adds an ETag (If-None-Match answers 304), taken from the cached JSON rather than recomputed. */
   etag?: boolean;
 }
+
+const JSON_TYPE = 'application/json; charset=utf-8';
 
 type CacheableRequest = FastifyRequest<{ Params: { sessionId?: string }; Querystring: Record<string, unknown> }>;
 
@@ -60,7 +62,8 @@ export class CacheInterceptor implements NestInterceptor {
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     const options = this.reflector.get<CachedOptions | undefined>(CACHED, context.getHandler());
-    const request = context.switchToHttp().getRequest<CacheableRequest>();
+    const http = context.switchToHttp();
+    const request = http.getRequest<CacheableRequest>();
     const spec = options === undefined ? null : specFor(options, request);
     if (options === undefined || spec === null) {
       return next.handle();
@@ -70,6 +73,11 @@ export class CacheInterceptor implements NestInterceptor {
       map((entry) => {
         if (options.etag === true) {
           request.responseEtag = entry.etag;
+        }
+        if (entry.isSerialised) {
+          // The JSON the entry was stored as is the body: Fastify sends a JSON string as it is.
+          void http.getResponse<FastifyReply>().type(JSON_TYPE);
+          return entry.json;
         }
         return entry.value;
       }),

@@ -15,6 +15,11 @@ export class CacheEntry<T = unknown> {
     return new CacheEntry(value, undefined);
   }
 
+  /** Whether the JSON is at hand already (every stored entry): it can be sent as it is. */
+  get isSerialised(): boolean {
+    return this.serialised !== undefined;
+  }
+
   get json(): string {
     if (this.serialised === undefined) {
       const json: string | undefined = JSON.stringify(this.value);
