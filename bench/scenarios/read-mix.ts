@@ -16,10 +16,19 @@ function readMix(context: BenchContext): ReturnType<Scenario['requests']> {
             method: 'POST',
             path,
             headers: { authorization: `Bearer ${user.token}`, 'content-type': 'application/json' },
-            body: JSON.stringify({ content: 'And what about tomorrow?', clientMessageId: `mix-${context.counter.next()}` }),
+            body: JSON.stringify({
+              content: 'And what about tomorrow?',
+              clientMessageId: `mix-${context.counter.next()}`,
+            }),
           };
         }
-        return { ...request, method: 'GET', path, headers: { authorization: `Bearer ${user.token}` }, body: undefined };
+        return {
+          ...request,
+          method: 'GET',
+          path,
+          headers: { authorization: `Bearer ${user.token}` },
+          body: undefined,
+        };
       },
     },
   ];

@@ -10,14 +10,23 @@ const ownerId = fc.oneof(
   fc.string({ minLength: 1, maxLength: 128 }),
   fc.constantFrom('alice', 'alice:', ':alice', 'a%3Ab', 'a:b', 'a/b', 'a=b&c', '%', 'ålice', '\u0000'),
 );
-const paramValue = fc.oneof(fc.constant(undefined), fc.string({ maxLength: 8 }), fc.array(fc.string({ maxLength: 4 }), { maxLength: 2 }));
+const paramValue = fc.oneof(
+  fc.constant(undefined),
+  fc.string({ maxLength: 8 }),
+  fc.array(fc.string({ maxLength: 4 }), { maxLength: 2 }),
+);
 const spec: fc.Arbitrary<CacheEntrySpec> = fc.record({
   kind: fc.constantFrom(...kinds),
   ownerId,
   scopeId: fc.oneof(fc.uuid(), ownerId),
-  params: fc.dictionary(fc.constantFrom('limit', 'beforeSeq', 'cursor', 'q', 'limit:', 'a=b'), paramValue, { maxKeys: 3 }),
+  params: fc.dictionary(fc.constantFrom('limit', 'beforeSeq', 'cursor', 'q', 'limit:', 'a=b'), paramValue, {
+    maxKeys: 3,
+  }),
 });
-const version = fc.oneof(fc.string({ maxLength: 12 }), fc.tuple(fc.nat(), fc.nat()).map(([e, c]) => `${e}.${c}`));
+const version = fc.oneof(
+  fc.string({ maxLength: 12 }),
+  fc.tuple(fc.nat(), fc.nat()).map(([e, c]) => `${e}.${c}`),
+);
 
 function canonical(s: CacheEntrySpec, v: string): string {
   const params = Object.entries(s.params ?? {})
@@ -62,16 +71,28 @@ describe('CacheKeyBuilder', () => {
     expect(keys.data({ ...base, params: { limit: '5', beforeSeq: '9' } }, '1.1')).toBe(
       keys.data({ ...base, params: { beforeSeq: '9', limit: '5' } }, '1.1'),
     );
-    expect(keys.data({ ...base, params: { limit: '5' } }, '1.1')).not.toBe(keys.data({ ...base, params: { limit: '6' } }, '1.1'));
-    expect(keys.data({ ...base, params: { limit: '5' } }, '1.1')).not.toBe(keys.data({ ...base, params: { limit: ['5'] } }, '1.1'));
+    expect(keys.data({ ...base, params: { limit: '5' } }, '1.1')).not.toBe(
+      keys.data({ ...base, params: { limit: '6' } }, '1.1'),
+    );
+    expect(keys.data({ ...base, params: { limit: '5' } }, '1.1')).not.toBe(
+      keys.data({ ...base, params: { limit: ['5'] } }, '1.1'),
+    );
   });
 
   it('names one counter per session for session data and one per owner for collections', () => {
     expect(keys.counterFor({ kind: 'history', scopeId: 's1' })).toEqual({ scope: 'session', id: 's1' });
     expect(keys.counterFor({ kind: 'session', scopeId: 's1' })).toEqual({ scope: 'session', id: 's1' });
-    expect(keys.counterFor({ kind: 'sessions', scopeId: 'alice' })).toEqual({ scope: 'sessions', id: 'alice' });
-    expect(keys.counterFor({ kind: 'memories', scopeId: 'alice' })).toEqual({ scope: 'memories', id: 'alice' });
-    expect(keys.counter({ scope: 'sessions', id: 'a:b' })).not.toBe(keys.counter({ scope: 'sessions', id: 'a' }));
+    expect(keys.counterFor({ kind: 'sessions', scopeId: 'alice' })).toEqual({
+      scope: 'sessions',
+      id: 'alice',
+    });
+    expect(keys.counterFor({ kind: 'memories', scopeId: 'alice' })).toEqual({
+      scope: 'memories',
+      id: 'alice',
+    });
+    expect(keys.counter({ scope: 'sessions', id: 'a:b' })).not.toBe(
+      keys.counter({ scope: 'sessions', id: 'a' }),
+    );
   });
 
   it('puts locks, counters and the epoch beside the data keys, never on them', () => {

@@ -66,7 +66,15 @@ export class CacheKeyBuilder {
 
   /** The data key of one value at one version. */
   data(spec: CacheEntrySpec, version: string): string {
-    return [this.root, 'd', spec.kind, part(spec.ownerId), part(spec.scopeId), part(version), paramsPart(spec.params)].join(':');
+    return [
+      this.root,
+      'd',
+      spec.kind,
+      part(spec.ownerId),
+      part(spec.scopeId),
+      part(version),
+      paramsPart(spec.params),
+    ].join(':');
   }
 
   /** The single-flight fill lock of one data key. */

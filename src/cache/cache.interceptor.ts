@@ -2,7 +2,12 @@ import { Injectable, type CallHandler, type ExecutionContext, type NestIntercept
 import { Reflector } from '@nestjs/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { from, lastValueFrom, map, type Observable } from 'rxjs';
-import { VERSION_SCOPE, type CacheEntrySpec, type CacheKind, type CacheParamValue } from './cache-key.builder.js';
+import {
+  VERSION_SCOPE,
+  type CacheEntrySpec,
+  type CacheKind,
+  type CacheParamValue,
+} from './cache-key.builder.js';
 import { CacheService } from './cache.service.js';
 
 export const CACHED = Symbol('parley:cached');
@@ -21,7 +26,10 @@ export interface CachedOptions {
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 
-type CacheableRequest = FastifyRequest<{ Params: { sessionId?: string }; Querystring: Record<string, unknown> }>;
+type CacheableRequest = FastifyRequest<{
+  Params: { sessionId?: string };
+  Querystring: Record<string, unknown>;
+}>;
 
 /** The spec of a request's entry, or null when the request is not cacheable as it stands. */
 export function specFor(options: CachedOptions, request: CacheableRequest): CacheEntrySpec | null {

@@ -45,7 +45,12 @@ import { VersionStore } from './version-store.js';
     {
       provide: VersionStore,
       inject: [RedisService, CacheKeyBuilder, MemoryCacheTier, PINO_LOGGER],
-      useFactory: (redis: RedisService, keys: CacheKeyBuilder, memory: MemoryCacheTier, logger: Logger): VersionStore => {
+      useFactory: (
+        redis: RedisService,
+        keys: CacheKeyBuilder,
+        memory: MemoryCacheTier,
+        logger: Logger,
+      ): VersionStore => {
         if (!redis.enabled) {
           return new LocalVersionStore();
         }
@@ -56,7 +61,15 @@ import { VersionStore } from './version-store.js';
     },
     {
       provide: CacheService,
-      inject: [AppConfig, CacheKeyBuilder, VersionStore, MemoryCacheTier, RedisService, MetricsService, ClsService],
+      inject: [
+        AppConfig,
+        CacheKeyBuilder,
+        VersionStore,
+        MemoryCacheTier,
+        RedisService,
+        MetricsService,
+        ClsService,
+      ],
       useFactory: (
         config: AppConfig,
         keys: CacheKeyBuilder,
@@ -65,7 +78,16 @@ import { VersionStore } from './version-store.js';
         redis: RedisService,
         metrics: MetricsService,
         cls: ClsService<ParleyClsStore>,
-      ) => new CacheService(config, keys, versions, memory, redis.enabled ? new RedisCacheTier(redis) : null, metrics, cls),
+      ) =>
+        new CacheService(
+          config,
+          keys,
+          versions,
+          memory,
+          redis.enabled ? new RedisCacheTier(redis) : null,
+          metrics,
+          cls,
+        ),
     },
     {
       provide: ChangeNotifier,

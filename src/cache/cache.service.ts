@@ -39,7 +39,11 @@ export class CacheService {
     return this.config.cache.enabled;
   }
 
-  async getOrLoad<T>(spec: CacheEntrySpec, load: () => Promise<T>, options: LoadOptions<T> = {}): Promise<CacheEntry<T>> {
+  async getOrLoad<T>(
+    spec: CacheEntrySpec,
+    load: () => Promise<T>,
+    options: LoadOptions<T> = {},
+  ): Promise<CacheEntry<T>> {
     if (!this.enabled) {
       this.metrics.cacheBypasses.inc({ reason: 'disabled' });
       return this.loadDirect(spec, load);
@@ -98,7 +102,12 @@ export class CacheService {
     return versions?.[0] ?? null;
   }
 
-  private async fill<T>(spec: CacheEntrySpec, key: string, load: () => Promise<T>, options: LoadOptions<T>): Promise<CacheEntry<T>> {
+  private async fill<T>(
+    spec: CacheEntrySpec,
+    key: string,
+    load: () => Promise<T>,
+    options: LoadOptions<T>,
+  ): Promise<CacheEntry<T>> {
     if (this.shared === null) {
       return this.loadAndStore(spec, key, load, options, null);
     }
@@ -116,7 +125,13 @@ export class CacheService {
         return this.remember(key, filled, options);
       }
     }
-    return this.loadAndStore(spec, key, load, options, attempt.held ? { lockKey, token: attempt.token } : null);
+    return this.loadAndStore(
+      spec,
+      key,
+      load,
+      options,
+      attempt.held ? { lockKey, token: attempt.token } : null,
+    );
   }
 
   /** Another replica holds the fill lock: wait for its value, at most CACHE_LOCK_WAIT_MS. */
@@ -167,7 +182,13 @@ export class CacheService {
     this.updateSizeGauges();
     this.metrics.cacheFills.inc();
     if (this.shared !== null) {
-      void this.shared.store(key, json, this.config.cache.ttlSeconds * 1000, lock?.lockKey ?? this.keys.lock(key), lock?.token ?? null);
+      void this.shared.store(
+        key,
+        json,
+        this.config.cache.ttlSeconds * 1000,
+        lock?.lockKey ?? this.keys.lock(key),
+        lock?.token ?? null,
+      );
     }
     return entry;
   }

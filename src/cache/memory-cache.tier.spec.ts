@@ -7,7 +7,12 @@ const entry = (value: unknown): CacheEntry => new CacheEntry(value, JSON.stringi
 describe('MemoryCacheTier', () => {
   it('keeps at most CACHE_SIZE entries, evicting the least recently used and counting evictions', () => {
     let evicted = 0;
-    const tier = new MemoryCacheTier({ maxEntries: 2, maxBytes: 0, ttlMs: 60_000, onEvict: () => (evicted += 1) });
+    const tier = new MemoryCacheTier({
+      maxEntries: 2,
+      maxBytes: 0,
+      ttlMs: 60_000,
+      onEvict: () => (evicted += 1),
+    });
     tier.set('a', entry(1));
     tier.set('b', entry(2));
     expect(tier.get('a')?.value).toBe(1);
@@ -58,6 +63,8 @@ describe('MemoryCacheTier', () => {
     const body = { items: [{ id: 'x', content: 'héllo "there"', seq: 1 }], nextBeforeSeq: null };
     expect(entry(body).etag).toBe(etagOf(body));
     expect(CacheEntry.unserialised(body).etag).toBe(etagOf(body));
-    expect(new CacheEntry(JSON.parse(JSON.stringify(body)), JSON.stringify(body)).json).toBe(JSON.stringify(body));
+    expect(new CacheEntry(JSON.parse(JSON.stringify(body)), JSON.stringify(body)).json).toBe(
+      JSON.stringify(body),
+    );
   });
 });

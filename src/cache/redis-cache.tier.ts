@@ -49,7 +49,11 @@ export class RedisCacheTier {
     }
     const token = randomBytes(12).toString('base64url');
     try {
-      const result = await withTimeout(this.connection.set(lockKey, token, 'PX', ttlMs, 'NX'), CALL_TIMEOUT_MS, 'cache lock');
+      const result = await withTimeout(
+        this.connection.set(lockKey, token, 'PX', ttlMs, 'NX'),
+        CALL_TIMEOUT_MS,
+        'cache lock',
+      );
       return result === 'OK' ? { held: true, token } : { held: false, reason: 'busy' };
     } catch {
       return { held: false, reason: 'unavailable' };
@@ -62,7 +66,11 @@ export class RedisCacheTier {
       return { state: 'abandoned' };
     }
     try {
-      const [json, lock] = await withTimeout(this.connection.mget(key, lockKey), CALL_TIMEOUT_MS, 'cache poll');
+      const [json, lock] = await withTimeout(
+        this.connection.mget(key, lockKey),
+        CALL_TIMEOUT_MS,
+        'cache poll',
+      );
       if (json !== null && json !== undefined) {
         return { state: 'filled', json };
       }
@@ -73,7 +81,13 @@ export class RedisCacheTier {
   }
 
   /** Best effort: a value that is not stored is only a later miss. */
-  async store(key: string, json: string, ttlMs: number, lockKey: string, token: string | null): Promise<void> {
+  async store(
+    key: string,
+    json: string,
+    ttlMs: number,
+    lockKey: string,
+    token: string | null,
+  ): Promise<void> {
     if (!this.redis.available) {
       return;
     }

@@ -83,7 +83,12 @@ export class RedisVersionStore extends VersionStore {
       let values = await withTimeout(this.connection.mget(...names), READ_TIMEOUT_MS, 'version read');
       if (values.some((value) => value === null)) {
         values = (await withTimeout(
-          this.connection.eval(READ_OR_CREATE_SCRIPT, names.length, ...names, ...names.map(() => randomVersionBase())),
+          this.connection.eval(
+            READ_OR_CREATE_SCRIPT,
+            names.length,
+            ...names,
+            ...names.map(() => randomVersionBase()),
+          ),
           READ_TIMEOUT_MS,
           'version create',
         )) as string[];
@@ -95,7 +100,10 @@ export class RedisVersionStore extends VersionStore {
       const [epoch, ...rest] = values.map(String);
       return rest.map((counter) => `${epoch}.${counter}`);
     } catch (error) {
-      this.logger.debug({ err: (error as Error).message }, 'cache versions unavailable; reading the database');
+      this.logger.debug(
+        { err: (error as Error).message },
+        'cache versions unavailable; reading the database',
+      );
       return null;
     }
   }
@@ -114,7 +122,11 @@ export class RedisVersionStore extends VersionStore {
     }
     try {
       const random = names.map(() => randomVersionBase());
-      await withTimeout(this.connection.eval(BUMP_SCRIPT, names.length, ...names, ...random), BUMP_TIMEOUT_MS, 'version bump');
+      await withTimeout(
+        this.connection.eval(BUMP_SCRIPT, names.length, ...names, ...random),
+        BUMP_TIMEOUT_MS,
+        'version bump',
+      );
       return;
     } catch (error) {
       this.logger.warn({ err: (error as Error).message }, 'cache version bump failed; moving the epoch');

@@ -18,7 +18,9 @@ export async function cacheCounters(url: string): Promise<CacheCounters> {
   return {
     memoryHits: valueOf(samples, 'parley_cache_requests_total', { tier: 'memory', result: 'hit' }),
     redisHits: valueOf(samples, 'parley_cache_requests_total', { tier: 'redis', result: 'hit' }),
-    dbReads: Object.fromEntries(kinds.map((kind) => [kind, valueOf(samples, 'parley_cache_db_reads_total', { kind })])),
+    dbReads: Object.fromEntries(
+      kinds.map((kind) => [kind, valueOf(samples, 'parley_cache_db_reads_total', { kind })]),
+    ),
     fills: valueOf(samples, 'parley_cache_fills_total'),
     lockWaits: valueOf(samples, 'parley_cache_lock_waits_total'),
     bypasses: valueOf(samples, 'parley_cache_bypasses_total'),
@@ -32,7 +34,9 @@ export async function clusterCounters(urls: readonly string[]): Promise<CacheCou
   return {
     memoryHits: sum((c) => c.memoryHits),
     redisHits: sum((c) => c.redisHits),
-    dbReads: Object.fromEntries(Object.keys(all[0]?.dbReads ?? {}).map((kind) => [kind, sum((c) => c.dbReads[kind] ?? 0)])),
+    dbReads: Object.fromEntries(
+      Object.keys(all[0]?.dbReads ?? {}).map((kind) => [kind, sum((c) => c.dbReads[kind] ?? 0)]),
+    ),
     fills: sum((c) => c.fills),
     lockWaits: sum((c) => c.lockWaits),
     bypasses: sum((c) => c.bypasses),

@@ -30,10 +30,16 @@ describe('cache isolation: user B never receives user A’s entry', () => {
         const token = await tokenFor(id);
         const sessions: string[] = [];
         for (let s = 0; s < SESSIONS_PER_OWNER; s += 1) {
-          const created = await http('POST', `${cluster.url(o)}/v1/sessions`, { token, body: { title: `<${id}> ${s}` } });
+          const created = await http('POST', `${cluster.url(o)}/v1/sessions`, {
+            token,
+            body: { title: `<${id}> ${s}` },
+          });
           sessions.push(created.body.id as string);
           for (let m = 0; m < 3; m += 1) {
-            await http('POST', `${cluster.url(m)}/v1/sessions/${created.body.id}/messages`, { token, body: { content: `<${id}> ${m}` } });
+            await http('POST', `${cluster.url(m)}/v1/sessions/${created.body.id}/messages`, {
+              token,
+              body: { content: `<${id}> ${m}` },
+            });
           }
         }
         return { id, token, sessions };
@@ -69,7 +75,9 @@ describe('cache isolation: user B never receives user A’s entry', () => {
         const owner = owners[o] as Owner;
         const reader = owners[r] as Owner;
         const sessionId = owner.sessions[s] as string;
-        const search = new URLSearchParams(Object.entries(q).map(([k, v]): [string, string] => [k, String(v)])).toString();
+        const search = new URLSearchParams(
+          Object.entries(q).map(([k, v]): [string, string] => [k, String(v)]),
+        ).toString();
         const path =
           route === 'history'
             ? `/v1/sessions/${sessionId}/messages?${search}`

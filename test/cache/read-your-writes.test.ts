@@ -90,7 +90,10 @@ describe('read-your-writes through the cache across 3 processes', () => {
       Array.from({ length: USERS }, async (_, u): Promise<User> => {
         const id = uniqueName(`ryw${u}`);
         const token = await tokenFor(id);
-        const created = await http('POST', `${cluster.url(u)}/v1/sessions`, { token, body: { title: 'start' } });
+        const created = await http('POST', `${cluster.url(u)}/v1/sessions`, {
+          token,
+          body: { title: 'start' },
+        });
         expect(created.status).toBe(201);
         return { id, token, sessionId: created.body.id as string };
       }),

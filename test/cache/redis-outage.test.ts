@@ -37,13 +37,18 @@ describe('the cache steps aside while Redis is down and comes back by itself', (
       Array.from({ length: USERS }, async (_, u): Promise<User> => {
         const token = await tokenFor(uniqueName(`outage${u}`));
         const created = await http('POST', `${cluster.url(u)}/v1/sessions`, { token, body: { title: 't0' } });
-        await http('POST', `${cluster.url(u)}/v1/sessions/${created.body.id}/messages`, { token, body: { content: `hello ${u}` } });
+        await http('POST', `${cluster.url(u)}/v1/sessions/${created.body.id}/messages`, {
+          token,
+          body: { content: `hello ${u}` },
+        });
         return { token, sessionId: created.body.id as string, title: 't0' };
       }),
     );
     for (const user of users) {
       await eventually(async () => {
-        const page = await http('GET', `${cluster.url(0)}/v1/sessions/${user.sessionId}/messages`, { token: user.token });
+        const page = await http('GET', `${cluster.url(0)}/v1/sessions/${user.sessionId}/messages`, {
+          token: user.token,
+        });
         return page.body.items.length === 2 && page.body.items[1].status === 'complete' ? true : undefined;
       });
     }
@@ -83,7 +88,10 @@ describe('the cache steps aside while Redis is down and comes back by itself', (
         requests += results.length;
         statuses5xx += results.filter((r) => r.status >= 500).length;
         check(`session title ${session.body?.title} != ${user.title}`, session.body?.title === user.title);
-        check(`list title ${list.body?.items?.[0]?.title} != ${user.title}`, list.body?.items?.[0]?.title === user.title);
+        check(
+          `list title ${list.body?.items?.[0]?.title} != ${user.title}`,
+          list.body?.items?.[0]?.title === user.title,
+        );
         check(`history of ${history.body?.items?.length} items`, history.body?.items?.length === 2);
       }
     };
@@ -96,12 +104,18 @@ describe('the cache steps aside while Redis is down and comes back by itself', (
     await sleep(3000);
     await redis.start();
     // Each replica moves the epoch once it is back; from then on look-ups hit again and stop bypassing.
-    const resumed = await eventually(async () => {
-      const first = await clusterCounters(cluster.urls);
-      await sleep(500);
-      const second = await clusterCounters(cluster.urls);
-      return second.bypasses === first.bypasses && second.memoryHits > first.memoryHits ? second : undefined;
-    }, 30_000, 'the cache to be used again');
+    const resumed = await eventually(
+      async () => {
+        const first = await clusterCounters(cluster.urls);
+        await sleep(500);
+        const second = await clusterCounters(cluster.urls);
+        return second.bypasses === first.bypasses && second.memoryHits > first.memoryHits
+          ? second
+          : undefined;
+      },
+      30_000,
+      'the cache to be used again',
+    );
     await sleep(1500);
     running = false;
     await Promise.all(loaders);

@@ -26,18 +26,27 @@ describe('single-flight fills across 3 processes', () => {
     const session = await http('POST', `${cluster.url(0)}/v1/sessions`, { token, body: { title: 'cold' } });
     const base = `/v1/sessions/${session.body.id}`;
     for (let i = 0; i < 3; i += 1) {
-      expect((await http('POST', `${cluster.url(i)}${base}/messages`, { token, body: { content: `q${i}` } })).status).toBe(202);
+      expect(
+        (await http('POST', `${cluster.url(i)}${base}/messages`, { token, body: { content: `q${i}` } }))
+          .status,
+      ).toBe(202);
     }
     await eventually(async () => {
       const page = await http('GET', `${cluster.url(0)}${base}/messages`, { token });
-      return page.body.items.length === 6 && page.body.items.every((m: any) => m.status === 'complete') ? true : undefined;
+      return page.body.items.length === 6 && page.body.items.every((m: any) => m.status === 'complete')
+        ? true
+        : undefined;
     });
     // A rename moves the session's version: nothing is cached for the new one anywhere.
-    expect((await http('PATCH', `${cluster.url(1)}${base}`, { token, body: { title: 'cold again' } })).status).toBe(200);
+    expect(
+      (await http('PATCH', `${cluster.url(1)}${base}`, { token, body: { title: 'cold again' } })).status,
+    ).toBe(200);
 
     const before = await clusterCounters(cluster.urls);
     const reads = await Promise.all(
-      Array.from({ length: READS }, (_, i) => http('GET', `${cluster.url(i)}${base}/messages?limit=20`, { token })),
+      Array.from({ length: READS }, (_, i) =>
+        http('GET', `${cluster.url(i)}${base}/messages?limit=20`, { token }),
+      ),
     );
     const after = await clusterCounters(cluster.urls);
 
@@ -59,12 +68,18 @@ describe('single-flight fills across 3 processes', () => {
     const etag = first.headers.get('etag') as string;
     expect(etag).toMatch(/^W\/".+"$/);
     for (let i = 0; i < 3; i += 1) {
-      const again = await http('GET', `${cluster.url(i)}${path}`, { token, headers: { 'if-none-match': etag } });
+      const again = await http('GET', `${cluster.url(i)}${path}`, {
+        token,
+        headers: { 'if-none-match': etag },
+      });
       expect(again.status).toBe(304);
       expect(again.text).toBe('');
     }
     await http('POST', `${cluster.url(1)}${path}`, { token, body: { content: 'changes the history' } });
-    const changed = await http('GET', `${cluster.url(2)}${path}`, { token, headers: { 'if-none-match': etag } });
+    const changed = await http('GET', `${cluster.url(2)}${path}`, {
+      token,
+      headers: { 'if-none-match': etag },
+    });
     expect(changed.status).toBe(200);
     expect(changed.headers.get('etag')).not.toBe(etag);
     expect(changed.body.items[0].content).toBe('changes the history');

@@ -21,11 +21,21 @@ interface Replica {
 
 /** One replica's view of the versions: its own connections to the private Redis. */
 async function replica(url: string, prefix: string): Promise<Replica> {
-  const config = loadConfig({ REDIS_URL: url, DATABASE_URL: 'postgres://unused@127.0.0.1/unused', REDIS_KEY_PREFIX: prefix, JWT_SECRET: 'x'.repeat(32) });
+  const config = loadConfig({
+    REDIS_URL: url,
+    DATABASE_URL: 'postgres://unused@127.0.0.1/unused',
+    REDIS_KEY_PREFIX: prefix,
+    JWT_SECRET: 'x'.repeat(32),
+  });
   const redis = new RedisService(config, logger);
   await redis.connect();
   const self: Replica = { redis, store: undefined as unknown as RedisVersionStore, epochsMoved: 0 };
-  self.store = new RedisVersionStore(redis, new CacheKeyBuilder(prefix), logger, () => (self.epochsMoved += 1));
+  self.store = new RedisVersionStore(
+    redis,
+    new CacheKeyBuilder(prefix),
+    logger,
+    () => (self.epochsMoved += 1),
+  );
   self.store.start();
   await eventually(async () => (self.store.isTrusted ? true : undefined), 10_000, 'trust');
   return self;
@@ -75,12 +85,20 @@ describe('version store: nothing filled before an outage or a lost bump is found
   it('steps aside while Redis is down and comes back with versions never seen before, even from an empty Redis', async () => {
     const before = await version(a);
     await server.stop();
-    await eventually(async () => ((await a.store.read([counter])) === null ? true : undefined), 5000, 'a to step aside');
+    await eventually(
+      async () => ((await a.store.read([counter])) === null ? true : undefined),
+      5000,
+      'a to step aside',
+    );
     // A write while Redis is down: the bump cannot happen, and must neither throw nor hang.
     await a.store.bump([counter]);
     expect(await b.store.read([counter])).toBeNull();
     await server.start();
-    await eventually(async () => (a.store.isTrusted && b.store.isTrusted ? true : undefined), 15_000, 'trust again');
+    await eventually(
+      async () => (a.store.isTrusted && b.store.isTrusted ? true : undefined),
+      15_000,
+      'trust again',
+    );
     const after = await version(b);
     expect(after).not.toBe(before);
     expect(await version(a)).toBe(after);
@@ -90,7 +108,7 @@ describe('version store: nothing filled before an outage or a lost bump is found
   it('moves the epoch when a bump is lost on a live Redis, before the write is answered', async () => {
     const before = await version(b);
     const control = new Redis(server.url);
-    const aId = (await a.redis.commands.client('ID'));
+    const aId = await a.redis.commands.client('ID');
     // Writes are held; A's bump waits in Redis, then A's connection is killed: the bump is lost.
     await control.client('PAUSE', 1200, 'WRITE');
     const bump = a.store.bump([counter]);
