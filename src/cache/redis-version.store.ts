@@ -5,28 +5,42 @@ import type { CacheKeyBuilder, VersionCounter } from './cache-key.builder.js';
 import { withTimeout } from './redis-call.util.js';
 import { randomVersionBase, VersionStore } from './version-store.js';
 
-/** INCR each key; a key that did not exist jumps from 1 to a random base instead. */
+/**
+ * INCR each key; a key that did not exist jumps from 1 to a random base instead. ARGV[1] is the
+ * counters' expiry in ms (0: none), then one random base per key.
+ */
 const BUMP_SCRIPT = `
 local out = {}
 for i, key in ipairs(KEYS) do
   local v = redis.call('INCR', key)
-  if v == 1 then v = redis.call('INCRBY', key, ARGV[i]) end
+  if v == 1 then v = redis.call('INCRBY', key, ARGV[i + 1]) end
+  if tonumber(ARGV[1]) > 0 then redis.call('PEXPIRE', key, ARGV[1]) end
   out[i] = v
 end
 return out`;
 
-/** GET each key; a missing key is created at its random base (unless another request just did). */
+/** GET each key; a missing key is created at its random base (unless another request just did). Same ARGV. */
 const READ_OR_CREATE_SCRIPT = `
 local out = {}
 for i, key in ipairs(KEYS) do
   local v = redis.call('GET', key)
   if not v then
-    redis.call('SET', key, ARGV[i])
-    v = ARGV[i]
+    v = ARGV[i + 1]
+    if tonumber(ARGV[1]) > 0 then
+      redis.call('SET', key, v, 'PX', ARGV[1])
+    else
+      redis.call('SET', key, v)
+    end
   end
   out[i] = v
 end
 return out`;
+
+/**
+ * Counters of sessions and owners nobody writes to any more expire; one that comes back starts at
+ * a new random value, which is only a cache miss (the same holds for the epoch).
+ */
+const COUNTER_TTL_MS = 7 * 24 * 3600 * 1000;
 
 const READ_TIMEOUT_MS = 500;
 const BUMP_TIMEOUT_MS = 1000;
@@ -87,6 +101,7 @@ export class RedisVersionStore extends VersionStore {
             READ_OR_CREATE_SCRIPT,
             names.length,
             ...names,
+            COUNTER_TTL_MS,
             ...names.map(() => randomVersionBase()),
           ),
           READ_TIMEOUT_MS,
@@ -121,7 +136,7 @@ export class RedisVersionStore extends VersionStore {
       return;
     }
     try {
-      const random = names.map(() => randomVersionBase());
+      const random = [COUNTER_TTL_MS, ...names.map(() => randomVersionBase())];
       await withTimeout(
         this.connection.eval(BUMP_SCRIPT, names.length, ...names, ...random),
         BUMP_TIMEOUT_MS,
@@ -162,7 +177,7 @@ export class RedisVersionStore extends VersionStore {
       while (!this.trusted && this.redis.available) {
         const generation = this.generation;
         try {
-          await this.connection.eval(BUMP_SCRIPT, 1, this.keys.epoch(), randomVersionBase());
+          await this.connection.eval(BUMP_SCRIPT, 1, this.keys.epoch(), 0, randomVersionBase());
           if (generation === this.generation) {
             this.onEpochMoved();
             this.trusted = true;

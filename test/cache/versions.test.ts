@@ -53,10 +53,12 @@ describe('version store: nothing filled before an outage or a lost bump is found
   let server: PrivateRedis;
   let a: Replica;
   let b: Replica;
+  let keys: CacheKeyBuilder;
 
   beforeAll(async () => {
     server = await PrivateRedis.start();
     const prefix = uniqueName('v');
+    keys = new CacheKeyBuilder(prefix);
     [a, b] = [await replica(server.url, prefix), await replica(server.url, prefix)];
   });
 
@@ -75,11 +77,16 @@ describe('version store: nothing filled before an outage or a lost bump is found
     expect(await version(a)).toBe(after);
   });
 
-  it('starts a missing counter at a random value, never at 1', async () => {
-    const versions = await a.store.read([{ scope: 'sessions', id: uniqueName('owner') }]);
-    const counterPart = Number(versions?.[0]?.split('.')[1]);
-    expect(counterPart).toBeGreaterThan(1);
-    await a.store.bump([{ scope: 'memories', id: uniqueName('owner') }]);
+  it('starts a missing counter at a random value, never at 1, and lets idle counters expire', async () => {
+    const read = { scope: 'sessions' as const, id: uniqueName('owner') };
+    const versions = await a.store.read([read]);
+    expect(Number(versions?.[0]?.split('.')[1])).toBeGreaterThan(1);
+    const bumped = { scope: 'memories' as const, id: uniqueName('owner') };
+    await a.store.bump([bumped]);
+    expect(Number((await a.store.read([bumped]))?.[0]?.split('.')[1])).toBeGreaterThan(2);
+    for (const c of [read, bumped]) {
+      expect(await a.redis.commands.pttl(keys.counter(c))).toBeGreaterThan(0);
+    }
   });
 
   it('steps aside while Redis is down and comes back with versions never seen before, even from an empty Redis', async () => {
