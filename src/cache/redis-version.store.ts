@@ -47,6 +47,13 @@ const BUMP_TIMEOUT_MS = 1000;
 /** How long a write whose bump failed on a live connection waits for the new epoch (see bump()). */
 const REPAIR_WAIT_MS = 1500;
 const RETRY_MS = 250;
+/**
+ * After losing its connection, a replica reads the database for this long once it has moved the
+ * epoch: the other replicas reconnect within their retry backoff (at most 2 s, see RedisService)
+ * and move the epoch again, which covers the writes they could not announce meanwhile. Without
+ * this, the first replica back could serve an entry that a slower replica's write made stale.
+ */
+const REJOIN_GRACE_MS = 5000;
 
 /**
  * Versions shared by every replica. The version of a counter is `<epoch>.<counter>`; the epoch
@@ -56,6 +63,9 @@ const RETRY_MS = 250;
  */
 export class RedisVersionStore extends VersionStore {
   private trusted = false;
+  /** Set when the connection was lost: the cache stays aside until then even once trusted. */
+  private trustedFrom = 0;
+  private disconnected = false;
   /** Moves on every loss of trust: a read or a repair that began before it must not count. */
   private generation = 0;
   private repairing = false;
@@ -75,6 +85,7 @@ export class RedisVersionStore extends VersionStore {
     const connection = this.connection;
     connection.on('close', () => {
       this.trusted = false;
+      this.disconnected = true;
       this.generation += 1;
     });
     connection.on('ready', () => {
@@ -84,11 +95,11 @@ export class RedisVersionStore extends VersionStore {
   }
 
   get isTrusted(): boolean {
-    return this.trusted;
+    return this.trusted && Date.now() >= this.trustedFrom;
   }
 
   async read(counters: readonly VersionCounter[]): Promise<string[] | null> {
-    if (!this.trusted || !this.redis.available) {
+    if (!this.isTrusted || !this.redis.available) {
       return null;
     }
     const names = [this.keys.epoch(), ...counters.map((counter) => this.keys.counter(counter))];
@@ -180,6 +191,10 @@ export class RedisVersionStore extends VersionStore {
           await this.connection.eval(BUMP_SCRIPT, 1, this.keys.epoch(), 0, randomVersionBase());
           if (generation === this.generation) {
             this.onEpochMoved();
+            if (this.disconnected) {
+              this.disconnected = false;
+              this.trustedFrom = Date.now() + REJOIN_GRACE_MS;
+            }
             this.trusted = true;
             this.logger.info('cache epoch moved; cache in use');
           }
