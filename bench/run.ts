@@ -46,6 +46,19 @@ async function cacheTally(url: string): Promise<CacheTally> {
   };
 }
 
+/** Replies still queued from an earlier scenario would compete with the next one for the CPU. */
+async function drained(url: string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    const samples = parseMetrics(await (await fetch(`${url}/metrics`)).text());
+    const open = ['waiting', 'active', 'delayed'].reduce((sum, state) => sum + valueOf(samples, 'parley_queue_jobs', { state }), 0);
+    if (open === 0) {
+      return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
 function hitRate(before: CacheTally, after: CacheTally): number | null {
   const hits = after.hits - before.hits;
   const total = hits + after.misses - before.misses;
@@ -80,7 +93,9 @@ async function main(): Promise<void> {
     servers.push(parley);
     let uncachedUrl = '';
     if (scenarios.some((s) => s.target === 'parley-uncached')) {
-      const uncached = await startServer([join(root, 'dist/main.js')], { ...env, CACHE_ENABLED: 'false' }, await freePort(), '/health/ready');
+      // A key prefix of its own: its queue (and its reply workers) serve only its own sends.
+      const uncachedEnv = { ...env, CACHE_ENABLED: 'false', REDIS_KEY_PREFIX: `${prefix}-uncached` };
+      const uncached = await startServer([join(root, 'dist/main.js')], uncachedEnv, await freePort(), '/health/ready');
       servers.push(uncached);
       uncachedUrl = uncached.url;
     }
@@ -95,6 +110,7 @@ async function main(): Promise<void> {
     for (const scenario of scenarios) {
       const scenarioContext = scenario.name === 'send' ? { ...context, users: senders } : context;
       const url = { bare: bare.url, parley: parley.url, 'parley-uncached': uncachedUrl }[scenario.target];
+      await Promise.all([parley.url, uncachedUrl].filter((u) => u !== '').map((u) => drained(u)));
       await measure(url, scenario, scenarioContext, 2);
       const before = scenario.target === 'bare' ? null : await cacheTally(url);
       const result = await measure(url, scenario, scenarioContext, DURATION_S);
