@@ -58,6 +58,15 @@ describe('single-flight fills across 3 processes', () => {
     // The ownership look-up of the same 200 requests is single-flight too.
     expect(after.dbReads.session! - before.dbReads.session!).toBeLessThanOrEqual(2);
     expect(after.bypasses - before.bypasses).toBe(0);
+
+    // The admin statistics report the same cache, per process.
+    const admin = await tokenFor(uniqueName('admin'), { roles: ['admin'] });
+    const stats = await http('GET', `${cluster.url(0)}/v1/admin/stats`, { token: admin });
+    expect(stats.status).toBe(200);
+    expect(stats.body.cache.size).toBeGreaterThan(0);
+    expect(stats.body.cache.hits).toBeGreaterThan(0);
+    expect(stats.body.cache.hitRate).toBeGreaterThan(0);
+    expect(stats.body.cache.maxSize).toBe(10_000);
   });
 
   it('answers a matching If-None-Match with 304 on any process, and a changed history with 200', async () => {
