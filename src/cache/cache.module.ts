@@ -44,17 +44,23 @@ import { VersionStore } from './version-store.js';
     },
     {
       provide: VersionStore,
-      inject: [RedisService, CacheKeyBuilder, MemoryCacheTier, PINO_LOGGER],
+      inject: [RedisService, CacheKeyBuilder, MemoryCacheTier, MetricsService, PINO_LOGGER],
       useFactory: (
         redis: RedisService,
         keys: CacheKeyBuilder,
         memory: MemoryCacheTier,
+        metrics: MetricsService,
         logger: Logger,
       ): VersionStore => {
         if (!redis.enabled) {
           return new LocalVersionStore();
         }
-        const store = new RedisVersionStore(redis, keys, logger, () => memory.clear());
+        // A new epoch makes every entry unreachable: drop them at once rather than let them age out.
+        const store = new RedisVersionStore(redis, keys, logger, () => {
+          memory.clear();
+          metrics.cacheEntries.set(0);
+          metrics.cacheBytes.set(0);
+        });
         store.start();
         return store;
       },

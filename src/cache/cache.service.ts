@@ -74,11 +74,6 @@ export class CacheService {
     return this.memory.size;
   }
 
-  clearMemory(): void {
-    this.memory.clear();
-    this.updateSizeGauges();
-  }
-
   private async versionOf(counter: VersionCounter): Promise<string | null> {
     if (!this.cls.isActive()) {
       return this.readVersion(counter);
@@ -175,7 +170,7 @@ export class CacheService {
       if (lock !== null) {
         void this.shared?.release(lock.lockKey, lock.token);
       }
-      return new CacheEntry(value, json ?? '');
+      return CacheEntry.unserialised(value);
     }
     const entry = new CacheEntry(value, json);
     this.memory.set(key, entry);
