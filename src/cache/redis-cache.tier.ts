@@ -13,7 +13,8 @@ const RELEASE_SCRIPT = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0`;
 
-const CALL_TIMEOUT_MS = 500;
+/** Far below the connection's command timeout: a hung Redis costs a request at most this per call. */
+const CALL_TIMEOUT_MS = 1000;
 
 export type LockAttempt = { held: true; token: string } | { held: false; reason: 'busy' | 'unavailable' };
 
@@ -76,7 +77,8 @@ export class RedisCacheTier {
       }
       return lock === null ? { state: 'abandoned' } : { state: 'pending' };
     } catch {
-      return { state: 'abandoned' };
+      // Slow, not gone: keep waiting, within the caller's bound.
+      return { state: 'pending' };
     }
   }
 

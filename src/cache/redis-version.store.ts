@@ -42,7 +42,7 @@ return out`;
  */
 const COUNTER_TTL_MS = 7 * 24 * 3600 * 1000;
 
-const READ_TIMEOUT_MS = 500;
+const READ_TIMEOUT_MS = 1000;
 const BUMP_TIMEOUT_MS = 1000;
 /** How long a write whose bump failed on a live connection waits for the new epoch (see bump()). */
 const REPAIR_WAIT_MS = 1500;

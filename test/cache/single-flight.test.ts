@@ -13,7 +13,9 @@ describe('single-flight fills across 3 processes', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase();
-    cluster = await startCluster(3, productionEnv(db, uniqueName('t')));
+    // A generous wait bound: on a loaded machine a fill may take long, and falling through to the
+    // database after the bound (correct, by design) is not what this file is about.
+    cluster = await startCluster(3, productionEnv(db, uniqueName('t'), { CACHE_LOCK_WAIT_MS: '15000' }));
   });
 
   afterAll(async () => {
