@@ -6,7 +6,7 @@ import { tokenFor } from '../support/tokens.js';
 import { clusterCounters } from './cache-metrics.js';
 
 const USERS = 8;
-const ROUNDS_PER_USER = 200;
+const ROUNDS_PER_USER = 150;
 
 interface User {
   id: string;
