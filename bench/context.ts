@@ -18,7 +18,8 @@ export interface BenchContext {
 export interface Scenario {
   name: string;
   description: string;
-  target: 'bare' | 'parley';
+  /** `parley-uncached`: a second Parley process, identical but for CACHE_ENABLED=false. */
+  target: 'bare' | 'parley' | 'parley-uncached';
   requests(context: BenchContext): NonNullable<Options['requests']>;
 }
 

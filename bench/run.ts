@@ -2,10 +2,13 @@
  * `npm run bench [-- scenario...]`: Parley (production mode: PostgreSQL + Redis, one process)
  * and a bare Fastify route doing the same Redis GET, measured with autocannon in the same run.
  * Throughput is reported as a ratio to that baseline: absolute numbers drift on shared machines.
+ * Scenarios on `parley-uncached` run against a second Parley process with CACHE_ENABLED=false;
+ * the cache hit rate of each Parley scenario comes from its process's /metrics.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
+import { parseMetrics, valueOf } from '../test/support/prometheus.js';
 import { createTestDatabase, REDIS_URL, TEST_JWT_SECRET, uniqueName } from '../test/support/services.js';
 import type { BenchContext, Scenario } from './context.js';
 import { freePort, startServer, type Server } from './processes.js';
@@ -25,6 +28,41 @@ interface Row {
   non2xx: number;
   errors: number;
   ratioToBaseline: number;
+  cacheHitRate: number | null;
+}
+
+interface CacheTally {
+  hits: number;
+  misses: number;
+}
+
+/** Look-ups answered by either tier, and those that neither answered (as /v1/admin/stats counts them). */
+async function cacheTally(url: string): Promise<CacheTally> {
+  const samples = parseMetrics(await (await fetch(`${url}/metrics`)).text());
+  const count = (tier: string, result: string): number => valueOf(samples, 'parley_cache_requests_total', { tier, result });
+  return {
+    hits: count('memory', 'hit') + count('redis', 'hit'),
+    misses: Math.max(0, count('memory', 'miss') - count('redis', 'hit')),
+  };
+}
+
+/** Replies still queued from an earlier scenario would compete with the next one for the CPU. */
+async function drained(url: string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    const samples = parseMetrics(await (await fetch(`${url}/metrics`)).text());
+    const open = ['waiting', 'active', 'delayed'].reduce((sum, state) => sum + valueOf(samples, 'parley_queue_jobs', { state }), 0);
+    if (open === 0) {
+      return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+function hitRate(before: CacheTally, after: CacheTally): number | null {
+  const hits = after.hits - before.hits;
+  const total = hits + after.misses - before.misses;
+  return total === 0 ? null : Math.round((hits / total) * 1000) / 1000;
 }
 
 async function measure(url: string, scenario: Scenario, context: BenchContext, seconds: number): Promise<autocannon.Result> {
@@ -53,6 +91,14 @@ async function main(): Promise<void> {
     };
     const parley = await startServer([join(root, 'dist/main.js')], env, await freePort(), '/health/ready');
     servers.push(parley);
+    let uncachedUrl = '';
+    if (scenarios.some((s) => s.target === 'parley-uncached')) {
+      // A key prefix of its own: its queue (and its reply workers) serve only its own sends.
+      const uncachedEnv = { ...env, CACHE_ENABLED: 'false', REDIS_KEY_PREFIX: `${prefix}-uncached` };
+      const uncached = await startServer([join(root, 'dist/main.js')], uncachedEnv, await freePort(), '/health/ready');
+      servers.push(uncached);
+      uncachedUrl = uncached.url;
+    }
     const bare = await startServer(['--import', 'tsx', join(root, 'bench/bare-fastify.ts')], { REDIS_URL, REDIS_KEY_PREFIX: prefix }, await freePort(), '/bare');
     servers.push(bare);
     const { readers, senders } = await seedUsers(db, USERS);
@@ -63,9 +109,12 @@ async function main(): Promise<void> {
     let baseline = 0;
     for (const scenario of scenarios) {
       const scenarioContext = scenario.name === 'send' ? { ...context, users: senders } : context;
-      const url = scenario.target === 'bare' ? bare.url : parley.url;
+      const url = { bare: bare.url, parley: parley.url, 'parley-uncached': uncachedUrl }[scenario.target];
+      await Promise.all([parley.url, uncachedUrl].filter((u) => u !== '').map((u) => drained(u)));
       await measure(url, scenario, scenarioContext, 2);
+      const before = scenario.target === 'bare' ? null : await cacheTally(url);
       const result = await measure(url, scenario, scenarioContext, DURATION_S);
+      const after = scenario.target === 'bare' ? null : await cacheTally(url);
       if (scenario.target === 'bare') {
         baseline = result.requests.average;
       }
@@ -77,6 +126,7 @@ async function main(): Promise<void> {
         non2xx: result.non2xx,
         errors: result.errors + result.timeouts,
         ratioToBaseline: baseline > 0 ? Math.round((result.requests.average / baseline) * 1000) / 1000 : Number.NaN,
+        cacheHitRate: before && after ? hitRate(before, after) : null,
       });
     }
     console.table(rows);

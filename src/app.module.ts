@@ -5,6 +5,7 @@ import { ClsModule } from 'nestjs-cls';
 import type { Logger } from 'pino';
 import { AdminModule } from './admin/admin.module.js';
 import { AuthModule } from './auth/auth.module.js';
+import { CacheModule } from './cache/cache.module.js';
 import { ChatModule } from './chat/chat.module.js';
 import { REPLIES_QUEUE } from './chat/jobs/generate-reply.job.js';
 import { CommonModule } from './common/common.module.js';
@@ -49,6 +50,7 @@ export class AppModule {
         }),
         DatabaseModule,
         RedisModule,
+        CacheModule,
         CoordinationModule.forRoot(config, { [REPLIES_QUEUE]: { attempts: 8, backoffMs: 500 } }),
         AuthModule,
         ThrottleModule,

@@ -1,7 +1,9 @@
 import type { Scenario } from '../context.js';
 import { bare } from './bare.js';
 import { history } from './history.js';
+import { historyUncached } from './history-uncached.js';
+import { readMixCached, readMixUncached } from './read-mix.js';
 import { send } from './send.js';
 
 /** Every scenario, in the order they run; `npm run bench -- <name...>` picks some. */
-export const SCENARIOS: Scenario[] = [bare, history, send];
+export const SCENARIOS: Scenario[] = [bare, history, historyUncached, send, readMixCached, readMixUncached];

@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { REPLIES_QUEUE, type GenerateReplyJobData } from '../chat/jobs/generate-reply.job.js';
+import { CacheService } from '../cache/cache.service.js';
 import { AppConfig } from '../config/app-config.js';
 import { jobQueueToken } from '../coordination/coordination.module.js';
 import type { JobQueue } from '../coordination/job-queue.port.js';
@@ -17,6 +18,7 @@ export class AdminStatsService {
     private readonly requests: RequestStatsService,
     private readonly redis: RedisService,
     private readonly config: AppConfig,
+    private readonly cache: CacheService,
     @Inject(jobQueueToken(REPLIES_QUEUE)) private readonly replies: JobQueue<GenerateReplyJobData>,
   ) {}
 
@@ -30,16 +32,18 @@ export class AdminStatsService {
     };
   }
 
-  /** From the cache counters: a hit in any tier is a hit; a miss is a look-up that no tier answered. */
+  /**
+   * From the cache counters: a hit is a look-up answered by either tier; a miss is one that the
+   * in-process tier missed and Redis did not answer (it was filled, or waited for another filler).
+   */
   private async cacheStats(): Promise<CacheStatsDto> {
     const lookups = (await this.metrics.cacheRequests.get()).values;
     const count = (tier: string, result: string): number =>
       lookups.filter((v) => v.labels.tier === tier && v.labels.result === result).reduce((sum, v) => sum + v.value, 0);
     const hits = count('memory', 'hit') + count('redis', 'hit');
-    const misses = count('redis', 'miss');
-    const size = (await this.metrics.cacheEntries.get()).values[0]?.value ?? 0;
+    const misses = Math.max(0, count('memory', 'miss') - count('redis', 'hit'));
     return {
-      size,
+      size: this.cache.memorySize,
       maxSize: this.config.cache.size,
       hits,
       misses,

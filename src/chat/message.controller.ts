@@ -9,7 +9,6 @@ import {
   Query,
   Res,
   UseGuards,
-  UseInterceptors,
 } from '@nestjs/common';
 import {
   ApiAcceptedResponse,
@@ -27,9 +26,9 @@ import {
 import type { FastifyReply } from 'fastify';
 import type { AuthenticatedUser } from '../auth/authenticated-user.js';
 import { CurrentUser } from '../auth/current-user.decorator.js';
+import { Cached } from '../cache/cached.decorator.js';
 import { CommonException } from '../common/domain.exception.js';
 import { ErrorResponseDto } from '../common/error-response.dto.js';
-import { EtagInterceptor } from '../common/etag.interceptor.js';
 import { isUuid } from '../common/uuid.util.js';
 import { RateLimit } from '../throttle/rate-limit.decorator.js';
 import type { SessionEntity } from '../session/session.entity.js';
@@ -83,7 +82,7 @@ export class MessageController {
   }
 
   @Get()
-  @UseInterceptors(EtagInterceptor)
+  @Cached({ kind: 'history', query: ['limit', 'beforeSeq'], etag: true })
   @ApiOkResponse({ type: MessageListResponseDto, headers: { ETag: { description: 'Send back in If-None-Match' } } })
   async history(
     @OwnedSession() session: SessionEntity,

@@ -54,6 +54,8 @@ export class MessageRepository extends SendRetryDetector {
     const result = await this.appendInTransaction(input);
     if (result.outcome === 'created') {
       await this.changes.historyChanged(input.sessionId);
+      // The session row changed too (message_count, updated_at): the owner's session list shows both.
+      await this.changes.sessionsChanged(input.ownerId, input.sessionId);
     }
     return result;
   }

@@ -1,8 +1,7 @@
 /**
  * Told after a committed write, so that whatever derives from stored rows (the cache's versions)
  * can move on. Repositories call it once their statement or transaction has committed: never from
- * inside a transaction, never before the write is durable. The default does nothing; the cache
- * module provides the real one.
+ * inside a transaction, never before the write is durable. CacheModule provides it (cache/).
  */
 export abstract class ChangeNotifier {
   /** A session's messages changed: a send was stored, or a reply changed state or text. */
@@ -13,6 +12,7 @@ export abstract class ChangeNotifier {
   abstract memoriesChanged(ownerId: string): Promise<void>;
 }
 
+/** For tests and tools that build parts of the app without the cache. */
 export class NoChangeNotifier extends ChangeNotifier {
   async historyChanged(): Promise<void> {}
   async sessionsChanged(): Promise<void> {}

@@ -3,6 +3,13 @@ import { Injectable, type CallHandler, type ExecutionContext, type NestIntercept
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { map, type Observable } from 'rxjs';
 
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The body's ETag when something already knows it (the cache keeps it with the entry). */
+    responseEtag?: string;
+  }
+}
+
 export function etagOf(body: unknown): string {
   return `W/"${createHash('sha1').update(JSON.stringify(body)).digest('base64url')}"`;
 }
@@ -11,7 +18,10 @@ function matches(header: string | undefined, etag: string): boolean {
   return header !== undefined && header.split(',').some((candidate) => candidate.trim() === etag || candidate.trim() === '*');
 }
 
-/** Adds an ETag derived from the body; a matching If-None-Match answers 304 with no body. */
+/**
+ * Adds an ETag derived from the body (a hash of its JSON: equal bodies, equal tags, whichever
+ * replica or cache tier answers); a matching If-None-Match answers 304 with no body.
+ */
 @Injectable()
 export class EtagInterceptor implements NestInterceptor {
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
@@ -20,7 +30,7 @@ export class EtagInterceptor implements NestInterceptor {
     const reply = http.getResponse<FastifyReply>();
     return next.handle().pipe(
       map((body: unknown) => {
-        const etag = etagOf(body);
+        const etag = request.responseEtag ?? etagOf(body);
         void reply.header('etag', etag).header('cache-control', 'private, no-cache');
         if (matches(request.headers['if-none-match'], etag)) {
           void reply.status(304);

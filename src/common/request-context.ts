@@ -6,6 +6,8 @@ export interface ParleyClsStore extends ClsStore {
   userId?: string;
   sessionId?: string;
   startedAt: number;
+  /** Cache versions read by this request, by counter: read once, used by every look-up of the request. */
+  cacheVersions?: Map<string, Promise<string | null>>;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;

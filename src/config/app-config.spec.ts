@@ -31,7 +31,14 @@ describe('loadConfig', () => {
     expect(config.limits).toMatchObject({ windowMs: 60_000, expectedReplicas: 3 });
     expect(config.shedding).toEqual({ sendsEventLoopDelayMs: 200, readsEventLoopDelayMs: 1000, maxHeapBytes: 0, maxRssBytes: 0 });
     expect(config.replies.waitMs).toBe(30_000);
-    expect(config.cache).toEqual({ size: 10_000, ttlSeconds: 300 });
+    expect(config.cache).toEqual({
+      enabled: true,
+      size: 10_000,
+      maxBytes: 64 * 1024 * 1024,
+      ttlSeconds: 300,
+      lockTtlMs: 5000,
+      lockWaitMs: 2000,
+    });
     expect(config.shutdown.graceMs).toBe(10_000);
   });
 

@@ -68,8 +68,15 @@ export class AppConfig {
     readonly lockTtlMs: number;
   };
   readonly cache: {
+    /** False: every cached read goes to the database (writes still bump versions when Redis is set). */
+    readonly enabled: boolean;
+    /** In-process tier bounds: entries and (approximate) bytes of the serialised values. */
     readonly size: number;
+    readonly maxBytes: number;
     readonly ttlSeconds: number;
+    /** The single-flight fill lock's TTL, and how long other requests wait for a fill before reading the database. */
+    readonly lockTtlMs: number;
+    readonly lockWaitMs: number;
   };
   readonly logLevel: LogLevel;
   readonly metricsToken: string | undefined;
@@ -204,8 +211,12 @@ export function loadConfig(env: Env): AppConfig {
       lockTtlMs: r.int('REPLY_LOCK_TTL_MS', 15_000, 1000, 600_000),
     },
     cache: {
+      enabled: r.bool('CACHE_ENABLED', true),
       size: r.int('CACHE_SIZE', 10_000, 0, 10_000_000),
+      maxBytes: r.int('CACHE_MAX_BYTES', 64 * 1024 * 1024, 0, Number.MAX_SAFE_INTEGER),
       ttlSeconds: r.int('CACHE_TTL', 300, 1, 86_400),
+      lockTtlMs: r.int('CACHE_LOCK_TTL_MS', 5000, 100, 600_000),
+      lockWaitMs: r.int('CACHE_LOCK_WAIT_MS', 2000, 0, 600_000),
     },
     logLevel: r.oneOf<LogLevel>('LOG_LEVEL', 'info', ['debug', 'info', 'warn', 'error']),
     metricsToken: r.optional('METRICS_TOKEN'),

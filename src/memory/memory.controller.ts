@@ -15,6 +15,7 @@ import {
 } from '@nestjs/swagger';
 import type { AuthenticatedUser } from '../auth/authenticated-user.js';
 import { CurrentUser } from '../auth/current-user.decorator.js';
+import { Cached } from '../cache/cached.decorator.js';
 import { ErrorResponseDto } from '../common/error-response.dto.js';
 import { RateLimit } from '../throttle/rate-limit.decorator.js';
 import {
@@ -39,6 +40,7 @@ export class MemoryController {
   constructor(private readonly memories: MemoryService) {}
 
   @Get()
+  @Cached({ kind: 'memories', query: ['q', 'limit'] })
   @ApiOperation({ summary: "The caller's memories: full-text search with q, otherwise the newest" })
   @ApiOkResponse({ type: MemoryListResponseDto })
   async list(

@@ -56,6 +56,26 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  readonly cacheBytes = new Gauge({
+    name: 'parley_cache_bytes',
+    help: 'Approximate size of the values in the in-process cache tier',
+    registers: [this.registry],
+  });
+
+  readonly cacheDbReads = new Counter({
+    name: 'parley_cache_db_reads_total',
+    help: 'Database reads made on behalf of cacheable look-ups (fills and bypasses), by kind',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+
+  readonly cacheBypasses = new Counter({
+    name: 'parley_cache_bypasses_total',
+    help: 'Cacheable look-ups sent straight to the database, by reason (disabled, unverified)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
   readonly lockAcquisitions = new Counter({
     name: 'parley_lock_acquisitions_total',
     help: 'Lock attempts by lock kind and result (acquired, busy, timeout, lost)',

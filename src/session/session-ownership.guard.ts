@@ -2,6 +2,7 @@ import { createParamDecorator, Injectable, type CanActivate, type ExecutionConte
 import type { FastifyRequest } from 'fastify';
 import { ClsService } from 'nestjs-cls';
 import { AuthException, AuthExceptionCode } from '../auth/auth.exception.js';
+import { CacheService } from '../cache/cache.service.js';
 import { CommonException } from '../common/domain.exception.js';
 import type { ParleyClsStore } from '../common/request-context.js';
 import { SecurityEventsService } from '../common/security-events.service.js';
@@ -26,6 +27,7 @@ export class SessionOwnershipGuard implements CanActivate {
     private readonly sessions: SessionRepository,
     private readonly securityEvents: SecurityEventsService,
     private readonly cls: ClsService<ParleyClsStore>,
+    private readonly cache: CacheService,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -38,7 +40,7 @@ export class SessionOwnershipGuard implements CanActivate {
     if (!isUuid(sessionId)) {
       throw CommonException.invalidId('sessionId');
     }
-    const session = await this.sessions.findById(sessionId);
+    const session = await this.findSession(sessionId, user.id);
     if (session === null) {
       throw new SessionException(SessionExceptionCode.NotFound);
     }
@@ -55,6 +57,24 @@ export class SessionOwnershipGuard implements CanActivate {
     request.chatSession = session;
     return true;
   }
+
+  /**
+   * Cached under the caller's id and only when the caller owns the session, so a cached entry can
+   * never answer another user: their look-up has a key of their own, which is never filled.
+   */
+  private async findSession(sessionId: string, userId: string): Promise<SessionEntity | null> {
+    const entry = await this.cache.getOrLoad(
+      { kind: 'session', ownerId: userId, scopeId: sessionId },
+      () => this.sessions.findById(sessionId),
+      { accept: (session) => session?.ownerId === userId, revive: reviveSession },
+    );
+    return entry.value;
+  }
+}
+
+function reviveSession(parsed: unknown): SessionEntity {
+  const session = parsed as SessionEntity & { createdAt: string; updatedAt: string };
+  return { ...session, createdAt: new Date(session.createdAt), updatedAt: new Date(session.updatedAt) };
 }
 
 /** The session that SessionOwnershipGuard verified the caller owns. */

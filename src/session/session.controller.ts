@@ -14,6 +14,7 @@ import {
 } from '@nestjs/swagger';
 import type { AuthenticatedUser } from '../auth/authenticated-user.js';
 import { CurrentUser } from '../auth/current-user.decorator.js';
+import { Cached } from '../cache/cached.decorator.js';
 import { ErrorResponseDto } from '../common/error-response.dto.js';
 import { RateLimit } from '../throttle/rate-limit.decorator.js';
 import {
@@ -45,6 +46,7 @@ export class SessionController {
   }
 
   @Get()
+  @Cached({ kind: 'sessions', query: ['limit', 'cursor'] })
   @ApiOkResponse({ type: SessionListResponseDto, description: "The caller's sessions, newest first" })
   async list(@CurrentUser() user: AuthenticatedUser, @Query() query: ListSessionsQueryDto): Promise<SessionListResponseDto> {
     const page = await this.sessions.list(user.id, query.limit, query.cursor);

@@ -1,0 +1,104 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { CacheKeyBuilder, type CacheEntrySpec, type CacheKind } from './cache-key.builder.js';
+
+const keys = new CacheKeyBuilder('parley');
+const kinds: CacheKind[] = ['history', 'session', 'sessions', 'memories'];
+
+// Owner ids are JWT subjects: any 1-128 characters, separators and escapes included.
+const ownerId = fc.oneof(
+  fc.string({ minLength: 1, maxLength: 128 }),
+  fc.constantFrom('alice', 'alice:', ':alice', 'a%3Ab', 'a:b', 'a/b', 'a=b&c', '%', 'ålice', '\u0000'),
+);
+const paramValue = fc.oneof(
+  fc.constant(undefined),
+  fc.string({ maxLength: 8 }),
+  fc.array(fc.string({ maxLength: 4 }), { maxLength: 2 }),
+);
+const spec: fc.Arbitrary<CacheEntrySpec> = fc.record({
+  kind: fc.constantFrom(...kinds),
+  ownerId,
+  scopeId: fc.oneof(fc.uuid(), ownerId),
+  params: fc.dictionary(fc.constantFrom('limit', 'beforeSeq', 'cursor', 'q', 'limit:', 'a=b'), paramValue, {
+    maxKeys: 3,
+  }),
+});
+const version = fc.oneof(
+  fc.string({ maxLength: 12 }),
+  fc.tuple(fc.nat(), fc.nat()).map(([e, c]) => `${e}.${c}`),
+);
+
+function canonical(s: CacheEntrySpec, v: string): string {
+  const params = Object.entries(s.params ?? {})
+    .filter(([, value]) => value !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return JSON.stringify([s.kind, s.ownerId, s.scopeId, v, params]);
+}
+
+describe('CacheKeyBuilder', () => {
+  it('gives different entries different keys: no two owners (or versions, or queries) ever share one', () => {
+    fc.assert(
+      fc.property(spec, version, spec, version, (a, va, b, vb) => {
+        const same = canonical(a, va) === canonical(b, vb);
+        expect(keys.data(a, va) === keys.data(b, vb)).toBe(same);
+      }),
+      { numRuns: 20_000 },
+    );
+  });
+
+  it('keeps owners apart even when the rest of the entry is identical', () => {
+    fc.assert(
+      fc.property(spec, ownerId, version, (a, other, v) => {
+        fc.pre(other !== a.ownerId);
+        expect(keys.data(a, v)).not.toBe(keys.data({ ...a, ownerId: other }, v));
+      }),
+      { numRuns: 5000 },
+    );
+  });
+
+  it('always carries the owner and the version in the key', () => {
+    fc.assert(
+      fc.property(spec, version, (a, v) => {
+        const key = keys.data(a, v);
+        expect(key).toContain(`:${encodeURIComponent(a.ownerId)}:`);
+        expect(key).toContain(`:${encodeURIComponent(v)}:`);
+      }),
+    );
+  });
+
+  it('ignores the order of query parameters but not their values', () => {
+    const base = { kind: 'history' as const, ownerId: 'alice', scopeId: 's1' };
+    expect(keys.data({ ...base, params: { limit: '5', beforeSeq: '9' } }, '1.1')).toBe(
+      keys.data({ ...base, params: { beforeSeq: '9', limit: '5' } }, '1.1'),
+    );
+    expect(keys.data({ ...base, params: { limit: '5' } }, '1.1')).not.toBe(
+      keys.data({ ...base, params: { limit: '6' } }, '1.1'),
+    );
+    expect(keys.data({ ...base, params: { limit: '5' } }, '1.1')).not.toBe(
+      keys.data({ ...base, params: { limit: ['5'] } }, '1.1'),
+    );
+  });
+
+  it('names one counter per session for session data and one per owner for collections', () => {
+    expect(keys.counterFor({ kind: 'history', scopeId: 's1' })).toEqual({ scope: 'session', id: 's1' });
+    expect(keys.counterFor({ kind: 'session', scopeId: 's1' })).toEqual({ scope: 'session', id: 's1' });
+    expect(keys.counterFor({ kind: 'sessions', scopeId: 'alice' })).toEqual({
+      scope: 'sessions',
+      id: 'alice',
+    });
+    expect(keys.counterFor({ kind: 'memories', scopeId: 'alice' })).toEqual({
+      scope: 'memories',
+      id: 'alice',
+    });
+    expect(keys.counter({ scope: 'sessions', id: 'a:b' })).not.toBe(
+      keys.counter({ scope: 'sessions', id: 'a' }),
+    );
+  });
+
+  it('puts locks, counters and the epoch beside the data keys, never on them', () => {
+    const data = keys.data({ kind: 'history', ownerId: 'alice', scopeId: 's1' }, '1.1');
+    const all = [data, keys.lock(data), keys.counter({ scope: 'session', id: 's1' }), keys.epoch()];
+    expect(new Set(all).size).toBe(all.length);
+    expect(all.every((key) => key.startsWith('parley:cache:'))).toBe(true);
+  });
+});

@@ -1,0 +1,94 @@
+/**
+ * What a cache entry holds. Each kind names the version counter that moves when its data changes:
+ * `history` and `session` follow one session (its row and its messages), `sessions` and `memories`
+ * follow one owner's collection.
+ */
+export type CacheKind = 'history' | 'session' | 'sessions' | 'memories';
+
+export type VersionScope = 'session' | 'sessions' | 'memories';
+
+export const VERSION_SCOPE: Readonly<Record<CacheKind, VersionScope>> = {
+  history: 'session',
+  session: 'session',
+  sessions: 'sessions',
+  memories: 'memories',
+};
+
+export type CacheParamValue = string | number | boolean | null | undefined | ReadonlyArray<string>;
+
+/** Everything that identifies one cached value, except its version. */
+export interface CacheEntrySpec {
+  readonly kind: CacheKind;
+  /** The user the value belongs to and the only one who may read it back. */
+  readonly ownerId: string;
+  /** The session id for `history` and `session`; the owner id for the owner-wide kinds. */
+  readonly scopeId: string;
+  /** Everything else the value depends on (query parameters), by name. */
+  readonly params?: Readonly<Record<string, CacheParamValue>>;
+}
+
+/** A version counter: one per session, or one per owner's collection. */
+export interface VersionCounter {
+  readonly scope: VersionScope;
+  readonly id: string;
+}
+
+/** encodeURIComponent is injective and never emits ':', so joined parts cannot run into each other. */
+function part(value: string): string {
+  return encodeURIComponent(value);
+}
+
+function paramsPart(params: Readonly<Record<string, CacheParamValue>> | undefined): string {
+  if (params === undefined) {
+    return '';
+  }
+  const names = Object.keys(params)
+    .filter((name) => params[name] !== undefined)
+    .sort();
+  return names.map((name) => `${part(name)}=${part(JSON.stringify(params[name]))}`).join('&');
+}
+
+/**
+ * The one place that makes cache keys (failure F2): every data key carries the owner's id and the
+ * version it was filled under, so an entry can only be read back by its owner and only while its
+ * data has not changed. Invalidation is a version bump, never a key scan or a pattern delete.
+ */
+export class CacheKeyBuilder {
+  private readonly root: string;
+
+  constructor(prefix: string) {
+    this.root = `${prefix}:cache`;
+  }
+
+  counterFor(spec: Pick<CacheEntrySpec, 'kind' | 'scopeId'>): VersionCounter {
+    return { scope: VERSION_SCOPE[spec.kind], id: spec.scopeId };
+  }
+
+  /** The data key of one value at one version. */
+  data(spec: CacheEntrySpec, version: string): string {
+    return [
+      this.root,
+      'd',
+      spec.kind,
+      part(spec.ownerId),
+      part(spec.scopeId),
+      part(version),
+      paramsPart(spec.params),
+    ].join(':');
+  }
+
+  /** The single-flight fill lock of one data key. */
+  lock(dataKey: string): string {
+    return `${this.root}:lock:${dataKey.slice(this.root.length + 1)}`;
+  }
+
+  /** A counter's Redis key. */
+  counter(counter: VersionCounter): string {
+    return [this.root, 'v', counter.scope, part(counter.id)].join(':');
+  }
+
+  /** Moves on every (re)connection of a replica to Redis: everything keyed under an older epoch is unreachable. */
+  epoch(): string {
+    return `${this.root}:epoch`;
+  }
+}

@@ -1,0 +1,94 @@
+import { Injectable, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { from, lastValueFrom, map, type Observable } from 'rxjs';
+import {
+  VERSION_SCOPE,
+  type CacheEntrySpec,
+  type CacheKind,
+  type CacheParamValue,
+} from './cache-key.builder.js';
+import { CacheService } from './cache.service.js';
+
+export const CACHED = Symbol('parley:cached');
+
+/** Set by @Cached() (cached.decorator.ts). */
+export interface CachedOptions {
+  kind: CacheKind;
+  /**
+   * The query parameters the response depends on; all of them go into the key. A request with any
+   * other parameter is not cached (it is left to validation).
+   */
+  query?: readonly string[];
+  /** Adds an ETag (If-None-Match answers 304), taken from the cached JSON rather than recomputed. */
+  etag?: boolean;
+}
+
+const JSON_TYPE = 'application/json; charset=utf-8';
+
+type CacheableRequest = FastifyRequest<{
+  Params: { sessionId?: string };
+  Querystring: Record<string, unknown>;
+}>;
+
+/** The spec of a request's entry, or null when the request is not cacheable as it stands. */
+export function specFor(options: CachedOptions, request: CacheableRequest): CacheEntrySpec | null {
+  const user = request.user;
+  if (user === undefined) {
+    return null;
+  }
+  const allowed = options.query ?? [];
+  const params: Record<string, CacheParamValue> = {};
+  for (const [name, value] of Object.entries(request.query ?? {})) {
+    if (!allowed.includes(name) || !(typeof value === 'string' || isStringArray(value))) {
+      return null;
+    }
+    params[name] = value;
+  }
+  let scopeId = user.id;
+  if (VERSION_SCOPE[options.kind] === 'session') {
+    const sessionId = request.params.sessionId;
+    if (sessionId === undefined) {
+      return null;
+    }
+    scopeId = sessionId;
+  }
+  return { kind: options.kind, ownerId: user.id, scopeId, params };
+}
+
+function isStringArray(value: unknown): value is string[] {
+  return Array.isArray(value) && value.every((item) => typeof item === 'string');
+}
+
+/** Serves a @Cached() route from the cache, filling it from the handler on a miss. */
+@Injectable()
+export class CacheInterceptor implements NestInterceptor {
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly cache: CacheService,
+  ) {}
+
+  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    const options = this.reflector.get<CachedOptions | undefined>(CACHED, context.getHandler());
+    const http = context.switchToHttp();
+    const request = http.getRequest<CacheableRequest>();
+    const spec = options === undefined ? null : specFor(options, request);
+    if (options === undefined || spec === null) {
+      return next.handle();
+    }
+    const load = (): Promise<unknown> => lastValueFrom(next.handle(), { defaultValue: undefined });
+    return from(this.cache.getOrLoad(spec, load)).pipe(
+      map((entry) => {
+        if (options.etag === true) {
+          request.responseEtag = entry.etag;
+        }
+        if (entry.isSerialised) {
+          // The JSON the entry was stored as is the body: Fastify sends a JSON string as it is.
+          void http.getResponse<FastifyReply>().type(JSON_TYPE);
+          return entry.json;
+        }
+        return entry.value;
+      }),
+    );
+  }
+}

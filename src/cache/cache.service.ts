@@ -1,0 +1,213 @@
+import type { ClsService } from 'nestjs-cls';
+import type { ParleyClsStore } from '../common/request-context.js';
+import type { AppConfig } from '../config/app-config.js';
+import type { MetricsService } from '../metrics/metrics.service.js';
+import type { CacheEntrySpec, CacheKeyBuilder, VersionCounter } from './cache-key.builder.js';
+import { CacheEntry, type MemoryCacheTier } from './memory-cache.tier.js';
+import type { RedisCacheTier } from './redis-cache.tier.js';
+import type { VersionStore } from './version-store.js';
+
+export interface LoadOptions<T> {
+  /** Whether a loaded value may be stored (e.g. only a session the caller owns). Default: anything defined. */
+  accept?: (value: T) => boolean;
+  /** Rebuilds a value from its JSON (dates, for instance). Default: the parsed JSON. */
+  revive?: (parsed: unknown) => T;
+}
+
+const POLL_MS = 10;
+
+/**
+ * Two tiers in front of the database, both keyed by version (see CacheKeyBuilder): the version is
+ * read first (once per request), then the in-process tier, then Redis, then one filler per key
+ * across all replicas reads the database while the others wait for it, within a bound.
+ * Built by CacheModule (its tiers depend on the mode).
+ */
+export class CacheService {
+  private readonly inflight = new Map<string, Promise<CacheEntry>>();
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly keys: CacheKeyBuilder,
+    private readonly versions: VersionStore,
+    private readonly memory: MemoryCacheTier,
+    private readonly shared: RedisCacheTier | null,
+    private readonly metrics: MetricsService,
+    private readonly cls: ClsService<ParleyClsStore>,
+  ) {}
+
+  get enabled(): boolean {
+    return this.config.cache.enabled;
+  }
+
+  async getOrLoad<T>(
+    spec: CacheEntrySpec,
+    load: () => Promise<T>,
+    options: LoadOptions<T> = {},
+  ): Promise<CacheEntry<T>> {
+    if (!this.enabled) {
+      this.metrics.cacheBypasses.inc({ reason: 'disabled' });
+      return this.loadDirect(spec, load);
+    }
+    const version = await this.versionOf(this.keys.counterFor(spec));
+    if (version === null) {
+      this.metrics.cacheBypasses.inc({ reason: 'unverified' });
+      return this.loadDirect(spec, load);
+    }
+    const key = this.keys.data(spec, version);
+    const local = this.memory.get<T>(key);
+    if (local !== undefined) {
+      this.metrics.cacheRequests.inc({ tier: 'memory', result: 'hit' });
+      return local;
+    }
+    this.metrics.cacheRequests.inc({ tier: 'memory', result: 'miss' });
+    const running = this.inflight.get(key) as Promise<CacheEntry<T>> | undefined;
+    if (running !== undefined) {
+      return running;
+    }
+    const filling = this.fill(spec, key, load, options).finally(() => this.inflight.delete(key));
+    this.inflight.set(key, filling);
+    return filling;
+  }
+
+  /** Entries and bytes of the in-process tier, for the admin statistics. */
+  get memorySize(): number {
+    return this.memory.size;
+  }
+
+  private async versionOf(counter: VersionCounter): Promise<string | null> {
+    if (!this.cls.isActive()) {
+      return this.readVersion(counter);
+    }
+    let memo = this.cls.get('cacheVersions');
+    if (memo === undefined) {
+      memo = new Map();
+      this.cls.set('cacheVersions', memo);
+    }
+    const name = `${counter.scope}:${counter.id}`;
+    let version = memo.get(name);
+    if (version === undefined) {
+      version = this.readVersion(counter);
+      memo.set(name, version);
+    }
+    return version;
+  }
+
+  private async readVersion(counter: VersionCounter): Promise<string | null> {
+    const versions = await this.versions.read([counter]);
+    return versions?.[0] ?? null;
+  }
+
+  private async fill<T>(
+    spec: CacheEntrySpec,
+    key: string,
+    load: () => Promise<T>,
+    options: LoadOptions<T>,
+  ): Promise<CacheEntry<T>> {
+    if (this.shared === null) {
+      return this.loadAndStore(spec, key, load, options, null);
+    }
+    const json = await this.shared.get(key);
+    if (json !== null) {
+      this.metrics.cacheRequests.inc({ tier: 'redis', result: 'hit' });
+      return this.remember(key, json, options);
+    }
+    this.metrics.cacheRequests.inc({ tier: 'redis', result: 'miss' });
+    const lockKey = this.keys.lock(key);
+    const attempt = await this.shared.tryLock(lockKey, this.config.cache.lockTtlMs);
+    if (!attempt.held && attempt.reason === 'busy') {
+      const filled = await this.waitForFill(key, lockKey);
+      if (filled !== null) {
+        return this.remember(key, filled, options);
+      }
+    }
+    return this.loadAndStore(
+      spec,
+      key,
+      load,
+      options,
+      attempt.held ? { lockKey, token: attempt.token } : null,
+    );
+  }
+
+  /** Another replica holds the fill lock: wait for its value, at most CACHE_LOCK_WAIT_MS. */
+  private async waitForFill(key: string, lockKey: string): Promise<string | null> {
+    const shared = this.shared as RedisCacheTier;
+    const deadline = Date.now() + this.config.cache.lockWaitMs;
+    while (Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+      const poll = await shared.poll(key, lockKey);
+      if (poll.state === 'filled') {
+        this.metrics.cacheLockWaits.inc({ outcome: 'filled' });
+        return poll.json;
+      }
+      if (poll.state === 'abandoned') {
+        break;
+      }
+    }
+    this.metrics.cacheLockWaits.inc({ outcome: 'timeout' });
+    return null;
+  }
+
+  private async loadAndStore<T>(
+    spec: CacheEntrySpec,
+    key: string,
+    load: () => Promise<T>,
+    options: LoadOptions<T>,
+    lock: { lockKey: string; token: string } | null,
+  ): Promise<CacheEntry<T>> {
+    let value: T;
+    try {
+      value = await this.loadFromDatabase(spec, load);
+    } catch (error) {
+      if (lock !== null) {
+        void this.shared?.release(lock.lockKey, lock.token);
+      }
+      throw error;
+    }
+    const json = JSON.stringify(value) as string | undefined;
+    const accepted = json !== undefined && (options.accept?.(value) ?? true);
+    if (!accepted) {
+      if (lock !== null) {
+        void this.shared?.release(lock.lockKey, lock.token);
+      }
+      return CacheEntry.unserialised(value);
+    }
+    const entry = new CacheEntry(value, json);
+    this.memory.set(key, entry);
+    this.updateSizeGauges();
+    this.metrics.cacheFills.inc();
+    if (this.shared !== null) {
+      void this.shared.store(
+        key,
+        json,
+        this.config.cache.ttlSeconds * 1000,
+        lock?.lockKey ?? this.keys.lock(key),
+        lock?.token ?? null,
+      );
+    }
+    return entry;
+  }
+
+  private remember<T>(key: string, json: string, options: LoadOptions<T>): CacheEntry<T> {
+    const parsed: unknown = JSON.parse(json);
+    const entry = new CacheEntry<T>(options.revive ? options.revive(parsed) : (parsed as T), json);
+    this.memory.set(key, entry);
+    this.updateSizeGauges();
+    return entry;
+  }
+
+  private async loadDirect<T>(spec: CacheEntrySpec, load: () => Promise<T>): Promise<CacheEntry<T>> {
+    const value = await this.loadFromDatabase(spec, load);
+    return CacheEntry.unserialised(value);
+  }
+
+  private loadFromDatabase<T>(spec: CacheEntrySpec, load: () => Promise<T>): Promise<T> {
+    this.metrics.cacheDbReads.inc({ kind: spec.kind });
+    return load();
+  }
+
+  private updateSizeGauges(): void {
+    this.metrics.cacheEntries.set(this.memory.size);
+    this.metrics.cacheBytes.set(this.memory.calculatedBytes);
+  }
+}

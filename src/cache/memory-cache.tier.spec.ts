@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import { etagOf } from '../common/etag.interceptor.js';
+import { CacheEntry, MemoryCacheTier } from './memory-cache.tier.js';
+
+const entry = (value: unknown): CacheEntry => new CacheEntry(value, JSON.stringify(value));
+
+describe('MemoryCacheTier', () => {
+  it('keeps at most CACHE_SIZE entries, evicting the least recently used and counting evictions', () => {
+    let evicted = 0;
+    const tier = new MemoryCacheTier({
+      maxEntries: 2,
+      maxBytes: 0,
+      ttlMs: 60_000,
+      onEvict: () => (evicted += 1),
+    });
+    tier.set('a', entry(1));
+    tier.set('b', entry(2));
+    expect(tier.get('a')?.value).toBe(1);
+    tier.set('c', entry(3));
+    expect(tier.get('b')).toBeUndefined();
+    expect(tier.get('a')?.value).toBe(1);
+    expect(tier.size).toBe(2);
+    expect(evicted).toBe(1);
+  });
+
+  it('keeps the total size under the byte bound and refuses a value larger than the bound', () => {
+    const big = 'x'.repeat(400);
+    const tier = new MemoryCacheTier({ maxEntries: 100, maxBytes: 2000, ttlMs: 60_000 });
+    for (let i = 0; i < 10; i += 1) {
+      tier.set(`k${i}`, entry(big));
+      expect(tier.calculatedBytes).toBeLessThanOrEqual(2000);
+    }
+    expect(tier.size).toBeLessThan(10);
+    tier.set('huge', entry('y'.repeat(5000)));
+    expect(tier.get('huge')).toBeUndefined();
+  });
+
+  it('drops entries after the TTL', () => {
+    let now = 1_000_000;
+    const tier = new MemoryCacheTier({ maxEntries: 10, maxBytes: 0, ttlMs: 1000, now: () => now });
+    tier.set('a', entry(1));
+    now += 999;
+    expect(tier.get('a')?.value).toBe(1);
+    now += 2;
+    expect(tier.get('a')).toBeUndefined();
+  });
+
+  it('is off with CACHE_SIZE=0', () => {
+    const tier = new MemoryCacheTier({ maxEntries: 0, maxBytes: 0, ttlMs: 1000 });
+    tier.set('a', entry(1));
+    expect(tier.enabled).toBe(false);
+    expect(tier.get('a')).toBeUndefined();
+  });
+
+  it('clears everything at once (a new epoch)', () => {
+    const tier = new MemoryCacheTier({ maxEntries: 10, maxBytes: 0, ttlMs: 1000 });
+    tier.set('a', entry(1));
+    tier.clear();
+    expect(tier.size).toBe(0);
+  });
+
+  it('gives an entry the same ETag as the ETag interceptor gives its body', () => {
+    const body = { items: [{ id: 'x', content: 'héllo "there"', seq: 1 }], nextBeforeSeq: null };
+    expect(entry(body).etag).toBe(etagOf(body));
+    expect(CacheEntry.unserialised(body).etag).toBe(etagOf(body));
+    expect(new CacheEntry(JSON.parse(JSON.stringify(body)), JSON.stringify(body)).json).toBe(
+      JSON.stringify(body),
+    );
+  });
+});

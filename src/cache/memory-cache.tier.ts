@@ -1,0 +1,113 @@
+import { createHash } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
+
+/** A value as both tiers hold it: decoded for use, its JSON for Redis and for the ETag. */
+export class CacheEntry<T = unknown> {
+  private tag: string | undefined;
+
+  constructor(
+    readonly value: T,
+    private serialised: string | undefined,
+  ) {}
+
+  /** A value read from the database and not stored: serialised only if someone asks. */
+  static unserialised<T>(value: T): CacheEntry<T> {
+    return new CacheEntry(value, undefined);
+  }
+
+  /** Whether the JSON is at hand already (every stored entry): it can be sent as it is. */
+  get isSerialised(): boolean {
+    return this.serialised !== undefined;
+  }
+
+  get json(): string {
+    if (this.serialised === undefined) {
+      const json: string | undefined = JSON.stringify(this.value);
+      this.serialised = json ?? '';
+    }
+    return this.serialised;
+  }
+
+  /** Same as etagOf(value) (common/etag.interceptor.ts): a hash of the JSON the client receives. */
+  get etag(): string {
+    this.tag ??= `W/"${createHash('sha1').update(this.json).digest('base64url')}"`;
+    return this.tag;
+  }
+
+  get bytes(): number {
+    return this.json.length * 2 + 64;
+  }
+}
+
+export interface MemoryTierOptions {
+  maxEntries: number;
+  /** 0: bounded by entries only. */
+  maxBytes: number;
+  ttlMs: number;
+  onEvict?: () => void;
+  /** The clock (tests). */
+  now?: () => number;
+}
+
+/**
+ * The in-process tier. Its keys carry the version (see CacheKeyBuilder), so an entry is only ever
+ * found by a request that read that same version from the version store first: the TTL bounds
+ * memory, it is not what keeps entries fresh.
+ */
+export class MemoryCacheTier {
+  private readonly lru: LRUCache<string, CacheEntry> | undefined;
+
+  constructor(options: MemoryTierOptions) {
+    if (options.maxEntries === 0) {
+      return;
+    }
+    const onEvict = options.onEvict;
+    this.lru = new LRUCache<string, CacheEntry>({
+      max: options.maxEntries,
+      ttl: options.ttlMs,
+      ...(options.now === undefined ? {} : { perf: { now: options.now }, ttlResolution: 0 }),
+      ...(options.maxBytes > 0
+        ? { maxSize: options.maxBytes, sizeCalculation: (entry: CacheEntry) => Math.max(1, entry.bytes) }
+        : {}),
+      ...(onEvict === undefined
+        ? {}
+        : {
+            dispose: (_value: CacheEntry, _key: string, reason: LRUCache.DisposeReason) => {
+              if (reason === 'evict') {
+                onEvict();
+              }
+            },
+          }),
+    });
+  }
+
+  get enabled(): boolean {
+    return this.lru !== undefined;
+  }
+
+  get<T>(key: string): CacheEntry<T> | undefined {
+    return this.lru?.get(key) as CacheEntry<T> | undefined;
+  }
+
+  set(key: string, entry: CacheEntry): void {
+    if (this.lru === undefined) {
+      return;
+    }
+    if (this.lru.maxSize > 0 && entry.bytes > this.lru.maxSize) {
+      return;
+    }
+    this.lru.set(key, entry);
+  }
+
+  clear(): void {
+    this.lru?.clear();
+  }
+
+  get size(): number {
+    return this.lru?.size ?? 0;
+  }
+
+  get calculatedBytes(): number {
+    return this.lru?.calculatedSize ?? 0;
+  }
+}

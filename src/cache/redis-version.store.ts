@@ -1,0 +1,210 @@
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { RedisService } from '../redis/redis.service.js';
+import type { CacheKeyBuilder, VersionCounter } from './cache-key.builder.js';
+import { withTimeout } from './redis-call.util.js';
+import { randomVersionBase, VersionStore } from './version-store.js';
+
+/**
+ * INCR each key; a key that did not exist jumps from 1 to a random base instead. ARGV[1] is the
+ * counters' expiry in ms (0: none), then one random base per key.
+ */
+const BUMP_SCRIPT = `
+local out = {}
+for i, key in ipairs(KEYS) do
+  local v = redis.call('INCR', key)
+  if v == 1 then v = redis.call('INCRBY', key, ARGV[i + 1]) end
+  if tonumber(ARGV[1]) > 0 then redis.call('PEXPIRE', key, ARGV[1]) end
+  out[i] = v
+end
+return out`;
+
+/** GET each key; a missing key is created at its random base (unless another request just did). Same ARGV. */
+const READ_OR_CREATE_SCRIPT = `
+local out = {}
+for i, key in ipairs(KEYS) do
+  local v = redis.call('GET', key)
+  if not v then
+    v = ARGV[i + 1]
+    if tonumber(ARGV[1]) > 0 then
+      redis.call('SET', key, v, 'PX', ARGV[1])
+    else
+      redis.call('SET', key, v)
+    end
+  end
+  out[i] = v
+end
+return out`;
+
+/**
+ * Counters of sessions and owners nobody writes to any more expire; one that comes back starts at
+ * a new random value, which is only a cache miss (the same holds for the epoch).
+ */
+const COUNTER_TTL_MS = 7 * 24 * 3600 * 1000;
+
+const READ_TIMEOUT_MS = 1000;
+const BUMP_TIMEOUT_MS = 1000;
+/** How long a write whose bump failed on a live connection waits for the new epoch (see bump()). */
+const REPAIR_WAIT_MS = 1500;
+const RETRY_MS = 250;
+/**
+ * After losing its connection, a replica reads the database for this long once it has moved the
+ * epoch: the other replicas reconnect within their retry backoff (at most 2 s, see RedisService)
+ * and move the epoch again, which covers the writes they could not announce meanwhile. Without
+ * this, the first replica back could serve an entry that a slower replica's write made stale.
+ */
+const REJOIN_GRACE_MS = 5000;
+
+/**
+ * Versions shared by every replica. The version of a counter is `<epoch>.<counter>`; the epoch
+ * moves whenever a replica (re)connects or fails to bump a counter, so entries filled before a
+ * Redis outage, a Redis restart or a lost bump can never be found again. Until this replica has
+ * moved the epoch itself, it trusts nothing (reads return null and go to the database).
+ */
+export class RedisVersionStore extends VersionStore {
+  private trusted = false;
+  /** Set when the connection was lost: the cache stays aside until then even once trusted. */
+  private trustedFrom = 0;
+  private disconnected = false;
+  /** Moves on every loss of trust: a read or a repair that began before it must not count. */
+  private generation = 0;
+  private repairing = false;
+
+  constructor(
+    private readonly redis: RedisService,
+    private readonly keys: CacheKeyBuilder,
+    private readonly logger: Logger,
+    /** Called once the epoch moved: whatever this process kept from before is useless now. */
+    private readonly onEpochMoved: () => void,
+  ) {
+    super();
+  }
+
+  /** Watches the connection: every (re)connection moves the epoch before the cache is trusted again. */
+  start(): void {
+    const connection = this.connection;
+    connection.on('close', () => {
+      this.trusted = false;
+      this.disconnected = true;
+      this.generation += 1;
+    });
+    connection.on('ready', () => {
+      this.distrust();
+    });
+    this.distrust();
+  }
+
+  get isTrusted(): boolean {
+    return this.trusted && Date.now() >= this.trustedFrom;
+  }
+
+  async read(counters: readonly VersionCounter[]): Promise<string[] | null> {
+    if (!this.isTrusted || !this.redis.available) {
+      return null;
+    }
+    const names = [this.keys.epoch(), ...counters.map((counter) => this.keys.counter(counter))];
+    const generation = this.generation;
+    try {
+      let values = await withTimeout(this.connection.mget(...names), READ_TIMEOUT_MS, 'version read');
+      if (values.some((value) => value === null)) {
+        values = (await withTimeout(
+          this.connection.eval(
+            READ_OR_CREATE_SCRIPT,
+            names.length,
+            ...names,
+            COUNTER_TTL_MS,
+            ...names.map(() => randomVersionBase()),
+          ),
+          READ_TIMEOUT_MS,
+          'version create',
+        )) as string[];
+      }
+      // The trust may have been lost (and even regained) while the read was in flight.
+      if (!this.trusted || generation !== this.generation) {
+        return null;
+      }
+      const [epoch, ...rest] = values.map(String);
+      return rest.map((counter) => `${epoch}.${counter}`);
+    } catch (error) {
+      this.logger.debug(
+        { err: (error as Error).message },
+        'cache versions unavailable; reading the database',
+      );
+      return null;
+    }
+  }
+
+  /**
+   * A bump that fails leaves older entries reachable, possibly on other replicas that still read
+   * Redis. With the connection up (a timeout, an error), the write waits briefly for the new epoch
+   * so that read-your-writes still holds everywhere; with the connection down it does not wait (a
+   * Redis outage: nobody can read the old versions either). It never fails the write.
+   */
+  async bump(counters: readonly VersionCounter[]): Promise<void> {
+    const names = counters.map((counter) => this.keys.counter(counter));
+    if (!this.redis.available) {
+      this.distrust();
+      return;
+    }
+    try {
+      const random = [COUNTER_TTL_MS, ...names.map(() => randomVersionBase())];
+      await withTimeout(
+        this.connection.eval(BUMP_SCRIPT, names.length, ...names, ...random),
+        BUMP_TIMEOUT_MS,
+        'version bump',
+      );
+      return;
+    } catch (error) {
+      this.logger.warn({ err: (error as Error).message }, 'cache version bump failed; moving the epoch');
+    }
+    this.distrust();
+    await this.repaired(REPAIR_WAIT_MS);
+  }
+
+  private async repaired(withinMs: number): Promise<void> {
+    const deadline = Date.now() + withinMs;
+    while (!this.trusted && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+
+  private get connection(): Redis {
+    return this.redis.commands;
+  }
+
+  private distrust(): void {
+    this.trusted = false;
+    this.generation += 1;
+    void this.repair();
+  }
+
+  /** Moves the epoch, retrying while Redis is reachable; a later 'ready' starts it again otherwise. */
+  private async repair(): Promise<void> {
+    if (this.repairing) {
+      return;
+    }
+    this.repairing = true;
+    try {
+      while (!this.trusted && this.redis.available) {
+        const generation = this.generation;
+        try {
+          await this.connection.eval(BUMP_SCRIPT, 1, this.keys.epoch(), 0, randomVersionBase());
+          if (generation === this.generation) {
+            this.onEpochMoved();
+            if (this.disconnected) {
+              this.disconnected = false;
+              this.trustedFrom = Date.now() + REJOIN_GRACE_MS;
+            }
+            this.trusted = true;
+            this.logger.info('cache epoch moved; cache in use');
+          }
+        } catch (error) {
+          this.logger.debug({ err: (error as Error).message }, 'cache epoch not moved yet');
+          await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
+        }
+      }
+    } finally {
+      this.repairing = false;
+    }
+  }
+}

@@ -1,0 +1,29 @@
+import { ChangeNotifier } from '../common/change-notifier.port.js';
+import type { VersionStore } from './version-store.js';
+
+/**
+ * The real ChangeNotifier: a committed write bumps the versions its data is cached under, before
+ * the write is answered, so any read that starts after the answer (on any replica) misses the
+ * entries filled before it. A session's counter covers its row and its messages; an owner's
+ * `sessions` and `memories` counters cover their lists.
+ */
+export class VersionBumpNotifier extends ChangeNotifier {
+  constructor(private readonly versions: VersionStore) {
+    super();
+  }
+
+  historyChanged(sessionId: string): Promise<void> {
+    return this.versions.bump([{ scope: 'session', id: sessionId }]);
+  }
+
+  sessionsChanged(ownerId: string, sessionId: string): Promise<void> {
+    return this.versions.bump([
+      { scope: 'session', id: sessionId },
+      { scope: 'sessions', id: ownerId },
+    ]);
+  }
+
+  memoriesChanged(ownerId: string): Promise<void> {
+    return this.versions.bump([{ scope: 'memories', id: ownerId }]);
+  }
+}

@@ -1,0 +1,22 @@
+import { randomInt } from 'node:crypto';
+import type { VersionCounter } from './cache-key.builder.js';
+
+/**
+ * Where the current version of each counter lives. A version read before a database query names
+ * the data that query returns; a write bumps it after commit, so every request that starts after
+ * the write's answer reads a newer version and cannot find an entry filled before it.
+ */
+export abstract class VersionStore {
+  /** The current versions, or null when they cannot be verified right now (the cache steps aside). */
+  abstract read(counters: readonly VersionCounter[]): Promise<string[] | null>;
+  /** Moves the counters on; never throws (a failed bump makes the store distrust itself until repaired). */
+  abstract bump(counters: readonly VersionCounter[]): Promise<void>;
+}
+
+/**
+ * A fresh counter starts at a random value, never at 1: a counter that vanished (Redis restarted
+ * empty, or evicted the key) must not come back at a value that entries filled earlier still carry.
+ */
+export function randomVersionBase(): number {
+  return randomInt(1, 2 ** 47);
+}

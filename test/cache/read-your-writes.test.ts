@@ -1,0 +1,111 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startCluster, type Cluster } from '../support/cluster.js';
+import { http } from '../support/http.js';
+import { createTestDatabase, productionEnv, uniqueName, type TestDatabase } from '../support/services.js';
+import { tokenFor } from '../support/tokens.js';
+import { clusterCounters } from './cache-metrics.js';
+
+const USERS = 8;
+const ROUNDS_PER_USER = 150;
+
+interface User {
+  id: string;
+  token: string;
+  sessionId: string;
+}
+
+describe('read-your-writes through the cache across 3 processes', () => {
+  let db: TestDatabase;
+  let cluster: Cluster;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    cluster = await startCluster(3, productionEnv(db, uniqueName('t'), { MAX_PENDING_REPLIES: '10000' }));
+  });
+
+  afterAll(async () => {
+    await cluster?.stop();
+    await db?.drop();
+  });
+
+  /**
+   * Each round: B and C read (warming their caches at the current version), A writes, then B and C
+   * must show the write at once. Writes alternate between sends (history, session, list) and
+   * renames (session, list). The users run interleaved, each round on other processes.
+   */
+  async function rounds(user: User, u: number, failures: string[]): Promise<void> {
+    const base = (path: string): string => `/v1/sessions/${user.sessionId}${path}`;
+    for (let round = 0; round < ROUNDS_PER_USER; round += 1) {
+      const [a, b, c] = [0, 1, 2].map((k) => cluster.url(round + u + k)) as [string, string, string];
+      await Promise.all([
+        http('GET', `${b}${base('/messages')}`, { token: user.token }),
+        http('GET', `${c}${base('')}`, { token: user.token }),
+        http('GET', `${c}/v1/sessions`, { token: user.token }),
+      ]);
+      if (round % 2 === 0) {
+        const content = `${user.id} round ${round}`;
+        const sent = await http('POST', `${a}${base('/messages')}`, { token: user.token, body: { content } });
+        if (sent.status !== 202) {
+          failures.push(`send ${sent.status}`);
+          continue;
+        }
+        const seq = sent.body.message.seq as number;
+        const [history, session, list] = await Promise.all([
+          http('GET', `${b}${base('/messages')}?limit=10`, { token: user.token }),
+          http('GET', `${c}${base('')}`, { token: user.token }),
+          http('GET', `${b}/v1/sessions`, { token: user.token }),
+        ]);
+        if (!history.body.items.some((m: any) => m.id === sent.body.message.id && m.content === content)) {
+          failures.push(`history on ${b} misses seq ${seq} of ${user.id}`);
+        }
+        if (session.body.messageCount < seq + 1) {
+          failures.push(`session on ${c} shows ${session.body.messageCount} messages, expected ≥ ${seq + 1}`);
+        }
+        if ((list.body.items[0]?.messageCount ?? 0) < seq + 1) {
+          failures.push(`session list on ${b} is behind for ${user.id}`);
+        }
+      } else {
+        const title = `${user.id} title ${round}`;
+        const renamed = await http('PATCH', `${a}${base('')}`, { token: user.token, body: { title } });
+        if (renamed.status !== 200) {
+          failures.push(`rename ${renamed.status}`);
+          continue;
+        }
+        const [session, list] = await Promise.all([
+          http('GET', `${b}${base('')}`, { token: user.token }),
+          http('GET', `${c}/v1/sessions`, { token: user.token }),
+        ]);
+        if (session.body.title !== title) {
+          failures.push(`session on ${b}: "${session.body.title}" instead of "${title}"`);
+        }
+        if (list.body.items[0]?.title !== title) {
+          failures.push(`session list on ${c}: "${list.body.items[0]?.title}" instead of "${title}"`);
+        }
+      }
+    }
+  }
+
+  it('shows every write to the next read on any process, for thousands of interleaved writes', async () => {
+    const users = await Promise.all(
+      Array.from({ length: USERS }, async (_, u): Promise<User> => {
+        const id = uniqueName(`ryw${u}`);
+        const token = await tokenFor(id);
+        const created = await http('POST', `${cluster.url(u)}/v1/sessions`, {
+          token,
+          body: { title: 'start' },
+        });
+        expect(created.status).toBe(201);
+        return { id, token, sessionId: created.body.id as string };
+      }),
+    );
+    const before = await clusterCounters(cluster.urls);
+    const failures: string[] = [];
+    await Promise.all(users.map((user, u) => rounds(user, u, failures)));
+    expect(failures.slice(0, 20)).toEqual([]);
+
+    // The reads before each write were served from the cache: the check above could have failed.
+    const after = await clusterCounters(cluster.urls);
+    const hits = after.memoryHits + after.redisHits - before.memoryHits - before.redisHits;
+    expect(hits).toBeGreaterThan(USERS * ROUNDS_PER_USER);
+  });
+});
