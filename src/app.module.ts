@@ -48,7 +48,9 @@ export class AppModule {
         }),
         DatabaseModule,
         RedisModule,
-        CoordinationModule.forRoot(config, { [REPLIES_QUEUE]: { attempts: 8, backoffMs: 500 } }),
+        CoordinationModule.forRoot(config, {
+          [REPLIES_QUEUE]: { attempts: 8, backoffMs: 500, lockDurationMs: config.replies.jobLockMs },
+        }),
         AuthModule,
         ThrottleModule,
         SessionModule,

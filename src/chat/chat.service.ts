@@ -13,6 +13,7 @@ import { REPLIES_QUEUE, type GenerateReplyJobData } from './jobs/generate-reply.
 import { IDEMPOTENCY_KEY_MAX_LENGTH } from './message.dto.js';
 import type { MessageEntity } from './message.entity.js';
 import { MessageRepository, type Exchange } from './message.repository.js';
+import { ReplyEventsService } from './reply-events.service.js';
 
 export interface SendInput {
   sessionId: string;
@@ -20,6 +21,8 @@ export interface SendInput {
   content: string;
   clientMessageId?: string;
   idempotencyKey?: string;
+  /** Create the session `sessionId` with the exchange (POST /v1/chat/send without a session). */
+  createSession?: { title: string | null };
 }
 
 export interface SendResult extends Exchange {
@@ -38,6 +41,7 @@ const DEFAULT_HISTORY_PAGE = 50;
 export class ChatService {
   constructor(
     private readonly messages: MessageRepository,
+    private readonly events: ReplyEventsService,
     @Inject(jobQueueToken(REPLIES_QUEUE)) private readonly replies: JobQueue<GenerateReplyJobData>,
     private readonly config: AppConfig,
     private readonly cls: ClsService<ParleyClsStore>,
@@ -53,6 +57,7 @@ export class ChatService {
       clientMessageId,
       requestId: this.cls.getId(),
       maxPendingReplies: this.config.limits.maxPendingReplies,
+      createSession: input.createSession,
     });
     switch (result.outcome) {
       case 'session_gone':
@@ -62,6 +67,9 @@ export class ChatService {
       case 'created':
       case 'repeated': {
         const { exchange } = result;
+        if (result.outcome === 'created') {
+          await this.events.messageCreated(exchange);
+        }
         if (exchange.reply.status === 'pending' || exchange.reply.status === 'streaming') {
           await this.enqueue(exchange.reply);
         }
