@@ -36,6 +36,7 @@ export class OpenAiProvider extends LlmProvider {
     const forward = (): void => controller.abort(signal.reason);
     signal.addEventListener('abort', forward, { once: true });
     let idle: NodeJS.Timeout | undefined;
+    let answering = false;
     const armIdleTimer = (): void => {
       clearTimeout(idle);
       idle = setTimeout(() => controller.abort(IDLE_TIMEOUT), this.config.llm.timeoutMs);
@@ -51,6 +52,7 @@ export class OpenAiProvider extends LlmProvider {
         },
         { signal: controller.signal },
       );
+      answering = true;
       let finished = false;
       for await (const chunk of chunks) {
         armIdleTimer();
@@ -71,7 +73,7 @@ export class OpenAiProvider extends LlmProvider {
         throw new LlmError('stream', 'the stream ended without a finish reason');
       }
     } catch (error) {
-      throw classify(error, controller.signal, signal);
+      throw classify(error, controller.signal, signal, answering);
     } finally {
       clearTimeout(idle);
       signal.removeEventListener('abort', forward);
@@ -81,7 +83,7 @@ export class OpenAiProvider extends LlmProvider {
 }
 
 /** Sorts an upstream failure into what the reply pipeline retries and what it fails at once. */
-export function classify(error: unknown, inner: AbortSignal, outer: AbortSignal): unknown {
+export function classify(error: unknown, inner: AbortSignal, outer: AbortSignal, answering: boolean): unknown {
   if (error instanceof LlmError || (outer.aborted && error === outer.reason)) {
     return error;
   }
@@ -103,8 +105,8 @@ export function classify(error: unknown, inner: AbortSignal, outer: AbortSignal)
     }
     return new LlmError('client', error.message);
   }
-  if (error instanceof APIError) {
-    // No status: a connection failure, or an error event inside the stream.
+  if (error instanceof APIError && !answering) {
+    // No status and no answer yet: the connection failed.
     return new LlmError('server', error.message);
   }
   return new LlmError('stream', error instanceof Error ? error.message : String(error));
