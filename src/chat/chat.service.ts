@@ -36,6 +36,7 @@ export interface HistoryPage {
 }
 
 const DEFAULT_HISTORY_PAGE = 50;
+const ENQUEUE_TIMEOUT_MS = 1000;
 
 @Injectable()
 export class ChatService {
@@ -94,13 +95,23 @@ export class ChatService {
 
   /**
    * The reply is already stored: if the queue is unreachable now, the send still succeeded and the
-   * reconciler enqueues the reply later. A repeated send enqueues again, which is a no-op by job id.
+   * reconciler enqueues the reply later. The queue's client waits for Redis to come back rather
+   * than failing, so the send waits at most ENQUEUE_TIMEOUT_MS for it (the add may still land
+   * later, which is harmless). A repeated send enqueues again, which is a no-op by job id.
    */
   private async enqueue(reply: MessageEntity): Promise<void> {
+    const added = this.replies.add(reply.id, { replyId: reply.id, sessionId: reply.sessionId, requestId: this.cls.getId() });
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`queue did not answer within ${ENQUEUE_TIMEOUT_MS} ms`)), ENQUEUE_TIMEOUT_MS);
+    });
     try {
-      await this.replies.add(reply.id, { replyId: reply.id, sessionId: reply.sessionId, requestId: this.cls.getId() });
+      await Promise.race([added, timeout]);
     } catch (error) {
+      added.catch(() => undefined);
       this.logger.warn({ replyId: reply.id, err: (error as Error).message }, 'enqueue failed; left to the reconciler');
+    } finally {
+      clearTimeout(timer);
     }
   }
 
