@@ -19,6 +19,10 @@ export interface Scenario {
   name: string;
   description: string;
   target: 'bare' | 'parley';
+  /** Which seeded users it acts as: readers (a 20-message history) or senders (an empty session). */
+  users?: 'readers' | 'senders';
+  /** Parley settings this scenario needs: it then gets a Parley process of its own. */
+  parleyEnv?: Record<string, string>;
   requests(context: BenchContext): NonNullable<Options['requests']>;
 }
 

@@ -49,6 +49,8 @@ async function main(): Promise<void> {
       MAX_PENDING_REPLIES: '10000',
       RATE_LIMIT_SENDS: '1000000',
       RATE_LIMIT_READS: '1000000',
+      // The reconciler would move replies between the processes' queues: it is not what is measured.
+      RECONCILE_INTERVAL_MS: '3600000',
       ...process.env.BENCH_PARLEY_ENV ? JSON.parse(process.env.BENCH_PARLEY_ENV) as Record<string, string> : {},
     };
     const parley = await startServer([join(root, 'dist/main.js')], env, await freePort(), '/health/ready');
@@ -62,8 +64,16 @@ async function main(): Promise<void> {
     const rows: Row[] = [];
     let baseline = 0;
     for (const scenario of scenarios) {
-      const scenarioContext = scenario.name === 'send' ? { ...context, users: senders } : context;
-      const url = scenario.target === 'bare' ? bare.url : parley.url;
+      let parleyUrl = parley.url;
+      if (scenario.parleyEnv) {
+        // Its own Parley process (same database, its own queue), stopped before the next scenario.
+        const ownEnv = { ...env, REDIS_KEY_PREFIX: `${prefix}_${rows.length}`, ...scenario.parleyEnv };
+        const own = await startServer([join(root, 'dist/main.js')], ownEnv, await freePort(), '/health/ready');
+        servers.push(own);
+        parleyUrl = own.url;
+      }
+      const scenarioContext = { ...context, parleyUrl, users: scenario.users === 'senders' ? senders : readers };
+      const url = scenario.target === 'bare' ? bare.url : parleyUrl;
       await measure(url, scenario, scenarioContext, 2);
       const result = await measure(url, scenario, scenarioContext, DURATION_S);
       if (scenario.target === 'bare') {
@@ -78,6 +88,9 @@ async function main(): Promise<void> {
         errors: result.errors + result.timeouts,
         ratioToBaseline: baseline > 0 ? Math.round((result.requests.average / baseline) * 1000) / 1000 : Number.NaN,
       });
+      if (scenario.parleyEnv) {
+        await servers.pop()?.stop();
+      }
     }
     console.table(rows);
     mkdirSync(join(root, 'bench/results'), { recursive: true });

@@ -2,6 +2,7 @@ import type { Scenario } from '../context.js';
 import { bare } from './bare.js';
 import { history } from './history.js';
 import { send } from './send.js';
+import { sendToReply0ms, sendToReply20ms } from './send-to-reply.js';
 
 /** Every scenario, in the order they run; `npm run bench -- <name...>` picks some. */
-export const SCENARIOS: Scenario[] = [bare, history, send];
+export const SCENARIOS: Scenario[] = [bare, history, send, sendToReply0ms, sendToReply20ms];
