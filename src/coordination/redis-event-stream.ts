@@ -19,6 +19,7 @@ const BLOCK_MS = 2000;
 const READ_COUNT = 500;
 const RETRY_MS = 250;
 const WAKE_TRIES = 100;
+const SHUTDOWN_WAIT_MS = 1000;
 
 /**
  * Per-session Redis streams (XADD with an approximate MAXLEN and a TTL). Each process reads every
@@ -51,11 +52,12 @@ export class RedisEventStream extends EventStream implements OnApplicationBootst
     this.loop = this.readLoop();
   }
 
+  /** Bounded: with Redis away the reader may be waiting for a reconnect that never comes. */
   async beforeApplicationShutdown(): Promise<void> {
     this.closed = true;
     this.watched.clear();
     await this.wakeReader();
-    await this.loop;
+    await Promise.race([this.loop, sleep(SHUTDOWN_WAIT_MS)]);
   }
 
   async publish(streamKey: string, type: string, data: unknown): Promise<string> {
