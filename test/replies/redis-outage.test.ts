@@ -107,6 +107,8 @@ describe('Redis flushed and restarted under load', () => {
     for (const sent of accepted) {
       expect(stored.get(sent.messageId)).toBe(sent.content);
     }
+    // Neither process died of the outage (a lock extension failing must not crash a worker).
+    expect(apps.map((app) => app.child.exitCode)).toEqual([null, null]);
     // Sends may be refused while Redis is away only as overload or a limit, never as a server error.
     expect(refused.filter((status) => status >= 500 && status !== 503)).toEqual([]);
   });
