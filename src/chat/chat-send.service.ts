@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Injectable } from '@nestjs/common';
+import { Injectable, type BeforeApplicationShutdown } from '@nestjs/common';
 import { ClsService } from 'nestjs-cls';
 import type { ParleyClsStore } from '../common/request-context.js';
 import { SecurityEventsService } from '../common/security-events.service.js';
@@ -42,9 +42,15 @@ function finishedReplyId(type: string, data: unknown): string | undefined {
   return type === ChatEventType.ReplyFailed ? payload?.messageId : undefined;
 }
 
-/** POST /v1/chat/send: one call that sends (creating the session if needed) and waits for the reply. */
+/**
+ * POST /v1/chat/send: one call that sends (creating the session if needed) and waits for the reply.
+ * At shutdown the waits end at once (202 with the pending reply), so they do not hold up the drain.
+ */
 @Injectable()
-export class ChatSendService {
+export class ChatSendService implements BeforeApplicationShutdown {
+  private readonly waiting = new Set<() => void>();
+  private stopping = false;
+
   constructor(
     private readonly chat: ChatService,
     private readonly sessions: SessionRepository,
@@ -54,6 +60,13 @@ export class ChatSendService {
     private readonly config: AppConfig,
     private readonly cls: ClsService<ParleyClsStore>,
   ) {}
+
+  beforeApplicationShutdown(): void {
+    this.stopping = true;
+    for (const wake of this.waiting) {
+      wake();
+    }
+  }
 
   async send(input: ChatSendInput): Promise<ChatSendResult> {
     const sessionId = input.sessionId ?? randomUUID();
@@ -82,6 +95,8 @@ export class ChatSendService {
     }
     let signalled = false;
     let wake: () => void = () => undefined;
+    const wakeForShutdown = (): void => wake();
+    this.waiting.add(wakeForShutdown);
     const subscription = await this.events
       .subscribe(pending.sessionId, undefined, (event) => {
         if (finishedReplyId(event.type, event.data) === pending.id) {
@@ -96,7 +111,7 @@ export class ChatSendService {
         signalled = false;
         const reply = (await this.replies.findReply(pending.id)) ?? pending;
         const left = deadline - Date.now();
-        if (isFinished(reply) || left <= 0) {
+        if (isFinished(reply) || left <= 0 || this.stopping) {
           return reply;
         }
         if (!signalled) {
@@ -110,6 +125,7 @@ export class ChatSendService {
         }
       }
     } finally {
+      this.waiting.delete(wakeForShutdown);
       subscription?.close();
     }
   }
