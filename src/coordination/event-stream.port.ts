@@ -21,7 +21,8 @@ export abstract class EventStream {
   abstract publish(streamKey: string, type: string, data: unknown): Promise<string>;
   /**
    * Delivers the events after `afterId` (when given, from the retained backlog), then every new
-   * one until closed. Without `afterId`, only events published after the subscription started.
+   * one until closed. Without `afterId`, from about the moment of subscribing: every event
+   * published after it, and possibly a few published just before.
    */
   abstract subscribe(streamKey: string, afterId: string | undefined, listener: StreamListener): Promise<StreamSubscription>;
 }
