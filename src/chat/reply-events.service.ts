@@ -40,7 +40,7 @@ export class ReplyEventsService {
    * worker taking over): clients drop the partial text of the earlier attempt.
    */
   replyDelta(reply: MessageEntity, attempt: number, delta: string): void {
-    void this.publish(reply.sessionId, ChatEventType.ReplyDelta, { messageId: reply.id, delta, attempt }, 'debug');
+    void this.publish(reply.sessionId, ChatEventType.ReplyDelta, { messageId: reply.id, delta, attempt }, 'debug', false);
   }
 
   replyCompleted(reply: MessageEntity): Promise<void> {
@@ -52,9 +52,9 @@ export class ReplyEventsService {
     return this.publish(reply.sessionId, ChatEventType.ReplyFailed, payload);
   }
 
-  private async publish(sessionId: string, type: string, data: unknown, level: 'debug' | 'warn' = 'warn'): Promise<void> {
+  private async publish(sessionId: string, type: string, data: unknown, level: 'debug' | 'warn' = 'warn', extendTtl = true): Promise<void> {
     try {
-      await this.stream.publish(sessionId, type, data);
+      await this.stream.publish(sessionId, type, data, extendTtl);
     } catch (error) {
       this.logger[level]({ sessionId, type, err: (error as Error).message }, 'event not published');
     }

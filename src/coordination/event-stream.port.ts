@@ -17,8 +17,11 @@ export interface StreamSubscription {
  * events older than the bound are gone (the database remains the record).
  */
 export abstract class EventStream {
-  /** Appends an event; returns its id. */
-  abstract publish(streamKey: string, type: string, data: unknown): Promise<string>;
+  /**
+   * Appends an event; returns its id. `extendTtl: false` skips renewing the stream's TTL, for
+   * frequent events (token deltas) that always sit between two events that renew it.
+   */
+  abstract publish(streamKey: string, type: string, data: unknown, extendTtl?: boolean): Promise<string>;
   /**
    * Delivers the events after `afterId` (when given, from the retained backlog), then every new
    * one until closed. Without `afterId`, from about the moment of subscribing: every event

@@ -60,14 +60,14 @@ export class RedisEventStream extends EventStream implements OnApplicationBootst
     await Promise.race([this.loop, sleep(SHUTDOWN_WAIT_MS)]);
   }
 
-  async publish(streamKey: string, type: string, data: unknown): Promise<string> {
+  async publish(streamKey: string, type: string, data: unknown, extendTtl = true): Promise<string> {
     const key = this.redis.key('events', streamKey);
     const { streamMaxLength, streamTtlMs } = this.config.events;
-    const results = await this.redis.commands
-      .multi()
-      .xadd(key, 'MAXLEN', '~', String(streamMaxLength), '*', 'type', type, 'data', JSON.stringify(data))
-      .pexpire(key, streamTtlMs)
-      .exec();
+    const entry = ['MAXLEN', '~', String(streamMaxLength), '*', 'type', type, 'data', JSON.stringify(data)] as const;
+    if (!extendTtl) {
+      return (await this.redis.commands.xadd(key, ...entry)) as string;
+    }
+    const results = await this.redis.commands.pipeline().xadd(key, ...entry).pexpire(key, streamTtlMs).exec();
     const [error, id] = results?.[0] ?? [new Error('XADD returned nothing'), null];
     if (error) {
       throw error;
