@@ -20,6 +20,10 @@ export interface Scenario {
   description: string;
   /** `parley-uncached`: a second Parley process, identical but for CACHE_ENABLED=false. */
   target: 'bare' | 'parley' | 'parley-uncached';
+  /** Which seeded users it acts as: readers (a 20-message history) or senders (an empty session). */
+  users?: 'readers' | 'senders';
+  /** Parley settings this scenario needs: it then gets a Parley process of its own. */
+  parleyEnv?: Record<string, string>;
   requests(context: BenchContext): NonNullable<Options['requests']>;
 }
 

@@ -87,6 +87,8 @@ async function main(): Promise<void> {
       MAX_PENDING_REPLIES: '10000',
       RATE_LIMIT_SENDS: '1000000',
       RATE_LIMIT_READS: '1000000',
+      // The reconciler would move replies between the processes' queues: it is not what is measured.
+      RECONCILE_INTERVAL_MS: '3600000',
       ...process.env.BENCH_PARLEY_ENV ? JSON.parse(process.env.BENCH_PARLEY_ENV) as Record<string, string> : {},
     };
     const parley = await startServer([join(root, 'dist/main.js')], env, await freePort(), '/health/ready');
@@ -108,8 +110,16 @@ async function main(): Promise<void> {
     const rows: Row[] = [];
     let baseline = 0;
     for (const scenario of scenarios) {
-      const scenarioContext = scenario.name === 'send' ? { ...context, users: senders } : context;
-      const url = { bare: bare.url, parley: parley.url, 'parley-uncached': uncachedUrl }[scenario.target];
+      let parleyUrl = scenario.target === 'parley-uncached' ? uncachedUrl : parley.url;
+      if (scenario.parleyEnv) {
+        // Its own Parley process (same database, its own queue), stopped before the next scenario.
+        const ownEnv = { ...env, REDIS_KEY_PREFIX: `${prefix}_${rows.length}`, ...scenario.parleyEnv };
+        const own = await startServer([join(root, 'dist/main.js')], ownEnv, await freePort(), '/health/ready');
+        servers.push(own);
+        parleyUrl = own.url;
+      }
+      const scenarioContext = { ...context, parleyUrl, users: scenario.users === 'senders' ? senders : readers };
+      const url = scenario.target === 'bare' ? bare.url : parleyUrl;
       await Promise.all([parley.url, uncachedUrl].filter((u) => u !== '').map((u) => drained(u)));
       await measure(url, scenario, scenarioContext, 2);
       const before = scenario.target === 'bare' ? null : await cacheTally(url);
@@ -128,6 +138,9 @@ async function main(): Promise<void> {
         ratioToBaseline: baseline > 0 ? Math.round((result.requests.average / baseline) * 1000) / 1000 : Number.NaN,
         cacheHitRate: before && after ? hitRate(before, after) : null,
       });
+      if (scenario.parleyEnv) {
+        await servers.pop()?.stop();
+      }
     }
     console.table(rows);
     mkdirSync(join(root, 'bench/results'), { recursive: true });

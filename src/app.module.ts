@@ -51,7 +51,9 @@ export class AppModule {
         DatabaseModule,
         RedisModule,
         CacheModule,
-        CoordinationModule.forRoot(config, { [REPLIES_QUEUE]: { attempts: 8, backoffMs: 500 } }),
+        CoordinationModule.forRoot(config, {
+          [REPLIES_QUEUE]: { attempts: 8, backoffMs: 500, lockDurationMs: config.replies.jobLockMs },
+        }),
         AuthModule,
         ThrottleModule,
         SessionModule,

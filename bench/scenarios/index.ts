@@ -4,6 +4,16 @@ import { history } from './history.js';
 import { historyUncached } from './history-uncached.js';
 import { readMixCached, readMixUncached } from './read-mix.js';
 import { send } from './send.js';
+import { sendToReply0ms, sendToReply20ms } from './send-to-reply.js';
 
 /** Every scenario, in the order they run; `npm run bench -- <name...>` picks some. */
-export const SCENARIOS: Scenario[] = [bare, history, historyUncached, send, readMixCached, readMixUncached];
+export const SCENARIOS: Scenario[] = [
+  bare,
+  history,
+  historyUncached,
+  send,
+  readMixCached,
+  readMixUncached,
+  sendToReply0ms,
+  sendToReply20ms,
+];

@@ -4,6 +4,7 @@ export const send: Scenario = {
   name: 'send',
   description: 'Authenticated POST of a message (stored with its pending reply, enqueued), random user',
   target: 'parley',
+  users: 'senders',
   requests: ({ users, counter }) => [
     {
       method: 'POST',

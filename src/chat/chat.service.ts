@@ -3,6 +3,7 @@ import { ClsService } from 'nestjs-cls';
 import type { Logger } from 'pino';
 import { CommonException } from '../common/domain.exception.js';
 import { PINO_LOGGER } from '../common/logger.module.js';
+import { MetricsService } from '../metrics/metrics.service.js';
 import type { ParleyClsStore } from '../common/request-context.js';
 import { AppConfig } from '../config/app-config.js';
 import { jobQueueToken } from '../coordination/coordination.module.js';
@@ -13,6 +14,7 @@ import { REPLIES_QUEUE, type GenerateReplyJobData } from './jobs/generate-reply.
 import { IDEMPOTENCY_KEY_MAX_LENGTH } from './message.dto.js';
 import type { MessageEntity } from './message.entity.js';
 import { MessageRepository, type Exchange } from './message.repository.js';
+import { ReplyEventsService } from './reply-events.service.js';
 
 export interface SendInput {
   sessionId: string;
@@ -20,6 +22,8 @@ export interface SendInput {
   content: string;
   clientMessageId?: string;
   idempotencyKey?: string;
+  /** Create the session `sessionId` with the exchange (POST /v1/chat/send without a session). */
+  createSession?: { title: string | null };
 }
 
 export interface SendResult extends Exchange {
@@ -33,14 +37,17 @@ export interface HistoryPage {
 }
 
 const DEFAULT_HISTORY_PAGE = 50;
+const ENQUEUE_TIMEOUT_MS = 1000;
 
 @Injectable()
 export class ChatService {
   constructor(
     private readonly messages: MessageRepository,
+    private readonly events: ReplyEventsService,
     @Inject(jobQueueToken(REPLIES_QUEUE)) private readonly replies: JobQueue<GenerateReplyJobData>,
     private readonly config: AppConfig,
     private readonly cls: ClsService<ParleyClsStore>,
+    private readonly metrics: MetricsService,
     @Inject(PINO_LOGGER) private readonly logger: Logger,
   ) {}
 
@@ -53,15 +60,20 @@ export class ChatService {
       clientMessageId,
       requestId: this.cls.getId(),
       maxPendingReplies: this.config.limits.maxPendingReplies,
+      createSession: input.createSession,
     });
     switch (result.outcome) {
       case 'session_gone':
         throw new SessionException(SessionExceptionCode.NotFound);
       case 'too_many_pending':
+        this.metrics.throttled.inc({ limit: 'pending_replies' });
         throw ChatException.tooManyPendingReplies(this.config.limits.maxPendingReplies);
       case 'created':
       case 'repeated': {
         const { exchange } = result;
+        if (result.outcome === 'created') {
+          await this.events.messageCreated(exchange);
+        }
         if (exchange.reply.status === 'pending' || exchange.reply.status === 'streaming') {
           await this.enqueue(exchange.reply);
         }
@@ -86,13 +98,23 @@ export class ChatService {
 
   /**
    * The reply is already stored: if the queue is unreachable now, the send still succeeded and the
-   * reconciler enqueues the reply later. A repeated send enqueues again, which is a no-op by job id.
+   * reconciler enqueues the reply later. The queue's client waits for Redis to come back rather
+   * than failing, so the send waits at most ENQUEUE_TIMEOUT_MS for it (the add may still land
+   * later, which is harmless). A repeated send enqueues again, which is a no-op by job id.
    */
   private async enqueue(reply: MessageEntity): Promise<void> {
+    const added = this.replies.add(reply.id, { replyId: reply.id, sessionId: reply.sessionId, requestId: this.cls.getId() });
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`queue did not answer within ${ENQUEUE_TIMEOUT_MS} ms`)), ENQUEUE_TIMEOUT_MS);
+    });
     try {
-      await this.replies.add(reply.id, { replyId: reply.id, sessionId: reply.sessionId, requestId: this.cls.getId() });
+      await Promise.race([added, timeout]);
     } catch (error) {
+      added.catch(() => undefined);
       this.logger.warn({ replyId: reply.id, err: (error as Error).message }, 'enqueue failed; left to the reconciler');
+    } finally {
+      clearTimeout(timer);
     }
   }
 

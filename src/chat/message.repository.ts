@@ -18,6 +18,11 @@ export interface AppendExchangeInput {
   clientMessageId: string | null;
   requestId: string;
   maxPendingReplies: number;
+  /**
+   * Create the session (id `sessionId`, owned by `ownerId`) in the same transaction, after the
+   * pending-reply check: a refused send leaves no empty session behind.
+   */
+  createSession?: { title: string | null };
 }
 
 export type AppendExchangeResult =
@@ -54,7 +59,7 @@ export class MessageRepository extends SendRetryDetector {
     const result = await this.appendInTransaction(input);
     if (result.outcome === 'created') {
       await this.changes.historyChanged(input.sessionId);
-      // The session row changed too (message_count, updated_at): the owner's session list shows both.
+      // The session row changed (or was created here): the owner's session list shows it.
       await this.changes.sessionsChanged(input.ownerId, input.sessionId);
     }
     return result;
@@ -65,6 +70,9 @@ export class MessageRepository extends SendRetryDetector {
       // One user's sends are serialised (user lock, then session row: always in that order), so the
       // pending-reply cap holds across that user's sessions too.
       await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`pending:${input.ownerId}`]);
+      if (input.createSession) {
+        return this.appendToNewSession(tx, input, input.createSession.title);
+      }
       const locked: Array<{ id: string }> = await tx.query(
         'SELECT id FROM sessions WHERE id = $1 AND owner_id = $2 FOR UPDATE',
         [input.sessionId, input.ownerId],
@@ -83,6 +91,14 @@ export class MessageRepository extends SendRetryDetector {
       }
       return { outcome: 'created', exchange: await this.insertExchange(tx, input) };
     });
+  }
+
+  private async appendToNewSession(tx: EntityManager, input: AppendExchangeInput, title: string | null): Promise<AppendExchangeResult> {
+    if (await this.pendingRepliesOf(tx, input.ownerId, input.maxPendingReplies)) {
+      return { outcome: 'too_many_pending' };
+    }
+    await tx.query('INSERT INTO sessions (id, owner_id, title) VALUES ($1, $2, $3)', [input.sessionId, input.ownerId, title]);
+    return { outcome: 'created', exchange: await this.insertExchange(tx, input) };
   }
 
   async list(sessionId: string, limit: number, beforeSeq: number | null): Promise<MessageEntity[]> {

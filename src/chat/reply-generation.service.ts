@@ -1,14 +1,18 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { PINO_LOGGER } from '../common/logger.module.js';
 import { AppConfig } from '../config/app-config.js';
 import { LockService } from '../coordination/lock.port.js';
 import { MetricsService } from '../metrics/metrics.service.js';
+import { LlmError } from './llm/llm.error.js';
 import { LlmProvider, type PromptMessage } from './llm/llm-provider.js';
 import type { MessageEntity } from './message.entity.js';
+import { PromptService } from './prompt.service.js';
+import { ReplyEventsService } from './reply-events.service.js';
 import { ReplyRepository } from './reply.repository.js';
 
-const HISTORY_MESSAGES = 50;
+const MAX_BACKOFF_MS = 30_000;
 
 /** The reply was taken over by another worker (its fenced write matched no row). */
 export class ReplyFencedError extends Error {
@@ -17,14 +21,17 @@ export class ReplyFencedError extends Error {
   }
 }
 
-export function toPrompt(history: readonly MessageEntity[]): PromptMessage[] {
-  return history.map((message) => ({ role: message.role, content: message.content }));
+/** Exponential backoff with jitter (half fixed, half random), never shorter than Retry-After. */
+export function retryDelayMs(baseMs: number, failedTries: number, retryAfterMs = 0): number {
+  const ceiling = Math.min(MAX_BACKOFF_MS, baseMs * 2 ** (failedTries - 1));
+  return Math.max(retryAfterMs, Math.round(ceiling / 2 + (Math.random() * ceiling) / 2));
 }
 
 /**
  * Produces replies one session at a time, in seq order, under the session's generation lock.
  * Whoever holds the lock generates every open reply of the session, so a job that finds the lock
- * taken can return: its reply is on the holder's list.
+ * taken can return: its reply is on the holder's list. Each try is a new attempt in the database,
+ * and only the current attempt's write can finish the reply (F8).
  */
 @Injectable()
 export class ReplyGenerationService {
@@ -32,17 +39,21 @@ export class ReplyGenerationService {
     private readonly replies: ReplyRepository,
     private readonly locks: LockService,
     private readonly llm: LlmProvider,
+    private readonly prompts: PromptService,
+    private readonly events: ReplyEventsService,
     private readonly config: AppConfig,
     private readonly metrics: MetricsService,
     @Inject(PINO_LOGGER) private readonly logger: Logger,
   ) {}
 
-  async generateSession(sessionId: string): Promise<void> {
+  /** `stop` aborts the work when the process hands its jobs back at shutdown. */
+  async generateSession(sessionId: string, stop: AbortSignal = new AbortController().signal): Promise<void> {
     for (;;) {
+      stop.throwIfAborted();
       const result = await this.locks.tryWithLock(
         `reply-generation:${sessionId}`,
         { ttlMs: this.config.replies.lockTtlMs },
-        (signal) => this.drain(sessionId, signal),
+        (lost) => this.drain(sessionId, AbortSignal.any([lost, stop])),
       );
       if (!result.acquired) {
         return;
@@ -61,36 +72,89 @@ export class ReplyGenerationService {
     }
   }
 
+  /** Tries until the reply is complete, failed for good, or the work is aborted. */
   private async generate(reply: MessageEntity, signal: AbortSignal): Promise<void> {
-    const attempt = await this.replies.beginAttempt(reply.id);
-    if (attempt === null) {
-      return;
+    for (let tries = 1; ; tries += 1) {
+      const attempt = await this.replies.beginAttempt(reply.id);
+      if (attempt === null) {
+        return;
+      }
+      try {
+        const content = await this.streamReply(reply, attempt, await this.prompts.build(reply), signal);
+        signal.throwIfAborted();
+        await this.complete(reply, attempt, content);
+        return;
+      } catch (error) {
+        if (signal.aborted || !(error instanceof LlmError)) {
+          throw error;
+        }
+        this.metrics.llmErrors.inc({ provider: this.llm.name, kind: error.kind });
+        if (!error.transient || tries >= this.config.llm.maxTries) {
+          await this.fail(reply, attempt, error);
+          return;
+        }
+        const delay = retryDelayMs(this.config.llm.retryBaseMs, tries, error.retryAfterMs);
+        this.logger.info({ replyId: reply.id, attempt, kind: error.kind, delayMs: delay }, 'transient model failure; retrying');
+        await sleep(delay, undefined, { signal });
+      }
     }
-    const history = await this.replies.conversationBefore(reply.sessionId, reply.seq, HISTORY_MESSAGES);
-    const content = await this.streamReply(toPrompt(history), signal);
-    signal.throwIfAborted();
-    if ((await this.replies.complete(reply.id, attempt, content)) === null) {
+  }
+
+  private async complete(reply: MessageEntity, attempt: number, content: string): Promise<void> {
+    const completed = await this.replies.complete(reply.id, attempt, content);
+    if (completed === null) {
       this.metrics.replies.inc({ outcome: 'fenced' });
       throw new ReplyFencedError(reply.id);
     }
+    await this.events.replyCompleted(completed);
     this.metrics.replies.inc({ outcome: 'complete' });
     this.metrics.replyLatency.observe((Date.now() - reply.createdAt.getTime()) / 1000);
     this.logger.debug({ replyId: reply.id, attempt }, 'reply completed');
   }
 
-  private async streamReply(prompt: PromptMessage[], signal: AbortSignal): Promise<string> {
+  private async fail(reply: MessageEntity, attempt: number, error: LlmError): Promise<void> {
+    const failed = await this.replies.fail(reply.id, attempt, error.code, error.userMessage);
+    if (failed === null) {
+      this.metrics.replies.inc({ outcome: 'fenced' });
+      throw new ReplyFencedError(reply.id);
+    }
+    await this.events.replyFailed(failed);
+    this.metrics.replies.inc({ outcome: 'failed' });
+    this.logger.warn({ replyId: reply.id, attempt, err: error.message }, 'reply failed');
+  }
+
+  /**
+   * Tokens that arrive in the same turn of the event loop (a fast model, a network chunk holding
+   * several) go out as one delta: fewer stream entries, no added latency.
+   */
+  private async streamReply(reply: MessageEntity, attempt: number, prompt: PromptMessage[], signal: AbortSignal): Promise<string> {
     const provider = this.llm.name;
     const stop = this.metrics.llmDuration.startTimer({ provider });
     let content = '';
+    let unsent = '';
+    let scheduled: NodeJS.Immediate | undefined;
+    const flush = (): void => {
+      scheduled = undefined;
+      if (unsent !== '') {
+        this.events.replyDelta(reply, attempt, unsent);
+        unsent = '';
+      }
+    };
     try {
       for await (const token of this.llm.stream(prompt, signal)) {
+        signal.throwIfAborted();
         content += token;
+        unsent += token;
         this.metrics.llmTokens.inc({ provider });
+        scheduled ??= setImmediate(flush);
       }
     } catch (error) {
+      clearImmediate(scheduled);
       stop({ outcome: 'error' });
       throw error;
     }
+    clearImmediate(scheduled);
+    flush();
     stop({ outcome: 'ok' });
     return content;
   }

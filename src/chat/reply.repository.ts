@@ -34,6 +34,15 @@ export class ReplyRepository {
     return rows[0] ? toMessage(rows[0]) : null;
   }
 
+  /** Open replies (pending or streaming), oldest first: what the reconciler checks for a job. */
+  async openReplies(limit: number): Promise<MessageEntity[]> {
+    const rows: MessageRow[] = await this.db.query(
+      `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE status IN ('pending', 'streaming') ORDER BY created_at LIMIT $1`,
+      [limit],
+    );
+    return rows.map(toMessage);
+  }
+
   /** Starts a new attempt; returns its number, or null when the reply is already finished. */
   async beginAttempt(replyId: string): Promise<number | null> {
     const [rows]: [Array<{ attempt: number; session_id: string }>, number] = await this.db.query(

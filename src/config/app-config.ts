@@ -61,11 +61,30 @@ export class AppConfig {
     readonly apiKey: string | undefined;
     readonly model: string;
     readonly localDelayMs: number;
+    /** Longest wait for the first byte and between two chunks of a streamed answer. */
+    readonly timeoutMs: number;
+    /** Upstream calls in flight at once in this process. */
+    readonly maxConcurrent: number;
+    readonly maxOutputTokens: number;
+    readonly systemPrompt: string;
+    /** Estimated tokens the prompt (system prompt, memories, history) may hold. */
+    readonly promptTokenBudget: number;
+    /** Tries per reply delivery; transient failures are retried with backoff and jitter. */
+    readonly maxTries: number;
+    readonly retryBaseMs: number;
   };
   readonly replies: {
     readonly waitMs: number;
     readonly concurrency: number;
     readonly lockTtlMs: number;
+    /** Bull's job lock: a worker that stops renewing it for this long has its job handed to another. */
+    readonly jobLockMs: number;
+    readonly reconcileIntervalMs: number;
+  };
+  readonly events: {
+    readonly streamMaxLength: number;
+    readonly streamTtlMs: number;
+    readonly sseHeartbeatMs: number;
   };
   readonly cache: {
     /** False: every cached read goes to the database (writes still bump versions when Redis is set). */
@@ -93,6 +112,7 @@ export class AppConfig {
 }
 
 const ONE_HOUR_MS = 3_600_000;
+const DEFAULT_SYSTEM_PROMPT = 'You are Parley, a helpful assistant. Answer clearly and concisely.';
 
 function parseTrustProxy(reader: EnvReader): TrustProxy {
   const value = reader.optional('TRUST_PROXY');
@@ -204,11 +224,25 @@ export function loadConfig(env: Env): AppConfig {
       apiKey: r.optional('LLM_API_KEY'),
       model: r.string('LLM_MODEL', 'gpt-4o-mini', { maxLength: 200 }),
       localDelayMs: r.int('LOCAL_LLM_DELAY_MS', 20, 0, 60_000),
+      timeoutMs: r.int('LLM_TIMEOUT_MS', 60_000, 100, ONE_HOUR_MS),
+      maxConcurrent: r.int('LLM_MAX_CONCURRENT', 16, 1, 10_000),
+      maxOutputTokens: r.int('LLM_MAX_OUTPUT_TOKENS', 1024, 1, 1_000_000),
+      systemPrompt: r.string('LLM_SYSTEM_PROMPT', DEFAULT_SYSTEM_PROMPT, { maxLength: 20_000 }),
+      promptTokenBudget: r.int('LLM_PROMPT_TOKEN_BUDGET', 6000, 100, 10_000_000),
+      maxTries: r.int('LLM_MAX_TRIES', 4, 1, 100),
+      retryBaseMs: r.int('LLM_RETRY_BASE_MS', 500, 1, 600_000),
     },
     replies: {
       waitMs: r.int('REPLY_WAIT_MS', 30_000, 0, 600_000),
       concurrency: r.int('REPLY_CONCURRENCY', 8, 1, 1000),
       lockTtlMs: r.int('REPLY_LOCK_TTL_MS', 15_000, 1000, 600_000),
+      jobLockMs: r.int('REPLY_JOB_LOCK_MS', 30_000, 1000, ONE_HOUR_MS),
+      reconcileIntervalMs: r.int('RECONCILE_INTERVAL_MS', 30_000, 100, ONE_HOUR_MS),
+    },
+    events: {
+      streamMaxLength: r.int('EVENT_STREAM_MAX_LENGTH', 1000, 10, 1_000_000),
+      streamTtlMs: r.int('EVENT_STREAM_TTL_MS', 3_600_000, 1000, 7 * 24 * ONE_HOUR_MS),
+      sseHeartbeatMs: r.int('SSE_HEARTBEAT_MS', 15_000, 100, 15_000),
     },
     cache: {
       enabled: r.bool('CACHE_ENABLED', true),

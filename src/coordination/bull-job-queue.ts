@@ -46,6 +46,14 @@ export class BullJobQueue<T> extends JobQueue<T> {
     }
   }
 
+  async requeue(jobId: string, data: T): Promise<void> {
+    const existing = await this.queue.getJob(jobId);
+    if (existing !== null && !LIVE_STATES.has(await existing.getState())) {
+      await existing.remove();
+    }
+    await this.add(jobId, data);
+  }
+
   process(concurrency: number, handler: JobHandler<T>): void {
     void this.queue.process(concurrency, (job: Job<T>) =>
       handler({ id: String(job.id), data: job.data, attempt: job.attemptsMade + 1 }),

@@ -1,13 +1,16 @@
 import { BullModule, getQueueToken } from '@nestjs/bull';
 import { Module, type DynamicModule, type Provider } from '@nestjs/common';
-import type { Queue } from 'bull';
+import type { AdvancedSettings, Queue } from 'bull';
 import { AppConfig } from '../config/app-config.js';
 import { RedisService } from '../redis/redis.service.js';
 import { BullJobQueue } from './bull-job-queue.js';
+import { EventStream } from './event-stream.port.js';
+import { InProcessEventStream } from './in-process-event-stream.js';
 import { InProcessJobQueue } from './in-process-job-queue.js';
 import { InProcessLockService } from './in-process-lock.service.js';
 import type { JobQueueOptions } from './job-queue.port.js';
 import { LockService } from './lock.port.js';
+import { RedisEventStream } from './redis-event-stream.js';
 import { RedisLockService } from './redis-lock.service.js';
 
 export const jobQueueToken = (name: string): string => `parley:job-queue:${name}`;
@@ -18,18 +21,25 @@ const BULL_CLIENT_ROLE = {
   bclient: 'queue-blocking',
 } as const;
 
+/** A job whose worker stopped renewing its lock is seen as stalled within one more lock period. */
+function bullSettings(options: JobQueueOptions): AdvancedSettings {
+  const lockDuration = options.lockDurationMs ?? 30_000;
+  return { lockDuration, lockRenewTime: Math.floor(lockDuration / 3), stalledInterval: lockDuration, maxStalledCount: 5 };
+}
+
 /**
- * Locks and queues, backed by Redis when REDIS_URL is set (every replica shares them) or by this
+ * Locks, queues and event streams, backed by Redis when REDIS_URL is set (every replica shares them) or by this
  * process otherwise (embedded mode, one process). Callers see only the LockService and JobQueue ports.
  */
 @Module({})
 export class CoordinationModule {
   static forRoot(config: AppConfig, queues: Readonly<Record<string, JobQueueOptions>>): DynamicModule {
     const names = Object.keys(queues);
-    const exports = [LockService, ...names.map(jobQueueToken)];
+    const exports = [LockService, EventStream, ...names.map(jobQueueToken)];
     if (config.redis.url === undefined) {
       const providers: Provider[] = [
         { provide: LockService, useClass: InProcessLockService },
+        { provide: EventStream, useClass: InProcessEventStream },
         ...names.map((name) => ({
           provide: jobQueueToken(name),
           useFactory: () => new InProcessJobQueue(name, queues[name] as JobQueueOptions),
@@ -48,10 +58,11 @@ export class CoordinationModule {
             createClient: (type: keyof typeof BULL_CLIENT_ROLE) => redis.queueConnection(BULL_CLIENT_ROLE[type]),
           }),
         }),
-        ...names.map((name) => BullModule.registerQueue({ name })),
+        ...names.map((name) => BullModule.registerQueue({ name, settings: bullSettings(queues[name] as JobQueueOptions) })),
       ],
       providers: [
         { provide: LockService, useClass: RedisLockService },
+        { provide: EventStream, useClass: RedisEventStream },
         ...names.map((name) => ({
           provide: jobQueueToken(name),
           inject: [getQueueToken(name)],

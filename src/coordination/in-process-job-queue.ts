@@ -28,6 +28,10 @@ export class InProcessJobQueue<T> extends JobQueue<T> {
     this.drain();
   }
 
+  requeue(jobId: string, data: T): Promise<void> {
+    return this.add(jobId, data);
+  }
+
   process(concurrency: number, handler: JobHandler<T>): void {
     this.concurrency = concurrency;
     this.handler = handler;

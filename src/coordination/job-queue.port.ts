@@ -19,6 +19,11 @@ export interface JobQueueOptions {
   attempts: number;
   /** First retry delay; doubles on each retry. */
   backoffMs: number;
+  /**
+   * How long a delivered job stays with its worker without the worker renewing it (Redis only):
+   * past it, the job is handed to another worker (a crashed or frozen worker loses its jobs).
+   */
+  lockDurationMs?: number;
 }
 
 /**
@@ -28,6 +33,8 @@ export interface JobQueueOptions {
 export abstract class JobQueue<T> {
   abstract readonly name: string;
   abstract add(jobId: string, data: T): Promise<void>;
+  /** Like `add`, but a finished job still kept under this id is replaced instead of blocking it. */
+  abstract requeue(jobId: string, data: T): Promise<void>;
   /** Starts consuming in this process. */
   abstract process(concurrency: number, handler: JobHandler<T>): void;
   /** Whether a job with this id is still queued, delayed or running. */

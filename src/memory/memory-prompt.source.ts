@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { MemoryProvider } from '../common/memory-provider.port.js';
 import { anyWordQuery } from './memory-search.util.js';
 import { MemoryRepository } from './memory.repository.js';
 
@@ -11,10 +12,12 @@ const MAX_PROMPT_MEMORIES = 50;
  * Only ever the owner's own: every query is scoped by `ownerId`.
  */
 @Injectable()
-export class MemoryPromptSource {
-  constructor(private readonly memories: MemoryRepository) {}
+export class MemoryPromptSource extends MemoryProvider {
+  constructor(private readonly memories: MemoryRepository) {
+    super();
+  }
 
-  async forPrompt(ownerId: string, query: string, limit: number): Promise<string[]> {
+  async memoriesFor(ownerId: string, query: string, limit: number): Promise<string[]> {
     const count = Math.min(Math.floor(limit), MAX_PROMPT_MEMORIES);
     if (!(count > 0)) {
       return [];

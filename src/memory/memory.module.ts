@@ -1,4 +1,5 @@
-import { Module } from '@nestjs/common';
+import { Global, Module } from '@nestjs/common';
+import { MemoryProvider } from '../common/memory-provider.port.js';
 import { MemoryController } from './memory.controller.js';
 import { MemoryOwnershipGuard } from './memory-ownership.guard.js';
 import { MemoryPromptSource } from './memory-prompt.source.js';
@@ -6,9 +7,16 @@ import { MemoryRepository } from './memory.repository.js';
 import { MemoryService } from './memory.service.js';
 
 /** Per-user long-term memory: the /v1/memories API and what the reply pipeline puts into prompts. */
+@Global()
 @Module({
   controllers: [MemoryController],
-  providers: [MemoryRepository, MemoryService, MemoryOwnershipGuard, MemoryPromptSource],
-  exports: [MemoryPromptSource],
+  providers: [
+    MemoryRepository,
+    MemoryService,
+    MemoryOwnershipGuard,
+    MemoryPromptSource,
+    { provide: MemoryProvider, useExisting: MemoryPromptSource },
+  ],
+  exports: [MemoryPromptSource, MemoryProvider],
 })
 export class MemoryModule {}

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { PINO_LOGGER } from '../common/logger.module.js';
 import { AppConfig } from '../config/app-config.js';
 
-export type RedisRole = 'commands' | 'subscriber' | 'queue-client' | 'queue-subscriber' | 'queue-blocking';
+export type RedisRole = 'commands' | 'subscriber' | 'events' | 'queue-client' | 'queue-subscriber' | 'queue-blocking';
 
 const RECONNECT_MAX_MS = 2000;
 
@@ -55,6 +55,11 @@ export class RedisService implements OnApplicationShutdown {
 
   get subscriber(): Redis {
     return this.connection('subscriber');
+  }
+
+  /** The one connection of this process that blocks on XREAD for every subscribed event stream. */
+  get eventReader(): Redis {
+    return this.connection('events');
   }
 
   /**
@@ -117,6 +122,9 @@ export class RedisService implements OnApplicationShutdown {
     }
     if (role === 'subscriber') {
       return base;
+    }
+    if (role === 'events') {
+      return { ...base, maxRetriesPerRequest: null };
     }
     return { ...base, maxRetriesPerRequest: null, enableReadyCheck: false };
   }

@@ -82,21 +82,21 @@ describe.each(Object.keys(engines))('memory repository and prompt source on %s',
     await repository.create(alice, 'I live in Porto', 'user');
     await repository.create(bob, 'I love peanut butter and cooking', 'user');
 
-    expect(await prompt.forPrompt(alice, 'Can you suggest a recipe with peanuts for my dinner?', 1)).toEqual([
+    expect(await prompt.memoriesFor(alice, 'Can you suggest a recipe with peanuts for my dinner?', 1)).toEqual([
       'I am allergic to peanuts',
     ]);
-    const filled = await prompt.forPrompt(alice, 'Any cooking ideas for peanut lovers?', 3);
+    const filled = await prompt.memoriesFor(alice, 'Any cooking ideas for peanut lovers?', 3);
     expect(filled[0]).toBe('I am allergic to peanuts');
     expect(filled.slice(1).sort()).toEqual(['I live in Porto', 'My daughter is called Inês']);
-    expect(await prompt.forPrompt(alice, 'Where do I live? Porto or Lisbon?', 1)).toEqual([
+    expect(await prompt.memoriesFor(alice, 'Where do I live? Porto or Lisbon?', 1)).toEqual([
       'I live in Porto',
     ]);
-    expect(await prompt.forPrompt(alice, '?!', 10)).toHaveLength(3);
-    expect(await prompt.forPrompt(alice, 'cooking', 10)).not.toContain('I love peanut butter and cooking');
-    expect(await prompt.forPrompt(bob, 'peanuts', 10)).toEqual(['I love peanut butter and cooking']);
-    expect(await prompt.forPrompt(owner(), 'peanuts', 10)).toEqual([]);
-    expect(await prompt.forPrompt(alice, 'peanuts', 0)).toEqual([]);
-    expect(await prompt.forPrompt(alice, 'peanuts', Number.NaN)).toEqual([]);
+    expect(await prompt.memoriesFor(alice, '?!', 10)).toHaveLength(3);
+    expect(await prompt.memoriesFor(alice, 'cooking', 10)).not.toContain('I love peanut butter and cooking');
+    expect(await prompt.memoriesFor(bob, 'peanuts', 10)).toEqual(['I love peanut butter and cooking']);
+    expect(await prompt.memoriesFor(owner(), 'peanuts', 10)).toEqual([]);
+    expect(await prompt.memoriesFor(alice, 'peanuts', 0)).toEqual([]);
+    expect(await prompt.memoriesFor(alice, 'peanuts', Number.NaN)).toEqual([]);
   });
 
   it('announces each committed write to the ChangeNotifier, and nothing else', async () => {

@@ -17,9 +17,19 @@ export interface GenerateReplyJobData {
   requestId: string;
 }
 
-/** Consumes the replies queue in worker roles; each job runs in a CLS context of its own. */
+/** At shutdown, replies still running this long before the grace period ends are handed back. */
+const HAND_BACK_MARGIN_MS = 2000;
+
+/**
+ * Consumes the replies queue in worker roles; each job runs in a CLS context of its own. At
+ * shutdown it stops taking jobs and lets the running ones finish; those that would outlive the
+ * grace period are aborted, which fails their delivery so that the queue retries them on another
+ * worker (their reply rows stay open, and the next attempt fences this one out).
+ */
 @Injectable()
 export class GenerateReplyJob implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly stop = new AbortController();
+
   constructor(
     @Inject(jobQueueToken(REPLIES_QUEUE)) private readonly queue: JobQueue<GenerateReplyJobData>,
     private readonly generation: ReplyGenerationService,
@@ -36,7 +46,13 @@ export class GenerateReplyJob implements OnApplicationBootstrap, BeforeApplicati
   }
 
   async beforeApplicationShutdown(): Promise<void> {
-    await this.queue.close(this.config.shutdown.graceMs);
+    const graceMs = this.config.shutdown.graceMs;
+    const handBack = setTimeout(
+      () => this.stop.abort(new Error('worker shutting down; reply handed back')),
+      Math.max(0, graceMs - Math.min(HAND_BACK_MARGIN_MS, graceMs / 4)),
+    );
+    await this.queue.close(graceMs);
+    clearTimeout(handBack);
   }
 
   private run(job: QueuedJob<GenerateReplyJobData>): Promise<void> {
@@ -45,7 +61,7 @@ export class GenerateReplyJob implements OnApplicationBootstrap, BeforeApplicati
       this.cls.set('sessionId', job.data.sessionId);
       this.cls.set('startedAt', Date.now());
       try {
-        await this.generation.generateSession(job.data.sessionId);
+        await this.generation.generateSession(job.data.sessionId, this.stop.signal);
       } catch (error) {
         this.logger.warn({ err: (error as Error).message, replyId: job.id, attempt: job.attempt }, 'reply job failed');
         throw error;

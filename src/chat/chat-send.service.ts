@@ -1,0 +1,143 @@
+import { randomUUID } from 'node:crypto';
+import { Injectable, type BeforeApplicationShutdown } from '@nestjs/common';
+import { ClsService } from 'nestjs-cls';
+import type { ParleyClsStore } from '../common/request-context.js';
+import { SecurityEventsService } from '../common/security-events.service.js';
+import { AppConfig } from '../config/app-config.js';
+import type { StreamSubscription } from '../coordination/event-stream.port.js';
+import { SessionException, SessionExceptionCode } from '../session/session.exception.js';
+import { SessionRepository } from '../session/session.repository.js';
+import { ChatService } from './chat.service.js';
+import type { MessageEntity } from './message.entity.js';
+import { ChatEventType, ReplyEventsService } from './reply-events.service.js';
+import { ReplyRepository } from './reply.repository.js';
+
+export interface ChatSendInput {
+  ownerId: string;
+  content: string;
+  sessionId?: string;
+}
+
+export interface ChatSendResult {
+  sessionId: string;
+  message: MessageEntity;
+  reply: MessageEntity;
+  /** True when the reply finished (complete or failed) within REPLY_WAIT_MS. */
+  finished: boolean;
+}
+
+const TITLE_LENGTH = 80;
+/** The database is looked at this often while waiting, in case an event never comes (Redis away). */
+const POLL_MS = 1000;
+
+function isFinished(reply: MessageEntity): boolean {
+  return reply.status === 'complete' || reply.status === 'failed';
+}
+
+function finishedReplyId(type: string, data: unknown): string | undefined {
+  const payload = data as { message?: { id?: string }; messageId?: string } | null;
+  if (type === ChatEventType.ReplyCompleted) {
+    return payload?.message?.id;
+  }
+  return type === ChatEventType.ReplyFailed ? payload?.messageId : undefined;
+}
+
+/**
+ * POST /v1/chat/send: one call that sends (creating the session if needed) and waits for the reply.
+ * At shutdown the waits end at once (202 with the pending reply), so they do not hold up the drain.
+ */
+@Injectable()
+export class ChatSendService implements BeforeApplicationShutdown {
+  private readonly waiting = new Set<() => void>();
+  private stopping = false;
+
+  constructor(
+    private readonly chat: ChatService,
+    private readonly sessions: SessionRepository,
+    private readonly replies: ReplyRepository,
+    private readonly events: ReplyEventsService,
+    private readonly securityEvents: SecurityEventsService,
+    private readonly config: AppConfig,
+    private readonly cls: ClsService<ParleyClsStore>,
+  ) {}
+
+  beforeApplicationShutdown(): void {
+    this.stopping = true;
+    for (const wake of this.waiting) {
+      wake();
+    }
+  }
+
+  async send(input: ChatSendInput): Promise<ChatSendResult> {
+    const sessionId = input.sessionId ?? randomUUID();
+    if (input.sessionId !== undefined) {
+      await this.assertOwned(input.sessionId, input.ownerId);
+    }
+    const title = input.content.replace(/\s+/g, ' ').trim().slice(0, TITLE_LENGTH);
+    const sent = await this.chat.send({
+      sessionId,
+      ownerId: input.ownerId,
+      content: input.content,
+      createSession: input.sessionId === undefined ? { title } : undefined,
+    });
+    const reply = await this.waitForReply(sent.reply);
+    return { sessionId, message: sent.message, reply, finished: isFinished(reply) };
+  }
+
+  /**
+   * Subscribes before reading the reply's state, and its finish is published after it committed:
+   * whichever comes first, the wait cannot miss it.
+   */
+  private async waitForReply(pending: MessageEntity): Promise<MessageEntity> {
+    const waitMs = this.config.replies.waitMs;
+    if (waitMs === 0) {
+      return pending;
+    }
+    let signalled = false;
+    let wake: () => void = () => undefined;
+    const wakeForShutdown = (): void => wake();
+    this.waiting.add(wakeForShutdown);
+    const subscription = await this.events
+      .subscribe(pending.sessionId, undefined, (event) => {
+        if (finishedReplyId(event.type, event.data) === pending.id) {
+          signalled = true;
+          wake();
+        }
+      })
+      .catch((): StreamSubscription | undefined => undefined);
+    try {
+      const deadline = Date.now() + waitMs;
+      for (;;) {
+        signalled = false;
+        const reply = (await this.replies.findReply(pending.id)) ?? pending;
+        const left = deadline - Date.now();
+        if (isFinished(reply) || left <= 0 || this.stopping) {
+          return reply;
+        }
+        if (!signalled) {
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, Math.min(POLL_MS, left));
+            wake = () => {
+              clearTimeout(timer);
+              resolve();
+            };
+          });
+        }
+      }
+    } finally {
+      this.waiting.delete(wakeForShutdown);
+      subscription?.close();
+    }
+  }
+
+  private async assertOwned(sessionId: string, ownerId: string): Promise<void> {
+    const session = await this.sessions.findById(sessionId);
+    if (session === null) {
+      throw new SessionException(SessionExceptionCode.NotFound);
+    }
+    if (session.ownerId !== ownerId) {
+      this.securityEvents.record('session_forbidden', { userId: ownerId, sessionId, requestId: this.cls.getId(), route: '/v1/chat/send' });
+      throw new SessionException(SessionExceptionCode.Forbidden);
+    }
+  }
+}

@@ -1,0 +1,62 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { Logger } from 'pino';
+import { PINO_LOGGER } from '../common/logger.module.js';
+import { EventStream, type StreamListener, type StreamSubscription } from '../coordination/event-stream.port.js';
+import { mapMessage } from './message.dto.js';
+import type { MessageEntity } from './message.entity.js';
+import type { Exchange } from './message.repository.js';
+
+export const ChatEventType = {
+  MessageCreated: 'message.created',
+  ReplyDelta: 'reply.delta',
+  ReplyCompleted: 'reply.completed',
+  ReplyFailed: 'reply.failed',
+} as const;
+
+/**
+ * The chat events of a session's stream (read by SSE on any replica). Events are a convenience on
+ * top of the database, never the record: publishing is best effort and a failure only logs. A
+ * finished reply's event is published after its row committed, so a reader woken by it sees the row.
+ */
+@Injectable()
+export class ReplyEventsService {
+  constructor(
+    private readonly stream: EventStream,
+    @Inject(PINO_LOGGER) private readonly logger: Logger,
+  ) {}
+
+  subscribe(sessionId: string, afterId: string | undefined, listener: StreamListener): Promise<StreamSubscription> {
+    return this.stream.subscribe(sessionId, afterId, listener);
+  }
+
+  messageCreated(exchange: Exchange): Promise<void> {
+    const payload = { message: mapMessage(exchange.message), reply: mapMessage(exchange.reply) };
+    return this.publish(exchange.message.sessionId, ChatEventType.MessageCreated, payload);
+  }
+
+  /**
+   * Not awaited by the generator: deltas go out in order on one connection, and the completion
+   * that follows them is awaited. `attempt` changes when a reply is restarted (a retry or another
+   * worker taking over): clients drop the partial text of the earlier attempt.
+   */
+  replyDelta(reply: MessageEntity, attempt: number, delta: string): void {
+    void this.publish(reply.sessionId, ChatEventType.ReplyDelta, { messageId: reply.id, delta, attempt }, 'debug', false);
+  }
+
+  replyCompleted(reply: MessageEntity): Promise<void> {
+    return this.publish(reply.sessionId, ChatEventType.ReplyCompleted, { message: mapMessage(reply) });
+  }
+
+  replyFailed(reply: MessageEntity): Promise<void> {
+    const payload = { messageId: reply.id, code: reply.errorCode ?? 'failed', reason: reply.errorMessage ?? 'The reply failed' };
+    return this.publish(reply.sessionId, ChatEventType.ReplyFailed, payload);
+  }
+
+  private async publish(sessionId: string, type: string, data: unknown, level: 'debug' | 'warn' = 'warn', extendTtl = true): Promise<void> {
+    try {
+      await this.stream.publish(sessionId, type, data, extendTtl);
+    } catch (error) {
+      this.logger[level]({ sessionId, type, err: (error as Error).message }, 'event not published');
+    }
+  }
+}

@@ -1,0 +1,84 @@
+import { Controller, Get, Headers, Query, Res, UseGuards } from '@nestjs/common';
+import {
+  ApiBadRequestResponse,
+  ApiBearerAuth,
+  ApiForbiddenResponse,
+  ApiHeader,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiParam,
+  ApiProduces,
+  ApiTags,
+  ApiTooManyRequestsResponse,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import { CommonException } from '../common/domain.exception.js';
+import { ErrorResponseDto } from '../common/error-response.dto.js';
+import { isEventId } from '../coordination/event-stream.port.js';
+import type { SessionEntity } from '../session/session.entity.js';
+import { OwnedSession, SessionOwnershipGuard } from '../session/session-ownership.guard.js';
+import { RateLimit } from '../throttle/rate-limit.decorator.js';
+import { SessionEventsQueryDto } from './chat-send.dto.js';
+import { SessionEventsService } from './session-events.service.js';
+
+const SSE_EXAMPLE = [
+  'id: 1767225600000-0',
+  'event: message.created',
+  'data: {"message":{"id":"…","seq":1,"role":"user","status":"complete"},"reply":{"id":"…","seq":2,"status":"pending"}}',
+  '',
+  'id: 1767225600012-0',
+  'event: reply.delta',
+  'data: {"messageId":"…","delta":"Lisbon ","attempt":1}',
+  '',
+  'id: 1767225600480-0',
+  'event: reply.completed',
+  'data: {"message":{"id":"…","seq":2,"role":"assistant","status":"complete","content":"Lisbon …"}}',
+  '',
+  ': heartbeat',
+  '',
+].join('\n');
+
+@ApiTags('messages')
+@ApiBearerAuth()
+@RateLimit('reads')
+@UseGuards(SessionOwnershipGuard)
+@Controller('v1/sessions/:sessionId/events')
+export class SessionEventsController {
+  constructor(private readonly sessionEvents: SessionEventsService) {}
+
+  @Get()
+  @ApiOperation({
+    summary: 'Server-sent events of the session',
+    description:
+      'Events: message.created {message, reply}; reply.delta {messageId, delta, attempt} (a new attempt restarts the ' +
+      'reply text); reply.completed {message}; reply.failed {messageId, code, reason}. Every event has an id: ' +
+      'reconnect with Last-Event-ID (or ?lastEventId=) to resume after it, on any replica. A comment heartbeat is ' +
+      'sent every SSE_HEARTBEAT_MS (15 s by default).',
+  })
+  @ApiParam({ name: 'sessionId', format: 'uuid' })
+  @ApiHeader({ name: 'Last-Event-ID', required: false, description: 'Resume after this event id' })
+  @ApiProduces('text/event-stream')
+  @ApiOkResponse({
+    description: 'An open text/event-stream',
+    content: { 'text/event-stream': { schema: { type: 'string' }, example: SSE_EXAMPLE } },
+  })
+  @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'Malformed session id or Last-Event-ID' })
+  @ApiUnauthorizedResponse({ type: ErrorResponseDto })
+  @ApiForbiddenResponse({ type: ErrorResponseDto, description: 'session_forbidden' })
+  @ApiNotFoundResponse({ type: ErrorResponseDto })
+  @ApiTooManyRequestsResponse({ type: ErrorResponseDto, description: 'rate_limited' })
+  async events(
+    @OwnedSession() session: SessionEntity,
+    @Headers('last-event-id') header: string | undefined,
+    @Query() query: SessionEventsQueryDto,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    const lastEventId = header ?? query.lastEventId;
+    if (lastEventId !== undefined && !isEventId(lastEventId)) {
+      throw CommonException.validation('Last-Event-ID must be an event id such as 1767225600000-0');
+    }
+    await this.sessionEvents.stream(session.id, lastEventId, reply);
+  }
+}

@@ -1,0 +1,82 @@
+import { Inject, Injectable, type BeforeApplicationShutdown } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
+import type { Logger } from 'pino';
+import { PINO_LOGGER } from '../common/logger.module.js';
+import { AppConfig } from '../config/app-config.js';
+import type { StreamEvent, StreamSubscription } from '../coordination/event-stream.port.js';
+import { ReplyEventsService } from './reply-events.service.js';
+
+/** A client that reads slower than this much buffered output is cut off; it resumes with Last-Event-ID. */
+const MAX_BUFFERED_BYTES = 1024 * 1024;
+/** What EventSource waits before reconnecting after the server closed the stream. */
+const RECONNECT_MS = 1000;
+
+export function formatEvent(event: StreamEvent): string {
+  return `id: ${event.id}\nevent: ${event.type}\ndata: ${JSON.stringify(event.data)}\n\n`;
+}
+
+/**
+ * Server-sent events of one session, fed by its event stream: each event carries its stream id,
+ * a reconnect with Last-Event-ID resumes after it (on any replica), a comment line every
+ * SSE_HEARTBEAT_MS keeps proxies from closing an idle stream. Open streams are ended at shutdown.
+ */
+@Injectable()
+export class SessionEventsService implements BeforeApplicationShutdown {
+  private readonly open = new Set<() => void>();
+
+  constructor(
+    private readonly events: ReplyEventsService,
+    private readonly config: AppConfig,
+    @Inject(PINO_LOGGER) private readonly logger: Logger,
+  ) {}
+
+  get openStreams(): number {
+    return this.open.size;
+  }
+
+  async stream(sessionId: string, lastEventId: string | undefined, reply: FastifyReply): Promise<void> {
+    reply.hijack();
+    const raw = reply.raw;
+    raw.writeHead(200, {
+      ...(reply.getHeaders() as Record<string, string>),
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache, no-transform',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+    });
+    raw.write(`retry: ${RECONNECT_MS}\n\n`);
+    let subscription: StreamSubscription | undefined;
+    const heartbeat = setInterval(() => raw.write(': heartbeat\n\n'), this.config.events.sseHeartbeatMs);
+    const close = (): void => {
+      clearInterval(heartbeat);
+      subscription?.close();
+      this.open.delete(close);
+      if (!raw.writableEnded) {
+        raw.end();
+      }
+    };
+    this.open.add(close);
+    raw.once('close', close);
+    try {
+      subscription = await this.events.subscribe(sessionId, lastEventId, (event) => {
+        if (raw.writableLength > MAX_BUFFERED_BYTES) {
+          close();
+          return;
+        }
+        raw.write(formatEvent(event));
+      });
+      if (raw.destroyed) {
+        close();
+      }
+    } catch (error) {
+      this.logger.warn({ sessionId, err: (error as Error).message }, 'event stream unavailable; closing SSE');
+      close();
+    }
+  }
+
+  beforeApplicationShutdown(): void {
+    for (const close of [...this.open]) {
+      close();
+    }
+  }
+}

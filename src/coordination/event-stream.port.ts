@@ -1,0 +1,81 @@
+/** One event of a session's stream. `id` orders events and is what a client resumes after. */
+export interface StreamEvent {
+  readonly id: string;
+  readonly type: string;
+  readonly data: unknown;
+}
+
+export type StreamListener = (event: StreamEvent) => void;
+
+export interface StreamSubscription {
+  close(): void;
+}
+
+/**
+ * Per-session event streams, bounded in length and time. Publishers on any process reach
+ * subscribers on every process. Delivery to one subscriber is in id order with no duplicates;
+ * events older than the bound are gone (the database remains the record).
+ */
+export abstract class EventStream {
+  /**
+   * Appends an event; returns its id. `extendTtl: false` skips renewing the stream's TTL, for
+   * frequent events (token deltas) that always sit between two events that renew it.
+   */
+  abstract publish(streamKey: string, type: string, data: unknown, extendTtl?: boolean): Promise<string>;
+  /**
+   * Delivers the events after `afterId` (when given, from the retained backlog), then every new
+   * one until closed. Without `afterId`, from about the moment of subscribing: every event
+   * published after it, and possibly a few published just before.
+   */
+  abstract subscribe(streamKey: string, afterId: string | undefined, listener: StreamListener): Promise<StreamSubscription>;
+}
+
+const EVENT_ID = /^(\d{1,15})-(\d{1,15})$/;
+
+export function isEventId(value: string): boolean {
+  return EVENT_ID.test(value);
+}
+
+/** Compares two `<ms>-<seq>` ids (the Redis stream id format, used by both adapters). */
+export function compareEventIds(a: string, b: string): number {
+  const [am = 0, as = 0] = a.split('-').map(Number);
+  const [bm = 0, bs = 0] = b.split('-').map(Number);
+  return am !== bm ? am - bm : as - bs;
+}
+
+/**
+ * One subscriber's cursor: passes on only events after the last one it passed on, and holds back
+ * live events while the backlog is being read, so a resume neither skips nor repeats.
+ */
+export class OrderedDelivery {
+  private held: StreamEvent[] | null = [];
+
+  constructor(
+    private lastId: string,
+    private readonly listener: StreamListener,
+  ) {}
+
+  offer(event: StreamEvent): void {
+    if (this.held !== null) {
+      this.held.push(event);
+      return;
+    }
+    this.deliver(event);
+  }
+
+  /** Delivers the backlog, then whatever arrived meanwhile, and goes live. */
+  release(backlog: readonly StreamEvent[]): void {
+    const held = this.held ?? [];
+    this.held = null;
+    for (const event of [...backlog, ...held]) {
+      this.deliver(event);
+    }
+  }
+
+  private deliver(event: StreamEvent): void {
+    if (compareEventIds(event.id, this.lastId) > 0) {
+      this.lastId = event.id;
+      this.listener(event);
+    }
+  }
+}

@@ -1,0 +1,79 @@
+import { Injectable } from '@nestjs/common';
+import { AppConfig } from '../config/app-config.js';
+import { EventStream, OrderedDelivery, type StreamEvent, type StreamListener, type StreamSubscription } from './event-stream.port.js';
+
+interface RetainedStream {
+  events: StreamEvent[];
+  expiresAt: number;
+  deliveries: Set<OrderedDelivery>;
+}
+
+/** Event streams inside this process (embedded mode): same contract as the Redis one, one process only. */
+@Injectable()
+export class InProcessEventStream extends EventStream {
+  private readonly streams = new Map<string, RetainedStream>();
+  private lastMs = 0;
+  private lastSeq = 0;
+
+  constructor(private readonly config: AppConfig) {
+    super();
+  }
+
+  async publish(streamKey: string, type: string, data: unknown): Promise<string> {
+    const stream = this.stream(streamKey);
+    const event: StreamEvent = { id: this.nextId(), type, data };
+    stream.events.push(event);
+    if (stream.events.length > this.config.events.streamMaxLength) {
+      stream.events.shift();
+    }
+    stream.expiresAt = Date.now() + this.config.events.streamTtlMs;
+    for (const delivery of stream.deliveries) {
+      delivery.offer(event);
+    }
+    return event.id;
+  }
+
+  async subscribe(streamKey: string, afterId: string | undefined, listener: StreamListener): Promise<StreamSubscription> {
+    const stream = this.stream(streamKey);
+    const start = afterId ?? stream.events.at(-1)?.id ?? '0-0';
+    const delivery = new OrderedDelivery(start, listener);
+    stream.deliveries.add(delivery);
+    delivery.release(afterId === undefined ? [] : stream.events);
+    return {
+      close: () => {
+        stream.deliveries.delete(delivery);
+      },
+    };
+  }
+
+  private stream(streamKey: string): RetainedStream {
+    const now = Date.now();
+    let stream = this.streams.get(streamKey);
+    if (stream === undefined || (stream.expiresAt < now && stream.deliveries.size === 0)) {
+      stream = { events: [], expiresAt: now + this.config.events.streamTtlMs, deliveries: new Set() };
+      this.streams.set(streamKey, stream);
+      this.sweep(now);
+    }
+    return stream;
+  }
+
+  /** Expired streams with nobody listening are dropped when a new stream is made. */
+  private sweep(now: number): void {
+    for (const [key, stream] of this.streams) {
+      if (stream.expiresAt < now && stream.deliveries.size === 0) {
+        this.streams.delete(key);
+      }
+    }
+  }
+
+  private nextId(): string {
+    const now = Date.now();
+    if (now > this.lastMs) {
+      this.lastMs = now;
+      this.lastSeq = 0;
+    } else {
+      this.lastSeq += 1;
+    }
+    return `${this.lastMs}-${this.lastSeq}`;
+  }
+}

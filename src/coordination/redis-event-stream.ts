@@ -1,0 +1,201 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
+import type { Logger } from 'pino';
+import { PINO_LOGGER } from '../common/logger.module.js';
+import { AppConfig } from '../config/app-config.js';
+import { RedisService } from '../redis/redis.service.js';
+import { EventStream, OrderedDelivery, type StreamEvent, type StreamListener, type StreamSubscription } from './event-stream.port.js';
+
+interface WatchedStream {
+  /** The id of the last entry the reader has seen: the next XREAD continues after it. */
+  cursor: string;
+  deliveries: Set<OrderedDelivery>;
+}
+
+type XEntry = [id: string, fields: string[]];
+type XReadReply = Array<[key: string, entries: XEntry[]]> | null;
+
+const BLOCK_MS = 2000;
+const READ_COUNT = 500;
+const RETRY_MS = 250;
+const WAKE_TRIES = 100;
+const SHUTDOWN_WAIT_MS = 1000;
+
+/**
+ * Per-session Redis streams (XADD with an approximate MAXLEN and a TTL). Each process reads every
+ * stream its clients follow through ONE blocking XREAD connection, however many clients there are
+ * (failure F5): a new stream to follow wakes that read with CLIENT UNBLOCK.
+ */
+@Injectable()
+export class RedisEventStream extends EventStream implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly watched = new Map<string, WatchedStream>();
+  private readerId: number | undefined;
+  private keysChanged = false;
+  /** True from the moment the reader picked its keys until its XREAD returned. */
+  private reading = false;
+  private idleWake: (() => void) | undefined;
+  private closed = false;
+  private loop: Promise<void> | undefined;
+
+  constructor(
+    private readonly redis: RedisService,
+    private readonly config: AppConfig,
+    @Inject(PINO_LOGGER) private readonly logger: Logger,
+  ) {
+    super();
+  }
+
+  onApplicationBootstrap(): void {
+    this.redis.eventReader.on('ready', () => {
+      this.readerId = undefined;
+    });
+    this.loop = this.readLoop();
+  }
+
+  /** Bounded: with Redis away the reader may be waiting for a reconnect that never comes. */
+  async beforeApplicationShutdown(): Promise<void> {
+    this.closed = true;
+    this.watched.clear();
+    await this.wakeReader();
+    await Promise.race([this.loop, sleep(SHUTDOWN_WAIT_MS)]);
+  }
+
+  async publish(streamKey: string, type: string, data: unknown, extendTtl = true): Promise<string> {
+    const key = this.redis.key('events', streamKey);
+    const { streamMaxLength, streamTtlMs } = this.config.events;
+    const entry = ['MAXLEN', '~', String(streamMaxLength), '*', 'type', type, 'data', JSON.stringify(data)] as const;
+    if (!extendTtl) {
+      return (await this.redis.commands.xadd(key, ...entry)) as string;
+    }
+    const results = await this.redis.commands.pipeline().xadd(key, ...entry).pexpire(key, streamTtlMs).exec();
+    const [error, id] = results?.[0] ?? [new Error('XADD returned nothing'), null];
+    if (error) {
+      throw error;
+    }
+    return id as string;
+  }
+
+  async subscribe(streamKey: string, afterId: string | undefined, listener: StreamListener): Promise<StreamSubscription> {
+    const key = this.redis.key('events', streamKey);
+    const watched = this.watched.get(key) ?? (await this.watch(key));
+    const delivery = new OrderedDelivery(afterId ?? watched.cursor, listener);
+    watched.deliveries.add(delivery);
+    const close = (): void => {
+      watched.deliveries.delete(delivery);
+      if (watched.deliveries.size === 0 && this.watched.get(key) === watched) {
+        this.watched.delete(key);
+      }
+    };
+    try {
+      delivery.release(afterId === undefined ? [] : await this.backlog(key, afterId));
+    } catch (error) {
+      close();
+      throw error;
+    }
+    return { close };
+  }
+
+  private async watch(key: string): Promise<WatchedStream> {
+    const last = (await this.redis.commands.xrevrange(key, '+', '-', 'COUNT', 1)) as XEntry[];
+    const existing = this.watched.get(key);
+    if (existing) {
+      return existing;
+    }
+    const watched: WatchedStream = { cursor: last[0]?.[0] ?? '0-0', deliveries: new Set() };
+    this.watched.set(key, watched);
+    this.keysChanged = true;
+    void this.wakeReader();
+    return watched;
+  }
+
+  private async backlog(key: string, afterId: string): Promise<StreamEvent[]> {
+    const entries = (await this.redis.commands.xrange(key, `(${afterId}`, '+', 'COUNT', this.config.events.streamMaxLength * 2)) as XEntry[];
+    return entries.map(toEvent);
+  }
+
+  private async readLoop(): Promise<void> {
+    const reader = this.redis.eventReader;
+    while (!this.closed) {
+      try {
+        this.readerId ??= (await reader.client('ID'));
+        if (this.watched.size === 0) {
+          await this.idle();
+          continue;
+        }
+        this.keysChanged = false;
+        this.reading = true;
+        const keys = [...this.watched.keys()];
+        const cursors = keys.map((key) => this.watched.get(key)?.cursor ?? '$');
+        const reply = (await reader.xread('COUNT', READ_COUNT, 'BLOCK', BLOCK_MS, 'STREAMS', ...keys, ...cursors));
+        this.reading = false;
+        this.dispatch(reply);
+      } catch (error) {
+        this.reading = false;
+        if (this.closed) {
+          return;
+        }
+        this.readerId = undefined;
+        this.logger.warn({ err: (error as Error).message }, 'event stream read failed; retrying');
+        await sleep(RETRY_MS);
+      }
+    }
+  }
+
+  /** Nothing to follow: wait for a subscription (or the close) without touching Redis. */
+  private idle(): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.idleWake = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, BLOCK_MS);
+      this.idleWake = done;
+    });
+  }
+
+  private dispatch(reply: XReadReply): void {
+    for (const [key, entries] of reply ?? []) {
+      const watched = this.watched.get(key);
+      if (watched === undefined) {
+        continue;
+      }
+      for (const entry of entries) {
+        const event = toEvent(entry);
+        watched.cursor = event.id;
+        for (const delivery of watched.deliveries) {
+          delivery.offer(event);
+        }
+      }
+    }
+  }
+
+  /** Ends the reader's current XREAD so the next one includes the new keys (or sees the close). */
+  private async wakeReader(): Promise<void> {
+    this.idleWake?.();
+    for (let i = 0; i < WAKE_TRIES && this.reading && (this.keysChanged || this.closed); i += 1) {
+      const id = this.readerId;
+      if (id !== undefined) {
+        const unblocked = (await this.redis.commands.client('UNBLOCK', id).catch(() => 0)) as number;
+        if (unblocked === 1) {
+          return;
+        }
+      }
+      await sleep(5);
+    }
+  }
+}
+
+function toEvent([id, fields]: XEntry): StreamEvent {
+  const values = new Map<string, string>();
+  for (let i = 0; i + 1 < fields.length; i += 2) {
+    values.set(fields[i] as string, fields[i + 1] as string);
+  }
+  let data: unknown = null;
+  try {
+    data = JSON.parse(values.get('data') ?? 'null');
+  } catch {
+    data = null;
+  }
+  return { id, type: values.get('type') ?? 'unknown', data };
+}

@@ -1,0 +1,68 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startApp, stopAll, type AppProcess } from '../support/cluster.js';
+import { FakeOpenAi, fakeAnswer } from '../support/fake-openai.js';
+import { eventually, http } from '../support/http.js';
+import { parseMetrics, valueOf } from '../support/prometheus.js';
+import { createTestDatabase, productionEnv, uniqueName, type TestDatabase } from '../support/services.js';
+import { tokenFor } from '../support/tokens.js';
+
+const QUESTION = 'a b c d e f g h i j k l m n o p q r s t';
+
+async function tokensStreamed(app: AppProcess): Promise<number> {
+  return valueOf(parseMetrics(await (await fetch(`${app.url}/metrics`)).text()), 'parley_llm_tokens_total');
+}
+
+/** SIGTERM on a worker whose reply would outlive the grace period: it hands the reply back and exits cleanly. */
+describe('worker shutdown', () => {
+  let db: TestDatabase;
+  let fake: FakeOpenAi;
+  let api: AppProcess;
+  let workers: AppProcess[] = [];
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    fake = await FakeOpenAi.start();
+    fake.tokenDelayMs = 250;
+    const env = productionEnv(db, uniqueName('t'), {
+      LLM_PROVIDER: 'openai',
+      LLM_BASE_URL: fake.baseUrl,
+      SHUTDOWN_GRACE_MS: '3000',
+      REPLY_LOCK_TTL_MS: '2000',
+    });
+    api = await startApp({ env: { ...env, APP_ROLE: 'api' } });
+    workers = await Promise.all([0, 1].map(() => startApp({ env: { ...env, APP_ROLE: 'worker' } })));
+  });
+
+  afterAll(async () => {
+    await stopAll([api, ...workers]);
+    await fake?.stop();
+    await db?.drop();
+  });
+
+  it('stops taking jobs, hands back the reply it cannot finish in time, and exits 0; another worker completes it', async () => {
+    const token = await tokenFor(uniqueName('alice'));
+    const session = await http('POST', `${api.url}/v1/sessions`, { token, body: {} });
+    const sent = await http('POST', `${api.url}/v1/sessions/${session.body.id}/messages`, { token, body: { content: QUESTION } });
+    expect(sent.status).toBe(202);
+    const streamer = await eventually(async () => {
+      const counts = await Promise.all(workers.map(tokensStreamed));
+      const index = counts.findIndex((count) => count >= 2);
+      return index >= 0 ? workers[index] : undefined;
+    }, 15_000, 'a worker to stream');
+
+    streamer.child.kill('SIGTERM');
+    // 0 is a clean stop; the process exits 1 only if its grace period ran out.
+    expect(await streamer.exited).toBe(0);
+
+    const reply = await eventually(async () => {
+      const [row] = await db.query<{ status: string; content: string; attempt: number }>(
+        'SELECT status, content, attempt FROM messages WHERE id = $1',
+        [sent.body.reply.id],
+      );
+      return row?.status === 'complete' ? row : undefined;
+    }, 30_000, 'the handed-back reply to complete');
+    expect(reply.content).toBe(fakeAnswer([{ role: 'user', content: QUESTION }]).join(''));
+    expect(reply.attempt).toBeGreaterThanOrEqual(2);
+    expect(streamer.output()).toContain('handed back');
+  });
+});
