@@ -8,6 +8,7 @@ import {
   type JWTVerifyGetKey,
   type JWTVerifyOptions,
 } from 'jose';
+import { LRUCache } from 'lru-cache';
 import { AppConfig } from '../config/app-config.js';
 import { AuthException, AuthExceptionCode } from './auth.exception.js';
 import type { AuthenticatedUser } from './authenticated-user.js';
@@ -15,6 +16,9 @@ import { resolveSigningSecret } from './signing-secret.util.js';
 
 const ASYMMETRIC_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'EdDSA'];
 const SUB_MAX_LENGTH = 128;
+/** Verified tokens remembered per process: a client sends the same token with every request. */
+const VERIFIED_MAX = 10_000;
+const VERIFIED_TTL_MS = 60_000;
 
 export interface IssuedToken {
   token: string;
@@ -27,6 +31,16 @@ export class TokenService {
   private readonly secret: Uint8Array | undefined;
   private readonly jwks: JWTVerifyGetKey | undefined;
   private readonly verifyOptions: JWTVerifyOptions;
+  /**
+   * Token string → its verified user, for at most a minute and never past the token's `exp`: the
+   * signature check and claim parsing are the largest fixed cost of a request. Only tokens that
+   * passed verification are kept, keyed by the exact string.
+   */
+  private readonly verified = new LRUCache<string, { user: AuthenticatedUser; expiresAtMs: number }>({
+    max: VERIFIED_MAX,
+    ttl: VERIFIED_TTL_MS,
+    ttlAutopurge: false,
+  });
 
   constructor(private readonly config: AppConfig) {
     const secret = resolveSigningSecret(config);
@@ -41,6 +55,14 @@ export class TokenService {
   }
 
   async verify(token: string): Promise<AuthenticatedUser> {
+    const known = this.verified.get(token);
+    if (known !== undefined && known.expiresAtMs > Date.now()) {
+      return known.user;
+    }
+    return this.verifyOnce(token);
+  }
+
+  private async verifyOnce(token: string): Promise<AuthenticatedUser> {
     let payload: JWTPayload;
     try {
       payload = this.jwks
@@ -60,7 +82,12 @@ export class TokenService {
       throw new AuthException(AuthExceptionCode.InvalidToken);
     }
     const validRoles = Array.isArray(roles) ? roles.filter((role): role is string => typeof role === 'string') : [];
-    return { id: sub, roles: validRoles };
+    const user: AuthenticatedUser = Object.freeze({ id: sub, roles: Object.freeze(validRoles) });
+    const expiresAtMs = (payload.exp ?? 0) * 1000;
+    if (expiresAtMs > Date.now()) {
+      this.verified.set(token, { user, expiresAtMs }, { ttl: Math.min(VERIFIED_TTL_MS, expiresAtMs - Date.now()) });
+    }
+    return user;
   }
 
   async sign(userId: string, roles: readonly string[], ttlSeconds: number): Promise<IssuedToken> {
