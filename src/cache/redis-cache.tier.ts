@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { RedisService } from '../redis/redis.service.js';
-import { withTimeout } from './redis-call.util.js';
+import { withTimeout } from '../common/with-timeout.util.js';
 
 /** Stores the value, then releases the fill lock if this filler still holds it. */
 const STORE_AND_RELEASE_SCRIPT = `

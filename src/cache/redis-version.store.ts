@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { RedisService } from '../redis/redis.service.js';
 import type { CacheKeyBuilder, VersionCounter } from './cache-key.builder.js';
-import { withTimeout } from './redis-call.util.js';
+import { withTimeout } from '../common/with-timeout.util.js';
 import { randomVersionBase, VersionStore } from './version-store.js';
 
 /**

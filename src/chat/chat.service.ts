@@ -3,6 +3,7 @@ import { ClsService } from 'nestjs-cls';
 import type { Logger } from 'pino';
 import { CommonException } from '../common/domain.exception.js';
 import { PINO_LOGGER } from '../common/logger.module.js';
+import { withTimeout } from '../common/with-timeout.util.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import type { ParleyClsStore } from '../common/request-context.js';
 import { AppConfig } from '../config/app-config.js';
@@ -103,18 +104,18 @@ export class ChatService {
    * later, which is harmless). A repeated send enqueues again, which is a no-op by job id.
    */
   private async enqueue(reply: MessageEntity): Promise<void> {
-    const added = this.replies.add(reply.id, { replyId: reply.id, sessionId: reply.sessionId, requestId: this.cls.getId() });
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`queue did not answer within ${ENQUEUE_TIMEOUT_MS} ms`)), ENQUEUE_TIMEOUT_MS);
+    const added = this.replies.add(reply.id, {
+      replyId: reply.id,
+      sessionId: reply.sessionId,
+      requestId: this.cls.getId(),
     });
     try {
-      await Promise.race([added, timeout]);
+      await withTimeout(added, ENQUEUE_TIMEOUT_MS, 'the queue');
     } catch (error) {
-      added.catch(() => undefined);
-      this.logger.warn({ replyId: reply.id, err: (error as Error).message }, 'enqueue failed; left to the reconciler');
-    } finally {
-      clearTimeout(timer);
+      this.logger.warn(
+        { replyId: reply.id, err: (error as Error).message },
+        'enqueue failed; left to the reconciler',
+      );
     }
   }
 

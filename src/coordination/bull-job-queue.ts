@@ -1,4 +1,5 @@
 import type { Job, Queue } from 'bull';
+import { withTimeout } from '../common/with-timeout.util.js';
 import { JobQueue, type JobCounts, type JobHandler, type JobQueueOptions } from './job-queue.port.js';
 
 const LIVE_STATES = new Set(['waiting', 'active', 'delayed', 'paused']);
@@ -32,18 +33,7 @@ export class BullJobQueue<T> extends JobQueue<T> {
       removeOnComplete: true,
       removeOnFail: true,
     });
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(
-        () => reject(new Error(`queue ${this.queue.name} did not answer within ${ADD_TIMEOUT_MS} ms`)),
-        ADD_TIMEOUT_MS,
-      );
-    });
-    try {
-      await Promise.race([added, timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
+    await withTimeout(added, ADD_TIMEOUT_MS, `queue ${this.queue.name}`);
   }
 
   async requeue(jobId: string, data: T): Promise<void> {

@@ -6,12 +6,16 @@ import type { FastifyReply } from 'fastify';
 import { AuthException, AuthExceptionCode } from '../auth/auth.exception.js';
 import { REPLIES_QUEUE, type GenerateReplyJobData } from '../chat/jobs/generate-reply.job.js';
 import { Public } from '../common/public.decorator.js';
+import { withTimeout } from '../common/with-timeout.util.js';
 import { AppConfig } from '../config/app-config.js';
 import { jobQueueToken } from '../coordination/coordination.module.js';
 import type { JobQueue } from '../coordination/job-queue.port.js';
 import { RedisService } from '../redis/redis.service.js';
 import { ActiveUsersService } from './active-users.service.js';
 import { MetricsService } from './metrics.service.js';
+
+/** A scrape never waits longer than this on Redis or the queue: the last values stand meanwhile. */
+const SCRAPE_READ_TIMEOUT_MS = 1000;
 
 function sameToken(given: string, expected: string): boolean {
   const a = Buffer.from(given);
@@ -35,7 +39,10 @@ export class MetricsController extends PrometheusController {
   }
 
   @Get()
-  override async index(@Res({ passthrough: true }) reply: FastifyReply, @Headers('authorization') authorization?: string): Promise<string> {
+  override async index(
+    @Res({ passthrough: true }) reply: FastifyReply,
+    @Headers('authorization') authorization?: string,
+  ): Promise<string> {
     const token = this.config.metricsToken;
     if (token !== undefined && !sameToken(authorization ?? '', `Bearer ${token}`)) {
       throw new AuthException(AuthExceptionCode.InvalidToken);
@@ -47,10 +54,18 @@ export class MetricsController extends PrometheusController {
 
   /** Values that live elsewhere (Redis, the queue) are read at scrape time; a failure leaves the last value. */
   private async refreshGauges(): Promise<void> {
-    this.metrics.redisUp.set(this.redis.enabled && this.redis.available ? 1 : 0);
+    const redisUp = this.redis.enabled && this.redis.available;
+    this.metrics.redisUp.set(redisUp ? 1 : 0);
+    if (this.redis.enabled && !redisUp) {
+      // Prometheus must still get its answer (parley_redis_up 0 is what the alert needs).
+      return;
+    }
     await Promise.all([
-      this.activeUsers.count().then((n) => this.metrics.activeUsers.set(n), () => undefined),
-      this.replies.counts().then(
+      withTimeout(this.activeUsers.count(), SCRAPE_READ_TIMEOUT_MS, 'active users').then(
+        (n) => this.metrics.activeUsers.set(n),
+        () => undefined,
+      ),
+      withTimeout(this.replies.counts(), SCRAPE_READ_TIMEOUT_MS, 'queue counts').then(
         (counts) => {
           for (const state of ['waiting', 'active', 'delayed', 'failed'] as const) {
             this.metrics.queueJobs.set({ queue: REPLIES_QUEUE, state }, counts[state]);

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApp, stopAll, type AppProcess } from '../support/cluster.js';
 import { eventually, http } from '../support/http.js';
 import { PrivateRedis } from '../support/private-redis.js';
+import { parseMetrics, valueOf } from '../support/prometheus.js';
 import { createTestDatabase, POSTGRES_ADMIN_URL, productionEnv, uniqueName, type TestDatabase } from '../support/services.js';
 import { tokenFor } from '../support/tokens.js';
 
@@ -60,6 +61,10 @@ describe('probes when dependencies fail', () => {
     }, 20_000, 'ready to name redis');
     expect(down.body.error.redis.status).toBe('down');
     expect((await status(`${app.url}/health/live`)).status).toBe(200);
+    // Prometheus still gets its answer while Redis is away: the "Redis down" alert depends on it.
+    const scrape = await http('GET', `${app.url}/metrics`);
+    expect(scrape.status).toBe(200);
+    expect(valueOf(parseMetrics(scrape.text), 'parley_redis_up')).toBe(0);
 
     await redis.start();
     await eventually(async () => ((await status(`${app.url}/health/ready`)).status === 200 ? true : undefined), 30_000, 'ready again');
