@@ -133,10 +133,12 @@ export class CacheService {
   private async waitForFill(key: string, lockKey: string): Promise<string | null> {
     const shared = this.shared as RedisCacheTier;
     const deadline = Date.now() + this.config.cache.lockWaitMs;
+    const waited = this.metrics.lockWaitSeconds.startTimer({ lock: 'cache-fill' });
     while (Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, POLL_MS));
       const poll = await shared.poll(key, lockKey);
       if (poll.state === 'filled') {
+        waited();
         this.metrics.cacheLockWaits.inc({ outcome: 'filled' });
         return poll.json;
       }
@@ -144,7 +146,9 @@ export class CacheService {
         break;
       }
     }
+    waited();
     this.metrics.cacheLockWaits.inc({ outcome: 'timeout' });
+    this.metrics.lockAcquisitions.inc({ lock: 'cache-fill', result: 'timeout' });
     return null;
   }
 

@@ -7,6 +7,8 @@ export interface CacheCounters {
   dbReads: Record<string, number>;
   fills: number;
   lockWaits: number;
+  /** Observations of parley_lock_wait_seconds for the fill lock: one per wait. */
+  lockWaitTimings: number;
   bypasses: number;
 }
 
@@ -23,6 +25,7 @@ export async function cacheCounters(url: string): Promise<CacheCounters> {
     ),
     fills: valueOf(samples, 'parley_cache_fills_total'),
     lockWaits: valueOf(samples, 'parley_cache_lock_waits_total'),
+    lockWaitTimings: valueOf(samples, 'parley_lock_wait_seconds_count', { lock: 'cache-fill' }),
     bypasses: valueOf(samples, 'parley_cache_bypasses_total'),
   };
 }
@@ -39,6 +42,7 @@ export async function clusterCounters(urls: readonly string[]): Promise<CacheCou
     ),
     fills: sum((c) => c.fills),
     lockWaits: sum((c) => c.lockWaits),
+    lockWaitTimings: sum((c) => c.lockWaitTimings),
     bypasses: sum((c) => c.bypasses),
   };
 }

@@ -60,6 +60,8 @@ describe('single-flight fills across 3 processes', () => {
     // The ownership look-up of the same 200 requests is single-flight too.
     expect(after.dbReads.session! - before.dbReads.session!).toBeLessThanOrEqual(2);
     expect(after.bypasses - before.bypasses).toBe(0);
+    // Every wait for another replica's fill is both counted and timed.
+    expect(after.lockWaitTimings - before.lockWaitTimings).toBe(after.lockWaits - before.lockWaits);
 
     // The admin statistics report the same cache, per process.
     const admin = await tokenFor(uniqueName('admin'), { roles: ['admin'] });
