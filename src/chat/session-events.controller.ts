@@ -54,7 +54,9 @@ export class SessionEventsController {
     description:
       'Events: message.created {message, reply}; reply.delta {messageId, delta, attempt} (a new attempt restarts the ' +
       'reply text); reply.completed {message}; reply.failed {messageId, code, reason}. Every event has an id: ' +
-      'reconnect with Last-Event-ID (or ?lastEventId=) to resume after it, on any replica. A comment heartbeat is ' +
+      'reconnect with Last-Event-ID (or ?lastEventId=) to resume after it, on any replica. When events after that ' +
+      'id are no longer kept (EVENT_STREAM_MAX_LENGTH, EVENT_STREAM_TTL_MS), the resume starts with ' +
+      'events.missed {lastEventId}: reload the history, then follow the stream. A comment heartbeat is ' +
       'sent every SSE_HEARTBEAT_MS (15 s by default).',
   })
   @ApiParam({ name: 'sessionId', format: 'uuid' })

@@ -23,11 +23,22 @@ export abstract class EventStream {
    */
   abstract publish(streamKey: string, type: string, data: unknown, extendTtl?: boolean): Promise<string>;
   /**
-   * Delivers the events after `afterId` (when given, from the retained backlog), then every new
-   * one until closed. Without `afterId`, from about the moment of subscribing: every event
+   * Delivers the events after `afterId` (when given, from the retained backlog; preceded by an
+   * `events.missed` event when some of them are no longer retained), then every new one until closed. Without `afterId`, from about the moment of subscribing: every event
    * published after it, and possibly a few published just before.
    */
   abstract subscribe(streamKey: string, afterId: string | undefined, listener: StreamListener): Promise<StreamSubscription>;
+}
+
+/**
+ * Sent first on a resume when events after the client's Last-Event-ID are no longer retained
+ * (trimmed past EVENT_STREAM_MAX_LENGTH, expired, or lost with Redis): the client reloads the
+ * history, which the database keeps whole. It carries the client's own id, so it moves nothing.
+ */
+export const EVENTS_MISSED = 'events.missed';
+
+export function missedEvent(afterId: string): StreamEvent {
+  return { id: afterId, type: EVENTS_MISSED, data: { lastEventId: afterId } };
 }
 
 const EVENT_ID = /^(\d{1,15})-(\d{1,15})$/;

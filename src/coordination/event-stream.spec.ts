@@ -45,13 +45,42 @@ describe('InProcessEventStream', () => {
     expect(replayed).toEqual([6, 7, 8, 9, 10, 11, 12]);
 
     const fromStart: unknown[] = [];
-    (await stream.subscribe('s', '0-0', (e) => fromStart.push(e.data))).close();
-    expect(fromStart).toEqual([4, 5, 6, 7, 8, 9, 10, 11, 12, 13]);
+    (await stream.subscribe('s', '0-0', (e) => fromStart.push(e.type === 'events.missed' ? 'missed' : e.data))).close();
+    expect(fromStart).toEqual(['missed', 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]);
 
     const liveOnly: unknown[] = [];
     const live = await stream.subscribe('s', undefined, (e) => liveOnly.push(e.data));
     await stream.publish('s', 'n', 14);
     live.close();
     expect(liveOnly).toEqual([14]);
+  });
+});
+
+describe('InProcessEventStream resume past what it retains', () => {
+  it('says events.missed first when events after Last-Event-ID were trimmed, and not otherwise', async () => {
+    const stream = new InProcessEventStream(loadConfig({ EVENT_STREAM_MAX_LENGTH: '10' }));
+    const ids: string[] = [];
+    for (let i = 0; i < 15; i += 1) {
+      ids.push(await stream.publish('s', 'n', i));
+    }
+    const trimmed: StreamEvent[] = [];
+    (await stream.subscribe('s', ids[0], (e) => trimmed.push(e))).close();
+    expect(trimmed[0]).toEqual({ id: ids[0], type: 'events.missed', data: { lastEventId: ids[0] } });
+    expect(trimmed.slice(1).map((e) => e.data)).toEqual([5, 6, 7, 8, 9, 10, 11, 12, 13, 14]);
+
+    const retained: StreamEvent[] = [];
+    (await stream.subscribe('s', ids[6], (e) => retained.push(e))).close();
+    expect(retained.map((e) => e.type)).not.toContain('events.missed');
+    expect(retained.map((e) => e.data)).toEqual([7, 8, 9, 10, 11, 12, 13, 14]);
+  });
+
+  it('says events.missed for an id of a stream this process no longer has', async () => {
+    const before = new InProcessEventStream(loadConfig({}));
+    const oldId = await before.publish('other', 'n', 0);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const stream = new InProcessEventStream(loadConfig({}));
+    const seen: StreamEvent[] = [];
+    (await stream.subscribe('s', oldId, (e) => seen.push(e))).close();
+    expect(seen.map((e) => e.type)).toEqual(['events.missed']);
   });
 });

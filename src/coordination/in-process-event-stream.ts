@@ -1,9 +1,19 @@
 import { Injectable } from '@nestjs/common';
 import { AppConfig } from '../config/app-config.js';
-import { EventStream, OrderedDelivery, type StreamEvent, type StreamListener, type StreamSubscription } from './event-stream.port.js';
+import {
+  compareEventIds,
+  EventStream,
+  missedEvent,
+  OrderedDelivery,
+  type StreamEvent,
+  type StreamListener,
+  type StreamSubscription,
+} from './event-stream.port.js';
 
 interface RetainedStream {
   events: StreamEvent[];
+  /** Ids up to this one are not retained: trimmed away, or issued before this stream was (re)made. */
+  floorId: string;
   expiresAt: number;
   deliveries: Set<OrderedDelivery>;
 }
@@ -24,7 +34,7 @@ export class InProcessEventStream extends EventStream {
     const event: StreamEvent = { id: this.nextId(), type, data };
     stream.events.push(event);
     if (stream.events.length > this.config.events.streamMaxLength) {
-      stream.events.shift();
+      stream.floorId = stream.events.shift()?.id ?? stream.floorId;
     }
     stream.expiresAt = Date.now() + this.config.events.streamTtlMs;
     for (const delivery of stream.deliveries) {
@@ -38,6 +48,9 @@ export class InProcessEventStream extends EventStream {
     const start = afterId ?? stream.events.at(-1)?.id ?? '0-0';
     const delivery = new OrderedDelivery(start, listener);
     stream.deliveries.add(delivery);
+    if (afterId !== undefined && compareEventIds(afterId, stream.floorId) < 0) {
+      listener(missedEvent(afterId));
+    }
     delivery.release(afterId === undefined ? [] : stream.events);
     return {
       close: () => {
@@ -50,7 +63,9 @@ export class InProcessEventStream extends EventStream {
     const now = Date.now();
     let stream = this.streams.get(streamKey);
     if (stream === undefined || (stream.expiresAt < now && stream.deliveries.size === 0)) {
-      stream = { events: [], expiresAt: now + this.config.events.streamTtlMs, deliveries: new Set() };
+      // Every event of this stream will have an id at or after this one; older ids are another's.
+      const floorId = `${Math.max(now, this.lastMs)}-0`;
+      stream = { events: [], floorId, expiresAt: now + this.config.events.streamTtlMs, deliveries: new Set() };
       this.streams.set(streamKey, stream);
       this.sweep(now);
     }

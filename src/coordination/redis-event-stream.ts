@@ -4,7 +4,15 @@ import type { Logger } from 'pino';
 import { PINO_LOGGER } from '../common/logger.module.js';
 import { AppConfig } from '../config/app-config.js';
 import { RedisService } from '../redis/redis.service.js';
-import { EventStream, OrderedDelivery, type StreamEvent, type StreamListener, type StreamSubscription } from './event-stream.port.js';
+import {
+  compareEventIds,
+  EventStream,
+  missedEvent,
+  OrderedDelivery,
+  type StreamEvent,
+  type StreamListener,
+  type StreamSubscription,
+} from './event-stream.port.js';
 
 interface WatchedStream {
   /** The id of the last entry the reader has seen: the next XREAD continues after it. */
@@ -87,6 +95,9 @@ export class RedisEventStream extends EventStream implements OnApplicationBootst
       }
     };
     try {
+      if (afterId !== undefined && (await this.missedSince(key, afterId))) {
+        listener(missedEvent(afterId));
+      }
       delivery.release(afterId === undefined ? [] : await this.backlog(key, afterId));
     } catch (error) {
       close();
@@ -106,6 +117,17 @@ export class RedisEventStream extends EventStream implements OnApplicationBootst
     this.keysChanged = true;
     void this.wakeReader();
     return watched;
+  }
+
+  /**
+   * Whether events after `afterId` may be gone: the oldest retained event is newer than it (trimming
+   * removes the oldest first; at the boundary this errs towards telling the client to reload), or
+   * the stream expired or was lost with Redis (a client cannot hold an id of a stream that never existed).
+   */
+  private async missedSince(key: string, afterId: string): Promise<boolean> {
+    const oldest = (await this.redis.commands.xrange(key, '-', '+', 'COUNT', 1)) as XEntry[];
+    const oldestId = oldest[0]?.[0];
+    return oldestId === undefined || compareEventIds(oldestId, afterId) > 0;
   }
 
   private async backlog(key: string, afterId: string): Promise<StreamEvent[]> {
