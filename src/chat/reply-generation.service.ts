@@ -13,6 +13,12 @@ import { ReplyEventsService } from './reply-events.service.js';
 import { ReplyRepository } from './reply.repository.js';
 
 const MAX_BACKOFF_MS = 30_000;
+/** A reply gets this many rounds of LLM_MAX_TRIES attempts in all (across jobs and workers). */
+const ATTEMPT_ROUNDS = 3;
+const GAVE_UP = {
+  code: 'generation_failed',
+  message: 'The reply could not be generated. Please send your message again.',
+};
 
 /** The reply was taken over by another worker (its fenced write matched no row). */
 export class ReplyFencedError extends Error {
@@ -66,7 +72,11 @@ export class ReplyGenerationService {
   }
 
   private async drain(sessionId: string, signal: AbortSignal): Promise<void> {
-    for (let reply = await this.replies.nextOpenReply(sessionId); reply; reply = await this.replies.nextOpenReply(sessionId)) {
+    for (
+      let reply = await this.replies.nextOpenReply(sessionId);
+      reply;
+      reply = await this.replies.nextOpenReply(sessionId)
+    ) {
       signal.throwIfAborted();
       await this.generate(reply, signal);
     }
@@ -77,6 +87,18 @@ export class ReplyGenerationService {
     for (let tries = 1; ; tries += 1) {
       const attempt = await this.replies.beginAttempt(reply.id);
       if (attempt === null) {
+        return;
+      }
+      if (attempt > this.config.llm.maxTries * ATTEMPT_ROUNDS) {
+        // Tried over and over across jobs (workers lost, unexpected errors): a reply that cannot be
+        // made must not hold the session's later replies back forever.
+        await this.fail(
+          reply,
+          attempt,
+          GAVE_UP.code,
+          GAVE_UP.message,
+          `gave up after ${attempt - 1} attempts`,
+        );
         return;
       }
       try {
@@ -90,11 +112,14 @@ export class ReplyGenerationService {
         }
         this.metrics.llmErrors.inc({ provider: this.llm.name, kind: error.kind });
         if (!error.transient || tries >= this.config.llm.maxTries) {
-          await this.fail(reply, attempt, error);
+          await this.fail(reply, attempt, error.code, error.userMessage, error.message);
           return;
         }
         const delay = retryDelayMs(this.config.llm.retryBaseMs, tries, error.retryAfterMs);
-        this.logger.info({ replyId: reply.id, attempt, kind: error.kind, delayMs: delay }, 'transient model failure; retrying');
+        this.logger.info(
+          { replyId: reply.id, attempt, kind: error.kind, delayMs: delay },
+          'transient model failure; retrying',
+        );
         await sleep(delay, undefined, { signal });
       }
     }
@@ -112,22 +137,33 @@ export class ReplyGenerationService {
     this.logger.debug({ replyId: reply.id, attempt }, 'reply completed');
   }
 
-  private async fail(reply: MessageEntity, attempt: number, error: LlmError): Promise<void> {
-    const failed = await this.replies.fail(reply.id, attempt, error.code, error.userMessage);
+  private async fail(
+    reply: MessageEntity,
+    attempt: number,
+    code: string,
+    userMessage: string,
+    detail: string,
+  ): Promise<void> {
+    const failed = await this.replies.fail(reply.id, attempt, code, userMessage);
     if (failed === null) {
       this.metrics.replies.inc({ outcome: 'fenced' });
       throw new ReplyFencedError(reply.id);
     }
     await this.events.replyFailed(failed);
     this.metrics.replies.inc({ outcome: 'failed' });
-    this.logger.warn({ replyId: reply.id, attempt, err: error.message }, 'reply failed');
+    this.logger.warn({ replyId: reply.id, attempt, err: detail }, 'reply failed');
   }
 
   /**
    * Tokens that arrive in the same turn of the event loop (a fast model, a network chunk holding
    * several) go out as one delta: fewer stream entries, no added latency.
    */
-  private async streamReply(reply: MessageEntity, attempt: number, prompt: PromptMessage[], signal: AbortSignal): Promise<string> {
+  private async streamReply(
+    reply: MessageEntity,
+    attempt: number,
+    prompt: PromptMessage[],
+    signal: AbortSignal,
+  ): Promise<string> {
     const provider = this.llm.name;
     const stop = this.metrics.llmDuration.startTimer({ provider });
     let content = '';
