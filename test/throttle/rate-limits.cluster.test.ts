@@ -105,6 +105,24 @@ describe('rate limits shared by three replicas', () => {
     expect(throttled).toBeGreaterThanOrEqual(60);
   });
 
+  it('counts POST /v1/chat/send and message sends against one sends limit, on every replica', async () => {
+    const token = await tokenFor(uniqueName('mixed'));
+    const sessionId = await newSession(token);
+    const messages = await Promise.all(Array.from({ length: 20 }, (_, i) => send(i, token, sessionId)));
+    expect(statuses(messages)).toEqual({ 202: 20 });
+    const chats = await Promise.all(
+      Array.from({ length: 15 }, (_, i) =>
+        http('POST', `${cluster.url(i)}/v1/chat/send`, { token, body: { message: `chat ${i}`, sessionId } }),
+      ),
+    );
+    const counts = statuses(chats);
+    expect(counts[429]).toBe(5);
+    expect((counts[200] ?? 0) + (counts[202] ?? 0)).toBe(10);
+    const refused = chats.find((result) => result.status === 429) as HttpResult;
+    expect(refused.body.code).toBe('rate_limited');
+    expect(intHeader(refused, 'retry-after')).toBeGreaterThan(0);
+  });
+
   it('answers a retried send (same idempotency key) without costing quota, even when the limit is used up', async () => {
     const token = await tokenFor(uniqueName('retrier'));
     const sessionId = await newSession(token);
