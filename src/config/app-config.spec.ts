@@ -28,7 +28,7 @@ describe('loadConfig', () => {
     expect(config.auth.devTokens).toBe(true);
     expect(config.http).toMatchObject({ port: 3000, host: '0.0.0.0', trustProxy: false });
     expect(config.limits).toMatchObject({ sendsPerMinute: 30, readsPerMinute: 300, devTokensPerMinute: 10, maxPendingReplies: 3 });
-    expect(config.limits).toMatchObject({ windowMs: 60_000, expectedReplicas: 3 });
+    expect(config.limits).toMatchObject({ windowMs: 60_000, expectedReplicas: 3, maxMemoriesPerUser: 1000 });
     expect(config.shedding).toEqual({ sendsEventLoopDelayMs: 200, readsEventLoopDelayMs: 1000, maxHeapBytes: 0, maxRssBytes: 0 });
     expect(config.replies.waitMs).toBe(30_000);
     expect(config.cache).toEqual({

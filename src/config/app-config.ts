@@ -43,6 +43,8 @@ export class AppConfig {
     readonly readsPerMinute: number;
     readonly devTokensPerMinute: number;
     readonly maxPendingReplies: number;
+    /** Memories kept per user; a write past it is refused (409), never silently dropped. */
+    readonly maxMemoriesPerUser: number;
     readonly windowMs: number;
     /** Without Redis each replica enforces limit / expectedReplicas on its own (fail open). */
     readonly expectedReplicas: number;
@@ -214,6 +216,7 @@ export function loadConfig(env: Env): AppConfig {
       readsPerMinute: r.int('RATE_LIMIT_READS', 300, 1, 1_000_000),
       devTokensPerMinute: r.int('RATE_LIMIT_DEV_TOKENS', 10, 1, 1_000_000),
       maxPendingReplies: r.int('MAX_PENDING_REPLIES', 3, 1, 10_000),
+      maxMemoriesPerUser: r.int('MAX_MEMORIES_PER_USER', 1000, 1, 1_000_000),
       windowMs: r.int('RATE_LIMIT_WINDOW_MS', 60_000, 100, 3_600_000),
       expectedReplicas: r.int('RATE_LIMIT_EXPECTED_REPLICAS', 3, 1, 1000),
     },

@@ -2,6 +2,7 @@ import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Post, Query, UseGu
 import {
   ApiBadRequestResponse,
   ApiBearerAuth,
+  ApiConflictResponse,
   ApiCreatedResponse,
   ApiForbiddenResponse,
   ApiNoContentResponse,
@@ -54,6 +55,7 @@ export class MemoryController {
   @Post()
   @ApiOperation({ summary: 'Remember something for the caller' })
   @ApiCreatedResponse({ type: MemoryResponseDto })
+  @ApiConflictResponse({ type: ErrorResponseDto, description: 'too_many_memories: MAX_MEMORIES_PER_USER reached' })
   async create(
     @CurrentUser() user: AuthenticatedUser,
     @Body() dto: CreateMemoryDto,

@@ -34,13 +34,27 @@ export class MemoryRepository {
     private readonly changes: ChangeNotifier,
   ) {}
 
-  async create(ownerId: string, content: string, source: MemorySource): Promise<MemoryEntity> {
-    const rows: MemoryRow[] = await this.db.query(
-      `INSERT INTO memories (id, owner_id, content, source) VALUES ($1, $2, $3, $4) RETURNING ${COLUMNS}`,
-      [randomUUID(), ownerId, content, source],
-    );
+  /**
+   * Stores a memory unless the owner already keeps `max`; then answers null. Concurrent writes of
+   * one owner are serialised by a transaction-scoped advisory lock (on every replica alike), so the
+   * count and the insert cannot interleave and the cap holds exactly.
+   */
+  async create(ownerId: string, content: string, source: MemorySource, max: number): Promise<MemoryEntity | null> {
+    const rows: MemoryRow[] = await this.db.transaction(async (tx) => {
+      await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`memories:${ownerId}`]);
+      return tx.query(
+        `INSERT INTO memories (id, owner_id, content, source)
+         SELECT $1::uuid, $2::varchar, $3::text, $4::varchar
+         WHERE (SELECT count(*) FROM memories WHERE owner_id = $2::varchar) < $5::int
+         RETURNING ${COLUMNS}`,
+        [randomUUID(), ownerId, content, source, max],
+      );
+    });
+    if (rows[0] === undefined) {
+      return null;
+    }
     await this.changes.memoriesChanged(ownerId);
-    return toMemory(rows[0] as MemoryRow);
+    return toMemory(rows[0]);
   }
 
   /** Any owner's memory: only the ownership guard uses it, to tell 403 from 404. */

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { AppConfig } from '../config/app-config.js';
 import { MEMORY_PAGE_SIZE_DEFAULT } from './memory.dto.js';
 import type { MemoryEntity } from './memory.entity.js';
 import { MemoryException, MemoryExceptionCode } from './memory.exception.js';
@@ -6,7 +7,10 @@ import { MemoryRepository } from './memory.repository.js';
 
 @Injectable()
 export class MemoryService {
-  constructor(private readonly memories: MemoryRepository) {}
+  constructor(
+    private readonly memories: MemoryRepository,
+    private readonly config: AppConfig,
+  ) {}
 
   /** With a non-blank query: the owner's matches, most relevant first; otherwise the newest. */
   list(
@@ -20,8 +24,13 @@ export class MemoryService {
       : this.memories.search(ownerId, text, limit);
   }
 
-  remember(ownerId: string, content: string): Promise<MemoryEntity> {
-    return this.memories.create(ownerId, content, 'user');
+  /** Refused with 409 `too_many_memories` once the owner keeps MAX_MEMORIES_PER_USER. */
+  async remember(ownerId: string, content: string): Promise<MemoryEntity> {
+    const memory = await this.memories.create(ownerId, content, 'user', this.config.limits.maxMemoriesPerUser);
+    if (memory === null) {
+      throw new MemoryException(MemoryExceptionCode.TooMany);
+    }
+    return memory;
   }
 
   async forget(memory: MemoryEntity): Promise<void> {

@@ -20,6 +20,8 @@ defineMemoriesSuite('production: PostgreSQL + Redis, 2 processes', async () => {
 
 const USERS = 20;
 const MEMORIES = 10;
+/** MAX_MEMORIES_PER_USER of the cluster below: every user of the first test fills it exactly. */
+const CAP = MEMORIES;
 
 describe('memories across 2 processes at once (production mode)', () => {
   let db: TestDatabase;
@@ -27,7 +29,7 @@ describe('memories across 2 processes at once (production mode)', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase();
-    cluster = await startCluster(2, productionEnv(db, uniqueName('t')));
+    cluster = await startCluster(2, productionEnv(db, uniqueName('t'), { MAX_MEMORIES_PER_USER: String(CAP) }));
   });
 
   afterAll(async () => {
@@ -72,6 +74,33 @@ describe('memories across 2 processes at once (production mode)', () => {
     }
     const rows = await db.query<{ count: string }>('SELECT count(*) FROM memories');
     expect(Number(rows[0]?.count)).toBe(USERS * MEMORIES);
+  });
+
+  it(`keeps exactly ${CAP} memories of a user who writes ${3 * CAP} at once over both processes`, async () => {
+    const greedyId = uniqueName('greedy');
+    const greedy = await tokenFor(greedyId);
+    const other = await tokenFor(uniqueName('other'));
+    const results = await Promise.all(
+      Array.from({ length: 3 * CAP }, (_, i) =>
+        http('POST', `${cluster.url(i)}/v1/memories`, { token: greedy, body: { content: `greedy ${i}` } }),
+      ),
+    );
+    expect(results.filter((r) => r.status === 201)).toHaveLength(CAP);
+    const refused = results.filter((r) => r.status !== 201);
+    expect(refused).toHaveLength(2 * CAP);
+    for (const r of refused) {
+      expect(r.status).toBe(409);
+      expect(r.body).toMatchObject({ code: 'too_many_memories', requestId: expect.any(String) });
+    }
+    const rows = await db.query<{ count: string }>('SELECT count(*) FROM memories WHERE owner_id = $1', [greedyId]);
+    expect(Number(rows[0]?.count)).toBe(CAP);
+
+    // The cap is per user, and forgetting makes room again.
+    expect((await http('POST', `${cluster.url(1)}/v1/memories`, { token: other, body: { content: 'x' } })).status).toBe(201);
+    const kept = results.find((r) => r.status === 201)?.body.id as string;
+    expect((await http('DELETE', `${cluster.url(0)}/v1/memories/${kept}`, { token: greedy })).status).toBe(204);
+    expect((await http('POST', `${cluster.url(1)}/v1/memories`, { token: greedy, body: { content: 'again' } })).status).toBe(201);
+    expect((await http('POST', `${cluster.url(0)}/v1/memories`, { token: greedy, body: { content: 'more' } })).status).toBe(409);
   });
 
   it('logs and counts an attempt on another user’s memory as a security event', async () => {

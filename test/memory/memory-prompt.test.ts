@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DataSource } from 'typeorm';
@@ -31,6 +32,9 @@ async function migrated(options: ConstructorParameters<typeof DataSource>[0]): P
   await runMigrationsLocked(dataSource);
   return dataSource;
 }
+
+/** Memories a user may keep, in the tests below that do not test the cap itself. */
+const CAP = 100;
 
 const engines: Record<string, () => Promise<Engine>> = {
   PostgreSQL: async () => {
@@ -77,10 +81,10 @@ describe.each(Object.keys(engines))('memory repository and prompt source on %s',
   it('puts the memories matching any word of the message first, then the most recent', async () => {
     const alice = owner();
     const bob = owner();
-    await repository.create(alice, 'I am allergic to peanuts', 'user');
-    await repository.create(alice, 'My daughter is called Inês', 'extracted');
-    await repository.create(alice, 'I live in Porto', 'user');
-    await repository.create(bob, 'I love peanut butter and cooking', 'user');
+    await repository.create(alice, 'I am allergic to peanuts', 'user', CAP);
+    await repository.create(alice, 'My daughter is called Inês', 'extracted', CAP);
+    await repository.create(alice, 'I live in Porto', 'user', CAP);
+    await repository.create(bob, 'I love peanut butter and cooking', 'user', CAP);
 
     expect(await prompt.memoriesFor(alice, 'Can you suggest a recipe with peanuts for my dinner?', 1)).toEqual([
       'I am allergic to peanuts',
@@ -99,11 +103,13 @@ describe.each(Object.keys(engines))('memory repository and prompt source on %s',
     expect(await prompt.memoriesFor(alice, 'peanuts', Number.NaN)).toEqual([]);
   });
 
-  it('announces each committed write to the ChangeNotifier, and nothing else', async () => {
+  it('announces each committed write to the ChangeNotifier, and nothing else (a write refused at the cap neither)', async () => {
     const alice = owner();
     const before = notifier.memories.length;
-    const first = await repository.create(alice, 'one', 'user');
-    await repository.create(alice, 'two', 'user');
+    const first = await repository.create(alice, 'one', 'user', 2);
+    assert(first !== null);
+    await repository.create(alice, 'two', 'user', 2);
+    expect(await repository.create(alice, 'three', 'user', 2)).toBeNull();
     await repository.listRecent(alice, 10);
     await repository.search(alice, 'one', 10);
     expect(await repository.delete(first.id, owner())).toBe(false);
