@@ -8,10 +8,11 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
+import { freePort } from '../test/support/ports.js';
 import { parseMetrics, valueOf } from '../test/support/prometheus.js';
 import { createTestDatabase, REDIS_URL, TEST_JWT_SECRET, uniqueName } from '../test/support/services.js';
 import type { BenchContext, Scenario } from './context.js';
-import { freePort, startServer, type Server } from './processes.js';
+import { startServer, type Server } from './processes.js';
 import { SCENARIOS } from './scenarios/index.js';
 import { seedUsers } from './seed.js';
 
