@@ -15,6 +15,7 @@ import { MemoryCacheTier } from './memory-cache.tier.js';
 import { RedisCacheTier } from './redis-cache.tier.js';
 import { RedisVersionStore } from './redis-version.store.js';
 import { VersionBumpNotifier } from './version-bump.notifier.js';
+import { VersionBumpRelay } from './version-bump.relay.js';
 import { VersionStore } from './version-store.js';
 
 /**
@@ -43,24 +44,40 @@ import { VersionStore } from './version-store.js';
         }),
     },
     {
+      // Only where other replicas may exist: PostgreSQL and Redis both configured.
+      provide: VersionBumpRelay,
+      inject: [AppConfig, RedisService, MetricsService, PINO_LOGGER],
+      useFactory: (config: AppConfig, redis: RedisService, metrics: MetricsService, logger: Logger) =>
+        config.database.url !== undefined && redis.enabled
+          ? new VersionBumpRelay(config.database.url, logger, metrics)
+          : null,
+    },
+    {
       provide: VersionStore,
-      inject: [RedisService, CacheKeyBuilder, MemoryCacheTier, MetricsService, PINO_LOGGER],
+      inject: [RedisService, CacheKeyBuilder, MemoryCacheTier, MetricsService, PINO_LOGGER, VersionBumpRelay],
       useFactory: (
         redis: RedisService,
         keys: CacheKeyBuilder,
         memory: MemoryCacheTier,
         metrics: MetricsService,
         logger: Logger,
+        relay: VersionBumpRelay | null,
       ): VersionStore => {
         if (!redis.enabled) {
           return new LocalVersionStore();
         }
         // A new epoch makes every entry unreachable: drop them at once rather than let them age out.
-        const store = new RedisVersionStore(redis, keys, logger, () => {
-          memory.clear();
-          metrics.cacheEntries.set(0);
-          metrics.cacheBytes.set(0);
-        });
+        const store = new RedisVersionStore(
+          redis,
+          keys,
+          logger,
+          () => {
+            memory.clear();
+            metrics.cacheEntries.set(0);
+            metrics.cacheBytes.set(0);
+          },
+          relay,
+        );
         store.start();
         return store;
       },

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { RedisService } from '../redis/redis.service.js';
 import type { CacheKeyBuilder, VersionCounter } from './cache-key.builder.js';
 import { withTimeout } from '../common/with-timeout.util.js';
+import type { VersionBumpRelay } from './version-bump.relay.js';
 import { randomVersionBase, VersionStore } from './version-store.js';
 
 /**
@@ -76,6 +77,8 @@ export class RedisVersionStore extends VersionStore {
     private readonly logger: Logger,
     /** Called once the epoch moved: whatever this process kept from before is useless now. */
     private readonly onEpochMoved: () => void,
+    /** Carries the bumps this replica cannot make to the replicas that can (none: one database client less). */
+    private readonly relay: VersionBumpRelay | null = null,
   ) {
     super();
   }
@@ -92,6 +95,7 @@ export class RedisVersionStore extends VersionStore {
       this.distrust();
     });
     this.distrust();
+    this.relay?.start((counters) => this.bumpHere(counters));
   }
 
   get isTrusted(): boolean {
@@ -135,17 +139,29 @@ export class RedisVersionStore extends VersionStore {
   }
 
   /**
-   * A bump that fails leaves older entries reachable, possibly on other replicas that still read
-   * Redis. With the connection up (a timeout, an error), the write waits briefly for the new epoch
-   * so that read-your-writes still holds everywhere; with the connection down it does not wait (a
-   * Redis outage: nobody can read the old versions either). It never fails the write.
+   * A bump that fails leaves older entries reachable on the replicas that still read Redis. With
+   * the connection up (a timeout, an error), the write waits briefly for the new epoch; when that
+   * does not come, or with the connection down, the bump is relayed to the replicas that still
+   * reach Redis (see VersionBumpRelay), so read-your-writes holds everywhere. It never fails the
+   * write.
    */
   async bump(counters: readonly VersionCounter[]): Promise<void> {
-    const names = counters.map((counter) => this.keys.counter(counter));
-    if (!this.redis.available) {
-      this.distrust();
+    if (await this.bumpHere(counters)) {
       return;
     }
+    this.distrust();
+    if (this.redis.available && (await this.repaired(REPAIR_WAIT_MS))) {
+      return;
+    }
+    await this.relay?.relay(counters);
+  }
+
+  /** Bumps the counters in Redis; false when that did not happen (nothing is thrown). */
+  private async bumpHere(counters: readonly VersionCounter[]): Promise<boolean> {
+    if (!this.redis.available) {
+      return false;
+    }
+    const names = counters.map((counter) => this.keys.counter(counter));
     try {
       const random = [COUNTER_TTL_MS, ...names.map(() => randomVersionBase())];
       await withTimeout(
@@ -153,19 +169,20 @@ export class RedisVersionStore extends VersionStore {
         BUMP_TIMEOUT_MS,
         'version bump',
       );
-      return;
+      return true;
     } catch (error) {
-      this.logger.warn({ err: (error as Error).message }, 'cache version bump failed; moving the epoch');
+      this.logger.warn({ err: (error as Error).message }, 'cache version bump failed');
+      return false;
     }
-    this.distrust();
-    await this.repaired(REPAIR_WAIT_MS);
   }
 
-  private async repaired(withinMs: number): Promise<void> {
+  /** Whether the epoch moved within `withinMs`. */
+  private async repaired(withinMs: number): Promise<boolean> {
     const deadline = Date.now() + withinMs;
     while (!this.trusted && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
+    return this.trusted;
   }
 
   private get connection(): Redis {

@@ -69,6 +69,13 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  readonly cacheBumpRelays = new Counter({
+    name: 'parley_cache_bump_relays_total',
+    help: 'Version bumps relayed through PostgreSQL while Redis was out of reach: sent (confirmed, unconfirmed, unsent) and applied for another replica',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
   readonly cacheBypasses = new Counter({
     name: 'parley_cache_bypasses_total',
     help: 'Cacheable look-ups sent straight to the database, by reason (disabled, unverified)',

@@ -1,0 +1,91 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startApp, stopAll, type AppProcess } from '../support/cluster.js';
+import { eventually, http } from '../support/http.js';
+import { createTestDatabase, productionEnv, REDIS_URL, uniqueName, type TestDatabase } from '../support/services.js';
+import { TcpProxy } from '../support/tcp-proxy.js';
+import { tokenFor } from '../support/tokens.js';
+
+const USERS = 5;
+const ROUNDS = 4;
+
+/**
+ * One replica loses Redis while the others keep it: its writes cannot bump the versions in Redis,
+ * yet a read on a connected replica right after such a write's answer must include it.
+ */
+describe('a replica cut off from Redis alone', () => {
+  let db: TestDatabase;
+  let proxy: TcpProxy;
+  let cut: AppProcess;
+  let connected: AppProcess;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    proxy = await TcpProxy.start(REDIS_URL);
+    const prefix = uniqueName('t');
+    [cut, connected] = await Promise.all([
+      startApp({ env: productionEnv(db, prefix, { REDIS_URL: proxy.url(REDIS_URL) }) }),
+      startApp({ env: productionEnv(db, prefix) }),
+    ]);
+  });
+
+  afterAll(async () => {
+    await stopAll([cut, connected].filter((app) => app !== undefined));
+    await proxy?.stop();
+    await db?.drop();
+  });
+
+  it('cannot make the other replicas serve a cached page older than its writes', async () => {
+    const users = await Promise.all(
+      Array.from({ length: USERS }, async (_, u) => ({ token: await tokenFor(uniqueName(`part${u}`)), u })),
+    );
+    const contents = async (app: AppProcess, token: string): Promise<string[]> => {
+      const page = await http('GET', `${app.url}/v1/memories?limit=100`, { token });
+      expect(page.status).toBe(200);
+      return page.body.items.map((m: any) => m.content as string).sort();
+    };
+    const remember = async (app: AppProcess, token: string, content: string): Promise<void> => {
+      const created = await http('POST', `${app.url}/v1/memories`, { token, body: { content } });
+      expect(created.status, created.text).toBe(201);
+    };
+
+    for (const { token, u } of users) {
+      await remember(connected, token, `u${u} r0`);
+      expect(await contents(connected, token)).toEqual([`u${u} r0`]);
+      expect(await contents(connected, token)).toEqual([`u${u} r0`]);
+    }
+
+    await proxy.cut();
+    await eventually(async () => {
+      const ready = await http('GET', `${cut.url}/health/ready`);
+      return ready.status === 503 && ready.text.includes('redis') ? true : undefined;
+    }, 20_000, 'the cut replica to notice');
+
+    for (let round = 1; round <= ROUNDS; round++) {
+      await Promise.all(
+        users.map(async ({ token, u }) => {
+          await remember(cut, token, `u${u} r${round}`);
+          const expected = Array.from({ length: round + 1 }, (_, r) => `u${u} r${r}`).sort();
+          expect(await contents(connected, token), `round ${round}`).toEqual(expected);
+          expect(await contents(cut, token), `round ${round}`).toEqual(expected);
+        }),
+      );
+    }
+
+    // The bumps went through PostgreSQL: the cut replica sent them, the connected one made them.
+    const metric = async (app: AppProcess, outcome: string): Promise<number> => {
+      const text = await (await fetch(`${app.url}/metrics`)).text();
+      return Number(new RegExp(`parley_cache_bump_relays_total\\{outcome="${outcome}"\\} (\\d+)`).exec(text)?.[1] ?? 0);
+    };
+    expect(await metric(cut, 'confirmed')).toBe(USERS * ROUNDS);
+    expect(await metric(connected, 'applied')).toBe(USERS * ROUNDS);
+
+    await proxy.restore();
+    await eventually(async () => ((await http('GET', `${cut.url}/health/ready`)).status === 200 ? true : undefined), 30_000, 'the cut replica to rejoin');
+    for (const { token, u } of users) {
+      await remember(cut, token, `u${u} back`);
+      const expected = [...Array.from({ length: ROUNDS + 1 }, (_, r) => `u${u} r${r}`), `u${u} back`].sort();
+      expect(await contents(connected, token)).toEqual(expected);
+      expect(await contents(cut, token)).toEqual(expected);
+    }
+  });
+});
