@@ -1,7 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { PINO_LOGGER } from '../common/logger.module.js';
-import { EventStream, type StreamListener, type StreamSubscription } from '../coordination/event-stream.port.js';
+import {
+  EventStream,
+  type PublishOptions,
+  type StreamListener,
+  type StreamSubscription,
+} from '../coordination/event-stream.port.js';
+import type { LockFence } from '../coordination/lock.port.js';
 import { mapMessage } from './message.dto.js';
 import type { MessageEntity } from './message.entity.js';
 import type { Exchange } from './message.repository.js';
@@ -37,10 +43,13 @@ export class ReplyEventsService {
   /**
    * Not awaited by the generator: deltas go out in order on one connection, and the completion
    * that follows them is awaited. `attempt` changes when a reply is restarted (a retry or another
-   * worker taking over): clients drop the partial text of the earlier attempt.
+   * worker taking over): clients drop the partial text of the earlier attempt. `fence` is the
+   * session's generation lock: a generator that lost it (stalled past its TTL while another took
+   * over) cannot append to the stream its successor now feeds.
    */
-  replyDelta(reply: MessageEntity, attempt: number, delta: string): void {
-    void this.publish(reply.sessionId, ChatEventType.ReplyDelta, { messageId: reply.id, delta, attempt }, 'debug', false);
+  replyDelta(reply: MessageEntity, attempt: number, delta: string, fence: LockFence | null): void {
+    const data = { messageId: reply.id, delta, attempt };
+    void this.publish(reply.sessionId, ChatEventType.ReplyDelta, data, { extendTtl: false, fence }, 'debug');
   }
 
   replyCompleted(reply: MessageEntity): Promise<void> {
@@ -52,9 +61,15 @@ export class ReplyEventsService {
     return this.publish(reply.sessionId, ChatEventType.ReplyFailed, payload);
   }
 
-  private async publish(sessionId: string, type: string, data: unknown, level: 'debug' | 'warn' = 'warn', extendTtl = true): Promise<void> {
+  private async publish(
+    sessionId: string,
+    type: string,
+    data: unknown,
+    options: PublishOptions = {},
+    level: 'debug' | 'warn' = 'warn',
+  ): Promise<void> {
     try {
-      await this.stream.publish(sessionId, type, data, extendTtl);
+      await this.stream.publish(sessionId, type, data, options);
     } catch (error) {
       this.logger[level]({ sessionId, type, err: (error as Error).message }, 'event not published');
     }

@@ -3,7 +3,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { PINO_LOGGER } from '../common/logger.module.js';
 import { AppConfig } from '../config/app-config.js';
-import { LockService } from '../coordination/lock.port.js';
+import { LockService, type LockFence } from '../coordination/lock.port.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { LlmError } from './llm/llm.error.js';
 import { LlmProvider, type PromptMessage } from './llm/llm-provider.js';
@@ -59,7 +59,7 @@ export class ReplyGenerationService {
       const result = await this.locks.tryWithLock(
         `reply-generation:${sessionId}`,
         { ttlMs: this.config.replies.lockTtlMs },
-        (lost) => this.drain(sessionId, AbortSignal.any([lost, stop])),
+        (lost, fence) => this.drain(sessionId, AbortSignal.any([lost, stop]), fence),
       );
       if (!result.acquired) {
         return;
@@ -71,19 +71,19 @@ export class ReplyGenerationService {
     }
   }
 
-  private async drain(sessionId: string, signal: AbortSignal): Promise<void> {
+  private async drain(sessionId: string, signal: AbortSignal, fence: LockFence | null): Promise<void> {
     for (
       let reply = await this.replies.nextOpenReply(sessionId);
       reply;
       reply = await this.replies.nextOpenReply(sessionId)
     ) {
       signal.throwIfAborted();
-      await this.generate(reply, signal);
+      await this.generate(reply, signal, fence);
     }
   }
 
   /** Tries until the reply is complete, failed for good, or the work is aborted. */
-  private async generate(reply: MessageEntity, signal: AbortSignal): Promise<void> {
+  private async generate(reply: MessageEntity, signal: AbortSignal, fence: LockFence | null): Promise<void> {
     for (let tries = 1; ; tries += 1) {
       const attempt = await this.replies.beginAttempt(reply.id);
       if (attempt === null) {
@@ -102,7 +102,7 @@ export class ReplyGenerationService {
         return;
       }
       try {
-        const content = await this.streamReply(reply, attempt, await this.prompts.build(reply), signal);
+        const content = await this.streamReply(reply, attempt, await this.prompts.build(reply), signal, fence);
         signal.throwIfAborted();
         await this.complete(reply, attempt, content);
         return;
@@ -163,6 +163,7 @@ export class ReplyGenerationService {
     attempt: number,
     prompt: PromptMessage[],
     signal: AbortSignal,
+    fence: LockFence | null,
   ): Promise<string> {
     const provider = this.llm.name;
     const stop = this.metrics.llmDuration.startTimer({ provider });
@@ -172,7 +173,7 @@ export class ReplyGenerationService {
     const flush = (): void => {
       scheduled = undefined;
       if (unsent !== '') {
-        this.events.replyDelta(reply, attempt, unsent);
+        this.events.replyDelta(reply, attempt, unsent, fence);
         unsent = '';
       }
     };

@@ -1,3 +1,5 @@
+import type { LockFence } from './lock.port.js';
+
 /** One event of a session's stream. `id` orders events and is what a client resumes after. */
 export interface StreamEvent {
   readonly id: string;
@@ -6,6 +8,21 @@ export interface StreamEvent {
 }
 
 export type StreamListener = (event: StreamEvent) => void;
+
+export interface PublishOptions {
+  /** false skips renewing the stream's TTL, for frequent events (token deltas) that always sit between two events that renew it. */
+  readonly extendTtl?: boolean;
+  /** Append only while this lock is still held (checked atomically with the append). */
+  readonly fence?: LockFence | null;
+}
+
+/** An event fenced by a lock its publisher no longer holds: it was not appended. */
+export class FencedOutError extends Error {
+  constructor(streamKey: string) {
+    super(`not appended to ${streamKey}: the publisher no longer holds the lock that fences it`);
+    this.name = 'FencedOutError';
+  }
+}
 
 export interface StreamSubscription {
   close(): void;
@@ -17,11 +34,8 @@ export interface StreamSubscription {
  * events older than the bound are gone (the database remains the record).
  */
 export abstract class EventStream {
-  /**
-   * Appends an event; returns its id. `extendTtl: false` skips renewing the stream's TTL, for
-   * frequent events (token deltas) that always sit between two events that renew it.
-   */
-  abstract publish(streamKey: string, type: string, data: unknown, extendTtl?: boolean): Promise<string>;
+  /** Appends an event; returns its id. Throws FencedOutError when its fence no longer holds. */
+  abstract publish(streamKey: string, type: string, data: unknown, options?: PublishOptions): Promise<string>;
   /**
    * Delivers the events after `afterId` (when given, from the retained backlog; preceded by an
    * `events.missed` event when some of them are no longer retained), then every new one until closed. Without `afterId`, from about the moment of subscribing: every event

@@ -29,6 +29,7 @@ export class InProcessEventStream extends EventStream {
     super();
   }
 
+  /** One process: no lock can be taken over, so there is no fence to check. */
   async publish(streamKey: string, type: string, data: unknown): Promise<string> {
     const stream = this.stream(streamKey);
     const event: StreamEvent = { id: this.nextId(), type, data };

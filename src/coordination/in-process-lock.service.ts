@@ -19,7 +19,7 @@ export class InProcessLockService extends LockService {
     }
     this.held.add(key);
     try {
-      return { acquired: true, value: await work(new AbortController().signal) };
+      return { acquired: true, value: await work(new AbortController().signal, null) };
     } finally {
       this.held.delete(key);
     }

@@ -3,7 +3,19 @@ export interface LockOptions {
   ttlMs: number;
 }
 
-export type LockedWork<T> = (signal: AbortSignal) => Promise<T>;
+/**
+ * Proof of holding a lock that the coordination backend checks itself: an event published with
+ * it is appended only while the lock is still this holder's, atomically (see EventStream). A
+ * holder that stalled past its TTL cannot write into a stream its successor now feeds. Opaque to
+ * the work that carries it.
+ */
+export interface LockFence {
+  readonly key: string;
+  readonly token: string;
+}
+
+/** `fence` is null where no other process can take the lock over (the in-process adapter). */
+export type LockedWork<T> = (signal: AbortSignal, fence: LockFence | null) => Promise<T>;
 
 export type LockResult<T> = { acquired: true; value: T } | { acquired: false };
 

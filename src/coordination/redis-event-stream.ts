@@ -7,8 +7,10 @@ import { RedisService } from '../redis/redis.service.js';
 import {
   compareEventIds,
   EventStream,
+  FencedOutError,
   missedEvent,
   OrderedDelivery,
+  type PublishOptions,
   type StreamEvent,
   type StreamListener,
   type StreamSubscription,
@@ -22,6 +24,16 @@ interface WatchedStream {
 
 type XEntry = [id: string, fields: string[]];
 type XReadReply = Array<[key: string, entries: XEntry[]]> | null;
+
+/**
+ * XADD only while KEYS[2] (a lock) still holds ARGV[1] (its holder's token); nil otherwise.
+ * ARGV: token, max length, type, data, TTL in ms (0: keep the stream's TTL).
+ */
+const FENCED_XADD = `
+if redis.call('GET', KEYS[2]) ~= ARGV[1] then return false end
+local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'type', ARGV[3], 'data', ARGV[4])
+if tonumber(ARGV[5]) > 0 then redis.call('PEXPIRE', KEYS[1], ARGV[5]) end
+return id`;
 
 const BLOCK_MS = 2000;
 const READ_COUNT = 500;
@@ -68,10 +80,23 @@ export class RedisEventStream extends EventStream implements OnApplicationBootst
     await Promise.race([this.loop, sleep(SHUTDOWN_WAIT_MS)]);
   }
 
-  async publish(streamKey: string, type: string, data: unknown, extendTtl = true): Promise<string> {
+  async publish(streamKey: string, type: string, data: unknown, options: PublishOptions = {}): Promise<string> {
+    const { extendTtl = true, fence = null } = options;
     const key = this.redis.key('events', streamKey);
     const { streamMaxLength, streamTtlMs } = this.config.events;
-    const entry = ['MAXLEN', '~', String(streamMaxLength), '*', 'type', type, 'data', JSON.stringify(data)] as const;
+    const json = JSON.stringify(data);
+    if (fence !== null) {
+      const id = await this.redis.runScript(
+        FENCED_XADD,
+        [key, fence.key],
+        [fence.token, streamMaxLength, type, json, extendTtl ? streamTtlMs : 0],
+      );
+      if (id === null) {
+        throw new FencedOutError(streamKey);
+      }
+      return id as string;
+    }
+    const entry = ['MAXLEN', '~', String(streamMaxLength), '*', 'type', type, 'data', json] as const;
     if (!extendTtl) {
       return (await this.redis.commands.xadd(key, ...entry)) as string;
     }

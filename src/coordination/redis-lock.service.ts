@@ -39,9 +39,10 @@ export class RedisLockService extends LockService {
       return { acquired: false };
     }
     const controller = new AbortController();
-    const stopExtending = this.keepExtended(key, `mutex:${redisKey}`, mutex.identifier, options.ttlMs, controller);
+    const fence = { key: `mutex:${redisKey}`, token: mutex.identifier };
+    const stopExtending = this.keepExtended(key, fence.key, fence.token, options.ttlMs, controller);
     try {
-      return { acquired: true, value: await work(controller.signal) };
+      return { acquired: true, value: await work(controller.signal, fence) };
     } finally {
       stopExtending();
       await mutex.release().catch((error: Error) => this.logger.warn({ lock: key, err: error.message }, 'lock release failed'));

@@ -16,6 +16,8 @@ const RECONNECT_MAX_MS = 2000;
 export class RedisService implements OnApplicationShutdown {
   private readonly connections = new Map<RedisRole, Redis>();
   private readonly blocking: Redis[] = [];
+  /** The custom command name of each script run through runScript. */
+  private readonly scripts = new Map<string, string>();
 
   constructor(
     private readonly config: AppConfig,
@@ -81,6 +83,27 @@ export class RedisService implements OnApplicationShutdown {
 
   get available(): boolean {
     return this.connections.get('commands')?.status === 'ready';
+  }
+
+  /**
+   * Runs a Lua script on the commands connection as an ioredis custom command: EVAL the first time
+   * on each socket, EVALSHA after, so the script is not sent with every call and calls stay in the
+   * order they were made (a NOSCRIPT retry would let later calls overtake).
+   */
+  runScript(script: string, keys: readonly string[], args: ReadonlyArray<string | number>): Promise<unknown> {
+    let name = this.scripts.get(script);
+    if (name === undefined) {
+      name = `parleyScript${this.scripts.size}`;
+      this.commands.defineCommand(name, { lua: script });
+      this.scripts.set(script, name);
+    }
+    const commands = this.commands as unknown as Record<string, (...args: Array<string | number>) => Promise<unknown>>;
+    return (commands[name] as (...args: Array<string | number>) => Promise<unknown>).call(
+      this.commands,
+      keys.length,
+      ...keys,
+      ...args,
+    );
   }
 
   private connection(role: RedisRole): Redis {

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { ThrottlerStorage } from '@nestjs/throttler';
 import type { Logger } from 'pino';
 import type { AppConfig } from '../config/app-config.js';
@@ -34,16 +33,6 @@ end
 return { hits, ttl }`;
 
 const LOCAL_KEYS_MAX = 100_000;
-
-const shas = new Map<string, string>();
-function scriptSha(script: string): string {
-  let sha = shas.get(script);
-  if (sha === undefined) {
-    sha = createHash('sha1').update(script).digest('hex');
-    shas.set(script, sha);
-  }
-  return sha;
-}
 
 interface LocalWindow {
   hits: number;
@@ -107,25 +96,12 @@ export class RedisThrottlerStorage implements ThrottlerStorage {
       return undefined;
     }
     try {
-      const [hits, remainingMs] = await this.run(script, this.redis.key('throttle', key), ttl);
+      const [hits, remainingMs] = (await this.redis.runScript(script, [this.redis.key('throttle', key)], [ttl])) as [number, number];
       this.recover();
       return { hits, remainingMs };
     } catch (error) {
       this.degrade((error as Error).message);
       return undefined;
-    }
-  }
-
-  /** EVALSHA, so the script is sent once per Redis, not with every request; EVAL when Redis lost it. */
-  private async run(script: string, key: string, ttl: number): Promise<[number, number]> {
-    const sha = scriptSha(script);
-    try {
-      return (await this.redis.commands.evalsha(sha, 1, key, ttl)) as [number, number];
-    } catch (error) {
-      if (!(error as Error).message.startsWith('NOSCRIPT')) {
-        throw error;
-      }
-      return (await this.redis.commands.eval(script, 1, key, ttl)) as [number, number];
     }
   }
 

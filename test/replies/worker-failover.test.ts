@@ -130,5 +130,10 @@ describe('worker failure mid-stream', () => {
     const completions = sse.events.filter((e) => e.event === 'reply.completed' && e.data.message.id === replyId);
     expect(completions).toHaveLength(1);
     expect(completions[0]?.data.message.content).toBe(expected);
+    // Nothing of the stale attempt reaches the stream once the newer attempt streams.
+    const deltas = sse.events.filter((e) => e.event === 'reply.delta' && e.data.messageId === replyId);
+    const firstOfWinner = deltas.findIndex((e) => e.data.attempt === reply.attempt);
+    expect(firstOfWinner).toBeGreaterThanOrEqual(0);
+    expect(deltas.slice(firstOfWinner).filter((e) => e.data.attempt !== reply.attempt).map((e) => e.data)).toEqual([]);
   });
 });
