@@ -32,6 +32,9 @@ const ACK_WAIT_MS = 1000;
  */
 const QUIET_MS = 10_000;
 const RECONNECT_MS = 1000;
+/** Bounds on connecting and on each query: a relay must never hold a write (or the shutdown) long. */
+const CONNECT_TIMEOUT_MS = 5000;
+const QUERY_TIMEOUT_MS = 2000;
 
 /**
  * Carries version bumps through PostgreSQL (LISTEN/NOTIFY) when this replica cannot reach Redis
@@ -44,6 +47,8 @@ const RECONNECT_MS = 1000;
 export class VersionBumpRelay implements OnApplicationShutdown {
   private readonly self = randomUUID();
   private client: pg.Client | undefined;
+  /** The client being connected, if any: ended at shutdown too. */
+  private opening: pg.Client | undefined;
   private connecting: Promise<void> | undefined;
   private stopped = false;
   private quietUntil = 0;
@@ -97,10 +102,9 @@ export class VersionBumpRelay implements OnApplicationShutdown {
 
   async onApplicationShutdown(): Promise<void> {
     this.stopped = true;
-    await this.connecting;
-    const client = this.client;
+    const clients = [this.client, this.opening].filter((client) => client !== undefined);
     this.client = undefined;
-    await client?.end().catch(() => undefined);
+    await Promise.all(clients.map((client) => client.end().catch(() => undefined)));
   }
 
   private connect(): Promise<void> {
@@ -112,7 +116,13 @@ export class VersionBumpRelay implements OnApplicationShutdown {
 
   private async open(): Promise<void> {
     while (!this.stopped && this.client === undefined) {
-      const client = new pg.Client({ connectionString: this.databaseUrl, application_name: 'parley' });
+      const client = new pg.Client({
+        connectionString: this.databaseUrl,
+        application_name: 'parley',
+        connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+        query_timeout: QUERY_TIMEOUT_MS,
+      });
+      this.opening = client;
       client.on('error', (error) => this.lost(client, error));
       client.on('end', () => this.lost(client));
       client.on('notification', (notification) => void this.received(notification));
@@ -129,6 +139,8 @@ export class VersionBumpRelay implements OnApplicationShutdown {
         this.logger.debug({ err: (error as Error).message }, 'cache bump relay not listening yet');
         await client.end().catch(() => undefined);
         await new Promise((resolve) => setTimeout(resolve, RECONNECT_MS));
+      } finally {
+        this.opening = undefined;
       }
     }
   }
