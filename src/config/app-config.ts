@@ -4,6 +4,7 @@ export type NodeEnv = 'development' | 'production' | 'test';
 export type AppRole = 'api' | 'worker' | 'all';
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 export type LlmProviderName = 'local' | 'openai';
+export type MaxTokensField = 'max_tokens' | 'max_completion_tokens';
 export type TrustProxy = boolean | number | string[];
 
 /** The whole validated configuration; injected by class token, never read from process.env elsewhere. */
@@ -68,6 +69,11 @@ export class AppConfig {
     /** Upstream calls in flight at once in this process. */
     readonly maxConcurrent: number;
     readonly maxOutputTokens: number;
+    /**
+     * The request field that carries maxOutputTokens: `max_tokens` (what every OpenAI-compatible
+     * server accepts) or `max_completion_tokens` (required by OpenAI's reasoning models).
+     */
+    readonly maxTokensField: MaxTokensField;
     readonly systemPrompt: string;
     /** Estimated tokens the prompt (system prompt, memories, history) may hold. */
     readonly promptTokenBudget: number;
@@ -230,6 +236,7 @@ export function loadConfig(env: Env): AppConfig {
       timeoutMs: r.int('LLM_TIMEOUT_MS', 60_000, 100, ONE_HOUR_MS),
       maxConcurrent: r.int('LLM_MAX_CONCURRENT', 16, 1, 10_000),
       maxOutputTokens: r.int('LLM_MAX_OUTPUT_TOKENS', 1024, 1, 1_000_000),
+      maxTokensField: r.oneOf<MaxTokensField>('LLM_MAX_TOKENS_FIELD', 'max_tokens', ['max_tokens', 'max_completion_tokens']),
       systemPrompt: r.string('LLM_SYSTEM_PROMPT', DEFAULT_SYSTEM_PROMPT, { maxLength: 20_000 }),
       promptTokenBudget: r.int('LLM_PROMPT_TOKEN_BUDGET', 6000, 100, 10_000_000),
       maxTries: r.int('LLM_MAX_TRIES', 4, 1, 100),

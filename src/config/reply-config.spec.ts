@@ -5,7 +5,7 @@ import { ConfigError } from './config.variables.js';
 describe('reply, LLM and event settings', () => {
   it('have the documented defaults', () => {
     const config = loadConfig({});
-    expect(config.llm).toMatchObject({ timeoutMs: 60_000, maxConcurrent: 16, maxOutputTokens: 1024, promptTokenBudget: 6000, maxTries: 4, retryBaseMs: 500 });
+    expect(config.llm).toMatchObject({ timeoutMs: 60_000, maxConcurrent: 16, maxOutputTokens: 1024, maxTokensField: 'max_tokens', promptTokenBudget: 6000, maxTries: 4, retryBaseMs: 500 });
     expect(config.replies).toMatchObject({ jobLockMs: 30_000, reconcileIntervalMs: 30_000 });
     expect(config.events).toEqual({ streamMaxLength: 1000, streamTtlMs: 3_600_000, sseHeartbeatMs: 15_000 });
     expect(config.llm.systemPrompt.length).toBeGreaterThan(0);
@@ -15,6 +15,7 @@ describe('reply, LLM and event settings', () => {
     ['LLM_TIMEOUT_MS', 'soon'],
     ['LLM_MAX_CONCURRENT', '0'],
     ['LLM_MAX_OUTPUT_TOKENS', '-1'],
+    ['LLM_MAX_TOKENS_FIELD', 'max_length'],
     ['LLM_PROMPT_TOKEN_BUDGET', '10'],
     ['LLM_MAX_TRIES', '0'],
     ['LLM_RETRY_BASE_MS', '1.5'],

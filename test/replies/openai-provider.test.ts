@@ -59,6 +59,14 @@ describe('openai provider against a fake OpenAI-compatible server', () => {
     expect(request?.authorization).toBe('Bearer sk-test-key');
   });
 
+  it('sends the output limit as max_completion_tokens when LLM_MAX_TOKENS_FIELD says so', async () => {
+    const { error } = await collect(provider(fake, { LLM_MAX_TOKENS_FIELD: 'max_completion_tokens' }));
+    expect(error).toBeUndefined();
+    const [request] = fake.requests;
+    expect(request?.body).toMatchObject({ max_completion_tokens: 77 });
+    expect(request?.body).not.toHaveProperty('max_tokens');
+  });
+
   it.each([
     [{ kind: 'status', status: 429, retryAfterS: 2 } as const, 'rate_limited', true],
     [{ kind: 'status', status: 500 } as const, 'server', true],

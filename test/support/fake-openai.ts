@@ -14,7 +14,7 @@ export type FakeBehaviour =
   | { kind: 'stall'; ms: number };
 
 export interface RecordedRequest {
-  body: { model: string; messages: Array<{ role: string; content: string }>; stream?: boolean; max_tokens?: number };
+  body: { model: string; messages: Array<{ role: string; content: string }>; stream?: boolean; max_tokens?: number; max_completion_tokens?: number };
   authorization: string | undefined;
   behaviour: FakeBehaviour['kind'];
 }

@@ -47,7 +47,7 @@ export class OpenAiProvider extends LlmProvider {
         {
           model: this.config.llm.model,
           messages: prompt.map((message) => ({ role: message.role, content: message.content })),
-          max_tokens: this.config.llm.maxOutputTokens,
+          [this.config.llm.maxTokensField]: this.config.llm.maxOutputTokens,
           stream: true,
         },
         { signal: controller.signal },
