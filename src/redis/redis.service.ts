@@ -8,6 +8,9 @@ export type RedisRole = 'commands' | 'subscriber' | 'events' | 'queue-client' | 
 
 const RECONNECT_MAX_MS = 2000;
 
+/** A command added with defineCommand: the number of keys, the keys, then the arguments. */
+type ScriptCommand = (...args: Array<string | number>) => Promise<unknown>;
+
 /**
  * The process's Redis connections: a fixed set, opened at start and closed at shutdown.
  * Nothing opens a connection per request (failure F5).
@@ -97,13 +100,8 @@ export class RedisService implements OnApplicationShutdown {
       this.commands.defineCommand(name, { lua: script });
       this.scripts.set(script, name);
     }
-    const commands = this.commands as unknown as Record<string, (...args: Array<string | number>) => Promise<unknown>>;
-    return (commands[name] as (...args: Array<string | number>) => Promise<unknown>).call(
-      this.commands,
-      keys.length,
-      ...keys,
-      ...args,
-    );
+    const command = (this.commands as unknown as Record<string, ScriptCommand>)[name] as ScriptCommand;
+    return command.call(this.commands, keys.length, ...keys, ...args);
   }
 
   private connection(role: RedisRole): Redis {
