@@ -94,7 +94,7 @@ export class RedisCacheTier {
       return;
     }
     try {
-      await this.connection.eval(STORE_AND_RELEASE_SCRIPT, 2, key, lockKey, json, ttlMs, token ?? '');
+      await this.redis.runScript(STORE_AND_RELEASE_SCRIPT, [key, lockKey], [json, ttlMs, token ?? '']);
     } catch {
       // the entry expires with its lock
     }
@@ -105,7 +105,7 @@ export class RedisCacheTier {
       return;
     }
     try {
-      await this.connection.eval(RELEASE_SCRIPT, 1, lockKey, token);
+      await this.redis.runScript(RELEASE_SCRIPT, [lockKey], [token]);
     } catch {
       // the lock expires by itself
     }

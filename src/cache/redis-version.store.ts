@@ -112,13 +112,10 @@ export class RedisVersionStore extends VersionStore {
       let values = await withTimeout(this.connection.mget(...names), READ_TIMEOUT_MS, 'version read');
       if (values.some((value) => value === null)) {
         values = (await withTimeout(
-          this.connection.eval(
-            READ_OR_CREATE_SCRIPT,
-            names.length,
-            ...names,
+          this.redis.runScript(READ_OR_CREATE_SCRIPT, names, [
             COUNTER_TTL_MS,
             ...names.map(() => randomVersionBase()),
-          ),
+          ]),
           READ_TIMEOUT_MS,
           'version create',
         )) as string[];
@@ -165,7 +162,7 @@ export class RedisVersionStore extends VersionStore {
     try {
       const random = [COUNTER_TTL_MS, ...names.map(() => randomVersionBase())];
       await withTimeout(
-        this.connection.eval(BUMP_SCRIPT, names.length, ...names, ...random),
+        this.redis.runScript(BUMP_SCRIPT, names, random),
         BUMP_TIMEOUT_MS,
         'version bump',
       );
@@ -205,7 +202,7 @@ export class RedisVersionStore extends VersionStore {
       while (!this.trusted && this.redis.available) {
         const generation = this.generation;
         try {
-          await this.connection.eval(BUMP_SCRIPT, 1, this.keys.epoch(), 0, randomVersionBase());
+          await this.redis.runScript(BUMP_SCRIPT, [this.keys.epoch()], [0, randomVersionBase()]);
           if (generation === this.generation) {
             this.onEpochMoved();
             if (this.disconnected) {

@@ -60,7 +60,7 @@ export class RedisLockService extends LockService {
     };
     const extend = async (): Promise<void> => {
       try {
-        const result = await this.redis.commands.eval(EXTEND_IF_OWNER, 1, redisKey, owner, String(ttlMs));
+        const result = await this.redis.runScript(EXTEND_IF_OWNER, [redisKey], [owner, ttlMs]);
         if (Number(result) !== 1) {
           lost(new Error(`lock ${key} expired or was taken over`));
           return;
