@@ -52,7 +52,8 @@ async function bootstrap(): Promise<void> {
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.forRoot(config, logger),
     createFastifyAdapter(config),
-    { logger: new PinoLoggerService(logger) },
+    // The adapter registers the one body parser (JSON, depth-checked); no form or text bodies.
+    { logger: new PinoLoggerService(logger), bodyParser: false },
   );
   await configureApp(app);
   handleShutdown(app, config, logger);

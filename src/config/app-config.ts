@@ -18,6 +18,12 @@ export class AppConfig {
     readonly host: string;
     readonly trustProxy: TrustProxy;
     readonly bodyLimitBytes: number;
+    /** Longest time to receive a whole request (headers and body); then 408 and the socket closes. */
+    readonly requestTimeoutMs: number;
+    /** A socket with no traffic either way for this long is closed (a client that stopped reading). */
+    readonly idleTimeoutMs: number;
+    /** Open connections per process; more are refused at accept. */
+    readonly maxConnections: number;
   };
   readonly database: {
     /** Unset means the embedded PGlite engine in `dataDir`. */
@@ -38,6 +44,8 @@ export class AppConfig {
     readonly issuer: string | undefined;
     readonly audience: string | undefined;
     readonly devTokens: boolean;
+    /** Longest token lifetime accepted (`exp - iat`); a longer one is refused as invalid. */
+    readonly maxTtlSeconds: number;
   };
   readonly limits: {
     readonly sendsPerMinute: number;
@@ -154,6 +162,31 @@ function parseShedding(reader: EnvReader): AppConfig['shedding'] {
   };
 }
 
+/**
+ * A slowly sent request ends at HTTP_REQUEST_TIMEOUT_MS. The idle timeout covers a socket on which
+ * nothing moves at all, so it must outlast the quiet periods Parley itself makes: chat/send waiting
+ * for its reply, an event stream between two heartbeats.
+ */
+function parseHttpTimeouts(
+  reader: EnvReader,
+): Pick<AppConfig['http'], 'requestTimeoutMs' | 'idleTimeoutMs' | 'maxConnections'> {
+  const requestTimeoutMs = reader.int('HTTP_REQUEST_TIMEOUT_MS', 30_000, 100, ONE_HOUR_MS);
+  const idleTimeoutMs = reader.int('HTTP_IDLE_TIMEOUT_MS', 120_000, 1000, ONE_HOUR_MS);
+  const replyWaitMs = reader.int('REPLY_WAIT_MS', 30_000, 0, 600_000);
+  const heartbeatMs = reader.int('SSE_HEARTBEAT_MS', 15_000, 100, 15_000);
+  if (idleTimeoutMs <= Math.max(replyWaitMs, heartbeatMs)) {
+    throw new ConfigError(
+      'HTTP_IDLE_TIMEOUT_MS',
+      `must be above REPLY_WAIT_MS (${replyWaitMs}) and SSE_HEARTBEAT_MS (${heartbeatMs})`,
+    );
+  }
+  return {
+    requestTimeoutMs,
+    idleTimeoutMs,
+    maxConnections: reader.int('HTTP_MAX_CONNECTIONS', 10_000, 1, 1_000_000),
+  };
+}
+
 /** Parses and validates the environment. Throws ConfigError naming the first bad variable. */
 export function loadConfig(env: Env): AppConfig {
   const r = new EnvReader(env);
@@ -198,6 +231,7 @@ export function loadConfig(env: Env): AppConfig {
       host: r.string('HOST', '0.0.0.0'),
       trustProxy: parseTrustProxy(r),
       bodyLimitBytes: 64 * 1024,
+      ...parseHttpTimeouts(r),
     },
     database: {
       url: databaseUrl,
@@ -216,6 +250,7 @@ export function loadConfig(env: Env): AppConfig {
       issuer: r.optional('JWT_ISSUER'),
       audience: r.optional('JWT_AUDIENCE'),
       devTokens,
+      maxTtlSeconds: r.int('JWT_MAX_TTL_SECONDS', 86_400, 60, 365 * 86_400),
     },
     limits: {
       sendsPerMinute: r.int('RATE_LIMIT_SENDS', 30, 1, 1_000_000),
