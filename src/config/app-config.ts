@@ -46,6 +46,8 @@ export class AppConfig {
     readonly maxPendingReplies: number;
     /** Memories kept per user; a write past it is refused (409), never silently dropped. */
     readonly maxMemoriesPerUser: number;
+    /** Sessions kept per user; creating one more is refused (409), exactly across replicas. */
+    readonly maxSessionsPerUser: number;
     readonly windowMs: number;
     /** Without Redis each replica enforces limit / expectedReplicas on its own (fail open). */
     readonly expectedReplicas: number;
@@ -228,6 +230,7 @@ export function loadConfig(env: Env): AppConfig {
       devTokensPerMinute: r.int('RATE_LIMIT_DEV_TOKENS', 10, 1, 1_000_000),
       maxPendingReplies: r.int('MAX_PENDING_REPLIES', 3, 1, 10_000),
       maxMemoriesPerUser: r.int('MAX_MEMORIES_PER_USER', 1000, 1, 1_000_000),
+      maxSessionsPerUser: r.int('MAX_SESSIONS_PER_USER', 10_000, 1, 10_000_000),
       windowMs: r.int('RATE_LIMIT_WINDOW_MS', 60_000, 100, 3_600_000),
       expectedReplicas: r.int('RATE_LIMIT_EXPECTED_REPLICAS', 3, 1, 1000),
     },
