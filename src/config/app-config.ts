@@ -100,6 +100,11 @@ export class AppConfig {
     /** In-process tier bounds: entries and (approximate) bytes of the serialised values. */
     readonly size: number;
     readonly maxBytes: number;
+    /**
+     * Largest value (UTF-8 bytes of its JSON) stored in either tier: a larger one is served but
+     * not cached, so no single response can fill the shared Redis.
+     */
+    readonly maxEntryBytes: number;
     readonly ttlSeconds: number;
     /** The single-flight fill lock's TTL, and how long other requests wait for a fill before reading the database. */
     readonly lockTtlMs: number;
@@ -258,6 +263,7 @@ export function loadConfig(env: Env): AppConfig {
       enabled: r.bool('CACHE_ENABLED', true),
       size: r.int('CACHE_SIZE', 10_000, 0, 10_000_000),
       maxBytes: r.int('CACHE_MAX_BYTES', 64 * 1024 * 1024, 0, Number.MAX_SAFE_INTEGER),
+      maxEntryBytes: r.int('CACHE_MAX_ENTRY_BYTES', 256 * 1024, 1024, 64 * 1024 * 1024),
       ttlSeconds: r.int('CACHE_TTL', 300, 1, 86_400),
       lockTtlMs: r.int('CACHE_LOCK_TTL_MS', 5000, 100, 600_000),
       lockWaitMs: r.int('CACHE_LOCK_WAIT_MS', 2000, 0, 600_000),
