@@ -6,6 +6,7 @@ import { allowedMethods } from './common/allowed-methods.js';
 import { answerClientError, answerFrameworkError, registerRequestIdBySocket } from './common/framework-errors.js';
 import { registerJsonBodyParser } from './common/json-body.parser.js';
 import { registerSecurityHeaders } from './common/security-headers.js';
+import { registerIdNormalisation } from './common/id-params.hook.js';
 import { registerQueryTextCheck } from './common/storable-text.js';
 import { PINO_LOGGER } from './common/logger.module.js';
 import { requestIdFrom } from './common/request-context.js';
@@ -79,6 +80,7 @@ export async function configureApp(app: NestFastifyApplication): Promise<void> {
   registerSecurityHeaders(fastify);
   registerQueryTextCheck(fastify);
   registerAccessLog(fastify, app.get(PINO_LOGGER));
+  registerIdNormalisation(fastify);
   await registerLoadShedding(app, app.get(AppConfig), app.get(MetricsService));
   registerHttpMetrics(fastify, app.get(MetricsService), app.get(RequestStatsService), app.get(ActiveUsersService));
   SwaggerModule.setup('docs', app, buildOpenApiDocument(app), {
