@@ -56,6 +56,8 @@ export class AppConfig {
     readonly maxPendingReplies: number;
     /** Memories kept per user; a write past it is refused (409), never silently dropped. */
     readonly maxMemoriesPerUser: number;
+    /** Sessions kept per user; creating one more is refused (409), exactly across replicas. */
+    readonly maxSessionsPerUser: number;
     readonly windowMs: number;
     /** Without Redis each replica enforces limit / expectedReplicas on its own (fail open). */
     readonly expectedReplicas: number;
@@ -110,6 +112,11 @@ export class AppConfig {
     /** In-process tier bounds: entries and (approximate) bytes of the serialised values. */
     readonly size: number;
     readonly maxBytes: number;
+    /**
+     * Largest value (UTF-8 bytes of its JSON) stored in either tier: a larger one is served but
+     * not cached, so no single response can fill the shared Redis.
+     */
+    readonly maxEntryBytes: number;
     readonly ttlSeconds: number;
     /** The single-flight fill lock's TTL, and how long other requests wait for a fill before reading the database. */
     readonly lockTtlMs: number;
@@ -240,6 +247,7 @@ export function loadConfig(env: Env): AppConfig {
       devTokensPerMinute: r.int('RATE_LIMIT_DEV_TOKENS', 10, 1, 1_000_000),
       maxPendingReplies: r.int('MAX_PENDING_REPLIES', 3, 1, 10_000),
       maxMemoriesPerUser: r.int('MAX_MEMORIES_PER_USER', 1000, 1, 1_000_000),
+      maxSessionsPerUser: r.int('MAX_SESSIONS_PER_USER', 10_000, 1, 10_000_000),
       windowMs: r.int('RATE_LIMIT_WINDOW_MS', 60_000, 100, 3_600_000),
       expectedReplicas: r.int('RATE_LIMIT_EXPECTED_REPLICAS', 3, 1, 1000),
     },
@@ -275,6 +283,7 @@ export function loadConfig(env: Env): AppConfig {
       enabled: r.bool('CACHE_ENABLED', true),
       size: r.int('CACHE_SIZE', 10_000, 0, 10_000_000),
       maxBytes: r.int('CACHE_MAX_BYTES', 64 * 1024 * 1024, 0, Number.MAX_SAFE_INTEGER),
+      maxEntryBytes: r.int('CACHE_MAX_ENTRY_BYTES', 256 * 1024, 1024, 64 * 1024 * 1024),
       ttlSeconds: r.int('CACHE_TTL', 300, 1, 86_400),
       lockTtlMs: r.int('CACHE_LOCK_TTL_MS', 5000, 100, 600_000),
       lockWaitMs: r.int('CACHE_LOCK_WAIT_MS', 2000, 0, 600_000),

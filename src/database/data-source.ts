@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { DataSource, type DataSourceOptions } from 'typeorm';
 import type { AppConfig } from '../config/app-config.js';
-import { MessageEntity } from '../chat/message.entity.js';
+import { MessageEntity } from '../messages/message.entity.js';
 import { MemoryEntity } from '../memory/memory.entity.js';
 import { SessionEntity } from '../session/session.entity.js';
 import { runMigrationsLocked } from './migration-runner.js';

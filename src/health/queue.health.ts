@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
-import { REPLIES_QUEUE, type GenerateReplyJobData } from '../chat/jobs/generate-reply.job.js';
+import { REPLIES_QUEUE, type GenerateReplyJobData } from '../replies/replies.constants.js';
 import { jobQueueToken } from '../coordination/coordination.module.js';
 import type { JobQueue } from '../coordination/job-queue.port.js';
 import { degradedWhenDown } from './degraded.util.js';
