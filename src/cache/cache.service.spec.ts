@@ -98,4 +98,26 @@ describe('CacheService (in-process versions)', () => {
     await cache.getOrLoad(history, async () => (loads += 1));
     expect(loads).toBe(2);
   });
+
+  it('serves a value over CACHE_MAX_ENTRY_BYTES without storing it, and stores one at the cap', async () => {
+    const { cache, metrics } = setup({ CACHE_MAX_ENTRY_BYTES: '2048' });
+    let loads = 0;
+    // JSON of a string: two quotes around it; é is two UTF-8 bytes, so the cap counts bytes.
+    const large = 'é'.repeat(1024);
+    const loadLarge = async (): Promise<string> => {
+      loads += 1;
+      return large;
+    };
+    const first = await cache.getOrLoad(history, loadLarge);
+    expect(first.value).toBe(large);
+    expect(first.json).toBe(JSON.stringify(large));
+    expect((await cache.getOrLoad(history, loadLarge)).value).toBe(large);
+    expect(loads).toBe(2);
+    expect((await metrics.cacheBypasses.get()).values.find((v) => v.labels.reason === 'too_large')?.value).toBe(2);
+
+    const atCap = 'x'.repeat(2046);
+    const other = { ...history, params: { limit: '7' } };
+    await cache.getOrLoad(other, async () => atCap);
+    expect((await cache.getOrLoad(other, async () => 'reloaded')).value).toBe(atCap);
+  });
 });

@@ -177,6 +177,14 @@ export class CacheService {
       return CacheEntry.unserialised(value);
     }
     const entry = new CacheEntry(value, json);
+    if (Buffer.byteLength(json) > this.config.cache.maxEntryBytes) {
+      // Served, never stored: one user's large pages must not fill the shared Redis.
+      this.metrics.cacheBypasses.inc({ reason: 'too_large' });
+      if (lock !== null) {
+        void this.shared?.release(lock.lockKey, lock.token);
+      }
+      return entry;
+    }
     this.memory.set(key, entry);
     this.updateSizeGauges();
     this.metrics.cacheFills.inc();

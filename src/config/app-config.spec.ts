@@ -39,6 +39,7 @@ describe('loadConfig', () => {
       enabled: true,
       size: 10_000,
       maxBytes: 64 * 1024 * 1024,
+      maxEntryBytes: 256 * 1024,
       ttlSeconds: 300,
       lockTtlMs: 5000,
       lockWaitMs: 2000,

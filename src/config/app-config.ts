@@ -23,6 +23,12 @@ export class AppConfig {
      * port (`http://localhost:*`). Empty: no cross-origin access.
      */
     readonly corsOrigins: readonly string[];
+    /** Longest time to receive a whole request (headers and body); then 408 and the socket closes. */
+    readonly requestTimeoutMs: number;
+    /** A socket with no traffic either way for this long is closed (a client that stopped reading). */
+    readonly idleTimeoutMs: number;
+    /** Open connections per process; more are refused at accept. */
+    readonly maxConnections: number;
   };
   /** The reference chat page at `/`. */
   readonly webClient: {
@@ -31,6 +37,16 @@ export class AppConfig {
   readonly database: {
     /** Unset means the embedded PGlite engine in `dataDir`. */
     readonly url: string | undefined;
+    /**
+     * A direct PostgreSQL connection for what needs a session (the migrations under their advisory
+     * lock, the LISTEN of the cache bump relay), when `url` points at PgBouncer in transaction mode.
+     * Equal to `url` when unset.
+     */
+    readonly directUrl: string | undefined;
+    /** False: this process never migrates; it waits, not ready, until the schema is current. */
+    readonly migrateOnStart: boolean;
+    /** Longest wait for another process's migrations (their advisory lock) before giving up. */
+    readonly migrationLockTimeoutMs: number;
     readonly poolSize: number;
     readonly connectTimeoutMs: number;
     readonly statementTimeoutMs: number;
@@ -47,6 +63,8 @@ export class AppConfig {
     readonly issuer: string | undefined;
     readonly audience: string | undefined;
     readonly devTokens: boolean;
+    /** Longest token lifetime accepted (`exp - iat`); a longer one is refused as invalid. */
+    readonly maxTtlSeconds: number;
   };
   readonly limits: {
     readonly sendsPerMinute: number;
@@ -55,6 +73,8 @@ export class AppConfig {
     readonly maxPendingReplies: number;
     /** Memories kept per user; a write past it is refused (409), never silently dropped. */
     readonly maxMemoriesPerUser: number;
+    /** Sessions kept per user; creating one more is refused (409), exactly across replicas. */
+    readonly maxSessionsPerUser: number;
     readonly windowMs: number;
     /** Without Redis each replica enforces limit / expectedReplicas on its own (fail open). */
     readonly expectedReplicas: number;
@@ -111,6 +131,11 @@ export class AppConfig {
     /** In-process tier bounds: entries and (approximate) bytes of the serialised values. */
     readonly size: number;
     readonly maxBytes: number;
+    /**
+     * Largest value (UTF-8 bytes of its JSON) stored in either tier: a larger one is served but
+     * not cached, so no single response can fill the shared Redis.
+     */
+    readonly maxEntryBytes: number;
     readonly ttlSeconds: number;
     /** The single-flight fill lock's TTL, and how long other requests wait for a fill before reading the database. */
     readonly lockTtlMs: number;
@@ -206,11 +231,40 @@ function parseShedding(reader: EnvReader): AppConfig['shedding'] {
   };
 }
 
+/**
+ * A slowly sent request ends at HTTP_REQUEST_TIMEOUT_MS. The idle timeout covers a socket on which
+ * nothing moves at all, so it must outlast the quiet periods Parley itself makes: chat/send waiting
+ * for its reply, an event stream between two heartbeats.
+ */
+function parseHttpTimeouts(
+  reader: EnvReader,
+): Pick<AppConfig['http'], 'requestTimeoutMs' | 'idleTimeoutMs' | 'maxConnections'> {
+  const requestTimeoutMs = reader.int('HTTP_REQUEST_TIMEOUT_MS', 30_000, 100, ONE_HOUR_MS);
+  const idleTimeoutMs = reader.int('HTTP_IDLE_TIMEOUT_MS', 120_000, 1000, ONE_HOUR_MS);
+  const replyWaitMs = reader.int('REPLY_WAIT_MS', 30_000, 0, 600_000);
+  const heartbeatMs = reader.int('SSE_HEARTBEAT_MS', 15_000, 100, 15_000);
+  if (idleTimeoutMs <= Math.max(replyWaitMs, heartbeatMs)) {
+    throw new ConfigError(
+      'HTTP_IDLE_TIMEOUT_MS',
+      `must be above REPLY_WAIT_MS (${replyWaitMs}) and SSE_HEARTBEAT_MS (${heartbeatMs})`,
+    );
+  }
+  return {
+    requestTimeoutMs,
+    idleTimeoutMs,
+    maxConnections: reader.int('HTTP_MAX_CONNECTIONS', 10_000, 1, 1_000_000),
+  };
+}
+
 /** Parses and validates the environment. Throws ConfigError naming the first bad variable. */
 export function loadConfig(env: Env): AppConfig {
   const r = new EnvReader(env);
   const nodeEnv = r.oneOf<NodeEnv>('NODE_ENV', 'development', ['development', 'production', 'test']);
   const databaseUrl = r.url('DATABASE_URL', ['postgres:', 'postgresql:']);
+  const databaseDirectUrl = r.url('DATABASE_DIRECT_URL', ['postgres:', 'postgresql:']);
+  if (databaseDirectUrl !== undefined && databaseUrl === undefined) {
+    throw new ConfigError('DATABASE_DIRECT_URL', 'needs DATABASE_URL (it is the direct way to the same database)');
+  }
   const redisUrl = r.url('REDIS_URL', ['redis:', 'rediss:']);
   const production = nodeEnv === 'production';
   const mode = production || redisUrl !== undefined ? 'production' : 'embedded';
@@ -254,12 +308,16 @@ export function loadConfig(env: Env): AppConfig {
       trustProxy: parseTrustProxy(r),
       bodyLimitBytes: 64 * 1024,
       corsOrigins,
+      ...parseHttpTimeouts(r),
     },
     webClient: {
       enabled: r.bool('WEB_CLIENT_ENABLED', !production),
     },
     database: {
       url: databaseUrl,
+      directUrl: databaseDirectUrl ?? databaseUrl,
+      migrateOnStart: r.bool('MIGRATE_ON_START', true),
+      migrationLockTimeoutMs: r.int('MIGRATION_LOCK_TIMEOUT_MS', 600_000, 1000, 24 * ONE_HOUR_MS),
       poolSize: r.int('DATABASE_POOL_SIZE', 10, 1, 200),
       connectTimeoutMs: r.int('DATABASE_CONNECT_TIMEOUT_MS', 5000, 100, 120_000),
       statementTimeoutMs: r.int('DATABASE_STATEMENT_TIMEOUT_MS', 15_000, 100, ONE_HOUR_MS),
@@ -275,6 +333,7 @@ export function loadConfig(env: Env): AppConfig {
       issuer: r.optional('JWT_ISSUER'),
       audience: r.optional('JWT_AUDIENCE'),
       devTokens,
+      maxTtlSeconds: r.int('JWT_MAX_TTL_SECONDS', 86_400, 60, 365 * 86_400),
     },
     limits: {
       sendsPerMinute: r.int('RATE_LIMIT_SENDS', 30, 1, 1_000_000),
@@ -282,6 +341,7 @@ export function loadConfig(env: Env): AppConfig {
       devTokensPerMinute: r.int('RATE_LIMIT_DEV_TOKENS', 10, 1, 1_000_000),
       maxPendingReplies: r.int('MAX_PENDING_REPLIES', 3, 1, 10_000),
       maxMemoriesPerUser: r.int('MAX_MEMORIES_PER_USER', 1000, 1, 1_000_000),
+      maxSessionsPerUser: r.int('MAX_SESSIONS_PER_USER', 10_000, 1, 10_000_000),
       windowMs: r.int('RATE_LIMIT_WINDOW_MS', 60_000, 100, 3_600_000),
       expectedReplicas: r.int('RATE_LIMIT_EXPECTED_REPLICAS', 3, 1, 1000),
     },
@@ -318,6 +378,7 @@ export function loadConfig(env: Env): AppConfig {
       enabled: r.bool('CACHE_ENABLED', true),
       size: r.int('CACHE_SIZE', 10_000, 0, 10_000_000),
       maxBytes: r.int('CACHE_MAX_BYTES', 64 * 1024 * 1024, 0, Number.MAX_SAFE_INTEGER),
+      maxEntryBytes: r.int('CACHE_MAX_ENTRY_BYTES', 256 * 1024, 1024, 64 * 1024 * 1024),
       ttlSeconds: r.int('CACHE_TTL', 300, 1, 86_400),
       lockTtlMs: r.int('CACHE_LOCK_TTL_MS', 5000, 100, 600_000),
       lockWaitMs: r.int('CACHE_LOCK_WAIT_MS', 2000, 0, 600_000),

