@@ -5,16 +5,25 @@ import { ClsService } from 'nestjs-cls';
 import { IS_PUBLIC } from '../common/public.decorator.js';
 import type { ParleyClsStore } from '../common/request-context.js';
 import { AuthException, AuthExceptionCode } from './auth.exception.js';
+import type { AuthenticatedUser } from './authenticated-user.js';
+import { ACCEPTS_STREAM_TICKET } from './stream-ticket.decorator.js';
+import { StreamTicketService } from './stream-ticket.service.js';
 import { TokenService } from './token.service.js';
 
 const BEARER = /^Bearer ([A-Za-z0-9_.-]+)$/;
 
-/** Global default-deny: every route needs a verified bearer token unless marked @Public(). */
+type GuardedRequest = FastifyRequest<{ Params: { sessionId?: string }; Querystring: { ticket?: unknown } }>;
+
+/**
+ * Global default-deny: every route needs a verified bearer token unless marked @Public(); a route
+ * marked @AcceptsStreamTicket() takes a stream ticket for its session instead.
+ */
 @Injectable()
 export class AuthGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
     private readonly tokens: TokenService,
+    private readonly tickets: StreamTicketService,
     private readonly cls: ClsService<ParleyClsStore>,
   ) {}
 
@@ -26,18 +35,31 @@ export class AuthGuard implements CanActivate {
     if (isPublic === true) {
       return true;
     }
-    const request = context.switchToHttp().getRequest<FastifyRequest>();
+    const request = context.switchToHttp().getRequest<GuardedRequest>();
+    const ticket = this.acceptsTicket(context) ? request.query.ticket : undefined;
     const header = request.headers.authorization;
-    if (header === undefined || header === '') {
+    let user = header === undefined || header === '' ? undefined : await this.verifyBearer(header);
+    if (ticket !== undefined) {
+      // Read-only: the ticket's user, with no role, for this session's events alone.
+      user = { id: await this.tickets.redeem(ticket, request.params.sessionId, user?.id), roles: [] };
+    }
+    if (user === undefined) {
       throw new AuthException(AuthExceptionCode.MissingToken);
     }
+    request.user = user;
+    this.cls.set('userId', user.id);
+    return true;
+  }
+
+  private acceptsTicket(context: ExecutionContext): boolean {
+    return this.reflector.getAllAndOverride<boolean | undefined>(ACCEPTS_STREAM_TICKET, [context.getHandler(), context.getClass()]) === true;
+  }
+
+  private async verifyBearer(header: string): Promise<AuthenticatedUser> {
     const match = BEARER.exec(header);
     if (!match?.[1]) {
       throw new AuthException(AuthExceptionCode.InvalidToken);
     }
-    const user = await this.tokens.verify(match[1]);
-    request.user = user;
-    this.cls.set('userId', user.id);
-    return true;
+    return this.tokens.verify(match[1]);
   }
 }

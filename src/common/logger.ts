@@ -21,7 +21,7 @@ export function createLogger(level: LogLevel): Logger {
     formatters: { level: (label) => ({ level: label }) },
     mixin: contextFields,
     redact: {
-      paths: ['authorization', '*.authorization', '*.headers.authorization', 'token', '*.token'],
+      paths: ['authorization', '*.authorization', '*.headers.authorization', 'token', '*.token', 'ticket', '*.ticket', '*.query.ticket'],
       censor: '[redacted]',
     },
   });

@@ -3,7 +3,12 @@ import type { Logger } from 'pino';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { PINO_LOGGER } from './logger.module.js';
 
-export type SecurityEventType = 'session_forbidden' | 'memory_forbidden' | 'invalid_token' | 'admin_forbidden';
+export type SecurityEventType =
+  | 'session_forbidden'
+  | 'memory_forbidden'
+  | 'invalid_token'
+  | 'admin_forbidden'
+  | 'stream_ticket_refused';
 
 /** Every access violation is logged as a security event (and counted, where metrics are on). */
 @Injectable()
