@@ -7,7 +7,6 @@ import { AdminModule } from './admin/admin.module.js';
 import { AuthModule } from './auth/auth.module.js';
 import { CacheModule } from './cache/cache.module.js';
 import { ChatModule } from './chat/chat.module.js';
-import { REPLIES_QUEUE } from './chat/jobs/generate-reply.job.js';
 import { CommonModule } from './common/common.module.js';
 import { HttpExceptionFilter } from './common/http-exception.filter.js';
 import { LoggerModule } from './common/logger.module.js';
@@ -16,10 +15,14 @@ import { AppConfig } from './config/app-config.js';
 import { ConfigModule } from './config/config.module.js';
 import { CoordinationModule } from './coordination/coordination.module.js';
 import { DatabaseModule } from './database/database.module.js';
+import { EventsModule } from './events/events.module.js';
 import { HealthModule } from './health/health.module.js';
 import { MemoryModule } from './memory/memory.module.js';
+import { MessagesModule } from './messages/messages.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
 import { RedisModule } from './redis/redis.module.js';
+import { REPLIES_QUEUE } from './replies/replies.constants.js';
+import { RepliesModule } from './replies/replies.module.js';
 import { SessionModule } from './session/session.module.js';
 import { ThrottleModule } from './throttle/throttle.module.js';
 
@@ -57,6 +60,9 @@ export class AppModule {
         AuthModule,
         ThrottleModule,
         SessionModule,
+        EventsModule,
+        MessagesModule,
+        RepliesModule,
         ChatModule,
         MemoryModule,
         HealthModule,

@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { registerAccessLog } from './common/access-log.js';
+import { registerIdNormalisation } from './common/id-params.hook.js';
 import { PINO_LOGGER } from './common/logger.module.js';
 import { requestIdFrom } from './common/request-context.js';
 import { ActiveUsersService } from './metrics/active-users.service.js';
@@ -45,6 +46,7 @@ export async function configureApp(app: NestFastifyApplication): Promise<void> {
     done();
   });
   registerAccessLog(fastify, app.get(PINO_LOGGER));
+  registerIdNormalisation(fastify);
   await registerLoadShedding(app, app.get(AppConfig), app.get(MetricsService));
   registerHttpMetrics(fastify, app.get(MetricsService), app.get(RequestStatsService), app.get(ActiveUsersService));
   SwaggerModule.setup('docs', app, buildOpenApiDocument(app), {

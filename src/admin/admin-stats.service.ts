@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { REPLIES_QUEUE, type GenerateReplyJobData } from '../chat/jobs/generate-reply.job.js';
+import { REPLIES_QUEUE, type GenerateReplyJobData } from '../replies/replies.constants.js';
 import { CacheService } from '../cache/cache.service.js';
 import { AppConfig } from '../config/app-config.js';
 import { jobQueueToken } from '../coordination/coordination.module.js';

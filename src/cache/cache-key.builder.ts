@@ -1,3 +1,5 @@
+import { normaliseId } from '../common/uuid.util.js';
+
 /**
  * What a cache entry holds. Each kind names the version counter that moves when its data changes:
  * `history` and `session` follow one session (its row and its messages), `sessions` and `memories`
@@ -61,7 +63,8 @@ export class CacheKeyBuilder {
   }
 
   counterFor(spec: Pick<CacheEntrySpec, 'kind' | 'scopeId'>): VersionCounter {
-    return { scope: VERSION_SCOPE[spec.kind], id: spec.scopeId };
+    const scope = VERSION_SCOPE[spec.kind];
+    return { scope, id: scope === 'session' ? normaliseId(spec.scopeId) : spec.scopeId };
   }
 
   /** The data key of one value at one version. */
@@ -71,7 +74,7 @@ export class CacheKeyBuilder {
       'd',
       spec.kind,
       part(spec.ownerId),
-      part(spec.scopeId),
+      part(VERSION_SCOPE[spec.kind] === 'session' ? normaliseId(spec.scopeId) : spec.scopeId),
       part(version),
       paramsPart(spec.params),
     ].join(':');
@@ -84,7 +87,8 @@ export class CacheKeyBuilder {
 
   /** A counter's Redis key. */
   counter(counter: VersionCounter): string {
-    return [this.root, 'v', counter.scope, part(counter.id)].join(':');
+    const id = counter.scope === 'session' ? normaliseId(counter.id) : counter.id;
+    return [this.root, 'v', counter.scope, part(id)].join(':');
   }
 
   /** Moves on every (re)connection of a replica to Redis: everything keyed under an older epoch is unreachable. */

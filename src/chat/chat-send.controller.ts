@@ -20,7 +20,7 @@ import type { ParleyClsStore } from '../common/request-context.js';
 import { RateLimit } from '../throttle/rate-limit.decorator.js';
 import { ChatSendDto, ChatSendResponseDto } from './chat-send.dto.js';
 import { ChatSendService } from './chat-send.service.js';
-import { mapMessage } from './message.dto.js';
+import { mapMessage } from '../messages/message.dto.js';
 
 @ApiTags('chat')
 @ApiBearerAuth()

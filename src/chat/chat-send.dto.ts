@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsOptional, IsString, IsUUID, Length, Matches } from 'class-validator';
-import { MessageResponseDto } from './message.dto.js';
+import { MessageResponseDto } from '../messages/message.dto.js';
 
 export class ChatSendDto {
   @ApiProperty({ example: 'What should I see in Lisbon in two days?', minLength: 1, maxLength: 8000 })
@@ -31,11 +31,4 @@ export class ChatSendResponseDto {
 
   @ApiProperty({ example: 'b1946ac9-2a5e-4c7b-8f3d-0c1e2a3b4c5d' })
   requestId: string;
-}
-
-export class SessionEventsQueryDto {
-  @ApiPropertyOptional({ example: '1767225600000-0', description: 'Same as the Last-Event-ID header (which wins)' })
-  @IsOptional()
-  @IsString()
-  lastEventId?: string;
 }

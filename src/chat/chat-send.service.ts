@@ -7,10 +7,10 @@ import { AppConfig } from '../config/app-config.js';
 import type { StreamSubscription } from '../coordination/event-stream.port.js';
 import { SessionException, SessionExceptionCode } from '../session/session.exception.js';
 import { SessionRepository } from '../session/session.repository.js';
-import { ChatService } from './chat.service.js';
-import type { MessageEntity } from './message.entity.js';
-import { ChatEventType, ReplyEventsService } from './reply-events.service.js';
-import { ReplyRepository } from './reply.repository.js';
+import { MessageService } from '../messages/message.service.js';
+import type { MessageEntity } from '../messages/message.entity.js';
+import { ChatEventType, ReplyEventsService } from '../events/reply-events.service.js';
+import { ReplyRepository } from '../replies/reply.repository.js';
 
 export interface ChatSendInput {
   ownerId: string;
@@ -52,7 +52,7 @@ export class ChatSendService implements BeforeApplicationShutdown {
   private stopping = false;
 
   constructor(
-    private readonly chat: ChatService,
+    private readonly messages: MessageService,
     private readonly sessions: SessionRepository,
     private readonly replies: ReplyRepository,
     private readonly events: ReplyEventsService,
@@ -74,7 +74,7 @@ export class ChatSendService implements BeforeApplicationShutdown {
       await this.assertOwned(input.sessionId, input.ownerId);
     }
     const title = input.content.replace(/\s+/g, ' ').trim().slice(0, TITLE_LENGTH);
-    const sent = await this.chat.send({
+    const sent = await this.messages.send({
       sessionId,
       ownerId: input.ownerId,
       content: input.content,

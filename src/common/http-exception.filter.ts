@@ -66,6 +66,11 @@ function isClientError(exception: unknown): exception is Error & { statusCode: n
 }
 
 const RETRY_AFTER_UNAVAILABLE_SECONDS = '2';
+const RETRY_AFTER_OVERLOADED_SECONDS = '1';
+/** pg's pool: no connection came free within DATABASE_CONNECT_TIMEOUT_MS. */
+const POOL_EXHAUSTED = /timeout exceeded when trying to connect/i;
+/** query_canceled: the statement ran past DATABASE_STATEMENT_TIMEOUT_MS (set per transaction). */
+const STATEMENT_TIMEOUT = '57014';
 /** PostgreSQL classes that mean "not now", not "wrong": connection (08), resources (53), operator (57). */
 const TRANSIENT_SQLSTATE = /^(08|53|57)/;
 const TRANSIENT_MESSAGE =
@@ -76,21 +81,46 @@ const TRANSIENT_MESSAGE =
  * restarts, a statement hits its timeout): the request was not wrong, so 503 with Retry-After
  * rather than a 500.
  */
-function isDependencyUnavailable(exception: unknown): boolean {
+function dependencyFailure(exception: unknown): 'pool_exhausted' | 'statement_timeout' | 'unavailable' | undefined {
   for (let error = exception, depth = 0; error instanceof Error && depth < 3; depth += 1) {
     const code = (error as { code?: unknown }).code;
-    if (
-      (typeof code === 'string' && TRANSIENT_SQLSTATE.test(code)) ||
-      TRANSIENT_MESSAGE.test(error.message)
-    ) {
-      return true;
+    if (POOL_EXHAUSTED.test(error.message)) {
+      return 'pool_exhausted';
+    }
+    if (code === STATEMENT_TIMEOUT && /statement timeout/i.test(error.message)) {
+      return 'statement_timeout';
+    }
+    if ((typeof code === 'string' && TRANSIENT_SQLSTATE.test(code)) || TRANSIENT_MESSAGE.test(error.message)) {
+      return 'unavailable';
     }
     error =
       (error as { driverError?: unknown; cause?: unknown }).driverError ??
       (error as { cause?: unknown }).cause;
   }
-  return false;
+  return undefined;
 }
+
+const DEPENDENCY_FAILURES: Record<NonNullable<ReturnType<typeof dependencyFailure>>, ErrorShape> = {
+  // Every pooled connection stayed busy: this process sheds the request, like any other overload.
+  pool_exhausted: {
+    status: HttpStatus.SERVICE_UNAVAILABLE,
+    message: 'Overloaded: no database connection came free in time; retry shortly',
+    code: 'overloaded',
+    headers: { 'retry-after': RETRY_AFTER_OVERLOADED_SECONDS },
+  },
+  statement_timeout: {
+    status: HttpStatus.SERVICE_UNAVAILABLE,
+    message: 'The database did not answer within the statement timeout; retry shortly',
+    code: 'unavailable',
+    headers: { 'retry-after': RETRY_AFTER_UNAVAILABLE_SECONDS },
+  },
+  unavailable: {
+    status: HttpStatus.SERVICE_UNAVAILABLE,
+    message: 'A dependency is briefly unavailable; retry shortly',
+    code: 'unavailable',
+    headers: { 'retry-after': RETRY_AFTER_UNAVAILABLE_SECONDS },
+  },
+};
 
 export function toErrorShape(exception: unknown): ErrorShape {
   if (exception instanceof DomainException) {
@@ -111,13 +141,9 @@ export function toErrorShape(exception: unknown): ErrorShape {
       code: CODE_BY_STATUS[exception.statusCode],
     };
   }
-  if (isDependencyUnavailable(exception)) {
-    return {
-      status: HttpStatus.SERVICE_UNAVAILABLE,
-      message: 'A dependency is briefly unavailable; retry shortly',
-      code: 'unavailable',
-      headers: { 'retry-after': RETRY_AFTER_UNAVAILABLE_SECONDS },
-    };
+  const failure = dependencyFailure(exception);
+  if (failure !== undefined) {
+    return DEPENDENCY_FAILURES[failure];
   }
   return {
     status: HttpStatus.INTERNAL_SERVER_ERROR,

@@ -22,6 +22,16 @@ export class AppConfig {
   readonly database: {
     /** Unset means the embedded PGlite engine in `dataDir`. */
     readonly url: string | undefined;
+    /**
+     * A direct PostgreSQL connection for what needs a session (the migrations under their advisory
+     * lock, the LISTEN of the cache bump relay), when `url` points at PgBouncer in transaction mode.
+     * Equal to `url` when unset.
+     */
+    readonly directUrl: string | undefined;
+    /** False: this process never migrates; it waits, not ready, until the schema is current. */
+    readonly migrateOnStart: boolean;
+    /** Longest wait for another process's migrations (their advisory lock) before giving up. */
+    readonly migrationLockTimeoutMs: number;
     readonly poolSize: number;
     readonly connectTimeoutMs: number;
     readonly statementTimeoutMs: number;
@@ -46,6 +56,8 @@ export class AppConfig {
     readonly maxPendingReplies: number;
     /** Memories kept per user; a write past it is refused (409), never silently dropped. */
     readonly maxMemoriesPerUser: number;
+    /** Sessions kept per user; creating one more is refused (409), exactly across replicas. */
+    readonly maxSessionsPerUser: number;
     readonly windowMs: number;
     /** Without Redis each replica enforces limit / expectedReplicas on its own (fail open). */
     readonly expectedReplicas: number;
@@ -164,6 +176,10 @@ export function loadConfig(env: Env): AppConfig {
   const r = new EnvReader(env);
   const nodeEnv = r.oneOf<NodeEnv>('NODE_ENV', 'development', ['development', 'production', 'test']);
   const databaseUrl = r.url('DATABASE_URL', ['postgres:', 'postgresql:']);
+  const databaseDirectUrl = r.url('DATABASE_DIRECT_URL', ['postgres:', 'postgresql:']);
+  if (databaseDirectUrl !== undefined && databaseUrl === undefined) {
+    throw new ConfigError('DATABASE_DIRECT_URL', 'needs DATABASE_URL (it is the direct way to the same database)');
+  }
   const redisUrl = r.url('REDIS_URL', ['redis:', 'rediss:']);
   const production = nodeEnv === 'production';
   const mode = production || redisUrl !== undefined ? 'production' : 'embedded';
@@ -206,6 +222,9 @@ export function loadConfig(env: Env): AppConfig {
     },
     database: {
       url: databaseUrl,
+      directUrl: databaseDirectUrl ?? databaseUrl,
+      migrateOnStart: r.bool('MIGRATE_ON_START', true),
+      migrationLockTimeoutMs: r.int('MIGRATION_LOCK_TIMEOUT_MS', 600_000, 1000, 24 * ONE_HOUR_MS),
       poolSize: r.int('DATABASE_POOL_SIZE', 10, 1, 200),
       connectTimeoutMs: r.int('DATABASE_CONNECT_TIMEOUT_MS', 5000, 100, 120_000),
       statementTimeoutMs: r.int('DATABASE_STATEMENT_TIMEOUT_MS', 15_000, 100, ONE_HOUR_MS),
@@ -228,6 +247,7 @@ export function loadConfig(env: Env): AppConfig {
       devTokensPerMinute: r.int('RATE_LIMIT_DEV_TOKENS', 10, 1, 1_000_000),
       maxPendingReplies: r.int('MAX_PENDING_REPLIES', 3, 1, 10_000),
       maxMemoriesPerUser: r.int('MAX_MEMORIES_PER_USER', 1000, 1, 1_000_000),
+      maxSessionsPerUser: r.int('MAX_SESSIONS_PER_USER', 10_000, 1, 10_000_000),
       windowMs: r.int('RATE_LIMIT_WINDOW_MS', 60_000, 100, 3_600_000),
       expectedReplicas: r.int('RATE_LIMIT_EXPECTED_REPLICAS', 3, 1, 1000),
     },

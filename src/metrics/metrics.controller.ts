@@ -4,7 +4,7 @@ import { ApiExcludeController } from '@nestjs/swagger';
 import { PrometheusController } from '@willsoto/nestjs-prometheus';
 import type { FastifyReply } from 'fastify';
 import { AuthException, AuthExceptionCode } from '../auth/auth.exception.js';
-import { REPLIES_QUEUE, type GenerateReplyJobData } from '../chat/jobs/generate-reply.job.js';
+import { REPLIES_QUEUE, type GenerateReplyJobData } from '../replies/replies.constants.js';
 import { Public } from '../common/public.decorator.js';
 import { withTimeout } from '../common/with-timeout.util.js';
 import { AppConfig } from '../config/app-config.js';

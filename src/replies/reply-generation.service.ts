@@ -7,9 +7,9 @@ import { LockService, type LockFence } from '../coordination/lock.port.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { LlmError } from './llm/llm.error.js';
 import { LlmProvider, type PromptMessage } from './llm/llm-provider.js';
-import type { MessageEntity } from './message.entity.js';
+import type { MessageEntity } from '../messages/message.entity.js';
 import { PromptService } from './prompt.service.js';
-import { ReplyEventsService } from './reply-events.service.js';
+import { ReplyEventsService } from '../events/reply-events.service.js';
 import { ReplyRepository } from './reply.repository.js';
 
 const MAX_BACKOFF_MS = 30_000;

@@ -6,16 +6,8 @@ import type { ParleyClsStore } from '../../common/request-context.js';
 import { AppConfig } from '../../config/app-config.js';
 import { jobQueueToken } from '../../coordination/coordination.module.js';
 import type { JobQueue, QueuedJob } from '../../coordination/job-queue.port.js';
+import { REPLIES_QUEUE, type GenerateReplyJobData } from '../replies.constants.js';
 import { ReplyGenerationService } from '../reply-generation.service.js';
-
-export const REPLIES_QUEUE = 'replies';
-
-export interface GenerateReplyJobData {
-  replyId: string;
-  sessionId: string;
-  /** The request that asked for the reply, so the worker's log lines can be traced to it. */
-  requestId: string;
-}
 
 /** At shutdown, replies still running this long before the grace period ends are handed back. */
 const HAND_BACK_MARGIN_MS = 2000;

@@ -33,7 +33,7 @@ import { isUuid } from '../common/uuid.util.js';
 import { RateLimit } from '../throttle/rate-limit.decorator.js';
 import type { SessionEntity } from '../session/session.entity.js';
 import { OwnedSession, SessionOwnershipGuard } from '../session/session-ownership.guard.js';
-import { ChatService } from './chat.service.js';
+import { MessageService } from './message.service.js';
 import {
   ExchangeResponseDto,
   ListMessagesQueryDto,
@@ -55,7 +55,7 @@ import {
 @UseGuards(SessionOwnershipGuard)
 @Controller('v1/sessions/:sessionId/messages')
 export class MessageController {
-  constructor(private readonly chat: ChatService) {}
+  constructor(private readonly messages: MessageService) {}
 
   @Post()
   @RateLimit('sends')
@@ -70,7 +70,7 @@ export class MessageController {
     @Headers('idempotency-key') idempotencyKey: string | undefined,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<ExchangeResponseDto> {
-    const result = await this.chat.send({
+    const result = await this.messages.send({
       sessionId: session.id,
       ownerId: user.id,
       content: dto.content,
@@ -88,7 +88,7 @@ export class MessageController {
     @OwnedSession() session: SessionEntity,
     @Query() query: ListMessagesQueryDto,
   ): Promise<MessageListResponseDto> {
-    const page = await this.chat.history(session.id, query.limit, query.beforeSeq);
+    const page = await this.messages.history(session.id, query.limit, query.beforeSeq);
     return { items: page.items.map(mapMessage), nextBeforeSeq: page.nextBeforeSeq };
   }
 
@@ -102,6 +102,6 @@ export class MessageController {
     if (!isUuid(messageId)) {
       throw CommonException.invalidId('messageId');
     }
-    return mapMessage(await this.chat.findMessage(session.id, messageId));
+    return mapMessage(await this.messages.findMessage(session.id, messageId));
   }
 }

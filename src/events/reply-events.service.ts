@@ -8,9 +8,9 @@ import {
   type StreamSubscription,
 } from '../coordination/event-stream.port.js';
 import type { LockFence } from '../coordination/lock.port.js';
-import { mapMessage } from './message.dto.js';
-import type { MessageEntity } from './message.entity.js';
-import type { Exchange } from './message.repository.js';
+import { mapMessage } from '../messages/message.dto.js';
+import type { MessageEntity } from '../messages/message.entity.js';
+import type { Exchange } from '../messages/message.repository.js';
 
 export const ChatEventType = {
   MessageCreated: 'message.created',

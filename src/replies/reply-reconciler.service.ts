@@ -5,7 +5,7 @@ import { AppConfig } from '../config/app-config.js';
 import { jobQueueToken } from '../coordination/coordination.module.js';
 import type { JobQueue } from '../coordination/job-queue.port.js';
 import { LockService } from '../coordination/lock.port.js';
-import { REPLIES_QUEUE, type GenerateReplyJobData } from './jobs/generate-reply.job.js';
+import { REPLIES_QUEUE, type GenerateReplyJobData } from './replies.constants.js';
 import { ReplyRepository } from './reply.repository.js';
 
 const BATCH = 500;

@@ -10,12 +10,12 @@ import { AppConfig } from '../config/app-config.js';
 import { jobQueueToken } from '../coordination/coordination.module.js';
 import type { JobQueue } from '../coordination/job-queue.port.js';
 import { SessionException, SessionExceptionCode } from '../session/session.exception.js';
-import { ChatException } from './chat.exception.js';
-import { REPLIES_QUEUE, type GenerateReplyJobData } from './jobs/generate-reply.job.js';
+import { ChatException } from './message.exception.js';
+import { REPLIES_QUEUE, type GenerateReplyJobData } from '../replies/replies.constants.js';
 import { IDEMPOTENCY_KEY_MAX_LENGTH } from './message.dto.js';
 import type { MessageEntity } from './message.entity.js';
 import { MessageRepository, type Exchange } from './message.repository.js';
-import { ReplyEventsService } from './reply-events.service.js';
+import { ReplyEventsService } from '../events/reply-events.service.js';
 
 export interface SendInput {
   sessionId: string;
@@ -41,7 +41,7 @@ const DEFAULT_HISTORY_PAGE = 50;
 const ENQUEUE_TIMEOUT_MS = 1000;
 
 @Injectable()
-export class ChatService {
+export class MessageService {
   constructor(
     private readonly messages: MessageRepository,
     private readonly events: ReplyEventsService,

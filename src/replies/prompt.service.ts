@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { MemoryProvider } from '../common/memory-provider.port.js';
 import { AppConfig } from '../config/app-config.js';
 import type { PromptMessage } from './llm/llm-provider.js';
-import type { MessageEntity } from './message.entity.js';
+import type { MessageEntity } from '../messages/message.entity.js';
 import { ReplyRepository } from './reply.repository.js';
 
 /** Messages read from the database per prompt; the token budget usually keeps fewer. */

@@ -20,7 +20,7 @@ import { isEventId } from '../coordination/event-stream.port.js';
 import type { SessionEntity } from '../session/session.entity.js';
 import { OwnedSession, SessionOwnershipGuard } from '../session/session-ownership.guard.js';
 import { RateLimit } from '../throttle/rate-limit.decorator.js';
-import { SessionEventsQueryDto } from './chat-send.dto.js';
+import { SessionEventsQueryDto } from './session-events.dto.js';
 import { SessionEventsService } from './session-events.service.js';
 
 const SSE_EXAMPLE = [

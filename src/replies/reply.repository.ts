@@ -1,8 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { ChangeNotifier } from '../common/change-notifier.port.js';
-import type { MessageEntity } from './message.entity.js';
-import { MESSAGE_COLUMNS, toMessage, type MessageRow } from './message.mapper.js';
+import type { MessageEntity } from '../messages/message.entity.js';
+import { MESSAGE_COLUMNS, toMessage, type MessageRow } from '../messages/message.mapper.js';
 
 /**
  * Queries of the reply lifecycle (pending → streaming → complete | failed). Every write that
