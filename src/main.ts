@@ -10,6 +10,7 @@ import { LifecycleService } from './common/lifecycle.service.js';
 import { createLogger, PinoLoggerService } from './common/logger.js';
 import { loadConfig, type AppConfig } from './config/app-config.js';
 import { ConfigError } from './config/config.variables.js';
+import { migrate, migrationFailureLine } from './database/migration-runner.js';
 
 function loadConfigOrExit(): AppConfig {
   try {
@@ -46,13 +47,32 @@ function handleShutdown(app: NestFastifyApplication, config: AppConfig, logger: 
   process.once('SIGINT', (signal) => void stop(signal));
 }
 
+/**
+ * With MIGRATE_ON_START (the default) the schema is brought up to date before anything opens,
+ * waiting for another process's migrations up to MIGRATION_LOCK_TIMEOUT_MS. Without it, the
+ * process starts anyway and stays unready while the schema is behind (SchemaStatusService).
+ */
+async function migrateOnStartOrExit(config: AppConfig, logger: Logger): Promise<void> {
+  if (config.database.url === undefined || !config.database.migrateOnStart) {
+    return;
+  }
+  try {
+    await migrate(config, logger);
+  } catch (error) {
+    process.stderr.write(`${migrationFailureLine(error)}\n`);
+    process.exit(1);
+  }
+}
+
 async function bootstrap(): Promise<void> {
   const config = loadConfigOrExit();
   const logger = createLogger(config.logLevel);
+  await migrateOnStartOrExit(config, logger);
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.forRoot(config, logger),
     createFastifyAdapter(config),
-    { logger: new PinoLoggerService(logger) },
+    // The adapter registers the one body parser (JSON, depth-checked); no form or text bodies.
+    { logger: new PinoLoggerService(logger), bodyParser: false },
   );
   await configureApp(app);
   handleShutdown(app, config, logger);

@@ -18,10 +18,26 @@ export class AppConfig {
     readonly host: string;
     readonly trustProxy: TrustProxy;
     readonly bodyLimitBytes: number;
+    /** Longest time to receive a whole request (headers and body); then 408 and the socket closes. */
+    readonly requestTimeoutMs: number;
+    /** A socket with no traffic either way for this long is closed (a client that stopped reading). */
+    readonly idleTimeoutMs: number;
+    /** Open connections per process; more are refused at accept. */
+    readonly maxConnections: number;
   };
   readonly database: {
     /** Unset means the embedded PGlite engine in `dataDir`. */
     readonly url: string | undefined;
+    /**
+     * A direct PostgreSQL connection for what needs a session (the migrations under their advisory
+     * lock, the LISTEN of the cache bump relay), when `url` points at PgBouncer in transaction mode.
+     * Equal to `url` when unset.
+     */
+    readonly directUrl: string | undefined;
+    /** False: this process never migrates; it waits, not ready, until the schema is current. */
+    readonly migrateOnStart: boolean;
+    /** Longest wait for another process's migrations (their advisory lock) before giving up. */
+    readonly migrationLockTimeoutMs: number;
     readonly poolSize: number;
     readonly connectTimeoutMs: number;
     readonly statementTimeoutMs: number;
@@ -38,6 +54,8 @@ export class AppConfig {
     readonly issuer: string | undefined;
     readonly audience: string | undefined;
     readonly devTokens: boolean;
+    /** Longest token lifetime accepted (`exp - iat`); a longer one is refused as invalid. */
+    readonly maxTtlSeconds: number;
   };
   readonly limits: {
     readonly sendsPerMinute: number;
@@ -161,11 +179,40 @@ function parseShedding(reader: EnvReader): AppConfig['shedding'] {
   };
 }
 
+/**
+ * A slowly sent request ends at HTTP_REQUEST_TIMEOUT_MS. The idle timeout covers a socket on which
+ * nothing moves at all, so it must outlast the quiet periods Parley itself makes: chat/send waiting
+ * for its reply, an event stream between two heartbeats.
+ */
+function parseHttpTimeouts(
+  reader: EnvReader,
+): Pick<AppConfig['http'], 'requestTimeoutMs' | 'idleTimeoutMs' | 'maxConnections'> {
+  const requestTimeoutMs = reader.int('HTTP_REQUEST_TIMEOUT_MS', 30_000, 100, ONE_HOUR_MS);
+  const idleTimeoutMs = reader.int('HTTP_IDLE_TIMEOUT_MS', 120_000, 1000, ONE_HOUR_MS);
+  const replyWaitMs = reader.int('REPLY_WAIT_MS', 30_000, 0, 600_000);
+  const heartbeatMs = reader.int('SSE_HEARTBEAT_MS', 15_000, 100, 15_000);
+  if (idleTimeoutMs <= Math.max(replyWaitMs, heartbeatMs)) {
+    throw new ConfigError(
+      'HTTP_IDLE_TIMEOUT_MS',
+      `must be above REPLY_WAIT_MS (${replyWaitMs}) and SSE_HEARTBEAT_MS (${heartbeatMs})`,
+    );
+  }
+  return {
+    requestTimeoutMs,
+    idleTimeoutMs,
+    maxConnections: reader.int('HTTP_MAX_CONNECTIONS', 10_000, 1, 1_000_000),
+  };
+}
+
 /** Parses and validates the environment. Throws ConfigError naming the first bad variable. */
 export function loadConfig(env: Env): AppConfig {
   const r = new EnvReader(env);
   const nodeEnv = r.oneOf<NodeEnv>('NODE_ENV', 'development', ['development', 'production', 'test']);
   const databaseUrl = r.url('DATABASE_URL', ['postgres:', 'postgresql:']);
+  const databaseDirectUrl = r.url('DATABASE_DIRECT_URL', ['postgres:', 'postgresql:']);
+  if (databaseDirectUrl !== undefined && databaseUrl === undefined) {
+    throw new ConfigError('DATABASE_DIRECT_URL', 'needs DATABASE_URL (it is the direct way to the same database)');
+  }
   const redisUrl = r.url('REDIS_URL', ['redis:', 'rediss:']);
   const production = nodeEnv === 'production';
   const mode = production || redisUrl !== undefined ? 'production' : 'embedded';
@@ -205,9 +252,13 @@ export function loadConfig(env: Env): AppConfig {
       host: r.string('HOST', '0.0.0.0'),
       trustProxy: parseTrustProxy(r),
       bodyLimitBytes: 64 * 1024,
+      ...parseHttpTimeouts(r),
     },
     database: {
       url: databaseUrl,
+      directUrl: databaseDirectUrl ?? databaseUrl,
+      migrateOnStart: r.bool('MIGRATE_ON_START', true),
+      migrationLockTimeoutMs: r.int('MIGRATION_LOCK_TIMEOUT_MS', 600_000, 1000, 24 * ONE_HOUR_MS),
       poolSize: r.int('DATABASE_POOL_SIZE', 10, 1, 200),
       connectTimeoutMs: r.int('DATABASE_CONNECT_TIMEOUT_MS', 5000, 100, 120_000),
       statementTimeoutMs: r.int('DATABASE_STATEMENT_TIMEOUT_MS', 15_000, 100, ONE_HOUR_MS),
@@ -223,6 +274,7 @@ export function loadConfig(env: Env): AppConfig {
       issuer: r.optional('JWT_ISSUER'),
       audience: r.optional('JWT_AUDIENCE'),
       devTokens,
+      maxTtlSeconds: r.int('JWT_MAX_TTL_SECONDS', 86_400, 60, 365 * 86_400),
     },
     limits: {
       sendsPerMinute: r.int('RATE_LIMIT_SENDS', 30, 1, 1_000_000),

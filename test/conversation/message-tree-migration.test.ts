@@ -2,13 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MIGRATIONS } from '../../src/database/migrations/index.js';
-import { MessageTree1767571200000 } from '../../src/database/migrations/1767571200000-MessageTree.js';
+import { MessageTree1767657600000 } from '../../src/database/migrations/1767657600000-MessageTree.js';
 import { createTestDatabase, type TestDatabase } from '../support/services.js';
 
 describe('the message tree migration', () => {
   let db: TestDatabase;
   let dataSource: DataSource;
-  const before = MIGRATIONS.slice(0, MIGRATIONS.indexOf(MessageTree1767571200000));
+  const before = MIGRATIONS.slice(0, MIGRATIONS.indexOf(MessageTree1767657600000));
 
   beforeAll(async () => {
     db = await createTestDatabase();
@@ -42,7 +42,7 @@ describe('the message tree migration', () => {
     }
 
     const runner = dataSource.createQueryRunner();
-    await new MessageTree1767571200000().up(runner);
+    await new MessageTree1767657600000().up(runner);
     await runner.release();
 
     for (const sessionId of sessions) {

@@ -7,8 +7,8 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  * so the one-reply-per-message index gives way to an index of children. Replies may also end
  * `stopped` (by their user) or `superseded` (a burst answered by a later reply).
  */
-export class MessageTree1767571200000 implements MigrationInterface {
-  name = 'MessageTree1767571200000';
+export class MessageTree1767657600000 implements MigrationInterface {
+  name = 'MessageTree1767657600000';
 
   async up(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.query('ALTER TABLE messages ADD COLUMN parent_id uuid REFERENCES messages (id) ON DELETE CASCADE');
