@@ -50,6 +50,12 @@ export class ListMemoriesQueryDto {
   @Min(1)
   @Max(MEMORY_PAGE_SIZE_MAX)
   limit?: number;
+
+  @ApiPropertyOptional({ description: 'nextCursor of the previous page (with the same q)', maxLength: 200 })
+  @IsOptional()
+  @IsString()
+  @MaxLength(200)
+  cursor?: string;
 }
 
 export class MemoryResponseDto {
@@ -76,6 +82,9 @@ export class MemoryListResponseDto {
     description: 'Most relevant first with q, otherwise newest first',
   })
   items: MemoryResponseDto[];
+
+  @ApiProperty({ type: String, nullable: true, example: null, description: 'cursor of the next page; null on the last' })
+  nextCursor: string | null;
 }
 
 export function mapMemory(memory: MemoryEntity): MemoryResponseDto {
