@@ -3,6 +3,7 @@ import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/term
 import { REPLIES_QUEUE, type GenerateReplyJobData } from '../replies/replies.constants.js';
 import { jobQueueToken } from '../coordination/coordination.module.js';
 import type { JobQueue } from '../coordination/job-queue.port.js';
+import { degradedWhenDown } from './degraded.util.js';
 
 const TIMEOUT_MS = 1000;
 
@@ -13,8 +14,11 @@ export class QueueHealthIndicator {
     private readonly health: HealthIndicatorService,
   ) {}
 
+  /** `degraded` (never `down`) while the queue does not answer: the reconciler re-enqueues later. */
   check(): Promise<HealthIndicatorResult<'queue'>> {
-    return Promise.resolve(
+    return degradedWhenDown(
+      this.health,
+      'queue',
       this.health
         .check('queue')
         .attempt(async () => ({ ...(await this.queue.counts()) }))

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsInt, IsOptional, IsString, Length, Matches, Max, MaxLength, Min } from 'class-validator';
+import { QueryInt } from '../common/query-int.decorator.js';
+import { IsOptional, IsString, Length, Matches, MaxLength } from 'class-validator';
 import type { MemoryEntity, MemorySource } from './memory.entity.js';
 
 export const MEMORY_CONTENT_MAX_LENGTH = 2000;
@@ -45,10 +45,7 @@ export class ListMemoriesQueryDto {
     default: MEMORY_PAGE_SIZE_DEFAULT,
   })
   @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(MEMORY_PAGE_SIZE_MAX)
+  @QueryInt(1, MEMORY_PAGE_SIZE_MAX)
   limit?: number;
 
   @ApiPropertyOptional({ description: 'nextCursor of the previous page (with the same q)', maxLength: 200 })

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsInt, IsOptional, IsString, Length, Matches, Max, Min } from 'class-validator';
+import { QueryInt } from '../common/query-int.decorator.js';
+import { IsOptional, IsString, Length, Matches } from 'class-validator';
 import type { MessageEntity, MessageRole, MessageStatus } from './message.entity.js';
 
 export class SendMessageDto {
@@ -24,18 +24,12 @@ export class SendMessageDto {
 export class ListMessagesQueryDto {
   @ApiPropertyOptional({ example: 50, minimum: 1, maximum: 200, default: 50 })
   @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(200)
+  @QueryInt(1, 200)
   limit?: number;
 
   @ApiPropertyOptional({ example: 101, minimum: 1, description: 'Only messages with a smaller seq (older)' })
   @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(2_147_483_647)
+  @QueryInt(1, 2_147_483_647)
   beforeSeq?: number;
 }
 
