@@ -3,7 +3,13 @@ import type { FastifyInstance } from 'fastify';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { registerAccessLog } from './common/access-log.js';
+import { corsOptions } from './common/cors.util.js';
+import { allowedMethods } from './common/allowed-methods.js';
+import { answerClientError, answerFrameworkError, registerRequestIdBySocket } from './common/framework-errors.js';
+import { registerJsonBodyParser } from './common/json-body.parser.js';
+import { registerSecurityHeaders } from './common/security-headers.js';
 import { registerIdNormalisation } from './common/id-params.hook.js';
+import { registerQueryTextCheck } from './common/storable-text.js';
 import { PINO_LOGGER } from './common/logger.module.js';
 import { requestIdFrom } from './common/request-context.js';
 import { ActiveUsersService } from './metrics/active-users.service.js';
@@ -12,10 +18,15 @@ import { MetricsService } from './metrics/metrics.service.js';
 import { RequestStatsService } from './metrics/request-stats.service.js';
 import { AppConfig } from './config/app-config.js';
 import { registerLoadShedding } from './throttle/load-shedding.js';
+import { registerWebClient } from './web-client/web-client.js';
 
-/** The Fastify instance Parley runs on: body limit, proxy trust and request ids. */
+/**
+ * The Fastify instance Parley runs on: body limit and parser, proxy trust, request ids, the time a
+ * request may take to arrive, the connections it may hold, and Parley's error body for what Fastify
+ * and Node answer themselves.
+ */
 export function createFastifyAdapter(config: AppConfig): FastifyAdapter {
-  return new FastifyAdapter({
+  const adapter = new FastifyAdapter({
     bodyLimit: config.http.bodyLimitBytes,
     // A hop count or the proxies' addresses; never a blanket `true` (X-Forwarded-For is spoofable).
     trustProxy: config.http.trustProxy as boolean | string[],
@@ -23,7 +34,28 @@ export function createFastifyAdapter(config: AppConfig): FastifyAdapter {
     requestIdHeader: false,
     genReqId: (req: IncomingMessage) => requestIdFrom(req.headers['x-request-id']),
     return503OnClosing: true,
+    // Receiving a whole request, headers and body, slowly sent or not: then 408 and the socket closes.
+    requestTimeout: config.http.requestTimeoutMs,
+    connectionTimeout: config.http.idleTimeoutMs,
+    // Node arms these only when the server is created. It checks for timed-out requests at the
+    // interval (30 s by default): a fraction of the timeout instead.
+    http: {
+      requestTimeout: config.http.requestTimeoutMs,
+      headersTimeout: config.http.requestTimeoutMs,
+      connectionsCheckingInterval: connectionsCheckingIntervalMs(config.http.requestTimeoutMs),
+    },
+    clientErrorHandler: answerClientError,
+    frameworkErrors: answerFrameworkError,
   });
+  const fastify = adapter.getInstance();
+  fastify.server.maxConnections = config.http.maxConnections;
+  registerJsonBodyParser(fastify, config.http.bodyLimitBytes);
+  return adapter;
+}
+
+/** A request that is too slow is answered at most this long after its timeout. */
+export function connectionsCheckingIntervalMs(requestTimeoutMs: number): number {
+  return Math.min(1000, Math.max(50, Math.floor(requestTimeoutMs / 10)));
 }
 
 export function buildOpenApiDocument(app: NestFastifyApplication): ReturnType<typeof SwaggerModule.createDocument> {
@@ -42,13 +74,26 @@ export function buildOpenApiDocument(app: NestFastifyApplication): ReturnType<ty
 /** Everything main.ts and the test app factory both apply to a created application. */
 export async function configureApp(app: NestFastifyApplication): Promise<void> {
   const fastify = app.getHttpAdapter().getInstance();
+  const config = app.get(AppConfig);
+  app.enableCors(corsOptions(config.http.corsOrigins));
+  allowedMethods.register(fastify);
   fastify.addHook('onRequest', (request, reply, done) => {
     void reply.header('x-request-id', request.id);
     done();
   });
+  // A CORS preflight is answered before the hook above runs.
+  fastify.addHook('onSend', (request, reply, payload, done) => {
+    if (!reply.hasHeader('x-request-id')) {
+      void reply.header('x-request-id', request.id);
+    }
+    done(null, payload);
+  });
+  registerRequestIdBySocket(fastify);
+  registerSecurityHeaders(fastify);
+  registerQueryTextCheck(fastify);
   registerAccessLog(fastify, app.get(PINO_LOGGER));
   registerIdNormalisation(fastify);
-  await registerLoadShedding(app, app.get(AppConfig), app.get(MetricsService));
+  await registerLoadShedding(app, config, app.get(MetricsService));
   registerHttpMetrics(fastify, app.get(MetricsService), app.get(RequestStatsService), app.get(ActiveUsersService));
   if (app.get(AppConfig).role === 'worker') {
     restrictToOperations(fastify);
@@ -58,6 +103,9 @@ export async function configureApp(app: NestFastifyApplication): Promise<void> {
     jsonDocumentUrl: 'docs-json',
     swaggerOptions: { persistAuthorization: true },
   });
+  if (config.webClient.enabled && config.role !== 'worker') {
+    registerWebClient(fastify);
+  }
 }
 
 /**
