@@ -18,6 +18,7 @@ import { CoordinationModule } from './coordination/coordination.module.js';
 import { DatabaseModule } from './database/database.module.js';
 import { EventsModule } from './events/events.module.js';
 import { HealthModule } from './health/health.module.js';
+import { MeModule } from './me/me.module.js';
 import { MemoryModule } from './memory/memory.module.js';
 import { MessagesModule } from './messages/messages.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
@@ -66,6 +67,7 @@ export class AppModule {
         RepliesModule,
         ChatModule,
         MemoryModule,
+        MeModule,
         HealthModule,
         AdminModule,
       ],

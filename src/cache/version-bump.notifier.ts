@@ -26,4 +26,8 @@ export class VersionBumpNotifier extends ChangeNotifier {
   memoriesChanged(ownerId: string): Promise<void> {
     return this.versions.bump([{ scope: 'memories', id: ownerId }]);
   }
+
+  preferencesChanged(ownerId: string): Promise<void> {
+    return this.versions.bump([{ scope: 'preferences', id: ownerId }]);
+  }
 }

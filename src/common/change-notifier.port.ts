@@ -10,6 +10,8 @@ export abstract class ChangeNotifier {
   abstract sessionsChanged(ownerId: string, sessionId: string): Promise<void>;
   /** An owner's long-term memories changed: one was added or deleted, or all were forgotten. */
   abstract memoriesChanged(ownerId: string): Promise<void>;
+  /** An owner's preferences (custom instructions, memory extraction) changed. */
+  abstract preferencesChanged(ownerId: string): Promise<void>;
 }
 
 /** For tests and tools that build parts of the app without the cache. */
@@ -17,4 +19,5 @@ export class NoChangeNotifier extends ChangeNotifier {
   async historyChanged(): Promise<void> {}
   async sessionsChanged(): Promise<void> {}
   async memoriesChanged(): Promise<void> {}
+  async preferencesChanged(): Promise<void> {}
 }
