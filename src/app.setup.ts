@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { registerAccessLog } from './common/access-log.js';
+import { corsOptions } from './common/cors.util.js';
 import { allowedMethods } from './common/allowed-methods.js';
 import { answerClientError, answerFrameworkError, registerRequestIdBySocket } from './common/framework-errors.js';
 import { registerJsonBodyParser } from './common/json-body.parser.js';
@@ -16,6 +17,7 @@ import { MetricsService } from './metrics/metrics.service.js';
 import { RequestStatsService } from './metrics/request-stats.service.js';
 import { AppConfig } from './config/app-config.js';
 import { registerLoadShedding } from './throttle/load-shedding.js';
+import { registerWebClient } from './web-client/web-client.js';
 
 /**
  * The Fastify instance Parley runs on: body limit and parser, proxy trust, request ids, the time a
@@ -71,20 +73,32 @@ export function buildOpenApiDocument(app: NestFastifyApplication): ReturnType<ty
 /** Everything main.ts and the test app factory both apply to a created application. */
 export async function configureApp(app: NestFastifyApplication): Promise<void> {
   const fastify = app.getHttpAdapter().getInstance();
+  const config = app.get(AppConfig);
+  app.enableCors(corsOptions(config.http.corsOrigins));
   allowedMethods.register(fastify);
   fastify.addHook('onRequest', (request, reply, done) => {
     void reply.header('x-request-id', request.id);
     done();
+  });
+  // A CORS preflight is answered before the hook above runs.
+  fastify.addHook('onSend', (request, reply, payload, done) => {
+    if (!reply.hasHeader('x-request-id')) {
+      void reply.header('x-request-id', request.id);
+    }
+    done(null, payload);
   });
   registerRequestIdBySocket(fastify);
   registerSecurityHeaders(fastify);
   registerQueryTextCheck(fastify);
   registerAccessLog(fastify, app.get(PINO_LOGGER));
   registerIdNormalisation(fastify);
-  await registerLoadShedding(app, app.get(AppConfig), app.get(MetricsService));
+  await registerLoadShedding(app, config, app.get(MetricsService));
   registerHttpMetrics(fastify, app.get(MetricsService), app.get(RequestStatsService), app.get(ActiveUsersService));
   SwaggerModule.setup('docs', app, buildOpenApiDocument(app), {
     jsonDocumentUrl: 'docs-json',
     swaggerOptions: { persistAuthorization: true },
   });
+  if (config.webClient.enabled && config.role !== 'worker') {
+    registerWebClient(fastify);
+  }
 }

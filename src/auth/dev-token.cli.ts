@@ -16,6 +16,13 @@ if (userId === undefined || userId.length > 128) {
   process.stderr.write('usage: npm run token -- <userId> [--admin] [--ttl seconds]\n');
   process.exit(2);
 }
-const config = loadConfig(process.env);
-const issued = await new TokenService(config).sign(userId, values.admin ? ['admin'] : [], Number(values.ttl));
-process.stdout.write(`${issued.token}\n`);
+try {
+  const config = loadConfig(process.env);
+  const issued = await new TokenService(config).sign(userId, values.admin ? ['admin'] : [], Number(values.ttl));
+  // stdout carries the token alone, so that TOKEN=$(npm run -s token -- alice) works.
+  process.stdout.write(`${issued.token}\n`);
+} catch (error) {
+  const reason = error instanceof Error ? error.message : String(error);
+  process.stderr.write(`token: ${reason.split('\n')[0]}\n`);
+  process.exit(1);
+}

@@ -23,6 +23,10 @@ export class AllowedMethods {
 
   register(fastify: FastifyInstance): void {
     fastify.addHook('onRoute', (route) => {
+      // A catch-all (the CORS preflight's `OPTIONS *`) answers any path: it says nothing of this one.
+      if (route.url === '*' || route.url === '/*') {
+        return;
+      }
       const methods = Array.isArray(route.method) ? route.method : [route.method];
       const known = this.routes.get(route.url) ?? { pattern: toPattern(route.url), methods: new Set<string>() };
       for (const method of methods) {

@@ -18,12 +18,21 @@ export class AppConfig {
     readonly host: string;
     readonly trustProxy: TrustProxy;
     readonly bodyLimitBytes: number;
+    /**
+     * Browser origins allowed by CORS: exact origins (`https://app.example.com`), or a host with any
+     * port (`http://localhost:*`). Empty: no cross-origin access.
+     */
+    readonly corsOrigins: readonly string[];
     /** Longest time to receive a whole request (headers and body); then 408 and the socket closes. */
     readonly requestTimeoutMs: number;
     /** A socket with no traffic either way for this long is closed (a client that stopped reading). */
     readonly idleTimeoutMs: number;
     /** Open connections per process; more are refused at accept. */
     readonly maxConnections: number;
+  };
+  /** The reference chat page at `/`. */
+  readonly webClient: {
+    readonly enabled: boolean;
   };
   readonly database: {
     /** Unset means the embedded PGlite engine in `dataDir`. */
@@ -113,6 +122,8 @@ export class AppConfig {
     readonly streamMaxLength: number;
     readonly streamTtlMs: number;
     readonly sseHeartbeatMs: number;
+    /** Lifetime of a stream ticket (the browser EventSource's credential). */
+    readonly ticketTtlMs: number;
   };
   readonly cache: {
     /** False: every cached read goes to the database (writes still bump versions when Redis is set). */
@@ -159,6 +170,47 @@ function parseTrustProxy(reader: EnvReader): TrustProxy {
     return Number(value);
   }
   return value.split(',').map((part) => part.trim());
+}
+
+/** In embedded mode a front-end on this machine works at once, whatever its port. */
+const EMBEDDED_CORS_ORIGINS = ['http://localhost:*', 'http://127.0.0.1:*'];
+const ORIGIN_WITH_ANY_PORT = /^(https?:\/\/[a-z0-9.-]+):\*$/;
+
+/**
+ * CORS_ORIGINS: comma-separated exact origins (scheme, host, optional port; no path, no slash), or
+ * `scheme://host:*` for any port. Set but empty: none. Unset: none, or localhost in embedded mode.
+ */
+function parseCorsOrigins(env: Env, mode: AppConfig['mode']): string[] {
+  const value = env.CORS_ORIGINS;
+  if (value === undefined) {
+    return mode === 'embedded' ? EMBEDDED_CORS_ORIGINS : [];
+  }
+  const origins = value
+    .split(',')
+    .map((part) => part.trim())
+    .filter((part) => part !== '');
+  for (const origin of origins) {
+    const anyPort = ORIGIN_WITH_ANY_PORT.exec(origin);
+    const exact = anyPort?.[1] ?? origin;
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(exact);
+    } catch {
+      parsed = undefined;
+    }
+    const valid =
+      parsed !== undefined &&
+      ['http:', 'https:'].includes(parsed.protocol) &&
+      parsed.origin === exact &&
+      /^([a-z0-9-]+(\.[a-z0-9-]+)*|\[[0-9a-f:.]+\])$/.test(parsed.hostname);
+    if (!valid) {
+      throw new ConfigError(
+        'CORS_ORIGINS',
+        `must be comma-separated origins like https://app.example.com or http://localhost:* (got "${origin}")`,
+      );
+    }
+  }
+  return origins;
 }
 
 /** Sends are shed first: the reads threshold may not be below the sends one. */
@@ -237,6 +289,8 @@ export function loadConfig(env: Env): AppConfig {
     throw new ConfigError('JWT_SECRET', 'or JWT_JWKS_URL is required when NODE_ENV=production');
   }
 
+  const corsOrigins = parseCorsOrigins(env, mode);
+
   const provider = r.oneOf<LlmProviderName>('LLM_PROVIDER', 'local', ['local', 'openai']);
   const llmBaseUrl = r.url('LLM_BASE_URL', ['http:', 'https:']);
   if (provider === 'openai' && llmBaseUrl === undefined && r.optional('LLM_API_KEY') === undefined) {
@@ -249,10 +303,15 @@ export function loadConfig(env: Env): AppConfig {
     role: r.oneOf<AppRole>('APP_ROLE', 'all', ['api', 'worker', 'all']),
     http: {
       port: r.int('PORT', 3000, 0, 65535),
-      host: r.string('HOST', '0.0.0.0'),
+      // Embedded mode serves dev tokens: only this machine may reach it unless HOST says otherwise.
+      host: r.string('HOST', mode === 'embedded' ? '127.0.0.1' : '0.0.0.0'),
       trustProxy: parseTrustProxy(r),
       bodyLimitBytes: 64 * 1024,
+      corsOrigins,
       ...parseHttpTimeouts(r),
+    },
+    webClient: {
+      enabled: r.bool('WEB_CLIENT_ENABLED', !production),
     },
     database: {
       url: databaseUrl,
@@ -313,6 +372,7 @@ export function loadConfig(env: Env): AppConfig {
       streamMaxLength: r.int('EVENT_STREAM_MAX_LENGTH', 1000, 10, 1_000_000),
       streamTtlMs: r.int('EVENT_STREAM_TTL_MS', 3_600_000, 1000, 7 * 24 * ONE_HOUR_MS),
       sseHeartbeatMs: r.int('SSE_HEARTBEAT_MS', 15_000, 100, 15_000),
+      ticketTtlMs: r.int('SSE_TICKET_TTL_MS', 300_000, 1000, 24 * ONE_HOUR_MS),
     },
     cache: {
       enabled: r.bool('CACHE_ENABLED', true),

@@ -57,15 +57,26 @@ export class ReplyRepository {
     return rows[0].attempt;
   }
 
-  /** The conversation before `seq`, most recent `limit` messages, oldest first. */
-  async conversationBefore(sessionId: string, seq: number, limit: number): Promise<MessageEntity[]> {
+  /**
+   * The branch that ends at `messageId` (a reply's user message), its most recent `limit` messages
+   * that a prompt may hold, oldest first: user messages and replies that were shown to the user
+   * (complete, or stopped with some text). Other branches are never part of it.
+   */
+  async branchEndingAt(messageId: string, limit: number): Promise<MessageEntity[]> {
+    const columns = MESSAGE_COLUMNS.split(', ').map((column) => `p.${column.trim()}`).join(', ');
     const rows: MessageRow[] = await this.db.query(
-      `SELECT * FROM (
-         SELECT ${MESSAGE_COLUMNS} FROM messages
-         WHERE session_id = $1 AND seq < $2 AND status = 'complete'
-         ORDER BY seq DESC LIMIT $3
+      `WITH RECURSIVE branch AS (
+         SELECT ${MESSAGE_COLUMNS} FROM messages WHERE id = $1
+         UNION ALL
+         SELECT ${columns} FROM messages p JOIN branch b ON p.id = b.parent_id
+         WHERE p.session_id = b.session_id
+       )
+       SELECT * FROM (
+         SELECT ${MESSAGE_COLUMNS} FROM branch
+         WHERE status = 'complete' OR (status = 'stopped' AND content <> '')
+         ORDER BY seq DESC LIMIT $2
        ) recent ORDER BY seq ASC`,
-      [sessionId, seq, limit],
+      [messageId, limit],
     );
     return rows.map(toMessage);
   }

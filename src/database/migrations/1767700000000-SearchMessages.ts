@@ -4,8 +4,8 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  * Full-text search over messages (GET /v1/search). An expression index rather than a stored
  * column: no table rewrite, and queries name the same expression (`english`, as for memories).
  */
-export class SearchMessages1767600100000 implements MigrationInterface {
-  name = 'SearchMessages1767600100000';
+export class SearchMessages1767700000000 implements MigrationInterface {
+  name = 'SearchMessages1767700000000';
 
   async up(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.query(
