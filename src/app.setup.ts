@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import type { FastifyInstance } from 'fastify';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { registerAccessLog } from './common/access-log.js';
@@ -94,6 +95,10 @@ export async function configureApp(app: NestFastifyApplication): Promise<void> {
   registerIdNormalisation(fastify);
   await registerLoadShedding(app, config, app.get(MetricsService));
   registerHttpMetrics(fastify, app.get(MetricsService), app.get(RequestStatsService), app.get(ActiveUsersService));
+  if (app.get(AppConfig).role === 'worker') {
+    restrictToOperations(fastify);
+    return;
+  }
   SwaggerModule.setup('docs', app, buildOpenApiDocument(app), {
     jsonDocumentUrl: 'docs-json',
     swaggerOptions: { persistAuthorization: true },
@@ -101,4 +106,20 @@ export async function configureApp(app: NestFastifyApplication): Promise<void> {
   if (config.webClient.enabled && config.role !== 'worker') {
     registerWebClient(fastify);
   }
+}
+
+/**
+ * A worker pod serves its probes and its metrics, nothing else: every other path is answered by
+ * the 404 handler (the contract's JSON error), and it has no Swagger UI.
+ */
+function restrictToOperations(fastify: FastifyInstance): void {
+  fastify.addHook('onRequest', (request, reply, done) => {
+    const route = request.routeOptions.url;
+    // Unmatched paths go on to the 404 handler by themselves.
+    if (route === undefined || route.startsWith('/health/') || route === '/metrics') {
+      done();
+      return;
+    }
+    reply.callNotFound();
+  });
 }
