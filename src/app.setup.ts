@@ -16,7 +16,7 @@ import { ActiveUsersService } from './metrics/active-users.service.js';
 import { registerHttpMetrics } from './metrics/http-metrics.hook.js';
 import { MetricsService } from './metrics/metrics.service.js';
 import { RequestStatsService } from './metrics/request-stats.service.js';
-import { AppConfig } from './config/app-config.js';
+import { AppConfig, type TrustProxy } from './config/app-config.js';
 import { registerLoadShedding } from './throttle/load-shedding.js';
 import { registerWebClient } from './web-client/web-client.js';
 
@@ -29,7 +29,7 @@ export function createFastifyAdapter(config: AppConfig): FastifyAdapter {
   const adapter = new FastifyAdapter({
     bodyLimit: config.http.bodyLimitBytes,
     // A hop count or the proxies' addresses; never a blanket `true` (X-Forwarded-For is spoofable).
-    trustProxy: config.http.trustProxy as boolean | string[],
+    trustProxy: fastifyTrustProxy(config.http.trustProxy),
     logger: false,
     requestIdHeader: false,
     genReqId: (req: IncomingMessage) => requestIdFrom(req.headers['x-request-id']),
@@ -51,6 +51,20 @@ export function createFastifyAdapter(config: AppConfig): FastifyAdapter {
   fastify.server.maxConnections = config.http.maxConnections;
   registerJsonBodyParser(fastify, config.http.bodyLimitBytes);
   return adapter;
+}
+
+/**
+ * Fastify now ignores a numeric `trustProxy` (it cannot check the peer is a proxy), which would
+ * leave every client behind the ingress with the ingress's address, sharing every per-IP limit. A
+ * hop count is what TRUST_PROXY documents: the nearest `hops` addresses are trusted proxies (the
+ * deployment guarantees that only its proxies reach the pods).
+ */
+function fastifyTrustProxy(trustProxy: TrustProxy): boolean | string[] | ((address: string, hop: number) => boolean) {
+  if (typeof trustProxy === 'number') {
+    const hops = trustProxy;
+    return (_address: string, hop: number) => hop < hops;
+  }
+  return trustProxy;
 }
 
 /** A request that is too slow is answered at most this long after its timeout. */
