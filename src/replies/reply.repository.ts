@@ -110,7 +110,7 @@ export class ReplyRepository {
       return null;
     }
     const reply = toMessage(row);
-    await this.changes.historyChanged(reply.sessionId);
+    await this.changes.historyChanged(reply.sessionId, reply.ownerId);
     return reply;
   }
 }
