@@ -6,6 +6,7 @@ export enum AuthExceptionCode {
   InvalidToken = 'invalid_token',
   TokenExpired = 'token_expired',
   AdminRequired = 'admin_required',
+  TooManyInvalidTokens = 'rate_limited',
   /** A stream ticket that is unknown, expired or malformed. */
   InvalidTicket = 'invalid_ticket',
   /** A valid stream ticket presented for another session, or beside another user's token. */
@@ -14,34 +15,41 @@ export enum AuthExceptionCode {
   TicketsUnavailable = 'unavailable',
 }
 
-const ANSWERS: Record<AuthExceptionCode, { status: HttpStatus; message: string }> = {
-  [AuthExceptionCode.MissingToken]: { status: HttpStatus.UNAUTHORIZED, message: 'A bearer token is required' },
-  [AuthExceptionCode.InvalidToken]: { status: HttpStatus.UNAUTHORIZED, message: 'The bearer token is not valid' },
-  [AuthExceptionCode.TokenExpired]: { status: HttpStatus.UNAUTHORIZED, message: 'The bearer token has expired' },
-  [AuthExceptionCode.AdminRequired]: { status: HttpStatus.FORBIDDEN, message: 'This route requires the admin role' },
-  [AuthExceptionCode.InvalidTicket]: {
-    status: HttpStatus.UNAUTHORIZED,
-    message: 'The stream ticket is not valid or has expired; ask for a new one',
-  },
-  [AuthExceptionCode.TicketForbidden]: {
-    status: HttpStatus.FORBIDDEN,
-    message: 'The stream ticket was issued for another session or user',
-  },
-  [AuthExceptionCode.TicketsUnavailable]: {
-    status: HttpStatus.SERVICE_UNAVAILABLE,
-    message: 'Stream tickets are briefly unavailable; retry shortly',
-  },
+const MESSAGES: Record<AuthExceptionCode, string> = {
+  [AuthExceptionCode.MissingToken]: 'A bearer token is required',
+  [AuthExceptionCode.InvalidToken]: 'The bearer token is not valid',
+  [AuthExceptionCode.TokenExpired]: 'The bearer token has expired',
+  [AuthExceptionCode.AdminRequired]: 'This route requires the admin role',
+  [AuthExceptionCode.TooManyInvalidTokens]: 'Too many invalid tokens from this address; retry after the time in Retry-After',
+  [AuthExceptionCode.InvalidTicket]: 'The stream ticket is not valid or has expired; ask for a new one',
+  [AuthExceptionCode.TicketForbidden]: 'The stream ticket was issued for another session or user',
+  [AuthExceptionCode.TicketsUnavailable]: 'Stream tickets are briefly unavailable; retry shortly',
+};
+
+const STATUS: Record<AuthExceptionCode, HttpStatus> = {
+  [AuthExceptionCode.MissingToken]: HttpStatus.UNAUTHORIZED,
+  [AuthExceptionCode.InvalidToken]: HttpStatus.UNAUTHORIZED,
+  [AuthExceptionCode.TokenExpired]: HttpStatus.UNAUTHORIZED,
+  [AuthExceptionCode.AdminRequired]: HttpStatus.FORBIDDEN,
+  [AuthExceptionCode.TooManyInvalidTokens]: HttpStatus.TOO_MANY_REQUESTS,
+  [AuthExceptionCode.InvalidTicket]: HttpStatus.UNAUTHORIZED,
+  [AuthExceptionCode.TicketForbidden]: HttpStatus.FORBIDDEN,
+  [AuthExceptionCode.TicketsUnavailable]: HttpStatus.SERVICE_UNAVAILABLE,
 };
 
 export class AuthException extends DomainException {
-  constructor(code: AuthExceptionCode) {
-    const { status, message } = ANSWERS[code];
+  constructor(code: AuthExceptionCode, extraHeaders: Readonly<Record<string, string>> = {}) {
+    const status = STATUS[code];
     const headers: Record<string, string> =
       status === HttpStatus.UNAUTHORIZED
         ? { 'www-authenticate': 'Bearer' }
         : status === HttpStatus.SERVICE_UNAVAILABLE
           ? { 'retry-after': '1' }
           : {};
-    super(code, status, message, headers);
+    super(code, status, MESSAGES[code], { ...headers, ...extraHeaders });
+  }
+
+  static tooManyInvalidTokens(retryAfterSeconds: number): AuthException {
+    return new AuthException(AuthExceptionCode.TooManyInvalidTokens, { 'retry-after': String(retryAfterSeconds) });
   }
 }

@@ -47,6 +47,12 @@ export class ListMemoriesQueryDto {
   @IsOptional()
   @QueryInt(1, MEMORY_PAGE_SIZE_MAX)
   limit?: number;
+
+  @ApiPropertyOptional({ description: 'nextCursor of the previous page (with the same q)', maxLength: 200 })
+  @IsOptional()
+  @IsString()
+  @MaxLength(200)
+  cursor?: string;
 }
 
 export class MemoryResponseDto {
@@ -73,6 +79,9 @@ export class MemoryListResponseDto {
     description: 'Most relevant first with q, otherwise newest first',
   })
   items: MemoryResponseDto[];
+
+  @ApiProperty({ type: String, nullable: true, example: null, description: 'cursor of the next page; null on the last' })
+  nextCursor: string | null;
 }
 
 export function mapMemory(memory: MemoryEntity): MemoryResponseDto {
