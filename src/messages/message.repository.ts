@@ -145,17 +145,26 @@ export class MessageRepository extends SendRetryDetector {
       `WITH RECURSIVE branch AS (
          SELECT id, parent_id, seq FROM messages WHERE id = $2
          UNION ALL
-         SELECT p.id, p.parent_id, p.seq FROM messages p JOIN branch b ON p.id = b.parent_id
-         WHERE p.session_id = $1
+         -- One primary-key lookup per step whatever the statistics say (a join may be planned as a
+         -- scan of the whole session per step).
+         SELECT p.id, p.parent_id, p.seq FROM branch b
+         CROSS JOIN LATERAL (SELECT id, parent_id, seq FROM messages WHERE id = b.parent_id AND session_id = $1 LIMIT 1) p
        ), page AS (
          SELECT id FROM branch WHERE $3::int IS NULL OR seq < $3::int ORDER BY seq DESC LIMIT $4
        )
-       SELECT ${MESSAGE_COLUMNS},
-         (SELECT count(*)::int FROM messages s WHERE s.session_id = m.session_id AND s.role = m.role
-            AND (s.parent_id = m.parent_id OR (s.parent_id IS NULL AND m.parent_id IS NULL))) AS sibling_count,
-         (SELECT count(*)::int FROM messages s WHERE s.session_id = m.session_id AND s.role = m.role AND s.seq < m.seq
-            AND (s.parent_id = m.parent_id OR (s.parent_id IS NULL AND m.parent_id IS NULL))) AS sibling_index
-       FROM messages m WHERE m.id IN (SELECT id FROM page) ORDER BY m.seq ASC`,
+       SELECT ${MESSAGE_COLUMNS.split(', ').map((column) => `m.${column.trim()}`).join(', ')},
+         siblings.sibling_count, siblings.sibling_index
+       FROM messages m CROSS JOIN LATERAL (
+         -- Children of the same parent, or roots: two index lookups (an OR of both would scan).
+         SELECT sum(n)::int AS sibling_count, sum(older)::int AS sibling_index FROM (
+           SELECT count(*) AS n, count(*) FILTER (WHERE s.seq < m.seq) AS older FROM messages s
+           WHERE s.session_id = m.session_id AND s.parent_id = m.parent_id AND s.role = m.role
+           UNION ALL
+           SELECT count(*), count(*) FILTER (WHERE s.seq < m.seq) FROM messages s
+           WHERE m.parent_id IS NULL AND s.session_id = m.session_id AND s.parent_id IS NULL AND s.role = m.role
+         ) counted
+       ) siblings
+       WHERE m.id IN (SELECT id FROM page) ORDER BY m.seq ASC`,
       [sessionId, leaf[0].id, beforeSeq, limit + 1],
     );
     return rows.map((row) => ({ ...toMessage(row), siblingCount: row.sibling_count, siblingIndex: row.sibling_index }));
