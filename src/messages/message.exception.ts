@@ -5,6 +5,7 @@ export enum ChatExceptionCode {
   MessageNotFound = 'message_not_found',
   TooManyPendingReplies = 'too_many_pending_replies',
   IdempotencyKeyMismatch = 'idempotency_key_mismatch',
+  IdempotencyKeyReused = 'idempotency_key_reused',
 }
 
 export class ChatException extends DomainException {
@@ -26,6 +27,14 @@ export class ChatException extends DomainException {
       ChatExceptionCode.IdempotencyKeyMismatch,
       HttpStatus.BAD_REQUEST,
       'clientMessageId and the Idempotency-Key header differ',
+    );
+  }
+
+  static idempotencyKeyReused(): ChatException {
+    return new ChatException(
+      ChatExceptionCode.IdempotencyKeyReused,
+      HttpStatus.UNPROCESSABLE_ENTITY,
+      'This idempotency key was used for a different message; use a fresh key for every new message',
     );
   }
 }
