@@ -25,6 +25,7 @@ import { MetricsModule } from './metrics/metrics.module.js';
 import { RedisModule } from './redis/redis.module.js';
 import { REPLIES_QUEUE } from './replies/replies.constants.js';
 import { RepliesModule } from './replies/replies.module.js';
+import { SearchModule } from './search/search.module.js';
 import { SessionModule } from './session/session.module.js';
 import { ThrottleModule } from './throttle/throttle.module.js';
 
@@ -68,6 +69,7 @@ export class AppModule {
         ChatModule,
         MemoryModule,
         MeModule,
+        SearchModule,
         HealthModule,
         AdminModule,
       ],

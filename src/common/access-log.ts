@@ -15,7 +15,11 @@ export function registerAccessLog(fastify: FastifyInstance, logger: Logger): voi
       statusCode: reply.statusCode,
       durationMs: Math.round(reply.elapsedTime * 10) / 10,
     };
-    if (reply.statusCode >= 500) {
+    if (fields.route.startsWith('/health/') || fields.route === '/metrics') {
+      // Probes and scrapes arrive every few seconds on every pod: at info they would drown the log
+      // (a failing probe shows in the pod's events and in the readiness metrics instead).
+      logger.debug(fields, 'request answered');
+    } else if (reply.statusCode >= 500) {
       logger.error(fields, 'request answered');
     } else {
       logger.info(fields, 'request answered');

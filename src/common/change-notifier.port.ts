@@ -4,9 +4,12 @@
  * inside a transaction, never before the write is durable. CacheModule provides it (cache/).
  */
 export abstract class ChangeNotifier {
-  /** A session's messages changed: a send was stored, or a reply changed state or text. */
-  abstract historyChanged(sessionId: string): Promise<void>;
-  /** An owner's sessions changed: one was created, renamed or deleted. */
+  /**
+   * A session's messages changed: a send was stored, or a reply changed state or text. With the
+   * owner (a message's text became final), what the owner finds by searching changed too.
+   */
+  abstract historyChanged(sessionId: string, ownerId?: string): Promise<void>;
+  /** An owner's sessions changed: one was created, renamed, deleted or written to (and so their search). */
   abstract sessionsChanged(ownerId: string, sessionId: string): Promise<void>;
   /** An owner's long-term memories changed: one was added or deleted, or all were forgotten. */
   abstract memoriesChanged(ownerId: string): Promise<void>;

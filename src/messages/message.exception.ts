@@ -3,6 +3,7 @@ import { DomainException } from '../common/domain.exception.js';
 
 export enum ChatExceptionCode {
   MessageNotFound = 'message_not_found',
+  ParentNotFound = 'parent_not_found',
   TooManyPendingReplies = 'too_many_pending_replies',
   IdempotencyKeyMismatch = 'idempotency_key_mismatch',
   IdempotencyKeyReused = 'idempotency_key_reused',
@@ -11,6 +12,10 @@ export enum ChatExceptionCode {
 export class ChatException extends DomainException {
   static messageNotFound(): ChatException {
     return new ChatException(ChatExceptionCode.MessageNotFound, HttpStatus.NOT_FOUND, 'Message not found');
+  }
+
+  static parentNotFound(): ChatException {
+    return new ChatException(ChatExceptionCode.ParentNotFound, HttpStatus.NOT_FOUND, 'parentId is not a message of this session');
   }
 
   static tooManyPendingReplies(max: number): ChatException {

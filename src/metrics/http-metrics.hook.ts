@@ -15,6 +15,17 @@ export function registerHttpMetrics(
   stats: RequestStatsService,
   activeUsers: ActiveUsersService,
 ): void {
+  // The API's counters exist from zero (a first 5xx must show in increase()); probes, docs and
+  // unmatched paths appear as they are used.
+  fastify.addHook('onRoute', (route) => {
+    if (route.url.startsWith('/v1/')) {
+      for (const method of [route.method].flat()) {
+        if (method !== 'HEAD') {
+          metrics.initialiseRoute(method, routeLabel(route.url));
+        }
+      }
+    }
+  });
   fastify.addHook('onResponse', (request, reply, done) => {
     const labels = {
       method: request.method,

@@ -34,7 +34,8 @@ export class PromptService {
   ) {}
 
   async build(reply: MessageEntity): Promise<PromptMessage[]> {
-    const history = await this.replies.conversationBefore(reply.sessionId, reply.seq, HISTORY_LIMIT);
+    // A reply's parent is its user message: the prompt is that message's branch and nothing else.
+    const history = reply.parentId === null ? [] : await this.replies.branchEndingAt(reply.parentId, HISTORY_LIMIT);
     const question = history.at(-1);
     const system: PromptMessage = { role: 'system', content: this.config.llm.systemPrompt };
     const head = [system, ...(await this.instructionsMessage(reply.ownerId))];
