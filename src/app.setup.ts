@@ -6,6 +6,7 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { registerAccessLog } from './common/access-log.js';
 import { errorBody } from './common/http-exception.filter.js';
 import { corsOptions } from './common/cors.util.js';
+import { withErrorExamples } from './common/openapi-errors.util.js';
 import { allowedMethods } from './common/allowed-methods.js';
 import { answerClientError, answerFrameworkError, registerRequestIdBySocket } from './common/framework-errors.js';
 import { registerJsonBodyParser } from './common/json-body.parser.js';
@@ -84,7 +85,7 @@ export function buildOpenApiDocument(app: NestFastifyApplication): ReturnType<ty
     .setVersion('1')
     .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' })
     .build();
-  return SwaggerModule.createDocument(app, options);
+  return withErrorExamples(SwaggerModule.createDocument(app, options));
 }
 
 /** Everything main.ts and the test app factory both apply to a created application. */

@@ -13,7 +13,11 @@ export class CreateDevTokenDto {
   @IsSubject()
   userId: string;
 
-  @ApiPropertyOptional({ example: ['admin'], type: [String], enum: ['admin'] })
+  @ApiPropertyOptional({
+    type: [String],
+    enum: ['admin'],
+    description: 'Only to try the admin routes: ["admin"]. Omit it for a plain user.',
+  })
   @IsOptional()
   @IsArray()
   @ArrayMaxSize(4)

@@ -1,5 +1,6 @@
 import { Body, Controller, HttpCode, HttpStatus, NotFoundException, Post } from '@nestjs/common';
-import { ApiCreatedResponse, ApiNotFoundResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiCreatedResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiErrors } from '../common/api-errors.decorator.js';
 import { CommonException } from '../common/domain.exception.js';
 import { Public } from '../common/public.decorator.js';
 import { AppConfig } from '../config/app-config.js';
@@ -21,9 +22,19 @@ export class DevTokenController {
   @RateLimit('dev-tokens')
   @Post('dev-token')
   @HttpCode(HttpStatus.CREATED)
-  @ApiOperation({ summary: 'Issue a development token (only when AUTH_DEV_TOKENS=true; never in production)' })
+  @ApiOperation({
+    summary: 'Issue a development token (only when AUTH_DEV_TOKENS=true; never in production)',
+    description:
+      'A bearer token for any user id, signed by this server: paste it into "Authorize". Exists only in ' +
+      'embedded mode or with AUTH_DEV_TOKENS=true (404 otherwise); limited per client address.',
+  })
+  @ApiBody({ type: CreateDevTokenDto, examples: { user: { summary: 'A plain user', value: { userId: 'alice' } } } })
   @ApiCreatedResponse({ type: DevTokenResponseDto })
-  @ApiNotFoundResponse({ description: 'Dev tokens are disabled' })
+  @ApiErrors(
+    400,
+    { status: 404, code: 'not_found', message: 'Cannot POST /v1/auth/dev-token', description: 'Dev tokens are disabled' },
+    { status: 429, code: 'rate_limited', message: 'Too many requests; retry after the time in Retry-After', description: 'rate_limited: RATE_LIMIT_DEV_TOKENS per client address' },
+  )
   async create(@Body() dto: CreateDevTokenDto): Promise<DevTokenResponseDto> {
     if (!this.config.auth.devTokens) {
       throw new NotFoundException('Cannot POST /v1/auth/dev-token');

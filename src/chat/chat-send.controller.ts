@@ -1,24 +1,23 @@
 import { Body, Controller, Headers, HttpStatus, Post, Res } from '@nestjs/common';
 import {
   ApiAcceptedResponse,
-  ApiBadRequestResponse,
   ApiBearerAuth,
-  ApiConflictResponse,
-  ApiForbiddenResponse,
+  ApiBody,
   ApiHeader,
-  ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
   ApiTags,
-  ApiTooManyRequestsResponse,
-  ApiUnauthorizedResponse,
-  ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { ClsService } from 'nestjs-cls';
 import type { AuthenticatedUser } from '../auth/authenticated-user.js';
 import { CurrentUser } from '../auth/current-user.decorator.js';
-import { ErrorResponseDto } from '../common/error-response.dto.js';
+import { ApiErrors } from '../common/api-errors.decorator.js';
+import {
+  COMPLETE_REPLY_EXAMPLE,
+  PENDING_REPLY_EXAMPLE,
+  USER_MESSAGE_EXAMPLE,
+} from '../messages/message-examples.constant.js';
 import type { ParleyClsStore } from '../common/request-context.js';
 import { IdempotentSend, RateLimit } from '../throttle/rate-limit.decorator.js';
 import { ChatSendDto, ChatSendResponseDto } from './chat-send.dto.js';
@@ -43,19 +42,59 @@ export class ChatSendController {
     description:
       'A fresh id per message: a repeat with the same key and message answers the original send; with another message, 422',
   })
-  @ApiUnprocessableEntityResponse({
-    type: ErrorResponseDto,
-    description: 'idempotency_key_reused: the key was used before for a different message',
+  @ApiOperation({
+    summary: 'Send a message and wait up to REPLY_WAIT_MS for the reply (creates a session when none is given)',
+    description:
+      'The one-call way to chat: takes { message } (the messages route takes { content }), stores it and ' +
+      'answers 200 with the finished reply, or 202 with the pending one when it takes longer than REPLY_WAIT_MS. ' +
+      'Without sessionId a new session is created; its id is in the answer.',
   })
-  @ApiConflictResponse({ type: ErrorResponseDto, description: 'too_many_sessions: MAX_SESSIONS_PER_USER reached (no sessionId given)' })
-  @ApiOperation({ summary: 'Send a message and wait up to REPLY_WAIT_MS for the reply (creates a session when none is given)' })
-  @ApiOkResponse({ type: ChatSendResponseDto, description: 'The reply finished (complete, or failed with its error)' })
-  @ApiAcceptedResponse({ type: ChatSendResponseDto, description: 'Stored; the reply is still pending after REPLY_WAIT_MS' })
-  @ApiBadRequestResponse({ type: ErrorResponseDto })
-  @ApiUnauthorizedResponse({ type: ErrorResponseDto })
-  @ApiForbiddenResponse({ type: ErrorResponseDto, description: 'session_forbidden' })
-  @ApiNotFoundResponse({ type: ErrorResponseDto })
-  @ApiTooManyRequestsResponse({ type: ErrorResponseDto, description: 'rate_limited or too_many_pending_replies' })
+  @ApiBody({ type: ChatSendDto, examples: { message: { summary: 'A new conversation', value: { message: 'Hello, Parley' } } } })
+  @ApiOkResponse({
+    type: ChatSendResponseDto,
+    description: 'The reply finished (complete, or failed with its error)',
+    example: {
+      sessionId: USER_MESSAGE_EXAMPLE.sessionId,
+      message: USER_MESSAGE_EXAMPLE,
+      reply: COMPLETE_REPLY_EXAMPLE,
+      requestId: 'b1946ac9-2a5e-4c7b-8f3d-0c1e2a3b4c5d',
+    },
+  })
+  @ApiAcceptedResponse({
+    type: ChatSendResponseDto,
+    description: 'Stored; the reply is still pending after REPLY_WAIT_MS',
+    example: {
+      sessionId: USER_MESSAGE_EXAMPLE.sessionId,
+      message: USER_MESSAGE_EXAMPLE,
+      reply: PENDING_REPLY_EXAMPLE,
+      requestId: 'b1946ac9-2a5e-4c7b-8f3d-0c1e2a3b4c5d',
+    },
+  })
+  @ApiErrors(
+    400,
+    401,
+    403,
+    404,
+    {
+      status: 409,
+      code: 'too_many_sessions',
+      message: 'At most 10000 sessions per user; delete some first',
+      description: 'too_many_sessions: MAX_SESSIONS_PER_USER reached (no sessionId given)',
+    },
+    {
+      status: 422,
+      code: 'idempotency_key_reused',
+      message: 'This idempotency key was used for a different message; use a fresh key per message',
+      description: 'idempotency_key_reused: the key was used before for a different message',
+    },
+    {
+      status: 429,
+      code: 'too_many_pending_replies',
+      message: 'At most 3 replies may be pending at once; wait for one to complete',
+      description: 'rate_limited or too_many_pending_replies (Retry-After)',
+    },
+    503,
+  )
   async send(
     @CurrentUser() user: AuthenticatedUser,
     @Body() dto: ChatSendDto,

@@ -13,7 +13,6 @@ export class ChatSendDto {
 
   @ApiPropertyOptional({
     format: 'uuid',
-    example: '3f0e5c1a-8a4f-4c86-9a52-2b7d1b6f9c10',
     description: 'One of your sessions; omitted: a new session is created',
   })
   @IsOptional()

@@ -1,5 +1,5 @@
 import { Controller, Get } from '@nestjs/common';
-import { ApiOkResponse, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiServiceUnavailableResponse, ApiTags, ApiOperation } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, type HealthCheckResult } from '@nestjs/terminus';
 import { Public } from '../common/public.decorator.js';
 import { RedisService } from '../redis/redis.service.js';
@@ -27,6 +27,11 @@ export class HealthController {
 
   /** Checks no dependency: a dead database must not make the orchestrator restart every pod. */
   @Get('live')
+  @ApiOperation({
+    summary: 'Liveness probe',
+    description:
+      'Checks no dependency: 200 while the process can serve; 503 once its event loop stays stuck past LIVENESS_MAX_EVENT_LOOP_DELAY_MS.',
+  })
   @HealthCheck()
   @ApiOkResponse({ description: 'The process can serve' })
   @ApiServiceUnavailableResponse({ description: 'The event loop keeps stalling beyond LIVENESS_MAX_EVENT_LOOP_DELAY_MS' })
@@ -40,6 +45,11 @@ export class HealthController {
    * (`degraded` while impaired) and do not fail it.
    */
   @Get('ready')
+  @ApiOperation({
+    summary: 'Readiness probe',
+    description:
+      'This pod only: startup done, schema current, the database reachable, not shutting down. Redis and the queue are reported, not gating.',
+  })
   @HealthCheck()
   @ApiOkResponse({ description: 'Schema current, the database reachable from this pod, not shutting down; Redis, the queue and load reported (degraded while impaired)' })
   @ApiServiceUnavailableResponse({ description: 'Terminus JSON naming what failed' })
@@ -55,6 +65,11 @@ export class HealthController {
   }
 
   @Get('startup')
+  @ApiOperation({
+    summary: 'Startup probe',
+    description:
+      '200 once migrations ran and connections opened; 503 naming migrations while the schema is behind.',
+  })
   @HealthCheck()
   @ApiOkResponse({ description: 'Migrations applied and connections opened' })
   @ApiServiceUnavailableResponse({ description: 'Schema behind: Terminus JSON naming migrations' })

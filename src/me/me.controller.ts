@@ -26,7 +26,11 @@ export class MeController {
   constructor(private readonly me: MeService) {}
 
   @Get()
-  @ApiOperation({ summary: "The caller's preferences: custom instructions and memory extraction" })
+  @ApiOperation({
+    summary: "The caller's preferences: custom instructions and memory extraction",
+    description:
+      'Custom instructions reach every prompt of yours right after the system prompt; memoryExtraction false keeps memories from being drawn from your conversations.',
+  })
   @ApiOkResponse({ type: MeResponseDto })
   async get(@CurrentUser() user: AuthenticatedUser): Promise<MeResponseDto> {
     return mapMe(await this.me.get(user.id));
@@ -34,7 +38,11 @@ export class MeController {
 
   @Patch()
   @RateLimit('sends')
-  @ApiOperation({ summary: "Change the caller's custom instructions or turn memory extraction on or off" })
+  @ApiOperation({
+    summary: "Change the caller's custom instructions or turn memory extraction on or off",
+    description:
+      'instructions: at most 2000 characters, null or blank clears them; memoryExtraction: true or false.',
+  })
   @ApiOkResponse({ type: MeResponseDto })
   async update(@CurrentUser() user: AuthenticatedUser, @Body() dto: UpdateMeDto): Promise<MeResponseDto> {
     return mapMe(await this.me.update(user.id, { instructions: dto.instructions, memoryExtraction: dto.memoryExtraction }));

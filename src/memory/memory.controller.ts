@@ -42,7 +42,11 @@ export class MemoryController {
 
   @Get()
   @Cached({ kind: 'memories', query: ['q', 'limit', 'cursor'] })
-  @ApiOperation({ summary: "The caller's memories: full-text search with q, otherwise the newest" })
+  @ApiOperation({
+    summary: "The caller's memories: full-text search with q, otherwise the newest",
+    description:
+      'Own memories only. q uses English stemming, "phrases", or and -word; limit 1..100 (default 20).',
+  })
   @ApiOkResponse({ type: MemoryListResponseDto })
   async list(
     @CurrentUser() user: AuthenticatedUser,
@@ -53,7 +57,11 @@ export class MemoryController {
   }
 
   @Post()
-  @ApiOperation({ summary: 'Remember something for the caller' })
+  @ApiOperation({
+    summary: 'Remember something for the caller',
+    description:
+      'A memory (1..2000 characters) that reaches the prompts of your replies; 409 too_many_memories past MAX_MEMORIES_PER_USER.',
+  })
   @ApiCreatedResponse({ type: MemoryResponseDto })
   @ApiConflictResponse({ type: ErrorResponseDto, description: 'too_many_memories: MAX_MEMORIES_PER_USER reached' })
   async create(
@@ -65,7 +73,11 @@ export class MemoryController {
 
   @Delete()
   @HttpCode(HttpStatus.NO_CONTENT)
-  @ApiOperation({ summary: 'Forget everything about the caller' })
+  @ApiOperation({
+    summary: 'Forget everything about the caller',
+    description:
+      "Deletes all of the caller's memories, and none of anyone else's.",
+  })
   @ApiNoContentResponse({ description: "All of the caller's memories are deleted (none of anyone else's)" })
   async forgetAll(@CurrentUser() user: AuthenticatedUser): Promise<void> {
     await this.memories.forgetAll(user.id);
@@ -74,7 +86,11 @@ export class MemoryController {
   @Delete(':memoryId')
   @UseGuards(MemoryOwnershipGuard)
   @HttpCode(HttpStatus.NO_CONTENT)
-  @ApiOperation({ summary: 'Forget one memory' })
+  @ApiOperation({
+    summary: 'Forget one memory',
+    description:
+      "403 memory_forbidden for another user's memory, 404 for one that does not exist.",
+  })
   @ApiParam({ name: 'memoryId', format: 'uuid' })
   @ApiNoContentResponse()
   @ApiForbiddenResponse({ type: ErrorResponseDto, description: 'memory_forbidden' })

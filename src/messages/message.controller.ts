@@ -12,28 +12,31 @@ import {
 } from '@nestjs/common';
 import {
   ApiAcceptedResponse,
-  ApiBadRequestResponse,
   ApiBearerAuth,
-  ApiForbiddenResponse,
+  ApiBody,
   ApiHeader,
-  ApiNotFoundResponse,
   ApiOkResponse,
+  ApiOperation,
   ApiParam,
   ApiTags,
-  ApiTooManyRequestsResponse,
-  ApiUnauthorizedResponse,
-  ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import type { AuthenticatedUser } from '../auth/authenticated-user.js';
 import { CurrentUser } from '../auth/current-user.decorator.js';
 import { Cached } from '../cache/cached.decorator.js';
 import { CommonException } from '../common/domain.exception.js';
-import { ErrorResponseDto } from '../common/error-response.dto.js';
+import { ApiErrors } from '../common/api-errors.decorator.js';
 import { isUuid, normaliseId } from '../common/uuid.util.js';
 import { IdempotentSend, RateLimit } from '../throttle/rate-limit.decorator.js';
 import type { SessionEntity } from '../session/session.entity.js';
 import { OwnedSession, SessionOwnershipGuard } from '../session/session-ownership.guard.js';
+import {
+  COMPLETE_REPLY_EXAMPLE,
+  FAILED_REPLY_EXAMPLE,
+  PENDING_REPLY_EXAMPLE,
+  SEND_BODY_EXAMPLE,
+  USER_MESSAGE_EXAMPLE,
+} from './message-examples.constant.js';
 import { MessageService } from './message.service.js';
 import {
   ExchangeResponseDto,
@@ -48,11 +51,7 @@ import {
 @ApiTags('messages')
 @ApiBearerAuth()
 @ApiParam({ name: 'sessionId', format: 'uuid' })
-@ApiUnauthorizedResponse({ type: ErrorResponseDto })
-@ApiForbiddenResponse({ type: ErrorResponseDto, description: 'session_forbidden' })
-@ApiNotFoundResponse({ type: ErrorResponseDto })
-@ApiBadRequestResponse({ type: ErrorResponseDto })
-@ApiTooManyRequestsResponse({ type: ErrorResponseDto, description: 'rate_limited' })
+@ApiErrors(400, 401, 403, 404, 429, 503)
 @RateLimit('reads')
 @UseGuards(SessionOwnershipGuard)
 @Controller('v1/sessions/:sessionId/messages')
@@ -62,14 +61,40 @@ export class MessageController {
   @Post()
   @RateLimit('sends')
   @IdempotentSend()
-  @ApiUnprocessableEntityResponse({
-    type: ErrorResponseDto,
-    description: 'idempotency_key_reused: the key was used before for a different message',
+  @ApiOperation({
+    summary: 'Send a message; its reply is generated in the background',
+    description:
+      'Stores the message and a pending reply in one transaction and answers 202 at once; follow the reply on ' +
+      'GET .../events or poll GET .../messages/{replyId}. Give each message a fresh Idempotency-Key (or ' +
+      'clientMessageId): a retry with the same key and body answers 200 with the original and stores nothing; ' +
+      'the same key with another body is 422 idempotency_key_reused.',
   })
-  @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Same as clientMessageId' })
-  @ApiAcceptedResponse({ type: ExchangeResponseDto, description: 'Stored; the reply is pending' })
-  @ApiOkResponse({ type: ExchangeResponseDto, description: 'A repeat of an earlier send (same idempotency key)' })
-  @ApiTooManyRequestsResponse({ type: ErrorResponseDto, description: 'rate_limited or too_many_pending_replies' })
+  @ApiBody({ type: SendMessageDto, examples: { message: { summary: 'A new message', value: SEND_BODY_EXAMPLE } } })
+  @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'A fresh id per message (same as clientMessageId)' })
+  @ApiAcceptedResponse({
+    type: ExchangeResponseDto,
+    description: 'Stored; the reply is pending',
+    example: { message: USER_MESSAGE_EXAMPLE, reply: PENDING_REPLY_EXAMPLE },
+  })
+  @ApiOkResponse({
+    type: ExchangeResponseDto,
+    description: 'A repeat of an earlier send (same idempotency key and body): the original, as it is now',
+    example: { message: USER_MESSAGE_EXAMPLE, reply: COMPLETE_REPLY_EXAMPLE },
+  })
+  @ApiErrors(
+    {
+      status: 422,
+      code: 'idempotency_key_reused',
+      message: 'This idempotency key was used for a different message; use a fresh key per message',
+      description: 'idempotency_key_reused: the key was used before for a different message',
+    },
+    {
+      status: 429,
+      code: 'too_many_pending_replies',
+      message: 'At most 3 replies may be pending at once; wait for one to complete',
+      description: 'rate_limited or too_many_pending_replies (Retry-After)',
+    },
+  )
   async send(
     @CurrentUser() user: AuthenticatedUser,
     @OwnedSession() session: SessionEntity,
@@ -91,7 +116,23 @@ export class MessageController {
 
   @Get()
   @Cached({ kind: 'history', query: ['limit', 'beforeSeq', 'leafId'], etag: true })
-  @ApiOkResponse({ type: MessageListResponseDto, headers: { ETag: { description: 'Send back in If-None-Match' } } })
+  @ApiOperation({
+    summary: 'History of the session, one page, ascending seq',
+    description:
+      'The newest page first: pass nextBeforeSeq as beforeSeq for the older one (null on the oldest). With ' +
+      'leafId, the branch that ends there. Answers carry an ETag; If-None-Match with it answers 304.',
+  })
+  @ApiOkResponse({
+    type: MessageListResponseDto,
+    headers: { ETag: { description: 'Send back in If-None-Match' } },
+    example: {
+      items: [
+        { ...USER_MESSAGE_EXAMPLE, siblingCount: 1, siblingIndex: 0 },
+        { ...COMPLETE_REPLY_EXAMPLE, siblingCount: 1, siblingIndex: 0 },
+      ],
+      nextBeforeSeq: null,
+    },
+  })
   async history(
     @OwnedSession() session: SessionEntity,
     @Query() query: ListMessagesQueryDto,
@@ -103,7 +144,18 @@ export class MessageController {
 
   @Get(':messageId')
   @ApiParam({ name: 'messageId', format: 'uuid' })
-  @ApiOkResponse({ type: MessageResponseDto })
+  @ApiOperation({
+    summary: 'One message (poll a reply until it is terminal)',
+    description: 'A reply is pending, streaming, then complete, failed (with error), stopped or superseded.',
+  })
+  @ApiOkResponse({
+    type: MessageResponseDto,
+    examples: {
+      complete: { summary: 'A complete reply', value: COMPLETE_REPLY_EXAMPLE },
+      failed: { summary: 'A failed reply', value: FAILED_REPLY_EXAMPLE },
+    },
+  })
+  @ApiErrors({ status: 404, code: 'message_not_found', message: 'Message not found', description: 'No such session or message' })
   async findOne(
     @OwnedSession() session: SessionEntity,
     @Param('messageId') messageId: string,

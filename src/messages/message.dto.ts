@@ -11,9 +11,11 @@ export class SendMessageDto {
   content: string;
 
   @ApiPropertyOptional({
-    example: 'c6b1f7e2-msg-0001',
     maxLength: 64,
-    description: 'Makes the send idempotent within the session (same as the Idempotency-Key header)',
+    description:
+      'A fresh id per message (e.g. crypto.randomUUID()), the same as the Idempotency-Key header: repeating ' +
+      'a send with it (a retry after a lost answer) returns the original message and reply and stores nothing ' +
+      'new. Never reuse it for another message: the same key with a different body is refused.',
   })
   @IsOptional()
   @IsString()
@@ -24,7 +26,6 @@ export class SendMessageDto {
     type: String,
     format: 'uuid',
     nullable: true,
-    example: '9d5c2b8e-1f3a-4b7c-8e2d-6a1f0c3b5d7e',
     description:
       'Where the message goes in the conversation tree: a message of this session (editing a message = ' +
       'sending its edited text with the parent of the original), or null for a new root. Omitted: the ' +
@@ -41,7 +42,7 @@ export class ListMessagesQueryDto {
   @QueryInt(1, 200)
   limit?: number;
 
-  @ApiPropertyOptional({ example: 101, minimum: 1, description: 'Only messages with a smaller seq (older)' })
+  @ApiPropertyOptional({ minimum: 1, description: 'Only messages with a smaller seq (older): nextBeforeSeq of the previous page' })
   @IsOptional()
   @QueryInt(1, 2_147_483_647)
   beforeSeq?: number;
@@ -73,7 +74,7 @@ export class MessageResponseDto {
   @ApiProperty({ example: 1, description: 'Contiguous from 1 within the session' })
   seq: number;
 
-  @ApiProperty({ enum: ['user', 'assistant'], example: 'user' })
+  @ApiProperty({ enum: ['user', 'assistant'], example: 'user', description: 'A reply is assistant' })
   role: MessageRole;
 
   @ApiProperty({ example: 'What should I see in Lisbon in two days?' })

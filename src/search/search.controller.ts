@@ -28,7 +28,11 @@ export class SearchController {
 
   @Get()
   @Cached({ kind: 'search', query: ['q', 'limit', 'cursor'] })
-  @ApiOperation({ summary: "Full-text search over the caller's own messages in all their sessions" })
+  @ApiOperation({
+    summary: "Full-text search over the caller's own messages in all their sessions",
+    description:
+      'Most relevant first, each hit with its session, message, seq, role and a snippet (matches between **); pass nextCursor as cursor for more.',
+  })
   @ApiOkResponse({ type: SearchResponseDto })
   async find(@CurrentUser() user: AuthenticatedUser, @Query() query: SearchQueryDto): Promise<SearchResponseDto> {
     const page = await this.search.search(user.id, query.q, query.limit, query.cursor);

@@ -12,6 +12,7 @@ import {
   ApiTags,
   ApiTooManyRequestsResponse,
   ApiUnauthorizedResponse,
+  ApiOperation,
 } from '@nestjs/swagger';
 import type { AuthenticatedUser } from '../auth/authenticated-user.js';
 import { CurrentUser } from '../auth/current-user.decorator.js';
@@ -41,6 +42,11 @@ export class SessionController {
   constructor(private readonly sessions: SessionService) {}
 
   @Post()
+  @ApiOperation({
+    summary: 'Create a session',
+    description:
+      'A new, empty conversation owned by the caller (at most MAX_SESSIONS_PER_USER). Its id is made by the server.',
+  })
   @RateLimit('sends')
   @ApiCreatedResponse({ type: SessionResponseDto })
   @ApiConflictResponse({ type: ErrorResponseDto, description: 'too_many_sessions: MAX_SESSIONS_PER_USER reached' })
@@ -49,6 +55,11 @@ export class SessionController {
   }
 
   @Get()
+  @ApiOperation({
+    summary: "The caller's sessions, most recent activity first",
+    description:
+      'Own sessions only, limit per page (default 20); pass nextCursor as cursor for the next page (null on the last).',
+  })
   @Cached({ kind: 'sessions', query: ['limit', 'cursor'] })
   @ApiOkResponse({ type: SessionListResponseDto, description: "The caller's sessions, most recent activity (updatedAt) first" })
   async list(@CurrentUser() user: AuthenticatedUser, @Query() query: ListSessionsQueryDto): Promise<SessionListResponseDto> {
@@ -57,6 +68,11 @@ export class SessionController {
   }
 
   @Get(':sessionId')
+  @ApiOperation({
+    summary: 'One session',
+    description:
+      "403 session_forbidden for another user's session, 404 for one that does not exist.",
+  })
   @UseGuards(SessionOwnershipGuard)
   @ApiParam({ name: 'sessionId', format: 'uuid' })
   @ApiOkResponse({ type: SessionResponseDto })
@@ -67,6 +83,11 @@ export class SessionController {
   }
 
   @Patch(':sessionId')
+  @ApiOperation({
+    summary: 'Rename a session',
+    description:
+      'Changes the title (at most 200 characters) of one of your sessions.',
+  })
   @RateLimit('sends')
   @UseGuards(SessionOwnershipGuard)
   @ApiParam({ name: 'sessionId', format: 'uuid' })
@@ -78,6 +99,11 @@ export class SessionController {
   }
 
   @Delete(':sessionId')
+  @ApiOperation({
+    summary: 'Delete a session',
+    description:
+      'The session and all its messages; afterwards it is 404 for everyone.',
+  })
   @RateLimit('sends')
   @UseGuards(SessionOwnershipGuard)
   @HttpCode(HttpStatus.NO_CONTENT)

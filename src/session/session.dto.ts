@@ -34,7 +34,7 @@ export class ListSessionsQueryDto {
   @QueryInt(1, 100)
   limit?: number;
 
-  @ApiPropertyOptional({ description: 'nextCursor of the previous page', example: 'eyJ0IjoxNzY3MjI1NjAwMDAwfQ' })
+  @ApiPropertyOptional({ description: 'nextCursor of the previous page (omit it for the first page)' })
   @IsOptional()
   @IsString()
   @MaxLength(200)
