@@ -2,11 +2,12 @@ import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { AuthGuard } from './auth.guard.js';
 import { DevTokenController } from './dev-token.controller.js';
+import { InvalidTokenLimiter } from './invalid-token.limiter.js';
 import { TokenService } from './token.service.js';
 
 @Module({
   controllers: [DevTokenController],
-  providers: [TokenService, { provide: APP_GUARD, useClass: AuthGuard }],
+  providers: [TokenService, InvalidTokenLimiter, { provide: APP_GUARD, useClass: AuthGuard }],
   exports: [TokenService],
 })
 export class AuthModule {}

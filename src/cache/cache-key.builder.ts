@@ -2,18 +2,20 @@ import { normaliseId } from '../common/uuid.util.js';
 
 /**
  * What a cache entry holds. Each kind names the version counter that moves when its data changes:
- * `history` and `session` follow one session (its row and its messages), `sessions` and `memories`
- * follow one owner's collection.
+ * `history` and `session` follow one session (its row and its messages), `sessions`, `memories`,
+ * `preferences` and `search` follow one owner's collection (`search`: every message of theirs).
  */
-export type CacheKind = 'history' | 'session' | 'sessions' | 'memories';
+export type CacheKind = 'history' | 'session' | 'sessions' | 'memories' | 'preferences' | 'search';
 
-export type VersionScope = 'session' | 'sessions' | 'memories';
+export type VersionScope = 'session' | 'sessions' | 'memories' | 'preferences' | 'search';
 
 export const VERSION_SCOPE: Readonly<Record<CacheKind, VersionScope>> = {
   history: 'session',
   session: 'session',
   sessions: 'sessions',
   memories: 'memories',
+  preferences: 'preferences',
+  search: 'search',
 };
 
 export type CacheParamValue = string | number | boolean | null | undefined | ReadonlyArray<string>;

@@ -18,6 +18,7 @@ export abstract class DomainException extends Error {
 
 export enum CommonExceptionCode {
   ValidationFailed = 'validation_failed',
+  InvalidJson = 'invalid_json',
   InvalidId = 'invalid_id',
   NotFound = 'not_found',
 }
@@ -25,6 +26,10 @@ export enum CommonExceptionCode {
 export class CommonException extends DomainException {
   static invalidId(name: string): CommonException {
     return new CommonException(CommonExceptionCode.InvalidId, HttpStatus.BAD_REQUEST, `${name} must be a UUID`);
+  }
+
+  static invalidJson(): CommonException {
+    return new CommonException(CommonExceptionCode.InvalidJson, HttpStatus.BAD_REQUEST, 'The body is not valid JSON');
   }
 
   static validation(message: string): CommonException {

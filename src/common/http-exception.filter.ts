@@ -9,6 +9,8 @@ import {
 } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
+import { addAccessLogFields } from './access-log.js';
+import { allowedMethods } from './allowed-methods.js';
 import { DomainException } from './domain.exception.js';
 import { PINO_LOGGER } from './logger.module.js';
 
@@ -20,7 +22,7 @@ export interface ErrorBody {
   requestId: string;
 }
 
-interface ErrorShape {
+export interface ErrorShape {
   status: number;
   message: string;
   code?: string;
@@ -33,6 +35,7 @@ const CODE_BY_STATUS: Partial<Record<number, string>> = {
   [HttpStatus.FORBIDDEN]: 'forbidden',
   [HttpStatus.NOT_FOUND]: 'not_found',
   [HttpStatus.METHOD_NOT_ALLOWED]: 'method_not_allowed',
+  [HttpStatus.REQUEST_TIMEOUT]: 'request_timeout',
   [HttpStatus.CONFLICT]: 'conflict',
   [HttpStatus.PAYLOAD_TOO_LARGE]: 'payload_too_large',
   [HttpStatus.UNSUPPORTED_MEDIA_TYPE]: 'unsupported_media_type',
@@ -56,6 +59,11 @@ function fromHttpException(exception: HttpException): ErrorShape {
   }
   return { status, message: String(response), code: CODE_BY_STATUS[status] };
 }
+
+const CLIENT_ERROR_MESSAGES: Partial<Record<number, string>> = {
+  [HttpStatus.PAYLOAD_TOO_LARGE]: 'The body is larger than the limit',
+  [HttpStatus.UNSUPPORTED_MEDIA_TYPE]: 'A body must be JSON, sent as Content-Type: application/json',
+};
 
 /** Errors raised by Fastify itself (body parsing, limits) carry a 4xx statusCode. */
 function isClientError(exception: unknown): exception is Error & { statusCode: number } {
@@ -135,10 +143,11 @@ export function toErrorShape(exception: unknown): ErrorShape {
     return fromHttpException(exception);
   }
   if (isClientError(exception)) {
+    // Fastify's own messages may repeat the input (a content type, a path): a fixed one instead.
     return {
       status: exception.statusCode,
-      message: exception.message,
-      code: CODE_BY_STATUS[exception.statusCode],
+      message: CLIENT_ERROR_MESSAGES[exception.statusCode] ?? 'The request is malformed',
+      code: CODE_BY_STATUS[exception.statusCode] ?? 'bad_request',
     };
   }
   const failure = dependencyFailure(exception);
@@ -173,6 +182,23 @@ function terminusReport(exception: unknown): Record<string, unknown> | undefined
     : undefined;
 }
 
+/**
+ * No route matched: 405 with `Allow` when the path exists under other methods, else 404. The
+ * message never repeats the path (it may be anything a client sent).
+ */
+function unmatchedRoute(request: FastifyRequest): ErrorShape {
+  const allow = allowedMethods.for(request.url);
+  if (allow.length > 0) {
+    return {
+      status: HttpStatus.METHOD_NOT_ALLOWED,
+      message: `This path answers ${allow.join(', ')}`,
+      code: 'method_not_allowed',
+      headers: { allow: allow.join(', ') },
+    };
+  }
+  return { status: HttpStatus.NOT_FOUND, message: 'No route matches this path', code: 'not_found' };
+}
+
 /** The one place where exceptions become HTTP answers: JSON, with `requestId`, never a stack trace. */
 @Catch()
 export class HttpExceptionFilter implements ExceptionFilter {
@@ -182,9 +208,12 @@ export class HttpExceptionFilter implements ExceptionFilter {
     const http = host.switchToHttp();
     const request = http.getRequest<FastifyRequest>();
     const reply = http.getResponse<FastifyReply>();
-    const shape = toErrorShape(exception);
+    const shape = request.is404 ? unmatchedRoute(request) : toErrorShape(exception);
     if (shape.status >= 500) {
       this.logger.error({ err: exception, route: request.routeOptions.url }, 'request failed');
+    }
+    if (shape.code !== undefined) {
+      addAccessLogFields(request, { code: shape.code });
     }
     if (reply.sent) {
       return;

@@ -1,7 +1,10 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 
 export type MessageRole = 'user' | 'assistant';
-export type MessageStatus = 'pending' | 'streaming' | 'complete' | 'failed';
+export type MessageStatus = 'pending' | 'streaming' | 'complete' | 'failed' | 'stopped' | 'superseded';
+
+/** A reply in one of these never changes again. */
+export const TERMINAL_STATUSES: readonly MessageStatus[] = ['complete', 'failed', 'stopped', 'superseded'];
 
 /** An append-only row; `(session_id, seq)` is unique. Replies are updated only under a fence. */
 @Entity({ name: 'messages' })
@@ -30,6 +33,10 @@ export class MessageEntity {
   @Column({ name: 'reply_to', type: 'uuid', nullable: true })
   replyTo: string | null;
 
+  /** The message this one follows on its branch (a reply: its user message); null for a root. */
+  @Column({ name: 'parent_id', type: 'uuid', nullable: true })
+  parentId: string | null;
+
   @Column({ name: 'client_message_id', type: 'varchar', length: 64, nullable: true })
   clientMessageId: string | null;
 
@@ -51,4 +58,10 @@ export class MessageEntity {
 
   @Column({ name: 'updated_at', type: 'timestamptz' })
   updatedAt: Date;
+}
+
+/** A message read as part of a branch, with where it stands among its siblings. */
+export interface BranchMessage extends MessageEntity {
+  siblingCount: number;
+  siblingIndex: number;
 }

@@ -3,13 +3,19 @@ import { DomainException } from '../common/domain.exception.js';
 
 export enum ChatExceptionCode {
   MessageNotFound = 'message_not_found',
+  ParentNotFound = 'parent_not_found',
   TooManyPendingReplies = 'too_many_pending_replies',
   IdempotencyKeyMismatch = 'idempotency_key_mismatch',
+  IdempotencyKeyReused = 'idempotency_key_reused',
 }
 
 export class ChatException extends DomainException {
   static messageNotFound(): ChatException {
     return new ChatException(ChatExceptionCode.MessageNotFound, HttpStatus.NOT_FOUND, 'Message not found');
+  }
+
+  static parentNotFound(): ChatException {
+    return new ChatException(ChatExceptionCode.ParentNotFound, HttpStatus.NOT_FOUND, 'parentId is not a message of this session');
   }
 
   static tooManyPendingReplies(max: number): ChatException {
@@ -26,6 +32,14 @@ export class ChatException extends DomainException {
       ChatExceptionCode.IdempotencyKeyMismatch,
       HttpStatus.BAD_REQUEST,
       'clientMessageId and the Idempotency-Key header differ',
+    );
+  }
+
+  static idempotencyKeyReused(): ChatException {
+    return new ChatException(
+      ChatExceptionCode.IdempotencyKeyReused,
+      HttpStatus.UNPROCESSABLE_ENTITY,
+      'This idempotency key was used for a different message; use a fresh key for every new message',
     );
   }
 }

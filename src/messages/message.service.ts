@@ -13,7 +13,7 @@ import { SessionException, SessionExceptionCode } from '../session/session.excep
 import { ChatException } from './message.exception.js';
 import { REPLIES_QUEUE, type GenerateReplyJobData } from '../replies/replies.constants.js';
 import { IDEMPOTENCY_KEY_MAX_LENGTH } from './message.dto.js';
-import type { MessageEntity } from './message.entity.js';
+import type { BranchMessage, MessageEntity } from './message.entity.js';
 import { MessageRepository, type Exchange } from './message.repository.js';
 import { ReplyEventsService } from '../events/reply-events.service.js';
 
@@ -23,7 +23,12 @@ export interface SendInput {
   content: string;
   clientMessageId?: string;
   idempotencyKey?: string;
-  /** Create the session `sessionId` with the exchange (POST /v1/chat/send without a session). */
+  /** Null: a new root; undefined: after the newest message. */
+  parentId?: string | null;
+  /**
+   * Create the session `sessionId` with the exchange (POST /v1/chat/send without a session), or
+   * send into it if it exists already (an id derived from the idempotency key).
+   */
   createSession?: { title: string | null };
 }
 
@@ -33,7 +38,7 @@ export interface SendResult extends Exchange {
 }
 
 export interface HistoryPage {
-  items: MessageEntity[];
+  items: BranchMessage[];
   nextBeforeSeq: number | null;
 }
 
@@ -61,11 +66,21 @@ export class MessageService {
       clientMessageId,
       requestId: this.cls.getId(),
       maxPendingReplies: this.config.limits.maxPendingReplies,
-      createSession: input.createSession,
+      parentId: input.parentId,
+      createSession:
+        input.createSession === undefined
+          ? undefined
+          : { title: input.createSession.title, maxSessions: this.config.limits.maxSessionsPerUser },
     });
     switch (result.outcome) {
       case 'session_gone':
         throw new SessionException(SessionExceptionCode.NotFound);
+      case 'too_many_sessions':
+        throw new SessionException(SessionExceptionCode.TooMany);
+      case 'key_reused':
+        throw ChatException.idempotencyKeyReused();
+      case 'parent_not_found':
+        throw ChatException.parentNotFound();
       case 'too_many_pending':
         this.metrics.throttled.inc({ limit: 'pending_replies' });
         throw ChatException.tooManyPendingReplies(this.config.limits.maxPendingReplies);
@@ -83,8 +98,12 @@ export class MessageService {
     }
   }
 
-  async history(sessionId: string, limit = DEFAULT_HISTORY_PAGE, beforeSeq?: number): Promise<HistoryPage> {
-    const rows = await this.messages.list(sessionId, limit, beforeSeq ?? null);
+  /** A page of one branch: the one ending at `leafId`, or by default the newest message's. */
+  async history(sessionId: string, limit = DEFAULT_HISTORY_PAGE, beforeSeq?: number, leafId?: string): Promise<HistoryPage> {
+    const rows = await this.messages.listBranch(sessionId, leafId ?? null, limit, beforeSeq ?? null);
+    if (rows === null) {
+      throw ChatException.messageNotFound();
+    }
     const items = rows.length > limit ? rows.slice(1) : rows;
     return { items, nextBeforeSeq: rows.length > limit && items[0] ? items[0].seq : null };
   }
@@ -119,7 +138,8 @@ export class MessageService {
     }
   }
 
-  private resolveIdempotencyKey(clientMessageId?: string, header?: string): string | null {
+  /** The send's idempotency key: clientMessageId or the Idempotency-Key header (equal when both are given). */
+  resolveIdempotencyKey(clientMessageId?: string, header?: string): string | null {
     if (header !== undefined && (header.length === 0 || header.length > IDEMPOTENCY_KEY_MAX_LENGTH)) {
       throw CommonException.validation(`Idempotency-Key must be 1-${IDEMPOTENCY_KEY_MAX_LENGTH} characters`);
     }

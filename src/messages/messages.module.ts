@@ -3,6 +3,7 @@ import { EventsModule } from '../events/events.module.js';
 import { SessionModule } from '../session/session.module.js';
 import { SendRetryDetector } from '../throttle/send-retry.port.js';
 import { MessageController } from './message.controller.js';
+import { MessageSearchRepository } from './message-search.repository.js';
 import { MessageRepository } from './message.repository.js';
 import { MessageService } from './message.service.js';
 
@@ -10,7 +11,7 @@ import { MessageService } from './message.service.js';
 @Module({
   imports: [SessionModule, EventsModule],
   controllers: [MessageController],
-  providers: [MessageService, MessageRepository, { provide: SendRetryDetector, useExisting: MessageRepository }],
-  exports: [MessageService],
+  providers: [MessageService, MessageRepository, MessageSearchRepository, { provide: SendRetryDetector, useExisting: MessageRepository }],
+  exports: [MessageService, MessageSearchRepository],
 })
 export class MessagesModule {}

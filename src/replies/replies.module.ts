@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { AppConfig } from '../config/app-config.js';
 import { EventsModule } from '../events/events.module.js';
+import { MeModule } from '../me/me.module.js';
 import { GenerateReplyJob } from './jobs/generate-reply.job.js';
 import { LlmProvider } from './llm/llm-provider.js';
 import { LocalResponder } from './llm/local-responder.js';
@@ -12,7 +13,7 @@ import { ReplyRepository } from './reply.repository.js';
 
 /** The reply pipeline: the queue job, generation under the session's lock, the prompt, the reconciler. */
 @Module({
-  imports: [EventsModule],
+  imports: [EventsModule, MeModule],
   providers: [
     ReplyRepository,
     PromptService,

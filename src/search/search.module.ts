@@ -1,0 +1,12 @@
+import { Module } from '@nestjs/common';
+import { MessagesModule } from '../messages/messages.module.js';
+import { SearchController } from './search.controller.js';
+import { SearchService } from './search.service.js';
+
+/** GET /v1/search: the caller's messages across all their sessions. */
+@Module({
+  imports: [MessagesModule],
+  controllers: [SearchController],
+  providers: [SearchService],
+})
+export class SearchModule {}
