@@ -1,8 +1,10 @@
 import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance } from 'fastify';
+import { HttpStatus } from '@nestjs/common';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { registerAccessLog } from './common/access-log.js';
+import { errorBody } from './common/http-exception.filter.js';
 import { corsOptions } from './common/cors.util.js';
 import { allowedMethods } from './common/allowed-methods.js';
 import { answerClientError, answerFrameworkError, registerRequestIdBySocket } from './common/framework-errors.js';
@@ -108,8 +110,9 @@ export async function configureApp(app: NestFastifyApplication): Promise<void> {
   registerAccessLog(fastify, app.get(PINO_LOGGER));
   registerIdNormalisation(fastify);
   await registerLoadShedding(app, config, app.get(MetricsService));
-  registerHttpMetrics(fastify, app.get(MetricsService), app.get(RequestStatsService), app.get(ActiveUsersService));
-  if (app.get(AppConfig).role === 'worker') {
+  const worker = app.get(AppConfig).role === 'worker';
+  registerHttpMetrics(fastify, app.get(MetricsService), app.get(RequestStatsService), app.get(ActiveUsersService), !worker);
+  if (worker) {
     restrictToOperations(fastify);
     return;
   }
@@ -123,17 +126,17 @@ export async function configureApp(app: NestFastifyApplication): Promise<void> {
 }
 
 /**
- * A worker pod serves its probes and its metrics, nothing else: every other path is answered by
- * the 404 handler (the contract's JSON error), and it has no Swagger UI.
+ * A worker pod serves its probes and its metrics, nothing else: every other path, whether the
+ * process has a route for it or not, is a 404 in the contract's JSON error, and it has no Swagger UI.
  */
 function restrictToOperations(fastify: FastifyInstance): void {
   fastify.addHook('onRequest', (request, reply, done) => {
     const route = request.routeOptions.url;
-    // Unmatched paths go on to the 404 handler by themselves.
-    if (route === undefined || route.startsWith('/health/') || route === '/metrics') {
+    if (route !== undefined && (route.startsWith('/health/') || route === '/metrics')) {
       done();
       return;
     }
-    reply.callNotFound();
+    const shape = { status: HttpStatus.NOT_FOUND, message: 'No route matches this path', code: 'not_found' };
+    void reply.status(shape.status).send(errorBody(shape, request.id));
   });
 }
