@@ -7,8 +7,9 @@ import { AppConfig } from '../config/app-config.js';
 import type { StreamSubscription } from '../coordination/event-stream.port.js';
 import { SessionException, SessionExceptionCode } from '../session/session.exception.js';
 import { SessionRepository } from '../session/session.repository.js';
+import { sessionIdForKey } from '../messages/idempotent-session.util.js';
 import { MessageService } from '../messages/message.service.js';
-import type { MessageEntity } from '../messages/message.entity.js';
+import { TERMINAL_STATUSES, type MessageEntity } from '../messages/message.entity.js';
 import { ChatEventType, ReplyEventsService } from '../events/reply-events.service.js';
 import { ReplyRepository } from '../replies/reply.repository.js';
 
@@ -16,6 +17,8 @@ export interface ChatSendInput {
   ownerId: string;
   content: string;
   sessionId?: string;
+  /** The Idempotency-Key header: a repeat answers the original send, another body is 422. */
+  idempotencyKey?: string;
 }
 
 export interface ChatSendResult {
@@ -31,15 +34,15 @@ const TITLE_LENGTH = 80;
 const POLL_MS = 1000;
 
 function isFinished(reply: MessageEntity): boolean {
-  return reply.status === 'complete' || reply.status === 'failed';
+  return TERMINAL_STATUSES.includes(reply.status);
 }
 
 function finishedReplyId(type: string, data: unknown): string | undefined {
   const payload = data as { message?: { id?: string }; messageId?: string } | null;
-  if (type === ChatEventType.ReplyCompleted) {
+  if (type === ChatEventType.ReplyCompleted || type === ChatEventType.ReplyStopped) {
     return payload?.message?.id;
   }
-  return type === ChatEventType.ReplyFailed ? payload?.messageId : undefined;
+  return type === ChatEventType.ReplyFailed || type === ChatEventType.ReplySuperseded ? payload?.messageId : undefined;
 }
 
 /**
@@ -68,8 +71,13 @@ export class ChatSendService implements BeforeApplicationShutdown {
     }
   }
 
+  /**
+   * Without a session, a send with an idempotency key creates the session named by that key
+   * (sessionIdForKey): its retries land in the same session and are recognised there.
+   */
   async send(input: ChatSendInput): Promise<ChatSendResult> {
-    const sessionId = input.sessionId ?? randomUUID();
+    const key = this.messages.resolveIdempotencyKey(undefined, input.idempotencyKey);
+    const sessionId = input.sessionId ?? (key === null ? randomUUID() : sessionIdForKey(input.ownerId, key));
     if (input.sessionId !== undefined) {
       await this.assertOwned(input.sessionId, input.ownerId);
     }
@@ -78,6 +86,7 @@ export class ChatSendService implements BeforeApplicationShutdown {
       sessionId,
       ownerId: input.ownerId,
       content: input.content,
+      idempotencyKey: input.idempotencyKey,
       createSession: input.sessionId === undefined ? { title } : undefined,
     });
     const reply = await this.waitForReply(sent.reply);
