@@ -3,6 +3,7 @@ import {
   Controller,
   Get,
   Headers,
+  HttpCode,
   HttpStatus,
   Param,
   Post,
@@ -14,6 +15,7 @@ import {
   ApiAcceptedResponse,
   ApiBearerAuth,
   ApiBody,
+  ApiConflictResponse,
   ApiHeader,
   ApiOkResponse,
   ApiOperation,
@@ -26,6 +28,7 @@ import { CurrentUser } from '../auth/current-user.decorator.js';
 import { Cached } from '../cache/cached.decorator.js';
 import { CommonException } from '../common/domain.exception.js';
 import { ApiErrors } from '../common/api-errors.decorator.js';
+import { ErrorResponseDto } from '../common/error-response.dto.js';
 import { isUuid, normaliseId } from '../common/uuid.util.js';
 import { IdempotentSend, RateLimit } from '../throttle/rate-limit.decorator.js';
 import type { SessionEntity } from '../session/session.entity.js';
@@ -37,6 +40,7 @@ import {
   SEND_BODY_EXAMPLE,
   USER_MESSAGE_EXAMPLE,
 } from './message-examples.constant.js';
+import { ReplyStopService } from '../replies/reply-stop.service.js';
 import { MessageService } from './message.service.js';
 import {
   ExchangeResponseDto,
@@ -56,7 +60,10 @@ import {
 @UseGuards(SessionOwnershipGuard)
 @Controller('v1/sessions/:sessionId/messages')
 export class MessageController {
-  constructor(private readonly messages: MessageService) {}
+  constructor(
+    private readonly messages: MessageService,
+    private readonly stops: ReplyStopService,
+  ) {}
 
   @Post()
   @RateLimit('sends')
@@ -140,6 +147,26 @@ export class MessageController {
     const leafId = query.leafId === undefined ? undefined : normaliseId(query.leafId);
     const page = await this.messages.history(session.id, query.limit, query.beforeSeq, leafId);
     return { items: page.items.map(mapHistoryMessage), nextBeforeSeq: page.nextBeforeSeq };
+  }
+
+  @Post(':messageId/stop')
+  @RateLimit('sends')
+  @HttpCode(HttpStatus.OK)
+  @ApiParam({ name: 'messageId', format: 'uuid', description: 'The reply to stop' })
+  @ApiOperation({
+    summary: 'Stop a reply',
+    description:
+      'Works on any replica, whichever worker generates the reply, and before its first token. The reply becomes ' +
+      '`stopped` with exactly the text streamed before the stop; `reply.stopped` is its last event.',
+  })
+  @ApiOkResponse({ type: MessageResponseDto, description: 'The stopped reply' })
+  @ApiConflictResponse({ type: ErrorResponseDto, description: 'reply_finished: the reply was already complete, failed, stopped or superseded' })
+  async stop(@OwnedSession() session: SessionEntity, @Param('messageId') messageId: string): Promise<MessageResponseDto> {
+    const requestedAt = Date.now();
+    if (!isUuid(messageId)) {
+      throw CommonException.invalidId('messageId');
+    }
+    return mapMessage(await this.stops.stop(session.id, messageId, requestedAt));
   }
 
   @Get(':messageId')
