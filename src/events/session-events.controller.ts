@@ -14,6 +14,8 @@ import {
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
+import type { AuthenticatedUser } from '../auth/authenticated-user.js';
+import { CurrentUser } from '../auth/current-user.decorator.js';
 import { CommonException } from '../common/domain.exception.js';
 import { ErrorResponseDto } from '../common/error-response.dto.js';
 import { isEventId } from '../coordination/event-stream.port.js';
@@ -57,7 +59,9 @@ export class SessionEventsController {
       'reconnect with Last-Event-ID (or ?lastEventId=) to resume after it, on any replica. When events after that ' +
       'id are no longer kept (EVENT_STREAM_MAX_LENGTH, EVENT_STREAM_TTL_MS), the resume starts with ' +
       'events.missed {lastEventId}: reload the history, then follow the stream. A comment heartbeat is ' +
-      'sent every SSE_HEARTBEAT_MS (15 s by default).',
+      'sent every SSE_HEARTBEAT_MS (15 s by default). session.deleted {sessionId} ends the stream when the session ' +
+      'is deleted; the stream also ends when the token it was opened with expires. At most SSE_MAX_STREAMS_PER_USER ' +
+      'streams of a user are open at once, over all replicas (429 too_many_streams).',
   })
   @ApiParam({ name: 'sessionId', format: 'uuid' })
   @ApiHeader({ name: 'Last-Event-ID', required: false, description: 'Resume after this event id' })
@@ -70,8 +74,12 @@ export class SessionEventsController {
   @ApiUnauthorizedResponse({ type: ErrorResponseDto })
   @ApiForbiddenResponse({ type: ErrorResponseDto, description: 'session_forbidden' })
   @ApiNotFoundResponse({ type: ErrorResponseDto })
-  @ApiTooManyRequestsResponse({ type: ErrorResponseDto, description: 'rate_limited' })
+  @ApiTooManyRequestsResponse({
+    type: ErrorResponseDto,
+    description: 'rate_limited, or too_many_streams: SSE_MAX_STREAMS_PER_USER streams of the caller are open (all replicas)',
+  })
   async events(
+    @CurrentUser() user: AuthenticatedUser,
     @OwnedSession() session: SessionEntity,
     @Headers('last-event-id') header: string | undefined,
     @Query() query: SessionEventsQueryDto,
@@ -81,6 +89,6 @@ export class SessionEventsController {
     if (lastEventId !== undefined && !isEventId(lastEventId)) {
       throw CommonException.validation('Last-Event-ID must be an event id such as 1767225600000-0');
     }
-    await this.sessionEvents.stream(session.id, lastEventId, reply);
+    await this.sessionEvents.stream(session.id, user, lastEventId, reply);
   }
 }
