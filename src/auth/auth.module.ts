@@ -3,11 +3,12 @@ import { APP_GUARD } from '@nestjs/core';
 import { AuthGuard } from './auth.guard.js';
 import { DevTokenController } from './dev-token.controller.js';
 import { InvalidTokenLimiter } from './invalid-token.limiter.js';
+import { StreamTicketService } from './stream-ticket.service.js';
 import { TokenService } from './token.service.js';
 
 @Module({
   controllers: [DevTokenController],
-  providers: [TokenService, InvalidTokenLimiter, { provide: APP_GUARD, useClass: AuthGuard }],
-  exports: [TokenService],
+  providers: [TokenService, InvalidTokenLimiter, StreamTicketService, { provide: APP_GUARD, useClass: AuthGuard }],
+  exports: [TokenService, StreamTicketService],
 })
 export class AuthModule {}

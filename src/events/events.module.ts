@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { AuthModule } from '../auth/auth.module.js';
 import type { Logger } from 'pino';
 import { PINO_LOGGER } from '../common/logger.module.js';
 import { SessionDeletedListener } from '../common/session-deleted.port.js';
@@ -8,11 +9,12 @@ import { ReplyEventsService } from './reply-events.service.js';
 import { SessionEventsController } from './session-events.controller.js';
 import { SessionEventsService } from './session-events.service.js';
 import { InProcessStreamSlots, RedisStreamSlots, StreamSlots } from './stream-slots.js';
+import { StreamTicketController } from './stream-ticket.controller.js';
 
-/** A session's event stream: publishing, subscribing, and its server-sent events route. */
+/** A session's event stream: publishing, subscribing, its server-sent events route and stream tickets. */
 @Module({
-  imports: [SessionModule],
-  controllers: [SessionEventsController],
+  imports: [AuthModule, SessionModule],
+  controllers: [SessionEventsController, StreamTicketController],
   providers: [
     ReplyEventsService,
     SessionEventsService,
