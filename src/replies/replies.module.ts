@@ -6,6 +6,7 @@ import { GenerateReplyJob } from './jobs/generate-reply.job.js';
 import { LlmProvider } from './llm/llm-provider.js';
 import { LocalResponder } from './llm/local-responder.js';
 import { OpenAiProvider } from './llm/openai-provider.js';
+import { MemoryExtractionTrigger } from './memory-extraction.trigger.js';
 import { PromptService } from './prompt.service.js';
 import { ReplyGenerationService } from './reply-generation.service.js';
 import { ReplyReconciler } from './reply-reconciler.service.js';
@@ -17,6 +18,7 @@ import { ReplyRepository } from './reply.repository.js';
   providers: [
     ReplyRepository,
     PromptService,
+    MemoryExtractionTrigger,
     ReplyGenerationService,
     ReplyReconciler,
     GenerateReplyJob,
@@ -27,6 +29,6 @@ import { ReplyRepository } from './reply.repository.js';
         config.llm.provider === 'openai' ? new OpenAiProvider(config) : new LocalResponder(config),
     },
   ],
-  exports: [ReplyRepository],
+  exports: [ReplyRepository, LlmProvider],
 })
 export class RepliesModule {}

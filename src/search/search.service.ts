@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { isUuid } from '../common/uuid.util.js';
+import { websearchQuery } from '../memory/memory-search.util.js';
 import { MessageSearchRepository, type MessageHit, type SearchPosition } from '../messages/message-search.repository.js';
 import { SEARCH_PAGE_SIZE_DEFAULT } from './search.dto.js';
 import { SearchException, SearchExceptionCode } from './search.exception.js';
@@ -50,7 +51,12 @@ export class SearchService {
 
   async search(ownerId: string, query: string, limit = SEARCH_PAGE_SIZE_DEFAULT, cursor?: string): Promise<SearchPage> {
     const after = cursor === undefined ? null : decodeSearchCursor(cursor);
-    const rows = await this.messages.search(ownerId, query.trim(), limit + 1, after);
+    // The query syntax of memory search, rebuilt from its words so that PostgreSQL never refuses it.
+    const tsquery = websearchQuery(query);
+    if (tsquery === '') {
+      return { items: [], nextCursor: null };
+    }
+    const rows = await this.messages.search(ownerId, tsquery, limit + 1, after);
     const items = rows.slice(0, limit);
     const last = items.at(-1);
     return { items, nextCursor: rows.length > limit && last ? encodeSearchCursor(last) : null };

@@ -177,7 +177,7 @@ export function defineSearchSuite(mode: string, start: () => Promise<SearchTarge
         expect(refused.status, refused.text).toBe(400);
         expect(refused.body).toMatchObject({ code: 'invalid_cursor' });
       }
-      for (const q of ['!!!', '"', 'or', '-', '(a | b) & !c:*']) {
+      for (const q of ['!!!', '"', 'or', '-', '(a | b) & !c:*', '-'.repeat(400), Array.from({ length: 200 }, (_, i) => `w${i}`).join(' or ')]) {
         const odd = await api(reader(), 'GET', `/v1/search?q=${encodeURIComponent(q)}`, user.token);
         expect(odd.status, `${q}: ${odd.text}`).toBe(200);
       }
