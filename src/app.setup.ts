@@ -1,8 +1,10 @@
 import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance } from 'fastify';
+import { HttpStatus } from '@nestjs/common';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { registerAccessLog } from './common/access-log.js';
+import { errorBody } from './common/http-exception.filter.js';
 import { corsOptions } from './common/cors.util.js';
 import { allowedMethods } from './common/allowed-methods.js';
 import { answerClientError, answerFrameworkError, registerRequestIdBySocket } from './common/framework-errors.js';
@@ -16,7 +18,7 @@ import { ActiveUsersService } from './metrics/active-users.service.js';
 import { registerHttpMetrics } from './metrics/http-metrics.hook.js';
 import { MetricsService } from './metrics/metrics.service.js';
 import { RequestStatsService } from './metrics/request-stats.service.js';
-import { AppConfig } from './config/app-config.js';
+import { AppConfig, type TrustProxy } from './config/app-config.js';
 import { registerLoadShedding } from './throttle/load-shedding.js';
 import { registerWebClient } from './web-client/web-client.js';
 
@@ -29,7 +31,7 @@ export function createFastifyAdapter(config: AppConfig): FastifyAdapter {
   const adapter = new FastifyAdapter({
     bodyLimit: config.http.bodyLimitBytes,
     // A hop count or the proxies' addresses; never a blanket `true` (X-Forwarded-For is spoofable).
-    trustProxy: config.http.trustProxy as boolean | string[],
+    trustProxy: fastifyTrustProxy(config.http.trustProxy),
     logger: false,
     requestIdHeader: false,
     genReqId: (req: IncomingMessage) => requestIdFrom(req.headers['x-request-id']),
@@ -51,6 +53,20 @@ export function createFastifyAdapter(config: AppConfig): FastifyAdapter {
   fastify.server.maxConnections = config.http.maxConnections;
   registerJsonBodyParser(fastify, config.http.bodyLimitBytes);
   return adapter;
+}
+
+/**
+ * Fastify now ignores a numeric `trustProxy` (it cannot check the peer is a proxy), which would
+ * leave every client behind the ingress with the ingress's address, sharing every per-IP limit. A
+ * hop count is what TRUST_PROXY documents: the nearest `hops` addresses are trusted proxies (the
+ * deployment guarantees that only its proxies reach the pods).
+ */
+function fastifyTrustProxy(trustProxy: TrustProxy): boolean | string[] | ((address: string, hop: number) => boolean) {
+  if (typeof trustProxy === 'number') {
+    const hops = trustProxy;
+    return (_address: string, hop: number) => hop < hops;
+  }
+  return trustProxy;
 }
 
 /** A request that is too slow is answered at most this long after its timeout. */
@@ -94,8 +110,9 @@ export async function configureApp(app: NestFastifyApplication): Promise<void> {
   registerAccessLog(fastify, app.get(PINO_LOGGER));
   registerIdNormalisation(fastify);
   await registerLoadShedding(app, config, app.get(MetricsService));
-  registerHttpMetrics(fastify, app.get(MetricsService), app.get(RequestStatsService), app.get(ActiveUsersService));
-  if (app.get(AppConfig).role === 'worker') {
+  const worker = app.get(AppConfig).role === 'worker';
+  registerHttpMetrics(fastify, app.get(MetricsService), app.get(RequestStatsService), app.get(ActiveUsersService), !worker);
+  if (worker) {
     restrictToOperations(fastify);
     return;
   }
@@ -109,17 +126,17 @@ export async function configureApp(app: NestFastifyApplication): Promise<void> {
 }
 
 /**
- * A worker pod serves its probes and its metrics, nothing else: every other path is answered by
- * the 404 handler (the contract's JSON error), and it has no Swagger UI.
+ * A worker pod serves its probes and its metrics, nothing else: every other path, whether the
+ * process has a route for it or not, is a 404 in the contract's JSON error, and it has no Swagger UI.
  */
 function restrictToOperations(fastify: FastifyInstance): void {
   fastify.addHook('onRequest', (request, reply, done) => {
     const route = request.routeOptions.url;
-    // Unmatched paths go on to the 404 handler by themselves.
-    if (route === undefined || route.startsWith('/health/') || route === '/metrics') {
+    if (route !== undefined && (route.startsWith('/health/') || route === '/metrics')) {
       done();
       return;
     }
-    reply.callNotFound();
+    const shape = { status: HttpStatus.NOT_FOUND, message: 'No route matches this path', code: 'not_found' };
+    void reply.status(shape.status).send(errorBody(shape, request.id));
   });
 }

@@ -2,11 +2,13 @@ import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { AuthGuard } from './auth.guard.js';
 import { DevTokenController } from './dev-token.controller.js';
+import { InvalidTokenLimiter } from './invalid-token.limiter.js';
+import { StreamTicketService } from './stream-ticket.service.js';
 import { TokenService } from './token.service.js';
 
 @Module({
   controllers: [DevTokenController],
-  providers: [TokenService, { provide: APP_GUARD, useClass: AuthGuard }],
-  exports: [TokenService],
+  providers: [TokenService, InvalidTokenLimiter, StreamTicketService, { provide: APP_GUARD, useClass: AuthGuard }],
+  exports: [TokenService, StreamTicketService],
 })
 export class AuthModule {}

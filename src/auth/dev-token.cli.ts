@@ -5,6 +5,7 @@
 import 'reflect-metadata';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/app-config.js';
+import { isValidSubject } from './subject.util.js';
 import { TokenService } from './token.service.js';
 
 const { positionals, values } = parseArgs({
@@ -12,7 +13,7 @@ const { positionals, values } = parseArgs({
   options: { admin: { type: 'boolean', default: false }, ttl: { type: 'string', default: '3600' } },
 });
 const userId = positionals[0];
-if (userId === undefined || userId.length > 128) {
+if (!isValidSubject(userId)) {
   process.stderr.write('usage: npm run token -- <userId> [--admin] [--ttl seconds]\n');
   process.exit(2);
 }

@@ -7,6 +7,7 @@ import { AppConfig } from '../config/app-config.js';
 import type { StreamSubscription } from '../coordination/event-stream.port.js';
 import { SessionException, SessionExceptionCode } from '../session/session.exception.js';
 import { SessionRepository } from '../session/session.repository.js';
+import { sessionIdForKey } from '../messages/idempotent-session.util.js';
 import { MessageService } from '../messages/message.service.js';
 import type { MessageEntity } from '../messages/message.entity.js';
 import { ChatEventType, ReplyEventsService } from '../events/reply-events.service.js';
@@ -16,6 +17,8 @@ export interface ChatSendInput {
   ownerId: string;
   content: string;
   sessionId?: string;
+  /** The Idempotency-Key header: a repeat answers the original send, another body is 422. */
+  idempotencyKey?: string;
 }
 
 export interface ChatSendResult {
@@ -68,8 +71,13 @@ export class ChatSendService implements BeforeApplicationShutdown {
     }
   }
 
+  /**
+   * Without a session, a send with an idempotency key creates the session named by that key
+   * (sessionIdForKey): its retries land in the same session and are recognised there.
+   */
   async send(input: ChatSendInput): Promise<ChatSendResult> {
-    const sessionId = input.sessionId ?? randomUUID();
+    const key = this.messages.resolveIdempotencyKey(undefined, input.idempotencyKey);
+    const sessionId = input.sessionId ?? (key === null ? randomUUID() : sessionIdForKey(input.ownerId, key));
     if (input.sessionId !== undefined) {
       await this.assertOwned(input.sessionId, input.ownerId);
     }
@@ -78,6 +86,7 @@ export class ChatSendService implements BeforeApplicationShutdown {
       sessionId,
       ownerId: input.ownerId,
       content: input.content,
+      idempotencyKey: input.idempotencyKey,
       createSession: input.sessionId === undefined ? { title } : undefined,
     });
     const reply = await this.waitForReply(sent.reply);

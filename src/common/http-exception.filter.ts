@@ -9,6 +9,7 @@ import {
 } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
+import { addAccessLogFields } from './access-log.js';
 import { allowedMethods } from './allowed-methods.js';
 import { DomainException } from './domain.exception.js';
 import { PINO_LOGGER } from './logger.module.js';
@@ -210,6 +211,9 @@ export class HttpExceptionFilter implements ExceptionFilter {
     const shape = request.is404 ? unmatchedRoute(request) : toErrorShape(exception);
     if (shape.status >= 500) {
       this.logger.error({ err: exception, route: request.routeOptions.url }, 'request failed');
+    }
+    if (shape.code !== undefined) {
+      addAccessLogFields(request, { code: shape.code });
     }
     if (reply.sent) {
       return;

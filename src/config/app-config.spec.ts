@@ -7,6 +7,7 @@ const PRODUCTION = {
   DATABASE_URL: 'postgres://u@db:5432/parley',
   REDIS_URL: 'redis://redis:6379',
   JWT_SECRET: 'x'.repeat(40),
+  METRICS_TOKEN: 'scrape-token',
 };
 
 function failure(env: Record<string, string>): ConfigError {
@@ -26,6 +27,9 @@ describe('loadConfig', () => {
     const config = loadConfig({});
     expect(config.mode).toBe('embedded');
     expect(config.auth.devTokens).toBe(true);
+    expect(config.http).toMatchObject({ requestTimeoutMs: 30_000, idleTimeoutMs: 120_000, maxConnections: 10_000 });
+    expect(config.auth.maxTtlSeconds).toBe(86_400);
+    expect(config.limits.invalidTokensPerMinute).toBe(20);
     // Embedded mode hands out dev tokens: it listens on this machine only unless HOST says otherwise.
     expect(config.http).toMatchObject({ port: 3000, host: '127.0.0.1', trustProxy: false });
     expect(config.http.corsOrigins).toEqual(['http://localhost:*', 'http://127.0.0.1:*']);
@@ -98,11 +102,21 @@ describe('loadConfig', () => {
     [{ NODE_ENV: 'production', DATABASE_URL: PRODUCTION.DATABASE_URL }, 'REDIS_URL'],
     [{ ...PRODUCTION, AUTH_DEV_TOKENS: 'true' }, 'AUTH_DEV_TOKENS'],
     [{ ...PRODUCTION, JWT_SECRET: '' }, 'JWT_SECRET'],
+    // /metrics is public by default in production: start refuses without its token.
+    [{ ...PRODUCTION, METRICS_TOKEN: '' }, 'METRICS_TOKEN'],
+    [{ HTTP_IDLE_TIMEOUT_MS: '20000' }, 'HTTP_IDLE_TIMEOUT_MS'],
+    [{ HTTP_REQUEST_TIMEOUT_MS: '0' }, 'HTTP_REQUEST_TIMEOUT_MS'],
+    [{ HTTP_MAX_CONNECTIONS: '0' }, 'HTTP_MAX_CONNECTIONS'],
+    [{ JWT_MAX_TTL_SECONDS: '1e9' }, 'JWT_MAX_TTL_SECONDS'],
   ])('refuses %j naming %s in one line', (env, variable) => {
     const error = failure(env);
     expect(error.variable).toBe(variable);
     expect(error.message).toMatch(new RegExp(`^Invalid configuration: ${variable} `));
     expect(error.message).not.toContain('\n');
+  });
+
+  it('starts in production with everything it requires, METRICS_TOKEN included', () => {
+    expect(loadConfig(PRODUCTION).metricsToken).toBe('scrape-token');
   });
 
   it('accepts a hop count or proxy list for TRUST_PROXY', () => {

@@ -70,6 +70,8 @@ export class AppConfig {
     readonly sendsPerMinute: number;
     readonly readsPerMinute: number;
     readonly devTokensPerMinute: number;
+    /** Invalid or forged tokens per client IP per window; past it that IP's unknown tokens get 429. */
+    readonly invalidTokensPerMinute: number;
     readonly maxPendingReplies: number;
     /** Memories kept per user; a write past it is refused (409), never silently dropped. */
     readonly maxMemoriesPerUser: number;
@@ -289,6 +291,11 @@ export function loadConfig(env: Env): AppConfig {
     throw new ConfigError('JWT_SECRET', 'or JWT_JWKS_URL is required when NODE_ENV=production');
   }
 
+  const metricsToken = r.optional('METRICS_TOKEN');
+  if (production && metricsToken === undefined) {
+    // /metrics tells the Node version, security event counts and queue sizes: never public.
+    throw new ConfigError('METRICS_TOKEN', 'is required when NODE_ENV=production (GET /metrics needs it as a bearer token)');
+  }
   const corsOrigins = parseCorsOrigins(env, mode);
 
   const provider = r.oneOf<LlmProviderName>('LLM_PROVIDER', 'local', ['local', 'openai']);
@@ -339,6 +346,7 @@ export function loadConfig(env: Env): AppConfig {
       sendsPerMinute: r.int('RATE_LIMIT_SENDS', 30, 1, 1_000_000),
       readsPerMinute: r.int('RATE_LIMIT_READS', 300, 1, 1_000_000),
       devTokensPerMinute: r.int('RATE_LIMIT_DEV_TOKENS', 10, 1, 1_000_000),
+      invalidTokensPerMinute: r.int('RATE_LIMIT_INVALID_TOKENS', 20, 1, 1_000_000),
       maxPendingReplies: r.int('MAX_PENDING_REPLIES', 3, 1, 10_000),
       maxMemoriesPerUser: r.int('MAX_MEMORIES_PER_USER', 1000, 1, 1_000_000),
       maxSessionsPerUser: r.int('MAX_SESSIONS_PER_USER', 10_000, 1, 10_000_000),
@@ -384,7 +392,7 @@ export function loadConfig(env: Env): AppConfig {
       lockWaitMs: r.int('CACHE_LOCK_WAIT_MS', 2000, 0, 600_000),
     },
     logLevel: r.oneOf<LogLevel>('LOG_LEVEL', 'info', ['debug', 'info', 'warn', 'error']),
-    metricsToken: r.optional('METRICS_TOKEN'),
+    metricsToken,
     livenessMaxEventLoopDelayMs: r.int('LIVENESS_MAX_EVENT_LOOP_DELAY_MS', 5000, 100, 600_000),
     shutdown: {
       graceMs: r.int('SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),

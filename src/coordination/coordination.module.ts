@@ -8,10 +8,13 @@ import { EventStream } from './event-stream.port.js';
 import { InProcessEventStream } from './in-process-event-stream.js';
 import { InProcessJobQueue } from './in-process-job-queue.js';
 import { InProcessLockService } from './in-process-lock.service.js';
+import { InProcessStreamTicketStore } from './in-process-stream-ticket.store.js';
 import type { JobQueueOptions } from './job-queue.port.js';
 import { LockService } from './lock.port.js';
 import { RedisEventStream } from './redis-event-stream.js';
 import { RedisLockService } from './redis-lock.service.js';
+import { RedisStreamTicketStore } from './redis-stream-ticket.store.js';
+import { StreamTicketStore } from './stream-ticket-store.port.js';
 
 export const jobQueueToken = (name: string): string => `parley:job-queue:${name}`;
 
@@ -35,11 +38,12 @@ function bullSettings(options: JobQueueOptions): AdvancedSettings {
 export class CoordinationModule {
   static forRoot(config: AppConfig, queues: Readonly<Record<string, JobQueueOptions>>): DynamicModule {
     const names = Object.keys(queues);
-    const exports = [LockService, EventStream, ...names.map(jobQueueToken)];
+    const exports = [LockService, EventStream, StreamTicketStore, ...names.map(jobQueueToken)];
     if (config.redis.url === undefined) {
       const providers: Provider[] = [
         { provide: LockService, useClass: InProcessLockService },
         { provide: EventStream, useClass: InProcessEventStream },
+        { provide: StreamTicketStore, useClass: InProcessStreamTicketStore },
         ...names.map((name) => ({
           provide: jobQueueToken(name),
           useFactory: () => new InProcessJobQueue(name, queues[name] as JobQueueOptions),
@@ -63,6 +67,7 @@ export class CoordinationModule {
       providers: [
         { provide: LockService, useClass: RedisLockService },
         { provide: EventStream, useClass: RedisEventStream },
+        { provide: StreamTicketStore, useClass: RedisStreamTicketStore },
         ...names.map((name) => ({
           provide: jobQueueToken(name),
           inject: [getQueueToken(name)],

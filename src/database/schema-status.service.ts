@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { DataSource } from 'typeorm';
 import { PINO_LOGGER } from '../common/logger.module.js';
 import { MIGRATIONS } from './migrations/index.js';
+import { describeErrorBriefly } from '../common/log-safe-error.js';
 
 /** While the schema is behind, how often to look again, and how often to say that we wait. */
 const POLL_MS = 1000;
@@ -50,7 +51,7 @@ export class SchemaStatusService implements OnApplicationBootstrap, OnApplicatio
     try {
       this.pendingNames = await this.readPending();
     } catch (error) {
-      this.logger.warn({ err: (error as Error).message }, 'could not read the applied migrations');
+      this.logger.warn({ err: describeErrorBriefly(error) }, 'could not read the applied migrations');
     }
     if (this.stopped) {
       return;

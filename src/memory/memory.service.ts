@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { AppConfig } from '../config/app-config.js';
 import { decodeMemoryCursor, recentCursor, searchCursor } from './memory-cursor.util.js';
-import { websearchQuery } from './memory-search.util.js';
+import { websearchQuery } from '../common/websearch-query.util.js';
 import { MEMORY_PAGE_SIZE_DEFAULT } from './memory.dto.js';
 import type { MemoryEntity } from './memory.entity.js';
 import { MemoryException, MemoryExceptionCode } from './memory.exception.js';

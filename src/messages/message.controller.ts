@@ -22,6 +22,7 @@ import {
   ApiTags,
   ApiTooManyRequestsResponse,
   ApiUnauthorizedResponse,
+  ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import type { AuthenticatedUser } from '../auth/authenticated-user.js';
@@ -30,7 +31,7 @@ import { Cached } from '../cache/cached.decorator.js';
 import { CommonException } from '../common/domain.exception.js';
 import { ErrorResponseDto } from '../common/error-response.dto.js';
 import { isUuid, normaliseId } from '../common/uuid.util.js';
-import { RateLimit } from '../throttle/rate-limit.decorator.js';
+import { IdempotentSend, RateLimit } from '../throttle/rate-limit.decorator.js';
 import type { SessionEntity } from '../session/session.entity.js';
 import { OwnedSession, SessionOwnershipGuard } from '../session/session-ownership.guard.js';
 import { MessageService } from './message.service.js';
@@ -60,6 +61,11 @@ export class MessageController {
 
   @Post()
   @RateLimit('sends')
+  @IdempotentSend()
+  @ApiUnprocessableEntityResponse({
+    type: ErrorResponseDto,
+    description: 'idempotency_key_reused: the key was used before for a different message',
+  })
   @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Same as clientMessageId' })
   @ApiAcceptedResponse({ type: ExchangeResponseDto, description: 'Stored; the reply is pending' })
   @ApiOkResponse({ type: ExchangeResponseDto, description: 'A repeat of an earlier send (same idempotency key)' })

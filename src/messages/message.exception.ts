@@ -6,6 +6,7 @@ export enum ChatExceptionCode {
   ParentNotFound = 'parent_not_found',
   TooManyPendingReplies = 'too_many_pending_replies',
   IdempotencyKeyMismatch = 'idempotency_key_mismatch',
+  IdempotencyKeyReused = 'idempotency_key_reused',
 }
 
 export class ChatException extends DomainException {
@@ -31,6 +32,14 @@ export class ChatException extends DomainException {
       ChatExceptionCode.IdempotencyKeyMismatch,
       HttpStatus.BAD_REQUEST,
       'clientMessageId and the Idempotency-Key header differ',
+    );
+  }
+
+  static idempotencyKeyReused(): ChatException {
+    return new ChatException(
+      ChatExceptionCode.IdempotencyKeyReused,
+      HttpStatus.UNPROCESSABLE_ENTITY,
+      'This idempotency key was used for a different message; use a fresh key for every new message',
     );
   }
 }

@@ -2,7 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import { ChangeNotifier } from '../common/change-notifier.port.js';
+import { insertSessionUnderCap } from '../session/session.repository.js';
 import { SendRetryDetector } from '../throttle/send-retry.port.js';
+import { sessionIdForKey } from './idempotent-session.util.js';
 import type { BranchMessage, MessageEntity } from './message.entity.js';
 import { MESSAGE_COLUMNS, toMessage, type MessageRow } from './message.mapper.js';
 
@@ -22,17 +24,30 @@ export interface AppendExchangeInput {
   parentId?: string | null;
   /**
    * Create the session (id `sessionId`, owned by `ownerId`) in the same transaction, after the
-   * pending-reply check: a refused send leaves no empty session behind.
+   * pending-reply check and under the owner's session cap: a refused send leaves no empty session
+   * behind. When the session exists already (the id derived from an idempotency key, see
+   * sessionIdForKey), the send goes into it instead.
    */
-  createSession?: { title: string | null };
+  createSession?: { title: string | null; maxSessions: number };
 }
 
 export type AppendExchangeResult =
   | { outcome: 'created'; exchange: Exchange }
   | { outcome: 'repeated'; exchange: Exchange }
+  /** The idempotency key was used before for a send with a different body. */
+  | { outcome: 'key_reused' }
   | { outcome: 'session_gone' }
   | { outcome: 'parent_not_found' }
-  | { outcome: 'too_many_pending' };
+  | { outcome: 'too_many_pending' }
+  | { outcome: 'too_many_sessions' };
+
+/**
+ * Whether a send repeats the body of the message stored under its key: the same content, and the
+ * same parent when it names one (without one it continues the newest message, whichever that was).
+ */
+function sameBody(stored: MessageEntity, input: AppendExchangeInput): boolean {
+  return stored.content === input.content && (input.parentId === undefined || input.parentId === stored.parentId);
+}
 
 /** Queries on `messages` for the API side: appending an exchange and reading history. */
 @Injectable()
@@ -44,11 +59,14 @@ export class MessageRepository extends SendRetryDetector {
     super();
   }
 
-  /** Whether this owner already sent this idempotency key in this session. */
-  async isRetry(sessionId: string, ownerId: string, clientMessageId: string): Promise<boolean> {
+  /**
+   * Whether this owner already sent this idempotency key in this session (null: in the session a
+   * send without one created for this key).
+   */
+  async isRetry(sessionId: string | null, ownerId: string, clientMessageId: string): Promise<boolean> {
     const rows: unknown[] = await this.db.query(
       'SELECT 1 FROM messages WHERE session_id = $1 AND owner_id = $2 AND client_message_id = $3',
-      [sessionId, ownerId, clientMessageId],
+      [sessionId ?? sessionIdForKey(ownerId, clientMessageId), ownerId, clientMessageId],
     );
     return rows.length > 0;
   }
@@ -73,20 +91,22 @@ export class MessageRepository extends SendRetryDetector {
       // One user's sends are serialised (user lock, then session row: always in that order), so the
       // pending-reply cap holds across that user's sessions too.
       await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`pending:${input.ownerId}`]);
-      if (input.createSession) {
-        return this.appendToNewSession(tx, input, input.createSession.title);
-      }
       const locked: Array<{ id: string }> = await tx.query(
         'SELECT id FROM sessions WHERE id = $1 AND owner_id = $2 FOR UPDATE',
         [input.sessionId, input.ownerId],
       );
       if (locked.length === 0) {
-        return { outcome: 'session_gone' };
+        return input.createSession
+          ? this.appendToNewSession(tx, input, input.createSession)
+          : { outcome: 'session_gone' };
       }
       if (input.clientMessageId !== null) {
         const existing = await this.findExchangeByClientId(tx, input.sessionId, input.clientMessageId);
         if (existing) {
-          return { outcome: 'repeated', exchange: existing };
+          // Same key, same body: the original answer. Same key, another body: refused (422).
+          return sameBody(existing.message, input)
+            ? { outcome: 'repeated', exchange: existing }
+            : { outcome: 'key_reused' };
         }
       }
       if (await this.pendingRepliesOf(tx, input.ownerId, input.maxPendingReplies)) {
@@ -119,11 +139,22 @@ export class MessageRepository extends SendRetryDetector {
     return rows[0].id;
   }
 
-  private async appendToNewSession(tx: EntityManager, input: AppendExchangeInput, title: string | null): Promise<AppendExchangeResult> {
+  private async appendToNewSession(
+    tx: EntityManager,
+    input: AppendExchangeInput,
+    session: { title: string | null; maxSessions: number },
+  ): Promise<AppendExchangeResult> {
     if (await this.pendingRepliesOf(tx, input.ownerId, input.maxPendingReplies)) {
       return { outcome: 'too_many_pending' };
     }
-    await tx.query('INSERT INTO sessions (id, owner_id, title) VALUES ($1, $2, $3)', [input.sessionId, input.ownerId, title]);
+    const created = await insertSessionUnderCap(
+      tx,
+      { id: input.sessionId, ownerId: input.ownerId, title: session.title },
+      session.maxSessions,
+    );
+    if (created === null) {
+      return { outcome: 'too_many_sessions' };
+    }
     return { outcome: 'created', exchange: await this.insertExchange(tx, input, null) };
   }
 
@@ -145,17 +176,26 @@ export class MessageRepository extends SendRetryDetector {
       `WITH RECURSIVE branch AS (
          SELECT id, parent_id, seq FROM messages WHERE id = $2
          UNION ALL
-         SELECT p.id, p.parent_id, p.seq FROM messages p JOIN branch b ON p.id = b.parent_id
-         WHERE p.session_id = $1
+         -- One primary-key lookup per step whatever the statistics say (a join may be planned as a
+         -- scan of the whole session per step).
+         SELECT p.id, p.parent_id, p.seq FROM branch b
+         CROSS JOIN LATERAL (SELECT id, parent_id, seq FROM messages WHERE id = b.parent_id AND session_id = $1 LIMIT 1) p
        ), page AS (
          SELECT id FROM branch WHERE $3::int IS NULL OR seq < $3::int ORDER BY seq DESC LIMIT $4
        )
-       SELECT ${MESSAGE_COLUMNS},
-         (SELECT count(*)::int FROM messages s WHERE s.session_id = m.session_id AND s.role = m.role
-            AND (s.parent_id = m.parent_id OR (s.parent_id IS NULL AND m.parent_id IS NULL))) AS sibling_count,
-         (SELECT count(*)::int FROM messages s WHERE s.session_id = m.session_id AND s.role = m.role AND s.seq < m.seq
-            AND (s.parent_id = m.parent_id OR (s.parent_id IS NULL AND m.parent_id IS NULL))) AS sibling_index
-       FROM messages m WHERE m.id IN (SELECT id FROM page) ORDER BY m.seq ASC`,
+       SELECT ${MESSAGE_COLUMNS.split(', ').map((column) => `m.${column.trim()}`).join(', ')},
+         siblings.sibling_count, siblings.sibling_index
+       FROM messages m CROSS JOIN LATERAL (
+         -- Children of the same parent, or roots: two index lookups (an OR of both would scan).
+         SELECT sum(n)::int AS sibling_count, sum(older)::int AS sibling_index FROM (
+           SELECT count(*) AS n, count(*) FILTER (WHERE s.seq < m.seq) AS older FROM messages s
+           WHERE s.session_id = m.session_id AND s.parent_id = m.parent_id AND s.role = m.role
+           UNION ALL
+           SELECT count(*), count(*) FILTER (WHERE s.seq < m.seq) FROM messages s
+           WHERE m.parent_id IS NULL AND s.session_id = m.session_id AND s.parent_id IS NULL AND s.role = m.role
+         ) counted
+       ) siblings
+       WHERE m.id IN (SELECT id FROM page) ORDER BY m.seq ASC`,
       [sessionId, leaf[0].id, beforeSeq, limit + 1],
     );
     return rows.map((row) => ({ ...toMessage(row), siblingCount: row.sibling_count, siblingIndex: row.sibling_index }));

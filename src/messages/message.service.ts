@@ -25,7 +25,10 @@ export interface SendInput {
   idempotencyKey?: string;
   /** Null: a new root; undefined: after the newest message. */
   parentId?: string | null;
-  /** Create the session `sessionId` with the exchange (POST /v1/chat/send without a session). */
+  /**
+   * Create the session `sessionId` with the exchange (POST /v1/chat/send without a session), or
+   * send into it if it exists already (an id derived from the idempotency key).
+   */
   createSession?: { title: string | null };
 }
 
@@ -64,11 +67,18 @@ export class MessageService {
       requestId: this.cls.getId(),
       maxPendingReplies: this.config.limits.maxPendingReplies,
       parentId: input.parentId,
-      createSession: input.createSession,
+      createSession:
+        input.createSession === undefined
+          ? undefined
+          : { title: input.createSession.title, maxSessions: this.config.limits.maxSessionsPerUser },
     });
     switch (result.outcome) {
       case 'session_gone':
         throw new SessionException(SessionExceptionCode.NotFound);
+      case 'too_many_sessions':
+        throw new SessionException(SessionExceptionCode.TooMany);
+      case 'key_reused':
+        throw ChatException.idempotencyKeyReused();
       case 'parent_not_found':
         throw ChatException.parentNotFound();
       case 'too_many_pending':
@@ -128,7 +138,8 @@ export class MessageService {
     }
   }
 
-  private resolveIdempotencyKey(clientMessageId?: string, header?: string): string | null {
+  /** The send's idempotency key: clientMessageId or the Idempotency-Key header (equal when both are given). */
+  resolveIdempotencyKey(clientMessageId?: string, header?: string): string | null {
     if (header !== undefined && (header.length === 0 || header.length > IDEMPOTENCY_KEY_MAX_LENGTH)) {
       throw CommonException.validation(`Idempotency-Key must be 1-${IDEMPOTENCY_KEY_MAX_LENGTH} characters`);
     }

@@ -205,6 +205,11 @@ export class MetricsService {
     for (const outcome of ['complete', 'failed', 'fenced']) {
       this.replies.inc({ outcome }, 0);
     }
+    for (const tier of ['memory', 'redis']) {
+      for (const result of ['hit', 'miss']) {
+        this.cacheRequests.inc({ tier, result }, 0);
+      }
+    }
   }
 
   /** The LLM series of this process's provider, from zero (see the constructor). */

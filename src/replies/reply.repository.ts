@@ -63,13 +63,15 @@ export class ReplyRepository {
    * (complete, or stopped with some text). Other branches are never part of it.
    */
   async branchEndingAt(messageId: string, limit: number): Promise<MessageEntity[]> {
-    const columns = MESSAGE_COLUMNS.split(', ').map((column) => `p.${column.trim()}`).join(', ');
     const rows: MessageRow[] = await this.db.query(
       `WITH RECURSIVE branch AS (
          SELECT ${MESSAGE_COLUMNS} FROM messages WHERE id = $1
          UNION ALL
-         SELECT ${columns} FROM messages p JOIN branch b ON p.id = b.parent_id
-         WHERE p.session_id = b.session_id
+         -- One primary-key lookup per step (LIMIT keeps the planner from joining by scanning).
+         SELECT p.* FROM branch b
+         CROSS JOIN LATERAL (
+           SELECT ${MESSAGE_COLUMNS} FROM messages WHERE id = b.parent_id AND session_id = b.session_id LIMIT 1
+         ) p
        )
        SELECT * FROM (
          SELECT ${MESSAGE_COLUMNS} FROM branch

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { isUuid } from '../common/uuid.util.js';
-import { websearchQuery } from '../memory/memory-search.util.js';
+import { websearchQuery } from '../common/websearch-query.util.js';
 import { MessageSearchRepository, type MessageHit, type SearchPosition } from '../messages/message-search.repository.js';
 import { SEARCH_PAGE_SIZE_DEFAULT } from './search.dto.js';
 import { SearchException, SearchExceptionCode } from './search.exception.js';
@@ -51,7 +51,7 @@ export class SearchService {
 
   async search(ownerId: string, query: string, limit = SEARCH_PAGE_SIZE_DEFAULT, cursor?: string): Promise<SearchPage> {
     const after = cursor === undefined ? null : decodeSearchCursor(cursor);
-    // The query syntax of memory search, rebuilt from its words so that PostgreSQL never refuses it.
+    // Rebuilt from its words: no input can make PostgreSQL refuse the query.
     const tsquery = websearchQuery(query);
     if (tsquery === '') {
       return { items: [], nextCursor: null };

@@ -41,6 +41,7 @@ export class SessionController {
   constructor(private readonly sessions: SessionService) {}
 
   @Post()
+  @RateLimit('sends')
   @ApiCreatedResponse({ type: SessionResponseDto })
   @ApiConflictResponse({ type: ErrorResponseDto, description: 'too_many_sessions: MAX_SESSIONS_PER_USER reached' })
   async create(@CurrentUser() user: AuthenticatedUser, @Body() dto: CreateSessionDto): Promise<SessionResponseDto> {
@@ -66,6 +67,7 @@ export class SessionController {
   }
 
   @Patch(':sessionId')
+  @RateLimit('sends')
   @UseGuards(SessionOwnershipGuard)
   @ApiParam({ name: 'sessionId', format: 'uuid' })
   @ApiOkResponse({ type: SessionResponseDto })
@@ -76,6 +78,7 @@ export class SessionController {
   }
 
   @Delete(':sessionId')
+  @RateLimit('sends')
   @UseGuards(SessionOwnershipGuard)
   @HttpCode(HttpStatus.NO_CONTENT)
   @ApiParam({ name: 'sessionId', format: 'uuid' })

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { QueryInt } from '../common/query-int.decorator.js';
-import { IsOptional, IsString, MaxLength } from 'class-validator';
+import { IsDefined, IsOptional, IsString, MaxLength, ValidateIf } from 'class-validator';
 import type { SessionEntity } from './session.entity.js';
 
 const SESSION_ID_EXAMPLE = '3f0e5c1a-8a4f-4c86-9a52-2b7d1b6f9c10';
@@ -14,10 +14,18 @@ export class CreateSessionDto {
 }
 
 export class UpdateSessionDto {
-  @ApiProperty({ example: 'Trip to Lisbon (revised)', maxLength: 200 })
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    example: 'Trip to Lisbon (revised)',
+    maxLength: 200,
+    description: 'The new title; null clears it',
+  })
+  @ValidateIf((dto: UpdateSessionDto) => dto.title !== null)
+  @IsDefined()
   @IsString()
   @MaxLength(200)
-  title: string;
+  title: string | null;
 }
 
 export class ListSessionsQueryDto {

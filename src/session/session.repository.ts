@@ -98,7 +98,7 @@ export class SessionRepository {
     return rows.map(toSession);
   }
 
-  async rename(id: string, ownerId: string, title: string): Promise<SessionEntity | null> {
+  async rename(id: string, ownerId: string, title: string | null): Promise<SessionEntity | null> {
     const [rows]: [SessionRow[], number] = await this.db.query(
       `UPDATE sessions SET title = $3, updated_at = date_trunc('milliseconds', now())
        WHERE id = $1 AND owner_id = $2 RETURNING ${COLUMNS}`,

@@ -63,7 +63,7 @@ export class SessionService {
     return { items, nextCursor: rows.length > limit && last ? encodeCursor(last) : null };
   }
 
-  async rename(session: SessionEntity, title: string): Promise<SessionEntity> {
+  async rename(session: SessionEntity, title: string | null): Promise<SessionEntity> {
     const renamed = await this.sessions.rename(session.id, session.ownerId, title);
     if (renamed === null) {
       throw new SessionException(SessionExceptionCode.NotFound);

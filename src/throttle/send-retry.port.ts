@@ -1,7 +1,8 @@
 /**
  * Recognises a send that repeats an earlier one (same idempotency key, same session and owner),
- * so that the limiter can let it through uncounted. Provided by the chat module.
+ * so that the limiter can let it through uncounted. Provided by the messages module.
  */
 export abstract class SendRetryDetector {
-  abstract isRetry(sessionId: string, ownerId: string, clientMessageId: string): Promise<boolean>;
+  /** `sessionId` null: a send that creates its session (POST /v1/chat/send without one). */
+  abstract isRetry(sessionId: string | null, ownerId: string, clientMessageId: string): Promise<boolean>;
 }

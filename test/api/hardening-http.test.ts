@@ -214,6 +214,17 @@ describe('HTTP hardening: what reaches Parley before any route runs', () => {
     expect(created.status).toBe(400);
   });
 
+  it('PATCH {"title": null} clears a title; a PATCH without title is 400', async () => {
+    const session = await http('POST', `${app.url}/v1/sessions`, { token, body: { title: 'Lisbon' } });
+    const path = `${app.url}/v1/sessions/${session.body.id as string}`;
+    const cleared = await http('PATCH', path, { token, body: { title: null } });
+    expect(cleared.status).toBe(200);
+    expect(cleared.body.title).toBeNull();
+    expect((await http('GET', path, { token })).body.title).toBeNull();
+    expect((await http('PATCH', path, { token, body: {} })).status).toBe(400);
+    expect((await http('PATCH', path, { token, body: { title: 5 } })).status).toBe(400);
+  });
+
   it('a wrong method on a known path: 405 with Allow, not 404', async () => {
     const session = await http('POST', `${app.url}/v1/sessions`, { token, body: {} });
     const put = await http('PUT', `${app.url}/v1/sessions/${session.body.id as string}`, { token, body: {} });

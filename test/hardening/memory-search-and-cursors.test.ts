@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { websearchQuery } from '../../src/memory/memory-search.util.js';
+import { websearchQuery } from '../../src/common/websearch-query.util.js';
 import { startApp, stopAll, type AppProcess } from '../support/cluster.js';
 import { http } from '../support/http.js';
 import { createTestDatabase, productionEnv, uniqueName, type TestDatabase } from '../support/services.js';
@@ -41,6 +41,13 @@ describe('memories: searches PostgreSQL cannot reject, cursors past 100', () => 
   it.each([33, 40, 240].map((n) => [n]))('GET /v1/memories?q= followed by %i "-" answers 200, not 500 (tsquery stack too small)', async (n) => {
     for (const q of ['-'.repeat(n), `lisbon${'-'.repeat(n)}`, `${'-'.repeat(n)}lisbon`, `"${'-'.repeat(n)}"`, '- '.repeat(n)]) {
       const response = await list(`?q=${encodeURIComponent(q)}`);
+      expect(response.status, q.slice(0, 50)).toBe(200);
+    }
+  });
+
+  it('GET /v1/search (messages) takes the same hostile queries without a 500', async () => {
+    for (const q of ['-'.repeat(40), `${'-'.repeat(40)}lisbon`, `lisbon${'-'.repeat(40)}`, '"'.repeat(41), '- '.repeat(100)]) {
+      const response = await http('GET', `${app.url}/v1/search?q=${encodeURIComponent(q)}`, { token });
       expect(response.status, q.slice(0, 50)).toBe(200);
     }
   });

@@ -42,6 +42,9 @@ describe('metrics and admin stats', () => {
     for (const outcome of ['complete', 'failed', 'fenced']) {
       expect(fresh.some((s) => s.name === 'parley_replies_total' && s.labels.outcome === outcome && s.value === 0), outcome).toBe(true);
     }
+    for (const tier of ['memory', 'redis']) {
+      expect(fresh.some((s) => s.name === 'parley_cache_requests_total' && s.labels.tier === tier && s.labels.result === 'miss' && s.value === 0), tier).toBe(true);
+    }
     expect(fresh.some((s) => s.name === 'parley_llm_errors_total' && s.labels.provider === 'local' && s.labels.kind === 'server')).toBe(true);
     const fiveXx = { method: 'POST', route: '/v1/sessions/:sessionId/messages', status_class: '5xx' };
     expect(fresh.some((s) => s.name === 'http_requests_total' && Object.entries(fiveXx).every(([k, v]) => s.labels[k] === v))).toBe(true);

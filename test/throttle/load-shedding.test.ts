@@ -110,6 +110,15 @@ describe('load shedding under an event-loop stall', () => {
     expect(
       valueOf(parseMetrics(metrics.text), 'parley_shed_requests_total', { reason: 'event_loop' }),
     ).toBeGreaterThanOrEqual(1);
+
+    // Logged as a refusal with its reason, not as a server error.
+    const line = await eventually(async () =>
+      app
+        .output()
+        .split('\n')
+        .find((l) => l.includes(`"requestId":"${shed.body.requestId as string}"`) && l.includes('request answered')),
+    );
+    expect(JSON.parse(line)).toMatchObject({ level: 'warn', statusCode: 503, code: 'overloaded', reason: 'event_loop' });
   });
 
   it('accepts sends again once the stall is over', async () => {
