@@ -11,6 +11,7 @@ import { PromptService } from './prompt.service.js';
 import { ReplyGenerationService } from './reply-generation.service.js';
 import { ReplyReconciler } from './reply-reconciler.service.js';
 import { ReplyRepository } from './reply.repository.js';
+import { ReplyStopService } from './reply-stop.service.js';
 
 /** The reply pipeline: the queue job, generation under the session's lock, the prompt, the reconciler. */
 @Module({
@@ -21,6 +22,7 @@ import { ReplyRepository } from './reply.repository.js';
     MemoryExtractionTrigger,
     ReplyGenerationService,
     ReplyReconciler,
+    ReplyStopService,
     GenerateReplyJob,
     {
       provide: LlmProvider,
@@ -29,6 +31,6 @@ import { ReplyRepository } from './reply.repository.js';
         config.llm.provider === 'openai' ? new OpenAiProvider(config) : new LocalResponder(config),
     },
   ],
-  exports: [ReplyRepository, LlmProvider],
+  exports: [ReplyRepository, ReplyStopService, LlmProvider],
 })
 export class RepliesModule {}

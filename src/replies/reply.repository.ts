@@ -103,6 +103,20 @@ export class ReplyRepository {
     return this.changed(rows[0]);
   }
 
+  /**
+   * Stops an unfinished reply with the text its subscribers saw. Fenced by status alone: it wins
+   * against any attempt, and loses (null) to a reply that already finished.
+   */
+  async stop(replyId: string, content: string): Promise<MessageEntity | null> {
+    const [rows]: [MessageRow[], number] = await this.db.query(
+      `UPDATE messages SET status = 'stopped', content = $2, error_code = NULL, error_message = NULL,
+         updated_at = date_trunc('milliseconds', now())
+       WHERE id = $1 AND role = 'assistant' AND status IN ('pending', 'streaming') RETURNING ${MESSAGE_COLUMNS}`,
+      [replyId, content],
+    );
+    return this.changed(rows[0]);
+  }
+
   /** Fenced like `complete`. */
   async fail(replyId: string, attempt: number, code: string, message: string): Promise<MessageEntity | null> {
     const [rows]: [MessageRow[], number] = await this.db.query(

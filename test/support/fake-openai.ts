@@ -49,6 +49,8 @@ export class FakeOpenAi {
   tokenDelayMs = 0;
   inFlight = 0;
   maxInFlight = 0;
+  /** Answers whose connection the client closed before the answer ended (an aborted call). */
+  closedByClient = 0;
   private readonly sockets = new Set<Socket>();
 
   private constructor(private readonly server: Server) {}
@@ -77,6 +79,7 @@ export class FakeOpenAi {
     this.route = undefined;
     this.tokenDelayMs = 0;
     this.maxInFlight = 0;
+    this.closedByClient = 0;
   }
 
   async stop(): Promise<void> {
@@ -140,6 +143,7 @@ export class FakeOpenAi {
     const tokens = behaviour.kind === 'text' ? behaviour.text.match(/[\s\S]{1,8}/g) ?? [] : fakeAnswer(body.messages);
     for (const [i, token] of tokens.entries()) {
       if (res.destroyed) {
+        this.closedByClient += 1;
         return;
       }
       if ((behaviour.kind === 'cut' || behaviour.kind === 'malformed') && i === behaviour.afterTokens) {
