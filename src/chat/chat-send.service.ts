@@ -9,7 +9,7 @@ import { SessionException, SessionExceptionCode } from '../session/session.excep
 import { SessionRepository } from '../session/session.repository.js';
 import { sessionIdForKey } from '../messages/idempotent-session.util.js';
 import { MessageService } from '../messages/message.service.js';
-import type { MessageEntity } from '../messages/message.entity.js';
+import { TERMINAL_STATUSES, type MessageEntity } from '../messages/message.entity.js';
 import { ChatEventType, ReplyEventsService } from '../events/reply-events.service.js';
 import { ReplyRepository } from '../replies/reply.repository.js';
 
@@ -34,15 +34,15 @@ const TITLE_LENGTH = 80;
 const POLL_MS = 1000;
 
 function isFinished(reply: MessageEntity): boolean {
-  return reply.status === 'complete' || reply.status === 'failed';
+  return TERMINAL_STATUSES.includes(reply.status);
 }
 
 function finishedReplyId(type: string, data: unknown): string | undefined {
   const payload = data as { message?: { id?: string }; messageId?: string } | null;
-  if (type === ChatEventType.ReplyCompleted) {
+  if (type === ChatEventType.ReplyCompleted || type === ChatEventType.ReplyStopped) {
     return payload?.message?.id;
   }
-  return type === ChatEventType.ReplyFailed ? payload?.messageId : undefined;
+  return type === ChatEventType.ReplyFailed || type === ChatEventType.ReplySuperseded ? payload?.messageId : undefined;
 }
 
 /**

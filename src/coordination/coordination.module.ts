@@ -13,6 +13,9 @@ import type { JobQueueOptions } from './job-queue.port.js';
 import { LockService } from './lock.port.js';
 import { RedisEventStream } from './redis-event-stream.js';
 import { RedisLockService } from './redis-lock.service.js';
+import { InProcessSignalBus } from './in-process-signal-bus.js';
+import { RedisSignalBus } from './redis-signal-bus.js';
+import { SignalBus } from './signal-bus.port.js';
 import { RedisStreamTicketStore } from './redis-stream-ticket.store.js';
 import { StreamTicketStore } from './stream-ticket-store.port.js';
 
@@ -38,11 +41,12 @@ function bullSettings(options: JobQueueOptions): AdvancedSettings {
 export class CoordinationModule {
   static forRoot(config: AppConfig, queues: Readonly<Record<string, JobQueueOptions>>): DynamicModule {
     const names = Object.keys(queues);
-    const exports = [LockService, EventStream, StreamTicketStore, ...names.map(jobQueueToken)];
+    const exports = [LockService, EventStream, SignalBus, StreamTicketStore, ...names.map(jobQueueToken)];
     if (config.redis.url === undefined) {
       const providers: Provider[] = [
         { provide: LockService, useClass: InProcessLockService },
         { provide: EventStream, useClass: InProcessEventStream },
+        { provide: SignalBus, useClass: InProcessSignalBus },
         { provide: StreamTicketStore, useClass: InProcessStreamTicketStore },
         ...names.map((name) => ({
           provide: jobQueueToken(name),
@@ -67,6 +71,7 @@ export class CoordinationModule {
       providers: [
         { provide: LockService, useClass: RedisLockService },
         { provide: EventStream, useClass: RedisEventStream },
+        { provide: SignalBus, useClass: RedisSignalBus },
         { provide: StreamTicketStore, useClass: RedisStreamTicketStore },
         ...names.map((name) => ({
           provide: jobQueueToken(name),

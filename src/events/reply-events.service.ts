@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { PINO_LOGGER } from '../common/logger.module.js';
 import {
   EventStream,
+  TranscriptClosedError,
   type PublishOptions,
   type StreamListener,
   type StreamSubscription,
@@ -17,6 +18,8 @@ export const ChatEventType = {
   ReplyDelta: 'reply.delta',
   ReplyCompleted: 'reply.completed',
   ReplyFailed: 'reply.failed',
+  ReplyStopped: 'reply.stopped',
+  ReplySuperseded: 'reply.superseded',
 } as const;
 
 /**
@@ -47,9 +50,32 @@ export class ReplyEventsService {
    * session's generation lock: a generator that lost it (stalled past its TTL while another took
    * over) cannot append to the stream its successor now feeds.
    */
-  replyDelta(reply: MessageEntity, attempt: number, delta: string, fence: LockFence | null): void {
+  replyDelta(reply: MessageEntity, attempt: number, delta: string, fence: LockFence | null, onStopped: () => void): void {
     const data = { messageId: reply.id, delta, attempt };
-    void this.publish(reply.sessionId, ChatEventType.ReplyDelta, data, { extendTtl: false, fence }, 'debug');
+    const transcript = { key: reply.id, attempt, text: delta };
+    void this.stream.publish(reply.sessionId, ChatEventType.ReplyDelta, data, { extendTtl: false, fence, transcript }).catch((error: Error) => {
+      if (error instanceof TranscriptClosedError) {
+        onStopped();
+        return;
+      }
+      this.logger.debug({ sessionId: reply.sessionId, type: ChatEventType.ReplyDelta, err: error.message }, 'event not published');
+    });
+  }
+
+  /**
+   * Ends a reply's deltas and returns their text (of its latest attempt): once this returns, no
+   * delta of the reply can be published by any worker, so every subscriber has seen exactly this.
+   */
+  closeDeltas(replyId: string): Promise<string> {
+    return this.stream.closeTranscript(replyId);
+  }
+
+  replyStopped(reply: MessageEntity): Promise<void> {
+    return this.publish(reply.sessionId, ChatEventType.ReplyStopped, { message: mapMessage(reply) });
+  }
+
+  replySuperseded(reply: MessageEntity): Promise<void> {
+    return this.publish(reply.sessionId, ChatEventType.ReplySuperseded, { messageId: reply.id });
   }
 
   replyCompleted(reply: MessageEntity): Promise<void> {

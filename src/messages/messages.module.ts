@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { EventsModule } from '../events/events.module.js';
+import { RepliesModule } from '../replies/replies.module.js';
 import { SessionModule } from '../session/session.module.js';
 import { SendRetryDetector } from '../throttle/send-retry.port.js';
 import { MessageController } from './message.controller.js';
@@ -9,7 +10,7 @@ import { MessageService } from './message.service.js';
 
 /** The messages API and the send transaction (a user message and its pending reply, in one go). */
 @Module({
-  imports: [SessionModule, EventsModule],
+  imports: [SessionModule, EventsModule, RepliesModule],
   controllers: [MessageController],
   providers: [MessageService, MessageRepository, MessageSearchRepository, { provide: SendRetryDetector, useExisting: MessageRepository }],
   exports: [MessageService, MessageSearchRepository],

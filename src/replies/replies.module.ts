@@ -6,10 +6,12 @@ import { GenerateReplyJob } from './jobs/generate-reply.job.js';
 import { LlmProvider } from './llm/llm-provider.js';
 import { LocalResponder } from './llm/local-responder.js';
 import { OpenAiProvider } from './llm/openai-provider.js';
+import { MemoryExtractionTrigger } from './memory-extraction.trigger.js';
 import { PromptService } from './prompt.service.js';
 import { ReplyGenerationService } from './reply-generation.service.js';
 import { ReplyReconciler } from './reply-reconciler.service.js';
 import { ReplyRepository } from './reply.repository.js';
+import { ReplyStopService } from './reply-stop.service.js';
 
 /** The reply pipeline: the queue job, generation under the session's lock, the prompt, the reconciler. */
 @Module({
@@ -17,8 +19,10 @@ import { ReplyRepository } from './reply.repository.js';
   providers: [
     ReplyRepository,
     PromptService,
+    MemoryExtractionTrigger,
     ReplyGenerationService,
     ReplyReconciler,
+    ReplyStopService,
     GenerateReplyJob,
     {
       provide: LlmProvider,
@@ -27,6 +31,6 @@ import { ReplyRepository } from './reply.repository.js';
         config.llm.provider === 'openai' ? new OpenAiProvider(config) : new LocalResponder(config),
     },
   ],
-  exports: [ReplyRepository],
+  exports: [ReplyRepository, ReplyStopService, LlmProvider],
 })
 export class RepliesModule {}

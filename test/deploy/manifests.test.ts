@@ -235,7 +235,6 @@ describe('Docker artefacts', () => {
     expect(dockerfile).toMatch(/npm prune --omit=dev/);
     expect(dockerfile).toMatch(/^HEALTHCHECK .*\n.*\/health\/live/m);
     const pkg = JSON.parse(read('package.json'));
-    expect(pkg.engines.node).toBe('>=22');
     expect(pkg.devDependencies['@nestjs/cli']).toBeUndefined();
   });
 
