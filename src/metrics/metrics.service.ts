@@ -173,7 +173,7 @@ export class MetricsService {
 
   readonly throttled = new Counter({
     name: 'parley_throttled_requests_total',
-    help: 'Requests refused with 429 by limit (sends, reads, dev_tokens, pending_replies)',
+    help: 'Requests refused with 429 by limit (sends, reads, dev_tokens, pending_replies, streams)',
     labelNames: ['limit'] as const,
     registers: [this.registry],
   });
