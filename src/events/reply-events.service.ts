@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { PINO_LOGGER } from '../common/logger.module.js';
+import { SessionDeletedListener } from '../common/session-deleted.port.js';
 import {
   EventStream,
   TranscriptClosedError,
@@ -20,6 +21,8 @@ export const ChatEventType = {
   ReplyFailed: 'reply.failed',
   ReplyStopped: 'reply.stopped',
   ReplySuperseded: 'reply.superseded',
+  /** The session is gone: every open stream of it ends after this event. */
+  SessionDeleted: 'session.deleted',
 } as const;
 
 /**
@@ -28,11 +31,13 @@ export const ChatEventType = {
  * finished reply's event is published after its row committed, so a reader woken by it sees the row.
  */
 @Injectable()
-export class ReplyEventsService {
+export class ReplyEventsService extends SessionDeletedListener {
   constructor(
     private readonly stream: EventStream,
     @Inject(PINO_LOGGER) private readonly logger: Logger,
-  ) {}
+  ) {
+    super();
+  }
 
   subscribe(sessionId: string, afterId: string | undefined, listener: StreamListener): Promise<StreamSubscription> {
     return this.stream.subscribe(sessionId, afterId, listener);
@@ -80,6 +85,11 @@ export class ReplyEventsService {
 
   replyCompleted(reply: MessageEntity): Promise<void> {
     return this.publish(reply.sessionId, ChatEventType.ReplyCompleted, { message: mapMessage(reply) });
+  }
+
+  /** Read by every replica's open streams of the session, which end on it. */
+  sessionDeleted(sessionId: string): Promise<void> {
+    return this.publish(sessionId, ChatEventType.SessionDeleted, { sessionId });
   }
 
   replyFailed(reply: MessageEntity): Promise<void> {
