@@ -1,5 +1,8 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 
+export const REPLY_MODES = ['each', 'coalesce'] as const;
+export type ReplyMode = (typeof REPLY_MODES)[number];
+
 @Entity({ name: 'sessions' })
 export class SessionEntity {
   @PrimaryColumn('uuid')
@@ -17,6 +20,9 @@ export class SessionEntity {
 
   @Column({ name: 'message_count', type: 'integer', default: 0 })
   messageCount: number;
+
+  @Column({ name: 'reply_mode', type: 'varchar', length: 16, default: 'each' })
+  replyMode: ReplyMode;
 
   @Column({ name: 'created_at', type: 'timestamptz' })
   createdAt: Date;
