@@ -8,6 +8,9 @@ import { LocalResponder } from './llm/local-responder.js';
 import { OpenAiProvider } from './llm/openai-provider.js';
 import { MemoryExtractionTrigger } from './memory-extraction.trigger.js';
 import { PromptService } from './prompt.service.js';
+import { SummarizeBranchJob } from './jobs/summarize-branch.job.js';
+import { SummaryRepository } from './summary/summary.repository.js';
+import { SummaryService } from './summary/summary.service.js';
 import { ReplyGenerationService } from './reply-generation.service.js';
 import { ReplyReconciler } from './reply-reconciler.service.js';
 import { ReplyRepository } from './reply.repository.js';
@@ -24,6 +27,9 @@ import { ReplyStopService } from './reply-stop.service.js';
     ReplyReconciler,
     ReplyStopService,
     GenerateReplyJob,
+    SummaryRepository,
+    SummaryService,
+    SummarizeBranchJob,
     {
       provide: LlmProvider,
       inject: [AppConfig],
