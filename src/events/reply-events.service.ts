@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { PINO_LOGGER } from '../common/logger.module.js';
+import { SessionDeletedListener } from '../common/session-deleted.port.js';
 import {
   EventStream,
   TranscriptClosedError,
@@ -16,10 +17,13 @@ import type { Exchange } from '../messages/message.repository.js';
 export const ChatEventType = {
   MessageCreated: 'message.created',
   ReplyDelta: 'reply.delta',
+  ReplyCreated: 'reply.created',
   ReplyCompleted: 'reply.completed',
   ReplyFailed: 'reply.failed',
   ReplyStopped: 'reply.stopped',
   ReplySuperseded: 'reply.superseded',
+  /** The session is gone: every open stream of it ends after this event. */
+  SessionDeleted: 'session.deleted',
 } as const;
 
 /**
@@ -28,11 +32,13 @@ export const ChatEventType = {
  * finished reply's event is published after its row committed, so a reader woken by it sees the row.
  */
 @Injectable()
-export class ReplyEventsService {
+export class ReplyEventsService extends SessionDeletedListener {
   constructor(
     private readonly stream: EventStream,
     @Inject(PINO_LOGGER) private readonly logger: Logger,
-  ) {}
+  ) {
+    super();
+  }
 
   subscribe(sessionId: string, afterId: string | undefined, listener: StreamListener): Promise<StreamSubscription> {
     return this.stream.subscribe(sessionId, afterId, listener);
@@ -78,8 +84,18 @@ export class ReplyEventsService {
     return this.publish(reply.sessionId, ChatEventType.ReplySuperseded, { messageId: reply.id });
   }
 
+  /** A reply made without a user message of its own (a regeneration). */
+  replyCreated(reply: MessageEntity): Promise<void> {
+    return this.publish(reply.sessionId, ChatEventType.ReplyCreated, { reply: mapMessage(reply) });
+  }
+
   replyCompleted(reply: MessageEntity): Promise<void> {
     return this.publish(reply.sessionId, ChatEventType.ReplyCompleted, { message: mapMessage(reply) });
+  }
+
+  /** Read by every replica's open streams of the session, which end on it. */
+  sessionDeleted(sessionId: string): Promise<void> {
+    return this.publish(sessionId, ChatEventType.SessionDeleted, { sessionId });
   }
 
   replyFailed(reply: MessageEntity): Promise<void> {

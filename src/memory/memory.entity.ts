@@ -20,6 +20,13 @@ export class MemoryEntity {
   @Column({ type: 'varchar', length: 16 })
   source: MemorySource;
 
+  /** Where an extracted memory came from (null when typed, or once that session is deleted). */
+  @Column({ name: 'session_id', type: 'uuid', nullable: true })
+  sessionId: string | null;
+
+  @Column({ name: 'message_id', type: 'uuid', nullable: true })
+  messageId: string | null;
+
   @Column({ name: 'created_at', type: 'timestamptz' })
   createdAt: Date;
 }

@@ -6,6 +6,7 @@ import { GenerateReplyJob } from './jobs/generate-reply.job.js';
 import { LlmProvider } from './llm/llm-provider.js';
 import { LocalResponder } from './llm/local-responder.js';
 import { OpenAiProvider } from './llm/openai-provider.js';
+import { MemoryExtractionTrigger } from './memory-extraction.trigger.js';
 import { PromptService } from './prompt.service.js';
 import { ReplyGenerationService } from './reply-generation.service.js';
 import { ReplyReconciler } from './reply-reconciler.service.js';
@@ -18,6 +19,7 @@ import { ReplyStopService } from './reply-stop.service.js';
   providers: [
     ReplyRepository,
     PromptService,
+    MemoryExtractionTrigger,
     ReplyGenerationService,
     ReplyReconciler,
     ReplyStopService,
@@ -29,6 +31,6 @@ import { ReplyStopService } from './reply-stop.service.js';
         config.llm.provider === 'openai' ? new OpenAiProvider(config) : new LocalResponder(config),
     },
   ],
-  exports: [ReplyRepository, ReplyStopService],
+  exports: [ReplyRepository, ReplyStopService, LlmProvider],
 })
 export class RepliesModule {}

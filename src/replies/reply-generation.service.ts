@@ -9,6 +9,7 @@ import { MetricsService } from '../metrics/metrics.service.js';
 import { LLM_ERROR_KINDS, LlmError } from './llm/llm.error.js';
 import { LlmProvider, type PromptMessage } from './llm/llm-provider.js';
 import type { MessageEntity } from '../messages/message.entity.js';
+import { MemoryExtractionTrigger } from './memory-extraction.trigger.js';
 import { PromptService } from './prompt.service.js';
 import { ReplyEventsService } from '../events/reply-events.service.js';
 import { ReplyRepository } from './reply.repository.js';
@@ -62,6 +63,7 @@ export class ReplyGenerationService implements OnModuleInit {
     private readonly llm: LlmProvider,
     private readonly prompts: PromptService,
     private readonly events: ReplyEventsService,
+    private readonly extraction: MemoryExtractionTrigger,
     private readonly config: AppConfig,
     private readonly metrics: MetricsService,
     private readonly signals: SignalBus,
@@ -180,6 +182,7 @@ export class ReplyGenerationService implements OnModuleInit {
       return;
     }
     await this.events.replyCompleted(completed);
+    await this.extraction.replyCompleted(completed);
     this.metrics.replies.inc({ outcome: 'complete' });
     this.metrics.replyLatency.observe((Date.now() - reply.createdAt.getTime()) / 1000);
     this.logger.debug({ replyId: reply.id, attempt }, 'reply completed');

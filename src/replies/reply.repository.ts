@@ -83,6 +83,15 @@ export class ReplyRepository {
     return rows.map(toMessage);
   }
 
+  /** A user message: what a completed reply answered. */
+  async findUserMessage(messageId: string): Promise<MessageEntity | null> {
+    const rows: MessageRow[] = await this.db.query(
+      `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE id = $1 AND role = 'user'`,
+      [messageId],
+    );
+    return rows[0] ? toMessage(rows[0]) : null;
+  }
+
   /** Fenced: only the current attempt of an unfinished reply can complete it. */
   async complete(replyId: string, attempt: number, content: string): Promise<MessageEntity | null> {
     const [rows]: [MessageRow[], number] = await this.db.query(
