@@ -1,12 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable, type BeforeApplicationShutdown } from '@nestjs/common';
-import { ClsService } from 'nestjs-cls';
-import type { ParleyClsStore } from '../common/request-context.js';
-import { SecurityEventsService } from '../common/security-events.service.js';
+import { AccessResource } from '../access/access.constants.js';
+import { AccessService } from '../access/access.service.js';
 import { AppConfig } from '../config/app-config.js';
 import type { StreamSubscription } from '../coordination/event-stream.port.js';
-import { SessionException, SessionExceptionCode } from '../session/session.exception.js';
-import { SessionRepository } from '../session/session.repository.js';
 import { MessageService } from '../messages/message.service.js';
 import type { MessageEntity } from '../messages/message.entity.js';
 import { ChatEventType, ReplyEventsService } from '../events/reply-events.service.js';
@@ -53,12 +50,10 @@ export class ChatSendService implements BeforeApplicationShutdown {
 
   constructor(
     private readonly messages: MessageService,
-    private readonly sessions: SessionRepository,
+    private readonly access: AccessService,
     private readonly replies: ReplyRepository,
     private readonly events: ReplyEventsService,
-    private readonly securityEvents: SecurityEventsService,
     private readonly config: AppConfig,
-    private readonly cls: ClsService<ParleyClsStore>,
   ) {}
 
   beforeApplicationShutdown(): void {
@@ -71,7 +66,12 @@ export class ChatSendService implements BeforeApplicationShutdown {
   async send(input: ChatSendInput): Promise<ChatSendResult> {
     const sessionId = input.sessionId ?? randomUUID();
     if (input.sessionId !== undefined) {
-      await this.assertOwned(input.sessionId, input.ownerId);
+      await this.access.requireAccess({
+        userId: input.ownerId,
+        resource: AccessResource.Session,
+        id: input.sessionId,
+        route: '/v1/chat/send',
+      });
     }
     const title = input.content.replace(/\s+/g, ' ').trim().slice(0, TITLE_LENGTH);
     const sent = await this.messages.send({
@@ -127,17 +127,6 @@ export class ChatSendService implements BeforeApplicationShutdown {
     } finally {
       this.waiting.delete(wakeForShutdown);
       subscription?.close();
-    }
-  }
-
-  private async assertOwned(sessionId: string, ownerId: string): Promise<void> {
-    const session = await this.sessions.findById(sessionId);
-    if (session === null) {
-      throw new SessionException(SessionExceptionCode.NotFound);
-    }
-    if (session.ownerId !== ownerId) {
-      this.securityEvents.record('session_forbidden', { userId: ownerId, sessionId, requestId: this.cls.getId(), route: '/v1/chat/send' });
-      throw new SessionException(SessionExceptionCode.Forbidden);
     }
   }
 }

@@ -17,7 +17,7 @@ import type { FastifyReply } from 'fastify';
 import { CommonException } from '../common/domain.exception.js';
 import { ErrorResponseDto } from '../common/error-response.dto.js';
 import { isEventId } from '../coordination/event-stream.port.js';
-import type { SessionEntity } from '../session/session.entity.js';
+import type { OwnedResource } from '../access/access.service.js';
 import { OwnedSession, SessionOwnershipGuard } from '../session/session-ownership.guard.js';
 import { RateLimit } from '../throttle/rate-limit.decorator.js';
 import { SessionEventsQueryDto } from './session-events.dto.js';
@@ -72,7 +72,7 @@ export class SessionEventsController {
   @ApiNotFoundResponse({ type: ErrorResponseDto })
   @ApiTooManyRequestsResponse({ type: ErrorResponseDto, description: 'rate_limited' })
   async events(
-    @OwnedSession() session: SessionEntity,
+    @OwnedSession() session: OwnedResource,
     @Headers('last-event-id') header: string | undefined,
     @Query() query: SessionEventsQueryDto,
     @Res() reply: FastifyReply,

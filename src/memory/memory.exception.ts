@@ -3,13 +3,11 @@ import { DomainException } from '../common/domain.exception.js';
 
 export enum MemoryExceptionCode {
   NotFound = 'memory_not_found',
-  Forbidden = 'memory_forbidden',
   TooMany = 'too_many_memories',
 }
 
 const DETAILS: Record<MemoryExceptionCode, [HttpStatus, string]> = {
   [MemoryExceptionCode.NotFound]: [HttpStatus.NOT_FOUND, 'Memory not found'],
-  [MemoryExceptionCode.Forbidden]: [HttpStatus.FORBIDDEN, 'This memory belongs to another user'],
   [MemoryExceptionCode.TooMany]: [
     HttpStatus.CONFLICT,
     'You keep as many memories as a user may; forget some before remembering more',

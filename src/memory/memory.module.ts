@@ -1,4 +1,5 @@
 import { Global, Module } from '@nestjs/common';
+import { AccessModule } from '../access/access.module.js';
 import { MemoryProvider } from '../common/memory-provider.port.js';
 import { MemoryController } from './memory.controller.js';
 import { MemoryOwnershipGuard } from './memory-ownership.guard.js';
@@ -9,6 +10,7 @@ import { MemoryService } from './memory.service.js';
 /** Per-user long-term memory: the /v1/memories API and what the reply pipeline puts into prompts. */
 @Global()
 @Module({
+  imports: [AccessModule],
   controllers: [MemoryController],
   providers: [
     MemoryRepository,

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import type { OwnedResource } from '../access/access.service.js';
 import { AppConfig } from '../config/app-config.js';
 import { MEMORY_PAGE_SIZE_DEFAULT } from './memory.dto.js';
 import type { MemoryEntity } from './memory.entity.js';
@@ -33,7 +34,7 @@ export class MemoryService {
     return memory;
   }
 
-  async forget(memory: MemoryEntity): Promise<void> {
+  async forget(memory: OwnedResource): Promise<void> {
     if (!(await this.memories.delete(memory.id, memory.ownerId))) {
       throw new MemoryException(MemoryExceptionCode.NotFound);
     }

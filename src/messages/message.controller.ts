@@ -31,7 +31,7 @@ import { CommonException } from '../common/domain.exception.js';
 import { ErrorResponseDto } from '../common/error-response.dto.js';
 import { isUuid } from '../common/uuid.util.js';
 import { RateLimit } from '../throttle/rate-limit.decorator.js';
-import type { SessionEntity } from '../session/session.entity.js';
+import type { OwnedResource } from '../access/access.service.js';
 import { OwnedSession, SessionOwnershipGuard } from '../session/session-ownership.guard.js';
 import { MessageService } from './message.service.js';
 import {
@@ -65,7 +65,7 @@ export class MessageController {
   @ApiTooManyRequestsResponse({ type: ErrorResponseDto, description: 'rate_limited or too_many_pending_replies' })
   async send(
     @CurrentUser() user: AuthenticatedUser,
-    @OwnedSession() session: SessionEntity,
+    @OwnedSession() session: OwnedResource,
     @Body() dto: SendMessageDto,
     @Headers('idempotency-key') idempotencyKey: string | undefined,
     @Res({ passthrough: true }) reply: FastifyReply,
@@ -85,7 +85,7 @@ export class MessageController {
   @Cached({ kind: 'history', query: ['limit', 'beforeSeq'], etag: true })
   @ApiOkResponse({ type: MessageListResponseDto, headers: { ETag: { description: 'Send back in If-None-Match' } } })
   async history(
-    @OwnedSession() session: SessionEntity,
+    @OwnedSession() session: OwnedResource,
     @Query() query: ListMessagesQueryDto,
   ): Promise<MessageListResponseDto> {
     const page = await this.messages.history(session.id, query.limit, query.beforeSeq);
@@ -96,7 +96,7 @@ export class MessageController {
   @ApiParam({ name: 'messageId', format: 'uuid' })
   @ApiOkResponse({ type: MessageResponseDto })
   async findOne(
-    @OwnedSession() session: SessionEntity,
+    @OwnedSession() session: OwnedResource,
     @Param('messageId') messageId: string,
   ): Promise<MessageResponseDto> {
     if (!isUuid(messageId)) {

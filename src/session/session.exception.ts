@@ -3,13 +3,11 @@ import { DomainException } from '../common/domain.exception.js';
 
 export enum SessionExceptionCode {
   NotFound = 'session_not_found',
-  Forbidden = 'session_forbidden',
   InvalidCursor = 'invalid_cursor',
 }
 
 const DETAILS: Record<SessionExceptionCode, [HttpStatus, string]> = {
   [SessionExceptionCode.NotFound]: [HttpStatus.NOT_FOUND, 'Session not found'],
-  [SessionExceptionCode.Forbidden]: [HttpStatus.FORBIDDEN, 'This session belongs to another user'],
   [SessionExceptionCode.InvalidCursor]: [HttpStatus.BAD_REQUEST, 'cursor is not a cursor returned by this API'],
 };
 

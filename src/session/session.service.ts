@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import type { OwnedResource } from '../access/access.service.js';
 import { SessionException, SessionExceptionCode } from './session.exception.js';
 import type { SessionEntity } from './session.entity.js';
 import { SessionRepository, type SessionCursor } from './session.repository.js';
@@ -42,7 +43,15 @@ export class SessionService {
     return { items, nextCursor: rows.length > limit && last ? encodeCursor(last) : null };
   }
 
-  async rename(session: SessionEntity, title: string): Promise<SessionEntity> {
+  async get(session: OwnedResource): Promise<SessionEntity> {
+    const found = await this.sessions.findById(session.id);
+    if (found === null) {
+      throw new SessionException(SessionExceptionCode.NotFound);
+    }
+    return found;
+  }
+
+  async rename(session: OwnedResource, title: string): Promise<SessionEntity> {
     const renamed = await this.sessions.rename(session.id, session.ownerId, title);
     if (renamed === null) {
       throw new SessionException(SessionExceptionCode.NotFound);
@@ -50,7 +59,7 @@ export class SessionService {
     return renamed;
   }
 
-  async remove(session: SessionEntity): Promise<void> {
+  async remove(session: OwnedResource): Promise<void> {
     if (!(await this.sessions.delete(session.id, session.ownerId))) {
       throw new SessionException(SessionExceptionCode.NotFound);
     }

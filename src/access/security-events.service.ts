@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { MetricsService } from '../metrics/metrics.service.js';
-import { PINO_LOGGER } from './logger.module.js';
+import { PINO_LOGGER } from '../common/logger.module.js';
 
 export type SecurityEventType = 'session_forbidden' | 'memory_forbidden' | 'invalid_token' | 'admin_forbidden';
 
