@@ -58,7 +58,7 @@ export class AppModule {
           [REPLIES_QUEUE]: { attempts: 8, backoffMs: 500, lockDurationMs: config.replies.jobLockMs },
         }),
         AuthModule,
-        ThrottleModule,
+        ThrottleModule.forRoot({ retryDetectorFrom: MessagesModule }),
         SessionModule,
         EventsModule,
         MessagesModule,

@@ -46,7 +46,7 @@ export class ChatSendController {
     @Body() dto: ChatSendDto,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<ChatSendResponseDto> {
-    const result = await this.chatSend.send({ ownerId: user.id, content: dto.message, sessionId: dto.sessionId });
+    const result = await this.chatSend.sendAndWait({ ownerId: user.id, content: dto.message, sessionId: dto.sessionId });
     void reply.status(result.finished ? HttpStatus.OK : HttpStatus.ACCEPTED);
     return {
       sessionId: result.sessionId,

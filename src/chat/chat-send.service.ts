@@ -6,7 +6,8 @@ import { AppConfig } from '../config/app-config.js';
 import type { StreamSubscription } from '../coordination/event-stream.port.js';
 import { MessageService } from '../messages/message.service.js';
 import type { MessageEntity } from '../messages/message.entity.js';
-import { ChatEventType, ReplyEventsService } from '../events/reply-events.service.js';
+import { SessionEventBus } from '../events/session-event-bus.service.js';
+import { finishedReplyId } from '../events/session-event.payloads.js';
 import { ReplyRepository } from '../replies/reply.repository.js';
 
 export interface ChatSendInput {
@@ -31,14 +32,6 @@ function isFinished(reply: MessageEntity): boolean {
   return reply.status === 'complete' || reply.status === 'failed';
 }
 
-function finishedReplyId(type: string, data: unknown): string | undefined {
-  const payload = data as { message?: { id?: string }; messageId?: string } | null;
-  if (type === ChatEventType.ReplyCompleted) {
-    return payload?.message?.id;
-  }
-  return type === ChatEventType.ReplyFailed ? payload?.messageId : undefined;
-}
-
 /**
  * POST /v1/chat/send: one call that sends (creating the session if needed) and waits for the reply.
  * At shutdown the waits end at once (202 with the pending reply), so they do not hold up the drain.
@@ -52,7 +45,7 @@ export class ChatSendService implements BeforeApplicationShutdown {
     private readonly messages: MessageService,
     private readonly access: AccessService,
     private readonly replies: ReplyRepository,
-    private readonly events: ReplyEventsService,
+    private readonly events: SessionEventBus,
     private readonly config: AppConfig,
   ) {}
 
@@ -63,7 +56,7 @@ export class ChatSendService implements BeforeApplicationShutdown {
     }
   }
 
-  async send(input: ChatSendInput): Promise<ChatSendResult> {
+  async sendAndWait(input: ChatSendInput): Promise<ChatSendResult> {
     const sessionId = input.sessionId ?? randomUUID();
     if (input.sessionId !== undefined) {
       await this.access.requireAccess({

@@ -6,7 +6,10 @@
 export abstract class ChangeNotifier {
   /** A session's messages changed: a send was stored, or a reply changed state or text. */
   abstract historyChanged(sessionId: string): Promise<void>;
-  /** An owner's sessions changed: one was created, renamed or deleted. */
+  /**
+   * An owner's sessions changed: one was created, renamed or deleted, or a send was stored in it.
+   * Covers that session's messages too: one bump of both counters, in one round trip.
+   */
   abstract sessionsChanged(ownerId: string, sessionId: string): Promise<void>;
   /** An owner's long-term memories changed: one was added or deleted, or all were forgotten. */
   abstract memoriesChanged(ownerId: string): Promise<void>;

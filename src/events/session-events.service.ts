@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { PINO_LOGGER } from '../common/logger.module.js';
 import { AppConfig } from '../config/app-config.js';
 import type { StreamEvent, StreamSubscription } from '../coordination/event-stream.port.js';
-import { ReplyEventsService } from './reply-events.service.js';
+import { SessionEventBus } from './session-event-bus.service.js';
 
 /** A client that reads slower than this much buffered output is cut off; it resumes with Last-Event-ID. */
 const MAX_BUFFERED_BYTES = 1024 * 1024;
@@ -25,7 +25,7 @@ export class SessionEventsService implements BeforeApplicationShutdown {
   private readonly open = new Set<() => void>();
 
   constructor(
-    private readonly events: ReplyEventsService,
+    private readonly events: SessionEventBus,
     private readonly config: AppConfig,
     @Inject(PINO_LOGGER) private readonly logger: Logger,
   ) {}

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import { ChangeNotifier } from '../common/change-notifier.port.js';
+import { SessionRepository } from '../session/session.repository.js';
 import { SendRetryDetector } from '../throttle/send-retry.port.js';
 import type { MessageEntity } from './message.entity.js';
 import { MESSAGE_COLUMNS, toMessage, type MessageRow } from './message.mapper.js';
@@ -37,6 +38,7 @@ export class MessageRepository extends SendRetryDetector {
   constructor(
     @Inject(DataSource) private readonly db: DataSource,
     private readonly changes: ChangeNotifier,
+    private readonly sessions: SessionRepository,
   ) {
     super();
   }
@@ -58,8 +60,8 @@ export class MessageRepository extends SendRetryDetector {
   async appendExchange(input: AppendExchangeInput): Promise<AppendExchangeResult> {
     const result = await this.appendInTransaction(input);
     if (result.outcome === 'created') {
-      await this.changes.historyChanged(input.sessionId);
-      // The session row changed (or was created here): the owner's session list shows it.
+      // The session's messages and row changed (or it was created here), and the owner's session
+      // list shows it: one bump of both counters, in one round trip.
       await this.changes.sessionsChanged(input.ownerId, input.sessionId);
     }
     return result;
@@ -73,11 +75,7 @@ export class MessageRepository extends SendRetryDetector {
       if (input.createSession) {
         return this.appendToNewSession(tx, input, input.createSession.title);
       }
-      const locked: Array<{ id: string }> = await tx.query(
-        'SELECT id FROM sessions WHERE id = $1 AND owner_id = $2 FOR UPDATE',
-        [input.sessionId, input.ownerId],
-      );
-      if (locked.length === 0) {
+      if (!(await this.sessions.lockOwnedInTransaction(tx, input.sessionId, input.ownerId))) {
         return { outcome: 'session_gone' };
       }
       if (input.clientMessageId !== null) {
@@ -97,7 +95,7 @@ export class MessageRepository extends SendRetryDetector {
     if (await this.pendingRepliesOf(tx, input.ownerId, input.maxPendingReplies)) {
       return { outcome: 'too_many_pending' };
     }
-    await tx.query('INSERT INTO sessions (id, owner_id, title) VALUES ($1, $2, $3)', [input.sessionId, input.ownerId, title]);
+    await this.sessions.insertInTransaction(tx, input.sessionId, input.ownerId, title);
     return { outcome: 'created', exchange: await this.insertExchange(tx, input) };
   }
 
@@ -149,13 +147,7 @@ export class MessageRepository extends SendRetryDetector {
   }
 
   private async insertExchange(tx: EntityManager, input: AppendExchangeInput): Promise<Exchange> {
-    const [bumped]: [Array<{ last_seq: number }>, number] = await tx.query(
-      `UPDATE sessions SET last_seq = last_seq + 2, message_count = message_count + 2,
-         updated_at = date_trunc('milliseconds', now())
-       WHERE id = $1 RETURNING last_seq`,
-      [input.sessionId],
-    );
-    const replySeq = (bumped[0] as { last_seq: number }).last_seq;
+    const replySeq = await this.sessions.allocateSeqsInTransaction(tx, input.sessionId, 2);
     const messageId = randomUUID();
     const rows: MessageRow[] = await tx.query(
       `INSERT INTO messages (id, session_id, owner_id, seq, role, content, status, reply_to, client_message_id, request_id)

@@ -1,21 +1,16 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { ClsService } from 'nestjs-cls';
-import type { Logger } from 'pino';
 import { CommonException } from '../common/domain.exception.js';
-import { PINO_LOGGER } from '../common/logger.module.js';
-import { withTimeout } from '../common/with-timeout.util.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import type { ParleyClsStore } from '../common/request-context.js';
 import { AppConfig } from '../config/app-config.js';
-import { jobQueueToken } from '../coordination/coordination.module.js';
-import type { JobQueue } from '../coordination/job-queue.port.js';
 import { SessionException, SessionExceptionCode } from '../session/session.exception.js';
 import { ChatException } from './message.exception.js';
-import { REPLIES_QUEUE, type GenerateReplyJobData } from '../replies/replies.constants.js';
 import { IDEMPOTENCY_KEY_MAX_LENGTH } from './message.dto.js';
 import type { MessageEntity } from './message.entity.js';
 import { MessageRepository, type Exchange } from './message.repository.js';
-import { ReplyEventsService } from '../events/reply-events.service.js';
+import { PendingReplies } from './pending-replies.service.js';
+import { SessionEventBus } from '../events/session-event-bus.service.js';
 
 export interface SendInput {
   sessionId: string;
@@ -38,18 +33,16 @@ export interface HistoryPage {
 }
 
 const DEFAULT_HISTORY_PAGE = 50;
-const ENQUEUE_TIMEOUT_MS = 1000;
 
 @Injectable()
 export class MessageService {
   constructor(
     private readonly messages: MessageRepository,
-    private readonly events: ReplyEventsService,
-    @Inject(jobQueueToken(REPLIES_QUEUE)) private readonly replies: JobQueue<GenerateReplyJobData>,
+    private readonly events: SessionEventBus,
+    private readonly pendingReplies: PendingReplies,
     private readonly config: AppConfig,
     private readonly cls: ClsService<ParleyClsStore>,
     private readonly metrics: MetricsService,
-    @Inject(PINO_LOGGER) private readonly logger: Logger,
   ) {}
 
   async send(input: SendInput): Promise<SendResult> {
@@ -73,10 +66,10 @@ export class MessageService {
       case 'repeated': {
         const { exchange } = result;
         if (result.outcome === 'created') {
-          await this.events.messageCreated(exchange);
+          await this.events.messageCreated(exchange.message, exchange.reply);
         }
         if (exchange.reply.status === 'pending' || exchange.reply.status === 'streaming') {
-          await this.enqueue(exchange.reply);
+          await this.pendingReplies.handOver(exchange.reply);
         }
         return { ...exchange, created: result.outcome === 'created' };
       }
@@ -95,28 +88,6 @@ export class MessageService {
       throw ChatException.messageNotFound();
     }
     return message;
-  }
-
-  /**
-   * The reply is already stored: if the queue is unreachable now, the send still succeeded and the
-   * reconciler enqueues the reply later. The queue's client waits for Redis to come back rather
-   * than failing, so the send waits at most ENQUEUE_TIMEOUT_MS for it (the add may still land
-   * later, which is harmless). A repeated send enqueues again, which is a no-op by job id.
-   */
-  private async enqueue(reply: MessageEntity): Promise<void> {
-    const added = this.replies.add(reply.id, {
-      replyId: reply.id,
-      sessionId: reply.sessionId,
-      requestId: this.cls.getId(),
-    });
-    try {
-      await withTimeout(added, ENQUEUE_TIMEOUT_MS, 'the queue');
-    } catch (error) {
-      this.logger.warn(
-        { replyId: reply.id, err: (error as Error).message },
-        'enqueue failed; left to the reconciler',
-      );
-    }
   }
 
   private resolveIdempotencyKey(clientMessageId?: string, header?: string): string | null {

@@ -1,16 +1,23 @@
 import { Module } from '@nestjs/common';
+import { AccessModule } from '../access/access.module.js';
 import { EventsModule } from '../events/events.module.js';
 import { SessionModule } from '../session/session.module.js';
 import { SendRetryDetector } from '../throttle/send-retry.port.js';
 import { MessageController } from './message.controller.js';
 import { MessageRepository } from './message.repository.js';
 import { MessageService } from './message.service.js';
+import { PendingReplies } from './pending-replies.service.js';
 
 /** The messages API and the send transaction (a user message and its pending reply, in one go). */
 @Module({
-  imports: [SessionModule, EventsModule],
+  imports: [AccessModule, SessionModule, EventsModule],
   controllers: [MessageController],
-  providers: [MessageService, MessageRepository, { provide: SendRetryDetector, useExisting: MessageRepository }],
-  exports: [MessageService],
+  providers: [
+    MessageService,
+    MessageRepository,
+    PendingReplies,
+    { provide: SendRetryDetector, useExisting: MessageRepository },
+  ],
+  exports: [MessageService, PendingReplies, SendRetryDetector],
 })
 export class MessagesModule {}

@@ -1,23 +1,26 @@
 import { Module } from '@nestjs/common';
 import { AppConfig } from '../config/app-config.js';
 import { EventsModule } from '../events/events.module.js';
+import { MessagesModule } from '../messages/messages.module.js';
 import { GenerateReplyJob } from './jobs/generate-reply.job.js';
 import { LlmProvider } from './llm/llm-provider.js';
 import { LocalResponder } from './llm/local-responder.js';
 import { OpenAiProvider } from './llm/openai-provider.js';
 import { PromptService } from './prompt.service.js';
 import { ReplyGenerationService } from './reply-generation.service.js';
+import { ReplyQueue } from './reply-queue.service.js';
 import { ReplyReconciler } from './reply-reconciler.service.js';
 import { ReplyRepository } from './reply.repository.js';
 
 /** The reply pipeline: the queue job, generation under the session's lock, the prompt, the reconciler. */
 @Module({
-  imports: [EventsModule],
+  imports: [MessagesModule, EventsModule],
   providers: [
     ReplyRepository,
     PromptService,
     ReplyGenerationService,
     ReplyReconciler,
+    ReplyQueue,
     GenerateReplyJob,
     {
       provide: LlmProvider,

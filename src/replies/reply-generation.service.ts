@@ -9,7 +9,7 @@ import { LlmError } from './llm/llm.error.js';
 import { LlmProvider, type PromptMessage } from './llm/llm-provider.js';
 import type { MessageEntity } from '../messages/message.entity.js';
 import { PromptService } from './prompt.service.js';
-import { ReplyEventsService } from '../events/reply-events.service.js';
+import { SessionEventBus } from '../events/session-event-bus.service.js';
 import { ReplyRepository } from './reply.repository.js';
 
 const MAX_BACKOFF_MS = 30_000;
@@ -46,7 +46,7 @@ export class ReplyGenerationService {
     private readonly locks: LockService,
     private readonly llm: LlmProvider,
     private readonly prompts: PromptService,
-    private readonly events: ReplyEventsService,
+    private readonly events: SessionEventBus,
     private readonly config: AppConfig,
     private readonly metrics: MetricsService,
     @Inject(PINO_LOGGER) private readonly logger: Logger,

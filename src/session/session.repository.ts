@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
 import { ChangeNotifier } from '../common/change-notifier.port.js';
 import type { SessionEntity } from './session.entity.js';
 
@@ -51,6 +51,44 @@ export class SessionRepository {
     return session;
   }
 
+  /**
+   * In the caller's transaction: creates the session for a send that names none. Its cache
+   * versions move when the caller's transaction has committed (the send tells the ChangeNotifier).
+   */
+  async insertInTransaction(tx: EntityManager, id: string, ownerId: string, title: string | null): Promise<void> {
+    await tx.query('INSERT INTO sessions (id, owner_id, title) VALUES ($1, $2, $3)', [id, ownerId, title]);
+  }
+
+  /**
+   * In the caller's transaction: locks the owner's session row until it commits, which serialises
+   * the sends of one session. False when the session is gone (or never was the owner's).
+   */
+  async lockOwnedInTransaction(tx: EntityManager, id: string, ownerId: string): Promise<boolean> {
+    const locked: Array<{ id: string }> = await tx.query(
+      'SELECT id FROM sessions WHERE id = $1 AND owner_id = $2 FOR UPDATE',
+      [id, ownerId],
+    );
+    return locked.length > 0;
+  }
+
+  /**
+   * In the caller's transaction, with the row locked: hands out the next `count` seqs of the
+   * session and counts them as messages. Returns the last of them.
+   */
+  async allocateSeqsInTransaction(tx: EntityManager, id: string, count: number): Promise<number> {
+    const [rows]: [Array<{ last_seq: number }>, number] = await tx.query(
+      `UPDATE sessions SET last_seq = last_seq + $2, message_count = message_count + $2,
+         updated_at = date_trunc('milliseconds', now())
+       WHERE id = $1 RETURNING last_seq`,
+      [id, count],
+    );
+    const last = rows[0];
+    if (last === undefined) {
+      throw new Error(`session ${id} vanished under its row lock`);
+    }
+    return last.last_seq;
+  }
+
   async findById(id: string): Promise<SessionEntity | null> {
     const rows: SessionRow[] = await this.db.query(`SELECT ${COLUMNS} FROM sessions WHERE id = $1`, [id]);
     return rows[0] ? toSession(rows[0]) : null;
@@ -93,8 +131,8 @@ export class SessionRepository {
     if (count === 0) {
       return false;
     }
+    // One bump: the session's counter covers its row and its messages.
     await this.changes.sessionsChanged(ownerId, id);
-    await this.changes.historyChanged(id);
     return true;
   }
 }

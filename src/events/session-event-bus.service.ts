@@ -8,24 +8,23 @@ import {
   type StreamSubscription,
 } from '../coordination/event-stream.port.js';
 import type { LockFence } from '../coordination/lock.port.js';
-import { mapMessage } from '../messages/message.dto.js';
-import type { MessageEntity } from '../messages/message.entity.js';
-import type { Exchange } from '../messages/message.repository.js';
-
-export const ChatEventType = {
-  MessageCreated: 'message.created',
-  ReplyDelta: 'reply.delta',
-  ReplyCompleted: 'reply.completed',
-  ReplyFailed: 'reply.failed',
-} as const;
+import {
+  SessionEventType,
+  toMessagePayload,
+  type MessageCreatedPayload,
+  type ReplyCompletedPayload,
+  type ReplyDeltaPayload,
+  type ReplyFailedPayload,
+  type StoredMessage,
+} from './session-event.payloads.js';
 
 /**
- * The chat events of a session's stream (read by SSE on any replica). Events are a convenience on
+ * The events of a session's stream (read by SSE on any replica). Events are a convenience on
  * top of the database, never the record: publishing is best effort and a failure only logs. A
  * finished reply's event is published after its row committed, so a reader woken by it sees the row.
  */
 @Injectable()
-export class ReplyEventsService {
+export class SessionEventBus {
   constructor(
     private readonly stream: EventStream,
     @Inject(PINO_LOGGER) private readonly logger: Logger,
@@ -35,9 +34,9 @@ export class ReplyEventsService {
     return this.stream.subscribe(sessionId, afterId, listener);
   }
 
-  messageCreated(exchange: Exchange): Promise<void> {
-    const payload = { message: mapMessage(exchange.message), reply: mapMessage(exchange.reply) };
-    return this.publish(exchange.message.sessionId, ChatEventType.MessageCreated, payload);
+  messageCreated(message: StoredMessage, reply: StoredMessage): Promise<void> {
+    const payload: MessageCreatedPayload = { message: toMessagePayload(message), reply: toMessagePayload(reply) };
+    return this.publish(message.sessionId, SessionEventType.MessageCreated, payload);
   }
 
   /**
@@ -47,18 +46,19 @@ export class ReplyEventsService {
    * session's generation lock: a generator that lost it (stalled past its TTL while another took
    * over) cannot append to the stream its successor now feeds.
    */
-  replyDelta(reply: MessageEntity, attempt: number, delta: string, fence: LockFence | null): void {
-    const data = { messageId: reply.id, delta, attempt };
-    void this.publish(reply.sessionId, ChatEventType.ReplyDelta, data, { extendTtl: false, fence }, 'debug');
+  replyDelta(reply: StoredMessage, attempt: number, delta: string, fence: LockFence | null): void {
+    const data: ReplyDeltaPayload = { messageId: reply.id, delta, attempt };
+    void this.publish(reply.sessionId, SessionEventType.ReplyDelta, data, { extendTtl: false, fence }, 'debug');
   }
 
-  replyCompleted(reply: MessageEntity): Promise<void> {
-    return this.publish(reply.sessionId, ChatEventType.ReplyCompleted, { message: mapMessage(reply) });
+  replyCompleted(reply: StoredMessage): Promise<void> {
+    const payload: ReplyCompletedPayload = { message: toMessagePayload(reply) };
+    return this.publish(reply.sessionId, SessionEventType.ReplyCompleted, payload);
   }
 
-  replyFailed(reply: MessageEntity): Promise<void> {
-    const payload = { messageId: reply.id, code: reply.errorCode ?? 'failed', reason: reply.errorMessage ?? 'The reply failed' };
-    return this.publish(reply.sessionId, ChatEventType.ReplyFailed, payload);
+  replyFailed(reply: StoredMessage): Promise<void> {
+    const payload: ReplyFailedPayload = { messageId: reply.id, code: reply.errorCode ?? 'failed', reason: reply.errorMessage ?? 'The reply failed' };
+    return this.publish(reply.sessionId, SessionEventType.ReplyFailed, payload);
   }
 
   private async publish(

@@ -1,0 +1,82 @@
+/** The events of a session's stream, by name (the `event:` line of SSE). */
+export const SessionEventType = {
+  MessageCreated: 'message.created',
+  ReplyDelta: 'reply.delta',
+  ReplyCompleted: 'reply.completed',
+  ReplyFailed: 'reply.failed',
+} as const;
+
+/** What events read from a stored message (a messages row: MessageEntity has all of it). */
+export interface StoredMessage {
+  id: string;
+  sessionId: string;
+  seq: number;
+  role: 'user' | 'assistant';
+  content: string;
+  status: 'pending' | 'streaming' | 'complete' | 'failed';
+  replyTo: string | null;
+  errorCode: string | null;
+  errorMessage: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** A message as events carry it: the same fields as the REST API's message. */
+export interface MessagePayload {
+  id: string;
+  sessionId: string;
+  seq: number;
+  role: StoredMessage['role'];
+  content: string;
+  status: StoredMessage['status'];
+  replyTo: string | null;
+  createdAt: string;
+  updatedAt: string;
+  error?: { code: string; message: string };
+}
+
+export interface MessageCreatedPayload {
+  message: MessagePayload;
+  reply: MessagePayload;
+}
+
+export interface ReplyDeltaPayload {
+  messageId: string;
+  delta: string;
+  attempt: number;
+}
+
+export interface ReplyCompletedPayload {
+  message: MessagePayload;
+}
+
+export interface ReplyFailedPayload {
+  messageId: string;
+  code: string;
+  reason: string;
+}
+
+export function toMessagePayload(message: StoredMessage): MessagePayload {
+  return {
+    id: message.id,
+    sessionId: message.sessionId,
+    seq: message.seq,
+    role: message.role,
+    content: message.content,
+    status: message.status,
+    replyTo: message.replyTo,
+    createdAt: message.createdAt.toISOString(),
+    updatedAt: message.updatedAt.toISOString(),
+    ...(message.status === 'failed'
+      ? { error: { code: message.errorCode ?? 'failed', message: message.errorMessage ?? 'The reply failed' } }
+      : {}),
+  };
+}
+
+/** The reply a reply.completed or reply.failed event finished, if the event is one of those. */
+export function finishedReplyId(type: string, data: unknown): string | undefined {
+  if (type === SessionEventType.ReplyCompleted) {
+    return (data as Partial<ReplyCompletedPayload> | null)?.message?.id;
+  }
+  return type === SessionEventType.ReplyFailed ? (data as Partial<ReplyFailedPayload> | null)?.messageId : undefined;
+}
