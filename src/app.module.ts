@@ -20,6 +20,7 @@ import { HealthModule } from './health/health.module.js';
 import { MemoryModule } from './memory/memory.module.js';
 import { MessagesModule } from './messages/messages.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
+import { MonitoringModule } from './monitoring/monitoring.module.js';
 import { RedisModule } from './redis/redis.module.js';
 import { REPLIES_QUEUE } from './replies/replies.constants.js';
 import { RepliesModule } from './replies/replies.module.js';
@@ -66,6 +67,7 @@ export class AppModule {
         ChatModule,
         MemoryModule,
         HealthModule,
+        MonitoringModule,
         AdminModule,
       ],
       providers: [

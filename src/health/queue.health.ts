@@ -1,15 +1,14 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
-import { REPLIES_QUEUE, type GenerateReplyJobData } from '../replies/replies.constants.js';
-import { jobQueueToken } from '../coordination/coordination.module.js';
-import type { JobQueue } from '../coordination/job-queue.port.js';
+import { REPLIES_QUEUE } from '../replies/replies.constants.js';
+import { QueueStats } from '../coordination/queue-stats.service.js';
 
 const TIMEOUT_MS = 1000;
 
 @Injectable()
 export class QueueHealthIndicator {
   constructor(
-    @Inject(jobQueueToken(REPLIES_QUEUE)) private readonly queue: JobQueue<GenerateReplyJobData>,
+    private readonly queues: QueueStats,
     private readonly health: HealthIndicatorService,
   ) {}
 
@@ -17,7 +16,7 @@ export class QueueHealthIndicator {
     return Promise.resolve(
       this.health
         .check('queue')
-        .attempt(async () => ({ ...(await this.queue.counts()) }))
+        .attempt(async () => ({ ...(await this.queues.counts(REPLIES_QUEUE)) }))
         .withTimeout(TIMEOUT_MS),
     );
   }
