@@ -1,16 +1,11 @@
 import { join } from 'node:path';
 import { DataSource, MigrationExecutor, type DataSourceOptions } from 'typeorm';
 import type { AppConfig } from '../config/app-config.js';
-import { MessageEntity } from '../messages/message.entity.js';
-import { MemoryEntity } from '../memory/memory.entity.js';
-import { SessionEntity } from '../session/session.entity.js';
 import { MIGRATIONS } from './migrations/index.js';
 import { createPgliteDriver } from './pglite-driver.js';
 
 /** Any 64-bit constant: the advisory lock key that serialises migrations across replicas. */
 const MIGRATION_LOCK_KEY = 7_163_820_145_221n;
-
-export const ENTITIES = [SessionEntity, MessageEntity, MemoryEntity];
 
 /** PostgreSQL at DATABASE_URL, or (embedded mode) the PGlite engine keeping its data in DATA_DIR. */
 export function dataSourceOptions(config: AppConfig): DataSourceOptions {
@@ -18,7 +13,8 @@ export function dataSourceOptions(config: AppConfig): DataSourceOptions {
   return {
     type: 'postgres',
     ...(url === undefined ? { driver: createPgliteDriver(join(dataDir, 'pglite')) } : { url }),
-    entities: ENTITIES,
+    // The schema is the migrations'; repositories run SQL and map rows themselves (no entities).
+    entities: [],
     migrations: MIGRATIONS,
     migrationsTableName: 'migrations',
     synchronize: false,
