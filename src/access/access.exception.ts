@@ -1,4 +1,3 @@
-import { HttpStatus } from '@nestjs/common';
 import { DomainException } from '../common/domain.exception.js';
 
 /** What an access check can refuse: each kind of owned thing is either unknown or someone else's. */
@@ -18,7 +17,6 @@ const MESSAGES: Record<AccessExceptionCode, string> = {
 
 export class AccessException extends DomainException {
   constructor(code: AccessExceptionCode) {
-    const status = code.endsWith('_forbidden') ? HttpStatus.FORBIDDEN : HttpStatus.NOT_FOUND;
-    super(code, status, MESSAGES[code]);
+    super(code, MESSAGES[code]);
   }
 }

@@ -1,4 +1,3 @@
-import { HttpStatus } from '@nestjs/common';
 import { DomainException } from '../common/domain.exception.js';
 
 export enum AuthExceptionCode {
@@ -16,10 +15,7 @@ const MESSAGES: Record<AuthExceptionCode, string> = {
 };
 
 export class AuthException extends DomainException {
-  constructor(code: AuthExceptionCode) {
-    const status = code === AuthExceptionCode.AdminRequired ? HttpStatus.FORBIDDEN : HttpStatus.UNAUTHORIZED;
-    const headers: Record<string, string> =
-      status === HttpStatus.UNAUTHORIZED ? { 'www-authenticate': 'Bearer' } : {};
-    super(code, status, MESSAGES[code], headers);
+  constructor(code: AuthExceptionCode, message: string = MESSAGES[code]) {
+    super(code, message);
   }
 }

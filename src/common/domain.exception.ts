@@ -1,15 +1,13 @@
-import { HttpStatus } from '@nestjs/common';
-
 /**
- * A rule of the domain was broken. Each module subclasses it with its own code enum;
- * the global filter turns it into the JSON error body with the code and the request id.
+ * A rule of the domain was broken. Each module has one subclass, `<Module>Exception`, built from a
+ * code of its own `<Module>ExceptionCode` enum (and, where the default says too little, a message).
+ * Nothing here knows HTTP: the exception filter maps each code to its status (http-exception.filter.ts)
+ * and adds the request id.
  */
 export abstract class DomainException extends Error {
   protected constructor(
     readonly code: string,
-    readonly status: HttpStatus,
     message: string,
-    readonly headers: Readonly<Record<string, string>> = {},
   ) {
     super(message);
     this.name = new.target.name;
@@ -19,15 +17,15 @@ export abstract class DomainException extends Error {
 export enum CommonExceptionCode {
   ValidationFailed = 'validation_failed',
   InvalidId = 'invalid_id',
-  NotFound = 'not_found',
 }
 
-export class CommonException extends DomainException {
-  static invalidId(name: string): CommonException {
-    return new CommonException(CommonExceptionCode.InvalidId, HttpStatus.BAD_REQUEST, `${name} must be a UUID`);
-  }
+const COMMON_MESSAGES: Record<CommonExceptionCode, string> = {
+  [CommonExceptionCode.ValidationFailed]: 'The request is not valid',
+  [CommonExceptionCode.InvalidId]: 'An id is not a UUID',
+};
 
-  static validation(message: string): CommonException {
-    return new CommonException(CommonExceptionCode.ValidationFailed, HttpStatus.BAD_REQUEST, message);
+export class CommonException extends DomainException {
+  constructor(code: CommonExceptionCode, message: string = COMMON_MESSAGES[code]) {
+    super(code, message);
   }
 }

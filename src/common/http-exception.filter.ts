@@ -40,6 +40,50 @@ const CODE_BY_STATUS: Partial<Record<number, string>> = {
   [HttpStatus.SERVICE_UNAVAILABLE]: 'unavailable',
 };
 
+/**
+ * The HTTP status of every domain code, of every module's `<Module>ExceptionCode` enum: the one
+ * place where the domain meets HTTP (http-exception.filter.spec.ts checks that no code is missing).
+ * Keyed by the code's value, so that common depends on no feature module.
+ */
+export const DOMAIN_STATUS: Readonly<Record<string, HttpStatus>> = {
+  // common
+  validation_failed: HttpStatus.BAD_REQUEST,
+  invalid_id: HttpStatus.BAD_REQUEST,
+  // auth
+  missing_token: HttpStatus.UNAUTHORIZED,
+  invalid_token: HttpStatus.UNAUTHORIZED,
+  token_expired: HttpStatus.UNAUTHORIZED,
+  admin_required: HttpStatus.FORBIDDEN,
+  // access, session, memory
+  session_not_found: HttpStatus.NOT_FOUND,
+  session_forbidden: HttpStatus.FORBIDDEN,
+  memory_not_found: HttpStatus.NOT_FOUND,
+  memory_forbidden: HttpStatus.FORBIDDEN,
+  invalid_cursor: HttpStatus.BAD_REQUEST,
+  too_many_memories: HttpStatus.CONFLICT,
+  // messages
+  message_not_found: HttpStatus.NOT_FOUND,
+  too_many_pending_replies: HttpStatus.TOO_MANY_REQUESTS,
+  idempotency_key_mismatch: HttpStatus.BAD_REQUEST,
+};
+
+/** Headers some codes answer with: when to try again, how to authenticate. */
+const DOMAIN_HEADERS: Readonly<Record<string, Readonly<Record<string, string>>>> = {
+  too_many_pending_replies: { 'retry-after': '1' },
+  missing_token: { 'www-authenticate': 'Bearer' },
+  invalid_token: { 'www-authenticate': 'Bearer' },
+  token_expired: { 'www-authenticate': 'Bearer' },
+};
+
+function fromDomainException(exception: DomainException): ErrorShape {
+  const status = DOMAIN_STATUS[exception.code];
+  if (status === undefined) {
+    // A code without a status is a bug of ours, never the client's.
+    return { status: HttpStatus.INTERNAL_SERVER_ERROR, message: 'Internal server error', code: 'internal_error' };
+  }
+  return { status, message: exception.message, code: exception.code, headers: DOMAIN_HEADERS[exception.code] };
+}
+
 function fromHttpException(exception: HttpException): ErrorShape {
   const status = exception.getStatus();
   const response = exception.getResponse();
@@ -94,12 +138,7 @@ function isDependencyUnavailable(exception: unknown): boolean {
 
 export function toErrorShape(exception: unknown): ErrorShape {
   if (exception instanceof DomainException) {
-    return {
-      status: exception.status,
-      message: exception.message,
-      code: exception.code,
-      headers: exception.headers,
-    };
+    return fromDomainException(exception);
   }
   if (exception instanceof HttpException) {
     return fromHttpException(exception);

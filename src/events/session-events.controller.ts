@@ -1,4 +1,4 @@
-import { Controller, Get, Headers, Query, Res, UseGuards } from '@nestjs/common';
+import { Controller, Get, Query, Res, UseGuards } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiBearerAuth,
@@ -14,12 +14,12 @@ import {
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { CommonException } from '../common/domain.exception.js';
 import { ErrorResponseDto } from '../common/error-response.dto.js';
-import { isEventId } from '../coordination/event-stream.port.js';
+import { RequestHeader } from '../common/request-header.decorator.js';
 import type { OwnedResource } from '../access/access.service.js';
 import { OwnedSession, SessionOwnershipGuard } from '../session/session-ownership.guard.js';
 import { RateLimit } from '../throttle/rate-limit.decorator.js';
+import { LastEventIdPipe } from './last-event-id.pipe.js';
 import { SessionEventsQueryDto } from './session-events.dto.js';
 import { SessionEventsService } from './session-events.service.js';
 
@@ -73,14 +73,11 @@ export class SessionEventsController {
   @ApiTooManyRequestsResponse({ type: ErrorResponseDto, description: 'rate_limited' })
   async events(
     @OwnedSession() session: OwnedResource,
-    @Headers('last-event-id') header: string | undefined,
+    @RequestHeader('last-event-id', LastEventIdPipe) header: string | undefined,
     @Query() query: SessionEventsQueryDto,
     @Res() reply: FastifyReply,
   ): Promise<void> {
     const lastEventId = header ?? query.lastEventId;
-    if (lastEventId !== undefined && !isEventId(lastEventId)) {
-      throw CommonException.validation('Last-Event-ID must be an event id such as 1767225600000-0');
-    }
     await this.sessionEvents.stream(session.id, lastEventId, reply);
   }
 }

@@ -3,7 +3,7 @@ import type { FastifyRequest } from 'fastify';
 import { AccessResource } from '../access/access.constants.js';
 import { AccessService, type OwnedResource } from '../access/access.service.js';
 import { AuthException, AuthExceptionCode } from '../auth/auth.exception.js';
-import { CommonException } from '../common/domain.exception.js';
+import { CommonException, CommonExceptionCode } from '../common/domain.exception.js';
 import { isUuid } from '../common/uuid.util.js';
 
 declare module 'fastify' {
@@ -28,7 +28,7 @@ export class MemoryOwnershipGuard implements CanActivate {
     }
     const memoryId = request.params.memoryId;
     if (!isUuid(memoryId)) {
-      throw CommonException.invalidId('memoryId');
+      throw new CommonException(CommonExceptionCode.InvalidId, 'memoryId must be a UUID');
     }
     request.ownedMemory = await this.access.requireAccess({
       userId: user.id,

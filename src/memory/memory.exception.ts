@@ -1,22 +1,18 @@
-import { HttpStatus } from '@nestjs/common';
 import { DomainException } from '../common/domain.exception.js';
 
 export enum MemoryExceptionCode {
+  /** Gone while the request ran (forgotten after its access check). */
   NotFound = 'memory_not_found',
   TooMany = 'too_many_memories',
 }
 
-const DETAILS: Record<MemoryExceptionCode, [HttpStatus, string]> = {
-  [MemoryExceptionCode.NotFound]: [HttpStatus.NOT_FOUND, 'Memory not found'],
-  [MemoryExceptionCode.TooMany]: [
-    HttpStatus.CONFLICT,
-    'You keep as many memories as a user may; forget some before remembering more',
-  ],
+const MESSAGES: Record<MemoryExceptionCode, string> = {
+  [MemoryExceptionCode.NotFound]: 'Memory not found',
+  [MemoryExceptionCode.TooMany]: 'You keep as many memories as a user may; forget some before remembering more',
 };
 
 export class MemoryException extends DomainException {
-  constructor(code: MemoryExceptionCode) {
-    const [status, message] = DETAILS[code];
-    super(code, status, message);
+  constructor(code: MemoryExceptionCode, message: string = MESSAGES[code]) {
+    super(code, message);
   }
 }

@@ -2,7 +2,6 @@ import {
   Body,
   Controller,
   Get,
-  Headers,
   HttpStatus,
   Param,
   Post,
@@ -27,12 +26,14 @@ import type { FastifyReply } from 'fastify';
 import type { AuthenticatedUser } from '../auth/authenticated-user.js';
 import { CurrentUser } from '../auth/current-user.decorator.js';
 import { Cached } from '../cache/cached.decorator.js';
-import { CommonException } from '../common/domain.exception.js';
+import { CommonException, CommonExceptionCode } from '../common/domain.exception.js';
 import { ErrorResponseDto } from '../common/error-response.dto.js';
+import { RequestHeader } from '../common/request-header.decorator.js';
 import { isUuid } from '../common/uuid.util.js';
 import { RateLimit } from '../throttle/rate-limit.decorator.js';
 import type { OwnedResource } from '../access/access.service.js';
 import { OwnedSession, SessionOwnershipGuard } from '../session/session-ownership.guard.js';
+import { IdempotencyKeyPipe } from './idempotency-key.pipe.js';
 import { MessageService } from './message.service.js';
 import {
   ExchangeResponseDto,
@@ -67,7 +68,7 @@ export class MessageController {
     @CurrentUser() user: AuthenticatedUser,
     @OwnedSession() session: OwnedResource,
     @Body() dto: SendMessageDto,
-    @Headers('idempotency-key') idempotencyKey: string | undefined,
+    @RequestHeader('idempotency-key', IdempotencyKeyPipe) idempotencyKey: string | undefined,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<ExchangeResponseDto> {
     const result = await this.messages.send({
@@ -100,7 +101,7 @@ export class MessageController {
     @Param('messageId') messageId: string,
   ): Promise<MessageResponseDto> {
     if (!isUuid(messageId)) {
-      throw CommonException.invalidId('messageId');
+      throw new CommonException(CommonExceptionCode.InvalidId, 'messageId must be a UUID');
     }
     return mapMessage(await this.messages.findMessage(session.id, messageId));
   }

@@ -1,31 +1,19 @@
-import { HttpStatus } from '@nestjs/common';
 import { DomainException } from '../common/domain.exception.js';
 
-export enum ChatExceptionCode {
+export enum MessageExceptionCode {
   MessageNotFound = 'message_not_found',
   TooManyPendingReplies = 'too_many_pending_replies',
   IdempotencyKeyMismatch = 'idempotency_key_mismatch',
 }
 
-export class ChatException extends DomainException {
-  static messageNotFound(): ChatException {
-    return new ChatException(ChatExceptionCode.MessageNotFound, HttpStatus.NOT_FOUND, 'Message not found');
-  }
+const MESSAGES: Record<MessageExceptionCode, string> = {
+  [MessageExceptionCode.MessageNotFound]: 'Message not found',
+  [MessageExceptionCode.TooManyPendingReplies]: 'Too many replies are pending; wait for one to complete',
+  [MessageExceptionCode.IdempotencyKeyMismatch]: 'clientMessageId and the Idempotency-Key header differ',
+};
 
-  static tooManyPendingReplies(max: number): ChatException {
-    return new ChatException(
-      ChatExceptionCode.TooManyPendingReplies,
-      HttpStatus.TOO_MANY_REQUESTS,
-      `At most ${max} replies may be pending at once; wait for one to complete`,
-      { 'retry-after': '1' },
-    );
-  }
-
-  static idempotencyKeyMismatch(): ChatException {
-    return new ChatException(
-      ChatExceptionCode.IdempotencyKeyMismatch,
-      HttpStatus.BAD_REQUEST,
-      'clientMessageId and the Idempotency-Key header differ',
-    );
+export class MessageException extends DomainException {
+  constructor(code: MessageExceptionCode, message: string = MESSAGES[code]) {
+    super(code, message);
   }
 }

@@ -1,12 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { ClsService } from 'nestjs-cls';
-import { CommonException } from '../common/domain.exception.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import type { ParleyClsStore } from '../common/request-context.js';
 import { AppConfig } from '../config/app-config.js';
 import { SessionException, SessionExceptionCode } from '../session/session.exception.js';
-import { ChatException } from './message.exception.js';
-import { IDEMPOTENCY_KEY_MAX_LENGTH } from './message.dto.js';
+import { MessageException, MessageExceptionCode } from './message.exception.js';
 import type { MessageEntity } from './message.entity.js';
 import { MessageRepository, type Exchange } from './message.repository.js';
 import { PendingReplies } from './pending-replies.service.js';
@@ -61,7 +59,10 @@ export class MessageService {
         throw new SessionException(SessionExceptionCode.NotFound);
       case 'too_many_pending':
         this.metrics.throttled.inc({ limit: 'pending_replies' });
-        throw ChatException.tooManyPendingReplies(this.config.limits.maxPendingReplies);
+        throw new MessageException(
+          MessageExceptionCode.TooManyPendingReplies,
+          `At most ${this.config.limits.maxPendingReplies} replies may be pending at once; wait for one to complete`,
+        );
       case 'created':
       case 'repeated': {
         const { exchange } = result;
@@ -85,17 +86,14 @@ export class MessageService {
   async findMessage(sessionId: string, messageId: string): Promise<MessageEntity> {
     const message = await this.messages.findInSession(sessionId, messageId);
     if (message === null) {
-      throw ChatException.messageNotFound();
+      throw new MessageException(MessageExceptionCode.MessageNotFound);
     }
     return message;
   }
 
   private resolveIdempotencyKey(clientMessageId?: string, header?: string): string | null {
-    if (header !== undefined && (header.length === 0 || header.length > IDEMPOTENCY_KEY_MAX_LENGTH)) {
-      throw CommonException.validation(`Idempotency-Key must be 1-${IDEMPOTENCY_KEY_MAX_LENGTH} characters`);
-    }
     if (clientMessageId !== undefined && header !== undefined && clientMessageId !== header) {
-      throw ChatException.idempotencyKeyMismatch();
+      throw new MessageException(MessageExceptionCode.IdempotencyKeyMismatch);
     }
     return clientMessageId ?? header ?? null;
   }

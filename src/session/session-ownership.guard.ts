@@ -4,7 +4,7 @@ import { ClsService } from 'nestjs-cls';
 import { AccessResource } from '../access/access.constants.js';
 import { AccessService, type OwnedResource } from '../access/access.service.js';
 import { AuthException, AuthExceptionCode } from '../auth/auth.exception.js';
-import { CommonException } from '../common/domain.exception.js';
+import { CommonException, CommonExceptionCode } from '../common/domain.exception.js';
 import type { ParleyClsStore } from '../common/request-context.js';
 import { isUuid } from '../common/uuid.util.js';
 
@@ -33,7 +33,7 @@ export class SessionOwnershipGuard implements CanActivate {
     }
     const sessionId = request.params.sessionId;
     if (!isUuid(sessionId)) {
-      throw CommonException.invalidId('sessionId');
+      throw new CommonException(CommonExceptionCode.InvalidId, 'sessionId must be a UUID');
     }
     request.ownedSession = await this.access.requireAccess({
       userId: user.id,
