@@ -1,7 +1,7 @@
-import { Global, Module } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { LifecycleService } from './lifecycle.service.js';
 
-@Global()
+/** The process's lifecycle state (starting, ready, draining), read by health and main. */
 @Module({
   providers: [LifecycleService],
   exports: [LifecycleService],

@@ -1,5 +1,6 @@
-import { Global, Module } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { AccessModule } from '../access/access.module.js';
+import { CacheModule } from '../cache/cache.module.js';
 import { MemoryProvider } from '../common/memory-provider.port.js';
 import { MemoryController } from './memory.controller.js';
 import { MemoryOwnershipGuard } from './memory-ownership.guard.js';
@@ -8,9 +9,8 @@ import { MemoryRepository } from './memory.repository.js';
 import { MemoryService } from './memory.service.js';
 
 /** Per-user long-term memory: the /v1/memories API and what the reply pipeline puts into prompts. */
-@Global()
 @Module({
-  imports: [AccessModule],
+  imports: [AccessModule, CacheModule],
   controllers: [MemoryController],
   providers: [
     MemoryRepository,

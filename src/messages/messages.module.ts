@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { AccessModule } from '../access/access.module.js';
+import { CacheModule } from '../cache/cache.module.js';
 import { EventsModule } from '../events/events.module.js';
 import { SessionModule } from '../session/session.module.js';
 import { SendRetryDetector } from '../throttle/send-retry.port.js';
@@ -10,7 +11,7 @@ import { PendingReplies } from './pending-replies.service.js';
 
 /** The messages API and the send transaction (a user message and its pending reply, in one go). */
 @Module({
-  imports: [AccessModule, SessionModule, EventsModule],
+  imports: [AccessModule, CacheModule, SessionModule, EventsModule],
   controllers: [MessageController],
   providers: [
     MessageService,
