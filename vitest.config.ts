@@ -20,9 +20,19 @@ export default defineConfig({
         test: { name: 'unit', include: ['src/**/*.spec.ts'] },
       },
       {
+        // The app in the test's process on real PostgreSQL with in-process adapters: no build (`npm run test:medium`).
+        extends: true,
+        test: { name: 'medium', include: ['test/medium/**/*.test.ts'] },
+      },
+      {
         // Against real PostgreSQL, Redis and app processes built once per run (`npm run test:integration`).
         extends: true,
-        test: { name: 'integration', include: ['test/**/*.test.ts'], globalSetup: ['test/support/global-setup.ts'] },
+        test: {
+          name: 'integration',
+          include: ['test/**/*.test.ts'],
+          exclude: ['test/medium/**'],
+          globalSetup: ['test/support/global-setup.ts'],
+        },
       },
     ],
   },
