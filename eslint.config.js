@@ -1,7 +1,7 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', '.test-build/**', '.data/**', 'coverage/**', 'test-output/**', '.ci/**'] },
+  { ignores: ['dist/**', 'node_modules/**', '.test-build/**', '.data/**', 'coverage/**', 'test-output/**', '.ci/**', '.dist-*/**'] },
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {
@@ -32,4 +32,6 @@ export default tseslint.config(
     },
   },
   { files: ['eslint.config.js'], ...tseslint.configs.disableTypeChecked },
+  // Plain JavaScript outside the TypeScript project: the start script and the browser page's module.
+  { files: ['scripts/**/*.mjs', 'web/**/*.js'], ...tseslint.configs.disableTypeChecked },
 );

@@ -83,6 +83,7 @@ async function main(): Promise<void> {
       REDIS_URL,
       REDIS_KEY_PREFIX: prefix,
       JWT_SECRET: TEST_JWT_SECRET,
+      METRICS_TOKEN: 'bench-metrics-token',
       LOG_LEVEL: 'warn',
       LOCAL_LLM_DELAY_MS: '0',
       MAX_PENDING_REPLIES: '10000',

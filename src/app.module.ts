@@ -1,4 +1,4 @@
-import { Module, ValidationPipe, type DynamicModule } from '@nestjs/common';
+import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import type { IncomingMessage } from 'node:http';
 import { ClsModule } from 'nestjs-cls';
@@ -11,12 +11,14 @@ import { CommonModule } from './common/common.module.js';
 import { HttpExceptionFilter } from './common/http-exception.filter.js';
 import { LoggerModule } from './common/logger.module.js';
 import { requestIdFrom, type ParleyClsStore } from './common/request-context.js';
+import { ParleyValidationPipe } from './common/validation.pipe.js';
 import { AppConfig } from './config/app-config.js';
 import { ConfigModule } from './config/config.module.js';
 import { CoordinationModule } from './coordination/coordination.module.js';
 import { DatabaseModule } from './database/database.module.js';
 import { EventsModule } from './events/events.module.js';
 import { HealthModule } from './health/health.module.js';
+import { MeModule } from './me/me.module.js';
 import { MemoryModule } from './memory/memory.module.js';
 import { MessagesModule } from './messages/messages.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
@@ -24,6 +26,7 @@ import { MonitoringModule } from './monitoring/monitoring.module.js';
 import { RedisModule } from './redis/redis.module.js';
 import { REPLIES_QUEUE } from './replies/replies.constants.js';
 import { RepliesModule } from './replies/replies.module.js';
+import { SearchModule } from './search/search.module.js';
 import { SessionModule } from './session/session.module.js';
 import { ThrottleModule } from './throttle/throttle.module.js';
 
@@ -66,6 +69,8 @@ export class AppModule {
         RepliesModule,
         ChatModule,
         MemoryModule,
+        MeModule,
+        SearchModule,
         HealthModule,
         MonitoringModule,
         AdminModule,
@@ -73,7 +78,7 @@ export class AppModule {
       providers: [
         {
           provide: APP_PIPE,
-          useValue: new ValidationPipe({ transform: true, whitelist: true, forbidNonWhitelisted: true }),
+          useValue: new ParleyValidationPipe(),
         },
         { provide: APP_FILTER, useClass: HttpExceptionFilter },
       ],

@@ -2,8 +2,9 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { PINO_LOGGER } from '../common/logger.module.js';
+import type { SecurityEventType } from '../common/security-events.constant.js';
 
-export type SecurityEventType = 'session_forbidden' | 'memory_forbidden' | 'invalid_token' | 'admin_forbidden';
+export type { SecurityEventType } from '../common/security-events.constant.js';
 
 /** Every access violation is logged as a security event (and counted, where metrics are on). */
 @Injectable()

@@ -1,10 +1,16 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { ArrayMaxSize, IsArray, IsIn, IsInt, IsOptional, IsString, Length, Max, Min } from 'class-validator';
+import { ArrayMaxSize, IsArray, IsIn, IsInt, IsOptional, IsString, Max, Min } from 'class-validator';
+import { IsSubject, SUBJECT_MAX_LENGTH } from './subject.util.js';
 
 export class CreateDevTokenDto {
-  @ApiProperty({ example: 'alice', minLength: 1, maxLength: 128, description: 'Becomes the token subject (`sub`)' })
+  @ApiProperty({
+    example: 'alice',
+    minLength: 1,
+    maxLength: SUBJECT_MAX_LENGTH,
+    description: 'Becomes the token subject (`sub`): 1 to 128 UTF-16 code units, no NUL',
+  })
   @IsString()
-  @Length(1, 128)
+  @IsSubject()
   userId: string;
 
   @ApiPropertyOptional({ example: ['admin'], type: [String], enum: ['admin'] })
@@ -14,7 +20,13 @@ export class CreateDevTokenDto {
   @IsIn(['admin'], { each: true })
   roles?: string[];
 
-  @ApiPropertyOptional({ example: 3600, minimum: 60, maximum: 604800, default: 3600 })
+  @ApiPropertyOptional({
+    example: 3600,
+    minimum: 60,
+    maximum: 604800,
+    default: 3600,
+    description: 'At most JWT_MAX_TTL_SECONDS (86400 by default): a longer token would be refused',
+  })
   @IsOptional()
   @IsInt()
   @Min(60)

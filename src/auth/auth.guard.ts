@@ -5,9 +5,10 @@ import { ClsService } from 'nestjs-cls';
 import { IS_PUBLIC } from '../common/public.decorator.js';
 import type { ParleyClsStore } from '../common/request-context.js';
 import { AuthException, AuthExceptionCode } from './auth.exception.js';
+import type { AuthenticatedUser } from './authenticated-user.js';
+import { bearerToken } from './bearer.util.js';
+import { InvalidTokenLimiter } from './invalid-token.limiter.js';
 import { TokenService } from './token.service.js';
-
-const BEARER = /^Bearer ([A-Za-z0-9_.-]+)$/;
 
 /** Global default-deny: every route needs a verified bearer token unless marked @Public(). */
 @Injectable()
@@ -16,6 +17,7 @@ export class AuthGuard implements CanActivate {
     private readonly reflector: Reflector,
     private readonly tokens: TokenService,
     private readonly cls: ClsService<ParleyClsStore>,
+    private readonly invalidTokens: InvalidTokenLimiter,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -31,13 +33,29 @@ export class AuthGuard implements CanActivate {
     if (header === undefined || header === '') {
       throw new AuthException(AuthExceptionCode.MissingToken);
     }
-    const match = BEARER.exec(header);
-    if (!match?.[1]) {
-      throw new AuthException(AuthExceptionCode.InvalidToken);
-    }
-    const user = await this.tokens.verify(match[1]);
+    const token = bearerToken(header);
+    const user = (token === undefined ? undefined : this.tokens.knownUser(token)) ?? (await this.verifyNew(request, token));
     request.user = user;
     this.cls.set('userId', user.id);
     return true;
+  }
+
+  /** A token this process has not verified yet: refused unverified while its IP is over the limit. */
+  private async verifyNew(request: FastifyRequest, token: string | undefined): Promise<AuthenticatedUser> {
+    const blockedFor = await this.invalidTokens.blockedFor(request.ip);
+    if (blockedFor !== undefined) {
+      throw new AuthException(AuthExceptionCode.TooManyInvalidTokens, undefined, blockedFor);
+    }
+    try {
+      if (token === undefined) {
+        throw new AuthException(AuthExceptionCode.InvalidToken);
+      }
+      return await this.tokens.verify(token);
+    } catch (error) {
+      if (error instanceof AuthException && (error.code as AuthExceptionCode) === AuthExceptionCode.InvalidToken) {
+        await this.invalidTokens.recordInvalid(request.ip, request.routeOptions.url);
+      }
+      throw error;
+    }
   }
 }

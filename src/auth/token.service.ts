@@ -13,9 +13,11 @@ import { AppConfig } from '../config/app-config.js';
 import { AuthException, AuthExceptionCode } from './auth.exception.js';
 import type { AuthenticatedUser } from './authenticated-user.js';
 import { resolveSigningSecret } from './signing-secret.util.js';
+import { isValidSubject } from './subject.util.js';
 
 const ASYMMETRIC_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'EdDSA'];
-const SUB_MAX_LENGTH = 128;
+/** How far ahead of this clock a token's `iat` may be (clocks of issuers and replicas differ a little). */
+export const IAT_SKEW_SECONDS = 60;
 /** Verified tokens remembered per process: a client sends the same token with every request. */
 const VERIFIED_MAX = 10_000;
 const VERIFIED_TTL_MS = 60_000;
@@ -55,11 +57,13 @@ export class TokenService {
   }
 
   async verify(token: string): Promise<AuthenticatedUser> {
+    return this.knownUser(token) ?? this.verifyOnce(token);
+  }
+
+  /** The user of a token this process verified recently and that has not expired since. */
+  knownUser(token: string): AuthenticatedUser | undefined {
     const known = this.verified.get(token);
-    if (known !== undefined && known.expiresAtMs > Date.now()) {
-      return known.user;
-    }
-    return this.verifyOnce(token);
+    return known !== undefined && known.expiresAtMs > Date.now() ? known.user : undefined;
   }
 
   private async verifyOnce(token: string): Promise<AuthenticatedUser> {
@@ -78,7 +82,7 @@ export class TokenService {
       throw error;
     }
     const { sub, roles } = payload as JWTPayload & { roles?: unknown };
-    if (typeof sub !== 'string' || sub.length === 0 || sub.length > SUB_MAX_LENGTH) {
+    if (!isValidSubject(sub) || !this.hasAcceptableLifetime(payload)) {
       throw new AuthException(AuthExceptionCode.InvalidToken);
     }
     const validRoles = Array.isArray(roles) ? roles.filter((role): role is string => typeof role === 'string') : [];
@@ -90,7 +94,23 @@ export class TokenService {
     return user;
   }
 
+  /**
+   * `iat` not ahead of this clock beyond the skew, and `exp - iat` (or `exp - now` without `iat`)
+   * within JWT_MAX_TTL_SECONDS: a token valid for centuries (`exp: 1e308`) is not a session.
+   */
+  private hasAcceptableLifetime(payload: JWTPayload): boolean {
+    const now = Math.floor(Date.now() / 1000);
+    const { iat, exp } = payload;
+    if (typeof exp !== 'number' || (iat !== undefined && iat > now + IAT_SKEW_SECONDS)) {
+      return false;
+    }
+    return exp - (iat ?? now) <= this.config.auth.maxTtlSeconds;
+  }
+
   async sign(userId: string, roles: readonly string[], ttlSeconds: number): Promise<IssuedToken> {
+    if (!isValidSubject(userId) || ttlSeconds > this.config.auth.maxTtlSeconds) {
+      throw new RangeError('a token must have a valid subject and a lifetime within JWT_MAX_TTL_SECONDS');
+    }
     const { issuer, audience } = this.config.auth;
     const expiresAt = new Date((Math.floor(Date.now() / 1000) + ttlSeconds) * 1000);
     let jwt = new SignJWT({ roles: [...roles] })

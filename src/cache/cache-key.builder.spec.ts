@@ -101,4 +101,16 @@ describe('CacheKeyBuilder', () => {
     expect(new Set(all).size).toBe(all.length);
     expect(all.every((key) => key.startsWith('parley:cache:'))).toBe(true);
   });
+
+  it('builds one key for a session id in any case, and leaves owner ids as they are', () => {
+    const id = '3f0e5c1a-8a4f-4c86-9a52-2b7d1b6f9c10';
+    const spec = { kind: 'history', ownerId: 'Alice', scopeId: id } as const;
+    expect(keys.data({ ...spec, scopeId: id.toUpperCase() }, '1.1')).toBe(keys.data(spec, '1.1'));
+    expect(keys.counter(keys.counterFor({ kind: 'session', scopeId: id.toUpperCase() }))).toBe(
+      keys.counter({ scope: 'session', id }),
+    );
+    expect(keys.data({ ...spec, ownerId: 'alice' }, '1.1')).not.toBe(keys.data(spec, '1.1'));
+    const upperOwner = id.toUpperCase();
+    expect(keys.counterFor({ kind: 'sessions', scopeId: upperOwner }).id).toBe(upperOwner);
+  });
 });

@@ -1,17 +1,21 @@
+import { normaliseId } from '../common/uuid.util.js';
+
 /**
  * What a cache entry holds. Each kind names the version counter that moves when its data changes:
- * `history` and `session` follow one session (its row and its messages), `sessions` and `memories`
- * follow one owner's collection.
+ * `history` and `session` follow one session (its row and its messages), `sessions`, `memories`,
+ * `preferences` and `search` follow one owner's collection (`search`: every message of theirs).
  */
-export type CacheKind = 'history' | 'session' | 'sessions' | 'memories';
+export type CacheKind = 'history' | 'session' | 'sessions' | 'memories' | 'preferences' | 'search';
 
-export type VersionScope = 'session' | 'sessions' | 'memories';
+export type VersionScope = 'session' | 'sessions' | 'memories' | 'preferences' | 'search';
 
 export const VERSION_SCOPE: Readonly<Record<CacheKind, VersionScope>> = {
   history: 'session',
   session: 'session',
   sessions: 'sessions',
   memories: 'memories',
+  preferences: 'preferences',
+  search: 'search',
 };
 
 export type CacheParamValue = string | number | boolean | null | undefined | ReadonlyArray<string>;
@@ -61,7 +65,8 @@ export class CacheKeyBuilder {
   }
 
   counterFor(spec: Pick<CacheEntrySpec, 'kind' | 'scopeId'>): VersionCounter {
-    return { scope: VERSION_SCOPE[spec.kind], id: spec.scopeId };
+    const scope = VERSION_SCOPE[spec.kind];
+    return { scope, id: scope === 'session' ? normaliseId(spec.scopeId) : spec.scopeId };
   }
 
   /** The data key of one value at one version. */
@@ -71,7 +76,7 @@ export class CacheKeyBuilder {
       'd',
       spec.kind,
       part(spec.ownerId),
-      part(spec.scopeId),
+      part(VERSION_SCOPE[spec.kind] === 'session' ? normaliseId(spec.scopeId) : spec.scopeId),
       part(version),
       paramsPart(spec.params),
     ].join(':');
@@ -84,7 +89,8 @@ export class CacheKeyBuilder {
 
   /** A counter's Redis key. */
   counter(counter: VersionCounter): string {
-    return [this.root, 'v', counter.scope, part(counter.id)].join(':');
+    const id = counter.scope === 'session' ? normaliseId(counter.id) : counter.id;
+    return [this.root, 'v', counter.scope, part(id)].join(':');
   }
 
   /** Moves on every (re)connection of a replica to Redis: everything keyed under an older epoch is unreachable. */

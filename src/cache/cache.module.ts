@@ -47,8 +47,9 @@ import { VersionStore } from './version-store.js';
       provide: VersionBumpRelay,
       inject: [AppConfig, RedisService, MetricsService, PINO_LOGGER],
       useFactory: (config: AppConfig, redis: RedisService, metrics: MetricsService, logger: Logger) =>
-        config.database.url !== undefined && redis.enabled
-          ? new VersionBumpRelay(config.database.url, logger, metrics)
+        // LISTEN holds a session: on the direct connection, never through PgBouncer in transaction mode.
+        config.database.directUrl !== undefined && redis.enabled
+          ? new VersionBumpRelay(config.database.directUrl, logger, metrics)
           : null,
     },
     {

@@ -12,18 +12,26 @@ export class VersionBumpNotifier extends ChangeNotifier {
     super();
   }
 
-  historyChanged(sessionId: string): Promise<void> {
-    return this.versions.bump([{ scope: 'session', id: sessionId }]);
+  historyChanged(sessionId: string, ownerId?: string): Promise<void> {
+    return this.versions.bump([
+      { scope: 'session', id: sessionId },
+      ...(ownerId === undefined ? [] : [{ scope: 'search' as const, id: ownerId }]),
+    ]);
   }
 
   sessionsChanged(ownerId: string, sessionId: string): Promise<void> {
     return this.versions.bump([
       { scope: 'session', id: sessionId },
       { scope: 'sessions', id: ownerId },
+      { scope: 'search', id: ownerId },
     ]);
   }
 
   memoriesChanged(ownerId: string): Promise<void> {
     return this.versions.bump([{ scope: 'memories', id: ownerId }]);
+  }
+
+  preferencesChanged(ownerId: string): Promise<void> {
+    return this.versions.bump([{ scope: 'preferences', id: ownerId }]);
   }
 }

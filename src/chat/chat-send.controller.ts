@@ -3,21 +3,26 @@ import {
   ApiAcceptedResponse,
   ApiBadRequestResponse,
   ApiBearerAuth,
+  ApiConflictResponse,
   ApiForbiddenResponse,
+  ApiHeader,
   ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
   ApiTags,
   ApiTooManyRequestsResponse,
   ApiUnauthorizedResponse,
+  ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { ClsService } from 'nestjs-cls';
 import type { AuthenticatedUser } from '../auth/authenticated-user.js';
 import { CurrentUser } from '../auth/current-user.decorator.js';
 import { ErrorResponseDto } from '../common/error-response.dto.js';
+import { RequestHeader } from '../common/request-header.decorator.js';
+import { IdempotencyKeyPipe } from '../messages/idempotency-key.pipe.js';
 import type { ParleyClsStore } from '../common/request-context.js';
-import { RateLimit } from '../throttle/rate-limit.decorator.js';
+import { IdempotentSend, RateLimit } from '../throttle/rate-limit.decorator.js';
 import { ChatSendDto, ChatSendResponseDto } from './chat-send.dto.js';
 import { ChatSendService } from './chat-send.service.js';
 import { mapMessage } from '../messages/message.dto.js';
@@ -33,6 +38,18 @@ export class ChatSendController {
 
   @Post('send')
   @RateLimit('sends')
+  @IdempotentSend()
+  @ApiHeader({
+    name: 'Idempotency-Key',
+    required: false,
+    description:
+      'A fresh id per message: a repeat with the same key and message answers the original send; with another message, 422',
+  })
+  @ApiUnprocessableEntityResponse({
+    type: ErrorResponseDto,
+    description: 'idempotency_key_reused: the key was used before for a different message',
+  })
+  @ApiConflictResponse({ type: ErrorResponseDto, description: 'too_many_sessions: MAX_SESSIONS_PER_USER reached (no sessionId given)' })
   @ApiOperation({ summary: 'Send a message and wait up to REPLY_WAIT_MS for the reply (creates a session when none is given)' })
   @ApiOkResponse({ type: ChatSendResponseDto, description: 'The reply finished (complete, or failed with its error)' })
   @ApiAcceptedResponse({ type: ChatSendResponseDto, description: 'Stored; the reply is still pending after REPLY_WAIT_MS' })
@@ -44,9 +61,15 @@ export class ChatSendController {
   async send(
     @CurrentUser() user: AuthenticatedUser,
     @Body() dto: ChatSendDto,
+    @RequestHeader('idempotency-key', IdempotencyKeyPipe) idempotencyKey: string | undefined,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<ChatSendResponseDto> {
-    const result = await this.chatSend.sendAndWait({ ownerId: user.id, content: dto.message, sessionId: dto.sessionId });
+    const result = await this.chatSend.sendAndWait({
+      ownerId: user.id,
+      content: dto.message,
+      sessionId: dto.sessionId,
+      idempotencyKey,
+    });
     void reply.status(result.finished ? HttpStatus.OK : HttpStatus.ACCEPTED);
     return {
       sessionId: result.sessionId,

@@ -1,5 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Transform } from 'class-transformer';
 import { IsOptional, IsString, IsUUID, Length, Matches } from 'class-validator';
+import { normaliseId } from '../common/uuid.util.js';
 import { MessageResponseDto } from '../messages/message.dto.js';
 
 export class ChatSendDto {
@@ -15,6 +17,7 @@ export class ChatSendDto {
     description: 'One of your sessions; omitted: a new session is created',
   })
   @IsOptional()
+  @Transform(({ value }: { value: unknown }) => normaliseId(value))
   @IsUUID()
   sessionId?: string;
 }

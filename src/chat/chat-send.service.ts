@@ -4,6 +4,7 @@ import { AccessResource } from '../access/access.constants.js';
 import { AccessService } from '../access/access.service.js';
 import { AppConfig } from '../config/app-config.js';
 import type { StreamSubscription } from '../coordination/event-stream.port.js';
+import { sessionIdForKey } from '../messages/idempotent-session.util.js';
 import { MessageService } from '../messages/message.service.js';
 import type { MessageEntity } from '../messages/message.entity.js';
 import { SessionEventBus } from '../events/session-event-bus.service.js';
@@ -14,6 +15,8 @@ export interface ChatSendInput {
   ownerId: string;
   content: string;
   sessionId?: string;
+  /** The Idempotency-Key header: a repeat answers the original send, another body is 422. */
+  idempotencyKey?: string;
 }
 
 export interface ChatSendResult {
@@ -56,8 +59,13 @@ export class ChatSendService implements BeforeApplicationShutdown {
     }
   }
 
+  /**
+   * Without a session, a send with an idempotency key creates the session named by that key
+   * (sessionIdForKey): its retries land in the same session and are recognised there.
+   */
   async sendAndWait(input: ChatSendInput): Promise<ChatSendResult> {
-    const sessionId = input.sessionId ?? randomUUID();
+    const key = this.messages.resolveIdempotencyKey(undefined, input.idempotencyKey);
+    const sessionId = input.sessionId ?? (key === null ? randomUUID() : sessionIdForKey(input.ownerId, key));
     if (input.sessionId !== undefined) {
       await this.access.requireAccess({
         userId: input.ownerId,
@@ -71,6 +79,7 @@ export class ChatSendService implements BeforeApplicationShutdown {
       sessionId,
       ownerId: input.ownerId,
       content: input.content,
+      idempotencyKey: input.idempotencyKey,
       createSession: input.sessionId === undefined ? { title } : undefined,
     });
     const reply = await this.waitForReply(sent.reply);

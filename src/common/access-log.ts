@@ -1,5 +1,12 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
+
+/** Why a request was answered as it was, when something before the handler decided (load shedding). */
+const extraFields = new WeakMap<FastifyRequest, Readonly<Record<string, string>>>();
+
+export function addAccessLogFields(request: FastifyRequest, fields: Readonly<Record<string, string>>): void {
+  extraFields.set(request, { ...extraFields.get(request), ...fields });
+}
 
 /**
  * One line per answered request, tied to it by `requestId`. Headers are never logged, so the
@@ -14,8 +21,16 @@ export function registerAccessLog(fastify: FastifyInstance, logger: Logger): voi
       route: request.routeOptions.url ?? 'unmatched',
       statusCode: reply.statusCode,
       durationMs: Math.round(reply.elapsedTime * 10) / 10,
+      ...extraFields.get(request),
     };
-    if (reply.statusCode >= 500) {
+    if (fields.route.startsWith('/health/') || fields.route === '/metrics') {
+      // Probes and scrapes arrive every few seconds on every pod: at info they would drown the log
+      // (a failing probe shows in the pod's events and in the readiness metrics instead).
+      logger.debug(fields, 'request answered');
+    } else if (reply.statusCode === 503) {
+      // Refused on purpose (overload, a dependency briefly away): worth a look, not a failure.
+      logger.warn(fields, 'request answered');
+    } else if (reply.statusCode >= 500) {
       logger.error(fields, 'request answered');
     } else {
       logger.info(fields, 'request answered');

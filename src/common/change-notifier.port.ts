@@ -4,15 +4,20 @@
  * inside a transaction, never before the write is durable. CacheModule provides it (cache/).
  */
 export abstract class ChangeNotifier {
-  /** A session's messages changed: a send was stored, or a reply changed state or text. */
-  abstract historyChanged(sessionId: string): Promise<void>;
   /**
-   * An owner's sessions changed: one was created, renamed or deleted, or a send was stored in it.
-   * Covers that session's messages too: one bump of both counters, in one round trip.
+   * A session's messages changed: a send was stored, or a reply changed state or text. With the
+   * owner (a message's text became final), what the owner finds by searching changed too.
+   */
+  abstract historyChanged(sessionId: string, ownerId?: string): Promise<void>;
+  /**
+   * An owner's sessions changed: one was created, renamed, deleted or written to (and so their
+   * search). Covers that session's messages too: one bump of every counter, in one round trip.
    */
   abstract sessionsChanged(ownerId: string, sessionId: string): Promise<void>;
   /** An owner's long-term memories changed: one was added or deleted, or all were forgotten. */
   abstract memoriesChanged(ownerId: string): Promise<void>;
+  /** An owner's preferences (custom instructions, memory extraction) changed. */
+  abstract preferencesChanged(ownerId: string): Promise<void>;
 }
 
 /** For tests and tools that build parts of the app without the cache. */
@@ -20,4 +25,5 @@ export class NoChangeNotifier extends ChangeNotifier {
   async historyChanged(): Promise<void> {}
   async sessionsChanged(): Promise<void> {}
   async memoriesChanged(): Promise<void> {}
+  async preferencesChanged(): Promise<void> {}
 }

@@ -14,8 +14,21 @@ export function etagOf(body: unknown): string {
   return `W/"${createHash('sha1').update(JSON.stringify(body)).digest('base64url')}"`;
 }
 
-function matches(header: string | undefined, etag: string): boolean {
-  return header !== undefined && header.split(',').some((candidate) => candidate.trim() === etag || candidate.trim() === '*');
+/** An entity tag without its weakness marker: `W/"x"` and `"x"` are the same tag to a weak comparison. */
+function opaque(tag: string): string {
+  return tag.startsWith('W/') ? tag.slice(2) : tag;
+}
+
+/** If-None-Match uses the weak comparison (RFC 9110, 13.1.2): a strong copy of a weak tag matches. */
+export function ifNoneMatchHits(header: string | undefined, etag: string): boolean {
+  if (header === undefined) {
+    return false;
+  }
+  const wanted = opaque(etag);
+  return header.split(',').some((candidate) => {
+    const tag = candidate.trim();
+    return tag === '*' || opaque(tag) === wanted;
+  });
 }
 
 /**
@@ -32,7 +45,7 @@ export class EtagInterceptor implements NestInterceptor {
       map((body: unknown) => {
         const etag = request.responseEtag ?? etagOf(body);
         void reply.header('etag', etag).header('cache-control', 'private, no-cache');
-        if (matches(request.headers['if-none-match'], etag)) {
+        if (ifNoneMatchHits(request.headers['if-none-match'], etag)) {
           void reply.status(304);
           return undefined;
         }

@@ -9,6 +9,8 @@ import {
 } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
+import { addAccessLogFields } from './access-log.js';
+import { allowedMethods } from './allowed-methods.js';
 import { DomainException } from './domain.exception.js';
 import { PINO_LOGGER } from './logger.module.js';
 
@@ -20,7 +22,7 @@ export interface ErrorBody {
   requestId: string;
 }
 
-interface ErrorShape {
+export interface ErrorShape {
   status: number;
   message: string;
   code?: string;
@@ -33,6 +35,7 @@ const CODE_BY_STATUS: Partial<Record<number, string>> = {
   [HttpStatus.FORBIDDEN]: 'forbidden',
   [HttpStatus.NOT_FOUND]: 'not_found',
   [HttpStatus.METHOD_NOT_ALLOWED]: 'method_not_allowed',
+  [HttpStatus.REQUEST_TIMEOUT]: 'request_timeout',
   [HttpStatus.CONFLICT]: 'conflict',
   [HttpStatus.PAYLOAD_TOO_LARGE]: 'payload_too_large',
   [HttpStatus.UNSUPPORTED_MEDIA_TYPE]: 'unsupported_media_type',
@@ -48,26 +51,31 @@ const CODE_BY_STATUS: Partial<Record<number, string>> = {
 export const DOMAIN_STATUS: Readonly<Record<string, HttpStatus>> = {
   // common
   validation_failed: HttpStatus.BAD_REQUEST,
+  invalid_json: HttpStatus.BAD_REQUEST,
   invalid_id: HttpStatus.BAD_REQUEST,
   // auth
   missing_token: HttpStatus.UNAUTHORIZED,
   invalid_token: HttpStatus.UNAUTHORIZED,
   token_expired: HttpStatus.UNAUTHORIZED,
   admin_required: HttpStatus.FORBIDDEN,
-  // access, session, memory
+  rate_limited: HttpStatus.TOO_MANY_REQUESTS,
+  // access, session, memory, search
   session_not_found: HttpStatus.NOT_FOUND,
   session_forbidden: HttpStatus.FORBIDDEN,
   memory_not_found: HttpStatus.NOT_FOUND,
   memory_forbidden: HttpStatus.FORBIDDEN,
   invalid_cursor: HttpStatus.BAD_REQUEST,
+  too_many_sessions: HttpStatus.CONFLICT,
   too_many_memories: HttpStatus.CONFLICT,
   // messages
   message_not_found: HttpStatus.NOT_FOUND,
+  parent_not_found: HttpStatus.NOT_FOUND,
   too_many_pending_replies: HttpStatus.TOO_MANY_REQUESTS,
   idempotency_key_mismatch: HttpStatus.BAD_REQUEST,
+  idempotency_key_reused: HttpStatus.UNPROCESSABLE_ENTITY,
 };
 
-/** Headers some codes answer with: when to try again, how to authenticate. */
+/** Headers some codes always answer with: when to try again, how to authenticate. */
 const DOMAIN_HEADERS: Readonly<Record<string, Readonly<Record<string, string>>>> = {
   too_many_pending_replies: { 'retry-after': '1' },
   missing_token: { 'www-authenticate': 'Bearer' },
@@ -81,7 +89,11 @@ function fromDomainException(exception: DomainException): ErrorShape {
     // A code without a status is a bug of ours, never the client's.
     return { status: HttpStatus.INTERNAL_SERVER_ERROR, message: 'Internal server error', code: 'internal_error' };
   }
-  return { status, message: exception.message, code: exception.code, headers: DOMAIN_HEADERS[exception.code] };
+  const retryAfter = exception.retryAfterSeconds;
+  const headers = retryAfter === undefined
+    ? DOMAIN_HEADERS[exception.code]
+    : { ...DOMAIN_HEADERS[exception.code], 'retry-after': String(retryAfter) };
+  return { status, message: exception.message, code: exception.code, headers };
 }
 
 function fromHttpException(exception: HttpException): ErrorShape {
@@ -101,6 +113,11 @@ function fromHttpException(exception: HttpException): ErrorShape {
   return { status, message: String(response), code: CODE_BY_STATUS[status] };
 }
 
+const CLIENT_ERROR_MESSAGES: Partial<Record<number, string>> = {
+  [HttpStatus.PAYLOAD_TOO_LARGE]: 'The body is larger than the limit',
+  [HttpStatus.UNSUPPORTED_MEDIA_TYPE]: 'A body must be JSON, sent as Content-Type: application/json',
+};
+
 /** Errors raised by Fastify itself (body parsing, limits) carry a 4xx statusCode. */
 function isClientError(exception: unknown): exception is Error & { statusCode: number } {
   const statusCode = (exception as { statusCode?: unknown } | null)?.statusCode;
@@ -110,6 +127,11 @@ function isClientError(exception: unknown): exception is Error & { statusCode: n
 }
 
 const RETRY_AFTER_UNAVAILABLE_SECONDS = '2';
+const RETRY_AFTER_OVERLOADED_SECONDS = '1';
+/** pg's pool: no connection came free within DATABASE_CONNECT_TIMEOUT_MS. */
+const POOL_EXHAUSTED = /timeout exceeded when trying to connect/i;
+/** query_canceled: the statement ran past DATABASE_STATEMENT_TIMEOUT_MS (set per transaction). */
+const STATEMENT_TIMEOUT = '57014';
 /** PostgreSQL classes that mean "not now", not "wrong": connection (08), resources (53), operator (57). */
 const TRANSIENT_SQLSTATE = /^(08|53|57)/;
 const TRANSIENT_MESSAGE =
@@ -120,21 +142,46 @@ const TRANSIENT_MESSAGE =
  * restarts, a statement hits its timeout): the request was not wrong, so 503 with Retry-After
  * rather than a 500.
  */
-function isDependencyUnavailable(exception: unknown): boolean {
+function dependencyFailure(exception: unknown): 'pool_exhausted' | 'statement_timeout' | 'unavailable' | undefined {
   for (let error = exception, depth = 0; error instanceof Error && depth < 3; depth += 1) {
     const code = (error as { code?: unknown }).code;
-    if (
-      (typeof code === 'string' && TRANSIENT_SQLSTATE.test(code)) ||
-      TRANSIENT_MESSAGE.test(error.message)
-    ) {
-      return true;
+    if (POOL_EXHAUSTED.test(error.message)) {
+      return 'pool_exhausted';
+    }
+    if (code === STATEMENT_TIMEOUT && /statement timeout/i.test(error.message)) {
+      return 'statement_timeout';
+    }
+    if ((typeof code === 'string' && TRANSIENT_SQLSTATE.test(code)) || TRANSIENT_MESSAGE.test(error.message)) {
+      return 'unavailable';
     }
     error =
       (error as { driverError?: unknown; cause?: unknown }).driverError ??
       (error as { cause?: unknown }).cause;
   }
-  return false;
+  return undefined;
 }
+
+const DEPENDENCY_FAILURES: Record<NonNullable<ReturnType<typeof dependencyFailure>>, ErrorShape> = {
+  // Every pooled connection stayed busy: this process sheds the request, like any other overload.
+  pool_exhausted: {
+    status: HttpStatus.SERVICE_UNAVAILABLE,
+    message: 'Overloaded: no database connection came free in time; retry shortly',
+    code: 'overloaded',
+    headers: { 'retry-after': RETRY_AFTER_OVERLOADED_SECONDS },
+  },
+  statement_timeout: {
+    status: HttpStatus.SERVICE_UNAVAILABLE,
+    message: 'The database did not answer within the statement timeout; retry shortly',
+    code: 'unavailable',
+    headers: { 'retry-after': RETRY_AFTER_UNAVAILABLE_SECONDS },
+  },
+  unavailable: {
+    status: HttpStatus.SERVICE_UNAVAILABLE,
+    message: 'A dependency is briefly unavailable; retry shortly',
+    code: 'unavailable',
+    headers: { 'retry-after': RETRY_AFTER_UNAVAILABLE_SECONDS },
+  },
+};
 
 export function toErrorShape(exception: unknown): ErrorShape {
   if (exception instanceof DomainException) {
@@ -144,19 +191,16 @@ export function toErrorShape(exception: unknown): ErrorShape {
     return fromHttpException(exception);
   }
   if (isClientError(exception)) {
+    // Fastify's own messages may repeat the input (a content type, a path): a fixed one instead.
     return {
       status: exception.statusCode,
-      message: exception.message,
-      code: CODE_BY_STATUS[exception.statusCode],
+      message: CLIENT_ERROR_MESSAGES[exception.statusCode] ?? 'The request is malformed',
+      code: CODE_BY_STATUS[exception.statusCode] ?? 'bad_request',
     };
   }
-  if (isDependencyUnavailable(exception)) {
-    return {
-      status: HttpStatus.SERVICE_UNAVAILABLE,
-      message: 'A dependency is briefly unavailable; retry shortly',
-      code: 'unavailable',
-      headers: { 'retry-after': RETRY_AFTER_UNAVAILABLE_SECONDS },
-    };
+  const failure = dependencyFailure(exception);
+  if (failure !== undefined) {
+    return DEPENDENCY_FAILURES[failure];
   }
   return {
     status: HttpStatus.INTERNAL_SERVER_ERROR,
@@ -186,6 +230,23 @@ function terminusReport(exception: unknown): Record<string, unknown> | undefined
     : undefined;
 }
 
+/**
+ * No route matched: 405 with `Allow` when the path exists under other methods, else 404. The
+ * message never repeats the path (it may be anything a client sent).
+ */
+function unmatchedRoute(request: FastifyRequest): ErrorShape {
+  const allow = allowedMethods.for(request.url);
+  if (allow.length > 0) {
+    return {
+      status: HttpStatus.METHOD_NOT_ALLOWED,
+      message: `This path answers ${allow.join(', ')}`,
+      code: 'method_not_allowed',
+      headers: { allow: allow.join(', ') },
+    };
+  }
+  return { status: HttpStatus.NOT_FOUND, message: 'No route matches this path', code: 'not_found' };
+}
+
 /** The one place where exceptions become HTTP answers: JSON, with `requestId`, never a stack trace. */
 @Catch()
 export class HttpExceptionFilter implements ExceptionFilter {
@@ -195,9 +256,12 @@ export class HttpExceptionFilter implements ExceptionFilter {
     const http = host.switchToHttp();
     const request = http.getRequest<FastifyRequest>();
     const reply = http.getResponse<FastifyReply>();
-    const shape = toErrorShape(exception);
+    const shape = request.is404 ? unmatchedRoute(request) : toErrorShape(exception);
     if (shape.status >= 500) {
       this.logger.error({ err: exception, route: request.routeOptions.url }, 'request failed');
+    }
+    if (shape.code !== undefined) {
+      addAccessLogFields(request, { code: shape.code });
     }
     if (reply.sent) {
       return;

@@ -1,7 +1,8 @@
 import type { LoggerService } from '@nestjs/common';
 import { ClsServiceManager } from 'nestjs-cls';
-import { pino, stdTimeFunctions, type Logger } from 'pino';
+import { pino, stdTimeFunctions, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
 import type { LogLevel } from '../config/app-config.js';
+import { describeError } from './log-safe-error.js';
 import type { ParleyClsStore } from './request-context.js';
 
 /** Fields of the current request added to every line, so a line can be traced to its request. */
@@ -13,18 +14,21 @@ function contextFields(): Record<string, unknown> {
   return { requestId: cls.getId(), userId: cls.get('userId'), sessionId: cls.get('sessionId') };
 }
 
-export function createLogger(level: LogLevel): Logger {
-  return pino({
+export function createLogger(level: LogLevel, destination?: DestinationStream): Logger {
+  const options: LoggerOptions = {
     level,
     base: { service: 'parley', pid: process.pid },
     timestamp: stdTimeFunctions.isoTime,
     formatters: { level: (label) => ({ level: label }) },
     mixin: contextFields,
+    // Errors, whatever key they are logged under, pass through one filter (see log-safe-error.ts).
+    serializers: { err: describeError, error: describeError },
     redact: {
-      paths: ['authorization', '*.authorization', '*.headers.authorization', 'token', '*.token'],
+      paths: ['authorization', '*.authorization', '*.headers.authorization', 'token', '*.token', 'ticket', '*.ticket'],
       censor: '[redacted]',
     },
-  });
+  };
+  return destination === undefined ? pino(options) : pino(options, destination);
 }
 
 /** Nest's own start-up chatter (modules loaded, routes mapped) is debug detail, not news. */

@@ -18,10 +18,35 @@ export class AppConfig {
     readonly host: string;
     readonly trustProxy: TrustProxy;
     readonly bodyLimitBytes: number;
+    /**
+     * Browser origins allowed by CORS: exact origins (`https://app.example.com`), or a host with any
+     * port (`http://localhost:*`). Empty: no cross-origin access.
+     */
+    readonly corsOrigins: readonly string[];
+    /** Longest time to receive a whole request (headers and body); then 408 and the socket closes. */
+    readonly requestTimeoutMs: number;
+    /** A socket with no traffic either way for this long is closed (a client that stopped reading). */
+    readonly idleTimeoutMs: number;
+    /** Open connections per process; more are refused at accept. */
+    readonly maxConnections: number;
+  };
+  /** The reference chat page at `/`. */
+  readonly webClient: {
+    readonly enabled: boolean;
   };
   readonly database: {
     /** Unset means the embedded PGlite engine in `dataDir`. */
     readonly url: string | undefined;
+    /**
+     * A direct PostgreSQL connection for what needs a session (the migrations under their advisory
+     * lock, the LISTEN of the cache bump relay), when `url` points at PgBouncer in transaction mode.
+     * Equal to `url` when unset.
+     */
+    readonly directUrl: string | undefined;
+    /** False: this process never migrates; it waits, not ready, until the schema is current. */
+    readonly migrateOnStart: boolean;
+    /** Longest wait for another process's migrations (their advisory lock) before giving up. */
+    readonly migrationLockTimeoutMs: number;
     readonly poolSize: number;
     readonly connectTimeoutMs: number;
     readonly statementTimeoutMs: number;
@@ -38,14 +63,20 @@ export class AppConfig {
     readonly issuer: string | undefined;
     readonly audience: string | undefined;
     readonly devTokens: boolean;
+    /** Longest token lifetime accepted (`exp - iat`); a longer one is refused as invalid. */
+    readonly maxTtlSeconds: number;
   };
   readonly limits: {
     readonly sendsPerMinute: number;
     readonly readsPerMinute: number;
     readonly devTokensPerMinute: number;
+    /** Invalid or forged tokens per client IP per window; past it that IP's unknown tokens get 429. */
+    readonly invalidTokensPerMinute: number;
     readonly maxPendingReplies: number;
     /** Memories kept per user; a write past it is refused (409), never silently dropped. */
     readonly maxMemoriesPerUser: number;
+    /** Sessions kept per user; creating one more is refused (409), exactly across replicas. */
+    readonly maxSessionsPerUser: number;
     readonly windowMs: number;
     /** Without Redis each replica enforces limit / expectedReplicas on its own (fail open). */
     readonly expectedReplicas: number;
@@ -93,6 +124,8 @@ export class AppConfig {
     readonly streamMaxLength: number;
     readonly streamTtlMs: number;
     readonly sseHeartbeatMs: number;
+    /** Lifetime of a stream ticket (the browser EventSource's credential). */
+    readonly ticketTtlMs: number;
   };
   readonly cache: {
     /** False: every cached read goes to the database (writes still bump versions when Redis is set). */
@@ -141,6 +174,47 @@ function parseTrustProxy(reader: EnvReader): TrustProxy {
   return value.split(',').map((part) => part.trim());
 }
 
+/** In embedded mode a front-end on this machine works at once, whatever its port. */
+const EMBEDDED_CORS_ORIGINS = ['http://localhost:*', 'http://127.0.0.1:*'];
+const ORIGIN_WITH_ANY_PORT = /^(https?:\/\/[a-z0-9.-]+):\*$/;
+
+/**
+ * CORS_ORIGINS: comma-separated exact origins (scheme, host, optional port; no path, no slash), or
+ * `scheme://host:*` for any port. Set but empty: none. Unset: none, or localhost in embedded mode.
+ */
+function parseCorsOrigins(env: Env, mode: AppConfig['mode']): string[] {
+  const value = env.CORS_ORIGINS;
+  if (value === undefined) {
+    return mode === 'embedded' ? EMBEDDED_CORS_ORIGINS : [];
+  }
+  const origins = value
+    .split(',')
+    .map((part) => part.trim())
+    .filter((part) => part !== '');
+  for (const origin of origins) {
+    const anyPort = ORIGIN_WITH_ANY_PORT.exec(origin);
+    const exact = anyPort?.[1] ?? origin;
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(exact);
+    } catch {
+      parsed = undefined;
+    }
+    const valid =
+      parsed !== undefined &&
+      ['http:', 'https:'].includes(parsed.protocol) &&
+      parsed.origin === exact &&
+      /^([a-z0-9-]+(\.[a-z0-9-]+)*|\[[0-9a-f:.]+\])$/.test(parsed.hostname);
+    if (!valid) {
+      throw new ConfigError(
+        'CORS_ORIGINS',
+        `must be comma-separated origins like https://app.example.com or http://localhost:* (got "${origin}")`,
+      );
+    }
+  }
+  return origins;
+}
+
 /** Sends are shed first: the reads threshold may not be below the sends one. */
 function parseShedding(reader: EnvReader): AppConfig['shedding'] {
   const sendsEventLoopDelayMs = reader.int('SHED_SENDS_EVENT_LOOP_DELAY_MS', 200, 1, 600_000);
@@ -159,11 +233,40 @@ function parseShedding(reader: EnvReader): AppConfig['shedding'] {
   };
 }
 
+/**
+ * A slowly sent request ends at HTTP_REQUEST_TIMEOUT_MS. The idle timeout covers a socket on which
+ * nothing moves at all, so it must outlast the quiet periods Parley itself makes: chat/send waiting
+ * for its reply, an event stream between two heartbeats.
+ */
+function parseHttpTimeouts(
+  reader: EnvReader,
+): Pick<AppConfig['http'], 'requestTimeoutMs' | 'idleTimeoutMs' | 'maxConnections'> {
+  const requestTimeoutMs = reader.int('HTTP_REQUEST_TIMEOUT_MS', 30_000, 100, ONE_HOUR_MS);
+  const idleTimeoutMs = reader.int('HTTP_IDLE_TIMEOUT_MS', 120_000, 1000, ONE_HOUR_MS);
+  const replyWaitMs = reader.int('REPLY_WAIT_MS', 30_000, 0, 600_000);
+  const heartbeatMs = reader.int('SSE_HEARTBEAT_MS', 15_000, 100, 15_000);
+  if (idleTimeoutMs <= Math.max(replyWaitMs, heartbeatMs)) {
+    throw new ConfigError(
+      'HTTP_IDLE_TIMEOUT_MS',
+      `must be above REPLY_WAIT_MS (${replyWaitMs}) and SSE_HEARTBEAT_MS (${heartbeatMs})`,
+    );
+  }
+  return {
+    requestTimeoutMs,
+    idleTimeoutMs,
+    maxConnections: reader.int('HTTP_MAX_CONNECTIONS', 10_000, 1, 1_000_000),
+  };
+}
+
 /** Parses and validates the environment. Throws ConfigError naming the first bad variable. */
 export function loadConfig(env: Env): AppConfig {
   const r = new EnvReader(env);
   const nodeEnv = r.oneOf<NodeEnv>('NODE_ENV', 'development', ['development', 'production', 'test']);
   const databaseUrl = r.url('DATABASE_URL', ['postgres:', 'postgresql:']);
+  const databaseDirectUrl = r.url('DATABASE_DIRECT_URL', ['postgres:', 'postgresql:']);
+  if (databaseDirectUrl !== undefined && databaseUrl === undefined) {
+    throw new ConfigError('DATABASE_DIRECT_URL', 'needs DATABASE_URL (it is the direct way to the same database)');
+  }
   const redisUrl = r.url('REDIS_URL', ['redis:', 'rediss:']);
   const production = nodeEnv === 'production';
   const mode = production || redisUrl !== undefined ? 'production' : 'embedded';
@@ -188,6 +291,13 @@ export function loadConfig(env: Env): AppConfig {
     throw new ConfigError('JWT_SECRET', 'or JWT_JWKS_URL is required when NODE_ENV=production');
   }
 
+  const metricsToken = r.optional('METRICS_TOKEN');
+  if (production && metricsToken === undefined) {
+    // /metrics tells the Node version, security event counts and queue sizes: never public.
+    throw new ConfigError('METRICS_TOKEN', 'is required when NODE_ENV=production (GET /metrics needs it as a bearer token)');
+  }
+  const corsOrigins = parseCorsOrigins(env, mode);
+
   const provider = r.oneOf<LlmProviderName>('LLM_PROVIDER', 'local', ['local', 'openai']);
   const llmBaseUrl = r.url('LLM_BASE_URL', ['http:', 'https:']);
   if (provider === 'openai' && llmBaseUrl === undefined && r.optional('LLM_API_KEY') === undefined) {
@@ -200,12 +310,21 @@ export function loadConfig(env: Env): AppConfig {
     role: r.oneOf<AppRole>('APP_ROLE', 'all', ['api', 'worker', 'all']),
     http: {
       port: r.int('PORT', 3000, 0, 65535),
-      host: r.string('HOST', '0.0.0.0'),
+      // Embedded mode serves dev tokens: only this machine may reach it unless HOST says otherwise.
+      host: r.string('HOST', mode === 'embedded' ? '127.0.0.1' : '0.0.0.0'),
       trustProxy: parseTrustProxy(r),
       bodyLimitBytes: 64 * 1024,
+      corsOrigins,
+      ...parseHttpTimeouts(r),
+    },
+    webClient: {
+      enabled: r.bool('WEB_CLIENT_ENABLED', !production),
     },
     database: {
       url: databaseUrl,
+      directUrl: databaseDirectUrl ?? databaseUrl,
+      migrateOnStart: r.bool('MIGRATE_ON_START', true),
+      migrationLockTimeoutMs: r.int('MIGRATION_LOCK_TIMEOUT_MS', 600_000, 1000, 24 * ONE_HOUR_MS),
       poolSize: r.int('DATABASE_POOL_SIZE', 10, 1, 200),
       connectTimeoutMs: r.int('DATABASE_CONNECT_TIMEOUT_MS', 5000, 100, 120_000),
       statementTimeoutMs: r.int('DATABASE_STATEMENT_TIMEOUT_MS', 15_000, 100, ONE_HOUR_MS),
@@ -221,13 +340,16 @@ export function loadConfig(env: Env): AppConfig {
       issuer: r.optional('JWT_ISSUER'),
       audience: r.optional('JWT_AUDIENCE'),
       devTokens,
+      maxTtlSeconds: r.int('JWT_MAX_TTL_SECONDS', 86_400, 60, 365 * 86_400),
     },
     limits: {
       sendsPerMinute: r.int('RATE_LIMIT_SENDS', 30, 1, 1_000_000),
       readsPerMinute: r.int('RATE_LIMIT_READS', 300, 1, 1_000_000),
       devTokensPerMinute: r.int('RATE_LIMIT_DEV_TOKENS', 10, 1, 1_000_000),
+      invalidTokensPerMinute: r.int('RATE_LIMIT_INVALID_TOKENS', 20, 1, 1_000_000),
       maxPendingReplies: r.int('MAX_PENDING_REPLIES', 3, 1, 10_000),
       maxMemoriesPerUser: r.int('MAX_MEMORIES_PER_USER', 1000, 1, 1_000_000),
+      maxSessionsPerUser: r.int('MAX_SESSIONS_PER_USER', 10_000, 1, 10_000_000),
       windowMs: r.int('RATE_LIMIT_WINDOW_MS', 60_000, 100, 3_600_000),
       expectedReplicas: r.int('RATE_LIMIT_EXPECTED_REPLICAS', 3, 1, 1000),
     },
@@ -258,6 +380,7 @@ export function loadConfig(env: Env): AppConfig {
       streamMaxLength: r.int('EVENT_STREAM_MAX_LENGTH', 1000, 10, 1_000_000),
       streamTtlMs: r.int('EVENT_STREAM_TTL_MS', 3_600_000, 1000, 7 * 24 * ONE_HOUR_MS),
       sseHeartbeatMs: r.int('SSE_HEARTBEAT_MS', 15_000, 100, 15_000),
+      ticketTtlMs: r.int('SSE_TICKET_TTL_MS', 300_000, 1000, 24 * ONE_HOUR_MS),
     },
     cache: {
       enabled: r.bool('CACHE_ENABLED', true),
@@ -269,7 +392,7 @@ export function loadConfig(env: Env): AppConfig {
       lockWaitMs: r.int('CACHE_LOCK_WAIT_MS', 2000, 0, 600_000),
     },
     logLevel: r.oneOf<LogLevel>('LOG_LEVEL', 'info', ['debug', 'info', 'warn', 'error']),
-    metricsToken: r.optional('METRICS_TOKEN'),
+    metricsToken,
     livenessMaxEventLoopDelayMs: r.int('LIVENESS_MAX_EVENT_LOOP_DELAY_MS', 5000, 100, 600_000),
     shutdown: {
       graceMs: r.int('SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),

@@ -28,6 +28,7 @@ const READ = (): Set<string> =>
       DATABASE_URL: 'postgres://parley@db/parley',
       REDIS_URL: 'redis://redis:6379',
       JWT_SECRET: 'x'.repeat(32),
+      METRICS_TOKEN: 'scrape-token',
       LLM_PROVIDER: 'openai',
       LLM_BASE_URL: 'http://llm:8000/v1',
     }),

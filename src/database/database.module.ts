@@ -2,6 +2,8 @@ import { Global, Inject, Injectable, Module, type OnApplicationShutdown } from '
 import { DataSource } from 'typeorm';
 import { AppConfig } from '../config/app-config.js';
 import { openDataSource } from './data-source.js';
+import { DatabasePoolMetrics } from './pool-metrics.js';
+import { SchemaStatusService } from './schema-status.service.js';
 
 @Injectable()
 class DatabaseShutdown implements OnApplicationShutdown {
@@ -14,13 +16,15 @@ class DatabaseShutdown implements OnApplicationShutdown {
   }
 }
 
-/** One pool per process, opened and migrated before anything else may query. */
+/** One pool per process, opened before anything else may query (migrated first, see main.ts). */
 @Global()
 @Module({
   providers: [
     { provide: DataSource, inject: [AppConfig], useFactory: (config: AppConfig) => openDataSource(config) },
     DatabaseShutdown,
+    SchemaStatusService,
+    DatabasePoolMetrics,
   ],
-  exports: [DataSource],
+  exports: [DataSource, SchemaStatusService],
 })
 export class DatabaseModule {}

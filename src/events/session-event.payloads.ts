@@ -13,7 +13,8 @@ export interface StoredMessage {
   seq: number;
   role: 'user' | 'assistant';
   content: string;
-  status: 'pending' | 'streaming' | 'complete' | 'failed';
+  /** pending, streaming, then one of the terminal statuses (complete, failed, …). */
+  status: string;
   replyTo: string | null;
   errorCode: string | null;
   errorMessage: string | null;

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { PINO_LOGGER } from '../common/logger.module.js';
 import { AppConfig } from '../config/app-config.js';
 import type { StreamEvent, StreamSubscription } from '../coordination/event-stream.port.js';
+import { MetricsService } from '../metrics/metrics.service.js';
 import { SessionEventBus } from './session-event-bus.service.js';
 
 /** A client that reads slower than this much buffered output is cut off; it resumes with Last-Event-ID. */
@@ -27,6 +28,7 @@ export class SessionEventsService implements BeforeApplicationShutdown {
   constructor(
     private readonly events: SessionEventBus,
     private readonly config: AppConfig,
+    private readonly metrics: MetricsService,
     @Inject(PINO_LOGGER) private readonly logger: Logger,
   ) {}
 
@@ -51,11 +53,13 @@ export class SessionEventsService implements BeforeApplicationShutdown {
       clearInterval(heartbeat);
       subscription?.close();
       this.open.delete(close);
+      this.metrics.sseStreamsOpen.set(this.open.size);
       if (!raw.writableEnded) {
         raw.end();
       }
     };
     this.open.add(close);
+    this.metrics.sseStreamsOpen.set(this.open.size);
     raw.once('close', close);
     try {
       subscription = await this.events.subscribe(sessionId, lastEventId, (event) => {

@@ -34,16 +34,21 @@ export class HealthController {
     return this.health.check([() => this.eventLoop.check()]);
   }
 
+  /**
+   * Fails only for what makes this pod unable to serve where another could: schema behind, the
+   * database unreachable from this pod, shutting down. Redis, the queue and overload are reported
+   * (`degraded` while impaired) and do not fail it.
+   */
   @Get('ready')
   @HealthCheck()
-  @ApiOkResponse({ description: 'Dependencies reachable, migrations applied, not shutting down' })
+  @ApiOkResponse({ description: 'Schema current, the database reachable from this pod, not shutting down; Redis, the queue and load reported (degraded while impaired)' })
   @ApiServiceUnavailableResponse({ description: 'Terminus JSON naming what failed' })
   ready(): Promise<HealthCheckResult> {
     return this.health.check([
       () => this.lifecycle.check(),
-      () => this.load.check(),
-      () => this.database.check(),
       () => this.database.migrations(),
+      () => this.database.check(),
+      () => this.load.check(),
       ...(this.redis.enabled ? [() => this.redisIndicator.check()] : []),
       () => this.queue.check(),
     ]);
@@ -51,7 +56,8 @@ export class HealthController {
 
   @Get('startup')
   @HealthCheck()
-  @ApiOkResponse({ description: 'Migrations ran and connections opened' })
+  @ApiOkResponse({ description: 'Migrations applied and connections opened' })
+  @ApiServiceUnavailableResponse({ description: 'Schema behind: Terminus JSON naming migrations' })
   startup(): Promise<HealthCheckResult> {
     return this.health.check([() => this.database.migrations()]);
   }

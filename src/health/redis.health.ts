@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
 import { RedisService } from '../redis/redis.service.js';
+import { degradedWhenDown } from './degraded.util.js';
 
 const TIMEOUT_MS = 1000;
 
@@ -11,8 +12,11 @@ export class RedisHealthIndicator {
     private readonly health: HealthIndicatorService,
   ) {}
 
+  /** `degraded` (never `down`) while Redis does not answer: Parley serves reads and sends without it. */
   check(): Promise<HealthIndicatorResult<'redis'>> {
-    return Promise.resolve(
+    return degradedWhenDown(
+      this.health,
+      'redis',
       this.health
         .check('redis')
         .attempt(async () => {

@@ -41,15 +41,15 @@ export class MemoryController {
   constructor(private readonly memories: MemoryService) {}
 
   @Get()
-  @Cached({ kind: 'memories', query: ['q', 'limit'] })
+  @Cached({ kind: 'memories', query: ['q', 'limit', 'cursor'] })
   @ApiOperation({ summary: "The caller's memories: full-text search with q, otherwise the newest" })
   @ApiOkResponse({ type: MemoryListResponseDto })
   async list(
     @CurrentUser() user: AuthenticatedUser,
     @Query() query: ListMemoriesQueryDto,
   ): Promise<MemoryListResponseDto> {
-    const items = await this.memories.list(user.id, query.q, query.limit);
-    return { items: items.map(mapMemory) };
+    const page = await this.memories.list(user.id, query.q, query.limit, query.cursor);
+    return { items: page.items.map(mapMemory), nextCursor: page.nextCursor };
   }
 
   @Post()

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsInt, IsOptional, IsString, Length, Matches, Max, MaxLength, Min } from 'class-validator';
+import { QueryInt } from '../common/query-int.decorator.js';
+import { IsOptional, IsString, Length, Matches, MaxLength } from 'class-validator';
 import type { MemoryEntity, MemorySource } from './memory.entity.js';
 
 export const MEMORY_CONTENT_MAX_LENGTH = 2000;
@@ -45,11 +45,14 @@ export class ListMemoriesQueryDto {
     default: MEMORY_PAGE_SIZE_DEFAULT,
   })
   @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(MEMORY_PAGE_SIZE_MAX)
+  @QueryInt(1, MEMORY_PAGE_SIZE_MAX)
   limit?: number;
+
+  @ApiPropertyOptional({ description: 'nextCursor of the previous page (with the same q)', maxLength: 200 })
+  @IsOptional()
+  @IsString()
+  @MaxLength(200)
+  cursor?: string;
 }
 
 export class MemoryResponseDto {
@@ -76,6 +79,9 @@ export class MemoryListResponseDto {
     description: 'Most relevant first with q, otherwise newest first',
   })
   items: MemoryResponseDto[];
+
+  @ApiProperty({ type: String, nullable: true, example: null, description: 'cursor of the next page; null on the last' })
+  nextCursor: string | null;
 }
 
 export function mapMemory(memory: MemoryEntity): MemoryResponseDto {

@@ -16,6 +16,12 @@ const COLUMNS = 'id, owner_id, content, source, created_at';
 /** Must be the configuration the migration derives `search` with. */
 const TS_CONFIG = `'english'::regconfig`;
 
+/** A position in an owner's newest-first list: the last memory seen. */
+export interface MemoryCursor {
+  createdAt: Date;
+  id: string;
+}
+
 function toMemory(row: MemoryRow): MemoryEntity {
   return {
     id: row.id,
@@ -57,21 +63,32 @@ export class MemoryRepository {
     return toMemory(rows[0]);
   }
 
-  async listRecent(ownerId: string, limit: number): Promise<MemoryEntity[]> {
-    const rows: MemoryRow[] = await this.db.query(
-      `SELECT ${COLUMNS} FROM memories WHERE owner_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2`,
-      [ownerId, limit],
-    );
+  /** Newest first; `after` continues from the last memory of a previous page. */
+  async listRecent(ownerId: string, limit: number, after: MemoryCursor | null = null): Promise<MemoryEntity[]> {
+    const rows: MemoryRow[] = after
+      ? await this.db.query(
+          `SELECT ${COLUMNS} FROM memories WHERE owner_id = $1 AND (created_at, id) < ($2::timestamptz, $3::uuid)
+           ORDER BY created_at DESC, id DESC LIMIT $4`,
+          [ownerId, after.createdAt, after.id, limit],
+        )
+      : await this.db.query(
+          `SELECT ${COLUMNS} FROM memories WHERE owner_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2`,
+          [ownerId, limit],
+        );
     return rows.map(toMemory);
   }
 
-  /** The owner's memories matching a web-search style query, most relevant first. */
-  async search(ownerId: string, query: string, limit: number): Promise<MemoryEntity[]> {
+  /**
+   * The owner's memories matching a web-search style query (one built by websearchQuery()), most
+   * relevant first, from `offset` on: a ranked order has no key to continue from, and an owner's
+   * memories are few (MAX_MEMORIES_PER_USER).
+   */
+  async search(ownerId: string, query: string, limit: number, offset = 0): Promise<MemoryEntity[]> {
     const rows: MemoryRow[] = await this.db.query(
       `SELECT ${COLUMNS} FROM memories, websearch_to_tsquery(${TS_CONFIG}, $2) AS tsq
        WHERE owner_id = $1 AND search @@ tsq
-       ORDER BY ts_rank(search, tsq) DESC, created_at DESC, id DESC LIMIT $3`,
-      [ownerId, query, limit],
+       ORDER BY ts_rank(search, tsq) DESC, created_at DESC, id DESC LIMIT $3 OFFSET $4`,
+      [ownerId, query, limit, offset],
     );
     return rows.map(toMemory);
   }

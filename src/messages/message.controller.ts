@@ -21,6 +21,7 @@ import {
   ApiTags,
   ApiTooManyRequestsResponse,
   ApiUnauthorizedResponse,
+  ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import type { AuthenticatedUser } from '../auth/authenticated-user.js';
@@ -29,8 +30,8 @@ import { Cached } from '../cache/cached.decorator.js';
 import { CommonException, CommonExceptionCode } from '../common/domain.exception.js';
 import { ErrorResponseDto } from '../common/error-response.dto.js';
 import { RequestHeader } from '../common/request-header.decorator.js';
-import { isUuid } from '../common/uuid.util.js';
-import { RateLimit } from '../throttle/rate-limit.decorator.js';
+import { isUuid, normaliseId } from '../common/uuid.util.js';
+import { IdempotentSend, RateLimit } from '../throttle/rate-limit.decorator.js';
 import type { OwnedResource } from '../access/access.service.js';
 import { OwnedSession, SessionOwnershipGuard } from '../session/session-ownership.guard.js';
 import { IdempotencyKeyPipe } from './idempotency-key.pipe.js';
@@ -38,6 +39,7 @@ import { MessageService } from './message.service.js';
 import {
   ExchangeResponseDto,
   ListMessagesQueryDto,
+  mapHistoryMessage,
   mapMessage,
   MessageListResponseDto,
   MessageResponseDto,
@@ -60,6 +62,11 @@ export class MessageController {
 
   @Post()
   @RateLimit('sends')
+  @IdempotentSend()
+  @ApiUnprocessableEntityResponse({
+    type: ErrorResponseDto,
+    description: 'idempotency_key_reused: the key was used before for a different message',
+  })
   @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Same as clientMessageId' })
   @ApiAcceptedResponse({ type: ExchangeResponseDto, description: 'Stored; the reply is pending' })
   @ApiOkResponse({ type: ExchangeResponseDto, description: 'A repeat of an earlier send (same idempotency key)' })
@@ -77,20 +84,22 @@ export class MessageController {
       content: dto.content,
       clientMessageId: dto.clientMessageId,
       idempotencyKey,
+      parentId: dto.parentId === undefined || dto.parentId === null ? dto.parentId : normaliseId(dto.parentId),
     });
     void reply.status(result.created ? HttpStatus.ACCEPTED : HttpStatus.OK);
     return { message: mapMessage(result.message), reply: mapMessage(result.reply) };
   }
 
   @Get()
-  @Cached({ kind: 'history', query: ['limit', 'beforeSeq'], etag: true })
+  @Cached({ kind: 'history', query: ['limit', 'beforeSeq', 'leafId'], etag: true })
   @ApiOkResponse({ type: MessageListResponseDto, headers: { ETag: { description: 'Send back in If-None-Match' } } })
   async history(
     @OwnedSession() session: OwnedResource,
     @Query() query: ListMessagesQueryDto,
   ): Promise<MessageListResponseDto> {
-    const page = await this.messages.history(session.id, query.limit, query.beforeSeq);
-    return { items: page.items.map(mapMessage), nextBeforeSeq: page.nextBeforeSeq };
+    const leafId = query.leafId === undefined ? undefined : normaliseId(query.leafId);
+    const page = await this.messages.history(session.id, query.limit, query.beforeSeq, leafId);
+    return { items: page.items.map(mapHistoryMessage), nextBeforeSeq: page.nextBeforeSeq };
   }
 
   @Get(':messageId')

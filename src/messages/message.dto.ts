@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsInt, IsOptional, IsString, Length, Matches, Max, Min } from 'class-validator';
-import type { MessageEntity, MessageRole, MessageStatus } from './message.entity.js';
+import { QueryInt } from '../common/query-int.decorator.js';
+import { IsOptional, IsString, IsUUID, Length, Matches } from 'class-validator';
+import type { BranchMessage, MessageEntity, MessageRole, MessageStatus } from './message.entity.js';
 
 export class SendMessageDto {
   @ApiProperty({ example: 'What should I see in Lisbon in two days?', minLength: 1, maxLength: 8000 })
@@ -19,24 +19,40 @@ export class SendMessageDto {
   @IsString()
   @Length(1, 64)
   clientMessageId?: string;
+
+  @ApiPropertyOptional({
+    type: String,
+    format: 'uuid',
+    nullable: true,
+    example: '9d5c2b8e-1f3a-4b7c-8e2d-6a1f0c3b5d7e',
+    description:
+      'Where the message goes in the conversation tree: a message of this session (editing a message = ' +
+      'sending its edited text with the parent of the original), or null for a new root. Omitted: the ' +
+      'message continues the branch of the newest message.',
+  })
+  @IsOptional()
+  @IsUUID('all')
+  parentId?: string | null;
 }
 
 export class ListMessagesQueryDto {
   @ApiPropertyOptional({ example: 50, minimum: 1, maximum: 200, default: 50 })
   @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(200)
+  @QueryInt(1, 200)
   limit?: number;
 
   @ApiPropertyOptional({ example: 101, minimum: 1, description: 'Only messages with a smaller seq (older)' })
   @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(2_147_483_647)
+  @QueryInt(1, 2_147_483_647)
   beforeSeq?: number;
+
+  @ApiPropertyOptional({
+    format: 'uuid',
+    description: 'The branch that ends at this message (default: the branch of the newest message)',
+  })
+  @IsOptional()
+  @IsUUID('all')
+  leafId?: string;
 }
 
 export class ReplyErrorDto {
@@ -63,11 +79,24 @@ export class MessageResponseDto {
   @ApiProperty({ example: 'What should I see in Lisbon in two days?' })
   content: string;
 
-  @ApiProperty({ enum: ['pending', 'streaming', 'complete', 'failed'], example: 'complete' })
+  @ApiProperty({
+    enum: ['pending', 'streaming', 'complete', 'failed', 'stopped', 'superseded'],
+    example: 'complete',
+    description: 'complete, failed, stopped and superseded are terminal: the reply never changes again',
+  })
   status: MessageStatus;
 
   @ApiProperty({ type: String, format: 'uuid', nullable: true, example: null, description: 'For a reply: its user message' })
   replyTo: string | null;
+
+  @ApiProperty({
+    type: String,
+    format: 'uuid',
+    nullable: true,
+    example: null,
+    description: 'The message this one follows on its branch (for a reply: its user message); null for a root',
+  })
+  parentId: string | null;
 
   @ApiProperty({ format: 'date-time', example: '2026-01-01T12:00:00.000Z' })
   createdAt: string;
@@ -87,9 +116,17 @@ export class ExchangeResponseDto {
   reply: MessageResponseDto;
 }
 
+export class HistoryMessageResponseDto extends MessageResponseDto {
+  @ApiProperty({ example: 2, description: 'Messages sharing this one’s parent and role (itself included): the branches here' })
+  siblingCount: number;
+
+  @ApiProperty({ example: 0, description: 'Its position among them, from 0, oldest first (a client shows "< index+1/count >")' })
+  siblingIndex: number;
+}
+
 export class MessageListResponseDto {
-  @ApiProperty({ type: [MessageResponseDto], description: 'Ascending seq' })
-  items: MessageResponseDto[];
+  @ApiProperty({ type: [HistoryMessageResponseDto], description: 'One branch, ascending seq' })
+  items: HistoryMessageResponseDto[];
 
   @ApiProperty({ type: Number, nullable: true, example: null, description: 'beforeSeq for the next (older) page' })
   nextBeforeSeq: number | null;
@@ -104,6 +141,7 @@ export function mapMessage(message: MessageEntity): MessageResponseDto {
     content: message.content,
     status: message.status,
     replyTo: message.replyTo,
+    parentId: message.parentId,
     createdAt: message.createdAt.toISOString(),
     updatedAt: message.updatedAt.toISOString(),
     ...(message.status === 'failed'
@@ -113,3 +151,7 @@ export function mapMessage(message: MessageEntity): MessageResponseDto {
 }
 
 export const IDEMPOTENCY_KEY_MAX_LENGTH = 64;
+
+export function mapHistoryMessage(message: BranchMessage): HistoryMessageResponseDto {
+  return { ...mapMessage(message), siblingCount: message.siblingCount, siblingIndex: message.siblingIndex };
+}

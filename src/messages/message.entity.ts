@@ -1,5 +1,8 @@
 export type MessageRole = 'user' | 'assistant';
-export type MessageStatus = 'pending' | 'streaming' | 'complete' | 'failed';
+export type MessageStatus = 'pending' | 'streaming' | 'complete' | 'failed' | 'stopped' | 'superseded';
+
+/** A reply in one of these never changes again. */
+export const TERMINAL_STATUSES: readonly MessageStatus[] = ['complete', 'failed', 'stopped', 'superseded'];
 
 /**
  * A row of `messages` as the repositories return it (the schema itself is in the migrations): an
@@ -14,6 +17,8 @@ export interface MessageEntity {
   content: string;
   status: MessageStatus;
   replyTo: string | null;
+  /** The message this one follows on its branch (a reply: its user message); null for a root. */
+  parentId: string | null;
   clientMessageId: string | null;
   /** Generation attempts; the completing update must name the attempt it belongs to. */
   attempt: number;
@@ -22,4 +27,10 @@ export interface MessageEntity {
   requestId: string | null;
   createdAt: Date;
   updatedAt: Date;
+}
+
+/** A message read as part of a branch, with where it stands among its siblings. */
+export interface BranchMessage extends MessageEntity {
+  siblingCount: number;
+  siblingIndex: number;
 }

@@ -9,6 +9,7 @@ export interface MessageRow {
   content: string;
   status: MessageStatus;
   reply_to: string | null;
+  parent_id: string | null;
   client_message_id: string | null;
   attempt: number;
   error_code: string | null;
@@ -19,7 +20,7 @@ export interface MessageRow {
 }
 
 export const MESSAGE_COLUMNS =
-  'id, session_id, owner_id, seq, role, content, status, reply_to, client_message_id, attempt, ' +
+  'id, session_id, owner_id, seq, role, content, status, reply_to, parent_id, client_message_id, attempt, ' +
   'error_code, error_message, request_id, created_at, updated_at';
 
 export function toMessage(row: MessageRow): MessageEntity {
@@ -32,6 +33,7 @@ export function toMessage(row: MessageRow): MessageEntity {
     content: row.content,
     status: row.status,
     replyTo: row.reply_to,
+    parentId: row.parent_id,
     clientMessageId: row.client_message_id,
     attempt: row.attempt,
     errorCode: row.error_code,

@@ -4,7 +4,8 @@ import { DataSource, type EntityManager } from 'typeorm';
 import { ChangeNotifier } from '../common/change-notifier.port.js';
 import { SessionRepository } from '../session/session.repository.js';
 import { SendRetryDetector } from '../throttle/send-retry.port.js';
-import type { MessageEntity } from './message.entity.js';
+import { sessionIdForKey } from './idempotent-session.util.js';
+import type { BranchMessage, MessageEntity } from './message.entity.js';
 import { MESSAGE_COLUMNS, toMessage, type MessageRow } from './message.mapper.js';
 
 export interface Exchange {
@@ -19,18 +20,34 @@ export interface AppendExchangeInput {
   clientMessageId: string | null;
   requestId: string;
   maxPendingReplies: number;
+  /** Where the message goes: a message of this session, null for a root, undefined for after the newest message. */
+  parentId?: string | null;
   /**
    * Create the session (id `sessionId`, owned by `ownerId`) in the same transaction, after the
-   * pending-reply check: a refused send leaves no empty session behind.
+   * pending-reply check and under the owner's session cap: a refused send leaves no empty session
+   * behind. When the session exists already (the id derived from an idempotency key, see
+   * sessionIdForKey), the send goes into it instead.
    */
-  createSession?: { title: string | null };
+  createSession?: { title: string | null; maxSessions: number };
 }
 
 export type AppendExchangeResult =
   | { outcome: 'created'; exchange: Exchange }
   | { outcome: 'repeated'; exchange: Exchange }
+  /** The idempotency key was used before for a send with a different body. */
+  | { outcome: 'key_reused' }
   | { outcome: 'session_gone' }
-  | { outcome: 'too_many_pending' };
+  | { outcome: 'parent_not_found' }
+  | { outcome: 'too_many_pending' }
+  | { outcome: 'too_many_sessions' };
+
+/**
+ * Whether a send repeats the body of the message stored under its key: the same content, and the
+ * same parent when it names one (without one it continues the newest message, whichever that was).
+ */
+function sameBody(stored: MessageEntity, input: AppendExchangeInput): boolean {
+  return stored.content === input.content && (input.parentId === undefined || input.parentId === stored.parentId);
+}
 
 /** Queries on `messages` for the API side: appending an exchange and reading history. */
 @Injectable()
@@ -43,11 +60,14 @@ export class MessageRepository extends SendRetryDetector {
     super();
   }
 
-  /** Whether this owner already sent this idempotency key in this session. */
-  async isRetry(sessionId: string, ownerId: string, clientMessageId: string): Promise<boolean> {
+  /**
+   * Whether this owner already sent this idempotency key in this session (null: in the session a
+   * send without one created for this key).
+   */
+  async isRetry(sessionId: string | null, ownerId: string, clientMessageId: string): Promise<boolean> {
     const rows: unknown[] = await this.db.query(
       'SELECT 1 FROM messages WHERE session_id = $1 AND owner_id = $2 AND client_message_id = $3',
-      [sessionId, ownerId, clientMessageId],
+      [sessionId ?? sessionIdForKey(ownerId, clientMessageId), ownerId, clientMessageId],
     );
     return rows.length > 0;
   }
@@ -72,43 +92,110 @@ export class MessageRepository extends SendRetryDetector {
       // One user's sends are serialised (user lock, then session row: always in that order), so the
       // pending-reply cap holds across that user's sessions too.
       await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`pending:${input.ownerId}`]);
-      if (input.createSession) {
-        return this.appendToNewSession(tx, input, input.createSession.title);
-      }
       if (!(await this.sessions.lockOwnedInTransaction(tx, input.sessionId, input.ownerId))) {
-        return { outcome: 'session_gone' };
+        return input.createSession
+          ? this.appendToNewSession(tx, input, input.createSession)
+          : { outcome: 'session_gone' };
       }
       if (input.clientMessageId !== null) {
         const existing = await this.findExchangeByClientId(tx, input.sessionId, input.clientMessageId);
         if (existing) {
-          return { outcome: 'repeated', exchange: existing };
+          // Same key, same body: the original answer. Same key, another body: refused (422).
+          return sameBody(existing.message, input)
+            ? { outcome: 'repeated', exchange: existing }
+            : { outcome: 'key_reused' };
         }
       }
       if (await this.pendingRepliesOf(tx, input.ownerId, input.maxPendingReplies)) {
         return { outcome: 'too_many_pending' };
       }
-      return { outcome: 'created', exchange: await this.insertExchange(tx, input) };
+      const parent = await this.parentFor(tx, input.sessionId, input.parentId);
+      if (parent === undefined) {
+        return { outcome: 'parent_not_found' };
+      }
+      return { outcome: 'created', exchange: await this.insertExchange(tx, input, parent) };
     });
   }
 
-  private async appendToNewSession(tx: EntityManager, input: AppendExchangeInput, title: string | null): Promise<AppendExchangeResult> {
+  /**
+   * The parent of a new user message, read under the session row's lock: the one asked for (if it
+   * is a message of this session), or the newest message, whose branch a plain send continues.
+   * Undefined when the one asked for is not in this session.
+   */
+  private async parentFor(tx: EntityManager, sessionId: string, asked: string | null | undefined): Promise<string | null | undefined> {
+    if (asked === null) {
+      return null;
+    }
+    const rows: Array<{ id: string }> =
+      asked === undefined
+        ? await tx.query('SELECT id FROM messages WHERE session_id = $1 ORDER BY seq DESC LIMIT 1', [sessionId])
+        : await tx.query('SELECT id FROM messages WHERE session_id = $1 AND id = $2', [sessionId, asked]);
+    if (rows[0] === undefined) {
+      return asked === undefined ? null : undefined;
+    }
+    return rows[0].id;
+  }
+
+  private async appendToNewSession(
+    tx: EntityManager,
+    input: AppendExchangeInput,
+    session: { title: string | null; maxSessions: number },
+  ): Promise<AppendExchangeResult> {
     if (await this.pendingRepliesOf(tx, input.ownerId, input.maxPendingReplies)) {
       return { outcome: 'too_many_pending' };
     }
-    await this.sessions.insertInTransaction(tx, input.sessionId, input.ownerId, title);
-    return { outcome: 'created', exchange: await this.insertExchange(tx, input) };
+    const created = await this.sessions.insertUnderCapInTransaction(
+      tx,
+      { id: input.sessionId, ownerId: input.ownerId, title: session.title },
+      session.maxSessions,
+    );
+    if (created === null) {
+      return { outcome: 'too_many_sessions' };
+    }
+    return { outcome: 'created', exchange: await this.insertExchange(tx, input, null) };
   }
 
-  async list(sessionId: string, limit: number, beforeSeq: number | null): Promise<MessageEntity[]> {
-    const rows: MessageRow[] = await this.db.query(
-      `SELECT * FROM (
-         SELECT ${MESSAGE_COLUMNS} FROM messages
-         WHERE session_id = $1 AND ($2::int IS NULL OR seq < $2::int)
-         ORDER BY seq DESC LIMIT $3
-       ) page ORDER BY seq ASC`,
-      [sessionId, beforeSeq, limit + 1],
+  /**
+   * One page of the branch that ends at `leafId` (default: the newest message), newest first in the
+   * database and returned ascending; one row more than `limit` tells that there is an older page.
+   * Parents always have a smaller seq than their children, so walking up from the leaf visits the
+   * branch in descending seq. Null when `leafId` is not a message of this session.
+   */
+  async listBranch(sessionId: string, leafId: string | null, limit: number, beforeSeq: number | null): Promise<BranchMessage[] | null> {
+    const leaf: Array<{ id: string }> =
+      leafId === null
+        ? await this.db.query('SELECT id FROM messages WHERE session_id = $1 ORDER BY seq DESC LIMIT 1', [sessionId])
+        : await this.db.query('SELECT id FROM messages WHERE session_id = $1 AND id = $2', [sessionId, leafId]);
+    if (leaf[0] === undefined) {
+      return leafId === null ? [] : null;
+    }
+    const rows: Array<MessageRow & { sibling_count: number; sibling_index: number }> = await this.db.query(
+      `WITH RECURSIVE branch AS (
+         SELECT id, parent_id, seq FROM messages WHERE id = $2
+         UNION ALL
+         -- One primary-key lookup per step whatever the statistics say (a join may be planned as a
+         -- scan of the whole session per step).
+         SELECT p.id, p.parent_id, p.seq FROM branch b
+         CROSS JOIN LATERAL (SELECT id, parent_id, seq FROM messages WHERE id = b.parent_id AND session_id = $1 LIMIT 1) p
+       ), page AS (
+         SELECT id FROM branch WHERE $3::int IS NULL OR seq < $3::int ORDER BY seq DESC LIMIT $4
+       )
+       SELECT ${MESSAGE_COLUMNS.split(', ').map((column) => `m.${column.trim()}`).join(', ')},
+         siblings.sibling_count, siblings.sibling_index
+       FROM messages m CROSS JOIN LATERAL (
+         -- Children of the same parent, or roots: two index lookups (an OR of both would scan).
+         SELECT sum(n)::int AS sibling_count, sum(older)::int AS sibling_index FROM (
+           SELECT count(*) AS n, count(*) FILTER (WHERE s.seq < m.seq) AS older FROM messages s
+           WHERE s.session_id = m.session_id AND s.parent_id = m.parent_id AND s.role = m.role
+           UNION ALL
+           SELECT count(*), count(*) FILTER (WHERE s.seq < m.seq) FROM messages s
+           WHERE m.parent_id IS NULL AND s.session_id = m.session_id AND s.parent_id IS NULL AND s.role = m.role
+         ) counted
+       ) siblings
+       WHERE m.id IN (SELECT id FROM page) ORDER BY m.seq ASC`,
+      [sessionId, leaf[0].id, beforeSeq, limit + 1],
     );
-    return rows.map(toMessage);
+    return rows.map((row) => ({ ...toMessage(row), siblingCount: row.sibling_count, siblingIndex: row.sibling_index }));
   }
 
   async findInSession(sessionId: string, messageId: string): Promise<MessageEntity | null> {
@@ -146,16 +233,16 @@ export class MessageRepository extends SendRetryDetector {
     return (rows[0]?.open ?? 0) >= max;
   }
 
-  private async insertExchange(tx: EntityManager, input: AppendExchangeInput): Promise<Exchange> {
+  private async insertExchange(tx: EntityManager, input: AppendExchangeInput, parentId: string | null): Promise<Exchange> {
     const replySeq = await this.sessions.allocateSeqsInTransaction(tx, input.sessionId, 2);
     const messageId = randomUUID();
     const rows: MessageRow[] = await tx.query(
-      `INSERT INTO messages (id, session_id, owner_id, seq, role, content, status, reply_to, client_message_id, request_id)
-       VALUES ($1, $3, $4, $5, 'user', $7, 'complete', NULL, $8, $9),
-              ($2, $3, $4, $6, 'assistant', '', 'pending', $1, NULL, $9)
+      `INSERT INTO messages (id, session_id, owner_id, seq, role, content, status, reply_to, parent_id, client_message_id, request_id)
+       VALUES ($1, $3, $4, $5, 'user', $7, 'complete', NULL, $10::uuid, $8, $9),
+              ($2, $3, $4, $6, 'assistant', '', 'pending', $1, $1, NULL, $9)
        RETURNING ${MESSAGE_COLUMNS}`,
       [messageId, randomUUID(), input.sessionId, input.ownerId, replySeq - 1, replySeq, input.content,
-        input.clientMessageId, input.requestId],
+        input.clientMessageId, input.requestId, parentId],
     );
     const [first, second] = rows.map(toMessage) as [MessageEntity, MessageEntity];
     return first.role === 'user' ? { message: first, reply: second } : { message: second, reply: first };

@@ -5,7 +5,7 @@ import type { ParleyClsStore } from '../common/request-context.js';
 import { AppConfig } from '../config/app-config.js';
 import { SessionException, SessionExceptionCode } from '../session/session.exception.js';
 import { MessageException, MessageExceptionCode } from './message.exception.js';
-import type { MessageEntity } from './message.entity.js';
+import type { BranchMessage, MessageEntity } from './message.entity.js';
 import { MessageRepository, type Exchange } from './message.repository.js';
 import { PendingReplies } from './pending-replies.service.js';
 import { SessionEventBus } from '../events/session-event-bus.service.js';
@@ -16,7 +16,12 @@ export interface SendInput {
   content: string;
   clientMessageId?: string;
   idempotencyKey?: string;
-  /** Create the session `sessionId` with the exchange (POST /v1/chat/send without a session). */
+  /** Null: a new root; undefined: after the newest message. */
+  parentId?: string | null;
+  /**
+   * Create the session `sessionId` with the exchange (POST /v1/chat/send without a session), or
+   * send into it if it exists already (an id derived from the idempotency key).
+   */
   createSession?: { title: string | null };
 }
 
@@ -26,7 +31,7 @@ export interface SendResult extends Exchange {
 }
 
 export interface HistoryPage {
-  items: MessageEntity[];
+  items: BranchMessage[];
   nextBeforeSeq: number | null;
 }
 
@@ -52,11 +57,21 @@ export class MessageService {
       clientMessageId,
       requestId: this.cls.getId(),
       maxPendingReplies: this.config.limits.maxPendingReplies,
-      createSession: input.createSession,
+      parentId: input.parentId,
+      createSession:
+        input.createSession === undefined
+          ? undefined
+          : { title: input.createSession.title, maxSessions: this.config.limits.maxSessionsPerUser },
     });
     switch (result.outcome) {
       case 'session_gone':
         throw new SessionException(SessionExceptionCode.NotFound);
+      case 'too_many_sessions':
+        throw new SessionException(SessionExceptionCode.TooMany);
+      case 'key_reused':
+        throw new MessageException(MessageExceptionCode.IdempotencyKeyReused);
+      case 'parent_not_found':
+        throw new MessageException(MessageExceptionCode.ParentNotFound);
       case 'too_many_pending':
         this.metrics.throttled.inc({ limit: 'pending_replies' });
         throw new MessageException(
@@ -77,8 +92,12 @@ export class MessageService {
     }
   }
 
-  async history(sessionId: string, limit = DEFAULT_HISTORY_PAGE, beforeSeq?: number): Promise<HistoryPage> {
-    const rows = await this.messages.list(sessionId, limit, beforeSeq ?? null);
+  /** A page of one branch: the one ending at `leafId`, or by default the newest message's. */
+  async history(sessionId: string, limit = DEFAULT_HISTORY_PAGE, beforeSeq?: number, leafId?: string): Promise<HistoryPage> {
+    const rows = await this.messages.listBranch(sessionId, leafId ?? null, limit, beforeSeq ?? null);
+    if (rows === null) {
+      throw new MessageException(MessageExceptionCode.MessageNotFound);
+    }
     const items = rows.length > limit ? rows.slice(1) : rows;
     return { items, nextBeforeSeq: rows.length > limit && items[0] ? items[0].seq : null };
   }
@@ -91,7 +110,11 @@ export class MessageService {
     return message;
   }
 
-  private resolveIdempotencyKey(clientMessageId?: string, header?: string): string | null {
+  /**
+   * The send's idempotency key: clientMessageId or the Idempotency-Key header (equal when both are
+   * given). The header itself is validated by IdempotencyKeyPipe.
+   */
+  resolveIdempotencyKey(clientMessageId?: string, header?: string): string | null {
     if (clientMessageId !== undefined && header !== undefined && clientMessageId !== header) {
       throw new MessageException(MessageExceptionCode.IdempotencyKeyMismatch);
     }

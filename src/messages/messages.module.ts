@@ -5,6 +5,7 @@ import { EventsModule } from '../events/events.module.js';
 import { SessionModule } from '../session/session.module.js';
 import { SendRetryDetector } from '../throttle/send-retry.port.js';
 import { MessageController } from './message.controller.js';
+import { MessageSearchRepository } from './message-search.repository.js';
 import { MessageRepository } from './message.repository.js';
 import { MessageService } from './message.service.js';
 import { PendingReplies } from './pending-replies.service.js';
@@ -16,9 +17,10 @@ import { PendingReplies } from './pending-replies.service.js';
   providers: [
     MessageService,
     MessageRepository,
+    MessageSearchRepository,
     PendingReplies,
     { provide: SendRetryDetector, useExisting: MessageRepository },
   ],
-  exports: [MessageService, PendingReplies, SendRetryDetector],
+  exports: [MessageService, MessageSearchRepository, PendingReplies, SendRetryDetector],
 })
 export class MessagesModule {}

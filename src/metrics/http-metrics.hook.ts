@@ -14,7 +14,19 @@ export function registerHttpMetrics(
   metrics: MetricsService,
   stats: RequestStatsService,
   activeUsers: ActiveUsersService,
+  servesApi = true,
 ): void {
+  // The API's counters exist from zero (a first 5xx must show in increase()); probes, docs and
+  // unmatched paths appear as they are used. A worker serves no API route: it exports none.
+  fastify.addHook('onRoute', (route) => {
+    if (servesApi && route.url.startsWith('/v1/')) {
+      for (const method of [route.method].flat()) {
+        if (method !== 'HEAD') {
+          metrics.initialiseRoute(method, routeLabel(route.url));
+        }
+      }
+    }
+  });
   fastify.addHook('onResponse', (request, reply, done) => {
     const labels = {
       method: request.method,

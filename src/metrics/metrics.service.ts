@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { SECURITY_EVENT_TYPES } from '../common/security-events.constant.js';
 
 /**
  * Every metric Parley exports, on a registry of this app's own (several apps in one test process
@@ -168,6 +169,12 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  readonly sseStreamsOpen = new Gauge({
+    name: 'parley_sse_streams_open',
+    help: 'Server-sent event streams open on this process',
+    registers: [this.registry],
+  });
+
   readonly redisUp = new Gauge({
     name: 'parley_redis_up',
     help: '1 when this replica can reach Redis (production mode), 0 otherwise',
@@ -176,5 +183,35 @@ export class MetricsService {
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
+    // Counters exist from zero for every known label value, so that increase() and rate() see a
+    // process's first events (a series that appears at 1 looks like it has always been 1).
+    for (const type of SECURITY_EVENT_TYPES) {
+      this.securityEvents.inc({ type }, 0);
+    }
+    for (const outcome of ['complete', 'failed', 'fenced']) {
+      this.replies.inc({ outcome }, 0);
+    }
+    for (const tier of ['memory', 'redis']) {
+      for (const result of ['hit', 'miss']) {
+        this.cacheRequests.inc({ tier, result }, 0);
+      }
+    }
+  }
+
+  /** The LLM series of this process's provider, from zero (see the constructor). */
+  initialiseLlmSeries(provider: string, errorKinds: readonly string[]): void {
+    for (const kind of errorKinds) {
+      this.llmErrors.inc({ provider, kind }, 0);
+    }
+    for (const outcome of ['ok', 'error']) {
+      this.llmDuration.zero({ provider, outcome });
+    }
+  }
+
+  /** http_requests_total of an API route, from zero for every status class (see the constructor). */
+  initialiseRoute(method: string, route: string): void {
+    for (const statusClass of ['2xx', '4xx', '5xx']) {
+      this.httpRequests.inc({ method, route, status_class: statusClass }, 0);
+    }
   }
 }

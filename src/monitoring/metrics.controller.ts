@@ -4,6 +4,7 @@ import { ApiExcludeController } from '@nestjs/swagger';
 import { PrometheusController } from '@willsoto/nestjs-prometheus';
 import type { FastifyReply } from 'fastify';
 import { AuthException, AuthExceptionCode } from '../auth/auth.exception.js';
+import { bearerToken } from '../auth/bearer.util.js';
 import { Public } from '../common/public.decorator.js';
 import { withTimeout } from '../common/with-timeout.util.js';
 import { AppConfig } from '../config/app-config.js';
@@ -42,7 +43,7 @@ export class MetricsController extends PrometheusController {
     @Headers('authorization') authorization?: string,
   ): Promise<string> {
     const token = this.config.metricsToken;
-    if (token !== undefined && !sameToken(authorization ?? '', `Bearer ${token}`)) {
+    if (token !== undefined && !sameToken(bearerToken(authorization) ?? '', token)) {
       throw new AuthException(AuthExceptionCode.InvalidToken);
     }
     await this.refreshGauges();

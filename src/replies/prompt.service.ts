@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { MemoryProvider } from '../common/memory-provider.port.js';
 import { AppConfig } from '../config/app-config.js';
+import { MeService } from '../me/me.service.js';
 import type { PromptMessage } from './llm/llm-provider.js';
 import type { MessageEntity } from '../messages/message.entity.js';
 import { ReplyRepository } from './reply.repository.js';
@@ -11,13 +12,15 @@ const MEMORY_LIMIT = 20;
 /** Memories may take at most this share of the budget left after the question. */
 const MEMORY_SHARE = 0.25;
 
+const INSTRUCTIONS_HEADER = 'The user gave these instructions for every reply:';
+
 /** A rough count (about four characters per token, plus the message's framing): no tokenizer needed. */
 export function estimateTokens(text: string): number {
   return Math.ceil(text.length / 4) + 4;
 }
 
 /**
- * Builds what the model is sent: the system prompt, then the user's memories (from the memory
+ * Builds what the model is sent: the system prompt, the user's custom instructions, their memories (from the memory
  * hook), then as many of the most recent messages as fit LLM_PROMPT_TOKEN_BUDGET. The message
  * being answered is always included.
  */
@@ -26,16 +29,19 @@ export class PromptService {
   constructor(
     private readonly replies: ReplyRepository,
     private readonly memories: MemoryProvider,
+    private readonly me: MeService,
     private readonly config: AppConfig,
   ) {}
 
   async build(reply: MessageEntity): Promise<PromptMessage[]> {
-    const history = await this.replies.conversationBefore(reply.sessionId, reply.seq, HISTORY_LIMIT);
+    // A reply's parent is its user message: the prompt is that message's branch and nothing else.
+    const history = reply.parentId === null ? [] : await this.replies.branchEndingAt(reply.parentId, HISTORY_LIMIT);
     const question = history.at(-1);
     const system: PromptMessage = { role: 'system', content: this.config.llm.systemPrompt };
-    let budget = this.config.llm.promptTokenBudget - estimateTokens(system.content);
+    const head = [system, ...(await this.instructionsMessage(reply.ownerId))];
+    let budget = this.config.llm.promptTokenBudget - head.reduce((sum, m) => sum + estimateTokens(m.content), 0);
     if (question === undefined) {
-      return [system];
+      return head;
     }
     budget -= estimateTokens(question.content);
     const memory = await this.memoryMessage(reply.ownerId, question.content, Math.max(0, budget) * MEMORY_SHARE);
@@ -50,7 +56,13 @@ export class PromptService {
       budget -= cost;
       recent.unshift(message);
     }
-    return [system, ...(memory ? [memory] : []), ...recent.map((m) => ({ role: m.role, content: m.content }))];
+    return [...head, ...(memory ? [memory] : []), ...recent.map((m) => ({ role: m.role, content: m.content }))];
+  }
+
+  /** The owner's custom instructions, right after the system prompt. */
+  private async instructionsMessage(ownerId: string): Promise<PromptMessage[]> {
+    const { instructions } = await this.me.get(ownerId);
+    return instructions === null ? [] : [{ role: 'system', content: `${INSTRUCTIONS_HEADER}\n${instructions}` }];
   }
 
   private async memoryMessage(ownerId: string, query: string, budget: number): Promise<PromptMessage | undefined> {

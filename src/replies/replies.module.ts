@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { AppConfig } from '../config/app-config.js';
 import { CacheModule } from '../cache/cache.module.js';
 import { EventsModule } from '../events/events.module.js';
+import { MeModule } from '../me/me.module.js';
 import { MemoryModule } from '../memory/memory.module.js';
 import { MessagesModule } from '../messages/messages.module.js';
 import { GenerateReplyJob } from './jobs/generate-reply.job.js';
@@ -16,7 +17,7 @@ import { ReplyRepository } from './reply.repository.js';
 
 /** The reply pipeline: the queue job, generation under the session's lock, the prompt, the reconciler. */
 @Module({
-  imports: [CacheModule, MessagesModule, EventsModule, MemoryModule],
+  imports: [CacheModule, MessagesModule, EventsModule, MemoryModule, MeModule],
   providers: [
     ReplyRepository,
     PromptService,

@@ -5,7 +5,7 @@ import { PINO_LOGGER } from '../common/logger.module.js';
 import { AppConfig } from '../config/app-config.js';
 import { LockService, type LockFence } from '../coordination/lock.port.js';
 import { MetricsService } from '../metrics/metrics.service.js';
-import { LlmError } from './llm/llm.error.js';
+import { LLM_ERROR_KINDS, LlmError } from './llm/llm.error.js';
 import { LlmProvider, type PromptMessage } from './llm/llm-provider.js';
 import type { MessageEntity } from '../messages/message.entity.js';
 import { PromptService } from './prompt.service.js';
@@ -50,7 +50,9 @@ export class ReplyGenerationService {
     private readonly config: AppConfig,
     private readonly metrics: MetricsService,
     @Inject(PINO_LOGGER) private readonly logger: Logger,
-  ) {}
+  ) {
+    metrics.initialiseLlmSeries(llm.name, LLM_ERROR_KINDS);
+  }
 
   /** `stop` aborts the work when the process hands its jobs back at shutdown. */
   async generateSession(sessionId: string, stop: AbortSignal = new AbortController().signal): Promise<void> {

@@ -7,6 +7,7 @@ import type { JobQueue } from '../coordination/job-queue.port.js';
 import { LockService } from '../coordination/lock.port.js';
 import { REPLIES_QUEUE, type GenerateReplyJobData } from './replies.constants.js';
 import { ReplyRepository } from './reply.repository.js';
+import { describeErrorBriefly } from '../common/log-safe-error.js';
 
 const BATCH = 500;
 
@@ -31,7 +32,7 @@ export class ReplyReconciler implements OnApplicationBootstrap, OnApplicationShu
   onApplicationBootstrap(): void {
     const tick = (): void => {
       this.running = this.reconcile()
-        .catch((error: Error) => this.logger.warn({ err: error.message }, 'reconcile failed'))
+        .catch((error: Error) => this.logger.warn({ err: describeErrorBriefly(error) }, 'reconcile failed'))
         .finally(() => {
           this.timer = setTimeout(tick, this.config.replies.reconcileIntervalMs);
           this.timer.unref();

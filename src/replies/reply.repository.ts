@@ -57,15 +57,28 @@ export class ReplyRepository {
     return rows[0].attempt;
   }
 
-  /** The conversation before `seq`, most recent `limit` messages, oldest first. */
-  async conversationBefore(sessionId: string, seq: number, limit: number): Promise<MessageEntity[]> {
+  /**
+   * The branch that ends at `messageId` (a reply's user message), its most recent `limit` messages
+   * that a prompt may hold, oldest first: user messages and replies that were shown to the user
+   * (complete, or stopped with some text). Other branches are never part of it.
+   */
+  async branchEndingAt(messageId: string, limit: number): Promise<MessageEntity[]> {
     const rows: MessageRow[] = await this.db.query(
-      `SELECT * FROM (
-         SELECT ${MESSAGE_COLUMNS} FROM messages
-         WHERE session_id = $1 AND seq < $2 AND status = 'complete'
-         ORDER BY seq DESC LIMIT $3
+      `WITH RECURSIVE branch AS (
+         SELECT ${MESSAGE_COLUMNS} FROM messages WHERE id = $1
+         UNION ALL
+         -- One primary-key lookup per step (LIMIT keeps the planner from joining by scanning).
+         SELECT p.* FROM branch b
+         CROSS JOIN LATERAL (
+           SELECT ${MESSAGE_COLUMNS} FROM messages WHERE id = b.parent_id AND session_id = b.session_id LIMIT 1
+         ) p
+       )
+       SELECT * FROM (
+         SELECT ${MESSAGE_COLUMNS} FROM branch
+         WHERE status = 'complete' OR (status = 'stopped' AND content <> '')
+         ORDER BY seq DESC LIMIT $2
        ) recent ORDER BY seq ASC`,
-      [sessionId, seq, limit],
+      [messageId, limit],
     );
     return rows.map(toMessage);
   }
@@ -97,7 +110,7 @@ export class ReplyRepository {
       return null;
     }
     const reply = toMessage(row);
-    await this.changes.historyChanged(reply.sessionId);
+    await this.changes.historyChanged(reply.sessionId, reply.ownerId);
     return reply;
   }
 }

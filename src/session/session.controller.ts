@@ -2,6 +2,7 @@ import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Patch, Post, Query
 import {
   ApiBadRequestResponse,
   ApiBearerAuth,
+  ApiConflictResponse,
   ApiCreatedResponse,
   ApiForbiddenResponse,
   ApiNoContentResponse,
@@ -40,14 +41,16 @@ export class SessionController {
   constructor(private readonly sessions: SessionService) {}
 
   @Post()
+  @RateLimit('sends')
   @ApiCreatedResponse({ type: SessionResponseDto })
+  @ApiConflictResponse({ type: ErrorResponseDto, description: 'too_many_sessions: MAX_SESSIONS_PER_USER reached' })
   async create(@CurrentUser() user: AuthenticatedUser, @Body() dto: CreateSessionDto): Promise<SessionResponseDto> {
     return mapSession(await this.sessions.create(user.id, dto.title));
   }
 
   @Get()
   @Cached({ kind: 'sessions', query: ['limit', 'cursor'] })
-  @ApiOkResponse({ type: SessionListResponseDto, description: "The caller's sessions, newest first" })
+  @ApiOkResponse({ type: SessionListResponseDto, description: "The caller's sessions, most recent activity (updatedAt) first" })
   async list(@CurrentUser() user: AuthenticatedUser, @Query() query: ListSessionsQueryDto): Promise<SessionListResponseDto> {
     const page = await this.sessions.list(user.id, query.limit, query.cursor);
     return { items: page.items.map(mapSession), nextCursor: page.nextCursor };
@@ -65,6 +68,7 @@ export class SessionController {
   }
 
   @Patch(':sessionId')
+  @RateLimit('sends')
   @UseGuards(SessionOwnershipGuard)
   @ApiParam({ name: 'sessionId', format: 'uuid' })
   @ApiOkResponse({ type: SessionResponseDto })
@@ -75,6 +79,7 @@ export class SessionController {
   }
 
   @Delete(':sessionId')
+  @RateLimit('sends')
   @UseGuards(SessionOwnershipGuard)
   @HttpCode(HttpStatus.NO_CONTENT)
   @ApiParam({ name: 'sessionId', format: 'uuid' })

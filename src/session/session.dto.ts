@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { QueryInt } from '../common/query-int.decorator.js';
+import { IsDefined, IsOptional, IsString, MaxLength, ValidateIf } from 'class-validator';
 import type { SessionEntity } from './session.entity.js';
 
 const SESSION_ID_EXAMPLE = '3f0e5c1a-8a4f-4c86-9a52-2b7d1b6f9c10';
@@ -14,19 +14,24 @@ export class CreateSessionDto {
 }
 
 export class UpdateSessionDto {
-  @ApiProperty({ example: 'Trip to Lisbon (revised)', maxLength: 200 })
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    example: 'Trip to Lisbon (revised)',
+    maxLength: 200,
+    description: 'The new title; null clears it',
+  })
+  @ValidateIf((dto: UpdateSessionDto) => dto.title !== null)
+  @IsDefined()
   @IsString()
   @MaxLength(200)
-  title: string;
+  title: string | null;
 }
 
 export class ListSessionsQueryDto {
   @ApiPropertyOptional({ example: 20, minimum: 1, maximum: 100, default: 20 })
   @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(100)
+  @QueryInt(1, 100)
   limit?: number;
 
   @ApiPropertyOptional({ description: 'nextCursor of the previous page', example: 'eyJ0IjoxNzY3MjI1NjAwMDAwfQ' })

@@ -14,8 +14,9 @@ interface SessionRow {
   updated_at: Date;
 }
 
+/** A position in an owner's list: the last activity and id of the last session seen. */
 export interface SessionCursor {
-  createdAt: Date;
+  updatedAt: Date;
   id: string;
 }
 
@@ -33,6 +34,28 @@ export function toSession(row: SessionRow): SessionEntity {
   };
 }
 
+/**
+ * Inserts a session unless its owner already keeps `max`; answers the new row or null. Concurrent
+ * creations of one owner (on any replica, by either route that creates sessions) are serialised by
+ * a transaction-scoped advisory lock, so the count and the insert cannot interleave and the cap
+ * holds exactly. Must run inside a transaction; it takes no other lock after this one.
+ */
+async function insertSessionUnderCap(
+  tx: EntityManager,
+  session: { id: string; ownerId: string; title: string | null },
+  max: number,
+): Promise<SessionEntity | null> {
+  await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`sessions:${session.ownerId}`]);
+  const rows: SessionRow[] = await tx.query(
+    `INSERT INTO sessions (id, owner_id, title)
+     SELECT $1::uuid, $2::varchar, $3::varchar
+     WHERE (SELECT count(*) FROM sessions WHERE owner_id = $2::varchar) < $4::int
+     RETURNING ${COLUMNS}`,
+    [session.id, session.ownerId, session.title, max],
+  );
+  return rows[0] ? toSession(rows[0]) : null;
+}
+
 /** Every query on `sessions`. Owner-scoped writes carry the owner in their WHERE clause too. */
 @Injectable()
 export class SessionRepository {
@@ -41,22 +64,28 @@ export class SessionRepository {
     private readonly changes: ChangeNotifier,
   ) {}
 
-  async create(ownerId: string, title: string | null): Promise<SessionEntity> {
-    const rows: SessionRow[] = await this.db.query(
-      `INSERT INTO sessions (id, owner_id, title) VALUES ($1, $2, $3) RETURNING ${COLUMNS}`,
-      [randomUUID(), ownerId, title],
+  /** A new session of the owner, or null when they already keep `max` sessions. */
+  async create(ownerId: string, title: string | null, max: number): Promise<SessionEntity | null> {
+    const session = await this.db.transaction((tx) =>
+      insertSessionUnderCap(tx, { id: randomUUID(), ownerId, title }, max),
     );
-    const session = toSession(rows[0] as SessionRow);
-    await this.changes.sessionsChanged(ownerId, session.id);
+    if (session !== null) {
+      await this.changes.sessionsChanged(ownerId, session.id);
+    }
     return session;
   }
 
   /**
-   * In the caller's transaction: creates the session for a send that names none. Its cache
-   * versions move when the caller's transaction has committed (the send tells the ChangeNotifier).
+   * In the caller's transaction: creates the session for a send that names none, unless the owner
+   * already keeps `max` (null then). Its cache versions move when the caller's transaction has
+   * committed (the send tells the ChangeNotifier).
    */
-  async insertInTransaction(tx: EntityManager, id: string, ownerId: string, title: string | null): Promise<void> {
-    await tx.query('INSERT INTO sessions (id, owner_id, title) VALUES ($1, $2, $3)', [id, ownerId, title]);
+  insertUnderCapInTransaction(
+    tx: EntityManager,
+    session: { id: string; ownerId: string; title: string | null },
+    max: number,
+  ): Promise<SessionEntity | null> {
+    return insertSessionUnderCap(tx, session, max);
   }
 
   /**
@@ -94,22 +123,25 @@ export class SessionRepository {
     return rows[0] ? toSession(rows[0]) : null;
   }
 
-  /** Newest first; `after` continues a previous page. Returns one row more than asked to detect more. */
+  /**
+   * Most recent activity first (a send or a rename moves a session to the top); `after` continues
+   * a previous page. Returns one row more than asked to detect more.
+   */
   async listByOwner(ownerId: string, limit: number, after: SessionCursor | null): Promise<SessionEntity[]> {
     const rows: SessionRow[] = after
       ? await this.db.query(
-          `SELECT ${COLUMNS} FROM sessions WHERE owner_id = $1 AND (created_at, id) < ($2, $3)
-           ORDER BY created_at DESC, id DESC LIMIT $4`,
-          [ownerId, after.createdAt, after.id, limit + 1],
+          `SELECT ${COLUMNS} FROM sessions WHERE owner_id = $1 AND (updated_at, id) < ($2::timestamptz, $3::uuid)
+           ORDER BY updated_at DESC, id DESC LIMIT $4`,
+          [ownerId, after.updatedAt, after.id, limit + 1],
         )
       : await this.db.query(
-          `SELECT ${COLUMNS} FROM sessions WHERE owner_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2`,
+          `SELECT ${COLUMNS} FROM sessions WHERE owner_id = $1 ORDER BY updated_at DESC, id DESC LIMIT $2`,
           [ownerId, limit + 1],
         );
     return rows.map(toSession);
   }
 
-  async rename(id: string, ownerId: string, title: string): Promise<SessionEntity | null> {
+  async rename(id: string, ownerId: string, title: string | null): Promise<SessionEntity | null> {
     const [rows]: [SessionRow[], number] = await this.db.query(
       `UPDATE sessions SET title = $3, updated_at = date_trunc('milliseconds', now())
        WHERE id = $1 AND owner_id = $2 RETURNING ${COLUMNS}`,

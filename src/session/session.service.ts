@@ -1,5 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { OwnedResource } from '../access/access.service.js';
+import { isUuid } from '../common/uuid.util.js';
+import { AppConfig } from '../config/app-config.js';
 import { SessionException, SessionExceptionCode } from './session.exception.js';
 import type { SessionEntity } from './session.entity.js';
 import { SessionRepository, type SessionCursor } from './session.repository.js';
@@ -11,28 +13,47 @@ export interface SessionPage {
 
 const DEFAULT_PAGE_SIZE = 20;
 
+/** The latest time a cursor may carry: JavaScript's last date (PostgreSQL's range is wider). */
+const MAX_CURSOR_TIME = 8_640_000_000_000_000;
+
 export function encodeCursor(session: SessionEntity): string {
-  return Buffer.from(JSON.stringify([session.createdAt.getTime(), session.id])).toString('base64url');
+  return Buffer.from(JSON.stringify([session.updatedAt.getTime(), session.id])).toString('base64url');
 }
 
+/**
+ * Everything a cursor carries is checked here, before any SQL: a time the database can hold (from
+ * 1970 on, as every session's) and a UUID, in lower case. Anything else is 400 `invalid_cursor`.
+ */
 export function decodeCursor(cursor: string): SessionCursor {
+  let decoded: unknown;
   try {
-    const [time, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [unknown, unknown];
-    if (typeof time === 'number' && Number.isSafeInteger(time) && typeof id === 'string' && id.length === 36) {
-      return { createdAt: new Date(time), id };
-    }
+    decoded = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
   } catch {
-    // falls through to the domain error below
+    throw new SessionException(SessionExceptionCode.InvalidCursor);
+  }
+  if (Array.isArray(decoded) && decoded.length === 2) {
+    const [time, id] = decoded as [unknown, unknown];
+    if (typeof time === 'number' && Number.isSafeInteger(time) && time >= 0 && time <= MAX_CURSOR_TIME && isUuid(id)) {
+      return { updatedAt: new Date(time), id: id.toLowerCase() };
+    }
   }
   throw new SessionException(SessionExceptionCode.InvalidCursor);
 }
 
 @Injectable()
 export class SessionService {
-  constructor(private readonly sessions: SessionRepository) {}
+  constructor(
+    private readonly sessions: SessionRepository,
+    private readonly config: AppConfig,
+  ) {}
 
-  create(ownerId: string, title: string | undefined): Promise<SessionEntity> {
-    return this.sessions.create(ownerId, title ?? null);
+  /** Refused with 409 `too_many_sessions` once the owner keeps MAX_SESSIONS_PER_USER. */
+  async create(ownerId: string, title: string | undefined): Promise<SessionEntity> {
+    const session = await this.sessions.create(ownerId, title ?? null, this.config.limits.maxSessionsPerUser);
+    if (session === null) {
+      throw new SessionException(SessionExceptionCode.TooMany);
+    }
+    return session;
   }
 
   async list(ownerId: string, limit = DEFAULT_PAGE_SIZE, cursor?: string): Promise<SessionPage> {
@@ -51,7 +72,7 @@ export class SessionService {
     return found;
   }
 
-  async rename(session: OwnedResource, title: string): Promise<SessionEntity> {
+  async rename(session: OwnedResource, title: string | null): Promise<SessionEntity> {
     const renamed = await this.sessions.rename(session.id, session.ownerId, title);
     if (renamed === null) {
       throw new SessionException(SessionExceptionCode.NotFound);

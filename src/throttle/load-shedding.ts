@@ -1,6 +1,7 @@
 import underPressure from '@fastify/under-pressure';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { addAccessLogFields } from '../common/access-log.js';
 import { errorBody, type ErrorBody } from '../common/http-exception.filter.js';
 import type { AppConfig } from '../config/app-config.js';
 import type { MetricsService } from '../metrics/metrics.service.js';
@@ -9,6 +10,11 @@ export const SHED_RETRY_AFTER_SECONDS = 5;
 /** Reads are shed only past this multiple of the memory thresholds (sends go first). */
 export const READS_MEMORY_FACTOR = 1.2;
 export const SAMPLE_INTERVAL_MS = 500;
+/**
+ * Samples after listening before shedding starts: the first may still cover start-up work, the
+ * second covers only time spent listening.
+ */
+export const WARM_UP_SAMPLES = 2;
 
 const NEVER_SHED = /^\/(health|metrics|docs)(\/|$|-json)/;
 const SEND_ROUTES = new Set(['/v1/sessions/:sessionId/messages', '/v1/chat/send']);
@@ -85,6 +91,15 @@ export async function registerLoadShedding(
   metrics: MetricsService,
 ): Promise<void> {
   const fastify = app.getHttpAdapter().getInstance();
+  // Start-up work (module initialisation, migrations, the OpenAPI document) blocks the event loop
+  // before the server listens; the samples that cover it say nothing about serving requests.
+  let listeningAt: number | undefined;
+  fastify.addHook('onListen', (done) => {
+    listeningAt = Date.now();
+    done();
+  });
+  const warmedUp = (): boolean =>
+    listeningAt !== undefined && Date.now() - listeningAt >= WARM_UP_SAMPLES * SAMPLE_INTERVAL_MS;
   await app.register(underPressure, {
     maxEventLoopDelay: config.shedding.sendsEventLoopDelayMs,
     maxHeapUsedBytes: config.shedding.maxHeapBytes,
@@ -98,11 +113,12 @@ export async function registerLoadShedding(
     const kind = requestClass(request);
     const sample = currentLoad(fastify);
     const reason =
-      kind === 'never' || sample === undefined ? undefined : overloadReason(sample, config, kind);
+      kind === 'never' || sample === undefined || !warmedUp() ? undefined : overloadReason(sample, config, kind);
     if (reason === undefined) {
       return undefined;
     }
     metrics.shed.inc({ reason });
+    addAccessLogFields(request, { code: 'overloaded', reason, requestClass: kind });
     void reply.status(503).header('retry-after', String(SHED_RETRY_AFTER_SECONDS));
     return errorBody(
       { status: 503, message: 'The server is overloaded; retry shortly', code: 'overloaded' },

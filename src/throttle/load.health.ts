@@ -8,8 +8,9 @@ import { currentLoad, measuredDelayMs, overloadReason } from './load-shedding.js
 const MB = 1024 * 1024;
 
 /**
- * Readiness reports overload (from the point where sends are shed), so that the load balancer
- * sends traffic elsewhere meanwhile. Liveness does not: an overloaded process is not a dead one.
+ * Readiness reports overload (from the point where sends are shed) as `degraded`, without failing:
+ * overload is answered by shedding requests one by one (503 overloaded), not by pulling pods out
+ * of the Service, which under a load spread over all of them would take many out together.
  */
 @Injectable()
 export class LoadHealthIndicator {
@@ -26,7 +27,7 @@ export class LoadHealthIndicator {
     if (sample === undefined || reason === undefined) {
       return indicator.up();
     }
-    return indicator.down({
+    return indicator.degraded({
       message: 'overloaded',
       reason,
       eventLoopDelayMs: Math.round(measuredDelayMs(sample)),

@@ -6,7 +6,7 @@ import { loadConfig } from '../config/app-config.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { RedisService } from '../redis/redis.service.js';
 import { ParleyThrottlerGuard } from './parley-throttler.guard.js';
-import { RateLimit } from './rate-limit.decorator.js';
+import { IdempotentSend, RateLimit } from './rate-limit.decorator.js';
 import { RedisThrottlerStorage } from './redis-throttler.storage.js';
 import { SendRetryDetector } from './send-retry.port.js';
 import { throttlerOptions } from './throttle.module.js';
@@ -15,7 +15,11 @@ const SESSION = '6f1c2a4e-8b7d-4c3e-9a1f-2d5e7b9c0a11';
 
 class Routes {
   @RateLimit('sends')
+  @IdempotentSend()
   chatSend(): void {}
+
+  @RateLimit('sends')
+  renameSession(): void {}
 
   @RateLimit('dev-tokens')
   devToken(): void {}
@@ -26,7 +30,7 @@ class Routes {
 class KnownRetries extends SendRetryDetector {
   readonly asked: string[] = [];
 
-  isRetry(sessionId: string, ownerId: string, clientMessageId: string): Promise<boolean> {
+  isRetry(sessionId: string | null, ownerId: string, clientMessageId: string): Promise<boolean> {
     this.asked.push(`${sessionId}/${ownerId}/${clientMessageId}`);
     return Promise.resolve(sessionId === SESSION && ownerId === 'alice' && clientMessageId === 'again');
   }
@@ -140,6 +144,15 @@ describe('ParleyThrottlerGuard', () => {
         })
       ).passed,
     ).toBe(true);
+  });
+
+  it('charges a send-limited route that is not a send (a session write), whatever idempotency key it carries', async () => {
+    const { guard, retries } = await guardFor();
+    const known = { ...alice({ sessionId: SESSION, clientMessageId: 'again' }, { 'idempotency-key': 'again' }), params: { sessionId: SESSION } };
+    expect(await call(guard, 'renameSession', known)).toMatchObject({ passed: true, headers: { 'x-ratelimit-remaining': '1' } });
+    expect(await call(guard, 'renameSession', known)).toMatchObject({ passed: true, headers: { 'x-ratelimit-remaining': '0' } });
+    expect((await call(guard, 'renameSession', known)).status).toBe(429);
+    expect(retries.asked).toEqual([]);
   });
 
   it('does not ask about a session id that is not a UUID', async () => {

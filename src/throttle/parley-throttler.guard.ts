@@ -10,14 +10,21 @@ import {
   type ThrottlerStorage,
 } from '@nestjs/throttler';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { isUuid } from '../common/uuid.util.js';
+import { isUuid, normaliseId } from '../common/uuid.util.js';
 import { MetricsService } from '../metrics/metrics.service.js';
-import { RATE_LIMIT, type RateLimitName } from './rate-limit.decorator.js';
+import { IDEMPOTENT_SEND, RATE_LIMIT, type RateLimitName } from './rate-limit.decorator.js';
 import { RedisThrottlerStorage } from './redis-throttler.storage.js';
 import { SendRetryDetector } from './send-retry.port.js';
 
 /** Clients of one IPv6 /64 (one household or host) share an anonymous limit. */
 const IPV6_PREFIX = 64;
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The hit this request cost on the `sends` limit, which some refusals give back (see SendQuotaRefundInterceptor). */
+    sendsCharge?: { key: string; ttl: number; limit: number; remaining: number };
+  }
+}
 
 type SendRequest = FastifyRequest<{
   Params: { sessionId?: string } | undefined;
@@ -66,14 +73,18 @@ export class ParleyThrottlerGuard extends ThrottlerGuard {
     const name = (throttler.name ?? 'default') as RateLimitName;
     const tracker = await getTracker(request, context);
     const key = generateKey(context, tracker, name);
-    const retry = name === 'sends' && (await this.isRecognisedRetry(request));
+    const retry = name === 'sends' && this.isIdempotentSend(context) && (await this.isRecognisedRetry(request));
     const record = retry
       ? await this.store.peek(key, ttl, limit)
       : await this.store.increment(key, ttl, limit);
+    const remaining = Math.max(0, record.limit - record.totalHits);
     void reply
       .header('X-RateLimit-Limit', record.limit)
-      .header('X-RateLimit-Remaining', Math.max(0, record.limit - record.totalHits))
+      .header('X-RateLimit-Remaining', remaining)
       .header('X-RateLimit-Reset', record.timeToExpire);
+    if (name === 'sends' && !retry && !record.isBlocked) {
+      request.sendsCharge = { key, ttl, limit: record.limit, remaining };
+    }
     if (record.isBlocked && !retry) {
       void reply.header('Retry-After', record.timeToBlockExpire);
       this.metrics.throttled.inc({ limit: name.replace('-', '_') });
@@ -98,25 +109,29 @@ export class ParleyThrottlerGuard extends ThrottlerGuard {
     ]);
   }
 
+  private isIdempotentSend(context: ExecutionContext): boolean {
+    return this.reflector.get<boolean | undefined>(IDEMPOTENT_SEND, context.getHandler()) === true;
+  }
+
   /**
    * A send repeating an earlier one of the same user (same idempotency key, same session: the
-   * `:sessionId` of the route, or the body's `sessionId` on `POST /v1/chat/send`).
+   * `:sessionId` of the route, or the body's `sessionId` on `POST /v1/chat/send`, or none there:
+   * the session that send created). Only on routes marked @IdempotentSend().
    */
   private async isRecognisedRetry(request: SendRequest): Promise<boolean> {
     const header = request.headers['idempotency-key'];
     const bodyKey = request.body?.clientMessageId;
     const key = typeof bodyKey === 'string' ? bodyKey : typeof header === 'string' ? header : undefined;
-    const sessionId = request.params?.sessionId ?? request.body?.sessionId;
+    const sessionId = request.params?.sessionId ?? request.body?.sessionId ?? null;
     const detector = this.detector;
     if (
       key === undefined ||
-      typeof sessionId !== 'string' ||
-      !isUuid(sessionId) ||
+      (sessionId !== null && !isUuid(sessionId)) ||
       request.user === undefined ||
       detector === null
     ) {
       return false;
     }
-    return detector.isRetry(sessionId, request.user.id, key).catch(() => false);
+    return detector.isRetry(normaliseId(sessionId), request.user.id, key).catch(() => false);
   }
 }

@@ -4,6 +4,14 @@ import { ErrorResponseDto } from '../common/error-response.dto.js';
 
 export type RateLimitName = 'sends' | 'reads' | 'dev-tokens';
 export const RATE_LIMIT = 'parley:rate-limit';
+export const IDEMPOTENT_SEND = 'parley:idempotent-send';
+
+/**
+ * Marks a route whose repeats are recognised by their idempotency key (the send routes): a repeat
+ * of an earlier send costs no quota. Every other route under `sends` (session writes) pays for
+ * each request, whatever headers or body fields it carries.
+ */
+export const IdempotentSend = (): MethodDecorator => SetMetadata(IDEMPOTENT_SEND, true);
 
 const integer = { schema: { type: 'integer' } } as const;
 

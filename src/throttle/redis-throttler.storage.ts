@@ -32,6 +32,12 @@ if ttl < 0 then
 end
 return { hits, ttl }`;
 
+/** Gives back one hit of the current window (a send refused for a reason that costs no quota). */
+export const REFUND_SCRIPT = `
+local hits = tonumber(redis.call('GET', KEYS[1]) or '0')
+if hits > 0 then hits = redis.call('DECR', KEYS[1]) end
+return { hits, redis.call('PTTL', KEYS[1]) }`;
+
 const LOCAL_KEYS_MAX = 100_000;
 
 interface LocalWindow {
@@ -84,6 +90,21 @@ export class RedisThrottlerStorage implements ThrottlerStorage {
       { hits: current.hits, remainingMs: current.expiresAt - now },
       this.redis.enabled ? this.localLimit(limit) : limit,
     );
+  }
+
+  /**
+   * Takes back one hit counted by increment() in the current window. Best effort: a window that
+   * ended meanwhile, or a Redis that went away, keeps its count.
+   */
+  async refund(key: string, ttl: number): Promise<void> {
+    if (this.redis.enabled && this.redis.available) {
+      await this.evalShared(REFUND_SCRIPT, key, ttl);
+      return;
+    }
+    const window = this.local.get(key);
+    if (window !== undefined && window.expiresAt > Date.now() && window.hits > 0) {
+      window.hits -= 1;
+    }
   }
 
   private async evalShared(

@@ -4,5 +4,6 @@
  * the throttle module by the app (ThrottleModule.forRoot).
  */
 export abstract class SendRetryDetector {
-  abstract isRetry(sessionId: string, ownerId: string, clientMessageId: string): Promise<boolean>;
+  /** `sessionId` null: a send that creates its session (POST /v1/chat/send without one). */
+  abstract isRetry(sessionId: string | null, ownerId: string, clientMessageId: string): Promise<boolean>;
 }

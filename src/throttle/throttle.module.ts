@@ -1,5 +1,5 @@
 import { Module, type DynamicModule, type ExecutionContext, type ModuleMetadata } from '@nestjs/common';
-import { APP_GUARD, Reflector } from '@nestjs/core';
+import { APP_GUARD, APP_INTERCEPTOR, Reflector } from '@nestjs/core';
 import { ThrottlerModule, type ThrottlerModuleOptions } from '@nestjs/throttler';
 import type { Logger } from 'pino';
 import { PINO_LOGGER } from '../common/logger.module.js';
@@ -8,6 +8,7 @@ import { RedisService } from '../redis/redis.service.js';
 import { ParleyThrottlerGuard } from './parley-throttler.guard.js';
 import { RATE_LIMIT, type RateLimitName } from './rate-limit.decorator.js';
 import { RedisThrottlerStorage } from './redis-throttler.storage.js';
+import { SendQuotaRefundInterceptor } from './send-quota-refund.interceptor.js';
 
 const reflector = new Reflector();
 
@@ -52,7 +53,10 @@ export class ThrottleModule {
             throttlerOptions(config, new RedisThrottlerStorage(redis, config, logger)),
         }),
       ],
-      providers: [{ provide: APP_GUARD, useClass: ParleyThrottlerGuard }],
+      providers: [
+        { provide: APP_GUARD, useClass: ParleyThrottlerGuard },
+        { provide: APP_INTERCEPTOR, useClass: SendQuotaRefundInterceptor },
+      ],
     };
   }
 }

@@ -4,20 +4,26 @@ import { startApp, stopAll, type AppProcess } from '../support/cluster.js';
 import { eventually, http } from '../support/http.js';
 import { createTestDatabase, productionEnv, uniqueName, type TestDatabase } from '../support/services.js';
 import { tokenFor } from '../support/tokens.js';
+import { topologies } from '../support/topology.js';
 
 /**
  * A database that cannot answer in time is the server's trouble, not the client's mistake, and not
- * a bug: 503 `unavailable` with Retry-After, never a 500.
+ * a bug: 503 with Retry-After (`overloaded` when the pool has no connection free, `unavailable`
+ * when a statement times out), never a 500. Through PgBouncer in transaction mode too, where the
+ * statement timeout is set per transaction (no startup parameter reaches the server) and the
+ * server connection of the cancelled statement serves the next request.
  */
-describe('a database that cannot answer in time', () => {
+describe.each(topologies({ defaultPoolSize: 1 }))('a database that cannot answer in time ($name)', (topology) => {
   let db: TestDatabase;
   let app: AppProcess;
   let blocker: pg.Client;
 
   beforeAll(async () => {
+    await topology.start();
     db = await createTestDatabase();
     app = await startApp({
       env: productionEnv(db, uniqueName('t'), {
+        ...topology.env(db),
         DATABASE_POOL_SIZE: '1',
         DATABASE_CONNECT_TIMEOUT_MS: '200',
         DATABASE_STATEMENT_TIMEOUT_MS: '2000',
@@ -31,6 +37,7 @@ describe('a database that cannot answer in time', () => {
     await blocker.end().catch(() => undefined);
     await stopAll([app]);
     await db.drop();
+    await topology.stop();
   });
 
   it('answers 503 with Retry-After when no pool connection frees up in time or a statement times out', async () => {
@@ -50,20 +57,28 @@ describe('a database that cannot answer in time', () => {
       return (waiting[0]?.n ?? 0) > 0 ? true : undefined;
     }, 10_000, 'the send to hold the only connection');
 
+    const serversBefore = await topology.bouncer?.servers(db.name);
     const starved = await http('GET', messages, { token });
     expect(starved.status).toBe(503);
-    expect(starved.body.code).toBe('unavailable');
-    expect(starved.headers.get('retry-after')).toBe('2');
+    expect(starved.body.code).toBe('overloaded');
+    expect(Number(starved.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
     expect(starved.body.requestId).toBe(starved.headers.get('x-request-id'));
 
     const timedOut = await stuck;
     expect(timedOut.status).toBe(503);
     expect(timedOut.body.code).toBe('unavailable');
+    expect(timedOut.body.message).toMatch(/statement timeout/);
+    expect(timedOut.headers.get('retry-after')).toBe('2');
 
     await blocker.query('ROLLBACK');
     const sent = await http('POST', messages, { token, body: { content: 'after the lock' } });
     expect(sent.status).toBe(202);
     const history = await http('GET', messages, { token });
     expect(history.body.items.map((m: any) => m.content)).toEqual(['after the lock', expect.any(String)]);
+    if (topology.bouncer !== undefined) {
+      // PgBouncer's one server connection: the same backend before the timeout and after it.
+      expect(serversBefore).toHaveLength(1);
+      expect(await topology.bouncer.servers(db.name)).toEqual(serversBefore);
+    }
   });
 });

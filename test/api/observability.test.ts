@@ -65,6 +65,21 @@ describe('logs and the OpenAPI document', () => {
     expect(output.toLowerCase()).not.toContain('bearer ');
   });
 
+  it('logs probe and scrape requests at debug, every other request at info', async () => {
+    const token = await tokenFor(uniqueName('reader'));
+    await http('GET', `${app.url}/health/live`, { headers: { 'x-request-id': 'probe-live-1' } });
+    await http('GET', `${app.url}/health/ready`, { headers: { 'x-request-id': 'probe-ready-1' } });
+    await http('GET', `${app.url}/metrics`, { headers: { 'x-request-id': 'probe-scrape-1' } });
+    await http('GET', `${app.url}/v1/sessions`, { token, headers: { 'x-request-id': 'probe-api-1' } });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const levelOf = (requestId: string): string | undefined =>
+      logLines().find((line) => line.msg === 'request answered' && line.requestId === requestId)?.level;
+    expect(levelOf('probe-live-1')).toBe('debug');
+    expect(levelOf('probe-ready-1')).toBe('debug');
+    expect(levelOf('probe-scrape-1')).toBe('debug');
+    expect(levelOf('probe-api-1')).toBe('info');
+  });
+
   it('accepts a token made by `npm run token -- <userId>`', async () => {
     const { stdout } = await promisify(execFile)('npm', ['run', '--silent', 'token', '--', 'cli-user'], {
       env: { PATH: process.env.PATH, JWT_SECRET: TEST_JWT_SECRET },

@@ -1,14 +1,18 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { MIGRATIONS } from '../../src/database/migrations/index.js';
 import { startCluster, type Cluster } from '../support/cluster.js';
 import { createTestDatabase, productionEnv, uniqueName, type TestDatabase } from '../support/services.js';
+import { topologies } from '../support/topology.js';
 
 /** The race without the advisory lock is timing-dependent; two rounds make it show reliably. */
 const ROUNDS = 2;
 
-describe('migrations under an advisory lock', () => {
+describe.each(topologies())('migrations under an advisory lock ($name)', (topology) => {
   let db: TestDatabase | undefined;
   let cluster: Cluster | undefined;
+
+  beforeAll(() => topology.start());
+  afterAll(() => topology.stop());
 
   afterEach(async () => {
     await cluster?.stop();
@@ -21,7 +25,7 @@ describe('migrations under an advisory lock', () => {
     'round %i: five processes starting at once on an empty database all come up, and each migration ran once',
     async () => {
       db = await createTestDatabase();
-      cluster = await startCluster(5, productionEnv(db, uniqueName('t')));
+      cluster = await startCluster(5, productionEnv(db, uniqueName('t'), topology.env(db)));
       expect(cluster.apps).toHaveLength(5);
 
       const applied = await db.query<{ name: string }>('SELECT name FROM migrations ORDER BY id');

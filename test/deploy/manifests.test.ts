@@ -14,7 +14,7 @@ const PROBES = new Set(['/health/live', '/health/ready', '/health/startup']);
 
 function manifests(): Array<{ file: string; doc: any }> {
   return readdirSync(join(root, 'k8s'))
-    .filter((file) => file.endsWith('.yaml') && file !== 'prometheus-rules.yaml')
+    .filter((file) => file.endsWith('.yaml'))
     .flatMap((file) =>
       parseAllDocuments(read(`k8s/${file}`)).map((document) => {
         expect(document.errors, file).toEqual([]);
@@ -68,6 +68,121 @@ describe('Kubernetes manifests', () => {
     const shutdownMs = Number(configMap.data.SHUTDOWN_DRAIN_DELAY_MS) + Number(configMap.data.SHUTDOWN_GRACE_MS);
     for (const { doc } of deployments) {
       expect(doc.spec.template.spec.terminationGracePeriodSeconds * 1000).toBeGreaterThan(shutdownMs);
+    }
+  });
+
+  const configMap = (): any => docs.find(({ doc }) => doc.kind === 'ConfigMap')?.doc;
+  const container = (name: string): any =>
+    deployments.find(({ doc }) => doc.metadata.name === name)?.doc.spec.template.spec.containers[0];
+  const envOf = (c: any, name: string): string | undefined => c.env.find((e: any) => e.name === name)?.value;
+
+  it('leave the replica count to the autoscalers: CPU for the api, the replies queue for workers', () => {
+    const hpa = docs.find(({ doc }) => doc.kind === 'HorizontalPodAutoscaler')?.doc;
+    const scaledObject = docs.find(({ doc }) => doc.kind === 'ScaledObject')?.doc;
+    expect(hpa.spec.scaleTargetRef.name).toBe('parley-api');
+    expect(hpa.spec.metrics.map((m: any) => m.resource.name)).toEqual(['cpu']);
+    expect(scaledObject.spec.scaleTargetRef.name).toBe('parley-worker');
+    const [trigger] = scaledObject.spec.triggers;
+    expect(trigger.type).toBe('prometheus');
+    expect(trigger.metadata.query).toMatch(/^sum\(max by \(state\) \(parley_queue_jobs\{job="parley",state=~"waiting\|active"\}\)\)$/);
+    // one worker per REPLY_CONCURRENCY jobs waiting or running
+    expect(trigger.metadata.threshold).toBe(configMap().data.REPLY_CONCURRENCY);
+    for (const { doc } of deployments) {
+      expect(doc.spec.replicas, doc.metadata.name).toBeUndefined();
+    }
+    expect(docs.filter(({ doc }) => doc.kind === 'HorizontalPodAutoscaler')).toHaveLength(1);
+  });
+
+  it('derive the fail-open share and the memory shedding from the manifests’ own numbers', () => {
+    const data = configMap().data;
+    const hpa = docs.find(({ doc }) => doc.kind === 'HorizontalPodAutoscaler')?.doc;
+    expect(Number(data.RATE_LIMIT_EXPECTED_REPLICAS)).toBe(hpa.spec.maxReplicas);
+    for (const { doc } of deployments) {
+      const limit = doc.spec.template.spec.containers[0].resources.limits.memory;
+      expect(limit).toBe('1Gi');
+      const limitBytes = 1024 ** 3;
+      expect(Number(data.SHED_MAX_RSS_BYTES)).toBeGreaterThan(0);
+      // reads are shed at 1.2x: still below the limit, so a pod sheds before it is OOM-killed
+      expect(Number(data.SHED_MAX_RSS_BYTES) * 1.2).toBeLessThan(limitBytes);
+    }
+  });
+
+  it('probe with timeouts above the checks’ own bounds, and migrate in a Job rather than in serving pods', () => {
+    const checkBoundSeconds = 1.5;
+    for (const name of ['parley-api', 'parley-worker']) {
+      const c = container(name);
+      for (const probe of ['startupProbe', 'livenessProbe', 'readinessProbe']) {
+        expect(c[probe].timeoutSeconds, `${name} ${probe}`).toBeGreaterThan(checkBoundSeconds);
+      }
+      expect(envOf(c, 'MIGRATE_ON_START'), name).toBe('false');
+      expect(c.image, name).toBe('parley');
+    }
+    const job = docs.find(({ doc }) => doc.kind === 'Job')?.doc;
+    expect(job.spec.template.spec.containers[0].command).toEqual(['node', 'dist/migrate.js']);
+    const secret = docs.find(({ doc }) => doc.kind === 'Secret')?.doc;
+    expect(Object.keys(secret.stringData)).toContain('DATABASE_DIRECT_URL');
+  });
+
+  it('set the image once, with a version tag', () => {
+    const kustomization = docs.find(({ doc }) => doc.kind === 'Kustomization')?.doc;
+    expect(kustomization.images).toHaveLength(1);
+    expect(kustomization.images[0].name).toBe('parley');
+    expect(kustomization.images[0].newTag).toMatch(/^\d+\.\d+\.\d+$/);
+  });
+
+  it('mount no service account token, spread over zones and hosts, and publish no scrape annotations', () => {
+    for (const { doc } of docs.filter(({ doc }) => ['Deployment', 'Job'].includes(doc.kind))) {
+      const pod = doc.spec.template;
+      expect(pod.spec.automountServiceAccountToken, doc.metadata.name).toBe(false);
+      expect(JSON.stringify(pod.metadata.annotations ?? {})).not.toContain('prometheus.io');
+    }
+    for (const { doc } of deployments) {
+      const keys = doc.spec.template.spec.topologySpreadConstraints.map((t: any) => t.topologyKey);
+      expect(keys).toEqual(['topology.kubernetes.io/zone', 'kubernetes.io/hostname']);
+    }
+    expect(docs.find(({ doc }) => doc.kind === 'ServiceAccount')?.doc.automountServiceAccountToken).toBe(false);
+  });
+
+  it('expose only /v1 through a TLS ingress of a named class', () => {
+    const ingress = docs.find(({ doc }) => doc.kind === 'Ingress')?.doc;
+    expect(ingress.spec.ingressClassName).toBeTruthy();
+    expect(ingress.spec.tls[0].hosts).toEqual(ingress.spec.rules.map((r: any) => r.host));
+    const paths = ingress.spec.rules.flatMap((r: any) => r.http.paths.map((p: any) => p.path));
+    expect(paths).toEqual(['/v1']);
+  });
+
+  it('let the api be reached by the ingress controller and Prometheus, workers by Prometheus only', () => {
+    const policies = docs.filter(({ doc }) => doc.kind === 'NetworkPolicy').map(({ doc }) => doc);
+    const deny = policies.find((p) => p.metadata.name === 'parley-default-deny');
+    expect(deny.spec.policyTypes).toEqual(['Ingress', 'Egress']);
+    expect(deny.spec.ingress ?? []).toEqual([]);
+    const peersOf = (component: string): string[] =>
+      policies
+        .filter((p) => p.spec.podSelector.matchLabels?.['app.kubernetes.io/component'] === component && p.spec.ingress)
+        .flatMap((p) => p.spec.ingress.flatMap((rule: any) => rule.from.map((peer: any) => peer.podSelector.matchLabels['app.kubernetes.io/name'])));
+    expect(peersOf('api').sort()).toEqual(['ingress-nginx', 'prometheus']);
+    expect(peersOf('worker')).toEqual(['prometheus']);
+    const egressPorts = policies
+      .filter((p) => p.spec.egress)
+      .flatMap((p) => p.spec.egress.flatMap((rule: any) => rule.ports.map((port: any) => port.port)));
+    expect(new Set(egressPorts)).toEqual(new Set([53, 5432, 6432, 6379, 443]));
+  });
+
+  it('are scraped through a ServiceMonitor with the token of the Secret, and alert through a PrometheusRule', () => {
+    const monitor = docs.find(({ doc }) => doc.kind === 'ServiceMonitor')?.doc;
+    const [endpoint] = monitor.spec.endpoints;
+    expect(endpoint.path).toBe('/metrics');
+    expect(endpoint.authorization.credentials).toEqual({ name: 'parley-secrets', key: 'METRICS_TOKEN' });
+    const secret = docs.find(({ doc }) => doc.kind === 'Secret')?.doc;
+    expect(secret.metadata.name).toBe('parley-secrets');
+    expect(Object.keys(secret.stringData)).toContain('METRICS_TOKEN');
+    for (const { doc } of docs.filter(({ doc }) => doc.kind === 'Service')) {
+      expect(doc.metadata.labels['app.kubernetes.io/name']).toBe(monitor.spec.selector.matchLabels['app.kubernetes.io/name']);
+      expect(doc.spec.ports.map((p: any) => p.name)).toContain(endpoint.port);
+    }
+    const rule = docs.find(({ doc }) => doc.kind === 'PrometheusRule')?.doc;
+    for (const r of rule.spec.groups.flatMap((g: any) => g.rules)) {
+      expect(r.expr, r.alert).toContain('job="parley"');
     }
   });
 

@@ -77,6 +77,23 @@ describe('the README quick start: `npm start` in a clean checkout', () => {
     await ready(server.output);
     expect(server.output()).toContain('embedded mode');
     expect(server.output()).toContain('http://localhost:3000/docs');
+    expect(server.output()).toContain('Building dist/');
+
+    // `npm run token` prints the token alone on stdout, so that TOKEN=$(npm run token -- alice) works.
+    for (const args of [['run', 'token', '--', 'alice'], ['run', '-s', 'token', '--', 'alice']]) {
+      const printed = execFileSync('npm', args, { cwd: dir, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? dir }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+      expect(printed).toMatch(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\n$/);
+      expect((await http('GET', `${BASE}/v1/sessions`, { token: printed.trim() })).status).toBe(200);
+    }
+
+    // A second `npm start` in the same folder neither rebuilds under the running server nor opens its data.
+    const second = npmStart(dir);
+    const code = await new Promise((resolve) => second.child.once('exit', resolve));
+    expect(code).not.toBe(0);
+    expect(second.output()).not.toMatch(/Building|rebuilding/);
+    expect(second.output()).toMatch(/^Parley could not start: the data folder \S+ is in use by Parley process \d+ /m);
+    expect(second.output()).not.toMatch(/^\s+at /m);
+    expect((await fetch(`${BASE}/health/ready`)).status).toBe(200);
 
     const token = (await http('POST', `${BASE}/v1/auth/dev-token`, { body: { userId: 'alice' } })).body.token as string;
     const session = await http('POST', `${BASE}/v1/sessions`, { token, body: { title: 'first steps' } });
@@ -94,6 +111,7 @@ describe('the README quick start: `npm start` in a clean checkout', () => {
     await stop(server.child);
     server = npmStart(dir);
     await ready(server.output);
+    expect(server.output()).not.toMatch(/Building|rebuilding/);
     const again = (await http('POST', `${BASE}/v1/auth/dev-token`, { body: { userId: 'alice' } })).body.token as string;
     const after = (await http('GET', path, { token: again })).body.items;
     expect(after).toEqual(before);

@@ -57,6 +57,11 @@ describe('one user fills the shared Redis through the cache (cache entry size ca
        SELECT gen_random_uuid(), $1::uuid, $2, seq, 'user', repeat('m', $3), 'complete', NULL FROM chain`,
       [sessionId, owner, CONTENT_LENGTH, MESSAGES],
     );
+    // One linear branch, as the send transaction links it: each message follows the one before.
+    await db.query(
+      'UPDATE messages m SET parent_id = p.id FROM messages p WHERE m.session_id = $1 AND p.session_id = $1 AND p.seq = m.seq - 1',
+      [sessionId],
+    );
     await db.query('UPDATE sessions SET last_seq = $2, message_count = $2 WHERE id = $1', [sessionId, MESSAGES]);
   });
 

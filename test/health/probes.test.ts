@@ -27,7 +27,7 @@ describe('probes when dependencies fail', () => {
   beforeAll(async () => {
     db = await createTestDatabase();
     redis = await PrivateRedis.start();
-    app = await startApp({ env: productionEnv(db, uniqueName('t'), { REDIS_URL: redis.url }) });
+    app = await startApp({ env: productionEnv(db, uniqueName('t'), { REDIS_URL: redis.url, RECONCILE_INTERVAL_MS: '1000' }) });
   });
 
   afterAll(async () => {
@@ -53,22 +53,41 @@ describe('probes when dependencies fail', () => {
     await eventually(async () => ((await status(`${app.url}/health/ready`)).status === 200 ? true : undefined), 20_000, 'ready again');
   });
 
-  it('answers ready 503 naming redis while Redis is down, and 200 after it restarts', async () => {
+  it('keeps ready at 200 naming Redis degraded while it is down: reads 200, sends 202, and the reply completes once Redis is back', async () => {
+    const token = await tokenFor(uniqueName('redis-outage'));
+    const sessionId = (await http('POST', `${app.url}/v1/sessions`, { token, body: {} })).body.id as string;
     await redis.stop();
-    const down = await eventually(async () => {
+    const degraded = await eventually(async () => {
       const ready = await status(`${app.url}/health/ready`);
-      return ready.status === 503 && ready.body.error.redis ? ready : undefined;
-    }, 20_000, 'ready to name redis');
-    expect(down.body.error.redis.status).toBe('down');
+      expect(ready.status).toBe(200);
+      return ready.body.details.redis?.status === 'degraded' ? ready : undefined;
+    }, 20_000, 'ready to name redis degraded');
+    expect(degraded.body.status).toBe('degraded');
+    expect(degraded.body.info.redis).toMatchObject({ status: 'degraded', reachable: false });
+    expect(degraded.body.details.database.status).toBe('up');
+    expect(degraded.body.details.migrations.status).toBe('up');
     expect((await status(`${app.url}/health/live`)).status).toBe(200);
     // Prometheus still gets its answer while Redis is away: the "Redis down" alert depends on it.
     const scrape = await http('GET', `${app.url}/metrics`);
     expect(scrape.status).toBe(200);
     expect(valueOf(parseMetrics(scrape.text), 'parley_redis_up')).toBe(0);
 
+    expect((await http('GET', `${app.url}/v1/sessions/${sessionId}/messages`, { token })).status).toBe(200);
+    const sent = await http('POST', `${app.url}/v1/sessions/${sessionId}/messages`, { token, body: { content: 'while redis is down' } });
+    expect(sent.status).toBe(202);
+    expect((await status(`${app.url}/health/ready`)).status).toBe(200);
+
     await redis.start();
-    await eventually(async () => ((await status(`${app.url}/health/ready`)).status === 200 ? true : undefined), 30_000, 'ready again');
-    const token = await tokenFor(uniqueName('after-restart'));
+    await eventually(async () => {
+      const ready = await status(`${app.url}/health/ready`);
+      return ready.status === 200 && ready.body.details.redis?.status === 'up' ? true : undefined;
+    }, 30_000, 'redis up again in readiness');
+    const replyId = sent.body.reply.id as string;
+    const reply = await eventually(async () => {
+      const read = await http('GET', `${app.url}/v1/sessions/${sessionId}/messages/${replyId}`, { token });
+      return read.body.status === 'complete' ? read.body : undefined;
+    }, 60_000, 'the reply to complete after Redis is back');
+    expect(reply.content).toContain('while redis is down');
     expect((await http('POST', `${app.url}/v1/sessions`, { token, body: {} })).status).toBe(201);
   });
 });

@@ -5,6 +5,7 @@ import { CLS_ID, ClsService } from 'nestjs-cls';
 import pino from 'pino';
 import { AppModule } from '../../src/app.module.js';
 import { loadConfig } from '../../src/config/app-config.js';
+import { migrate } from '../../src/database/migration-runner.js';
 import { createTestDatabase, NO_SHEDDING, TEST_JWT_SECRET, type TestDatabase } from '../support/services.js';
 
 /**
@@ -37,7 +38,9 @@ export async function createMediumApp(env: Record<string, string> = {}): Promise
       ...env,
     });
     const logger = pino({ level: 'silent' });
-    const app = await NestFactory.createApplicationContext(AppModule.forRoot(config, logger), { logger: false });
+    // As main.ts does before the app starts.
+    await migrate(config, logger);
+    const app = await NestFactory.createApplicationContext(AppModule.forRoot(config, logger), { logger: false, abortOnError: false });
     context = app;
     await app.init();
     const cls = app.get(ClsService);

@@ -25,8 +25,8 @@ describe('messages and events in process (PostgreSQL, in-process adapters)', () 
 
   async function newSession(): Promise<{ ownerId: string; sessionId: string }> {
     const ownerId = uniqueName('owner');
-    const session = await app.get(SessionRepository).create(ownerId, null);
-    return { ownerId, sessionId: session.id };
+    const session = await app.get(SessionRepository).create(ownerId, null, 100);
+    return { ownerId, sessionId: session!.id };
   }
 
   it('answers a repeated idempotency key with the first exchange and stores nothing new', async () => {
@@ -44,7 +44,7 @@ describe('messages and events in process (PostgreSQL, in-process adapters)', () 
 
   it('refuses a send past MAX_PENDING_REPLIES across the owner’s sessions, storing nothing', async () => {
     const owner = uniqueName('busy');
-    const sessions = await Promise.all([0, 1].map(async () => ({ ownerId: owner, sessionId: (await app.get(SessionRepository).create(owner, null)).id })));
+    const sessions = await Promise.all([0, 1].map(async () => ({ ownerId: owner, sessionId: (await app.get(SessionRepository).create(owner, null, 100))!.id })));
     for (let i = 0; i < 3; i += 1) {
       await app.inRequest(() => messages.send({ ...sessions[i % 2]!, content: `pending ${i}` }));
     }

@@ -50,8 +50,8 @@ describe('replies in process (PostgreSQL, in-process lock, queue and events)', (
 
   async function newSession(): Promise<{ ownerId: string; sessionId: string }> {
     const ownerId = uniqueName('owner');
-    const session = await app.get(SessionRepository).create(ownerId, 'medium');
-    return { ownerId, sessionId: session.id };
+    const session = await app.get(SessionRepository).create(ownerId, 'medium', 100);
+    return { ownerId, sessionId: session!.id };
   }
 
   function send(session: { ownerId: string; sessionId: string }, content: string, clientMessageId?: string): Promise<SendResult> {

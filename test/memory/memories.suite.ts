@@ -47,7 +47,7 @@ export function defineMemoriesSuite(mode: string, start: () => Promise<MemoryTar
     async function list(token: string, query = ''): Promise<any[]> {
       const listed = await api(reader(), 'GET', `/v1/memories${query}`, token);
       expect(listed.status, listed.text).toBe(200);
-      expect(Object.keys(listed.body)).toEqual(['items']);
+      expect(Object.keys(listed.body)).toEqual(['items', 'nextCursor']);
       return listed.body.items;
     }
 
@@ -290,7 +290,7 @@ export function defineMemoriesSuite(mode: string, start: () => Promise<MemoryTar
       }
       expect(Object.keys(collection.post.responses)).toContain('201');
       expect(Object.keys(item.delete.responses)).toEqual(expect.arrayContaining(['204', '403', '404']));
-      expect(collection.get.parameters.map((p: any) => p.name).sort()).toEqual(['limit', 'q']);
+      expect(collection.get.parameters.map((p: any) => p.name).sort()).toEqual(['cursor', 'limit', 'q']);
       const memory = document.components.schemas.MemoryResponseDto;
       expect(Object.keys(memory.properties).sort()).toEqual(['content', 'createdAt', 'id', 'source']);
       expect(memory.properties.source.enum).toEqual(['user', 'extracted']);

@@ -6,6 +6,7 @@ import { parse } from 'yaml';
 import { startApp, startCluster, stopAll, type AppProcess } from '../support/cluster.js';
 import { eventually, http } from '../support/http.js';
 import { parseMetrics, valueOf, type Sample } from '../support/prometheus.js';
+import { openSse } from '../support/sse.js';
 import { createTestDatabase, productionEnv, uniqueName, type TestDatabase } from '../support/services.js';
 import { tokenFor } from '../support/tokens.js';
 
@@ -32,6 +33,32 @@ describe('metrics and admin stats', () => {
     expect(response.status).toBe(200);
     return parseMetrics(response.text);
   };
+
+  it('exports the counters that alerts read from zero, before any event, and counts open event streams', async () => {
+    const fresh = await scrape();
+    for (const type of ['session_forbidden', 'memory_forbidden', 'invalid_token', 'admin_forbidden']) {
+      expect(fresh.some((s) => s.name === 'parley_security_events_total' && s.labels.type === type && s.value === 0), type).toBe(true);
+    }
+    for (const outcome of ['complete', 'failed', 'fenced']) {
+      expect(fresh.some((s) => s.name === 'parley_replies_total' && s.labels.outcome === outcome && s.value === 0), outcome).toBe(true);
+    }
+    for (const tier of ['memory', 'redis']) {
+      expect(fresh.some((s) => s.name === 'parley_cache_requests_total' && s.labels.tier === tier && s.labels.result === 'miss' && s.value === 0), tier).toBe(true);
+    }
+    expect(fresh.some((s) => s.name === 'parley_llm_errors_total' && s.labels.provider === 'local' && s.labels.kind === 'server')).toBe(true);
+    const fiveXx = { method: 'POST', route: '/v1/sessions/:sessionId/messages', status_class: '5xx' };
+    expect(fresh.some((s) => s.name === 'http_requests_total' && Object.entries(fiveXx).every(([k, v]) => s.labels[k] === v))).toBe(true);
+    expect(valueOf(fresh, 'parley_sse_streams_open')).toBe(0);
+
+    const token = await tokenFor(uniqueName('listener'));
+    const session = (await http('POST', `${app.url}/v1/sessions`, { token, body: {} })).body.id as string;
+    const streams = await Promise.all([0, 1].map(() => openSse(`${app.url}/v1/sessions/${session}/events`, token)));
+    expect(valueOf(await scrape(), 'parley_sse_streams_open')).toBe(2);
+    streams[0]?.close();
+    await eventually(async () => ((valueOf(await scrape(), 'parley_sse_streams_open') === 1) ? true : undefined));
+    streams[1]?.close();
+    await eventually(async () => ((valueOf(await scrape(), 'parley_sse_streams_open') === 0) ? true : undefined));
+  });
 
   it('requires METRICS_TOKEN when it is set', async () => {
     expect((await http('GET', `${app.url}/metrics`)).status).toBe(401);
@@ -128,7 +155,7 @@ describe('metrics and admin stats', () => {
     const rules = parse(readFileSync(join(root, 'k8s/prometheus-rules.yaml'), 'utf8'));
     const dashboard = JSON.parse(readFileSync(join(root, 'k8s/grafana-dashboard.json'), 'utf8'));
     const expressions: string[] = [
-      ...rules.groups.flatMap((group: any) => group.rules.map((rule: any) => rule.expr as string)),
+      ...rules.spec.groups.flatMap((group: any) => group.rules.map((rule: any) => rule.expr as string)),
       ...dashboard.panels.flatMap((panel: any) => panel.targets.map((target: any) => target.expr as string)),
     ];
     const referenced = new Set(
@@ -138,8 +165,8 @@ describe('metrics and admin stats', () => {
     for (const name of referenced) {
       expect(exported.has(name), name).toBe(true);
     }
-    const alerts = rules.groups.flatMap((group: any) => group.rules.map((rule: any) => rule.alert as string));
-    expect(alerts).toHaveLength(6);
+    const alerts = rules.spec.groups.flatMap((group: any) => group.rules.map((rule: any) => rule.alert as string));
+    expect(alerts).toHaveLength(12);
   });
 });
 

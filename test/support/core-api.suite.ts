@@ -59,15 +59,16 @@ export function defineCoreApiSuite(mode: string, start: () => Promise<ApiTarget>
         expect(got.body).toMatchObject({ id: first, title: 'first', messageCount: 0 });
         expect(new Date(got.body.createdAt).toISOString()).toBe(got.body.createdAt);
 
-        const renamed = await api('PATCH', `/v1/sessions/${first}`, alice, { title: 'renamed' });
-        expect(renamed.status).toBe(200);
-        expect(renamed.body.title).toBe('renamed');
-
+        // Listed by last activity: before the rename, which moves `first` to the top.
         const list = await api('GET', '/v1/sessions?limit=1', alice);
         expect(list.status).toBe(200);
         expect(list.body.items.map((s: any) => s.id)).toEqual([second]);
         const next = await api('GET', `/v1/sessions?limit=1&cursor=${list.body.nextCursor as string}`, alice);
         expect(next.body.items.map((s: any) => s.id)).toEqual([first]);
+
+        const renamed = await api('PATCH', `/v1/sessions/${first}`, alice, { title: 'renamed' });
+        expect(renamed.status).toBe(200);
+        expect(renamed.body.title).toBe('renamed');
 
         expect((await api('DELETE', `/v1/sessions/${first}`, alice)).status).toBe(204);
         expect((await api('GET', `/v1/sessions/${first}`, alice)).status).toBe(404);

@@ -70,6 +70,7 @@ export function productionEnv(database: TestDatabase, redisKeyPrefix: string, ex
     // Limits are tested on their own (test/throttle); elsewhere they must not interfere.
     RATE_LIMIT_SENDS: '1000000',
     RATE_LIMIT_READS: '1000000',
+    RATE_LIMIT_INVALID_TOKENS: '1000000',
     ...NO_SHEDDING,
     ...extra,
   };

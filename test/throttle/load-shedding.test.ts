@@ -89,16 +89,18 @@ describe('load shedding under an event-loop stall', () => {
     expect(live.status).toBe(200);
     expect((await http('GET', `${app.url}/v1/sessions/${sessionId}/messages`, { token })).status).toBe(200);
 
+    // Overload is answered per request; readiness reports it without pulling the pod out.
     const ready = await eventually(
       async () => {
         const result = await http('GET', `${app.url}/health/ready`);
-        return result.status === 503 ? result : undefined;
+        expect(result.status).toBe(200);
+        return result.body.details.load?.status === 'degraded' ? result : undefined;
       },
       10_000,
       'readiness to report the overload',
     );
     expect(ready.body.details.load).toMatchObject({
-      status: 'down',
+      status: 'degraded',
       message: 'overloaded',
       reason: 'event_loop',
     });
@@ -108,6 +110,15 @@ describe('load shedding under an event-loop stall', () => {
     expect(
       valueOf(parseMetrics(metrics.text), 'parley_shed_requests_total', { reason: 'event_loop' }),
     ).toBeGreaterThanOrEqual(1);
+
+    // Logged as a refusal with its reason, not as a server error.
+    const line = await eventually(async () =>
+      app
+        .output()
+        .split('\n')
+        .find((l) => l.includes(`"requestId":"${shed.body.requestId as string}"`) && l.includes('request answered')),
+    );
+    expect(JSON.parse(line)).toMatchObject({ level: 'warn', statusCode: 503, code: 'overloaded', reason: 'event_loop' });
   });
 
   it('accepts sends again once the stall is over', async () => {

@@ -1,5 +1,16 @@
 import { CreateSessionsAndMessages1767225600000 } from './1767225600000-CreateSessionsAndMessages.js';
 import { CreateMemories1767312000000 } from './1767312000000-CreateMemories.js';
+import { ListSessionsByActivity1767484800000 } from './1767484800000-ListSessionsByActivity.js';
+import { CreateUserPreferences1767600000000 } from './1767600000000-CreateUserPreferences.js';
+import { MessageTree1767657600000 } from './1767657600000-MessageTree.js';
+import { SearchMessages1767700000000 } from './1767700000000-SearchMessages.js';
 
 /** Every migration, in order. New migrations are appended here. */
-export const MIGRATIONS = [CreateSessionsAndMessages1767225600000, CreateMemories1767312000000];
+export const MIGRATIONS = [
+  CreateSessionsAndMessages1767225600000,
+  CreateMemories1767312000000,
+  ListSessionsByActivity1767484800000,
+  CreateUserPreferences1767600000000,
+  MessageTree1767657600000,
+  SearchMessages1767700000000,
+];

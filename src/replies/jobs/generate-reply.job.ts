@@ -8,6 +8,7 @@ import { jobQueueToken } from '../../coordination/coordination.module.js';
 import type { JobQueue, QueuedJob } from '../../coordination/job-queue.port.js';
 import { REPLIES_QUEUE, type GenerateReplyJobData } from '../replies.constants.js';
 import { ReplyGenerationService } from '../reply-generation.service.js';
+import { describeErrorBriefly } from '../../common/log-safe-error.js';
 
 /** At shutdown, replies still running this long before the grace period ends are handed back. */
 const HAND_BACK_MARGIN_MS = 2000;
@@ -55,7 +56,7 @@ export class GenerateReplyJob implements OnApplicationBootstrap, BeforeApplicati
       try {
         await this.generation.generateSession(job.data.sessionId, this.stop.signal);
       } catch (error) {
-        this.logger.warn({ err: (error as Error).message, replyId: job.id, attempt: job.attempt }, 'reply job failed');
+        this.logger.warn({ err: describeErrorBriefly(error), replyId: job.id, attempt: job.attempt }, 'reply job failed');
         throw error;
       }
     });

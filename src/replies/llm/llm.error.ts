@@ -1,4 +1,5 @@
-export type LlmErrorKind = 'timeout' | 'rate_limited' | 'server' | 'client' | 'stream';
+export const LLM_ERROR_KINDS = ['timeout', 'rate_limited', 'server', 'client', 'stream'] as const;
+export type LlmErrorKind = (typeof LLM_ERROR_KINDS)[number];
 
 const USER_MESSAGES: Record<LlmErrorKind, [code: string, message: string]> = {
   timeout: ['upstream_timeout', 'The model took too long to answer. Please try again.'],

@@ -1,0 +1,83 @@
+import pg from 'pg';
+
+export interface TransactionTimeouts {
+  /** Longest statement, set for every transaction. */
+  readonly statementMs: number;
+  /** Longest pause inside an open transaction before the server ends the session. */
+  readonly idleInTransactionMs: number;
+}
+
+type Send = (text: string | pg.QueryConfig, values?: unknown) => Promise<pg.QueryResult>;
+
+const OPENS = /^\s*(START\s+TRANSACTION|BEGIN)\b/i;
+/** COMMIT, END, ABORT or ROLLBACK, but not ROLLBACK TO SAVEPOINT (the transaction goes on). */
+const CLOSES = /^\s*(COMMIT|END|ABORT|ROLLBACK(?!\s+TO\b))\b/i;
+
+function textOf(query: unknown): string | undefined {
+  if (typeof query === 'string') {
+    return query;
+  }
+  const text = (query as { text?: unknown } | null)?.text;
+  return typeof text === 'string' ? text : undefined;
+}
+
+/**
+ * The pool's client class. PgBouncer in transaction mode refuses `statement_timeout` as a startup
+ * parameter and hands each transaction to whichever server connection is free, so a session-level
+ * setting would be lost (or leak to another client). Instead every transaction sets its timeouts
+ * with `set_config(..., true)` (SET LOCAL): right after a `START TRANSACTION`, and a statement sent
+ * outside a transaction runs in one of its own (`BEGIN` + the settings in one round trip, the
+ * statement, `COMMIT`). Nothing outlives the transaction, directly or through PgBouncer alike.
+ */
+export function transactionTimeoutsClient(timeouts: TransactionTimeouts): typeof pg.Client {
+  const settings =
+    `SELECT set_config('statement_timeout', '${Math.trunc(timeouts.statementMs)}', true), ` +
+    `set_config('idle_in_transaction_session_timeout', '${Math.trunc(timeouts.idleInTransactionMs)}', true)`;
+
+  return class TransactionTimeoutsClient extends pg.Client {
+    private inTransaction = false;
+
+    constructor(config?: string | pg.ClientConfig) {
+      super(config);
+      const send = pg.Client.prototype.query.bind(this) as Send;
+      const query = (text: unknown, values?: unknown, callback?: unknown): unknown => {
+        const sql = textOf(text);
+        // Callbacks and streams are not used by Parley's repositories; they pass through untouched.
+        if (sql === undefined || typeof values === 'function' || typeof callback === 'function') {
+          return (send as (...args: unknown[]) => unknown)(text, values, callback);
+        }
+        return this.bounded(send, text as string | pg.QueryConfig, sql, values);
+      };
+      Object.defineProperty(this, 'query', { value: query, writable: true, configurable: true });
+    }
+
+    private async bounded(send: Send, text: string | pg.QueryConfig, sql: string, values: unknown): Promise<pg.QueryResult> {
+      if (OPENS.test(sql)) {
+        const opened = await send(text, values);
+        this.inTransaction = true;
+        await send(settings);
+        return opened;
+      }
+      if (CLOSES.test(sql)) {
+        try {
+          return await send(text, values);
+        } finally {
+          this.inTransaction = false;
+        }
+      }
+      if (this.inTransaction) {
+        return send(text, values);
+      }
+      await send(`BEGIN; ${settings}`);
+      let result: pg.QueryResult;
+      try {
+        result = await send(text, values);
+      } catch (error) {
+        await send('ROLLBACK').catch(() => undefined);
+        throw error;
+      }
+      await send('COMMIT');
+      return result;
+    }
+  };
+}

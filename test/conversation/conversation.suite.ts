@@ -1,0 +1,190 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { FakeOpenAi } from '../support/fake-openai.js';
+import { eventually, http } from '../support/http.js';
+
+export const SYSTEM_PROMPT = 'You are the Parley test assistant.';
+
+/** The provider settings of every app the suite runs against: the fake OpenAI server, quick retries. */
+export function fakeProviderEnv(fake: FakeOpenAi): Record<string, string> {
+  return {
+    LLM_PROVIDER: 'openai',
+    LLM_BASE_URL: fake.baseUrl,
+    LLM_MODEL: 'fake-model',
+    LLM_SYSTEM_PROMPT: SYSTEM_PROMPT,
+    LLM_RETRY_BASE_MS: '20',
+    LLM_TIMEOUT_MS: '5000',
+  };
+}
+
+export interface ConversationTarget {
+  url: string;
+  token(userId: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+type Prompt = Array<{ role: string; content: string }>;
+
+/**
+ * Conversation control (the message tree, editing, branches, reading a branch), written once and
+ * run against every mode Parley runs in. `start` gets the fake OpenAI server the app must use.
+ */
+export function defineConversationSuite(mode: string, start: (fake: FakeOpenAi) => Promise<ConversationTarget>): void {
+  describe(`conversation control (${mode})`, () => {
+    let fake: FakeOpenAi;
+    let target: ConversationTarget;
+    let alice: string;
+
+    beforeAll(async () => {
+      fake = await FakeOpenAi.start();
+      target = await start(fake);
+      alice = await target.token(`alice-${randomUUID().slice(0, 8)}`);
+    });
+
+    afterAll(async () => {
+      await target?.close();
+      await fake?.stop();
+    });
+
+    beforeEach(() => fake.reset());
+
+    const api = (method: string, path: string, body?: unknown, token = alice) =>
+      http(method, `${target.url}${path}`, { token, body });
+
+    async function newSession(token = alice): Promise<string> {
+      const created = await api('POST', '/v1/sessions', { title: 'tree' }, token);
+      expect(created.status).toBe(201);
+      return created.body.id as string;
+    }
+
+    async function finished(sessionId: string, replyId: string, token = alice): Promise<any> {
+      return eventually(async () => {
+        const found = await api('GET', `/v1/sessions/${sessionId}/messages/${replyId}`, undefined, token);
+        return ['complete', 'failed', 'stopped', 'superseded'].includes(found.body?.status) ? found.body : undefined;
+      }, 20_000, `reply ${replyId}`);
+    }
+
+    /** Sends and waits for the reply to complete; returns both, and the prompt the model got. */
+    async function exchange(sessionId: string, content: string, extra: Record<string, unknown> = {}) {
+      const sent = await api('POST', `/v1/sessions/${sessionId}/messages`, { content, ...extra });
+      expect(sent.status, sent.text).toBe(202);
+      const reply = await finished(sessionId, sent.body.reply.id as string);
+      expect(reply.status).toBe('complete');
+      const prompt = fake.requests.find((r) => r.body.messages.at(-1)?.content === content)?.body.messages as Prompt;
+      expect(prompt, `the prompt of "${content}"`).toBeDefined();
+      return { message: sent.body.message, reply, prompt };
+    }
+
+    const branch = async (sessionId: string, query = '') => {
+      const page = await api('GET', `/v1/sessions/${sessionId}/messages${query}`);
+      expect(page.status, page.text).toBe(200);
+      return page.body as { items: any[]; nextBeforeSeq: number | null };
+    };
+
+    describe('the message tree', () => {
+      it('links each message to its parent: a plain send continues the newest message', async () => {
+        const sessionId = await newSession();
+        const one = await exchange(sessionId, 'first question');
+        const two = await exchange(sessionId, 'second question');
+        expect(one.message).toMatchObject({ seq: 1, parentId: null, replyTo: null });
+        expect(one.reply).toMatchObject({ seq: 2, parentId: one.message.id, replyTo: one.message.id });
+        expect(two.message).toMatchObject({ seq: 3, parentId: one.reply.id });
+        expect(two.reply).toMatchObject({ seq: 4, parentId: two.message.id });
+        const page = await branch(sessionId);
+        expect(page.items.map((m) => m.id)).toEqual([one.message.id, one.reply.id, two.message.id, two.reply.id]);
+        expect(page.items.every((m) => m.siblingCount === 1 && m.siblingIndex === 0)).toBe(true);
+      });
+
+      it('an edit starts a branch whose prompt holds nothing of the other branch', async () => {
+        const sessionId = await newSession();
+        const one = await exchange(sessionId, 'plan a trip to Lisbon');
+        const two = await exchange(sessionId, 'two days only');
+        const edited = await exchange(sessionId, 'three days instead', { parentId: one.reply.id });
+        expect(edited.message).toMatchObject({ seq: 5, parentId: one.reply.id });
+        expect(edited.prompt).toEqual([
+          { role: 'system', content: SYSTEM_PROMPT },
+          { role: 'user', content: 'plan a trip to Lisbon' },
+          { role: 'assistant', content: one.reply.content },
+          { role: 'user', content: 'three days instead' },
+        ]);
+
+        // The default branch is the newest message's: the edited one; the other is one leafId away.
+        const newest = await branch(sessionId);
+        expect(newest.items.map((m) => m.id)).toEqual([one.message.id, one.reply.id, edited.message.id, edited.reply.id]);
+        expect(newest.items[2]).toMatchObject({ siblingCount: 2, siblingIndex: 1 });
+        const older = await branch(sessionId, `?leafId=${two.reply.id}`);
+        expect(older.items.map((m) => m.id)).toEqual([one.message.id, one.reply.id, two.message.id, two.reply.id]);
+        expect(older.items[2]).toMatchObject({ siblingCount: 2, siblingIndex: 0 });
+        expect(older.items[0]).toMatchObject({ siblingCount: 1, siblingIndex: 0 });
+
+        // A plain send now continues the edited branch.
+        const next = await exchange(sessionId, 'and what to eat');
+        expect(next.message.parentId).toBe(edited.reply.id);
+        expect(next.prompt.map((m) => m.content)).not.toContain('two days only');
+        expect(next.prompt.map((m) => m.content)).toContain('three days instead');
+      });
+
+      it('a null parent starts a new root whose prompt is only itself', async () => {
+        const sessionId = await newSession();
+        const one = await exchange(sessionId, 'about cats');
+        const root = await exchange(sessionId, 'about dogs', { parentId: null });
+        expect(root.message.parentId).toBeNull();
+        expect(root.prompt).toEqual([
+          { role: 'system', content: SYSTEM_PROMPT },
+          { role: 'user', content: 'about dogs' },
+        ]);
+        const page = await branch(sessionId);
+        expect(page.items.map((m) => m.id)).toEqual([root.message.id, root.reply.id]);
+        expect(page.items[0]).toMatchObject({ siblingCount: 2, siblingIndex: 1 });
+        const first = await branch(sessionId, `?leafId=${one.message.id}`);
+        expect(first.items.map((m) => m.id)).toEqual([one.message.id]);
+      });
+
+      it('pages through a branch with limit and beforeSeq', async () => {
+        const sessionId = await newSession();
+        const one = await exchange(sessionId, 'q one');
+        await exchange(sessionId, 'q two');
+        const edit = await exchange(sessionId, 'q two again', { parentId: one.reply.id });
+        const last = await exchange(sessionId, 'q three');
+        const page1 = await branch(sessionId, '?limit=3');
+        expect(page1.items.map((m) => m.seq)).toEqual([edit.reply.seq, last.message.seq, last.reply.seq]);
+        expect(page1.nextBeforeSeq).toBe(edit.reply.seq);
+        const page2 = await branch(sessionId, `?limit=3&beforeSeq=${page1.nextBeforeSeq}`);
+        expect(page2.items.map((m) => m.seq)).toEqual([1, 2, edit.message.seq]);
+        expect(page2.nextBeforeSeq).toBeNull();
+      });
+
+      it('refuses an unknown or foreign parent (404) and malformed ids (400)', async () => {
+        const sessionId = await newSession();
+        const other = await newSession();
+        const elsewhere = await exchange(other, 'in another session');
+        const mallory = await target.token(`mallory-${randomUUID().slice(0, 8)}`);
+        const hers = await newSession(mallory);
+        const send = (body: unknown, session = sessionId) => api('POST', `/v1/sessions/${session}/messages`, body);
+        for (const parentId of [randomUUID(), elsewhere.message.id, elsewhere.reply.id]) {
+          const refused = await send({ content: 'x', parentId });
+          expect(refused.status).toBe(404);
+          expect(refused.body).toMatchObject({ code: 'parent_not_found', requestId: expect.any(String) });
+        }
+        for (const parentId of ['nope', 42, {}]) {
+          const refused = await send({ content: 'x', parentId });
+          expect(refused.status).toBe(400);
+          expect(refused.body.code).toBe('validation_failed');
+        }
+        expect((await send({ content: 'x', parentId: elsewhere.reply.id }, hers)).status).toBe(403);
+        expect((await api('GET', `/v1/sessions/${sessionId}/messages?leafId=${elsewhere.reply.id}`)).status).toBe(404);
+        expect((await api('GET', `/v1/sessions/${sessionId}/messages?leafId=nope`)).status).toBe(400);
+        expect((await branch(sessionId)).items).toEqual([]);
+        // Nothing was stored by the refused sends.
+        expect((await api('GET', `/v1/sessions/${sessionId}`)).body.messageCount).toBe(0);
+      });
+
+      it('an upper-case parent id is the same message', async () => {
+        const sessionId = await newSession();
+        const one = await exchange(sessionId, 'case one');
+        const two = await exchange(sessionId, 'case two', { parentId: (one.reply.id as string).toUpperCase() });
+        expect(two.message.parentId).toBe(one.reply.id);
+      });
+    });
+  });
+}
