@@ -44,10 +44,14 @@ const old = join(root, `.dist-old-${process.pid}`);
 rmSync(next, { recursive: true, force: true });
 process.stderr.write(built === undefined ? 'Building dist/ …\n' : 'Sources changed: rebuilding dist/ …\n');
 try {
-  execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json', '--outDir', next], {
-    cwd: root,
-    stdio: 'inherit',
-  });
+  execFileSync(
+    process.execPath,
+    [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json', '--outDir', next],
+    {
+      cwd: root,
+      stdio: 'inherit',
+    },
+  );
 } catch {
   rmSync(next, { recursive: true, force: true });
   process.exit(1);

@@ -19,6 +19,7 @@ import { DatabaseModule } from './database/database.module.js';
 import { EventsModule } from './events/events.module.js';
 import { HealthModule } from './health/health.module.js';
 import { MeModule } from './me/me.module.js';
+import { MEMORY_EXTRACTION_QUEUE } from './memory/memory.constants.js';
 import { MemoryModule } from './memory/memory.module.js';
 import { MessagesModule } from './messages/messages.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
@@ -60,6 +61,7 @@ export class AppModule {
         CacheModule,
         CoordinationModule.forRoot(config, {
           [REPLIES_QUEUE]: { attempts: 8, backoffMs: 500, lockDurationMs: config.replies.jobLockMs },
+          [MEMORY_EXTRACTION_QUEUE]: { attempts: 3, backoffMs: 1000, lockDurationMs: config.replies.jobLockMs },
         }),
         AuthModule,
         ThrottleModule.forRoot({ retryDetectorFrom: MessagesModule }),

@@ -7,7 +7,15 @@
 const API_BASE = location.origin;
 const TOKEN_KEY = 'parley.token';
 const PAGE_SIZE = 20;
-const STREAM_EVENTS = ['message.created', 'reply.delta', 'reply.completed', 'reply.failed', 'reply.stopped', 'reply.superseded', 'events.missed'];
+const STREAM_EVENTS = [
+  'message.created',
+  'reply.delta',
+  'reply.completed',
+  'reply.failed',
+  'reply.stopped',
+  'reply.superseded',
+  'events.missed',
+];
 
 const $ = (id) => document.getElementById(id);
 
@@ -151,7 +159,9 @@ function sessionItem(session) {
 }
 
 async function createSession() {
-  const session = await api('POST', '/v1/sessions', { body: { title: `Chat of ${new Date().toLocaleString()}` } });
+  const session = await api('POST', '/v1/sessions', {
+    body: { title: `Chat of ${new Date().toLocaleString()}` },
+  });
   $('sessions').prepend(sessionItem(session));
   location.hash = `#/sessions/${session.id}`;
 }
@@ -235,7 +245,9 @@ function upsertMessage(message) {
     return existing;
   }
   const item = messageItem(message);
-  const after = [...document.querySelectorAll('#messages li')].find((li) => Number(li.dataset.seq) > message.seq);
+  const after = [...document.querySelectorAll('#messages li')].find(
+    (li) => Number(li.dataset.seq) > message.seq,
+  );
   $('messages').insertBefore(item, after ?? null);
   $('conversation').scrollTop = $('conversation').scrollHeight;
   return item;

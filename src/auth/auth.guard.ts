@@ -8,9 +8,16 @@ import { AuthException, AuthExceptionCode } from './auth.exception.js';
 import type { AuthenticatedUser } from './authenticated-user.js';
 import { bearerToken } from './bearer.util.js';
 import { InvalidTokenLimiter } from './invalid-token.limiter.js';
+import { ACCEPTS_STREAM_TICKET } from './stream-ticket.decorator.js';
+import { StreamTicketService } from './stream-ticket.service.js';
 import { TokenService } from './token.service.js';
 
-/** Global default-deny: every route needs a verified bearer token unless marked @Public(). */
+type GuardedRequest = FastifyRequest<{ Params: { sessionId?: string }; Querystring: { ticket?: unknown } }>;
+
+/**
+ * Global default-deny: every route needs a verified bearer token unless marked @Public(); a route
+ * marked @AcceptsStreamTicket() takes a stream ticket for its session instead.
+ */
 @Injectable()
 export class AuthGuard implements CanActivate {
   constructor(
@@ -18,6 +25,7 @@ export class AuthGuard implements CanActivate {
     private readonly tokens: TokenService,
     private readonly cls: ClsService<ParleyClsStore>,
     private readonly invalidTokens: InvalidTokenLimiter,
+    private readonly tickets: StreamTicketService,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -28,16 +36,33 @@ export class AuthGuard implements CanActivate {
     if (isPublic === true) {
       return true;
     }
-    const request = context.switchToHttp().getRequest<FastifyRequest>();
+    const request = context.switchToHttp().getRequest<GuardedRequest>();
+    const ticket = this.acceptsTicket(context) ? request.query.ticket : undefined;
     const header = request.headers.authorization;
-    if (header === undefined || header === '') {
+    let user = header === undefined || header === '' ? undefined : await this.verifyBearer(request, header);
+    if (ticket !== undefined) {
+      // Read-only: the ticket's user, with no role, for this session's events alone.
+      user = { id: await this.tickets.redeem(ticket, request.params.sessionId, user?.id), roles: [] };
+    }
+    if (user === undefined) {
       throw new AuthException(AuthExceptionCode.MissingToken);
     }
-    const token = bearerToken(header);
-    const user = (token === undefined ? undefined : this.tokens.knownUser(token)) ?? (await this.verifyNew(request, token));
     request.user = user;
     this.cls.set('userId', user.id);
     return true;
+  }
+
+  private acceptsTicket(context: ExecutionContext): boolean {
+    const accepts = this.reflector.getAllAndOverride<boolean | undefined>(ACCEPTS_STREAM_TICKET, [
+      context.getHandler(),
+      context.getClass(),
+    ]);
+    return accepts === true;
+  }
+
+  private async verifyBearer(request: FastifyRequest, header: string): Promise<AuthenticatedUser> {
+    const token = bearerToken(header);
+    return (token === undefined ? undefined : this.tokens.knownUser(token)) ?? (await this.verifyNew(request, token));
   }
 
   /** A token this process has not verified yet: refused unverified while its IP is over the limit. */

@@ -3,6 +3,8 @@ import { AccessException, AccessExceptionCode } from '../access/access.exception
 import { AuthException, AuthExceptionCode } from '../auth/auth.exception.js';
 import { MemoryException, MemoryExceptionCode } from '../memory/memory.exception.js';
 import { MessageException, MessageExceptionCode } from '../messages/message.exception.js';
+import { ReplyException, ReplyExceptionCode } from '../replies/reply.exception.js';
+import { SearchException, SearchExceptionCode } from '../search/search.exception.js';
 import { SessionException, SessionExceptionCode } from '../session/session.exception.js';
 import { CommonException, CommonExceptionCode, type DomainException } from './domain.exception.js';
 import { DOMAIN_STATUS, toErrorShape } from './http-exception.filter.js';
@@ -14,16 +16,17 @@ const EVERY_EXCEPTION: ReadonlyArray<DomainException> = [
   ...Object.values(SessionExceptionCode).map((code) => new SessionException(code)),
   ...Object.values(MemoryExceptionCode).map((code) => new MemoryException(code)),
   ...Object.values(MessageExceptionCode).map((code) => new MessageException(code)),
+  ...Object.values(ReplyExceptionCode).map((code) => new ReplyException(code)),
+  ...Object.values(SearchExceptionCode).map((code) => new SearchException(code)),
 ];
 
 describe('domain codes to HTTP', () => {
   it.each(EVERY_EXCEPTION.map((exception) => [exception.code, exception] as const))(
-    '%s has a 4xx status and keeps its code and message',
+    '%s has a status of its own (4xx, or 503 while a dependency is away) and keeps its code and message',
     (code, exception) => {
       expect(DOMAIN_STATUS[code]).toBeDefined();
       const shape = toErrorShape(exception);
-      expect(shape.status).toBeGreaterThanOrEqual(400);
-      expect(shape.status).toBeLessThan(500);
+      expect(shape.status === 503 || (shape.status >= 400 && shape.status < 500)).toBe(true);
       expect(shape.code).toBe(code);
       expect(shape.message).toBe(exception.message);
     },

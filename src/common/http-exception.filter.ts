@@ -59,6 +59,9 @@ export const DOMAIN_STATUS: Readonly<Record<string, HttpStatus>> = {
   token_expired: HttpStatus.UNAUTHORIZED,
   admin_required: HttpStatus.FORBIDDEN,
   rate_limited: HttpStatus.TOO_MANY_REQUESTS,
+  invalid_ticket: HttpStatus.UNAUTHORIZED,
+  ticket_forbidden: HttpStatus.FORBIDDEN,
+  unavailable: HttpStatus.SERVICE_UNAVAILABLE,
   // access, session, memory, search
   session_not_found: HttpStatus.NOT_FOUND,
   session_forbidden: HttpStatus.FORBIDDEN,
@@ -73,6 +76,10 @@ export const DOMAIN_STATUS: Readonly<Record<string, HttpStatus>> = {
   too_many_pending_replies: HttpStatus.TOO_MANY_REQUESTS,
   idempotency_key_mismatch: HttpStatus.BAD_REQUEST,
   idempotency_key_reused: HttpStatus.UNPROCESSABLE_ENTITY,
+  // replies
+  reply_not_found: HttpStatus.NOT_FOUND,
+  reply_finished: HttpStatus.CONFLICT,
+  reply_control_unavailable: HttpStatus.SERVICE_UNAVAILABLE,
 };
 
 /** Headers some codes always answer with: when to try again, how to authenticate. */
@@ -81,6 +88,9 @@ const DOMAIN_HEADERS: Readonly<Record<string, Readonly<Record<string, string>>>>
   missing_token: { 'www-authenticate': 'Bearer' },
   invalid_token: { 'www-authenticate': 'Bearer' },
   token_expired: { 'www-authenticate': 'Bearer' },
+  invalid_ticket: { 'www-authenticate': 'Bearer' },
+  unavailable: { 'retry-after': '1' },
+  reply_control_unavailable: { 'retry-after': '1' },
 };
 
 function fromDomainException(exception: DomainException): ErrorShape {

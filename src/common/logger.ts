@@ -24,7 +24,7 @@ export function createLogger(level: LogLevel, destination?: DestinationStream): 
     // Errors, whatever key they are logged under, pass through one filter (see log-safe-error.ts).
     serializers: { err: describeError, error: describeError },
     redact: {
-      paths: ['authorization', '*.authorization', '*.headers.authorization', 'token', '*.token', 'ticket', '*.ticket'],
+      paths: ['authorization', '*.authorization', '*.headers.authorization', 'token', '*.token', 'ticket', '*.ticket', '*.query.ticket'],
       censor: '[redacted]',
     },
   };

@@ -8,11 +8,17 @@ import { EventStream } from './event-stream.port.js';
 import { InProcessEventStream } from './in-process-event-stream.js';
 import { InProcessJobQueue } from './in-process-job-queue.js';
 import { InProcessLockService } from './in-process-lock.service.js';
+import { InProcessStreamTicketStore } from './in-process-stream-ticket.store.js';
 import type { JobQueue, JobQueueOptions } from './job-queue.port.js';
 import { LockService } from './lock.port.js';
 import { QueueStats } from './queue-stats.service.js';
 import { RedisEventStream } from './redis-event-stream.js';
 import { RedisLockService } from './redis-lock.service.js';
+import { InProcessSignalBus } from './in-process-signal-bus.js';
+import { RedisSignalBus } from './redis-signal-bus.js';
+import { SignalBus } from './signal-bus.port.js';
+import { RedisStreamTicketStore } from './redis-stream-ticket.store.js';
+import { StreamTicketStore } from './stream-ticket-store.port.js';
 
 export const jobQueueToken = (name: string): string => `parley:job-queue:${name}`;
 
@@ -36,7 +42,7 @@ function bullSettings(options: JobQueueOptions): AdvancedSettings {
 export class CoordinationModule {
   static forRoot(config: AppConfig, queues: Readonly<Record<string, JobQueueOptions>>): DynamicModule {
     const names = Object.keys(queues);
-    const exports = [LockService, EventStream, QueueStats, ...names.map(jobQueueToken)];
+    const exports = [LockService, EventStream, SignalBus, StreamTicketStore, QueueStats, ...names.map(jobQueueToken)];
     const queueStats: Provider = {
       provide: QueueStats,
       inject: names.map(jobQueueToken),
@@ -46,6 +52,8 @@ export class CoordinationModule {
       const providers: Provider[] = [
         { provide: LockService, useClass: InProcessLockService },
         { provide: EventStream, useClass: InProcessEventStream },
+        { provide: SignalBus, useClass: InProcessSignalBus },
+        { provide: StreamTicketStore, useClass: InProcessStreamTicketStore },
         ...names.map((name) => ({
           provide: jobQueueToken(name),
           useFactory: () => new InProcessJobQueue(name, queues[name] as JobQueueOptions),
@@ -70,6 +78,8 @@ export class CoordinationModule {
       providers: [
         { provide: LockService, useClass: RedisLockService },
         { provide: EventStream, useClass: RedisEventStream },
+        { provide: SignalBus, useClass: RedisSignalBus },
+        { provide: StreamTicketStore, useClass: RedisStreamTicketStore },
         ...names.map((name) => ({
           provide: jobQueueToken(name),
           inject: [getQueueToken(name)],

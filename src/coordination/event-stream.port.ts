@@ -14,6 +14,26 @@ export interface PublishOptions {
   readonly extendTtl?: boolean;
   /** Append only while this lock is still held (checked atomically with the append). */
   readonly fence?: LockFence | null;
+  /**
+   * The event is part of a transcript (a reply's streamed text): append `text` to it with the event,
+   * atomically, unless the transcript is closed (TranscriptClosedError; nothing appended). A higher
+   * attempt starts the text afresh; a lower one is refused like a lost fence.
+   */
+  readonly transcript?: TranscriptPart;
+}
+
+export interface TranscriptPart {
+  readonly key: string;
+  readonly attempt: number;
+  readonly text: string;
+}
+
+/** The event belongs to a transcript that was closed: it was not appended. */
+export class TranscriptClosedError extends Error {
+  constructor(key: string) {
+    super(`not appended: transcript ${key} is closed`);
+    this.name = 'TranscriptClosedError';
+  }
 }
 
 /** An event fenced by a lock its publisher no longer holds: it was not appended. */
@@ -42,6 +62,11 @@ export abstract class EventStream {
    * published after it, and possibly a few published just before.
    */
   abstract subscribe(streamKey: string, afterId: string | undefined, listener: StreamListener): Promise<StreamSubscription>;
+  /**
+   * Closes a transcript and returns its text: exactly what the events appended with it carried (of
+   * its latest attempt). Once this returns, no event of the transcript can be appended. Idempotent.
+   */
+  abstract closeTranscript(key: string): Promise<string>;
 }
 
 /**

@@ -3,12 +3,22 @@ import { AppConfig } from '../config/app-config.js';
 import {
   compareEventIds,
   EventStream,
+  FencedOutError,
   missedEvent,
   OrderedDelivery,
+  TranscriptClosedError,
+  type PublishOptions,
   type StreamEvent,
   type StreamListener,
   type StreamSubscription,
 } from './event-stream.port.js';
+
+interface Transcript {
+  attempt: number;
+  text: string;
+  closed: boolean;
+  expiresAt: number;
+}
 
 interface RetainedStream {
   events: StreamEvent[];
@@ -22,6 +32,7 @@ interface RetainedStream {
 @Injectable()
 export class InProcessEventStream extends EventStream {
   private readonly streams = new Map<string, RetainedStream>();
+  private readonly transcripts = new Map<string, Transcript>();
   private lastMs = 0;
   private lastSeq = 0;
 
@@ -30,7 +41,10 @@ export class InProcessEventStream extends EventStream {
   }
 
   /** One process: no lock can be taken over, so there is no fence to check. */
-  async publish(streamKey: string, type: string, data: unknown): Promise<string> {
+  async publish(streamKey: string, type: string, data: unknown, options: PublishOptions = {}): Promise<string> {
+    if (options.transcript !== undefined) {
+      this.extendTranscript(options.transcript.key, options.transcript.attempt, options.transcript.text);
+    }
     const stream = this.stream(streamKey);
     const event: StreamEvent = { id: this.nextId(), type, data };
     stream.events.push(event);
@@ -42,6 +56,41 @@ export class InProcessEventStream extends EventStream {
       delivery.offer(event);
     }
     return event.id;
+  }
+
+  async closeTranscript(key: string): Promise<string> {
+    const transcript = this.transcript(key);
+    transcript.closed = true;
+    return transcript.text;
+  }
+
+  /** Synchronous with the append that follows it, as the Redis script is atomic. */
+  private extendTranscript(key: string, attempt: number, text: string): void {
+    const transcript = this.transcript(key);
+    if (transcript.closed) {
+      throw new TranscriptClosedError(key);
+    }
+    if (attempt < transcript.attempt) {
+      throw new FencedOutError(key);
+    }
+    transcript.text = attempt === transcript.attempt ? transcript.text + text : text;
+    transcript.attempt = attempt;
+  }
+
+  private transcript(key: string): Transcript {
+    const now = Date.now();
+    let transcript = this.transcripts.get(key);
+    if (transcript === undefined || transcript.expiresAt < now) {
+      for (const [other, kept] of this.transcripts) {
+        if (kept.expiresAt < now) {
+          this.transcripts.delete(other);
+        }
+      }
+      transcript = { attempt: 0, text: '', closed: false, expiresAt: 0 };
+      this.transcripts.set(key, transcript);
+    }
+    transcript.expiresAt = now + this.config.events.streamTtlMs;
+    return transcript;
   }
 
   async subscribe(streamKey: string, afterId: string | undefined, listener: StreamListener): Promise<StreamSubscription> {

@@ -10,8 +10,10 @@ import {
   FencedOutError,
   missedEvent,
   OrderedDelivery,
+  TranscriptClosedError,
   type PublishOptions,
   type StreamEvent,
+  type TranscriptPart,
   type StreamListener,
   type StreamSubscription,
 } from './event-stream.port.js';
@@ -34,6 +36,33 @@ if redis.call('GET', KEYS[2]) ~= ARGV[1] then return false end
 local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'type', ARGV[3], 'data', ARGV[4])
 if tonumber(ARGV[5]) > 0 then redis.call('PEXPIRE', KEYS[1], ARGV[5]) end
 return id`;
+
+/**
+ * XADD of an event that belongs to a transcript (KEYS[2], a hash: attempt, text, closed), with the
+ * transcript's text extended in the same step, so the text is exactly what the appended events
+ * carried. KEYS[3] is the fencing lock when ARGV[1] (its token) is not empty.
+ * ARGV: token, max length, type, data, stream TTL in ms (0: keep), attempt, text, transcript TTL in ms.
+ * Returns {0} fenced out, {1} transcript closed, {2, id} appended.
+ */
+const TRANSCRIPT_XADD = `
+if ARGV[1] ~= '' and redis.call('GET', KEYS[3]) ~= ARGV[1] then return {0} end
+if redis.call('HEXISTS', KEYS[2], 'closed') == 1 then return {1} end
+local attempt = tonumber(ARGV[6])
+local current = tonumber(redis.call('HGET', KEYS[2], 'attempt') or '0')
+if attempt < current then return {0} end
+local text = ARGV[7]
+if attempt == current then text = (redis.call('HGET', KEYS[2], 'text') or '') .. text end
+redis.call('HSET', KEYS[2], 'attempt', attempt, 'text', text)
+redis.call('PEXPIRE', KEYS[2], ARGV[8])
+local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'type', ARGV[3], 'data', ARGV[4])
+if tonumber(ARGV[5]) > 0 then redis.call('PEXPIRE', KEYS[1], ARGV[5]) end
+return {2, id}`;
+
+/** Marks a transcript closed and returns its text. ARGV: TTL in ms. */
+const CLOSE_TRANSCRIPT = `
+redis.call('HSET', KEYS[1], 'closed', '1')
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+return redis.call('HGET', KEYS[1], 'text') or ''`;
 
 const BLOCK_MS = 2000;
 const READ_COUNT = 500;
@@ -85,6 +114,9 @@ export class RedisEventStream extends EventStream implements OnApplicationBootst
     const key = this.redis.key('events', streamKey);
     const { streamMaxLength, streamTtlMs } = this.config.events;
     const json = JSON.stringify(data);
+    if (options.transcript !== undefined) {
+      return this.publishInTranscript(key, options.transcript, fence, [streamMaxLength, type, json, extendTtl ? streamTtlMs : 0]);
+    }
     if (fence !== null) {
       const id = await this.redis.runScript(
         FENCED_XADD,
@@ -106,6 +138,32 @@ export class RedisEventStream extends EventStream implements OnApplicationBootst
       throw error;
     }
     return id as string;
+  }
+
+  async closeTranscript(transcriptKey: string): Promise<string> {
+    const text = await this.redis.runScript(CLOSE_TRANSCRIPT, [this.redis.key('transcript', transcriptKey)], [this.config.events.streamTtlMs]);
+    return text as string;
+  }
+
+  private async publishInTranscript(
+    key: string,
+    transcript: TranscriptPart,
+    fence: PublishOptions['fence'],
+    entry: [maxLength: number, type: string, json: string, ttlMs: number],
+  ): Promise<string> {
+    const transcriptKey = this.redis.key('transcript', transcript.key);
+    const result = (await this.redis.runScript(
+      TRANSCRIPT_XADD,
+      [key, transcriptKey, fence?.key ?? transcriptKey],
+      [fence?.token ?? '', ...entry, transcript.attempt, transcript.text, this.config.events.streamTtlMs],
+    )) as [number, string?];
+    if (result[0] === 1) {
+      throw new TranscriptClosedError(transcript.key);
+    }
+    if (result[0] !== 2 || result[1] === undefined) {
+      throw new FencedOutError(key);
+    }
+    return result[1];
   }
 
   async subscribe(streamKey: string, afterId: string | undefined, listener: StreamListener): Promise<StreamSubscription> {

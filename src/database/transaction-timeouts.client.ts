@@ -26,8 +26,11 @@ function textOf(query: unknown): string | undefined {
  * parameter and hands each transaction to whichever server connection is free, so a session-level
  * setting would be lost (or leak to another client). Instead every transaction sets its timeouts
  * with `set_config(..., true)` (SET LOCAL): right after a `START TRANSACTION`, and a statement sent
- * outside a transaction runs in one of its own (`BEGIN` + the settings in one round trip, the
- * statement, `COMMIT`). Nothing outlives the transaction, directly or through PgBouncer alike.
+ * outside a transaction runs in one of its own (`BEGIN` + the settings, the statement, `COMMIT`).
+ * Nothing outlives the transaction, directly or through PgBouncer alike. The client pipelines
+ * (pg's `pipeline` mode), so the settings and the wrapping cost no extra round trip: they are
+ * written together with the statement and PostgreSQL answers them in order. A failed statement
+ * aborts its transaction, and the `COMMIT` written behind it then ends it as a rollback.
  */
 export function transactionTimeoutsClient(timeouts: TransactionTimeouts): typeof pg.Client {
   const settings =
@@ -37,8 +40,8 @@ export function transactionTimeoutsClient(timeouts: TransactionTimeouts): typeof
   return class TransactionTimeoutsClient extends pg.Client {
     private inTransaction = false;
 
-    constructor(config?: string | pg.ClientConfig) {
-      super(config);
+    constructor(config?: pg.ClientConfig) {
+      super({ ...config, pipeline: true });
       const send = pg.Client.prototype.query.bind(this) as Send;
       const query = (text: unknown, values?: unknown, callback?: unknown): unknown => {
         const sql = textOf(text);
@@ -53,9 +56,8 @@ export function transactionTimeoutsClient(timeouts: TransactionTimeouts): typeof
 
     private async bounded(send: Send, text: string | pg.QueryConfig, sql: string, values: unknown): Promise<pg.QueryResult> {
       if (OPENS.test(sql)) {
-        const opened = await send(text, values);
+        const [opened] = await Promise.all([send(text, values), send(settings)]);
         this.inTransaction = true;
-        await send(settings);
         return opened;
       }
       if (CLOSES.test(sql)) {
@@ -68,15 +70,14 @@ export function transactionTimeoutsClient(timeouts: TransactionTimeouts): typeof
       if (this.inTransaction) {
         return send(text, values);
       }
-      await send(`BEGIN; ${settings}`);
-      let result: pg.QueryResult;
-      try {
-        result = await send(text, values);
-      } catch (error) {
-        await send('ROLLBACK').catch(() => undefined);
-        throw error;
+      const opened = send(`BEGIN; ${settings}`);
+      const result = send(text, values);
+      const committed = send('COMMIT');
+      const outcomes = await Promise.allSettled([opened, result, committed]);
+      const failed = outcomes.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
+      if (failed !== undefined) {
+        throw failed.reason;
       }
-      await send('COMMIT');
       return result;
     }
   };

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { PINO_LOGGER } from '../common/logger.module.js';
 import {
   EventStream,
+  TranscriptClosedError,
   type PublishOptions,
   type StreamListener,
   type StreamSubscription,
@@ -15,6 +16,8 @@ import {
   type ReplyCompletedPayload,
   type ReplyDeltaPayload,
   type ReplyFailedPayload,
+  type ReplyStoppedPayload,
+  type ReplySupersededPayload,
   type StoredMessage,
 } from './session-event.payloads.js';
 
@@ -46,9 +49,34 @@ export class SessionEventBus {
    * session's generation lock: a generator that lost it (stalled past its TTL while another took
    * over) cannot append to the stream its successor now feeds.
    */
-  replyDelta(reply: StoredMessage, attempt: number, delta: string, fence: LockFence | null): void {
+  replyDelta(reply: StoredMessage, attempt: number, delta: string, fence: LockFence | null, onStopped: () => void): void {
     const data: ReplyDeltaPayload = { messageId: reply.id, delta, attempt };
-    void this.publish(reply.sessionId, SessionEventType.ReplyDelta, data, { extendTtl: false, fence }, 'debug');
+    const transcript = { key: reply.id, attempt, text: delta };
+    void this.stream.publish(reply.sessionId, SessionEventType.ReplyDelta, data, { extendTtl: false, fence, transcript }).catch((error: Error) => {
+      if (error instanceof TranscriptClosedError) {
+        onStopped();
+        return;
+      }
+      this.logger.debug({ sessionId: reply.sessionId, type: SessionEventType.ReplyDelta, err: error.message }, 'event not published');
+    });
+  }
+
+  /**
+   * Ends a reply's deltas and returns their text (of its latest attempt): once this returns, no
+   * delta of the reply can be published by any worker, so every subscriber has seen exactly this.
+   */
+  closeDeltas(replyId: string): Promise<string> {
+    return this.stream.closeTranscript(replyId);
+  }
+
+  replyStopped(reply: StoredMessage): Promise<void> {
+    const payload: ReplyStoppedPayload = { message: toMessagePayload(reply) };
+    return this.publish(reply.sessionId, SessionEventType.ReplyStopped, payload);
+  }
+
+  replySuperseded(reply: StoredMessage): Promise<void> {
+    const payload: ReplySupersededPayload = { messageId: reply.id };
+    return this.publish(reply.sessionId, SessionEventType.ReplySuperseded, payload);
   }
 
   replyCompleted(reply: StoredMessage): Promise<void> {

@@ -4,6 +4,8 @@ export const SessionEventType = {
   ReplyDelta: 'reply.delta',
   ReplyCompleted: 'reply.completed',
   ReplyFailed: 'reply.failed',
+  ReplyStopped: 'reply.stopped',
+  ReplySuperseded: 'reply.superseded',
 } as const;
 
 /** What events read from a stored message (a messages row: MessageEntity has all of it). */
@@ -57,6 +59,14 @@ export interface ReplyFailedPayload {
   reason: string;
 }
 
+export interface ReplyStoppedPayload {
+  message: MessagePayload;
+}
+
+export interface ReplySupersededPayload {
+  messageId: string;
+}
+
 export function toMessagePayload(message: StoredMessage): MessagePayload {
   return {
     id: message.id,
@@ -74,10 +84,12 @@ export function toMessagePayload(message: StoredMessage): MessagePayload {
   };
 }
 
-/** The reply a reply.completed or reply.failed event finished, if the event is one of those. */
+/** The reply an event finished (completed, failed, stopped or superseded), if it is one of those. */
 export function finishedReplyId(type: string, data: unknown): string | undefined {
-  if (type === SessionEventType.ReplyCompleted) {
+  if (type === SessionEventType.ReplyCompleted || type === SessionEventType.ReplyStopped) {
     return (data as Partial<ReplyCompletedPayload> | null)?.message?.id;
   }
-  return type === SessionEventType.ReplyFailed ? (data as Partial<ReplyFailedPayload> | null)?.messageId : undefined;
+  return type === SessionEventType.ReplyFailed || type === SessionEventType.ReplySuperseded
+    ? (data as Partial<ReplyFailedPayload> | null)?.messageId
+    : undefined;
 }

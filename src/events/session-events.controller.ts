@@ -1,20 +1,8 @@
 import { Controller, Get, Query, Res, UseGuards } from '@nestjs/common';
-import {
-  ApiBadRequestResponse,
-  ApiBearerAuth,
-  ApiForbiddenResponse,
-  ApiHeader,
-  ApiNotFoundResponse,
-  ApiOkResponse,
-  ApiOperation,
-  ApiParam,
-  ApiProduces,
-  ApiTags,
-  ApiTooManyRequestsResponse,
-  ApiUnauthorizedResponse,
-} from '@nestjs/swagger';
+import { ApiBearerAuth, ApiHeader, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { ErrorResponseDto } from '../common/error-response.dto.js';
+import { AcceptsStreamTicket } from '../auth/stream-ticket.decorator.js';
+import { ApiErrors } from '../common/api-errors.decorator.js';
 import { RequestHeader } from '../common/request-header.decorator.js';
 import type { OwnedResource } from '../access/access.service.js';
 import { OwnedSession, SessionOwnershipGuard } from '../session/session-ownership.guard.js';
@@ -49,35 +37,41 @@ export class SessionEventsController {
   constructor(private readonly sessionEvents: SessionEventsService) {}
 
   @Get()
+  @AcceptsStreamTicket()
   @ApiOperation({
-    summary: 'Server-sent events of the session',
+    summary: 'Follow the session: server-sent events (a stream; open it with EventSource or curl, not here)',
     description:
-      'Events: message.created {message, reply}; reply.delta {messageId, delta, attempt} (a new attempt restarts the ' +
-      'reply text); reply.completed {message}; reply.failed {messageId, code, reason}. Every event has an id: ' +
-      'reconnect with Last-Event-ID (or ?lastEventId=) to resume after it, on any replica. When events after that ' +
-      'id are no longer kept (EVENT_STREAM_MAX_LENGTH, EVENT_STREAM_TTL_MS), the resume starts with ' +
-      'events.missed {lastEventId}: reload the history, then follow the stream. A comment heartbeat is ' +
-      'sent every SSE_HEARTBEAT_MS (15 s by default).',
+      'A text/event-stream that stays open: Swagger UI cannot show it and waits forever. Open it with ' +
+      '`curl -N -H "Authorization: Bearer $TOKEN" .../events`, or in a browser with ' +
+      '`new EventSource(".../events?ticket=" + ticket)` after POST .../events/tickets (EventSource cannot send ' +
+      'an Authorization header). Events: message.created {message, reply}; reply.delta {messageId, delta, attempt} ' +
+      '(a new attempt restarts the reply text); reply.completed {message}; reply.failed {messageId, code, reason}; ' +
+      'reply.stopped {message}; reply.superseded {messageId}. Every event has an id: reconnect with Last-Event-ID ' +
+      '(EventSource does it by itself) or ?lastEventId= to resume after it, on any replica. When events after ' +
+      'that id are no longer kept (EVENT_STREAM_MAX_LENGTH, EVENT_STREAM_TTL_MS), the resume starts with ' +
+      'events.missed {lastEventId}: reload the history, then follow the stream. A comment heartbeat is sent ' +
+      'every SSE_HEARTBEAT_MS (15 s by default). Errors before the stream opens are JSON.',
   })
   @ApiParam({ name: 'sessionId', format: 'uuid' })
   @ApiHeader({ name: 'Last-Event-ID', required: false, description: 'Resume after this event id' })
-  @ApiProduces('text/event-stream')
   @ApiOkResponse({
     description: 'An open text/event-stream',
     content: { 'text/event-stream': { schema: { type: 'string' }, example: SSE_EXAMPLE } },
   })
-  @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'Malformed session id or Last-Event-ID' })
-  @ApiUnauthorizedResponse({ type: ErrorResponseDto })
-  @ApiForbiddenResponse({ type: ErrorResponseDto, description: 'session_forbidden' })
-  @ApiNotFoundResponse({ type: ErrorResponseDto })
-  @ApiTooManyRequestsResponse({ type: ErrorResponseDto, description: 'rate_limited' })
+  @ApiErrors(
+    { status: 400, code: 'validation_failed', message: 'Last-Event-ID must be an event id such as 1767225600000-0', description: 'Malformed session id or Last-Event-ID' },
+    { status: 401, code: 'invalid_ticket', message: 'The stream ticket is not valid or has expired; ask for a new one', description: 'No valid bearer token or stream ticket (missing_token, invalid_token, invalid_ticket)' },
+    { status: 403, code: 'ticket_forbidden', message: 'The stream ticket was issued for another session or user', description: "Another user's session (session_forbidden), or a ticket for another session (ticket_forbidden)" },
+    404,
+    429,
+    503,
+  )
   async events(
     @OwnedSession() session: OwnedResource,
     @RequestHeader('last-event-id', LastEventIdPipe) header: string | undefined,
     @Query() query: SessionEventsQueryDto,
     @Res() reply: FastifyReply,
   ): Promise<void> {
-    const lastEventId = header ?? query.lastEventId;
-    await this.sessionEvents.stream(session.id, lastEventId, reply);
+    await this.sessionEvents.stream(session.id, header ?? query.lastEventId, reply);
   }
 }

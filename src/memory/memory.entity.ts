@@ -10,5 +10,8 @@ export interface MemoryEntity {
   ownerId: string;
   content: string;
   source: MemorySource;
+  /** Where an extracted memory came from (null when typed, or once that session is deleted). */
+  sessionId: string | null;
+  messageId: string | null;
   createdAt: Date;
 }

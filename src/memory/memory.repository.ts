@@ -9,10 +9,12 @@ interface MemoryRow {
   owner_id: string;
   content: string;
   source: MemorySource;
+  session_id: string | null;
+  message_id: string | null;
   created_at: Date;
 }
 
-const COLUMNS = 'id, owner_id, content, source, created_at';
+const COLUMNS = 'id, owner_id, content, source, session_id, message_id, created_at';
 /** Must be the configuration the migration derives `search` with. */
 const TS_CONFIG = `'english'::regconfig`;
 
@@ -28,6 +30,8 @@ function toMemory(row: MemoryRow): MemoryEntity {
     ownerId: row.owner_id,
     content: row.content,
     source: row.source,
+    sessionId: row.session_id,
+    messageId: row.message_id,
     createdAt: row.created_at,
   };
 }

@@ -2,6 +2,7 @@ import {
   Body,
   Controller,
   Get,
+  HttpCode,
   HttpStatus,
   Param,
   Post,
@@ -13,10 +14,12 @@ import {
   ApiAcceptedResponse,
   ApiBadRequestResponse,
   ApiBearerAuth,
+  ApiConflictResponse,
   ApiForbiddenResponse,
   ApiHeader,
   ApiNotFoundResponse,
   ApiOkResponse,
+  ApiOperation,
   ApiParam,
   ApiTags,
   ApiTooManyRequestsResponse,
@@ -35,6 +38,7 @@ import { IdempotentSend, RateLimit } from '../throttle/rate-limit.decorator.js';
 import type { OwnedResource } from '../access/access.service.js';
 import { OwnedSession, SessionOwnershipGuard } from '../session/session-ownership.guard.js';
 import { IdempotencyKeyPipe } from './idempotency-key.pipe.js';
+import { ReplyStopService } from '../replies/reply-stop.service.js';
 import { MessageService } from './message.service.js';
 import {
   ExchangeResponseDto,
@@ -58,7 +62,10 @@ import {
 @UseGuards(SessionOwnershipGuard)
 @Controller('v1/sessions/:sessionId/messages')
 export class MessageController {
-  constructor(private readonly messages: MessageService) {}
+  constructor(
+    private readonly messages: MessageService,
+    private readonly stops: ReplyStopService,
+  ) {}
 
   @Post()
   @RateLimit('sends')
@@ -100,6 +107,26 @@ export class MessageController {
     const leafId = query.leafId === undefined ? undefined : normaliseId(query.leafId);
     const page = await this.messages.history(session.id, query.limit, query.beforeSeq, leafId);
     return { items: page.items.map(mapHistoryMessage), nextBeforeSeq: page.nextBeforeSeq };
+  }
+
+  @Post(':messageId/stop')
+  @RateLimit('sends')
+  @HttpCode(HttpStatus.OK)
+  @ApiParam({ name: 'messageId', format: 'uuid', description: 'The reply to stop' })
+  @ApiOperation({
+    summary: 'Stop a reply',
+    description:
+      'Works on any replica, whichever worker generates the reply, and before its first token. The reply becomes ' +
+      '`stopped` with exactly the text streamed before the stop; `reply.stopped` is its last event.',
+  })
+  @ApiOkResponse({ type: MessageResponseDto, description: 'The stopped reply' })
+  @ApiConflictResponse({ type: ErrorResponseDto, description: 'reply_finished: the reply was already complete, failed, stopped or superseded' })
+  async stop(@OwnedSession() session: OwnedResource, @Param('messageId') messageId: string): Promise<MessageResponseDto> {
+    const requestedAt = Date.now();
+    if (!isUuid(messageId)) {
+      throw new CommonException(CommonExceptionCode.InvalidId, 'messageId must be a UUID');
+    }
+    return mapMessage(await this.stops.stop(session.id, messageId, requestedAt));
   }
 
   @Get(':messageId')

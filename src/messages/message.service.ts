@@ -7,7 +7,7 @@ import { SessionException, SessionExceptionCode } from '../session/session.excep
 import { MessageException, MessageExceptionCode } from './message.exception.js';
 import type { BranchMessage, MessageEntity } from './message.entity.js';
 import { MessageRepository, type Exchange } from './message.repository.js';
-import { PendingReplies } from './pending-replies.service.js';
+import { ReplyQueue } from '../replies/reply-queue.service.js';
 import { SessionEventBus } from '../events/session-event-bus.service.js';
 
 export interface SendInput {
@@ -42,7 +42,7 @@ export class MessageService {
   constructor(
     private readonly messages: MessageRepository,
     private readonly events: SessionEventBus,
-    private readonly pendingReplies: PendingReplies,
+    private readonly replyQueue: ReplyQueue,
     private readonly config: AppConfig,
     private readonly cls: ClsService<ParleyClsStore>,
     private readonly metrics: MetricsService,
@@ -85,7 +85,7 @@ export class MessageService {
           await this.events.messageCreated(exchange.message, exchange.reply);
         }
         if (exchange.reply.status === 'pending' || exchange.reply.status === 'streaming') {
-          await this.pendingReplies.handOver(exchange.reply);
+          await this.replyQueue.enqueue(exchange.reply);
         }
         return { ...exchange, created: result.outcome === 'created' };
       }

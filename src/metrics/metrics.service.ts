@@ -108,8 +108,15 @@ export class MetricsService {
 
   readonly replies = new Counter({
     name: 'parley_replies_total',
-    help: 'Replies finished by outcome (complete, failed, fenced)',
+    help: 'Replies finished by outcome (complete, failed, stopped, superseded; fenced: a write of a stale attempt)',
     labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly stopLatency = new Histogram({
+    name: 'parley_reply_stop_latency_seconds',
+    help: 'From a stop request to the last delta of its reply (after which no worker can publish one)',
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [this.registry],
   });
 
@@ -139,6 +146,20 @@ export class MetricsService {
     name: 'parley_llm_errors_total',
     help: 'Upstream LLM errors by provider and kind (timeout, rate_limited, server, client, stream)',
     labelNames: ['provider', 'kind'] as const,
+    registers: [this.registry],
+  });
+
+  readonly memoryExtractions = new Counter({
+    name: 'parley_memory_extractions_total',
+    help: 'Memory extractions of user messages by outcome (stored, nothing, duplicate, disabled, malformed, error, gone)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly extractedFacts = new Counter({
+    name: 'parley_memories_extracted_total',
+    help: 'Facts drawn from conversations by result (stored, deduplicated, replaced, evicted, skipped)',
+    labelNames: ['result'] as const,
     registers: [this.registry],
   });
 
@@ -188,7 +209,7 @@ export class MetricsService {
     for (const type of SECURITY_EVENT_TYPES) {
       this.securityEvents.inc({ type }, 0);
     }
-    for (const outcome of ['complete', 'failed', 'fenced']) {
+    for (const outcome of ['complete', 'failed', 'stopped', 'superseded', 'fenced']) {
       this.replies.inc({ outcome }, 0);
     }
     for (const tier of ['memory', 'redis']) {

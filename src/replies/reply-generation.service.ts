@@ -1,13 +1,15 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { PINO_LOGGER } from '../common/logger.module.js';
 import { AppConfig } from '../config/app-config.js';
 import { LockService, type LockFence } from '../coordination/lock.port.js';
+import { SignalBus } from '../coordination/signal-bus.port.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { LLM_ERROR_KINDS, LlmError } from './llm/llm.error.js';
 import { LlmProvider, type PromptMessage } from './llm/llm-provider.js';
 import type { MessageEntity } from '../messages/message.entity.js';
+import { MemoryExtractionTrigger } from './memory-extraction.trigger.js';
 import { PromptService } from './prompt.service.js';
 import { SessionEventBus } from '../events/session-event-bus.service.js';
 import { ReplyRepository } from './reply.repository.js';
@@ -19,6 +21,17 @@ const GAVE_UP = {
   code: 'generation_failed',
   message: 'The reply could not be generated. Please send your message again.',
 };
+
+/** The channel on which a stopped reply's id reaches the worker generating it. */
+export const REPLY_STOP_CHANNEL = 'reply-stop';
+
+/** Why a reply's generation was aborted: its user stopped it (the row is already `stopped`). */
+export class ReplyStoppedError extends Error {
+  constructor(replyId: string) {
+    super(`reply ${replyId} was stopped`);
+    this.name = 'ReplyStoppedError';
+  }
+}
 
 /** The reply was taken over by another worker (its fenced write matched no row). */
 export class ReplyFencedError extends Error {
@@ -40,18 +53,34 @@ export function retryDelayMs(baseMs: number, failedTries: number, retryAfterMs =
  * and only the current attempt's write can finish the reply (F8).
  */
 @Injectable()
-export class ReplyGenerationService {
+export class ReplyGenerationService implements OnModuleInit {
+  /** The replies this process is generating now, to abort when their user stops one. */
+  private readonly generating = new Map<string, AbortController>();
+
   constructor(
     private readonly replies: ReplyRepository,
     private readonly locks: LockService,
     private readonly llm: LlmProvider,
     private readonly prompts: PromptService,
     private readonly events: SessionEventBus,
+    private readonly extraction: MemoryExtractionTrigger,
     private readonly config: AppConfig,
     private readonly metrics: MetricsService,
+    private readonly signals: SignalBus,
     @Inject(PINO_LOGGER) private readonly logger: Logger,
   ) {
     metrics.initialiseLlmSeries(llm.name, LLM_ERROR_KINDS);
+  }
+
+  onModuleInit(): void {
+    if (this.config.role !== 'api') {
+      this.signals.listen(REPLY_STOP_CHANNEL, (replyId) => this.abortStopped(replyId));
+    }
+  }
+
+  /** Aborts the model call of a reply that was stopped, if this process is generating it. */
+  abortStopped(replyId: string): void {
+    this.generating.get(replyId)?.abort(new ReplyStoppedError(replyId));
   }
 
   /** `stop` aborts the work when the process hands its jobs back at shutdown. */
@@ -84,8 +113,27 @@ export class ReplyGenerationService {
     }
   }
 
-  /** Tries until the reply is complete, failed for good, or the work is aborted. */
+  /**
+   * A stopped reply ends quietly: the stop already stored it and told its subscribers; the signal
+   * (or a delta refused because the reply's deltas were closed) only saves the tokens still to come.
+   */
   private async generate(reply: MessageEntity, signal: AbortSignal, fence: LockFence | null): Promise<void> {
+    const stop = new AbortController();
+    this.generating.set(reply.id, stop);
+    try {
+      await this.tryUntilDone(reply, AbortSignal.any([signal, stop.signal]), fence, () => this.abortStopped(reply.id));
+    } catch (error) {
+      if (!stop.signal.aborted) {
+        throw error;
+      }
+      this.logger.debug({ replyId: reply.id }, 'reply stopped; generation aborted');
+    } finally {
+      this.generating.delete(reply.id);
+    }
+  }
+
+  /** Tries until the reply is complete, failed for good, or the work is aborted. */
+  private async tryUntilDone(reply: MessageEntity, signal: AbortSignal, fence: LockFence | null, onStopped: () => void): Promise<void> {
     for (let tries = 1; ; tries += 1) {
       const attempt = await this.replies.beginAttempt(reply.id);
       if (attempt === null) {
@@ -104,7 +152,7 @@ export class ReplyGenerationService {
         return;
       }
       try {
-        const content = await this.streamReply(reply, attempt, await this.prompts.build(reply), signal, fence);
+        const content = await this.streamReply(reply, attempt, await this.prompts.build(reply), signal, fence, onStopped);
         signal.throwIfAborted();
         await this.complete(reply, attempt, content);
         return;
@@ -130,10 +178,11 @@ export class ReplyGenerationService {
   private async complete(reply: MessageEntity, attempt: number, content: string): Promise<void> {
     const completed = await this.replies.complete(reply.id, attempt, content);
     if (completed === null) {
-      this.metrics.replies.inc({ outcome: 'fenced' });
-      throw new ReplyFencedError(reply.id);
+      await this.fenced(reply);
+      return;
     }
     await this.events.replyCompleted(completed);
+    await this.extraction.replyCompleted(completed);
     this.metrics.replies.inc({ outcome: 'complete' });
     this.metrics.replyLatency.observe((Date.now() - reply.createdAt.getTime()) / 1000);
     this.logger.debug({ replyId: reply.id, attempt }, 'reply completed');
@@ -148,12 +197,26 @@ export class ReplyGenerationService {
   ): Promise<void> {
     const failed = await this.replies.fail(reply.id, attempt, code, userMessage);
     if (failed === null) {
-      this.metrics.replies.inc({ outcome: 'fenced' });
-      throw new ReplyFencedError(reply.id);
+      await this.fenced(reply);
+      return;
     }
     await this.events.replyFailed(failed);
     this.metrics.replies.inc({ outcome: 'failed' });
     this.logger.warn({ replyId: reply.id, attempt, err: detail }, 'reply failed');
+  }
+
+  /**
+   * This attempt's write matched no row. A reply stopped meanwhile is done with (the stop won the
+   * race); otherwise another attempt took it over and this one must stop.
+   */
+  private async fenced(reply: MessageEntity): Promise<void> {
+    const current = await this.replies.findReply(reply.id);
+    if (current?.status === 'stopped') {
+      this.logger.debug({ replyId: reply.id }, 'reply stopped before it could be finished');
+      return;
+    }
+    this.metrics.replies.inc({ outcome: 'fenced' });
+    throw new ReplyFencedError(reply.id);
   }
 
   /**
@@ -166,6 +229,7 @@ export class ReplyGenerationService {
     prompt: PromptMessage[],
     signal: AbortSignal,
     fence: LockFence | null,
+    onStopped: () => void,
   ): Promise<string> {
     const provider = this.llm.name;
     const stop = this.metrics.llmDuration.startTimer({ provider });
@@ -175,7 +239,7 @@ export class ReplyGenerationService {
     const flush = (): void => {
       scheduled = undefined;
       if (unsent !== '') {
-        this.events.replyDelta(reply, attempt, unsent, fence);
+        this.events.replyDelta(reply, attempt, unsent, fence, onStopped);
         unsent = '';
       }
     };

@@ -1,4 +1,4 @@
-import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { ClsService } from 'nestjs-cls';
 import type { Logger } from 'pino';
 import { PINO_LOGGER } from '../common/logger.module.js';
@@ -6,25 +6,19 @@ import type { ParleyClsStore } from '../common/request-context.js';
 import { jobQueueToken } from '../coordination/coordination.module.js';
 import type { JobQueue } from '../coordination/job-queue.port.js';
 import type { MessageEntity } from '../messages/message.entity.js';
-import { PendingReplies } from '../messages/pending-replies.service.js';
 import { REPLIES_QUEUE, type GenerateReplyJobData } from './replies.constants.js';
 
 /**
- * Puts the pending reply of every send on the replies queue (the job id is the reply id, so a
- * repeated send enqueues nothing new).
+ * Puts the pending reply of a send on the replies queue (the job id is the reply id, so a repeated
+ * send enqueues nothing new). The producer side of the queue: the consumer is jobs/generate-reply.job.ts.
  */
 @Injectable()
-export class ReplyQueue implements OnModuleInit {
+export class ReplyQueue {
   constructor(
     @Inject(jobQueueToken(REPLIES_QUEUE)) private readonly queue: JobQueue<GenerateReplyJobData>,
-    private readonly pending: PendingReplies,
     private readonly cls: ClsService<ParleyClsStore>,
     @Inject(PINO_LOGGER) private readonly logger: Logger,
   ) {}
-
-  onModuleInit(): void {
-    this.pending.handleWith((reply) => this.enqueue(reply));
-  }
 
   /**
    * The reply is already stored: if the queue is unreachable now, the send still succeeded and the

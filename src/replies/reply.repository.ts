@@ -83,6 +83,15 @@ export class ReplyRepository {
     return rows.map(toMessage);
   }
 
+  /** A user message: what a completed reply answered. */
+  async findUserMessage(messageId: string): Promise<MessageEntity | null> {
+    const rows: MessageRow[] = await this.db.query(
+      `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE id = $1 AND role = 'user'`,
+      [messageId],
+    );
+    return rows[0] ? toMessage(rows[0]) : null;
+  }
+
   /** Fenced: only the current attempt of an unfinished reply can complete it. */
   async complete(replyId: string, attempt: number, content: string): Promise<MessageEntity | null> {
     const [rows]: [MessageRow[], number] = await this.db.query(
@@ -90,6 +99,20 @@ export class ReplyRepository {
          updated_at = date_trunc('milliseconds', now())
        WHERE id = $1 AND attempt = $2 AND status = 'streaming' RETURNING ${MESSAGE_COLUMNS}`,
       [replyId, attempt, content],
+    );
+    return this.changed(rows[0]);
+  }
+
+  /**
+   * Stops an unfinished reply with the text its subscribers saw. Fenced by status alone: it wins
+   * against any attempt, and loses (null) to a reply that already finished.
+   */
+  async stop(replyId: string, content: string): Promise<MessageEntity | null> {
+    const [rows]: [MessageRow[], number] = await this.db.query(
+      `UPDATE messages SET status = 'stopped', content = $2, error_code = NULL, error_message = NULL,
+         updated_at = date_trunc('milliseconds', now())
+       WHERE id = $1 AND role = 'assistant' AND status IN ('pending', 'streaming') RETURNING ${MESSAGE_COLUMNS}`,
+      [replyId, content],
     );
     return this.changed(rows[0]);
   }

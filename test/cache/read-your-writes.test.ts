@@ -3,6 +3,7 @@ import { startCluster, type Cluster } from '../support/cluster.js';
 import { http } from '../support/http.js';
 import { createTestDatabase, productionEnv, uniqueName, type TestDatabase } from '../support/services.js';
 import { tokenFor } from '../support/tokens.js';
+import { topologies } from '../support/topology.js';
 import { clusterCounters } from './cache-metrics.js';
 
 const USERS = 8;
@@ -14,18 +15,26 @@ interface User {
   sessionId: string;
 }
 
-describe('read-your-writes through the cache across 3 processes', () => {
+describe.each(topologies())('read-your-writes through the cache across 3 processes ($name)', (topology) => {
   let db: TestDatabase;
   let cluster: Cluster;
 
   beforeAll(async () => {
+    await topology.start();
     db = await createTestDatabase();
-    cluster = await startCluster(3, productionEnv(db, uniqueName('t'), { MAX_PENDING_REPLIES: '10000' }));
+    cluster = await startCluster(
+      3,
+      productionEnv(db, uniqueName('t'), {
+        ...topology.env(db),
+        MAX_PENDING_REPLIES: '10000',
+      }),
+    );
   });
 
   afterAll(async () => {
     await cluster?.stop();
     await db?.drop();
+    await topology.stop();
   });
 
   /**

@@ -3,6 +3,7 @@ import { startCluster, type Cluster } from '../support/cluster.js';
 import { eventually, http } from '../support/http.js';
 import { createTestDatabase, productionEnv, uniqueName, type TestDatabase } from '../support/services.js';
 import { tokenFor } from '../support/tokens.js';
+import { topologies } from '../support/topology.js';
 
 const SENDS = 100;
 
@@ -15,21 +16,28 @@ interface Row {
   reply_to: string | null;
 }
 
-describe('F1: concurrent sends to one session across 3 processes', () => {
+describe.each(topologies())('F1: concurrent sends to one session across 3 processes ($name)', (topology) => {
   let db: TestDatabase;
   let cluster: Cluster;
 
   beforeAll(async () => {
+    await topology.start();
     db = await createTestDatabase();
     cluster = await startCluster(
       3,
-      productionEnv(db, uniqueName('t'), { MAX_PENDING_REPLIES: '1000', RATE_LIMIT_SENDS: '100000', RATE_LIMIT_READS: '100000' }),
+      productionEnv(db, uniqueName('t'), {
+        ...topology.env(db),
+        MAX_PENDING_REPLIES: '1000',
+        RATE_LIMIT_SENDS: '100000',
+        RATE_LIMIT_READS: '100000',
+      }),
     );
   });
 
   afterAll(async () => {
     await cluster?.stop();
     await db?.drop();
+    await topology.stop();
   });
 
   it(`stores ${SENDS} sends as seq 1..${2 * SENDS} with no gap, no duplicate, every pair intact`, async () => {
@@ -39,7 +47,10 @@ describe('F1: concurrent sends to one session across 3 processes', () => {
 
     const responses = await Promise.all(
       Array.from({ length: SENDS }, (_, i) =>
-        http('POST', `${cluster.url(i)}/v1/sessions/${sessionId}/messages`, { token, body: { content: `message ${i}` } }),
+        http('POST', `${cluster.url(i)}/v1/sessions/${sessionId}/messages`, {
+          token,
+          body: { content: `message ${i}` },
+        }),
       ),
     );
     expect(responses.map((r) => r.status)).toEqual(Array(SENDS).fill(202));
@@ -66,15 +77,21 @@ describe('F1: concurrent sends to one session across 3 processes', () => {
     );
     expect(sessionRow[0]).toEqual({ last_seq: 2 * SENDS, message_count: 2 * SENDS });
 
-    await eventually(async () => {
-      const open = await db.query<{ n: number }>(
-        "SELECT count(*)::int AS n FROM messages WHERE session_id = $1 AND status <> 'complete'",
-        [sessionId],
-      );
-      return open[0]?.n === 0 ? true : undefined;
-    }, 120_000, 'every reply to complete');
+    await eventually(
+      async () => {
+        const open = await db.query<{ n: number }>(
+          "SELECT count(*)::int AS n FROM messages WHERE session_id = $1 AND status <> 'complete'",
+          [sessionId],
+        );
+        return open[0]?.n === 0 ? true : undefined;
+      },
+      120_000,
+      'every reply to complete',
+    );
 
-    const history = await http('GET', `${cluster.url(2)}/v1/sessions/${sessionId}/messages?limit=200`, { token });
+    const history = await http('GET', `${cluster.url(2)}/v1/sessions/${sessionId}/messages?limit=200`, {
+      token,
+    });
     expect(history.body.items).toHaveLength(2 * SENDS);
     for (const item of history.body.items) {
       if (item.role === 'assistant') {

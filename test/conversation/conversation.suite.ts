@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { FakeOpenAi } from '../support/fake-openai.js';
 import { eventually, http } from '../support/http.js';
+import { openSse, type SseClient } from '../support/sse.js';
 
 export const SYSTEM_PROMPT = 'You are the Parley test assistant.';
 
@@ -15,6 +16,18 @@ export function fakeProviderEnv(fake: FakeOpenAi): Record<string, string> {
     LLM_RETRY_BASE_MS: '20',
     LLM_TIMEOUT_MS: '5000',
   };
+}
+
+/** A question whose fake answer has about `words` tokens: long enough to stop halfway. */
+export function longQuestion(words = 60, tag = 'w'): string {
+  return Array.from({ length: words }, (_, i) => `${tag}${i}`).join(' ');
+}
+
+/** The deltas a subscriber saw of one reply, joined (of its last attempt). */
+export function seenText(sse: SseClient, replyId: string): string {
+  const deltas = sse.events.filter((e) => e.event === 'reply.delta' && e.data.messageId === replyId);
+  const last = Math.max(0, ...deltas.map((e) => e.data.attempt as number));
+  return deltas.filter((e) => e.data.attempt === last).map((e) => e.data.delta as string).join('');
 }
 
 export interface ConversationTarget {
@@ -184,6 +197,98 @@ export function defineConversationSuite(mode: string, start: (fake: FakeOpenAi) 
         const one = await exchange(sessionId, 'case one');
         const two = await exchange(sessionId, 'case two', { parentId: (one.reply.id as string).toUpperCase() });
         expect(two.message.parentId).toBe(one.reply.id);
+      });
+    });
+
+    describe('stop', () => {
+      it('stops a streaming reply: its stored text is exactly what subscribers saw, and reply.stopped is its last event', async () => {
+        fake.tokenDelayMs = 60;
+        const sessionId = await newSession();
+        const sse = await openSse(`${target.url}/v1/sessions/${sessionId}/events`, alice);
+        const sent = await api('POST', `/v1/sessions/${sessionId}/messages`, { content: longQuestion() });
+        const replyId = sent.body.reply.id as string;
+        await eventually(async () => (sse.events.filter((e) => e.event === 'reply.delta' && e.data.messageId === replyId).length >= 3 ? true : undefined), 20_000, 'three deltas');
+        const stopped = await api('POST', `/v1/sessions/${sessionId}/messages/${replyId}/stop`);
+        expect(stopped.status, stopped.text).toBe(200);
+        expect(stopped.body).toMatchObject({ id: replyId, status: 'stopped', parentId: sent.body.message.id });
+        const event = await sse.waitFor((e) => e.event === 'reply.stopped' && e.data.message.id === replyId, 10_000, 'reply.stopped');
+        // Long enough for the model's next tokens to have arrived, had it not been aborted.
+        await new Promise((resolve) => setTimeout(resolve, 600));
+        sse.close();
+        const ofReply = sse.events.filter((e) => e.data?.messageId === replyId || e.data?.message?.id === replyId);
+        expect(ofReply.at(-1)?.event).toBe('reply.stopped');
+        expect(ofReply.filter((e) => e.event === 'reply.completed' || e.event === 'reply.failed')).toEqual([]);
+        const seen = seenText(sse, replyId);
+        expect(seen.length).toBeGreaterThan(0);
+        expect(stopped.body.content).toBe(seen);
+        expect(event.data.message.content).toBe(seen);
+        expect(fake.closedByClient).toBe(1);
+        const stored = await api('GET', `/v1/sessions/${sessionId}/messages/${replyId}`);
+        expect(stored.body).toMatchObject({ status: 'stopped', content: seen });
+        expect(seen.length).toBeLessThan(longQuestion().length);
+      });
+
+      it('stops a queued reply without ever calling the model for it', async () => {
+        fake.tokenDelayMs = 40;
+        const sessionId = await newSession();
+        const first = await api('POST', `/v1/sessions/${sessionId}/messages`, { content: longQuestion(40, 'first') });
+        const queued = await api('POST', `/v1/sessions/${sessionId}/messages`, { content: 'queued behind the first' });
+        expect(queued.body.reply.status).toBe('pending');
+        const stopped = await api('POST', `/v1/sessions/${sessionId}/messages/${queued.body.reply.id}/stop`);
+        expect(stopped.status, stopped.text).toBe(200);
+        expect(stopped.body).toMatchObject({ status: 'stopped', content: '' });
+        expect((await finished(sessionId, first.body.reply.id)).status).toBe('complete');
+        // The session's next reply is generated, so the queue has moved past the stopped one.
+        const after = await exchange(sessionId, 'after the stopped one');
+        expect(after.reply.status).toBe('complete');
+        expect(fake.requests.map((r) => r.body.messages.at(-1)?.content)).toEqual([longQuestion(40, 'first'), 'after the stopped one']);
+        expect((await api('GET', `/v1/sessions/${sessionId}/messages/${queued.body.reply.id}`)).body.status).toBe('stopped');
+      });
+
+      it('answers 409 reply_finished for a finished or already stopped reply, 404 for anything but a reply', async () => {
+        const sessionId = await newSession();
+        const done = await exchange(sessionId, 'quick one');
+        const finishedStop = await api('POST', `/v1/sessions/${sessionId}/messages/${done.reply.id}/stop`);
+        expect(finishedStop.status).toBe(409);
+        expect(finishedStop.body).toMatchObject({ code: 'reply_finished', requestId: expect.any(String) });
+        expect((await api('GET', `/v1/sessions/${sessionId}/messages/${done.reply.id}`)).body).toMatchObject({ status: 'complete', content: done.reply.content });
+
+        fake.tokenDelayMs = 50;
+        const slow = await api('POST', `/v1/sessions/${sessionId}/messages`, { content: longQuestion(30) });
+        expect((await api('POST', `/v1/sessions/${sessionId}/messages/${slow.body.reply.id}/stop`)).status).toBe(200);
+        const again = await api('POST', `/v1/sessions/${sessionId}/messages/${slow.body.reply.id}/stop`);
+        expect(again.status).toBe(409);
+        expect(again.body.code).toBe('reply_finished');
+
+        expect((await api('POST', `/v1/sessions/${sessionId}/messages/${done.message.id}/stop`)).body.code).toBe('reply_not_found');
+        expect((await api('POST', `/v1/sessions/${sessionId}/messages/${randomUUID()}/stop`)).status).toBe(404);
+        expect((await api('POST', `/v1/sessions/${sessionId}/messages/nope/stop`)).status).toBe(400);
+        const other = await newSession();
+        expect((await api('POST', `/v1/sessions/${other}/messages/${slow.body.reply.id}/stop`)).status).toBe(404);
+        const mallory = await target.token(`mallory-${randomUUID().slice(0, 8)}`);
+        expect((await api('POST', `/v1/sessions/${sessionId}/messages/${slow.body.reply.id}/stop`, undefined, mallory)).status).toBe(403);
+      });
+
+      it('a stopped reply no longer counts against the pending replies limit', async () => {
+        fake.tokenDelayMs = 50;
+        const bob = await target.token(`bob-${randomUUID().slice(0, 8)}`);
+        const sessions = [await newSession(bob), await newSession(bob), await newSession(bob), await newSession(bob)];
+        const replies: string[] = [];
+        for (const sessionId of sessions.slice(0, 3)) {
+          const sent = await api('POST', `/v1/sessions/${sessionId}/messages`, { content: longQuestion(40) }, bob);
+          expect(sent.status).toBe(202);
+          replies.push(sent.body.reply.id as string);
+        }
+        const refused = await api('POST', `/v1/sessions/${sessions[3]}/messages`, { content: 'a fourth' }, bob);
+        expect(refused.status).toBe(429);
+        expect(refused.body.code).toBe('too_many_pending_replies');
+        expect((await api('POST', `/v1/sessions/${sessions[0]}/messages/${replies[0]}/stop`, undefined, bob)).status).toBe(200);
+        const accepted = await api('POST', `/v1/sessions/${sessions[3]}/messages`, { content: 'a fourth' }, bob);
+        expect(accepted.status, accepted.text).toBe(202);
+        for (const [i, sessionId] of sessions.slice(1).entries()) {
+          const id = i < 2 ? replies[i + 1] : accepted.body.reply.id;
+          await api('POST', `/v1/sessions/${sessionId}/messages/${id}/stop`, undefined, bob);
+        }
       });
     });
   });

@@ -203,10 +203,16 @@ describe('Docker artefacts', () => {
     expect(dockerfile).toMatch(/CMD \["node", "dist\/main.js"\]/);
   });
 
-  it('compose runs PostgreSQL, Redis, api and worker with known variables', () => {
+  it('compose runs PostgreSQL behind PgBouncer, Redis, api and worker with known variables', () => {
     const [document] = parseAllDocuments(read('docker/compose.yaml'), { merge: true });
     const compose: any = document?.toJS({ maxAliasCount: 10 });
-    expect(Object.keys(compose.services).sort()).toEqual(['api', 'postgres', 'redis', 'worker']);
+    expect(Object.keys(compose.services).sort()).toEqual(['api', 'pgbouncer', 'postgres', 'redis', 'worker']);
+    expect(compose.services.pgbouncer.environment.POOL_MODE).toBe('transaction');
+    for (const service of ['api', 'worker']) {
+      const env = compose.services[service].environment;
+      expect(env.DATABASE_URL).toMatch(/@pgbouncer:6432\/parley$/);
+      expect(env.DATABASE_DIRECT_URL).toMatch(/@postgres:5432\/parley$/);
+    }
     for (const service of ['api', 'worker']) {
       for (const name of Object.keys(compose.services[service].environment)) {
         expect(KNOWN_VARIABLES.has(name), name).toBe(true);
@@ -229,7 +235,6 @@ describe('Docker artefacts', () => {
     expect(dockerfile).toMatch(/npm prune --omit=dev/);
     expect(dockerfile).toMatch(/^HEALTHCHECK .*\n.*\/health\/live/m);
     const pkg = JSON.parse(read('package.json'));
-    expect(pkg.engines.node).toBe('>=22');
     expect(pkg.devDependencies['@nestjs/cli']).toBeUndefined();
   });
 

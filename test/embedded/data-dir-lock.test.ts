@@ -75,20 +75,39 @@ describe('embedded mode: one process per data folder', () => {
     expect(await loser.exited).not.toBe(0);
     expectRefused(loser.stderr(), dir.path, winner.child.pid);
 
-    const port = await eventually(async () => LISTENING.exec(winner.stdout())?.[1], 90_000, 'the winner to listen');
+    const port = await eventually(
+      async () => LISTENING.exec(winner.stdout())?.[1],
+      90_000,
+      'the winner to listen',
+    );
     const url = `http://127.0.0.1:${port}`;
-    await eventually(async () => ((await fetch(`${url}/health/ready`).catch(() => undefined))?.ok ? true : undefined), 30_000, 'ready');
+    await eventually(
+      async () => ((await fetch(`${url}/health/ready`).catch(() => undefined))?.ok ? true : undefined),
+      30_000,
+      'ready',
+    );
     expect(winner.child.exitCode).toBeNull();
 
     // The winner's data, written while a latecomer tries the same folder.
     const token = await tokenFor('lock-user');
     const session = (await http('POST', `${url}/v1/sessions`, { token, body: { title: 'kept' } })).body;
-    const sent = await http('POST', `${url}/v1/sessions/${session.id as string}/messages`, { token, body: { content: 'one' } });
+    const sent = await http('POST', `${url}/v1/sessions/${session.id as string}/messages`, {
+      token,
+      body: { content: 'one' },
+    });
     expect(sent.status).toBe(202);
-    await eventually(async () => {
-      const reply = await http('GET', `${url}/v1/sessions/${session.id as string}/messages/${sent.body.reply.id as string}`, { token });
-      return reply.body.status === 'complete' ? true : undefined;
-    }, 30_000, 'the reply');
+    await eventually(
+      async () => {
+        const reply = await http(
+          'GET',
+          `${url}/v1/sessions/${session.id as string}/messages/${sent.body.reply.id as string}`,
+          { token },
+        );
+        return reply.body.status === 'complete' ? true : undefined;
+      },
+      30_000,
+      'the reply',
+    );
     const before = await historyOf(url, session.id as string);
     expect(before).toHaveLength(2);
 
@@ -116,7 +135,9 @@ describe('embedded mode: one process per data folder', () => {
 
     const next = await startApp({ env: embeddedEnv(dir.path) });
     apps.push(next);
-    expect(JSON.parse(readFileSync(join(dir.path, 'parley.lock'), 'utf8'))).toMatchObject({ pid: next.child.pid });
+    expect(JSON.parse(readFileSync(join(dir.path, 'parley.lock'), 'utf8'))).toMatchObject({
+      pid: next.child.pid,
+    });
 
     const other = embeddedDataDir();
     try {

@@ -15,6 +15,8 @@ export interface StartOptions {
   env: Record<string, string>;
   readyPath?: string;
   timeoutMs?: number;
+  /** Called once the process is spawned, before it listens: to watch a process that waits at start. */
+  onSpawn?: (process: Pick<AppProcess, 'child' | 'output' | 'exited'>) => void;
 }
 
 const LISTENING = /"port":(\d+)[^\n]*Parley listening/;
@@ -62,6 +64,7 @@ export async function startApp(options: StartOptions): Promise<AppProcess> {
   void exited.then(() => {
     done = true;
   });
+  options.onSpawn?.({ child, output: () => lines.join('\n'), exited });
   const deadline = Date.now() + (options.timeoutMs ?? 90_000);
   while (port === undefined) {
     if (done || Date.now() > deadline) {

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { EXTRACTION_SYSTEM_PROMPT } from '../../src/memory/extraction/fact-extractor.js';
 
 /** What the fake does with one request. */
 export type FakeBehaviour =
@@ -11,7 +12,9 @@ export type FakeBehaviour =
   /** A chunk that is not JSON, after some tokens. */
   | { kind: 'malformed'; afterTokens: number }
   /** Sends nothing at all for this long before answering normally. */
-  | { kind: 'stall'; ms: number };
+  | { kind: 'stall'; ms: number }
+  /** Streams this text (in a few chunks) instead of the usual answer. */
+  | { kind: 'text'; text: string };
 
 export interface RecordedRequest {
   body: { model: string; messages: Array<{ role: string; content: string }>; stream?: boolean; max_tokens?: number; max_completion_tokens?: number };
@@ -32,13 +35,22 @@ export function fakeAnswer(messages: ReadonlyArray<{ role: string; content: stri
  */
 export class FakeOpenAi {
   readonly requests: RecordedRequest[] = [];
+  /**
+   * Memory-extraction calls (Parley asks after each completed reply) are kept apart: they are
+   * answered `{"facts":[]}` unless `route` says otherwise, and never take a planned behaviour.
+   */
+  readonly extractionRequests: RecordedRequest[] = [];
   /** Behaviours for the next requests, in order; then `fallback`. */
   readonly plan: FakeBehaviour[] = [];
   fallback: FakeBehaviour = { kind: 'ok' };
+  /** Chooses a request's behaviour from its body, before the plan; undefined leaves it to the plan. */
+  route: ((body: RecordedRequest['body']) => FakeBehaviour | undefined) | undefined;
   /** Delay between two streamed tokens. */
   tokenDelayMs = 0;
   inFlight = 0;
   maxInFlight = 0;
+  /** Answers whose connection the client closed before the answer ended (an aborted call). */
+  closedByClient = 0;
   private readonly sockets = new Set<Socket>();
 
   private constructor(private readonly server: Server) {}
@@ -61,10 +73,13 @@ export class FakeOpenAi {
 
   reset(): void {
     this.requests.length = 0;
+    this.extractionRequests.length = 0;
     this.plan.length = 0;
     this.fallback = { kind: 'ok' };
+    this.route = undefined;
     this.tokenDelayMs = 0;
     this.maxInFlight = 0;
+    this.closedByClient = 0;
   }
 
   async stop(): Promise<void> {
@@ -84,8 +99,14 @@ export class FakeOpenAi {
       return;
     }
     const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as RecordedRequest['body'];
-    const behaviour = this.plan.shift() ?? this.fallback;
-    this.requests.push({ body, authorization: req.headers.authorization, behaviour: behaviour.kind });
+    const extraction = body.messages[0]?.content === EXTRACTION_SYSTEM_PROMPT;
+    const behaviour: FakeBehaviour =
+      this.route?.(body) ?? (extraction ? { kind: 'text', text: '{"facts":[]}' } : (this.plan.shift() ?? this.fallback));
+    (extraction ? this.extractionRequests : this.requests).push({
+      body,
+      authorization: req.headers.authorization,
+      behaviour: behaviour.kind,
+    });
     this.inFlight += 1;
     this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
     let counted = true;
@@ -119,9 +140,10 @@ export class FakeOpenAi {
       }
     }
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
-    const tokens = fakeAnswer(body.messages);
+    const tokens = behaviour.kind === 'text' ? behaviour.text.match(/[\s\S]{1,8}/g) ?? [] : fakeAnswer(body.messages);
     for (const [i, token] of tokens.entries()) {
       if (res.destroyed) {
+        this.closedByClient += 1;
         return;
       }
       if ((behaviour.kind === 'cut' || behaviour.kind === 'malformed') && i === behaviour.afterTokens) {

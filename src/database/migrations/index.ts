@@ -4,6 +4,7 @@ import { ListSessionsByActivity1767484800000 } from './1767484800000-ListSession
 import { CreateUserPreferences1767600000000 } from './1767600000000-CreateUserPreferences.js';
 import { MessageTree1767657600000 } from './1767657600000-MessageTree.js';
 import { SearchMessages1767700000000 } from './1767700000000-SearchMessages.js';
+import { ExtractedMemories1767700100000 } from './1767700100000-ExtractedMemories.js';
 
 /** Every migration, in order. New migrations are appended here. */
 export const MIGRATIONS = [
@@ -13,4 +14,5 @@ export const MIGRATIONS = [
   CreateUserPreferences1767600000000,
   MessageTree1767657600000,
   SearchMessages1767700000000,
+  ExtractedMemories1767700100000,
 ];

@@ -1,0 +1,199 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startCluster, type Cluster } from '../support/cluster.js';
+import { eventually, http } from '../support/http.js';
+import { createTestDatabase, productionEnv, uniqueName, type TestDatabase } from '../support/services.js';
+import { openSse } from '../support/sse.js';
+import { tokenFor } from '../support/tokens.js';
+
+const TTL_MS = 4000;
+
+/** Refused tickets counted by one replica's /metrics. */
+async function refusedTickets(url: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const match = /^parley_security_events_total\{type="stream_ticket_refused"\} (\d+)/m.exec(text);
+  return Number(match?.[1] ?? 0);
+}
+
+describe('stream tickets: the credential of a browser EventSource, across replicas', () => {
+  let database: TestDatabase;
+  let cluster: Cluster;
+  let logs = '';
+  let alice: string;
+  let bob: string;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    cluster = await startCluster(
+      2,
+      productionEnv(database, uniqueName('tickets'), {
+        SSE_TICKET_TTL_MS: String(TTL_MS),
+        LOG_LEVEL: 'debug',
+        LOCAL_LLM_DELAY_MS: '20',
+      }),
+    );
+    for (const app of cluster.apps) {
+      app.child.stdout?.on('data', (chunk: Buffer) => (logs += chunk.toString()));
+      app.child.stderr?.on('data', (chunk: Buffer) => (logs += chunk.toString()));
+    }
+    alice = await tokenFor('ticket-alice');
+    bob = await tokenFor('ticket-bob');
+  });
+
+  afterAll(async () => {
+    await cluster?.stop();
+    await database?.drop();
+  });
+
+  async function session(token: string): Promise<string> {
+    return (await http('POST', `${cluster.url(0)}/v1/sessions`, { token, body: { title: 'tickets' } })).body
+      .id as string;
+  }
+
+  async function ticketFor(token: string, sessionId: string, replica = 0): Promise<string> {
+    const issued = await http('POST', `${cluster.url(replica)}/v1/sessions/${sessionId}/events/tickets`, {
+      token,
+    });
+    expect(issued.status).toBe(201);
+    return issued.body.ticket as string;
+  }
+
+  it('issued on one replica, follows the session on the other, and resumes with Last-Event-ID within its lifetime', async () => {
+    const sessionId = await session(alice);
+    const issued = await http('POST', `${cluster.url(0)}/v1/sessions/${sessionId}/events/tickets`, {
+      token: alice,
+    });
+    expect(issued.status).toBe(201);
+    expect(issued.body.ticket).toMatch(/^st_[A-Za-z0-9_-]{43}$/);
+    const lifetime = Date.parse(issued.body.expiresAt as string) - Date.now();
+    expect(lifetime).toBeGreaterThan(0);
+    expect(lifetime).toBeLessThanOrEqual(TTL_MS);
+    const ticket = issued.body.ticket as string;
+
+    const events = `${cluster.url(1)}/v1/sessions/${sessionId}/events?ticket=${ticket}`;
+    const stream = await openSse(events, undefined);
+    expect(stream.status).toBe(200);
+    const sent = await http('POST', `${cluster.url(0)}/v1/sessions/${sessionId}/messages`, {
+      token: alice,
+      body: { content: 'first' },
+    });
+    expect(sent.status).toBe(202);
+    const replyId = sent.body.reply.id as string;
+    await stream.waitFor((event) => event.event === 'reply.delta' && event.data.messageId === replyId);
+    const completed = await stream.waitFor(
+      (event) => event.event === 'reply.completed' && event.data.message.id === replyId,
+    );
+    stream.close();
+
+    // The browser reconnects by itself with the same URL and Last-Event-ID: the second send's events only.
+    const second = await http('POST', `${cluster.url(1)}/v1/sessions/${sessionId}/messages`, {
+      token: alice,
+      body: { content: 'second' },
+    });
+    const resumed = await openSse(
+      `${cluster.url(0)}/v1/sessions/${sessionId}/events?ticket=${ticket}`,
+      undefined,
+      { 'last-event-id': completed.id },
+    );
+    expect(resumed.status).toBe(200);
+    await resumed.waitFor(
+      (event) => event.event === 'reply.completed' && event.data.message.id === second.body.reply.id,
+    );
+    expect(
+      resumed.events.some((event) => event.data.message?.id === replyId || event.data.messageId === replyId),
+    ).toBe(false);
+    resumed.close();
+  });
+
+  it("refuses and counts expired, forged, another session's and another user's tickets; a ticket is read-only", async () => {
+    const mine = await session(alice);
+    const other = await session(alice);
+    const bobs = await session(bob);
+    const before = (await refusedTickets(cluster.url(0))) + (await refusedTickets(cluster.url(1)));
+
+    const forOther = await ticketFor(alice, other);
+    const bobTicket = await ticketFor(bob, bobs, 1);
+    const aliceTicket = await ticketFor(alice, mine, 1);
+    const forged = `st_${'A'.repeat(43)}`;
+    const cases: Array<[string, Record<string, string>, number, string]> = [
+      [`/v1/sessions/${mine}/events?ticket=${forged}`, {}, 401, 'invalid_ticket'],
+      [`/v1/sessions/${mine}/events?ticket=not-a-ticket`, {}, 401, 'invalid_ticket'],
+      [`/v1/sessions/${mine}/events?ticket=${forOther}`, {}, 403, 'ticket_forbidden'],
+      [`/v1/sessions/${mine}/events?ticket=${bobTicket}`, {}, 403, 'ticket_forbidden'],
+      [
+        `/v1/sessions/${mine}/events?ticket=${aliceTicket}`,
+        { authorization: `Bearer ${bob}` },
+        403,
+        'ticket_forbidden',
+      ],
+    ];
+    for (const [path, headers, status, code] of cases) {
+      const refused = await http('GET', `${cluster.url(0)}${path}`, { headers });
+      expect({ path, status: refused.status, code: refused.body.code }).toEqual({ path, status, code });
+    }
+
+    // Read-only: the ticket opens that session's events and nothing else, not even as a bearer token.
+    expect(
+      (await http('GET', `${cluster.url(0)}/v1/sessions/${mine}/messages?ticket=${aliceTicket}`)).status,
+    ).toBe(401);
+    expect(
+      (
+        await http('POST', `${cluster.url(0)}/v1/sessions/${mine}/messages?ticket=${aliceTicket}`, {
+          body: { content: 'x' },
+        })
+      ).status,
+    ).toBe(401);
+    expect((await http('GET', `${cluster.url(0)}/v1/sessions/${mine}`, { token: aliceTicket })).status).toBe(
+      401,
+    );
+
+    // Expired: the same ticket that worked is refused once its lifetime is over, on either replica.
+    const open = await openSse(
+      `${cluster.url(1)}/v1/sessions/${mine}/events?ticket=${aliceTicket}`,
+      undefined,
+    );
+    expect(open.status).toBe(200);
+    open.close();
+    await sleep(TTL_MS + 200);
+    for (const replica of [0, 1]) {
+      const expired = await http(
+        'GET',
+        `${cluster.url(replica)}/v1/sessions/${mine}/events?ticket=${aliceTicket}`,
+      );
+      expect(expired.status).toBe(401);
+      expect(expired.body.code).toBe('invalid_ticket');
+    }
+
+    // Issued only to the owner, like every session route.
+    expect(
+      (await http('POST', `${cluster.url(0)}/v1/sessions/${mine}/events/tickets`, { token: bob })).status,
+    ).toBe(403);
+    expect((await http('POST', `${cluster.url(0)}/v1/sessions/${mine}/events/tickets`)).status).toBe(401);
+
+    await eventually(
+      async () => {
+        const after = (await refusedTickets(cluster.url(0))) + (await refusedTickets(cluster.url(1)));
+        return after - before === cases.length + 2 ? true : undefined;
+      },
+      5000,
+      'every refused ticket counted',
+    );
+  });
+
+  it('never writes a ticket to a log line', async () => {
+    const sessionId = await session(alice);
+    const ticket = await ticketFor(alice, sessionId);
+    const stream = await openSse(
+      `${cluster.url(1)}/v1/sessions/${sessionId}/events?ticket=${ticket}`,
+      undefined,
+    );
+    stream.close();
+    await http('GET', `${cluster.url(0)}/v1/sessions/${await session(alice)}/events?ticket=${ticket}`);
+    await http('GET', `${cluster.url(0)}/v1/sessions/not-a-uuid/events?ticket=${ticket}`);
+    await sleep(300);
+    expect(logs).toContain('stream_ticket_refused');
+    expect(logs).toContain('/v1/sessions/:sessionId/events');
+    expect(logs).not.toContain(ticket.slice(3));
+    expect(logs).not.toMatch(/st_[A-Za-z0-9_-]{43}/);
+  });
+});
