@@ -3,6 +3,7 @@ import { AccessException, AccessExceptionCode } from '../access/access.exception
 import { AuthException, AuthExceptionCode } from '../auth/auth.exception.js';
 import { MemoryException, MemoryExceptionCode } from '../memory/memory.exception.js';
 import { MessageException, MessageExceptionCode } from '../messages/message.exception.js';
+import { EventsException, EventsExceptionCode } from '../events/events.exception.js';
 import { ReplyException, ReplyExceptionCode } from '../replies/reply.exception.js';
 import { SearchException, SearchExceptionCode } from '../search/search.exception.js';
 import { SessionException, SessionExceptionCode } from '../session/session.exception.js';
@@ -17,6 +18,7 @@ const EVERY_EXCEPTION: ReadonlyArray<DomainException> = [
   ...Object.values(MemoryExceptionCode).map((code) => new MemoryException(code)),
   ...Object.values(MessageExceptionCode).map((code) => new MessageException(code)),
   ...Object.values(ReplyExceptionCode).map((code) => new ReplyException(code)),
+  ...Object.values(EventsExceptionCode).map((code) => new EventsException(code)),
   ...Object.values(SearchExceptionCode).map((code) => new SearchException(code)),
 ];
 

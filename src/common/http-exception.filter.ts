@@ -76,6 +76,9 @@ export const DOMAIN_STATUS: Readonly<Record<string, HttpStatus>> = {
   too_many_pending_replies: HttpStatus.TOO_MANY_REQUESTS,
   idempotency_key_mismatch: HttpStatus.BAD_REQUEST,
   idempotency_key_reused: HttpStatus.UNPROCESSABLE_ENTITY,
+  reply_not_finished: HttpStatus.CONFLICT,
+  // events
+  too_many_streams: HttpStatus.TOO_MANY_REQUESTS,
   // replies
   reply_not_found: HttpStatus.NOT_FOUND,
   reply_finished: HttpStatus.CONFLICT,

@@ -124,6 +124,8 @@ export class AppConfig {
     readonly streamMaxLength: number;
     readonly streamTtlMs: number;
     readonly sseHeartbeatMs: number;
+    /** Open event streams per user over every replica; the next one is 429 too_many_streams. */
+    readonly sseMaxStreamsPerUser: number;
     /** Lifetime of a stream ticket (the browser EventSource's credential). */
     readonly ticketTtlMs: number;
   };
@@ -380,6 +382,7 @@ export function loadConfig(env: Env): AppConfig {
       streamMaxLength: r.int('EVENT_STREAM_MAX_LENGTH', 1000, 10, 1_000_000),
       streamTtlMs: r.int('EVENT_STREAM_TTL_MS', 3_600_000, 1000, 7 * 24 * ONE_HOUR_MS),
       sseHeartbeatMs: r.int('SSE_HEARTBEAT_MS', 15_000, 100, 15_000),
+      sseMaxStreamsPerUser: r.int('SSE_MAX_STREAMS_PER_USER', 10, 1, 10_000),
       ticketTtlMs: r.int('SSE_TICKET_TTL_MS', 300_000, 1000, 24 * ONE_HOUR_MS),
     },
     cache: {

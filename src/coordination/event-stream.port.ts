@@ -75,6 +75,8 @@ export abstract class EventStream {
  * history, which the database keeps whole. It carries the client's own id, so it moves nothing.
  */
 export const EVENTS_MISSED = 'events.missed';
+/** The Last-Event-ID of a client that wants every event from the first one. */
+export const FROM_THE_START = '0-0';
 
 export function missedEvent(afterId: string): StreamEvent {
   return { id: afterId, type: EVENTS_MISSED, data: { lastEventId: afterId } };

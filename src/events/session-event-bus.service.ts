@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { PINO_LOGGER } from '../common/logger.module.js';
+import { SessionDeletedListener } from '../common/session-deleted.port.js';
 import {
   EventStream,
   TranscriptClosedError,
@@ -14,6 +15,7 @@ import {
   toMessagePayload,
   type MessageCreatedPayload,
   type ReplyCompletedPayload,
+  type ReplyCreatedPayload,
   type ReplyDeltaPayload,
   type ReplyFailedPayload,
   type ReplyStoppedPayload,
@@ -27,11 +29,13 @@ import {
  * finished reply's event is published after its row committed, so a reader woken by it sees the row.
  */
 @Injectable()
-export class SessionEventBus {
+export class SessionEventBus extends SessionDeletedListener {
   constructor(
     private readonly stream: EventStream,
     @Inject(PINO_LOGGER) private readonly logger: Logger,
-  ) {}
+  ) {
+    super();
+  }
 
   subscribe(sessionId: string, afterId: string | undefined, listener: StreamListener): Promise<StreamSubscription> {
     return this.stream.subscribe(sessionId, afterId, listener);
@@ -79,9 +83,20 @@ export class SessionEventBus {
     return this.publish(reply.sessionId, SessionEventType.ReplySuperseded, payload);
   }
 
+  /** A reply made without a user message of its own (a regeneration). */
+  replyCreated(reply: StoredMessage): Promise<void> {
+    const payload: ReplyCreatedPayload = { reply: toMessagePayload(reply) };
+    return this.publish(reply.sessionId, SessionEventType.ReplyCreated, payload);
+  }
+
   replyCompleted(reply: StoredMessage): Promise<void> {
     const payload: ReplyCompletedPayload = { message: toMessagePayload(reply) };
     return this.publish(reply.sessionId, SessionEventType.ReplyCompleted, payload);
+  }
+
+  /** Read by every replica's open streams of the session, which end on it. */
+  sessionDeleted(sessionId: string): Promise<void> {
+    return this.publish(sessionId, SessionEventType.SessionDeleted, { sessionId });
   }
 
   replyFailed(reply: StoredMessage): Promise<void> {

@@ -2,10 +2,13 @@
 export const SessionEventType = {
   MessageCreated: 'message.created',
   ReplyDelta: 'reply.delta',
+  ReplyCreated: 'reply.created',
   ReplyCompleted: 'reply.completed',
   ReplyFailed: 'reply.failed',
   ReplyStopped: 'reply.stopped',
   ReplySuperseded: 'reply.superseded',
+  /** The session is gone: every open stream of it ends after this event. */
+  SessionDeleted: 'session.deleted',
 } as const;
 
 /** What events read from a stored message (a messages row: MessageEntity has all of it). */
@@ -57,6 +60,10 @@ export interface ReplyFailedPayload {
   messageId: string;
   code: string;
   reason: string;
+}
+
+export interface ReplyCreatedPayload {
+  reply: MessagePayload;
 }
 
 export interface ReplyStoppedPayload {

@@ -7,6 +7,7 @@ import { SessionException, SessionExceptionCode } from '../session/session.excep
 import { MessageException, MessageExceptionCode } from './message.exception.js';
 import type { BranchMessage, MessageEntity } from './message.entity.js';
 import { MessageRepository, type Exchange } from './message.repository.js';
+import { RegenerationRepository } from './regeneration.repository.js';
 import { ReplyQueue } from '../replies/reply-queue.service.js';
 import { SessionEventBus } from '../events/session-event-bus.service.js';
 
@@ -41,6 +42,7 @@ const DEFAULT_HISTORY_PAGE = 50;
 export class MessageService {
   constructor(
     private readonly messages: MessageRepository,
+    private readonly regenerations: RegenerationRepository,
     private readonly events: SessionEventBus,
     private readonly replyQueue: ReplyQueue,
     private readonly config: AppConfig,
@@ -89,6 +91,35 @@ export class MessageService {
         }
         return { ...exchange, created: result.outcome === 'created' };
       }
+    }
+  }
+
+  /** A new pending reply beside a finished one (same user message), generated from its branch. */
+  async regenerate(sessionId: string, ownerId: string, replyId: string): Promise<MessageEntity> {
+    const result = await this.regenerations.appendSibling({
+      sessionId,
+      ownerId,
+      replyId,
+      requestId: this.cls.getId(),
+      maxPendingReplies: this.config.limits.maxPendingReplies,
+    });
+    switch (result.outcome) {
+      case 'session_gone':
+        throw new SessionException(SessionExceptionCode.NotFound);
+      case 'reply_not_found':
+        throw new MessageException(MessageExceptionCode.ReplyNotFound);
+      case 'reply_not_finished':
+        throw new MessageException(MessageExceptionCode.ReplyNotFinished);
+      case 'too_many_pending':
+        this.metrics.throttled.inc({ limit: 'pending_replies' });
+        throw new MessageException(
+          MessageExceptionCode.TooManyPendingReplies,
+          `At most ${this.config.limits.maxPendingReplies} replies may be pending at once; wait for one to complete`,
+        );
+      case 'created':
+        await this.events.replyCreated(result.reply);
+        await this.replyQueue.enqueue(result.reply);
+        return result.reply;
     }
   }
 

@@ -9,6 +9,7 @@ import { MessageController } from './message.controller.js';
 import { MessageSearchRepository } from './message-search.repository.js';
 import { MessageRepository } from './message.repository.js';
 import { MessageService } from './message.service.js';
+import { RegenerationRepository } from './regeneration.repository.js';
 
 /** The messages API and the send transaction (a user message and its pending reply, in one go). */
 @Module({
@@ -17,6 +18,7 @@ import { MessageService } from './message.service.js';
   providers: [
     MessageService,
     MessageRepository,
+    RegenerationRepository,
     MessageSearchRepository,
     { provide: SendRetryDetector, useExisting: MessageRepository },
   ],

@@ -163,9 +163,17 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  readonly promptTokens = new Histogram({
+    name: 'parley_prompt_tokens',
+    help: 'Estimated tokens of each prompt by part (system, instructions, memories, summary, recent)',
+    labelNames: ['part'] as const,
+    buckets: [0, 16, 64, 256, 1024, 4096, 16384, 65536],
+    registers: [this.registry],
+  });
+
   readonly throttled = new Counter({
     name: 'parley_throttled_requests_total',
-    help: 'Requests refused with 429 by limit (sends, reads, dev_tokens, pending_replies)',
+    help: 'Requests refused with 429 by limit (sends, reads, dev_tokens, pending_replies, streams)',
     labelNames: ['limit'] as const,
     registers: [this.registry],
   });

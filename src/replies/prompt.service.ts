@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { MemoryProvider } from '../common/memory-provider.port.js';
 import { AppConfig } from '../config/app-config.js';
 import { MeService } from '../me/me.service.js';
+import { MetricsService } from '../metrics/metrics.service.js';
 import type { PromptMessage } from './llm/llm-provider.js';
 import type { MessageEntity } from '../messages/message.entity.js';
 import { ReplyRepository } from './reply.repository.js';
@@ -11,6 +12,9 @@ const HISTORY_LIMIT = 500;
 const MEMORY_LIMIT = 20;
 /** Memories may take at most this share of the budget left after the question. */
 const MEMORY_SHARE = 0.25;
+
+/** The parts of a prompt, in order; each is measured (parley_prompt_tokens). */
+type PromptPart = 'system' | 'instructions' | 'memories' | 'recent';
 
 const INSTRUCTIONS_HEADER = 'The user gave these instructions for every reply:';
 
@@ -31,17 +35,27 @@ export class PromptService {
     private readonly memories: MemoryProvider,
     private readonly me: MeService,
     private readonly config: AppConfig,
+    private readonly metrics: MetricsService,
   ) {}
 
   async build(reply: MessageEntity): Promise<PromptMessage[]> {
+    const parts = await this.assemble(reply);
+    for (const [part, messages] of Object.entries(parts)) {
+      this.metrics.promptTokens.observe({ part }, messages.reduce((sum, m) => sum + estimateTokens(m.content), 0));
+    }
+    return [...parts.system, ...parts.instructions, ...parts.memories, ...parts.recent];
+  }
+
+  private async assemble(reply: MessageEntity): Promise<Record<PromptPart, PromptMessage[]>> {
     // A reply's parent is its user message: the prompt is that message's branch and nothing else.
     const history = reply.parentId === null ? [] : await this.replies.branchEndingAt(reply.parentId, HISTORY_LIMIT);
     const question = history.at(-1);
     const system: PromptMessage = { role: 'system', content: this.config.llm.systemPrompt };
-    const head = [system, ...(await this.instructionsMessage(reply.ownerId))];
+    const instructions = await this.instructionsMessage(reply.ownerId);
+    const head = [system, ...instructions];
     let budget = this.config.llm.promptTokenBudget - head.reduce((sum, m) => sum + estimateTokens(m.content), 0);
     if (question === undefined) {
-      return head;
+      return { system: [system], instructions, memories: [], recent: [] };
     }
     budget -= estimateTokens(question.content);
     const memory = await this.memoryMessage(reply.ownerId, question.content, Math.max(0, budget) * MEMORY_SHARE);
@@ -56,7 +70,12 @@ export class PromptService {
       budget -= cost;
       recent.unshift(message);
     }
-    return [...head, ...(memory ? [memory] : []), ...recent.map((m) => ({ role: m.role, content: m.content }))];
+    return {
+      system: [system],
+      instructions,
+      memories: memory ? [memory] : [],
+      recent: recent.map((m) => ({ role: m.role, content: m.content })),
+    };
   }
 
   /** The owner's custom instructions, right after the system prompt. */

@@ -1,5 +1,7 @@
 import { Injectable } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
 import type { OwnedResource } from '../access/access.service.js';
+import { SessionDeletedListener } from '../common/session-deleted.port.js';
 import { isUuid } from '../common/uuid.util.js';
 import { AppConfig } from '../config/app-config.js';
 import { SessionException, SessionExceptionCode } from './session.exception.js';
@@ -45,6 +47,7 @@ export class SessionService {
   constructor(
     private readonly sessions: SessionRepository,
     private readonly config: AppConfig,
+    private readonly moduleRef: ModuleRef,
   ) {}
 
   /** Refused with 409 `too_many_sessions` once the owner keeps MAX_SESSIONS_PER_USER. */
@@ -80,9 +83,20 @@ export class SessionService {
     return renamed;
   }
 
+  /** After the delete committed, the session's open event streams end, on every replica. */
   async remove(session: OwnedResource): Promise<void> {
     if (!(await this.sessions.delete(session.id, session.ownerId))) {
       throw new SessionException(SessionExceptionCode.NotFound);
+    }
+    await this.deletedListener()?.sessionDeleted(session.id);
+  }
+
+  /** The events module's listener; none in a process without it. */
+  private deletedListener(): SessionDeletedListener | undefined {
+    try {
+      return this.moduleRef.get(SessionDeletedListener, { strict: false });
+    } catch {
+      return undefined;
     }
   }
 }

@@ -185,4 +185,16 @@ describe('memories extracted from conversations (production: 2 processes, the fa
       }
     }
   });
+
+  it('counts extractions by outcome, facts by result and prompt tokens by part', async () => {
+    for (const outcome of ['stored', 'malformed', 'error', 'disabled']) {
+      expect(await counter('parley_memory_extractions_total', `outcome="${outcome}"`), outcome).toBeGreaterThan(0);
+    }
+    for (const result of ['stored', 'deduplicated', 'replaced']) {
+      expect(await counter('parley_memories_extracted_total', `result="${result}"`), result).toBeGreaterThan(0);
+    }
+    for (const part of ['system', 'memories', 'recent']) {
+      expect(await counter('parley_prompt_tokens_sum', `part="${part}"`), part).toBeGreaterThan(0);
+    }
+  });
 });

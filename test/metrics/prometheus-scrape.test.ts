@@ -59,8 +59,9 @@ describe('a real Prometheus scraping two Parley processes with the bearer token'
     writeFileSync(
       join(dir, 'prometheus.yaml'),
       stringify({
-        // Short intervals keep the test short; the rules are the shipped ones.
-        global: { scrape_interval: '1s', scrape_timeout: '1s', evaluation_interval: '1s' },
+        // Short intervals keep the test short; the rules are the shipped ones. A scrape may take a
+        // second on a loaded machine (it reads the queue counts from Redis): the timeout allows it.
+        global: { scrape_interval: '3s', scrape_timeout: '3s', evaluation_interval: '1s' },
         rule_files: [join(dir, 'rules.yaml')],
         // What the ServiceMonitor produces: job="parley", component from the Service, the token from the Secret.
         scrape_configs: [
@@ -91,7 +92,10 @@ describe('a real Prometheus scraping two Parley processes with the bearer token'
     prometheus.stderr?.on('data', (chunk: Buffer) => (prometheusLog = (prometheusLog + chunk.toString()).slice(-4000)));
     await eventually(
       async () => {
-        const targets = await fetch(`${prometheusUrl}/api/v1/targets`).then((r) => r.json() as Promise<any>, () => undefined);
+        // Not listening yet, or 503 while its storage opens: ask again.
+        const targets = await fetch(`${prometheusUrl}/api/v1/targets`)
+          .then((r) => (r.ok ? (r.json() as Promise<any>) : undefined))
+          .catch(() => undefined);
         const active: Array<{ health: string }> = targets?.data?.activeTargets ?? [];
         return active.length === 2 && active.every((t) => t.health === 'up') ? true : undefined;
       },
@@ -143,8 +147,8 @@ describe('a real Prometheus scraping two Parley processes with the bearer token'
     // Both processes read the same queue: the figure is read once, never summed per pod.
     const perPod = await query('count(parley_queue_jobs{job="parley",state="waiting"})');
     expect(Number(perPod.data.result[0]?.value[1])).toBe(2);
-    // Rates need two samples after the traffic: wait for a few more scrapes.
-    await sleep(4000);
+    // Rates need two samples after the traffic: wait for two more scrapes.
+    await sleep(7000);
   });
 
   it('evaluates every dashboard expression without error, with data wherever traffic exists', async () => {
