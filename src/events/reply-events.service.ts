@@ -17,6 +17,7 @@ import type { Exchange } from '../messages/message.repository.js';
 export const ChatEventType = {
   MessageCreated: 'message.created',
   ReplyDelta: 'reply.delta',
+  ReplyCreated: 'reply.created',
   ReplyCompleted: 'reply.completed',
   ReplyFailed: 'reply.failed',
   ReplyStopped: 'reply.stopped',
@@ -81,6 +82,11 @@ export class ReplyEventsService extends SessionDeletedListener {
 
   replySuperseded(reply: MessageEntity): Promise<void> {
     return this.publish(reply.sessionId, ChatEventType.ReplySuperseded, { messageId: reply.id });
+  }
+
+  /** A reply made without a user message of its own (a regeneration). */
+  replyCreated(reply: MessageEntity): Promise<void> {
+    return this.publish(reply.sessionId, ChatEventType.ReplyCreated, { reply: mapMessage(reply) });
   }
 
   replyCompleted(reply: MessageEntity): Promise<void> {

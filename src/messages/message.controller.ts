@@ -46,6 +46,7 @@ import {
   mapMessage,
   MessageListResponseDto,
   MessageResponseDto,
+  RegenerateResponseDto,
   SendMessageDto,
 } from './message.dto.js';
 
@@ -126,6 +127,30 @@ export class MessageController {
       throw CommonException.invalidId('messageId');
     }
     return mapMessage(await this.stops.stop(session.id, messageId, requestedAt));
+  }
+
+  @Post(':messageId/regenerate')
+  @RateLimit('sends')
+  @HttpCode(HttpStatus.ACCEPTED)
+  @ApiParam({ name: 'messageId', format: 'uuid', description: 'A finished reply' })
+  @ApiOperation({
+    summary: 'Regenerate a reply',
+    description:
+      'Stores a new pending reply beside a finished one: a sibling with the same parentId and replyTo, answered ' +
+      'from the conversation up to that user message. Counted as a send (rate limit, pending replies).',
+  })
+  @ApiAcceptedResponse({ type: RegenerateResponseDto })
+  @ApiConflictResponse({ type: ErrorResponseDto, description: 'reply_not_finished: stop the reply first' })
+  @ApiTooManyRequestsResponse({ type: ErrorResponseDto, description: 'rate_limited or too_many_pending_replies' })
+  async regenerate(
+    @CurrentUser() user: AuthenticatedUser,
+    @OwnedSession() session: SessionEntity,
+    @Param('messageId') messageId: string,
+  ): Promise<RegenerateResponseDto> {
+    if (!isUuid(messageId)) {
+      throw CommonException.invalidId('messageId');
+    }
+    return { reply: mapMessage(await this.messages.regenerate(session.id, user.id, messageId)) };
   }
 
   @Get(':messageId')

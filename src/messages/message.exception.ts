@@ -4,6 +4,8 @@ import { DomainException } from '../common/domain.exception.js';
 export enum ChatExceptionCode {
   MessageNotFound = 'message_not_found',
   ParentNotFound = 'parent_not_found',
+  ReplyNotFound = 'reply_not_found',
+  ReplyNotFinished = 'reply_not_finished',
   TooManyPendingReplies = 'too_many_pending_replies',
   IdempotencyKeyMismatch = 'idempotency_key_mismatch',
   IdempotencyKeyReused = 'idempotency_key_reused',
@@ -16,6 +18,18 @@ export class ChatException extends DomainException {
 
   static parentNotFound(): ChatException {
     return new ChatException(ChatExceptionCode.ParentNotFound, HttpStatus.NOT_FOUND, 'parentId is not a message of this session');
+  }
+
+  static replyNotFound(): ChatException {
+    return new ChatException(ChatExceptionCode.ReplyNotFound, HttpStatus.NOT_FOUND, 'No reply with this id in this session');
+  }
+
+  static replyNotFinished(): ChatException {
+    return new ChatException(
+      ChatExceptionCode.ReplyNotFinished,
+      HttpStatus.CONFLICT,
+      'Only a finished reply (complete, failed, stopped or superseded) can be regenerated; stop it first',
+    );
   }
 
   static tooManyPendingReplies(max: number): ChatException {

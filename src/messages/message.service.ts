@@ -15,6 +15,7 @@ import { REPLIES_QUEUE, type GenerateReplyJobData } from '../replies/replies.con
 import { IDEMPOTENCY_KEY_MAX_LENGTH } from './message.dto.js';
 import type { BranchMessage, MessageEntity } from './message.entity.js';
 import { MessageRepository, type Exchange } from './message.repository.js';
+import { RegenerationRepository } from './regeneration.repository.js';
 import { ReplyEventsService } from '../events/reply-events.service.js';
 
 export interface SendInput {
@@ -49,6 +50,7 @@ const ENQUEUE_TIMEOUT_MS = 1000;
 export class MessageService {
   constructor(
     private readonly messages: MessageRepository,
+    private readonly regenerations: RegenerationRepository,
     private readonly events: ReplyEventsService,
     @Inject(jobQueueToken(REPLIES_QUEUE)) private readonly replies: JobQueue<GenerateReplyJobData>,
     private readonly config: AppConfig,
@@ -95,6 +97,32 @@ export class MessageService {
         }
         return { ...exchange, created: result.outcome === 'created' };
       }
+    }
+  }
+
+  /** A new pending reply beside a finished one (same user message), generated from its branch. */
+  async regenerate(sessionId: string, ownerId: string, replyId: string): Promise<MessageEntity> {
+    const result = await this.regenerations.appendSibling({
+      sessionId,
+      ownerId,
+      replyId,
+      requestId: this.cls.getId(),
+      maxPendingReplies: this.config.limits.maxPendingReplies,
+    });
+    switch (result.outcome) {
+      case 'session_gone':
+        throw new SessionException(SessionExceptionCode.NotFound);
+      case 'reply_not_found':
+        throw ChatException.replyNotFound();
+      case 'reply_not_finished':
+        throw ChatException.replyNotFinished();
+      case 'too_many_pending':
+        this.metrics.throttled.inc({ limit: 'pending_replies' });
+        throw ChatException.tooManyPendingReplies(this.config.limits.maxPendingReplies);
+      case 'created':
+        await this.events.replyCreated(result.reply);
+        await this.enqueue(result.reply);
+        return result.reply;
     }
   }
 

@@ -7,12 +7,13 @@ import { MessageController } from './message.controller.js';
 import { MessageSearchRepository } from './message-search.repository.js';
 import { MessageRepository } from './message.repository.js';
 import { MessageService } from './message.service.js';
+import { RegenerationRepository } from './regeneration.repository.js';
 
 /** The messages API and the send transaction (a user message and its pending reply, in one go). */
 @Module({
   imports: [SessionModule, EventsModule, RepliesModule],
   controllers: [MessageController],
-  providers: [MessageService, MessageRepository, MessageSearchRepository, { provide: SendRetryDetector, useExisting: MessageRepository }],
+  providers: [MessageService, MessageRepository, RegenerationRepository, MessageSearchRepository, { provide: SendRetryDetector, useExisting: MessageRepository }],
   exports: [MessageService, MessageSearchRepository],
 })
 export class MessagesModule {}
