@@ -23,6 +23,7 @@ import { MEMORY_EXTRACTION_QUEUE } from './memory/memory.constants.js';
 import { MemoryModule } from './memory/memory.module.js';
 import { MessagesModule } from './messages/messages.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
+import { MonitoringModule } from './monitoring/monitoring.module.js';
 import { RedisModule } from './redis/redis.module.js';
 import { REPLIES_QUEUE } from './replies/replies.constants.js';
 import { RepliesModule } from './replies/replies.module.js';
@@ -63,7 +64,7 @@ export class AppModule {
           [MEMORY_EXTRACTION_QUEUE]: { attempts: 3, backoffMs: 1000, lockDurationMs: config.replies.jobLockMs },
         }),
         AuthModule,
-        ThrottleModule,
+        ThrottleModule.forRoot({ retryDetectorFrom: MessagesModule }),
         SessionModule,
         EventsModule,
         MessagesModule,
@@ -73,6 +74,7 @@ export class AppModule {
         MeModule,
         SearchModule,
         HealthModule,
+        MonitoringModule,
         AdminModule,
       ],
       providers: [
