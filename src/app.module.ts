@@ -23,6 +23,7 @@ import { MEMORY_EXTRACTION_QUEUE } from './memory/memory.constants.js';
 import { MemoryModule } from './memory/memory.module.js';
 import { MessagesModule } from './messages/messages.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
+import { MonitoringModule } from './monitoring/monitoring.module.js';
 import { RedisModule } from './redis/redis.module.js';
 import { REPLIES_QUEUE, SUMMARIES_QUEUE } from './replies/replies.constants.js';
 import { RepliesModule } from './replies/replies.module.js';
@@ -64,7 +65,7 @@ export class AppModule {
           [SUMMARIES_QUEUE]: { attempts: 2, backoffMs: 1000, lockDurationMs: config.replies.jobLockMs },
         }),
         AuthModule,
-        ThrottleModule,
+        ThrottleModule.forRoot({ retryDetectorFrom: MessagesModule }),
         SessionModule,
         EventsModule,
         MessagesModule,
@@ -74,6 +75,7 @@ export class AppModule {
         MeModule,
         SearchModule,
         HealthModule,
+        MonitoringModule,
         AdminModule,
       ],
       providers: [

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { FakeOpenAi } from '../support/fake-openai.js';
 import { eventually, http } from '../support/http.js';
 import { openSse, type SseClient } from '../support/sse.js';
@@ -60,6 +60,12 @@ export function defineConversationSuite(mode: string, start: (fake: FakeOpenAi) 
     });
 
     beforeEach(() => fake.reset());
+
+    // A model call aborted at the end of one test is seen closed by the fake at its next token:
+    // in the next test's counts, unless the test waits for it here.
+    afterEach(async () => {
+      await eventually(async () => (fake.inFlight === 0 ? true : undefined), 20_000, 'no model call in flight');
+    });
 
     const api = (method: string, path: string, body?: unknown, token = alice) =>
       http(method, `${target.url}${path}`, { token, body });
@@ -197,6 +203,74 @@ export function defineConversationSuite(mode: string, start: (fake: FakeOpenAi) 
         const one = await exchange(sessionId, 'case one');
         const two = await exchange(sessionId, 'case two', { parentId: (one.reply.id as string).toUpperCase() });
         expect(two.message.parentId).toBe(one.reply.id);
+      });
+    });
+
+    describe('regenerate', () => {
+      it('adds a sibling reply to the same user message, whose prompt ends at that message', async () => {
+        const sessionId = await newSession();
+        const one = await exchange(sessionId, 'name a colour');
+        const two = await exchange(sessionId, 'and a fruit');
+        fake.reset();
+        const regenerated = await api('POST', `/v1/sessions/${sessionId}/messages/${two.reply.id}/regenerate`);
+        expect(regenerated.status, regenerated.text).toBe(202);
+        expect(regenerated.body.reply).toMatchObject({
+          role: 'assistant',
+          status: 'pending',
+          seq: 5,
+          parentId: two.message.id,
+          replyTo: two.message.id,
+        });
+        const done = await finished(sessionId, regenerated.body.reply.id as string);
+        expect(done.status).toBe('complete');
+        expect(fake.requests).toHaveLength(1);
+        expect(fake.requests[0]?.body.messages).toEqual(two.prompt);
+        const page = await branch(sessionId);
+        expect(page.items.map((m) => m.id)).toEqual([one.message.id, one.reply.id, two.message.id, done.id]);
+        expect(page.items[3]).toMatchObject({ siblingCount: 2, siblingIndex: 1 });
+        const older = await branch(sessionId, `?leafId=${two.reply.id}`);
+        expect(older.items[3]).toMatchObject({ id: two.reply.id, siblingCount: 2, siblingIndex: 0 });
+
+        // Regenerating an earlier reply: its prompt still ends at its own user message.
+        fake.reset();
+        const first = await api('POST', `/v1/sessions/${sessionId}/messages/${one.reply.id}/regenerate`);
+        expect(first.status).toBe(202);
+        await finished(sessionId, first.body.reply.id as string);
+        expect(fake.requests[0]?.body.messages).toEqual(one.prompt);
+        // A plain send continues the newest message: the regenerated first reply.
+        const next = await exchange(sessionId, 'and a vegetable');
+        expect(next.message.parentId).toBe(first.body.reply.id);
+        expect(next.prompt.map((m) => m.content)).not.toContain('and a fruit');
+      });
+
+      it('refuses an unfinished reply (409), anything but a reply (404), and counts as a pending reply', async () => {
+        fake.tokenDelayMs = 50;
+        const carol = await target.token(`carol-${randomUUID().slice(0, 8)}`);
+        const sessionId = await newSession(carol);
+        const sent = await api('POST', `/v1/sessions/${sessionId}/messages`, { content: longQuestion(30) }, carol);
+        const busy = await api('POST', `/v1/sessions/${sessionId}/messages/${sent.body.reply.id}/regenerate`, undefined, carol);
+        expect(busy.status).toBe(409);
+        expect(busy.body).toMatchObject({ code: 'reply_not_finished', requestId: expect.any(String) });
+        expect((await api('POST', `/v1/sessions/${sessionId}/messages/${sent.body.message.id}/regenerate`, undefined, carol)).status).toBe(404);
+        expect((await api('POST', `/v1/sessions/${sessionId}/messages/${randomUUID()}/regenerate`, undefined, carol)).status).toBe(404);
+        expect((await api('POST', `/v1/sessions/${sessionId}/messages/nope/regenerate`, undefined, carol)).status).toBe(400);
+        expect((await api('POST', `/v1/sessions/${sessionId}/messages/${sent.body.reply.id}/regenerate`)).status).toBe(403);
+        expect((await api('POST', `/v1/sessions/${sessionId}/messages/${sent.body.reply.id}/stop`, undefined, carol)).status).toBe(200);
+
+        // The stopped reply can be regenerated; three regenerations fill the pending replies cap (3).
+        const regenerated: string[] = [];
+        for (let i = 0; i < 3; i += 1) {
+          const again = await api('POST', `/v1/sessions/${sessionId}/messages/${sent.body.reply.id}/regenerate`, undefined, carol);
+          expect(again.status, again.text).toBe(202);
+          regenerated.push(again.body.reply.id as string);
+        }
+        const refused = await api('POST', `/v1/sessions/${sessionId}/messages/${sent.body.reply.id}/regenerate`, undefined, carol);
+        expect(refused.status).toBe(429);
+        expect(refused.body.code).toBe('too_many_pending_replies');
+        expect(refused.headers.get('retry-after')).not.toBeNull();
+        for (const id of regenerated) {
+          await api('POST', `/v1/sessions/${sessionId}/messages/${id}/stop`, undefined, carol);
+        }
       });
     });
 
