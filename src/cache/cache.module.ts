@@ -1,4 +1,4 @@
-import { Global, Module } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { ClsService } from 'nestjs-cls';
 import type { Logger } from 'pino';
 import { ChangeNotifier } from '../common/change-notifier.port.js';
@@ -24,7 +24,6 @@ import { VersionStore } from './version-store.js';
  * Writes bump versions even when CACHE_ENABLED=false, so replicas configured differently during a
  * rollout never serve each other stale entries.
  */
-@Global()
 @Module({
   providers: [
     {

@@ -1,4 +1,4 @@
-import { Body, Controller, Headers, HttpStatus, Post, Res } from '@nestjs/common';
+import { Body, Controller, HttpStatus, Post, Res } from '@nestjs/common';
 import {
   ApiAcceptedResponse,
   ApiBadRequestResponse,
@@ -19,6 +19,8 @@ import { ClsService } from 'nestjs-cls';
 import type { AuthenticatedUser } from '../auth/authenticated-user.js';
 import { CurrentUser } from '../auth/current-user.decorator.js';
 import { ErrorResponseDto } from '../common/error-response.dto.js';
+import { RequestHeader } from '../common/request-header.decorator.js';
+import { IdempotencyKeyPipe } from '../messages/idempotency-key.pipe.js';
 import type { ParleyClsStore } from '../common/request-context.js';
 import { IdempotentSend, RateLimit } from '../throttle/rate-limit.decorator.js';
 import { ChatSendDto, ChatSendResponseDto } from './chat-send.dto.js';
@@ -59,10 +61,10 @@ export class ChatSendController {
   async send(
     @CurrentUser() user: AuthenticatedUser,
     @Body() dto: ChatSendDto,
-    @Headers('idempotency-key') idempotencyKey: string | undefined,
+    @RequestHeader('idempotency-key', IdempotencyKeyPipe) idempotencyKey: string | undefined,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<ChatSendResponseDto> {
-    const result = await this.chatSend.send({
+    const result = await this.chatSend.sendAndWait({
       ownerId: user.id,
       content: dto.message,
       sessionId: dto.sessionId,

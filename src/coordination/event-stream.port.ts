@@ -82,7 +82,7 @@ export function missedEvent(afterId: string): StreamEvent {
   return { id: afterId, type: EVENTS_MISSED, data: { lastEventId: afterId } };
 }
 
-const EVENT_ID = /^(\d{1,15})-(\d{1,15})$/;
+export const EVENT_ID = /^(\d{1,15})-(\d{1,15})$/;
 
 export function isEventId(value: string): boolean {
   return EVENT_ID.test(value);

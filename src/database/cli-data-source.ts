@@ -1,4 +1,4 @@
-/** The DataSource the TypeORM CLI uses (`npm run migration:generate|run`), from the same config. */
+/** The DataSource the TypeORM CLI uses (`npm run migration:run`), from the same config. */
 import 'reflect-metadata';
 import { DataSource } from 'typeorm';
 import { loadConfig } from '../config/app-config.js';

@@ -1,15 +1,15 @@
-import { Controller, Get, Headers, Query, Res, UseGuards } from '@nestjs/common';
+import { Controller, Get, Query, Res, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiHeader, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import type { AuthenticatedUser } from '../auth/authenticated-user.js';
 import { CurrentUser } from '../auth/current-user.decorator.js';
 import { AcceptsStreamTicket } from '../auth/stream-ticket.decorator.js';
 import { ApiErrors } from '../common/api-errors.decorator.js';
-import { CommonException } from '../common/domain.exception.js';
-import { isEventId } from '../coordination/event-stream.port.js';
-import type { SessionEntity } from '../session/session.entity.js';
+import { RequestHeader } from '../common/request-header.decorator.js';
+import type { OwnedResource } from '../access/access.service.js';
 import { OwnedSession, SessionOwnershipGuard } from '../session/session-ownership.guard.js';
 import { RateLimit } from '../throttle/rate-limit.decorator.js';
+import { LastEventIdPipe } from './last-event-id.pipe.js';
 import { SessionEventsQueryDto } from './session-events.dto.js';
 import { SessionEventsService } from './session-events.service.js';
 
@@ -72,15 +72,11 @@ export class SessionEventsController {
   )
   async events(
     @CurrentUser() user: AuthenticatedUser,
-    @OwnedSession() session: SessionEntity,
-    @Headers('last-event-id') header: string | undefined,
+    @OwnedSession() session: OwnedResource,
+    @RequestHeader('last-event-id', LastEventIdPipe) header: string | undefined,
     @Query() query: SessionEventsQueryDto,
     @Res() reply: FastifyReply,
   ): Promise<void> {
-    const lastEventId = header ?? query.lastEventId;
-    if (lastEventId !== undefined && !isEventId(lastEventId)) {
-      throw CommonException.validation('Last-Event-ID must be an event id such as 1767225600000-0');
-    }
-    await this.sessionEvents.stream(session.id, user, lastEventId, reply);
+    await this.sessionEvents.stream(session.id, user, header ?? query.lastEventId, reply);
   }
 }

@@ -6,8 +6,9 @@ import { AppConfig } from '../config/app-config.js';
 import type { StreamEvent, StreamSubscription } from '../coordination/event-stream.port.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import type { AuthenticatedUser } from '../auth/authenticated-user.js';
-import { EventsException } from './events.exception.js';
-import { ChatEventType, ReplyEventsService } from './reply-events.service.js';
+import { EventsException, EventsExceptionCode, STREAM_RETRY_AFTER_SECONDS } from './events.exception.js';
+import { SessionEventBus } from './session-event-bus.service.js';
+import { SessionEventType } from './session-event.payloads.js';
 import { StreamSlots } from './stream-slots.js';
 
 /** A client that reads slower than this much buffered output is cut off; it resumes with Last-Event-ID. */
@@ -33,7 +34,7 @@ export class SessionEventsService implements BeforeApplicationShutdown {
   private readonly open = new Set<() => void>();
 
   constructor(
-    private readonly events: ReplyEventsService,
+    private readonly events: SessionEventBus,
     private readonly config: AppConfig,
     private readonly metrics: MetricsService,
     private readonly slots: StreamSlots,
@@ -49,7 +50,11 @@ export class SessionEventsService implements BeforeApplicationShutdown {
     const slot = await this.slots.acquire(user.id, max);
     if (slot === null) {
       this.metrics.throttled.inc({ limit: 'streams' });
-      throw EventsException.tooManyStreams(max);
+      throw new EventsException(
+        EventsExceptionCode.TooManyStreams,
+        `At most ${max} event streams may be open at once per user; close one first`,
+        STREAM_RETRY_AFTER_SECONDS,
+      );
     }
     reply.hijack();
     const raw = reply.raw;
@@ -89,7 +94,7 @@ export class SessionEventsService implements BeforeApplicationShutdown {
           return;
         }
         raw.write(formatEvent(event));
-        if (event.type === ChatEventType.SessionDeleted) {
+        if (event.type === SessionEventType.SessionDeleted) {
           close();
         }
       });

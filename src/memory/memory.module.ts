@@ -1,4 +1,6 @@
 import { Global, Module } from '@nestjs/common';
+import { AccessModule } from '../access/access.module.js';
+import { CacheModule } from '../cache/cache.module.js';
 import { MemoryProvider } from '../common/memory-provider.port.js';
 import { AppConfig } from '../config/app-config.js';
 import { MeModule } from '../me/me.module.js';
@@ -16,11 +18,13 @@ import { MemoryService } from './memory.service.js';
 
 /**
  * Per-user long-term memory: the /v1/memories API, what the reply pipeline puts into prompts, and
- * the extraction of memories from conversations (a queue job after each completed reply).
+ * the extraction of memories from conversations (a queue job after each completed reply). Global,
+ * unlike the other features: the prompt (replies) reads memories through MemoryProvider while the
+ * extraction here uses the replies' model, and a module cannot import one that imports it.
  */
 @Global()
 @Module({
-  imports: [RepliesModule, MeModule],
+  imports: [AccessModule, CacheModule, RepliesModule, MeModule],
   controllers: [MemoryController],
   providers: [
     MemoryRepository,

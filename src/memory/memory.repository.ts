@@ -67,12 +67,6 @@ export class MemoryRepository {
     return toMemory(rows[0]);
   }
 
-  /** Any owner's memory: only the ownership guard uses it, to tell 403 from 404. */
-  async findById(id: string): Promise<MemoryEntity | null> {
-    const rows: MemoryRow[] = await this.db.query(`SELECT ${COLUMNS} FROM memories WHERE id = $1`, [id]);
-    return rows[0] ? toMemory(rows[0]) : null;
-  }
-
   /** Newest first; `after` continues from the last memory of a previous page. */
   async listRecent(ownerId: string, limit: number, after: MemoryCursor | null = null): Promise<MemoryEntity[]> {
     const rows: MemoryRow[] = after

@@ -2,7 +2,6 @@ import {
   Body,
   Controller,
   Get,
-  Headers,
   HttpCode,
   HttpStatus,
   Param,
@@ -31,12 +30,14 @@ import type { FastifyReply } from 'fastify';
 import type { AuthenticatedUser } from '../auth/authenticated-user.js';
 import { CurrentUser } from '../auth/current-user.decorator.js';
 import { Cached } from '../cache/cached.decorator.js';
-import { CommonException } from '../common/domain.exception.js';
+import { CommonException, CommonExceptionCode } from '../common/domain.exception.js';
 import { ErrorResponseDto } from '../common/error-response.dto.js';
+import { RequestHeader } from '../common/request-header.decorator.js';
 import { isUuid, normaliseId } from '../common/uuid.util.js';
 import { IdempotentSend, RateLimit } from '../throttle/rate-limit.decorator.js';
-import type { SessionEntity } from '../session/session.entity.js';
+import type { OwnedResource } from '../access/access.service.js';
 import { OwnedSession, SessionOwnershipGuard } from '../session/session-ownership.guard.js';
+import { IdempotencyKeyPipe } from './idempotency-key.pipe.js';
 import { ReplyStopService } from '../replies/reply-stop.service.js';
 import { MessageService } from './message.service.js';
 import {
@@ -80,9 +81,9 @@ export class MessageController {
   @ApiTooManyRequestsResponse({ type: ErrorResponseDto, description: 'rate_limited or too_many_pending_replies' })
   async send(
     @CurrentUser() user: AuthenticatedUser,
-    @OwnedSession() session: SessionEntity,
+    @OwnedSession() session: OwnedResource,
     @Body() dto: SendMessageDto,
-    @Headers('idempotency-key') idempotencyKey: string | undefined,
+    @RequestHeader('idempotency-key', IdempotencyKeyPipe) idempotencyKey: string | undefined,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<ExchangeResponseDto> {
     const result = await this.messages.send({
@@ -101,7 +102,7 @@ export class MessageController {
   @Cached({ kind: 'history', query: ['limit', 'beforeSeq', 'leafId'], etag: true })
   @ApiOkResponse({ type: MessageListResponseDto, headers: { ETag: { description: 'Send back in If-None-Match' } } })
   async history(
-    @OwnedSession() session: SessionEntity,
+    @OwnedSession() session: OwnedResource,
     @Query() query: ListMessagesQueryDto,
   ): Promise<MessageListResponseDto> {
     const leafId = query.leafId === undefined ? undefined : normaliseId(query.leafId);
@@ -121,10 +122,10 @@ export class MessageController {
   })
   @ApiOkResponse({ type: MessageResponseDto, description: 'The stopped reply' })
   @ApiConflictResponse({ type: ErrorResponseDto, description: 'reply_finished: the reply was already complete, failed, stopped or superseded' })
-  async stop(@OwnedSession() session: SessionEntity, @Param('messageId') messageId: string): Promise<MessageResponseDto> {
+  async stop(@OwnedSession() session: OwnedResource, @Param('messageId') messageId: string): Promise<MessageResponseDto> {
     const requestedAt = Date.now();
     if (!isUuid(messageId)) {
-      throw CommonException.invalidId('messageId');
+      throw new CommonException(CommonExceptionCode.InvalidId, 'messageId must be a UUID');
     }
     return mapMessage(await this.stops.stop(session.id, messageId, requestedAt));
   }
@@ -144,11 +145,11 @@ export class MessageController {
   @ApiTooManyRequestsResponse({ type: ErrorResponseDto, description: 'rate_limited or too_many_pending_replies' })
   async regenerate(
     @CurrentUser() user: AuthenticatedUser,
-    @OwnedSession() session: SessionEntity,
+    @OwnedSession() session: OwnedResource,
     @Param('messageId') messageId: string,
   ): Promise<RegenerateResponseDto> {
     if (!isUuid(messageId)) {
-      throw CommonException.invalidId('messageId');
+      throw new CommonException(CommonExceptionCode.InvalidId, 'messageId must be a UUID');
     }
     return { reply: mapMessage(await this.messages.regenerate(session.id, user.id, messageId)) };
   }
@@ -157,11 +158,11 @@ export class MessageController {
   @ApiParam({ name: 'messageId', format: 'uuid' })
   @ApiOkResponse({ type: MessageResponseDto })
   async findOne(
-    @OwnedSession() session: SessionEntity,
+    @OwnedSession() session: OwnedResource,
     @Param('messageId') messageId: string,
   ): Promise<MessageResponseDto> {
     if (!isUuid(messageId)) {
-      throw CommonException.invalidId('messageId');
+      throw new CommonException(CommonExceptionCode.InvalidId, 'messageId must be a UUID');
     }
     return mapMessage(await this.messages.findMessage(session.id, messageId));
   }

@@ -11,7 +11,7 @@ import { LlmProvider, type PromptMessage } from './llm/llm-provider.js';
 import type { MessageEntity } from '../messages/message.entity.js';
 import { MemoryExtractionTrigger } from './memory-extraction.trigger.js';
 import { PromptService } from './prompt.service.js';
-import { ReplyEventsService } from '../events/reply-events.service.js';
+import { SessionEventBus } from '../events/session-event-bus.service.js';
 import { ReplyRepository } from './reply.repository.js';
 
 const MAX_BACKOFF_MS = 30_000;
@@ -62,7 +62,7 @@ export class ReplyGenerationService implements OnModuleInit {
     private readonly locks: LockService,
     private readonly llm: LlmProvider,
     private readonly prompts: PromptService,
-    private readonly events: ReplyEventsService,
+    private readonly events: SessionEventBus,
     private readonly extraction: MemoryExtractionTrigger,
     private readonly config: AppConfig,
     private readonly metrics: MetricsService,

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { PINO_LOGGER } from '../common/logger.module.js';
 import { SignalBus } from '../coordination/signal-bus.port.js';
-import { ReplyEventsService } from '../events/reply-events.service.js';
+import { SessionEventBus } from '../events/session-event-bus.service.js';
 import { TERMINAL_STATUSES, type MessageEntity } from '../messages/message.entity.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { REPLY_STOP_CHANNEL } from './reply-generation.service.js';
@@ -22,7 +22,7 @@ import { ReplyRepository } from './reply.repository.js';
 export class ReplyStopService {
   constructor(
     private readonly replies: ReplyRepository,
-    private readonly events: ReplyEventsService,
+    private readonly events: SessionEventBus,
     private readonly signals: SignalBus,
     private readonly metrics: MetricsService,
     @Inject(PINO_LOGGER) private readonly logger: Logger,

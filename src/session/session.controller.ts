@@ -26,7 +26,7 @@ import {
   SessionResponseDto,
   UpdateSessionDto,
 } from './session.dto.js';
-import type { SessionEntity } from './session.entity.js';
+import type { OwnedResource } from '../access/access.service.js';
 import { OwnedSession, SessionOwnershipGuard } from './session-ownership.guard.js';
 import { SessionService } from './session.service.js';
 
@@ -62,8 +62,9 @@ export class SessionController {
   @ApiOkResponse({ type: SessionResponseDto })
   @ApiForbiddenResponse({ type: ErrorResponseDto, description: 'session_forbidden' })
   @ApiNotFoundResponse({ type: ErrorResponseDto })
-  get(@OwnedSession() session: SessionEntity): SessionResponseDto {
-    return mapSession(session);
+  @Cached({ kind: 'session' })
+  async get(@OwnedSession() session: OwnedResource): Promise<SessionResponseDto> {
+    return mapSession(await this.sessions.get(session));
   }
 
   @Patch(':sessionId')
@@ -73,7 +74,7 @@ export class SessionController {
   @ApiOkResponse({ type: SessionResponseDto })
   @ApiForbiddenResponse({ type: ErrorResponseDto, description: 'session_forbidden' })
   @ApiNotFoundResponse({ type: ErrorResponseDto })
-  async rename(@OwnedSession() session: SessionEntity, @Body() dto: UpdateSessionDto): Promise<SessionResponseDto> {
+  async rename(@OwnedSession() session: OwnedResource, @Body() dto: UpdateSessionDto): Promise<SessionResponseDto> {
     return mapSession(await this.sessions.update(session, { title: dto.title, replyMode: dto.replyMode }));
   }
 
@@ -85,7 +86,7 @@ export class SessionController {
   @ApiNoContentResponse()
   @ApiForbiddenResponse({ type: ErrorResponseDto, description: 'session_forbidden' })
   @ApiNotFoundResponse({ type: ErrorResponseDto })
-  async remove(@OwnedSession() session: SessionEntity): Promise<void> {
+  async remove(@OwnedSession() session: OwnedResource): Promise<void> {
     await this.sessions.remove(session);
   }
 }

@@ -42,7 +42,7 @@ export function toSession(row: SessionRow): SessionEntity {
  * a transaction-scoped advisory lock, so the count and the insert cannot interleave and the cap
  * holds exactly. Must run inside a transaction; it takes no other lock after this one.
  */
-export async function insertSessionUnderCap(
+async function insertSessionUnderCap(
   tx: EntityManager,
   session: { id: string; ownerId: string; title: string | null; replyMode?: ReplyMode },
   max: number,
@@ -75,6 +75,50 @@ export class SessionRepository {
       await this.changes.sessionsChanged(ownerId, session.id);
     }
     return session;
+  }
+
+  /**
+   * In the caller's transaction: creates the session for a send that names none, unless the owner
+   * already keeps `max` (null then). Its cache versions move when the caller's transaction has
+   * committed (the send tells the ChangeNotifier).
+   */
+  insertUnderCapInTransaction(
+    tx: EntityManager,
+    session: { id: string; ownerId: string; title: string | null },
+    max: number,
+  ): Promise<SessionEntity | null> {
+    return insertSessionUnderCap(tx, session, max);
+  }
+
+  /**
+   * In the caller's transaction: locks the owner's session row until it commits, which serialises
+   * the sends of one session. Null when the session is gone (or never was the owner's); otherwise
+   * what the send needs of it (its reply mode).
+   */
+  async lockOwnedInTransaction(tx: EntityManager, id: string, ownerId: string): Promise<{ replyMode: ReplyMode } | null> {
+    const locked: Array<{ reply_mode: ReplyMode }> = await tx.query(
+      'SELECT reply_mode FROM sessions WHERE id = $1 AND owner_id = $2 FOR UPDATE',
+      [id, ownerId],
+    );
+    return locked[0] ? { replyMode: locked[0].reply_mode } : null;
+  }
+
+  /**
+   * In the caller's transaction, with the row locked: hands out the next `count` seqs of the
+   * session and counts them as messages. Returns the last of them.
+   */
+  async allocateSeqsInTransaction(tx: EntityManager, id: string, count: number): Promise<number> {
+    const [rows]: [Array<{ last_seq: number }>, number] = await tx.query(
+      `UPDATE sessions SET last_seq = last_seq + $2, message_count = message_count + $2,
+         updated_at = date_trunc('milliseconds', now())
+       WHERE id = $1 RETURNING last_seq`,
+      [id, count],
+    );
+    const last = rows[0];
+    if (last === undefined) {
+      throw new Error(`session ${id} vanished under its row lock`);
+    }
+    return last.last_seq;
   }
 
   async findById(id: string): Promise<SessionEntity | null> {
@@ -124,8 +168,8 @@ export class SessionRepository {
     if (count === 0) {
       return false;
     }
+    // One bump: the session's counter covers its row and its messages.
     await this.changes.sessionsChanged(ownerId, id);
-    await this.changes.historyChanged(id);
     return true;
   }
 }

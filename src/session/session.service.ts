@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
+import type { OwnedResource } from '../access/access.service.js';
 import { SessionDeletedListener } from '../common/session-deleted.port.js';
 import { isUuid } from '../common/uuid.util.js';
 import { AppConfig } from '../config/app-config.js';
@@ -66,7 +67,15 @@ export class SessionService {
     return { items, nextCursor: rows.length > limit && last ? encodeCursor(last) : null };
   }
 
-  async update(session: SessionEntity, changes: { title?: string | null; replyMode?: ReplyMode }): Promise<SessionEntity> {
+  async get(session: OwnedResource): Promise<SessionEntity> {
+    const found = await this.sessions.findById(session.id);
+    if (found === null) {
+      throw new SessionException(SessionExceptionCode.NotFound);
+    }
+    return found;
+  }
+
+  async update(session: OwnedResource, changes: { title?: string | null; replyMode?: ReplyMode }): Promise<SessionEntity> {
     const renamed = await this.sessions.update(session.id, session.ownerId, changes);
     if (renamed === null) {
       throw new SessionException(SessionExceptionCode.NotFound);
@@ -75,7 +84,7 @@ export class SessionService {
   }
 
   /** After the delete committed, the session's open event streams end, on every replica. */
-  async remove(session: SessionEntity): Promise<void> {
+  async remove(session: OwnedResource): Promise<void> {
     if (!(await this.sessions.delete(session.id, session.ownerId))) {
       throw new SessionException(SessionExceptionCode.NotFound);
     }

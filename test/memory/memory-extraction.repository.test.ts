@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DataSource } from 'typeorm';
 import { NoChangeNotifier } from '../../src/common/change-notifier.port.js';
-import { ENTITIES, runMigrationsLocked } from '../../src/database/data-source.js';
+import { runMigrationsLocked } from '../../src/database/data-source.js';
 import { MIGRATIONS } from '../../src/database/migrations/index.js';
 import type { Fact } from '../../src/memory/extraction/fact.js';
 import { MemoryExtractionRepository, type ExtractionSource } from '../../src/memory/memory-extraction.repository.js';
@@ -19,7 +19,7 @@ describe('memory extraction writes on PostgreSQL', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase();
-    dataSource = new DataSource({ type: 'postgres', url: db.url, entities: ENTITIES, migrations: MIGRATIONS, poolSize: 8 });
+    dataSource = new DataSource({ type: 'postgres', url: db.url, entities: [], migrations: MIGRATIONS, poolSize: 8 });
     await dataSource.initialize();
     await runMigrationsLocked(dataSource);
     extractions = new MemoryExtractionRepository(dataSource, new NoChangeNotifier());

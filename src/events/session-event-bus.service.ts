@@ -10,29 +10,26 @@ import {
   type StreamSubscription,
 } from '../coordination/event-stream.port.js';
 import type { LockFence } from '../coordination/lock.port.js';
-import { mapMessage } from '../messages/message.dto.js';
-import type { MessageEntity } from '../messages/message.entity.js';
-import type { Exchange } from '../messages/message.repository.js';
-
-export const ChatEventType = {
-  MessageCreated: 'message.created',
-  ReplyDelta: 'reply.delta',
-  ReplyCreated: 'reply.created',
-  ReplyCompleted: 'reply.completed',
-  ReplyFailed: 'reply.failed',
-  ReplyStopped: 'reply.stopped',
-  ReplySuperseded: 'reply.superseded',
-  /** The session is gone: every open stream of it ends after this event. */
-  SessionDeleted: 'session.deleted',
-} as const;
+import {
+  SessionEventType,
+  toMessagePayload,
+  type MessageCreatedPayload,
+  type ReplyCompletedPayload,
+  type ReplyCreatedPayload,
+  type ReplyDeltaPayload,
+  type ReplyFailedPayload,
+  type ReplyStoppedPayload,
+  type ReplySupersededPayload,
+  type StoredMessage,
+} from './session-event.payloads.js';
 
 /**
- * The chat events of a session's stream (read by SSE on any replica). Events are a convenience on
+ * The events of a session's stream (read by SSE on any replica). Events are a convenience on
  * top of the database, never the record: publishing is best effort and a failure only logs. A
  * finished reply's event is published after its row committed, so a reader woken by it sees the row.
  */
 @Injectable()
-export class ReplyEventsService extends SessionDeletedListener {
+export class SessionEventBus extends SessionDeletedListener {
   constructor(
     private readonly stream: EventStream,
     @Inject(PINO_LOGGER) private readonly logger: Logger,
@@ -44,9 +41,9 @@ export class ReplyEventsService extends SessionDeletedListener {
     return this.stream.subscribe(sessionId, afterId, listener);
   }
 
-  messageCreated(exchange: Exchange): Promise<void> {
-    const payload = { message: mapMessage(exchange.message), reply: mapMessage(exchange.reply) };
-    return this.publish(exchange.message.sessionId, ChatEventType.MessageCreated, payload);
+  messageCreated(message: StoredMessage, reply: StoredMessage): Promise<void> {
+    const payload: MessageCreatedPayload = { message: toMessagePayload(message), reply: toMessagePayload(reply) };
+    return this.publish(message.sessionId, SessionEventType.MessageCreated, payload);
   }
 
   /**
@@ -56,15 +53,15 @@ export class ReplyEventsService extends SessionDeletedListener {
    * session's generation lock: a generator that lost it (stalled past its TTL while another took
    * over) cannot append to the stream its successor now feeds.
    */
-  replyDelta(reply: MessageEntity, attempt: number, delta: string, fence: LockFence | null, onStopped: () => void): void {
-    const data = { messageId: reply.id, delta, attempt };
+  replyDelta(reply: StoredMessage, attempt: number, delta: string, fence: LockFence | null, onStopped: () => void): void {
+    const data: ReplyDeltaPayload = { messageId: reply.id, delta, attempt };
     const transcript = { key: reply.id, attempt, text: delta };
-    void this.stream.publish(reply.sessionId, ChatEventType.ReplyDelta, data, { extendTtl: false, fence, transcript }).catch((error: Error) => {
+    void this.stream.publish(reply.sessionId, SessionEventType.ReplyDelta, data, { extendTtl: false, fence, transcript }).catch((error: Error) => {
       if (error instanceof TranscriptClosedError) {
         onStopped();
         return;
       }
-      this.logger.debug({ sessionId: reply.sessionId, type: ChatEventType.ReplyDelta, err: error.message }, 'event not published');
+      this.logger.debug({ sessionId: reply.sessionId, type: SessionEventType.ReplyDelta, err: error.message }, 'event not published');
     });
   }
 
@@ -76,31 +73,35 @@ export class ReplyEventsService extends SessionDeletedListener {
     return this.stream.closeTranscript(replyId);
   }
 
-  replyStopped(reply: MessageEntity): Promise<void> {
-    return this.publish(reply.sessionId, ChatEventType.ReplyStopped, { message: mapMessage(reply) });
+  replyStopped(reply: StoredMessage): Promise<void> {
+    const payload: ReplyStoppedPayload = { message: toMessagePayload(reply) };
+    return this.publish(reply.sessionId, SessionEventType.ReplyStopped, payload);
   }
 
-  replySuperseded(reply: MessageEntity): Promise<void> {
-    return this.publish(reply.sessionId, ChatEventType.ReplySuperseded, { messageId: reply.id });
+  replySuperseded(reply: StoredMessage): Promise<void> {
+    const payload: ReplySupersededPayload = { messageId: reply.id };
+    return this.publish(reply.sessionId, SessionEventType.ReplySuperseded, payload);
   }
 
   /** A reply made without a user message of its own (a regeneration). */
-  replyCreated(reply: MessageEntity): Promise<void> {
-    return this.publish(reply.sessionId, ChatEventType.ReplyCreated, { reply: mapMessage(reply) });
+  replyCreated(reply: StoredMessage): Promise<void> {
+    const payload: ReplyCreatedPayload = { reply: toMessagePayload(reply) };
+    return this.publish(reply.sessionId, SessionEventType.ReplyCreated, payload);
   }
 
-  replyCompleted(reply: MessageEntity): Promise<void> {
-    return this.publish(reply.sessionId, ChatEventType.ReplyCompleted, { message: mapMessage(reply) });
+  replyCompleted(reply: StoredMessage): Promise<void> {
+    const payload: ReplyCompletedPayload = { message: toMessagePayload(reply) };
+    return this.publish(reply.sessionId, SessionEventType.ReplyCompleted, payload);
   }
 
   /** Read by every replica's open streams of the session, which end on it. */
   sessionDeleted(sessionId: string): Promise<void> {
-    return this.publish(sessionId, ChatEventType.SessionDeleted, { sessionId });
+    return this.publish(sessionId, SessionEventType.SessionDeleted, { sessionId });
   }
 
-  replyFailed(reply: MessageEntity): Promise<void> {
-    const payload = { messageId: reply.id, code: reply.errorCode ?? 'failed', reason: reply.errorMessage ?? 'The reply failed' };
-    return this.publish(reply.sessionId, ChatEventType.ReplyFailed, payload);
+  replyFailed(reply: StoredMessage): Promise<void> {
+    const payload: ReplyFailedPayload = { messageId: reply.id, code: reply.errorCode ?? 'failed', reason: reply.errorMessage ?? 'The reply failed' };
+    return this.publish(reply.sessionId, SessionEventType.ReplyFailed, payload);
   }
 
   private async publish(
