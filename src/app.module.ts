@@ -25,7 +25,7 @@ import { MessagesModule } from './messages/messages.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
 import { MonitoringModule } from './monitoring/monitoring.module.js';
 import { RedisModule } from './redis/redis.module.js';
-import { REPLIES_QUEUE } from './replies/replies.constants.js';
+import { REPLIES_QUEUE, SUMMARIES_QUEUE } from './replies/replies.constants.js';
 import { RepliesModule } from './replies/replies.module.js';
 import { SearchModule } from './search/search.module.js';
 import { SessionModule } from './session/session.module.js';
@@ -62,6 +62,7 @@ export class AppModule {
         CoordinationModule.forRoot(config, {
           [REPLIES_QUEUE]: { attempts: 8, backoffMs: 500, lockDurationMs: config.replies.jobLockMs },
           [MEMORY_EXTRACTION_QUEUE]: { attempts: 3, backoffMs: 1000, lockDurationMs: config.replies.jobLockMs },
+          [SUMMARIES_QUEUE]: { attempts: 2, backoffMs: 1000, lockDurationMs: config.replies.jobLockMs },
         }),
         AuthModule,
         ThrottleModule.forRoot({ retryDetectorFrom: MessagesModule }),

@@ -69,10 +69,16 @@ export class MemoryResponseDto {
   })
   source: MemorySource;
 
-  @ApiProperty({ type: String, format: 'uuid', nullable: true, description: 'The session an extracted memory came from' })
+  @ApiProperty({
+    type: String,
+    format: 'uuid',
+    nullable: true,
+    example: null,
+    description: 'The session an extracted memory came from',
+  })
   sessionId: string | null;
 
-  @ApiProperty({ type: String, format: 'uuid', nullable: true, description: 'The user message it came from' })
+  @ApiProperty({ type: String, format: 'uuid', nullable: true, example: null, description: 'The user message it came from' })
   messageId: string | null;
 
   @ApiProperty({ format: 'date-time', example: '2026-01-01T12:00:00.000Z' })

@@ -163,6 +163,13 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  readonly summaries = new Counter({
+    name: 'parley_summaries_total',
+    help: 'Summarisations of long branches by outcome (stored, fenced, nothing, failed)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
   readonly promptTokens = new Histogram({
     name: 'parley_prompt_tokens',
     help: 'Estimated tokens of each prompt by part (system, instructions, memories, summary, recent)',

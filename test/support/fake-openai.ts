@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { EXTRACTION_SYSTEM_PROMPT } from '../../src/memory/extraction/fact-extractor.js';
+import { SUMMARY_SYSTEM_PROMPT } from '../../src/replies/summary/summary.service.js';
 
 /** What the fake does with one request. */
 export type FakeBehaviour =
@@ -40,6 +41,8 @@ export class FakeOpenAi {
    * answered `{"facts":[]}` unless `route` says otherwise, and never take a planned behaviour.
    */
   readonly extractionRequests: RecordedRequest[] = [];
+  /** Summarisation calls, kept apart the same way (answered with the usual answer unless routed). */
+  readonly summaryRequests: RecordedRequest[] = [];
   /** Behaviours for the next requests, in order; then `fallback`. */
   readonly plan: FakeBehaviour[] = [];
   fallback: FakeBehaviour = { kind: 'ok' };
@@ -74,6 +77,7 @@ export class FakeOpenAi {
   reset(): void {
     this.requests.length = 0;
     this.extractionRequests.length = 0;
+    this.summaryRequests.length = 0;
     this.plan.length = 0;
     this.fallback = { kind: 'ok' };
     this.route = undefined;
@@ -100,9 +104,11 @@ export class FakeOpenAi {
     }
     const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as RecordedRequest['body'];
     const extraction = body.messages[0]?.content === EXTRACTION_SYSTEM_PROMPT;
+    const summary = body.messages[0]?.content.startsWith(SUMMARY_SYSTEM_PROMPT) === true;
     const behaviour: FakeBehaviour =
-      this.route?.(body) ?? (extraction ? { kind: 'text', text: '{"facts":[]}' } : (this.plan.shift() ?? this.fallback));
-    (extraction ? this.extractionRequests : this.requests).push({
+      this.route?.(body) ??
+      (extraction ? { kind: 'text', text: '{"facts":[]}' } : summary ? { kind: 'ok' } : (this.plan.shift() ?? this.fallback));
+    (extraction ? this.extractionRequests : summary ? this.summaryRequests : this.requests).push({
       body,
       authorization: req.headers.authorization,
       behaviour: behaviour.kind,

@@ -5,6 +5,7 @@ import { CreateUserPreferences1767600000000 } from './1767600000000-CreateUserPr
 import { MessageTree1767657600000 } from './1767657600000-MessageTree.js';
 import { SearchMessages1767700000000 } from './1767700000000-SearchMessages.js';
 import { ExtractedMemories1767700100000 } from './1767700100000-ExtractedMemories.js';
+import { SessionSummaries1767700200000 } from './1767700200000-SessionSummaries.js';
 
 /** Every migration, in order. New migrations are appended here. */
 export const MIGRATIONS = [
@@ -15,4 +16,5 @@ export const MIGRATIONS = [
   MessageTree1767657600000,
   SearchMessages1767700000000,
   ExtractedMemories1767700100000,
+  SessionSummaries1767700200000,
 ];
