@@ -54,7 +54,7 @@ import { VersionStore } from './version-store.js';
     },
     {
       provide: VersionStore,
-      inject: [RedisService, CacheKeyBuilder, MemoryCacheTier, MetricsService, PINO_LOGGER, VersionBumpRelay],
+      inject: [RedisService, CacheKeyBuilder, MemoryCacheTier, MetricsService, PINO_LOGGER, VersionBumpRelay, AppConfig],
       useFactory: (
         redis: RedisService,
         keys: CacheKeyBuilder,
@@ -62,6 +62,7 @@ import { VersionStore } from './version-store.js';
         metrics: MetricsService,
         logger: Logger,
         relay: VersionBumpRelay | null,
+        config: AppConfig,
       ): VersionStore => {
         if (!redis.enabled) {
           return new LocalVersionStore();
@@ -77,6 +78,7 @@ import { VersionStore } from './version-store.js';
             metrics.cacheBytes.set(0);
           },
           relay,
+          config.cache.redisTimeoutMs,
         );
         store.start();
         return store;
@@ -107,7 +109,7 @@ import { VersionStore } from './version-store.js';
           keys,
           versions,
           memory,
-          redis.enabled ? new RedisCacheTier(redis) : null,
+          redis.enabled ? new RedisCacheTier(redis, config.cache.redisTimeoutMs) : null,
           metrics,
           cls,
         ),

@@ -146,6 +146,8 @@ export class AppConfig {
     /** The single-flight fill lock's TTL, and how long other requests wait for a fill before reading the database. */
     readonly lockTtlMs: number;
     readonly lockWaitMs: number;
+    /** The longest one cache call to Redis (a version read or bump, a value, a fill lock) waits; past it the request reads the database. */
+    readonly redisTimeoutMs: number;
   };
   readonly logLevel: LogLevel;
   readonly metricsToken: string | undefined;
@@ -396,6 +398,7 @@ export function loadConfig(env: Env): AppConfig {
       ttlSeconds: r.int('CACHE_TTL', 300, 1, 86_400),
       lockTtlMs: r.int('CACHE_LOCK_TTL_MS', 5000, 100, 600_000),
       lockWaitMs: r.int('CACHE_LOCK_WAIT_MS', 2000, 0, 600_000),
+      redisTimeoutMs: r.int('CACHE_REDIS_TIMEOUT_MS', 1000, 50, 60_000),
     },
     logLevel: r.oneOf<LogLevel>('LOG_LEVEL', 'info', ['debug', 'info', 'warn', 'error']),
     metricsToken,
