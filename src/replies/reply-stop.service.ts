@@ -43,11 +43,13 @@ export class ReplyStopService {
       this.logger.warn({ replyId, err: (error as Error).message }, 'reply deltas could not be closed; stop refused');
       throw new ReplyException(ReplyExceptionCode.ControlUnavailable);
     }
-    this.metrics.stopLatency.observe((Date.now() - requestedAt) / 1000);
+    const closedAt = Date.now();
     const stopped = await this.replies.stop(reply.id, text);
     if (stopped === null) {
       throw new ReplyException(ReplyExceptionCode.ReplyFinished);
     }
+    // Up to the moment its deltas were closed: no delta of the reply could follow it.
+    this.metrics.stopLatency.observe((closedAt - requestedAt) / 1000);
     this.metrics.replies.inc({ outcome: 'stopped' });
     await this.events.replyStopped(stopped);
     await this.signals
