@@ -119,6 +119,8 @@ export class AppConfig {
     /** Bull's job lock: a worker that stops renewing it for this long has its job handed to another. */
     readonly jobLockMs: number;
     readonly reconcileIntervalMs: number;
+    /** In a `coalesce` session, how long a new pending reply waits for more messages before it starts. */
+    readonly coalesceWindowMs: number;
   };
   readonly events: {
     readonly streamMaxLength: number;
@@ -379,6 +381,7 @@ export function loadConfig(env: Env): AppConfig {
       lockTtlMs: r.int('REPLY_LOCK_TTL_MS', 15_000, 1000, 600_000),
       jobLockMs: r.int('REPLY_JOB_LOCK_MS', 30_000, 1000, ONE_HOUR_MS),
       reconcileIntervalMs: r.int('RECONCILE_INTERVAL_MS', 30_000, 100, ONE_HOUR_MS),
+      coalesceWindowMs: r.int('COALESCE_WINDOW_MS', 1500, 0, 60_000),
     },
     events: {
       streamMaxLength: r.int('EVENT_STREAM_MAX_LENGTH', 1000, 10, 1_000_000),

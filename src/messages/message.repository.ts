@@ -11,6 +11,8 @@ import { MESSAGE_COLUMNS, toMessage, type MessageRow } from './message.mapper.js
 export interface Exchange {
   message: MessageEntity;
   reply: MessageEntity;
+  /** Coalescing: the reply this send superseded (it answered nothing yet; the new reply answers both). */
+  superseded?: MessageEntity;
 }
 
 export interface AppendExchangeInput {
@@ -92,7 +94,8 @@ export class MessageRepository extends SendRetryDetector {
       // One user's sends are serialised (user lock, then session row: always in that order), so the
       // pending-reply cap holds across that user's sessions too.
       await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`pending:${input.ownerId}`]);
-      if (!(await this.sessions.lockOwnedInTransaction(tx, input.sessionId, input.ownerId))) {
+      const locked = await this.sessions.lockOwnedInTransaction(tx, input.sessionId, input.ownerId);
+      if (locked === null) {
         return input.createSession
           ? this.appendToNewSession(tx, input, input.createSession)
           : { outcome: 'session_gone' };
@@ -113,8 +116,24 @@ export class MessageRepository extends SendRetryDetector {
       if (parent === undefined) {
         return { outcome: 'parent_not_found' };
       }
-      return { outcome: 'created', exchange: await this.insertExchange(tx, input, parent) };
+      const superseded = locked.replyMode === 'coalesce' && parent !== null ? await this.supersede(tx, parent) : null;
+      const exchange = await this.insertExchange(tx, input, parent);
+      return { outcome: 'created', exchange: superseded === null ? exchange : { ...exchange, superseded } };
     });
+  }
+
+  /**
+   * Coalescing: the reply the new message follows, if it has not started yet, will never be
+   * generated; the new reply answers both messages. Fenced by status: a reply a worker already
+   * started is left to finish.
+   */
+  private async supersede(tx: EntityManager, parentId: string): Promise<MessageEntity | null> {
+    const [rows]: [MessageRow[], number] = await tx.query(
+      `UPDATE messages SET status = 'superseded', updated_at = date_trunc('milliseconds', now())
+       WHERE id = $1 AND role = 'assistant' AND status = 'pending' RETURNING ${MESSAGE_COLUMNS}`,
+      [parentId],
+    );
+    return rows[0] ? toMessage(rows[0]) : null;
   }
 
   /**

@@ -84,6 +84,10 @@ export class MessageService {
       case 'repeated': {
         const { exchange } = result;
         if (result.outcome === 'created') {
+          if (exchange.superseded) {
+            this.metrics.replies.inc({ outcome: 'superseded' });
+            await this.events.replySuperseded(exchange.superseded);
+          }
           await this.events.messageCreated(exchange.message, exchange.reply);
         }
         if (exchange.reply.status === 'pending' || exchange.reply.status === 'streaming') {

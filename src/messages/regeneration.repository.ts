@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { ChangeNotifier } from '../common/change-notifier.port.js';
+import { SessionRepository } from '../session/session.repository.js';
 import { TERMINAL_STATUSES, type MessageEntity } from './message.entity.js';
 import { MESSAGE_COLUMNS, toMessage, type MessageRow } from './message.mapper.js';
 
@@ -30,16 +31,13 @@ export class RegenerationRepository {
   constructor(
     @Inject(DataSource) private readonly db: DataSource,
     private readonly changes: ChangeNotifier,
+    private readonly sessions: SessionRepository,
   ) {}
 
   async appendSibling(input: RegenerateInput): Promise<RegenerateResult> {
     const result = await this.db.transaction(async (tx): Promise<RegenerateResult> => {
       await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`pending:${input.ownerId}`]);
-      const locked: unknown[] = await tx.query('SELECT id FROM sessions WHERE id = $1 AND owner_id = $2 FOR UPDATE', [
-        input.sessionId,
-        input.ownerId,
-      ]);
-      if (locked.length === 0) {
+      if ((await this.sessions.lockOwnedInTransaction(tx, input.sessionId, input.ownerId)) === null) {
         return { outcome: 'session_gone' };
       }
       const found: MessageRow[] = await tx.query(
@@ -62,16 +60,11 @@ export class RegenerationRepository {
       if ((open[0]?.open ?? 0) >= input.maxPendingReplies) {
         return { outcome: 'too_many_pending' };
       }
-      const [bumped]: [Array<{ last_seq: number }>, number] = await tx.query(
-        `UPDATE sessions SET last_seq = last_seq + 1, message_count = message_count + 1,
-           updated_at = date_trunc('milliseconds', now())
-         WHERE id = $1 RETURNING last_seq`,
-        [input.sessionId],
-      );
+      const seq = await this.sessions.allocateSeqsInTransaction(tx, input.sessionId, 1);
       const rows: MessageRow[] = await tx.query(
         `INSERT INTO messages (id, session_id, owner_id, seq, role, content, status, reply_to, parent_id, request_id)
          VALUES ($1, $2, $3, $4, 'assistant', '', 'pending', $5, $5, $6) RETURNING ${MESSAGE_COLUMNS}`,
-        [randomUUID(), input.sessionId, input.ownerId, bumped[0]?.last_seq, original.replyTo, input.requestId],
+        [randomUUID(), input.sessionId, input.ownerId, seq, original.replyTo, input.requestId],
       );
       return { outcome: 'created', reply: toMessage(rows[0] as MessageRow) };
     });

@@ -109,8 +109,22 @@ export class ReplyGenerationService implements OnModuleInit {
       reply = await this.replies.nextOpenReply(sessionId)
     ) {
       signal.throwIfAborted();
+      const quietFor = await this.coalesceWaitMs(reply);
+      if (quietFor > 0) {
+        // A message sent meanwhile supersedes this reply; the next look finds the one answering both.
+        await sleep(quietFor, undefined, { signal });
+        continue;
+      }
       await this.generate(reply, signal, fence);
     }
+  }
+
+  /** In a `coalesce` session, how much longer a reply that has not started waits for more messages. */
+  private async coalesceWaitMs(reply: MessageEntity): Promise<number> {
+    if (reply.status !== 'pending' || (await this.replies.replyModeOf(reply.sessionId)) !== 'coalesce') {
+      return 0;
+    }
+    return reply.createdAt.getTime() + this.config.replies.coalesceWindowMs - Date.now();
   }
 
   /**

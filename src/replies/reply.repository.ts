@@ -34,6 +34,11 @@ export class ReplyRepository {
     return rows[0] ? toMessage(rows[0]) : null;
   }
 
+  async replyModeOf(sessionId: string): Promise<string | null> {
+    const rows: Array<{ reply_mode: string }> = await this.db.query('SELECT reply_mode FROM sessions WHERE id = $1', [sessionId]);
+    return rows[0]?.reply_mode ?? null;
+  }
+
   /** Open replies (pending or streaming), oldest first: what the reconciler checks for a job. */
   async openReplies(limit: number): Promise<MessageEntity[]> {
     const rows: MessageRow[] = await this.db.query(

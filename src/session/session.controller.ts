@@ -45,7 +45,7 @@ export class SessionController {
   @ApiCreatedResponse({ type: SessionResponseDto })
   @ApiConflictResponse({ type: ErrorResponseDto, description: 'too_many_sessions: MAX_SESSIONS_PER_USER reached' })
   async create(@CurrentUser() user: AuthenticatedUser, @Body() dto: CreateSessionDto): Promise<SessionResponseDto> {
-    return mapSession(await this.sessions.create(user.id, dto.title));
+    return mapSession(await this.sessions.create(user.id, dto.title, dto.replyMode));
   }
 
   @Get()
@@ -75,7 +75,7 @@ export class SessionController {
   @ApiForbiddenResponse({ type: ErrorResponseDto, description: 'session_forbidden' })
   @ApiNotFoundResponse({ type: ErrorResponseDto })
   async rename(@OwnedSession() session: OwnedResource, @Body() dto: UpdateSessionDto): Promise<SessionResponseDto> {
-    return mapSession(await this.sessions.rename(session, dto.title));
+    return mapSession(await this.sessions.update(session, { title: dto.title, replyMode: dto.replyMode }));
   }
 
   @Delete(':sessionId')

@@ -5,7 +5,7 @@ import { SessionDeletedListener } from '../common/session-deleted.port.js';
 import { isUuid } from '../common/uuid.util.js';
 import { AppConfig } from '../config/app-config.js';
 import { SessionException, SessionExceptionCode } from './session.exception.js';
-import type { SessionEntity } from './session.entity.js';
+import type { ReplyMode, SessionEntity } from './session.entity.js';
 import { SessionRepository, type SessionCursor } from './session.repository.js';
 
 export interface SessionPage {
@@ -51,8 +51,8 @@ export class SessionService {
   ) {}
 
   /** Refused with 409 `too_many_sessions` once the owner keeps MAX_SESSIONS_PER_USER. */
-  async create(ownerId: string, title: string | undefined): Promise<SessionEntity> {
-    const session = await this.sessions.create(ownerId, title ?? null, this.config.limits.maxSessionsPerUser);
+  async create(ownerId: string, title: string | undefined, replyMode: ReplyMode = 'each'): Promise<SessionEntity> {
+    const session = await this.sessions.create(ownerId, title ?? null, this.config.limits.maxSessionsPerUser, replyMode);
     if (session === null) {
       throw new SessionException(SessionExceptionCode.TooMany);
     }
@@ -75,8 +75,8 @@ export class SessionService {
     return found;
   }
 
-  async rename(session: OwnedResource, title: string | null): Promise<SessionEntity> {
-    const renamed = await this.sessions.rename(session.id, session.ownerId, title);
+  async update(session: OwnedResource, changes: { title?: string | null; replyMode?: ReplyMode }): Promise<SessionEntity> {
+    const renamed = await this.sessions.update(session.id, session.ownerId, changes);
     if (renamed === null) {
       throw new SessionException(SessionExceptionCode.NotFound);
     }

@@ -274,6 +274,69 @@ export function defineConversationSuite(mode: string, start: (fake: FakeOpenAi) 
       });
     });
 
+    describe('burst coalescing', () => {
+      it('sessions take replyMode on create and PATCH (default each)', async () => {
+        const plain = await api('POST', '/v1/sessions', { title: 'plain' });
+        expect(plain.body.replyMode).toBe('each');
+        const created = await api('POST', '/v1/sessions', { replyMode: 'coalesce' });
+        expect(created.status).toBe(201);
+        expect(created.body).toMatchObject({ replyMode: 'coalesce', title: null });
+        const patched = await api('PATCH', `/v1/sessions/${created.body.id as string}`, { replyMode: 'each' });
+        expect(patched.status, patched.text).toBe(200);
+        expect(patched.body).toMatchObject({ replyMode: 'each', title: null });
+        const renamed = await api('PATCH', `/v1/sessions/${created.body.id as string}`, { title: 'named' });
+        expect(renamed.body).toMatchObject({ replyMode: 'each', title: 'named' });
+        expect((await api('GET', `/v1/sessions/${created.body.id as string}`)).body.replyMode).toBe('each');
+        for (const body of [{ replyMode: 'bogus' }, {}]) {
+          const refused = await api('PATCH', `/v1/sessions/${created.body.id as string}`, body);
+          expect(refused.status, JSON.stringify(body)).toBe(400);
+        }
+        expect((await api('POST', '/v1/sessions', { replyMode: 'both' })).status).toBe(400);
+      });
+
+      it('coalesce: 5 messages sent at once get one model call whose prompt holds all 5; 4 replies are superseded', async () => {
+        const sessionId = (await api('POST', '/v1/sessions', { replyMode: 'coalesce' })).body.id as string;
+        const sse = await openSse(`${target.url}/v1/sessions/${sessionId}/events`, alice);
+        const contents = [1, 2, 3, 4, 5].map((i) => `burst part ${i}`);
+        const sent = await Promise.all(contents.map((content) => api('POST', `/v1/sessions/${sessionId}/messages`, { content })));
+        expect(sent.map((r) => r.status)).toEqual([202, 202, 202, 202, 202]);
+        const bySeq = sent.map((r) => r.body).sort((x, y) => x.message.seq - y.message.seq);
+        const last = bySeq.at(-1);
+        const answer = await finished(sessionId, last.reply.id as string);
+        expect(answer.status).toBe('complete');
+        for (const earlier of bySeq.slice(0, -1)) {
+          expect((await api('GET', `/v1/sessions/${sessionId}/messages/${earlier.reply.id}`)).body.status).toBe('superseded');
+        }
+        await sse.waitFor((e) => e.event === 'reply.completed', 10_000, 'reply.completed');
+        sse.close();
+        expect(sse.events.filter((e) => e.event === 'reply.superseded').map((e) => e.data.messageId).sort()).toEqual(
+          bySeq.slice(0, -1).map((b) => b.reply.id).sort(),
+        );
+        expect(fake.requests).toHaveLength(1);
+        const users = fake.requests[0]?.body.messages.filter((m) => m.role === 'user').map((m) => m.content);
+        expect(users).toEqual(bySeq.map((b) => b.message.content));
+        expect([...(users ?? [])].sort()).toEqual([...contents].sort());
+      });
+
+      it('each: the same 5 messages get 5 model calls', async () => {
+        const sessionId = await newSession();
+        const contents = [1, 2, 3, 4, 5].map((i) => `single part ${i}`);
+        const sent: any[] = [];
+        for (const [i, content] of contents.entries()) {
+          if (i >= 3) {
+            // At most MAX_PENDING_REPLIES (3) open at once.
+            await finished(sessionId, sent[i - 3].body.reply.id as string);
+          }
+          sent.push(await api('POST', `/v1/sessions/${sessionId}/messages`, { content }));
+        }
+        for (const response of sent) {
+          expect((await finished(sessionId, response.body.reply.id as string)).status).toBe('complete');
+        }
+        expect(fake.requests).toHaveLength(5);
+        expect(fake.requests.map((r) => r.body.messages.at(-1)?.content)).toEqual(contents);
+      });
+    });
+
     describe('stop', () => {
       it('stops a streaming reply: its stored text is exactly what subscribers saw, and reply.stopped is its last event', async () => {
         fake.tokenDelayMs = 60;
