@@ -19,11 +19,13 @@ import { DatabaseModule } from './database/database.module.js';
 import { EventsModule } from './events/events.module.js';
 import { HealthModule } from './health/health.module.js';
 import { MeModule } from './me/me.module.js';
+import { MEMORY_EXTRACTION_QUEUE } from './memory/memory.constants.js';
 import { MemoryModule } from './memory/memory.module.js';
 import { MessagesModule } from './messages/messages.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
+import { MonitoringModule } from './monitoring/monitoring.module.js';
 import { RedisModule } from './redis/redis.module.js';
-import { REPLIES_QUEUE } from './replies/replies.constants.js';
+import { REPLIES_QUEUE, SUMMARIES_QUEUE } from './replies/replies.constants.js';
 import { RepliesModule } from './replies/replies.module.js';
 import { SearchModule } from './search/search.module.js';
 import { SessionModule } from './session/session.module.js';
@@ -59,9 +61,11 @@ export class AppModule {
         CacheModule,
         CoordinationModule.forRoot(config, {
           [REPLIES_QUEUE]: { attempts: 8, backoffMs: 500, lockDurationMs: config.replies.jobLockMs },
+          [MEMORY_EXTRACTION_QUEUE]: { attempts: 3, backoffMs: 1000, lockDurationMs: config.replies.jobLockMs },
+          [SUMMARIES_QUEUE]: { attempts: 2, backoffMs: 1000, lockDurationMs: config.replies.jobLockMs },
         }),
         AuthModule,
-        ThrottleModule,
+        ThrottleModule.forRoot({ retryDetectorFrom: MessagesModule }),
         SessionModule,
         EventsModule,
         MessagesModule,
@@ -71,6 +75,7 @@ export class AppModule {
         MeModule,
         SearchModule,
         HealthModule,
+        MonitoringModule,
         AdminModule,
       ],
       providers: [

@@ -1,9 +1,8 @@
-import { Inject, Injectable } from '@nestjs/common';
-import { REPLIES_QUEUE, type GenerateReplyJobData } from '../replies/replies.constants.js';
+import { Injectable } from '@nestjs/common';
+import { REPLIES_QUEUE } from '../replies/replies.constants.js';
 import { CacheService } from '../cache/cache.service.js';
 import { AppConfig } from '../config/app-config.js';
-import { jobQueueToken } from '../coordination/coordination.module.js';
-import type { JobQueue } from '../coordination/job-queue.port.js';
+import { QueueStats } from '../coordination/queue-stats.service.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { RequestStatsService } from '../metrics/request-stats.service.js';
 import { RedisService } from '../redis/redis.service.js';
@@ -19,11 +18,11 @@ export class AdminStatsService {
     private readonly redis: RedisService,
     private readonly config: AppConfig,
     private readonly cache: CacheService,
-    @Inject(jobQueueToken(REPLIES_QUEUE)) private readonly replies: JobQueue<GenerateReplyJobData>,
+    private readonly queues: QueueStats,
   ) {}
 
   async stats(): Promise<AdminStatsResponseDto> {
-    const [cache, queue] = await Promise.all([this.cacheStats(), this.replies.counts().catch(() => NO_QUEUE)]);
+    const [cache, queue] = await Promise.all([this.cacheStats(), this.queues.counts(REPLIES_QUEUE).catch(() => NO_QUEUE)]);
     return {
       cache,
       performance: this.requests.snapshot(),

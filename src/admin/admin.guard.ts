@@ -1,7 +1,7 @@
 import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { AuthException, AuthExceptionCode } from '../auth/auth.exception.js';
-import { SecurityEventsService } from '../common/security-events.service.js';
+import { SecurityEventsService } from '../access/security-events.service.js';
 
 /** Admin routes: the verified token must carry `roles: ["admin"]`. */
 @Injectable()

@@ -1,4 +1,3 @@
-import { HttpStatus } from '@nestjs/common';
 import { DomainException } from '../common/domain.exception.js';
 
 export enum AuthExceptionCode {
@@ -26,30 +25,8 @@ const MESSAGES: Record<AuthExceptionCode, string> = {
   [AuthExceptionCode.TicketsUnavailable]: 'Stream tickets are briefly unavailable; retry shortly',
 };
 
-const STATUS: Record<AuthExceptionCode, HttpStatus> = {
-  [AuthExceptionCode.MissingToken]: HttpStatus.UNAUTHORIZED,
-  [AuthExceptionCode.InvalidToken]: HttpStatus.UNAUTHORIZED,
-  [AuthExceptionCode.TokenExpired]: HttpStatus.UNAUTHORIZED,
-  [AuthExceptionCode.AdminRequired]: HttpStatus.FORBIDDEN,
-  [AuthExceptionCode.TooManyInvalidTokens]: HttpStatus.TOO_MANY_REQUESTS,
-  [AuthExceptionCode.InvalidTicket]: HttpStatus.UNAUTHORIZED,
-  [AuthExceptionCode.TicketForbidden]: HttpStatus.FORBIDDEN,
-  [AuthExceptionCode.TicketsUnavailable]: HttpStatus.SERVICE_UNAVAILABLE,
-};
-
 export class AuthException extends DomainException {
-  constructor(code: AuthExceptionCode, extraHeaders: Readonly<Record<string, string>> = {}) {
-    const status = STATUS[code];
-    const headers: Record<string, string> =
-      status === HttpStatus.UNAUTHORIZED
-        ? { 'www-authenticate': 'Bearer' }
-        : status === HttpStatus.SERVICE_UNAVAILABLE
-          ? { 'retry-after': '1' }
-          : {};
-    super(code, status, MESSAGES[code], { ...headers, ...extraHeaders });
-  }
-
-  static tooManyInvalidTokens(retryAfterSeconds: number): AuthException {
-    return new AuthException(AuthExceptionCode.TooManyInvalidTokens, { 'retry-after': String(retryAfterSeconds) });
+  constructor(code: AuthExceptionCode, message: string = MESSAGES[code], retryAfterSeconds?: number) {
+    super(code, message, retryAfterSeconds);
   }
 }

@@ -69,7 +69,7 @@ export class AuthGuard implements CanActivate {
   private async verifyNew(request: FastifyRequest, token: string | undefined): Promise<AuthenticatedUser> {
     const blockedFor = await this.invalidTokens.blockedFor(request.ip);
     if (blockedFor !== undefined) {
-      throw AuthException.tooManyInvalidTokens(blockedFor);
+      throw new AuthException(AuthExceptionCode.TooManyInvalidTokens, undefined, blockedFor);
     }
     try {
       if (token === undefined) {

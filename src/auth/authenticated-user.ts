@@ -2,6 +2,8 @@
 export interface AuthenticatedUser {
   readonly id: string;
   readonly roles: readonly string[];
+  /** When the credential expires (ms since the epoch): a stream opened with it ends then. */
+  readonly expiresAtMs?: number;
 }
 
 declare module 'fastify' {

@@ -1,7 +1,7 @@
 import { Body, Controller, HttpCode, HttpStatus, NotFoundException, Post } from '@nestjs/common';
 import { ApiBody, ApiCreatedResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiErrors } from '../common/api-errors.decorator.js';
-import { CommonException } from '../common/domain.exception.js';
+import { CommonException, CommonExceptionCode } from '../common/domain.exception.js';
 import { Public } from '../common/public.decorator.js';
 import { AppConfig } from '../config/app-config.js';
 import { RateLimit } from '../throttle/rate-limit.decorator.js';
@@ -42,7 +42,7 @@ export class DevTokenController {
     const ttlSeconds = dto.ttlSeconds ?? Math.min(DEFAULT_TTL_SECONDS, this.config.auth.maxTtlSeconds);
     if (ttlSeconds > this.config.auth.maxTtlSeconds) {
       // The verifier refuses a longer lifetime: never issue a token that cannot be used.
-      throw CommonException.validation(`ttlSeconds must not be greater than ${this.config.auth.maxTtlSeconds}`);
+      throw new CommonException(CommonExceptionCode.ValidationFailed, `ttlSeconds must not be greater than ${this.config.auth.maxTtlSeconds}`);
     }
     const issued = await this.tokens.sign(dto.userId, dto.roles ?? [], ttlSeconds);
     return { token: issued.token, expiresAt: issued.expiresAt.toISOString() };

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectThrottlerStorage, normalizeIp, type ThrottlerStorage } from '@nestjs/throttler';
-import { SecurityEventsService } from '../common/security-events.service.js';
+import { SecurityEventsService } from '../access/security-events.service.js';
 import { AppConfig } from '../config/app-config.js';
 import { RedisThrottlerStorage } from '../throttle/redis-throttler.storage.js';
 

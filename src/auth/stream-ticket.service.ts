@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { ClsService } from 'nestjs-cls';
 import type { ParleyClsStore } from '../common/request-context.js';
-import { SecurityEventsService } from '../common/security-events.service.js';
+import { SecurityEventsService } from '../access/security-events.service.js';
 import { normaliseId } from '../common/uuid.util.js';
 import { AppConfig } from '../config/app-config.js';
 import { StreamTicketStore, type StreamTicketGrant } from '../coordination/stream-ticket-store.port.js';

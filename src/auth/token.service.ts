@@ -86,8 +86,8 @@ export class TokenService {
       throw new AuthException(AuthExceptionCode.InvalidToken);
     }
     const validRoles = Array.isArray(roles) ? roles.filter((role): role is string => typeof role === 'string') : [];
-    const user: AuthenticatedUser = Object.freeze({ id: sub, roles: Object.freeze(validRoles) });
     const expiresAtMs = (payload.exp ?? 0) * 1000;
+    const user: AuthenticatedUser = Object.freeze({ id: sub, roles: Object.freeze(validRoles), expiresAtMs });
     if (expiresAtMs > Date.now()) {
       this.verified.set(token, { user, expiresAtMs }, { ttl: Math.min(VERIFIED_TTL_MS, expiresAtMs - Date.now()) });
     }

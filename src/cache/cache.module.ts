@@ -1,4 +1,4 @@
-import { Global, Module } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { ClsService } from 'nestjs-cls';
 import type { Logger } from 'pino';
 import { ChangeNotifier } from '../common/change-notifier.port.js';
@@ -24,7 +24,6 @@ import { VersionStore } from './version-store.js';
  * Writes bump versions even when CACHE_ENABLED=false, so replicas configured differently during a
  * rollout never serve each other stale entries.
  */
-@Global()
 @Module({
   providers: [
     {
@@ -55,7 +54,7 @@ import { VersionStore } from './version-store.js';
     },
     {
       provide: VersionStore,
-      inject: [RedisService, CacheKeyBuilder, MemoryCacheTier, MetricsService, PINO_LOGGER, VersionBumpRelay],
+      inject: [RedisService, CacheKeyBuilder, MemoryCacheTier, MetricsService, PINO_LOGGER, VersionBumpRelay, AppConfig],
       useFactory: (
         redis: RedisService,
         keys: CacheKeyBuilder,
@@ -63,6 +62,7 @@ import { VersionStore } from './version-store.js';
         metrics: MetricsService,
         logger: Logger,
         relay: VersionBumpRelay | null,
+        config: AppConfig,
       ): VersionStore => {
         if (!redis.enabled) {
           return new LocalVersionStore();
@@ -78,6 +78,7 @@ import { VersionStore } from './version-store.js';
             metrics.cacheBytes.set(0);
           },
           relay,
+          config.cache.redisTimeoutMs,
         );
         store.start();
         return store;
@@ -108,7 +109,7 @@ import { VersionStore } from './version-store.js';
           keys,
           versions,
           memory,
-          redis.enabled ? new RedisCacheTier(redis) : null,
+          redis.enabled ? new RedisCacheTier(redis, config.cache.redisTimeoutMs) : null,
           metrics,
           cls,
         ),

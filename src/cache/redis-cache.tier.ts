@@ -13,8 +13,6 @@ const RELEASE_SCRIPT = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0`;
 
-/** Far below the connection's command timeout: a hung Redis costs a request at most this per call. */
-const CALL_TIMEOUT_MS = 1000;
 
 export type LockAttempt = { held: true; token: string } | { held: false; reason: 'busy' | 'unavailable' };
 
@@ -26,7 +24,11 @@ export type FillPoll = { state: 'filled'; json: string } | { state: 'pending' } 
  * rather than failing: the caller then reads the database.
  */
 export class RedisCacheTier {
-  constructor(private readonly redis: RedisService) {}
+  constructor(
+    private readonly redis: RedisService,
+    /** CACHE_REDIS_TIMEOUT_MS: a hung Redis costs a request at most this per call. */
+    private readonly timeoutMs = 1000,
+  ) {}
 
   private get connection(): Redis {
     return this.redis.commands;
@@ -37,7 +39,7 @@ export class RedisCacheTier {
       return null;
     }
     try {
-      return await withTimeout(this.connection.get(key), CALL_TIMEOUT_MS, 'cache read');
+      return await withTimeout(this.connection.get(key), this.timeoutMs, 'cache read');
     } catch {
       return null;
     }
@@ -52,7 +54,7 @@ export class RedisCacheTier {
     try {
       const result = await withTimeout(
         this.connection.set(lockKey, token, 'PX', ttlMs, 'NX'),
-        CALL_TIMEOUT_MS,
+        this.timeoutMs,
         'cache lock',
       );
       return result === 'OK' ? { held: true, token } : { held: false, reason: 'busy' };
@@ -69,7 +71,7 @@ export class RedisCacheTier {
     try {
       const [json, lock] = await withTimeout(
         this.connection.mget(key, lockKey),
-        CALL_TIMEOUT_MS,
+        this.timeoutMs,
         'cache poll',
       );
       if (json !== null && json !== undefined) {

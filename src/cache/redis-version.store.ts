@@ -43,8 +43,6 @@ return out`;
  */
 const COUNTER_TTL_MS = 7 * 24 * 3600 * 1000;
 
-const READ_TIMEOUT_MS = 1000;
-const BUMP_TIMEOUT_MS = 1000;
 /** How long a write whose bump failed on a live connection waits for the new epoch (see bump()). */
 const REPAIR_WAIT_MS = 1500;
 const RETRY_MS = 250;
@@ -79,6 +77,8 @@ export class RedisVersionStore extends VersionStore {
     private readonly onEpochMoved: () => void,
     /** Carries the bumps this replica cannot make to the replicas that can (none: one database client less). */
     private readonly relay: VersionBumpRelay | null = null,
+    /** CACHE_REDIS_TIMEOUT_MS: a read or bump that takes longer counts as failed. */
+    private readonly timeoutMs = 1000,
   ) {
     super();
   }
@@ -109,14 +109,14 @@ export class RedisVersionStore extends VersionStore {
     const names = [this.keys.epoch(), ...counters.map((counter) => this.keys.counter(counter))];
     const generation = this.generation;
     try {
-      let values = await withTimeout(this.connection.mget(...names), READ_TIMEOUT_MS, 'version read');
+      let values = await withTimeout(this.connection.mget(...names), this.timeoutMs, 'version read');
       if (values.some((value) => value === null)) {
         values = (await withTimeout(
           this.redis.runScript(READ_OR_CREATE_SCRIPT, names, [
             COUNTER_TTL_MS,
             ...names.map(() => randomVersionBase()),
           ]),
-          READ_TIMEOUT_MS,
+          this.timeoutMs,
           'version create',
         )) as string[];
       }
@@ -163,7 +163,7 @@ export class RedisVersionStore extends VersionStore {
       const random = [COUNTER_TTL_MS, ...names.map(() => randomVersionBase())];
       await withTimeout(
         this.redis.runScript(BUMP_SCRIPT, names, random),
-        BUMP_TIMEOUT_MS,
+        this.timeoutMs,
         'version bump',
       );
       return true;

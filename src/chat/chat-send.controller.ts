@@ -1,4 +1,4 @@
-import { Body, Controller, Headers, HttpStatus, Post, Res } from '@nestjs/common';
+import { Body, Controller, HttpStatus, Post, Res } from '@nestjs/common';
 import {
   ApiAcceptedResponse,
   ApiBearerAuth,
@@ -18,6 +18,8 @@ import {
   PENDING_REPLY_EXAMPLE,
   USER_MESSAGE_EXAMPLE,
 } from '../messages/message-examples.constant.js';
+import { RequestHeader } from '../common/request-header.decorator.js';
+import { IdempotencyKeyPipe } from '../messages/idempotency-key.pipe.js';
 import type { ParleyClsStore } from '../common/request-context.js';
 import { IdempotentSend, RateLimit } from '../throttle/rate-limit.decorator.js';
 import { ChatSendDto, ChatSendResponseDto } from './chat-send.dto.js';
@@ -98,10 +100,10 @@ export class ChatSendController {
   async send(
     @CurrentUser() user: AuthenticatedUser,
     @Body() dto: ChatSendDto,
-    @Headers('idempotency-key') idempotencyKey: string | undefined,
+    @RequestHeader('idempotency-key', IdempotencyKeyPipe) idempotencyKey: string | undefined,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<ChatSendResponseDto> {
-    const result = await this.chatSend.send({
+    const result = await this.chatSend.sendAndWait({
       ownerId: user.id,
       content: dto.message,
       sessionId: dto.sessionId,

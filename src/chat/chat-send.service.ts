@@ -1,16 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable, type BeforeApplicationShutdown } from '@nestjs/common';
-import { ClsService } from 'nestjs-cls';
-import type { ParleyClsStore } from '../common/request-context.js';
-import { SecurityEventsService } from '../common/security-events.service.js';
+import { AccessResource } from '../access/access.constants.js';
+import { AccessService } from '../access/access.service.js';
 import { AppConfig } from '../config/app-config.js';
 import type { StreamSubscription } from '../coordination/event-stream.port.js';
-import { SessionException, SessionExceptionCode } from '../session/session.exception.js';
-import { SessionRepository } from '../session/session.repository.js';
 import { sessionIdForKey } from '../messages/idempotent-session.util.js';
 import { MessageService } from '../messages/message.service.js';
 import { TERMINAL_STATUSES, type MessageEntity } from '../messages/message.entity.js';
-import { ChatEventType, ReplyEventsService } from '../events/reply-events.service.js';
+import { SessionEventBus } from '../events/session-event-bus.service.js';
+import { finishedReplyId } from '../events/session-event.payloads.js';
 import { ReplyRepository } from '../replies/reply.repository.js';
 
 export interface ChatSendInput {
@@ -37,14 +35,6 @@ function isFinished(reply: MessageEntity): boolean {
   return TERMINAL_STATUSES.includes(reply.status);
 }
 
-function finishedReplyId(type: string, data: unknown): string | undefined {
-  const payload = data as { message?: { id?: string }; messageId?: string } | null;
-  if (type === ChatEventType.ReplyCompleted || type === ChatEventType.ReplyStopped) {
-    return payload?.message?.id;
-  }
-  return type === ChatEventType.ReplyFailed || type === ChatEventType.ReplySuperseded ? payload?.messageId : undefined;
-}
-
 /**
  * POST /v1/chat/send: one call that sends (creating the session if needed) and waits for the reply.
  * At shutdown the waits end at once (202 with the pending reply), so they do not hold up the drain.
@@ -56,12 +46,10 @@ export class ChatSendService implements BeforeApplicationShutdown {
 
   constructor(
     private readonly messages: MessageService,
-    private readonly sessions: SessionRepository,
+    private readonly access: AccessService,
     private readonly replies: ReplyRepository,
-    private readonly events: ReplyEventsService,
-    private readonly securityEvents: SecurityEventsService,
+    private readonly events: SessionEventBus,
     private readonly config: AppConfig,
-    private readonly cls: ClsService<ParleyClsStore>,
   ) {}
 
   beforeApplicationShutdown(): void {
@@ -75,11 +63,16 @@ export class ChatSendService implements BeforeApplicationShutdown {
    * Without a session, a send with an idempotency key creates the session named by that key
    * (sessionIdForKey): its retries land in the same session and are recognised there.
    */
-  async send(input: ChatSendInput): Promise<ChatSendResult> {
+  async sendAndWait(input: ChatSendInput): Promise<ChatSendResult> {
     const key = this.messages.resolveIdempotencyKey(undefined, input.idempotencyKey);
     const sessionId = input.sessionId ?? (key === null ? randomUUID() : sessionIdForKey(input.ownerId, key));
     if (input.sessionId !== undefined) {
-      await this.assertOwned(input.sessionId, input.ownerId);
+      await this.access.requireAccess({
+        userId: input.ownerId,
+        resource: AccessResource.Session,
+        id: input.sessionId,
+        route: '/v1/chat/send',
+      });
     }
     const title = input.content.replace(/\s+/g, ' ').trim().slice(0, TITLE_LENGTH);
     const sent = await this.messages.send({
@@ -136,17 +129,6 @@ export class ChatSendService implements BeforeApplicationShutdown {
     } finally {
       this.waiting.delete(wakeForShutdown);
       subscription?.close();
-    }
-  }
-
-  private async assertOwned(sessionId: string, ownerId: string): Promise<void> {
-    const session = await this.sessions.findById(sessionId);
-    if (session === null) {
-      throw new SessionException(SessionExceptionCode.NotFound);
-    }
-    if (session.ownerId !== ownerId) {
-      this.securityEvents.record('session_forbidden', { userId: ownerId, sessionId, requestId: this.cls.getId(), route: '/v1/chat/send' });
-      throw new SessionException(SessionExceptionCode.Forbidden);
     }
   }
 }

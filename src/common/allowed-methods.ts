@@ -11,7 +11,8 @@ function toPattern(url: string): RegExp {
     .split('/')
     .map((part) => (part.startsWith(':') ? '[^/]+' : part === '*' ? '.*' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
     .join('/');
-  return new RegExp(`^${source}/?$`);
+  // Fastify matches trailing slashes strictly: `/v1/memories/` is another (unknown) path.
+  return new RegExp(`^${source}$`);
 }
 
 /**

@@ -9,7 +9,10 @@ export abstract class ChangeNotifier {
    * owner (a message's text became final), what the owner finds by searching changed too.
    */
   abstract historyChanged(sessionId: string, ownerId?: string): Promise<void>;
-  /** An owner's sessions changed: one was created, renamed, deleted or written to (and so their search). */
+  /**
+   * An owner's sessions changed: one was created, renamed, deleted or written to (and so their
+   * search). Covers that session's messages too: one bump of every counter, in one round trip.
+   */
   abstract sessionsChanged(ownerId: string, sessionId: string): Promise<void>;
   /** An owner's long-term memories changed: one was added or deleted, or all were forgotten. */
   abstract memoriesChanged(ownerId: string): Promise<void>;

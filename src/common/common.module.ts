@@ -1,10 +1,9 @@
-import { Global, Module } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { LifecycleService } from './lifecycle.service.js';
-import { SecurityEventsService } from './security-events.service.js';
 
-@Global()
+/** The process's lifecycle state (starting, ready, draining), read by health and main. */
 @Module({
-  providers: [SecurityEventsService, LifecycleService],
-  exports: [SecurityEventsService, LifecycleService],
+  providers: [LifecycleService],
+  exports: [LifecycleService],
 })
 export class CommonModule {}

@@ -1,15 +1,15 @@
-import { HttpStatus } from '@nestjs/common';
-
 /**
- * A rule of the domain was broken. Each module subclasses it with its own code enum;
- * the global filter turns it into the JSON error body with the code and the request id.
+ * A rule of the domain was broken. Each module has one subclass, `<Module>Exception`, built from a
+ * code of its own `<Module>ExceptionCode` enum (and, where the default says too little, a message).
+ * Nothing here knows HTTP: the exception filter maps each code to its status (http-exception.filter.ts)
+ * and adds the request id. `retryAfterSeconds` says when trying again makes sense (a limit that
+ * frees up), which the filter sends as Retry-After.
  */
 export abstract class DomainException extends Error {
   protected constructor(
     readonly code: string,
-    readonly status: HttpStatus,
     message: string,
-    readonly headers: Readonly<Record<string, string>> = {},
+    readonly retryAfterSeconds?: number,
   ) {
     super(message);
     this.name = new.target.name;
@@ -20,19 +20,16 @@ export enum CommonExceptionCode {
   ValidationFailed = 'validation_failed',
   InvalidJson = 'invalid_json',
   InvalidId = 'invalid_id',
-  NotFound = 'not_found',
 }
 
+const COMMON_MESSAGES: Record<CommonExceptionCode, string> = {
+  [CommonExceptionCode.ValidationFailed]: 'The request is not valid',
+  [CommonExceptionCode.InvalidJson]: 'The body is not valid JSON',
+  [CommonExceptionCode.InvalidId]: 'An id is not a UUID',
+};
+
 export class CommonException extends DomainException {
-  static invalidId(name: string): CommonException {
-    return new CommonException(CommonExceptionCode.InvalidId, HttpStatus.BAD_REQUEST, `${name} must be a UUID`);
-  }
-
-  static invalidJson(): CommonException {
-    return new CommonException(CommonExceptionCode.InvalidJson, HttpStatus.BAD_REQUEST, 'The body is not valid JSON');
-  }
-
-  static validation(message: string): CommonException {
-    return new CommonException(CommonExceptionCode.ValidationFailed, HttpStatus.BAD_REQUEST, message);
+  constructor(code: CommonExceptionCode, message: string = COMMON_MESSAGES[code]) {
+    super(code, message);
   }
 }

@@ -43,6 +43,72 @@ const CODE_BY_STATUS: Partial<Record<number, string>> = {
   [HttpStatus.SERVICE_UNAVAILABLE]: 'unavailable',
 };
 
+/**
+ * The HTTP status of every domain code, of every module's `<Module>ExceptionCode` enum: the one
+ * place where the domain meets HTTP (http-exception.filter.spec.ts checks that no code is missing).
+ * Keyed by the code's value, so that common depends on no feature module.
+ */
+export const DOMAIN_STATUS: Readonly<Record<string, HttpStatus>> = {
+  // common
+  validation_failed: HttpStatus.BAD_REQUEST,
+  invalid_json: HttpStatus.BAD_REQUEST,
+  invalid_id: HttpStatus.BAD_REQUEST,
+  // auth
+  missing_token: HttpStatus.UNAUTHORIZED,
+  invalid_token: HttpStatus.UNAUTHORIZED,
+  token_expired: HttpStatus.UNAUTHORIZED,
+  admin_required: HttpStatus.FORBIDDEN,
+  rate_limited: HttpStatus.TOO_MANY_REQUESTS,
+  invalid_ticket: HttpStatus.UNAUTHORIZED,
+  ticket_forbidden: HttpStatus.FORBIDDEN,
+  unavailable: HttpStatus.SERVICE_UNAVAILABLE,
+  // access, session, memory, search
+  session_not_found: HttpStatus.NOT_FOUND,
+  session_forbidden: HttpStatus.FORBIDDEN,
+  memory_not_found: HttpStatus.NOT_FOUND,
+  memory_forbidden: HttpStatus.FORBIDDEN,
+  invalid_cursor: HttpStatus.BAD_REQUEST,
+  too_many_sessions: HttpStatus.CONFLICT,
+  too_many_memories: HttpStatus.CONFLICT,
+  // messages
+  message_not_found: HttpStatus.NOT_FOUND,
+  parent_not_found: HttpStatus.NOT_FOUND,
+  too_many_pending_replies: HttpStatus.TOO_MANY_REQUESTS,
+  idempotency_key_mismatch: HttpStatus.BAD_REQUEST,
+  idempotency_key_reused: HttpStatus.UNPROCESSABLE_ENTITY,
+  reply_not_finished: HttpStatus.CONFLICT,
+  // events
+  too_many_streams: HttpStatus.TOO_MANY_REQUESTS,
+  // replies
+  reply_not_found: HttpStatus.NOT_FOUND,
+  reply_finished: HttpStatus.CONFLICT,
+  reply_control_unavailable: HttpStatus.SERVICE_UNAVAILABLE,
+};
+
+/** Headers some codes always answer with: when to try again, how to authenticate. */
+const DOMAIN_HEADERS: Readonly<Record<string, Readonly<Record<string, string>>>> = {
+  too_many_pending_replies: { 'retry-after': '1' },
+  missing_token: { 'www-authenticate': 'Bearer' },
+  invalid_token: { 'www-authenticate': 'Bearer' },
+  token_expired: { 'www-authenticate': 'Bearer' },
+  invalid_ticket: { 'www-authenticate': 'Bearer' },
+  unavailable: { 'retry-after': '1' },
+  reply_control_unavailable: { 'retry-after': '1' },
+};
+
+function fromDomainException(exception: DomainException): ErrorShape {
+  const status = DOMAIN_STATUS[exception.code];
+  if (status === undefined) {
+    // A code without a status is a bug of ours, never the client's.
+    return { status: HttpStatus.INTERNAL_SERVER_ERROR, message: 'Internal server error', code: 'internal_error' };
+  }
+  const retryAfter = exception.retryAfterSeconds;
+  const headers = retryAfter === undefined
+    ? DOMAIN_HEADERS[exception.code]
+    : { ...DOMAIN_HEADERS[exception.code], 'retry-after': String(retryAfter) };
+  return { status, message: exception.message, code: exception.code, headers };
+}
+
 function fromHttpException(exception: HttpException): ErrorShape {
   const status = exception.getStatus();
   const response = exception.getResponse();
@@ -132,12 +198,7 @@ const DEPENDENCY_FAILURES: Record<NonNullable<ReturnType<typeof dependencyFailur
 
 export function toErrorShape(exception: unknown): ErrorShape {
   if (exception instanceof DomainException) {
-    return {
-      status: exception.status,
-      message: exception.message,
-      code: exception.code,
-      headers: exception.headers,
-    };
+    return fromDomainException(exception);
   }
   if (exception instanceof HttpException) {
     return fromHttpException(exception);

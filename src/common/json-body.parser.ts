@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { CommonException } from './domain.exception.js';
+import { CommonException, CommonExceptionCode } from './domain.exception.js';
 import { isStorableText, UNSTORABLE_TEXT_MESSAGE } from './storable-text.js';
 
 /** Deepest nesting of arrays and objects a JSON body may have (no Parley body needs more than 3). */
@@ -80,14 +80,14 @@ export function registerJsonBodyParser(fastify: FastifyInstance, bodyLimit: numb
   fastify.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit }, (request, body, done) => {
     const text = body as string;
     if (jsonDepth(text) > MAX_JSON_DEPTH) {
-      done(CommonException.validation(`JSON nesting is deeper than ${MAX_JSON_DEPTH} levels`), undefined);
+      done(new CommonException(CommonExceptionCode.ValidationFailed, `JSON nesting is deeper than ${MAX_JSON_DEPTH} levels`), undefined);
       return;
     }
     secureParse(request, text, (error, parsed) => {
       if (error !== null) {
-        done(CommonException.invalidJson(), undefined);
+        done(new CommonException(CommonExceptionCode.InvalidJson), undefined);
       } else if (!allTextStorable(parsed)) {
-        done(CommonException.validation(UNSTORABLE_TEXT_MESSAGE), undefined);
+        done(new CommonException(CommonExceptionCode.ValidationFailed, UNSTORABLE_TEXT_MESSAGE), undefined);
       } else {
         done(null, parsed);
       }

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { CommonException } from './domain.exception.js';
+import { CommonException, CommonExceptionCode } from './domain.exception.js';
 
 const NUL = '\u0000';
 /** A high surrogate not followed by a low one, or a low one not preceded by a high one. */
@@ -31,7 +31,7 @@ export function registerQueryTextCheck(fastify: FastifyInstance): void {
       if (typeof source === 'object' && source !== null) {
         for (const [key, value] of Object.entries(source)) {
           if (!isStorableText(key) || !storable(value)) {
-            done(CommonException.validation(UNSTORABLE_TEXT_MESSAGE));
+            done(new CommonException(CommonExceptionCode.ValidationFailed, UNSTORABLE_TEXT_MESSAGE));
             return;
           }
         }

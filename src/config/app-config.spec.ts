@@ -47,6 +47,7 @@ describe('loadConfig', () => {
       ttlSeconds: 300,
       lockTtlMs: 5000,
       lockWaitMs: 2000,
+      redisTimeoutMs: 1000,
     });
     expect(config.shutdown.graceMs).toBe(10_000);
   });

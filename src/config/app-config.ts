@@ -119,11 +119,15 @@ export class AppConfig {
     /** Bull's job lock: a worker that stops renewing it for this long has its job handed to another. */
     readonly jobLockMs: number;
     readonly reconcileIntervalMs: number;
+    /** In a `coalesce` session, how long a new pending reply waits for more messages before it starts. */
+    readonly coalesceWindowMs: number;
   };
   readonly events: {
     readonly streamMaxLength: number;
     readonly streamTtlMs: number;
     readonly sseHeartbeatMs: number;
+    /** Open event streams per user over every replica; the next one is 429 too_many_streams. */
+    readonly sseMaxStreamsPerUser: number;
     /** Lifetime of a stream ticket (the browser EventSource's credential). */
     readonly ticketTtlMs: number;
   };
@@ -142,6 +146,8 @@ export class AppConfig {
     /** The single-flight fill lock's TTL, and how long other requests wait for a fill before reading the database. */
     readonly lockTtlMs: number;
     readonly lockWaitMs: number;
+    /** The longest one cache call to Redis (a version read or bump, a value, a fill lock) waits; past it the request reads the database. */
+    readonly redisTimeoutMs: number;
   };
   readonly logLevel: LogLevel;
   readonly metricsToken: string | undefined;
@@ -375,11 +381,13 @@ export function loadConfig(env: Env): AppConfig {
       lockTtlMs: r.int('REPLY_LOCK_TTL_MS', 15_000, 1000, 600_000),
       jobLockMs: r.int('REPLY_JOB_LOCK_MS', 30_000, 1000, ONE_HOUR_MS),
       reconcileIntervalMs: r.int('RECONCILE_INTERVAL_MS', 30_000, 100, ONE_HOUR_MS),
+      coalesceWindowMs: r.int('COALESCE_WINDOW_MS', 1500, 0, 60_000),
     },
     events: {
       streamMaxLength: r.int('EVENT_STREAM_MAX_LENGTH', 1000, 10, 1_000_000),
       streamTtlMs: r.int('EVENT_STREAM_TTL_MS', 3_600_000, 1000, 7 * 24 * ONE_HOUR_MS),
       sseHeartbeatMs: r.int('SSE_HEARTBEAT_MS', 15_000, 100, 15_000),
+      sseMaxStreamsPerUser: r.int('SSE_MAX_STREAMS_PER_USER', 10, 1, 10_000),
       ticketTtlMs: r.int('SSE_TICKET_TTL_MS', 300_000, 1000, 24 * ONE_HOUR_MS),
     },
     cache: {
@@ -390,6 +398,7 @@ export function loadConfig(env: Env): AppConfig {
       ttlSeconds: r.int('CACHE_TTL', 300, 1, 86_400),
       lockTtlMs: r.int('CACHE_LOCK_TTL_MS', 5000, 100, 600_000),
       lockWaitMs: r.int('CACHE_LOCK_WAIT_MS', 2000, 0, 600_000),
+      redisTimeoutMs: r.int('CACHE_REDIS_TIMEOUT_MS', 1000, 50, 60_000),
     },
     logLevel: r.oneOf<LogLevel>('LOG_LEVEL', 'info', ['debug', 'info', 'warn', 'error']),
     metricsToken,

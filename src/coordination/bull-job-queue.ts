@@ -3,8 +3,11 @@ import { withTimeout } from '../common/with-timeout.util.js';
 import { JobQueue, type JobCounts, type JobHandler, type JobQueueOptions } from './job-queue.port.js';
 
 const LIVE_STATES = new Set(['waiting', 'active', 'delayed', 'paused']);
-/** Redis lost mid-command: the send stops waiting (the job is added later, or by the reconciler). */
-const ADD_TIMEOUT_MS = 2000;
+/**
+ * Redis lost mid-command: the caller (a send) stops waiting; the job is added later, or by the
+ * reconciler. The one bound on an enqueue: callers add no timeout of their own.
+ */
+const ADD_TIMEOUT_MS = 1000;
 
 /** A Bull queue in Redis, shared by every replica. Delivery is at least once. */
 export class BullJobQueue<T> extends JobQueue<T> {

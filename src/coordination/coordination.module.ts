@@ -9,8 +9,9 @@ import { InProcessEventStream } from './in-process-event-stream.js';
 import { InProcessJobQueue } from './in-process-job-queue.js';
 import { InProcessLockService } from './in-process-lock.service.js';
 import { InProcessStreamTicketStore } from './in-process-stream-ticket.store.js';
-import type { JobQueueOptions } from './job-queue.port.js';
+import type { JobQueue, JobQueueOptions } from './job-queue.port.js';
 import { LockService } from './lock.port.js';
+import { QueueStats } from './queue-stats.service.js';
 import { RedisEventStream } from './redis-event-stream.js';
 import { RedisLockService } from './redis-lock.service.js';
 import { InProcessSignalBus } from './in-process-signal-bus.js';
@@ -41,7 +42,12 @@ function bullSettings(options: JobQueueOptions): AdvancedSettings {
 export class CoordinationModule {
   static forRoot(config: AppConfig, queues: Readonly<Record<string, JobQueueOptions>>): DynamicModule {
     const names = Object.keys(queues);
-    const exports = [LockService, EventStream, SignalBus, StreamTicketStore, ...names.map(jobQueueToken)];
+    const exports = [LockService, EventStream, SignalBus, StreamTicketStore, QueueStats, ...names.map(jobQueueToken)];
+    const queueStats: Provider = {
+      provide: QueueStats,
+      inject: names.map(jobQueueToken),
+      useFactory: (...queues: Array<JobQueue<unknown>>) => new QueueStats(queues),
+    };
     if (config.redis.url === undefined) {
       const providers: Provider[] = [
         { provide: LockService, useClass: InProcessLockService },
@@ -52,6 +58,7 @@ export class CoordinationModule {
           provide: jobQueueToken(name),
           useFactory: () => new InProcessJobQueue(name, queues[name] as JobQueueOptions),
         })),
+        queueStats,
       ];
       return { module: CoordinationModule, global: true, providers, exports };
     }
@@ -78,6 +85,7 @@ export class CoordinationModule {
           inject: [getQueueToken(name)],
           useFactory: (queue: Queue) => new BullJobQueue(queue, queues[name] as JobQueueOptions),
         })),
+        queueStats,
       ],
       exports,
     };

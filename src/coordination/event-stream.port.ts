@@ -75,12 +75,14 @@ export abstract class EventStream {
  * history, which the database keeps whole. It carries the client's own id, so it moves nothing.
  */
 export const EVENTS_MISSED = 'events.missed';
+/** The Last-Event-ID of a client that wants every event from the first one. */
+export const FROM_THE_START = '0-0';
 
 export function missedEvent(afterId: string): StreamEvent {
   return { id: afterId, type: EVENTS_MISSED, data: { lastEventId: afterId } };
 }
 
-const EVENT_ID = /^(\d{1,15})-(\d{1,15})$/;
+export const EVENT_ID = /^(\d{1,15})-(\d{1,15})$/;
 
 export function isEventId(value: string): boolean {
   return EVENT_ID.test(value);

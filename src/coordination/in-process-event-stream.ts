@@ -4,6 +4,7 @@ import {
   compareEventIds,
   EventStream,
   FencedOutError,
+  FROM_THE_START,
   missedEvent,
   OrderedDelivery,
   TranscriptClosedError,
@@ -24,6 +25,8 @@ interface RetainedStream {
   events: StreamEvent[];
   /** Ids up to this one are not retained: trimmed away, or issued before this stream was (re)made. */
   floorId: string;
+  /** Whether the length bound removed events (what a resume from `0-0` would miss). */
+  trimmed: boolean;
   expiresAt: number;
   deliveries: Set<OrderedDelivery>;
 }
@@ -50,6 +53,7 @@ export class InProcessEventStream extends EventStream {
     stream.events.push(event);
     if (stream.events.length > this.config.events.streamMaxLength) {
       stream.floorId = stream.events.shift()?.id ?? stream.floorId;
+      stream.trimmed = true;
     }
     stream.expiresAt = Date.now() + this.config.events.streamTtlMs;
     for (const delivery of stream.deliveries) {
@@ -98,7 +102,8 @@ export class InProcessEventStream extends EventStream {
     const start = afterId ?? stream.events.at(-1)?.id ?? '0-0';
     const delivery = new OrderedDelivery(start, listener);
     stream.deliveries.add(delivery);
-    if (afterId !== undefined && compareEventIds(afterId, stream.floorId) < 0) {
+    const missed = afterId === FROM_THE_START ? stream.trimmed : afterId !== undefined && compareEventIds(afterId, stream.floorId) < 0;
+    if (afterId !== undefined && missed) {
       listener(missedEvent(afterId));
     }
     delivery.release(afterId === undefined ? [] : stream.events);
@@ -115,7 +120,7 @@ export class InProcessEventStream extends EventStream {
     if (stream === undefined || (stream.expiresAt < now && stream.deliveries.size === 0)) {
       // Every event of this stream will have an id at or after this one; older ids are another's.
       const floorId = `${Math.max(now, this.lastMs)}-0`;
-      stream = { events: [], floorId, expiresAt: now + this.config.events.streamTtlMs, deliveries: new Set() };
+      stream = { events: [], floorId, trimmed: false, expiresAt: now + this.config.events.streamTtlMs, deliveries: new Set() };
       this.streams.set(streamKey, stream);
       this.sweep(now);
     }

@@ -8,6 +8,7 @@ import {
   compareEventIds,
   EventStream,
   FencedOutError,
+  FROM_THE_START,
   missedEvent,
   OrderedDelivery,
   TranscriptClosedError,
@@ -208,9 +209,31 @@ export class RedisEventStream extends EventStream implements OnApplicationBootst
    * the stream expired or was lost with Redis (a client cannot hold an id of a stream that never existed).
    */
   private async missedSince(key: string, afterId: string): Promise<boolean> {
+    if (afterId === FROM_THE_START) {
+      return this.wasTrimmed(key);
+    }
     const oldest = (await this.redis.commands.xrange(key, '-', '+', 'COUNT', 1)) as XEntry[];
     const oldestId = oldest[0]?.[0];
     return oldestId === undefined || compareEventIds(oldestId, afterId) > 0;
+  }
+
+  /**
+   * `0-0` asks for every event there was: something is missing only if the stream lost entries to
+   * its length bound. A stream that does not exist has nothing to miss (no event was ever
+   * published, or it expired with its session idle, whose history is in the database).
+   */
+  private async wasTrimmed(key: string): Promise<boolean> {
+    let info: unknown[];
+    try {
+      info = (await this.redis.commands.xinfo('STREAM', key)) as unknown[];
+    } catch (error) {
+      if ((error as Error).message.includes('no such key')) {
+        return false;
+      }
+      throw error;
+    }
+    const field = (name: string): number => Number(info[info.indexOf(name) + 1]);
+    return field('entries-added') > field('length');
   }
 
   private async backlog(key: string, afterId: string): Promise<StreamEvent[]> {

@@ -1,17 +1,12 @@
 import { join } from 'node:path';
 import { DataSource, type DataSourceOptions } from 'typeorm';
 import type { AppConfig } from '../config/app-config.js';
-import { MessageEntity } from '../messages/message.entity.js';
-import { MemoryEntity } from '../memory/memory.entity.js';
-import { SessionEntity } from '../session/session.entity.js';
 import { runMigrationsLocked } from './migration-runner.js';
 import { MIGRATIONS } from './migrations/index.js';
 import { createPgliteDriver } from './pglite-driver.js';
 import { transactionTimeoutsClient } from './transaction-timeouts.client.js';
 
 export { runMigrationsLocked } from './migration-runner.js';
-
-export const ENTITIES = [SessionEntity, MessageEntity, MemoryEntity];
 
 /**
  * The process's pool: PostgreSQL at DATABASE_URL (directly or through PgBouncer in transaction
@@ -23,7 +18,8 @@ export function dataSourceOptions(config: AppConfig): DataSourceOptions {
   return {
     type: 'postgres',
     ...(url === undefined ? { driver: createPgliteDriver(join(dataDir, 'pglite')) } : { url }),
-    entities: ENTITIES,
+    // The schema is the migrations'; repositories run SQL and map rows themselves (no entities).
+    entities: [],
     migrations: MIGRATIONS,
     migrationsTableName: 'migrations',
     synchronize: false,

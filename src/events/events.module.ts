@@ -1,16 +1,33 @@
 import { Module } from '@nestjs/common';
+import { AccessModule } from '../access/access.module.js';
 import { AuthModule } from '../auth/auth.module.js';
+import type { Logger } from 'pino';
+import { PINO_LOGGER } from '../common/logger.module.js';
+import { SessionDeletedListener } from '../common/session-deleted.port.js';
+import { RedisService } from '../redis/redis.service.js';
 import { SessionModule } from '../session/session.module.js';
-import { ReplyEventsService } from './reply-events.service.js';
+import { SessionEventBus } from './session-event-bus.service.js';
 import { SessionEventsController } from './session-events.controller.js';
 import { SessionEventsService } from './session-events.service.js';
+import { InProcessStreamSlots, RedisStreamSlots, StreamSlots } from './stream-slots.js';
 import { StreamTicketController } from './stream-ticket.controller.js';
 
 /** A session's event stream: publishing, subscribing, its server-sent events route and stream tickets. */
 @Module({
-  imports: [AuthModule, SessionModule],
+  imports: [AccessModule, AuthModule, SessionModule],
   controllers: [SessionEventsController, StreamTicketController],
-  providers: [ReplyEventsService, SessionEventsService],
-  exports: [ReplyEventsService],
+  providers: [
+    SessionEventBus,
+    SessionEventsService,
+    { provide: SessionDeletedListener, useExisting: SessionEventBus },
+    {
+      // Open streams per user are counted where every replica sees them: Redis, or this process alone.
+      provide: StreamSlots,
+      inject: [RedisService, PINO_LOGGER],
+      useFactory: (redis: RedisService, logger: Logger): StreamSlots =>
+        redis.enabled ? new RedisStreamSlots(redis, logger) : new InProcessStreamSlots(),
+    },
+  ],
+  exports: [SessionEventBus, SessionDeletedListener],
 })
 export class EventsModule {}

@@ -1,11 +1,13 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { IsOptional, IsString, MaxLength } from 'class-validator';
+import { IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+import { EVENT_ID } from '../coordination/event-stream.port.js';
 
 /** No examples: Swagger UI would fill them in, and a made-up event id or ticket only fails. */
 export class SessionEventsQueryDto {
   @ApiPropertyOptional({ description: 'Resume after this event id; same as the Last-Event-ID header (which wins)' })
   @IsOptional()
   @IsString()
+  @Matches(EVENT_ID, { message: 'lastEventId must be an event id such as 1767225600000-0' })
   lastEventId?: string;
 
   @ApiPropertyOptional({

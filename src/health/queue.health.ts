@@ -1,8 +1,7 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
-import { REPLIES_QUEUE, type GenerateReplyJobData } from '../replies/replies.constants.js';
-import { jobQueueToken } from '../coordination/coordination.module.js';
-import type { JobQueue } from '../coordination/job-queue.port.js';
+import { REPLIES_QUEUE } from '../replies/replies.constants.js';
+import { QueueStats } from '../coordination/queue-stats.service.js';
 import { degradedWhenDown } from './degraded.util.js';
 
 const TIMEOUT_MS = 1000;
@@ -10,7 +9,7 @@ const TIMEOUT_MS = 1000;
 @Injectable()
 export class QueueHealthIndicator {
   constructor(
-    @Inject(jobQueueToken(REPLIES_QUEUE)) private readonly queue: JobQueue<GenerateReplyJobData>,
+    private readonly queues: QueueStats,
     private readonly health: HealthIndicatorService,
   ) {}
 
@@ -21,7 +20,7 @@ export class QueueHealthIndicator {
       'queue',
       this.health
         .check('queue')
-        .attempt(async () => ({ ...(await this.queue.counts()) }))
+        .attempt(async () => ({ ...(await this.queues.counts(REPLIES_QUEUE)) }))
         .withTimeout(TIMEOUT_MS),
     );
   }

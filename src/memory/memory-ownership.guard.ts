@@ -1,32 +1,24 @@
 import { createParamDecorator, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-import { ClsService } from 'nestjs-cls';
+import { AccessResource } from '../access/access.constants.js';
+import { AccessService, type OwnedResource } from '../access/access.service.js';
 import { AuthException, AuthExceptionCode } from '../auth/auth.exception.js';
-import { CommonException } from '../common/domain.exception.js';
-import type { ParleyClsStore } from '../common/request-context.js';
-import { SecurityEventsService } from '../common/security-events.service.js';
+import { CommonException, CommonExceptionCode } from '../common/domain.exception.js';
 import { isUuid } from '../common/uuid.util.js';
-import type { MemoryEntity } from './memory.entity.js';
-import { MemoryException, MemoryExceptionCode } from './memory.exception.js';
-import { MemoryRepository } from './memory.repository.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
-    ownedMemory?: MemoryEntity;
+    ownedMemory?: OwnedResource;
   }
 }
 
 /**
- * Guards every route with `:memoryId`: 400 for a malformed id, 404 for an unknown memory,
- * 403 (logged and counted as a security event) for another user's memory.
+ * Guards every route with `:memoryId`: 400 for a malformed id, then the access check (404 for an
+ * unknown memory, 403 and a security event for another user's).
  */
 @Injectable()
 export class MemoryOwnershipGuard implements CanActivate {
-  constructor(
-    private readonly memories: MemoryRepository,
-    private readonly securityEvents: SecurityEventsService,
-    private readonly cls: ClsService<ParleyClsStore>,
-  ) {}
+  constructor(private readonly access: AccessService) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const request = context.switchToHttp().getRequest<FastifyRequest<{ Params: { memoryId?: string } }>>();
@@ -36,28 +28,20 @@ export class MemoryOwnershipGuard implements CanActivate {
     }
     const memoryId = request.params.memoryId;
     if (!isUuid(memoryId)) {
-      throw CommonException.invalidId('memoryId');
+      throw new CommonException(CommonExceptionCode.InvalidId, 'memoryId must be a UUID');
     }
-    const memory = await this.memories.findById(memoryId);
-    if (memory === null) {
-      throw new MemoryException(MemoryExceptionCode.NotFound);
-    }
-    if (memory.ownerId !== user.id) {
-      this.securityEvents.record('memory_forbidden', {
-        userId: user.id,
-        memoryId,
-        requestId: this.cls.getId(),
-        route: request.routeOptions.url,
-      });
-      throw new MemoryException(MemoryExceptionCode.Forbidden);
-    }
-    request.ownedMemory = memory;
+    request.ownedMemory = await this.access.requireAccess({
+      userId: user.id,
+      resource: AccessResource.Memory,
+      id: memoryId,
+      route: request.routeOptions.url,
+    });
     return true;
   }
 }
 
 /** The memory that MemoryOwnershipGuard verified the caller owns. */
-export const OwnedMemory = createParamDecorator((_: unknown, context: ExecutionContext): MemoryEntity => {
+export const OwnedMemory = createParamDecorator((_: unknown, context: ExecutionContext): OwnedResource => {
   const memory = context.switchToHttp().getRequest<FastifyRequest>().ownedMemory;
   if (memory === undefined) {
     throw new Error('OwnedMemory used on a route without MemoryOwnershipGuard');

@@ -26,7 +26,7 @@ import {
   MemoryListResponseDto,
   MemoryResponseDto,
 } from './memory.dto.js';
-import type { MemoryEntity } from './memory.entity.js';
+import type { OwnedResource } from '../access/access.service.js';
 import { MemoryOwnershipGuard, OwnedMemory } from './memory-ownership.guard.js';
 import { MemoryService } from './memory.service.js';
 
@@ -95,7 +95,7 @@ export class MemoryController {
   @ApiNoContentResponse()
   @ApiForbiddenResponse({ type: ErrorResponseDto, description: 'memory_forbidden' })
   @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'memory_not_found' })
-  async forget(@OwnedMemory() memory: MemoryEntity): Promise<void> {
+  async forget(@OwnedMemory() memory: OwnedResource): Promise<void> {
     await this.memories.forget(memory);
   }
 }

@@ -69,6 +69,18 @@ export class MemoryResponseDto {
   })
   source: MemorySource;
 
+  @ApiProperty({
+    type: String,
+    format: 'uuid',
+    nullable: true,
+    example: null,
+    description: 'The session an extracted memory came from',
+  })
+  sessionId: string | null;
+
+  @ApiProperty({ type: String, format: 'uuid', nullable: true, example: null, description: 'The user message it came from' })
+  messageId: string | null;
+
   @ApiProperty({ format: 'date-time', example: '2026-01-01T12:00:00.000Z' })
   createdAt: string;
 }
@@ -89,6 +101,8 @@ export function mapMemory(memory: MemoryEntity): MemoryResponseDto {
     id: memory.id,
     content: memory.content,
     source: memory.source,
+    sessionId: memory.sessionId,
+    messageId: memory.messageId,
     createdAt: memory.createdAt.toISOString(),
   };
 }

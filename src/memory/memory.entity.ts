@@ -1,25 +1,17 @@
-import { Column, Entity, PrimaryColumn } from 'typeorm';
-
 export type MemorySource = 'user' | 'extracted';
 
 /**
  * Something a user asked Parley to remember (`user`) or that was drawn from their conversations
  * (`extracted`). The table also holds `search`, a tsvector PostgreSQL derives from `content`.
+ * A row of `memories` as the repositories return it; the schema itself is in the migrations.
  */
-@Entity({ name: 'memories' })
-export class MemoryEntity {
-  @PrimaryColumn('uuid')
+export interface MemoryEntity {
   id: string;
-
-  @Column({ name: 'owner_id', type: 'varchar', length: 128 })
   ownerId: string;
-
-  @Column({ type: 'text' })
   content: string;
-
-  @Column({ type: 'varchar', length: 16 })
   source: MemorySource;
-
-  @Column({ name: 'created_at', type: 'timestamptz' })
+  /** Where an extracted memory came from (null when typed, or once that session is deleted). */
+  sessionId: string | null;
+  messageId: string | null;
   createdAt: Date;
 }

@@ -1,14 +1,30 @@
 import { Global, Module } from '@nestjs/common';
+import { AccessModule } from '../access/access.module.js';
+import { CacheModule } from '../cache/cache.module.js';
 import { MemoryProvider } from '../common/memory-provider.port.js';
+import { AppConfig } from '../config/app-config.js';
+import { MeModule } from '../me/me.module.js';
+import { LlmProvider } from '../replies/llm/llm-provider.js';
+import { RepliesModule } from '../replies/replies.module.js';
+import { FactExtractor, ModelFactExtractor, RuleFactExtractor } from './extraction/fact-extractor.js';
+import { ExtractMemoriesJob } from './jobs/extract-memories.job.js';
 import { MemoryController } from './memory.controller.js';
+import { MemoryExtractionRepository } from './memory-extraction.repository.js';
+import { MemoryExtractionService } from './memory-extraction.service.js';
 import { MemoryOwnershipGuard } from './memory-ownership.guard.js';
 import { MemoryPromptSource } from './memory-prompt.source.js';
 import { MemoryRepository } from './memory.repository.js';
 import { MemoryService } from './memory.service.js';
 
-/** Per-user long-term memory: the /v1/memories API and what the reply pipeline puts into prompts. */
+/**
+ * Per-user long-term memory: the /v1/memories API, what the reply pipeline puts into prompts, and
+ * the extraction of memories from conversations (a queue job after each completed reply). Global,
+ * unlike the other features: the prompt (replies) reads memories through MemoryProvider while the
+ * extraction here uses the replies' model, and a module cannot import one that imports it.
+ */
 @Global()
 @Module({
+  imports: [AccessModule, CacheModule, RepliesModule, MeModule],
   controllers: [MemoryController],
   providers: [
     MemoryRepository,
@@ -16,6 +32,15 @@ import { MemoryService } from './memory.service.js';
     MemoryOwnershipGuard,
     MemoryPromptSource,
     { provide: MemoryProvider, useExisting: MemoryPromptSource },
+    MemoryExtractionRepository,
+    MemoryExtractionService,
+    ExtractMemoriesJob,
+    {
+      provide: FactExtractor,
+      inject: [AppConfig, LlmProvider],
+      useFactory: (config: AppConfig, llm: LlmProvider): FactExtractor =>
+        config.llm.provider === 'openai' ? new ModelFactExtractor(llm) : new RuleFactExtractor(),
+    },
   ],
   exports: [MemoryPromptSource, MemoryProvider],
 })

@@ -9,10 +9,12 @@ interface MemoryRow {
   owner_id: string;
   content: string;
   source: MemorySource;
+  session_id: string | null;
+  message_id: string | null;
   created_at: Date;
 }
 
-const COLUMNS = 'id, owner_id, content, source, created_at';
+const COLUMNS = 'id, owner_id, content, source, session_id, message_id, created_at';
 /** Must be the configuration the migration derives `search` with. */
 const TS_CONFIG = `'english'::regconfig`;
 
@@ -28,6 +30,8 @@ function toMemory(row: MemoryRow): MemoryEntity {
     ownerId: row.owner_id,
     content: row.content,
     source: row.source,
+    sessionId: row.session_id,
+    messageId: row.message_id,
     createdAt: row.created_at,
   };
 }
@@ -61,12 +65,6 @@ export class MemoryRepository {
     }
     await this.changes.memoriesChanged(ownerId);
     return toMemory(rows[0]);
-  }
-
-  /** Any owner's memory: only the ownership guard uses it, to tell 403 from 404. */
-  async findById(id: string): Promise<MemoryEntity | null> {
-    const rows: MemoryRow[] = await this.db.query(`SELECT ${COLUMNS} FROM memories WHERE id = $1`, [id]);
-    return rows[0] ? toMemory(rows[0]) : null;
   }
 
   /** Newest first; `after` continues from the last memory of a previous page. */

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import type { OwnedResource } from '../access/access.service.js';
 import { AppConfig } from '../config/app-config.js';
 import { decodeMemoryCursor, recentCursor, searchCursor } from './memory-cursor.util.js';
 import { websearchQuery } from '../common/websearch-query.util.js';
@@ -61,7 +62,7 @@ export class MemoryService {
     return memory;
   }
 
-  async forget(memory: MemoryEntity): Promise<void> {
+  async forget(memory: OwnedResource): Promise<void> {
     if (!(await this.memories.delete(memory.id, memory.ownerId))) {
       throw new MemoryException(MemoryExceptionCode.NotFound);
     }

@@ -2,7 +2,6 @@ import {
   Body,
   Controller,
   Get,
-  Headers,
   HttpCode,
   HttpStatus,
   Param,
@@ -21,17 +20,19 @@ import {
   ApiOperation,
   ApiParam,
   ApiTags,
+  ApiTooManyRequestsResponse,
 } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import type { AuthenticatedUser } from '../auth/authenticated-user.js';
 import { CurrentUser } from '../auth/current-user.decorator.js';
 import { Cached } from '../cache/cached.decorator.js';
-import { CommonException } from '../common/domain.exception.js';
+import { CommonException, CommonExceptionCode } from '../common/domain.exception.js';
 import { ApiErrors } from '../common/api-errors.decorator.js';
 import { ErrorResponseDto } from '../common/error-response.dto.js';
+import { RequestHeader } from '../common/request-header.decorator.js';
 import { isUuid, normaliseId } from '../common/uuid.util.js';
 import { IdempotentSend, RateLimit } from '../throttle/rate-limit.decorator.js';
-import type { SessionEntity } from '../session/session.entity.js';
+import type { OwnedResource } from '../access/access.service.js';
 import { OwnedSession, SessionOwnershipGuard } from '../session/session-ownership.guard.js';
 import {
   COMPLETE_REPLY_EXAMPLE,
@@ -40,6 +41,7 @@ import {
   SEND_BODY_EXAMPLE,
   USER_MESSAGE_EXAMPLE,
 } from './message-examples.constant.js';
+import { IdempotencyKeyPipe } from './idempotency-key.pipe.js';
 import { ReplyStopService } from '../replies/reply-stop.service.js';
 import { MessageService } from './message.service.js';
 import {
@@ -49,6 +51,7 @@ import {
   mapMessage,
   MessageListResponseDto,
   MessageResponseDto,
+  RegenerateResponseDto,
   SendMessageDto,
 } from './message.dto.js';
 
@@ -104,9 +107,9 @@ export class MessageController {
   )
   async send(
     @CurrentUser() user: AuthenticatedUser,
-    @OwnedSession() session: SessionEntity,
+    @OwnedSession() session: OwnedResource,
     @Body() dto: SendMessageDto,
-    @Headers('idempotency-key') idempotencyKey: string | undefined,
+    @RequestHeader('idempotency-key', IdempotencyKeyPipe) idempotencyKey: string | undefined,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<ExchangeResponseDto> {
     const result = await this.messages.send({
@@ -141,7 +144,7 @@ export class MessageController {
     },
   })
   async history(
-    @OwnedSession() session: SessionEntity,
+    @OwnedSession() session: OwnedResource,
     @Query() query: ListMessagesQueryDto,
   ): Promise<MessageListResponseDto> {
     const leafId = query.leafId === undefined ? undefined : normaliseId(query.leafId);
@@ -161,12 +164,36 @@ export class MessageController {
   })
   @ApiOkResponse({ type: MessageResponseDto, description: 'The stopped reply' })
   @ApiConflictResponse({ type: ErrorResponseDto, description: 'reply_finished: the reply was already complete, failed, stopped or superseded' })
-  async stop(@OwnedSession() session: SessionEntity, @Param('messageId') messageId: string): Promise<MessageResponseDto> {
+  async stop(@OwnedSession() session: OwnedResource, @Param('messageId') messageId: string): Promise<MessageResponseDto> {
     const requestedAt = Date.now();
     if (!isUuid(messageId)) {
-      throw CommonException.invalidId('messageId');
+      throw new CommonException(CommonExceptionCode.InvalidId, 'messageId must be a UUID');
     }
     return mapMessage(await this.stops.stop(session.id, messageId, requestedAt));
+  }
+
+  @Post(':messageId/regenerate')
+  @RateLimit('sends')
+  @HttpCode(HttpStatus.ACCEPTED)
+  @ApiParam({ name: 'messageId', format: 'uuid', description: 'A finished reply' })
+  @ApiOperation({
+    summary: 'Regenerate a reply',
+    description:
+      'Stores a new pending reply beside a finished one: a sibling with the same parentId and replyTo, answered ' +
+      'from the conversation up to that user message. Counted as a send (rate limit, pending replies).',
+  })
+  @ApiAcceptedResponse({ type: RegenerateResponseDto })
+  @ApiConflictResponse({ type: ErrorResponseDto, description: 'reply_not_finished: stop the reply first' })
+  @ApiTooManyRequestsResponse({ type: ErrorResponseDto, description: 'rate_limited or too_many_pending_replies' })
+  async regenerate(
+    @CurrentUser() user: AuthenticatedUser,
+    @OwnedSession() session: OwnedResource,
+    @Param('messageId') messageId: string,
+  ): Promise<RegenerateResponseDto> {
+    if (!isUuid(messageId)) {
+      throw new CommonException(CommonExceptionCode.InvalidId, 'messageId must be a UUID');
+    }
+    return { reply: mapMessage(await this.messages.regenerate(session.id, user.id, messageId)) };
   }
 
   @Get(':messageId')
@@ -184,11 +211,11 @@ export class MessageController {
   })
   @ApiErrors({ status: 404, code: 'message_not_found', message: 'Message not found', description: 'No such session or message' })
   async findOne(
-    @OwnedSession() session: SessionEntity,
+    @OwnedSession() session: OwnedResource,
     @Param('messageId') messageId: string,
   ): Promise<MessageResponseDto> {
     if (!isUuid(messageId)) {
-      throw CommonException.invalidId('messageId');
+      throw new CommonException(CommonExceptionCode.InvalidId, 'messageId must be a UUID');
     }
     return mapMessage(await this.messages.findMessage(session.id, messageId));
   }

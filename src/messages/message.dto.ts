@@ -125,6 +125,11 @@ export class HistoryMessageResponseDto extends MessageResponseDto {
   siblingIndex: number;
 }
 
+export class RegenerateResponseDto {
+  @ApiProperty({ type: MessageResponseDto, description: 'The new reply, pending until generated' })
+  reply: MessageResponseDto;
+}
+
 export class MessageListResponseDto {
   @ApiProperty({ type: [HistoryMessageResponseDto], description: 'One branch, ascending seq' })
   items: HistoryMessageResponseDto[];

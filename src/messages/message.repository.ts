@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import { ChangeNotifier } from '../common/change-notifier.port.js';
-import { insertSessionUnderCap } from '../session/session.repository.js';
+import { SessionRepository } from '../session/session.repository.js';
 import { SendRetryDetector } from '../throttle/send-retry.port.js';
 import { sessionIdForKey } from './idempotent-session.util.js';
 import type { BranchMessage, MessageEntity } from './message.entity.js';
@@ -11,6 +11,8 @@ import { MESSAGE_COLUMNS, toMessage, type MessageRow } from './message.mapper.js
 export interface Exchange {
   message: MessageEntity;
   reply: MessageEntity;
+  /** Coalescing: the reply this send superseded (it answered nothing yet; the new reply answers both). */
+  superseded?: MessageEntity;
 }
 
 export interface AppendExchangeInput {
@@ -55,6 +57,7 @@ export class MessageRepository extends SendRetryDetector {
   constructor(
     @Inject(DataSource) private readonly db: DataSource,
     private readonly changes: ChangeNotifier,
+    private readonly sessions: SessionRepository,
   ) {
     super();
   }
@@ -79,8 +82,8 @@ export class MessageRepository extends SendRetryDetector {
   async appendExchange(input: AppendExchangeInput): Promise<AppendExchangeResult> {
     const result = await this.appendInTransaction(input);
     if (result.outcome === 'created') {
-      await this.changes.historyChanged(input.sessionId);
-      // The session row changed (or was created here): the owner's session list shows it.
+      // The session's messages and row changed (or it was created here), and the owner's session
+      // list shows it: one bump of both counters, in one round trip.
       await this.changes.sessionsChanged(input.ownerId, input.sessionId);
     }
     return result;
@@ -91,11 +94,8 @@ export class MessageRepository extends SendRetryDetector {
       // One user's sends are serialised (user lock, then session row: always in that order), so the
       // pending-reply cap holds across that user's sessions too.
       await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`pending:${input.ownerId}`]);
-      const locked: Array<{ id: string }> = await tx.query(
-        'SELECT id FROM sessions WHERE id = $1 AND owner_id = $2 FOR UPDATE',
-        [input.sessionId, input.ownerId],
-      );
-      if (locked.length === 0) {
+      const locked = await this.sessions.lockOwnedInTransaction(tx, input.sessionId, input.ownerId);
+      if (locked === null) {
         return input.createSession
           ? this.appendToNewSession(tx, input, input.createSession)
           : { outcome: 'session_gone' };
@@ -116,8 +116,24 @@ export class MessageRepository extends SendRetryDetector {
       if (parent === undefined) {
         return { outcome: 'parent_not_found' };
       }
-      return { outcome: 'created', exchange: await this.insertExchange(tx, input, parent) };
+      const superseded = locked.replyMode === 'coalesce' && parent !== null ? await this.supersede(tx, parent) : null;
+      const exchange = await this.insertExchange(tx, input, parent);
+      return { outcome: 'created', exchange: superseded === null ? exchange : { ...exchange, superseded } };
     });
+  }
+
+  /**
+   * Coalescing: the reply the new message follows, if it has not started yet, will never be
+   * generated; the new reply answers both messages. Fenced by status: a reply a worker already
+   * started is left to finish.
+   */
+  private async supersede(tx: EntityManager, parentId: string): Promise<MessageEntity | null> {
+    const [rows]: [MessageRow[], number] = await tx.query(
+      `UPDATE messages SET status = 'superseded', updated_at = date_trunc('milliseconds', now())
+       WHERE id = $1 AND role = 'assistant' AND status = 'pending' RETURNING ${MESSAGE_COLUMNS}`,
+      [parentId],
+    );
+    return rows[0] ? toMessage(rows[0]) : null;
   }
 
   /**
@@ -147,7 +163,7 @@ export class MessageRepository extends SendRetryDetector {
     if (await this.pendingRepliesOf(tx, input.ownerId, input.maxPendingReplies)) {
       return { outcome: 'too_many_pending' };
     }
-    const created = await insertSessionUnderCap(
+    const created = await this.sessions.insertUnderCapInTransaction(
       tx,
       { id: input.sessionId, ownerId: input.ownerId, title: session.title },
       session.maxSessions,
@@ -237,13 +253,7 @@ export class MessageRepository extends SendRetryDetector {
   }
 
   private async insertExchange(tx: EntityManager, input: AppendExchangeInput, parentId: string | null): Promise<Exchange> {
-    const [bumped]: [Array<{ last_seq: number }>, number] = await tx.query(
-      `UPDATE sessions SET last_seq = last_seq + 2, message_count = message_count + 2,
-         updated_at = date_trunc('milliseconds', now())
-       WHERE id = $1 RETURNING last_seq`,
-      [input.sessionId],
-    );
-    const replySeq = (bumped[0] as { last_seq: number }).last_seq;
+    const replySeq = await this.sessions.allocateSeqsInTransaction(tx, input.sessionId, 2);
     const messageId = randomUUID();
     const rows: MessageRow[] = await tx.query(
       `INSERT INTO messages (id, session_id, owner_id, seq, role, content, status, reply_to, parent_id, client_message_id, request_id)

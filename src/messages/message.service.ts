@@ -1,21 +1,15 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { ClsService } from 'nestjs-cls';
-import type { Logger } from 'pino';
-import { CommonException } from '../common/domain.exception.js';
-import { PINO_LOGGER } from '../common/logger.module.js';
-import { withTimeout } from '../common/with-timeout.util.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import type { ParleyClsStore } from '../common/request-context.js';
 import { AppConfig } from '../config/app-config.js';
-import { jobQueueToken } from '../coordination/coordination.module.js';
-import type { JobQueue } from '../coordination/job-queue.port.js';
 import { SessionException, SessionExceptionCode } from '../session/session.exception.js';
-import { ChatException } from './message.exception.js';
-import { REPLIES_QUEUE, type GenerateReplyJobData } from '../replies/replies.constants.js';
-import { IDEMPOTENCY_KEY_MAX_LENGTH } from './message.dto.js';
+import { MessageException, MessageExceptionCode } from './message.exception.js';
 import type { BranchMessage, MessageEntity } from './message.entity.js';
 import { MessageRepository, type Exchange } from './message.repository.js';
-import { ReplyEventsService } from '../events/reply-events.service.js';
+import { RegenerationRepository } from './regeneration.repository.js';
+import { ReplyQueue } from '../replies/reply-queue.service.js';
+import { SessionEventBus } from '../events/session-event-bus.service.js';
 
 export interface SendInput {
   sessionId: string;
@@ -43,18 +37,17 @@ export interface HistoryPage {
 }
 
 const DEFAULT_HISTORY_PAGE = 50;
-const ENQUEUE_TIMEOUT_MS = 1000;
 
 @Injectable()
 export class MessageService {
   constructor(
     private readonly messages: MessageRepository,
-    private readonly events: ReplyEventsService,
-    @Inject(jobQueueToken(REPLIES_QUEUE)) private readonly replies: JobQueue<GenerateReplyJobData>,
+    private readonly regenerations: RegenerationRepository,
+    private readonly events: SessionEventBus,
+    private readonly replyQueue: ReplyQueue,
     private readonly config: AppConfig,
     private readonly cls: ClsService<ParleyClsStore>,
     private readonly metrics: MetricsService,
-    @Inject(PINO_LOGGER) private readonly logger: Logger,
   ) {}
 
   async send(input: SendInput): Promise<SendResult> {
@@ -78,23 +71,59 @@ export class MessageService {
       case 'too_many_sessions':
         throw new SessionException(SessionExceptionCode.TooMany);
       case 'key_reused':
-        throw ChatException.idempotencyKeyReused();
+        throw new MessageException(MessageExceptionCode.IdempotencyKeyReused);
       case 'parent_not_found':
-        throw ChatException.parentNotFound();
+        throw new MessageException(MessageExceptionCode.ParentNotFound);
       case 'too_many_pending':
         this.metrics.throttled.inc({ limit: 'pending_replies' });
-        throw ChatException.tooManyPendingReplies(this.config.limits.maxPendingReplies);
+        throw new MessageException(
+          MessageExceptionCode.TooManyPendingReplies,
+          `At most ${this.config.limits.maxPendingReplies} replies may be pending at once; wait for one to complete`,
+        );
       case 'created':
       case 'repeated': {
         const { exchange } = result;
         if (result.outcome === 'created') {
-          await this.events.messageCreated(exchange);
+          if (exchange.superseded) {
+            this.metrics.replies.inc({ outcome: 'superseded' });
+            await this.events.replySuperseded(exchange.superseded);
+          }
+          await this.events.messageCreated(exchange.message, exchange.reply);
         }
         if (exchange.reply.status === 'pending' || exchange.reply.status === 'streaming') {
-          await this.enqueue(exchange.reply);
+          await this.replyQueue.enqueue(exchange.reply);
         }
         return { ...exchange, created: result.outcome === 'created' };
       }
+    }
+  }
+
+  /** A new pending reply beside a finished one (same user message), generated from its branch. */
+  async regenerate(sessionId: string, ownerId: string, replyId: string): Promise<MessageEntity> {
+    const result = await this.regenerations.appendSibling({
+      sessionId,
+      ownerId,
+      replyId,
+      requestId: this.cls.getId(),
+      maxPendingReplies: this.config.limits.maxPendingReplies,
+    });
+    switch (result.outcome) {
+      case 'session_gone':
+        throw new SessionException(SessionExceptionCode.NotFound);
+      case 'reply_not_found':
+        throw new MessageException(MessageExceptionCode.ReplyNotFound);
+      case 'reply_not_finished':
+        throw new MessageException(MessageExceptionCode.ReplyNotFinished);
+      case 'too_many_pending':
+        this.metrics.throttled.inc({ limit: 'pending_replies' });
+        throw new MessageException(
+          MessageExceptionCode.TooManyPendingReplies,
+          `At most ${this.config.limits.maxPendingReplies} replies may be pending at once; wait for one to complete`,
+        );
+      case 'created':
+        await this.events.replyCreated(result.reply);
+        await this.replyQueue.enqueue(result.reply);
+        return result.reply;
     }
   }
 
@@ -102,7 +131,7 @@ export class MessageService {
   async history(sessionId: string, limit = DEFAULT_HISTORY_PAGE, beforeSeq?: number, leafId?: string): Promise<HistoryPage> {
     const rows = await this.messages.listBranch(sessionId, leafId ?? null, limit, beforeSeq ?? null);
     if (rows === null) {
-      throw ChatException.messageNotFound();
+      throw new MessageException(MessageExceptionCode.MessageNotFound);
     }
     const items = rows.length > limit ? rows.slice(1) : rows;
     return { items, nextBeforeSeq: rows.length > limit && items[0] ? items[0].seq : null };
@@ -111,40 +140,18 @@ export class MessageService {
   async findMessage(sessionId: string, messageId: string): Promise<MessageEntity> {
     const message = await this.messages.findInSession(sessionId, messageId);
     if (message === null) {
-      throw ChatException.messageNotFound();
+      throw new MessageException(MessageExceptionCode.MessageNotFound);
     }
     return message;
   }
 
   /**
-   * The reply is already stored: if the queue is unreachable now, the send still succeeded and the
-   * reconciler enqueues the reply later. The queue's client waits for Redis to come back rather
-   * than failing, so the send waits at most ENQUEUE_TIMEOUT_MS for it (the add may still land
-   * later, which is harmless). A repeated send enqueues again, which is a no-op by job id.
+   * The send's idempotency key: clientMessageId or the Idempotency-Key header (equal when both are
+   * given). The header itself is validated by IdempotencyKeyPipe.
    */
-  private async enqueue(reply: MessageEntity): Promise<void> {
-    const added = this.replies.add(reply.id, {
-      replyId: reply.id,
-      sessionId: reply.sessionId,
-      requestId: this.cls.getId(),
-    });
-    try {
-      await withTimeout(added, ENQUEUE_TIMEOUT_MS, 'the queue');
-    } catch (error) {
-      this.logger.warn(
-        { replyId: reply.id, err: (error as Error).message },
-        'enqueue failed; left to the reconciler',
-      );
-    }
-  }
-
-  /** The send's idempotency key: clientMessageId or the Idempotency-Key header (equal when both are given). */
   resolveIdempotencyKey(clientMessageId?: string, header?: string): string | null {
-    if (header !== undefined && (header.length === 0 || header.length > IDEMPOTENCY_KEY_MAX_LENGTH)) {
-      throw CommonException.validation(`Idempotency-Key must be 1-${IDEMPOTENCY_KEY_MAX_LENGTH} characters`);
-    }
     if (clientMessageId !== undefined && header !== undefined && clientMessageId !== header) {
-      throw ChatException.idempotencyKeyMismatch();
+      throw new MessageException(MessageExceptionCode.IdempotencyKeyMismatch);
     }
     return clientMessageId ?? header ?? null;
   }

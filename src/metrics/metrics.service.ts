@@ -149,9 +149,38 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  readonly memoryExtractions = new Counter({
+    name: 'parley_memory_extractions_total',
+    help: 'Memory extractions of user messages by outcome (stored, nothing, duplicate, disabled, malformed, error, gone)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly extractedFacts = new Counter({
+    name: 'parley_memories_extracted_total',
+    help: 'Facts drawn from conversations by result (stored, deduplicated, replaced, evicted, skipped)',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+
+  readonly summaries = new Counter({
+    name: 'parley_summaries_total',
+    help: 'Summarisations of long branches by outcome (stored, fenced, nothing, failed)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly promptTokens = new Histogram({
+    name: 'parley_prompt_tokens',
+    help: 'Estimated tokens of each prompt by part (system, instructions, memories, summary, recent)',
+    labelNames: ['part'] as const,
+    buckets: [0, 16, 64, 256, 1024, 4096, 16384, 65536],
+    registers: [this.registry],
+  });
+
   readonly throttled = new Counter({
     name: 'parley_throttled_requests_total',
-    help: 'Requests refused with 429 by limit (sends, reads, dev_tokens, pending_replies)',
+    help: 'Requests refused with 429 by limit (sends, reads, dev_tokens, pending_replies, streams)',
     labelNames: ['limit'] as const,
     registers: [this.registry],
   });

@@ -2,9 +2,13 @@ import { Injectable } from '@nestjs/common';
 import { MemoryProvider } from '../common/memory-provider.port.js';
 import { AppConfig } from '../config/app-config.js';
 import { MeService } from '../me/me.service.js';
+import { MetricsService } from '../metrics/metrics.service.js';
 import type { PromptMessage } from './llm/llm-provider.js';
 import type { MessageEntity } from '../messages/message.entity.js';
 import { ReplyRepository } from './reply.repository.js';
+import { estimateTokens } from './summary/summary-digest.util.js';
+import { SummaryRepository } from './summary/summary.repository.js';
+import { SummaryService } from './summary/summary.service.js';
 
 /** Messages read from the database per prompt; the token budget usually keeps fewer. */
 const HISTORY_LIMIT = 500;
@@ -12,17 +16,20 @@ const MEMORY_LIMIT = 20;
 /** Memories may take at most this share of the budget left after the question. */
 const MEMORY_SHARE = 0.25;
 
+/** The parts of a prompt, in order; each is measured (parley_prompt_tokens). */
+type PromptPart = 'system' | 'instructions' | 'memories' | 'summary' | 'recent';
+
 const INSTRUCTIONS_HEADER = 'The user gave these instructions for every reply:';
 
-/** A rough count (about four characters per token, plus the message's framing): no tokenizer needed. */
-export function estimateTokens(text: string): number {
-  return Math.ceil(text.length / 4) + 4;
-}
+const SUMMARY_HEADER = 'A summary of the earlier conversation:';
+/** Older messages left out of the prompt before a summary of them is asked for. */
+const SUMMARY_MIN_LEFT_OUT = 4;
 
 /**
  * Builds what the model is sent: the system prompt, the user's custom instructions, their memories (from the memory
- * hook), then as many of the most recent messages as fit LLM_PROMPT_TOKEN_BUDGET. The message
- * being answered is always included.
+ * hook), the summary of the branch's older messages when there is one, then as many of the most
+ * recent messages (newer than the summary) as fit LLM_PROMPT_TOKEN_BUDGET. The message being
+ * answered is always included.
  */
 @Injectable()
 export class PromptService {
@@ -31,32 +38,80 @@ export class PromptService {
     private readonly memories: MemoryProvider,
     private readonly me: MeService,
     private readonly config: AppConfig,
+    private readonly metrics: MetricsService,
+    private readonly summaries: SummaryRepository,
+    private readonly summarizer: SummaryService,
   ) {}
 
   async build(reply: MessageEntity): Promise<PromptMessage[]> {
+    const parts = await this.assemble(reply);
+    for (const [part, messages] of Object.entries(parts)) {
+      this.metrics.promptTokens.observe({ part }, messages.reduce((sum, m) => sum + estimateTokens(m.content), 0));
+    }
+    return [...parts.system, ...parts.instructions, ...parts.memories, ...parts.summary, ...parts.recent];
+  }
+
+  private async assemble(reply: MessageEntity): Promise<Record<PromptPart, PromptMessage[]>> {
     // A reply's parent is its user message: the prompt is that message's branch and nothing else.
     const history = reply.parentId === null ? [] : await this.replies.branchEndingAt(reply.parentId, HISTORY_LIMIT);
     const question = history.at(-1);
     const system: PromptMessage = { role: 'system', content: this.config.llm.systemPrompt };
-    const head = [system, ...(await this.instructionsMessage(reply.ownerId))];
+    const instructions = await this.instructionsMessage(reply.ownerId);
+    const head = [system, ...instructions];
     let budget = this.config.llm.promptTokenBudget - head.reduce((sum, m) => sum + estimateTokens(m.content), 0);
     if (question === undefined) {
-      return head;
+      return { system: [system], instructions, memories: [], summary: [], recent: [] };
     }
     budget -= estimateTokens(question.content);
     const memory = await this.memoryMessage(reply.ownerId, question.content, Math.max(0, budget) * MEMORY_SHARE);
     budget -= memory ? estimateTokens(memory.content) : 0;
+    const summary = await this.summaryMessage(reply.sessionId, history, budget);
+    budget -= summary ? estimateTokens(summary.message.content) : 0;
+    const covered = summary?.throughSeq ?? 0;
     const recent: MessageEntity[] = [question];
-    for (let i = history.length - 2; i >= 0; i -= 1) {
-      const message = history[i] as MessageEntity;
-      const cost = estimateTokens(message.content);
+    let i = history.length - 2;
+    for (; i >= 0 && (history[i] as MessageEntity).seq > covered; i -= 1) {
+      const cost = estimateTokens((history[i] as MessageEntity).content);
       if (cost > budget) {
         break;
       }
       budget -= cost;
-      recent.unshift(message);
+      recent.unshift(history[i] as MessageEntity);
     }
-    return [...head, ...(memory ? [memory] : []), ...recent.map((m) => ({ role: m.role, content: m.content }))];
+    this.summarizeIfLeftOut(history, i, covered);
+    return {
+      system: [system],
+      instructions,
+      memories: memory ? [memory] : [],
+      summary: summary ? [summary.message] : [],
+      recent: recent.map((m) => ({ role: m.role, content: m.content })),
+    };
+  }
+
+  /** The newest summary of this branch, when it fits what is left of the budget. */
+  private async summaryMessage(
+    sessionId: string,
+    history: readonly MessageEntity[],
+    budget: number,
+  ): Promise<{ message: PromptMessage; throughSeq: number } | undefined> {
+    const found = await this.summaries.latestOnBranch(sessionId, history.map((m) => m.id));
+    if (found === null) {
+      return undefined;
+    }
+    const message: PromptMessage = { role: 'system', content: `${SUMMARY_HEADER}\n${found.content}` };
+    return estimateTokens(message.content) <= budget ? { message, throughSeq: found.throughSeq } : undefined;
+  }
+
+  /**
+   * Messages newer than the summary that no longer fit (history[0..last]): once there are enough
+   * of them, a summary through the newest of them is asked for, in the background.
+   */
+  private summarizeIfLeftOut(history: readonly MessageEntity[], last: number, covered: number): void {
+    const leftOut = history.slice(0, last + 1).filter((m) => m.seq > covered);
+    const newest = leftOut.at(-1);
+    if (newest !== undefined && leftOut.length >= SUMMARY_MIN_LEFT_OUT) {
+      this.summarizer.request(newest);
+    }
   }
 
   /** The owner's custom instructions, right after the system prompt. */
@@ -80,3 +135,5 @@ export class PromptService {
     return kept.length === 0 ? undefined : { role: 'system', content: `What you know about the user:\n${kept.map((m) => `- ${m}`).join('\n')}` };
   }
 }
+
+export { estimateTokens };

@@ -9,8 +9,9 @@ import { MetricsService } from '../metrics/metrics.service.js';
 import { LLM_ERROR_KINDS, LlmError } from './llm/llm.error.js';
 import { LlmProvider, type PromptMessage } from './llm/llm-provider.js';
 import type { MessageEntity } from '../messages/message.entity.js';
+import { MemoryExtractionTrigger } from './memory-extraction.trigger.js';
 import { PromptService } from './prompt.service.js';
-import { ReplyEventsService } from '../events/reply-events.service.js';
+import { SessionEventBus } from '../events/session-event-bus.service.js';
 import { ReplyRepository } from './reply.repository.js';
 
 const MAX_BACKOFF_MS = 30_000;
@@ -61,7 +62,8 @@ export class ReplyGenerationService implements OnModuleInit {
     private readonly locks: LockService,
     private readonly llm: LlmProvider,
     private readonly prompts: PromptService,
-    private readonly events: ReplyEventsService,
+    private readonly events: SessionEventBus,
+    private readonly extraction: MemoryExtractionTrigger,
     private readonly config: AppConfig,
     private readonly metrics: MetricsService,
     private readonly signals: SignalBus,
@@ -107,8 +109,22 @@ export class ReplyGenerationService implements OnModuleInit {
       reply = await this.replies.nextOpenReply(sessionId)
     ) {
       signal.throwIfAborted();
+      const quietFor = await this.coalesceWaitMs(reply);
+      if (quietFor > 0) {
+        // A message sent meanwhile supersedes this reply; the next look finds the one answering both.
+        await sleep(quietFor, undefined, { signal });
+        continue;
+      }
       await this.generate(reply, signal, fence);
     }
+  }
+
+  /** In a `coalesce` session, how much longer a reply that has not started waits for more messages. */
+  private async coalesceWaitMs(reply: MessageEntity): Promise<number> {
+    if (reply.status !== 'pending' || (await this.replies.replyModeOf(reply.sessionId)) !== 'coalesce') {
+      return 0;
+    }
+    return reply.createdAt.getTime() + this.config.replies.coalesceWindowMs - Date.now();
   }
 
   /**
@@ -180,6 +196,7 @@ export class ReplyGenerationService implements OnModuleInit {
       return;
     }
     await this.events.replyCompleted(completed);
+    await this.extraction.replyCompleted(completed);
     this.metrics.replies.inc({ outcome: 'complete' });
     this.metrics.replyLatency.observe((Date.now() - reply.createdAt.getTime()) / 1000);
     this.logger.debug({ replyId: reply.id, attempt }, 'reply completed');

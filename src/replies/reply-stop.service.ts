@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { PINO_LOGGER } from '../common/logger.module.js';
 import { SignalBus } from '../coordination/signal-bus.port.js';
-import { ReplyEventsService } from '../events/reply-events.service.js';
+import { SessionEventBus } from '../events/session-event-bus.service.js';
 import { TERMINAL_STATUSES, type MessageEntity } from '../messages/message.entity.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { REPLY_STOP_CHANNEL } from './reply-generation.service.js';
@@ -22,7 +22,7 @@ import { ReplyRepository } from './reply.repository.js';
 export class ReplyStopService {
   constructor(
     private readonly replies: ReplyRepository,
-    private readonly events: ReplyEventsService,
+    private readonly events: SessionEventBus,
     private readonly signals: SignalBus,
     private readonly metrics: MetricsService,
     @Inject(PINO_LOGGER) private readonly logger: Logger,
@@ -43,11 +43,13 @@ export class ReplyStopService {
       this.logger.warn({ replyId, err: (error as Error).message }, 'reply deltas could not be closed; stop refused');
       throw new ReplyException(ReplyExceptionCode.ControlUnavailable);
     }
-    this.metrics.stopLatency.observe((Date.now() - requestedAt) / 1000);
+    const closedAt = Date.now();
     const stopped = await this.replies.stop(reply.id, text);
     if (stopped === null) {
       throw new ReplyException(ReplyExceptionCode.ReplyFinished);
     }
+    // Up to the moment its deltas were closed: no delta of the reply could follow it.
+    this.metrics.stopLatency.observe((closedAt - requestedAt) / 1000);
     this.metrics.replies.inc({ outcome: 'stopped' });
     await this.events.replyStopped(stopped);
     await this.signals

@@ -1,4 +1,3 @@
-import { HttpStatus } from '@nestjs/common';
 import { DomainException } from '../common/domain.exception.js';
 
 export enum ReplyExceptionCode {
@@ -7,15 +6,14 @@ export enum ReplyExceptionCode {
   ControlUnavailable = 'reply_control_unavailable',
 }
 
-const DETAILS: Record<ReplyExceptionCode, [HttpStatus, string]> = {
-  [ReplyExceptionCode.ReplyNotFound]: [HttpStatus.NOT_FOUND, 'No reply with this id in this session'],
-  [ReplyExceptionCode.ReplyFinished]: [HttpStatus.CONFLICT, 'The reply is already finished (complete, failed, stopped or superseded)'],
-  [ReplyExceptionCode.ControlUnavailable]: [HttpStatus.SERVICE_UNAVAILABLE, 'The reply cannot be stopped right now; please try again'],
+const MESSAGES: Record<ReplyExceptionCode, string> = {
+  [ReplyExceptionCode.ReplyNotFound]: 'No reply with this id in this session',
+  [ReplyExceptionCode.ReplyFinished]: 'The reply is already finished (complete, failed, stopped or superseded)',
+  [ReplyExceptionCode.ControlUnavailable]: 'The reply cannot be stopped right now; please try again',
 };
 
 export class ReplyException extends DomainException {
-  constructor(code: ReplyExceptionCode) {
-    const [status, message] = DETAILS[code];
-    super(code, status, message, code === ReplyExceptionCode.ControlUnavailable ? { 'retry-after': '1' } : {});
+  constructor(code: ReplyExceptionCode, message: string = MESSAGES[code]) {
+    super(code, message);
   }
 }

@@ -34,6 +34,11 @@ export class ReplyRepository {
     return rows[0] ? toMessage(rows[0]) : null;
   }
 
+  async replyModeOf(sessionId: string): Promise<string | null> {
+    const rows: Array<{ reply_mode: string }> = await this.db.query('SELECT reply_mode FROM sessions WHERE id = $1', [sessionId]);
+    return rows[0]?.reply_mode ?? null;
+  }
+
   /** Open replies (pending or streaming), oldest first: what the reconciler checks for a job. */
   async openReplies(limit: number): Promise<MessageEntity[]> {
     const rows: MessageRow[] = await this.db.query(
@@ -81,6 +86,15 @@ export class ReplyRepository {
       [messageId, limit],
     );
     return rows.map(toMessage);
+  }
+
+  /** A user message: what a completed reply answered. */
+  async findUserMessage(messageId: string): Promise<MessageEntity | null> {
+    const rows: MessageRow[] = await this.db.query(
+      `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE id = $1 AND role = 'user'`,
+      [messageId],
+    );
+    return rows[0] ? toMessage(rows[0]) : null;
   }
 
   /** Fenced: only the current attempt of an unfinished reply can complete it. */

@@ -47,16 +47,16 @@ export class SearchQueryDto {
 }
 
 export class SearchHitDto {
-  @ApiProperty({ format: 'uuid' })
+  @ApiProperty({ format: 'uuid', example: '0b7c2f5e-5f1a-4a8e-9d1c-2a4f6e8b1c3d' })
   sessionId: string;
 
-  @ApiProperty({ format: 'uuid' })
+  @ApiProperty({ format: 'uuid', example: '5d1e9a7c-2b3f-4c6d-8e0a-1f2b3c4d5e6f' })
   messageId: string;
 
   @ApiProperty({ example: 3 })
   seq: number;
 
-  @ApiProperty({ enum: ['user', 'assistant'] })
+  @ApiProperty({ enum: ['user', 'assistant'], example: 'user' })
   role: MessageRole;
 
   @ApiProperty({
@@ -73,7 +73,12 @@ export class SearchResponseDto {
   @ApiProperty({ type: [SearchHitDto], description: 'Most relevant first' })
   items: SearchHitDto[];
 
-  @ApiProperty({ type: String, nullable: true, description: 'The next page, or null after the last' })
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    example: null,
+    description: 'The next page, or null after the last',
+  })
   nextCursor: string | null;
 }
 

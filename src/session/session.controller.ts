@@ -27,7 +27,7 @@ import {
   SessionResponseDto,
   UpdateSessionDto,
 } from './session.dto.js';
-import type { SessionEntity } from './session.entity.js';
+import type { OwnedResource } from '../access/access.service.js';
 import { OwnedSession, SessionOwnershipGuard } from './session-ownership.guard.js';
 import { SessionService } from './session.service.js';
 
@@ -51,7 +51,7 @@ export class SessionController {
   @ApiCreatedResponse({ type: SessionResponseDto })
   @ApiConflictResponse({ type: ErrorResponseDto, description: 'too_many_sessions: MAX_SESSIONS_PER_USER reached' })
   async create(@CurrentUser() user: AuthenticatedUser, @Body() dto: CreateSessionDto): Promise<SessionResponseDto> {
-    return mapSession(await this.sessions.create(user.id, dto.title));
+    return mapSession(await this.sessions.create(user.id, dto.title, dto.replyMode));
   }
 
   @Get()
@@ -78,8 +78,9 @@ export class SessionController {
   @ApiOkResponse({ type: SessionResponseDto })
   @ApiForbiddenResponse({ type: ErrorResponseDto, description: 'session_forbidden' })
   @ApiNotFoundResponse({ type: ErrorResponseDto })
-  get(@OwnedSession() session: SessionEntity): SessionResponseDto {
-    return mapSession(session);
+  @Cached({ kind: 'session' })
+  async get(@OwnedSession() session: OwnedResource): Promise<SessionResponseDto> {
+    return mapSession(await this.sessions.get(session));
   }
 
   @Patch(':sessionId')
@@ -94,8 +95,8 @@ export class SessionController {
   @ApiOkResponse({ type: SessionResponseDto })
   @ApiForbiddenResponse({ type: ErrorResponseDto, description: 'session_forbidden' })
   @ApiNotFoundResponse({ type: ErrorResponseDto })
-  async rename(@OwnedSession() session: SessionEntity, @Body() dto: UpdateSessionDto): Promise<SessionResponseDto> {
-    return mapSession(await this.sessions.rename(session, dto.title));
+  async rename(@OwnedSession() session: OwnedResource, @Body() dto: UpdateSessionDto): Promise<SessionResponseDto> {
+    return mapSession(await this.sessions.update(session, { title: dto.title, replyMode: dto.replyMode }));
   }
 
   @Delete(':sessionId')
@@ -111,7 +112,7 @@ export class SessionController {
   @ApiNoContentResponse()
   @ApiForbiddenResponse({ type: ErrorResponseDto, description: 'session_forbidden' })
   @ApiNotFoundResponse({ type: ErrorResponseDto })
-  async remove(@OwnedSession() session: SessionEntity): Promise<void> {
+  async remove(@OwnedSession() session: OwnedResource): Promise<void> {
     await this.sessions.remove(session);
   }
 }

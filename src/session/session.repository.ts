@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import { ChangeNotifier } from '../common/change-notifier.port.js';
-import type { SessionEntity } from './session.entity.js';
+import type { ReplyMode, SessionEntity } from './session.entity.js';
 
 interface SessionRow {
   id: string;
@@ -10,6 +10,7 @@ interface SessionRow {
   title: string | null;
   last_seq: number;
   message_count: number;
+  reply_mode: ReplyMode;
   created_at: Date;
   updated_at: Date;
 }
@@ -20,7 +21,7 @@ export interface SessionCursor {
   id: string;
 }
 
-const COLUMNS = 'id, owner_id, title, last_seq, message_count, created_at, updated_at';
+const COLUMNS = 'id, owner_id, title, last_seq, message_count, reply_mode, created_at, updated_at';
 
 export function toSession(row: SessionRow): SessionEntity {
   return {
@@ -29,6 +30,7 @@ export function toSession(row: SessionRow): SessionEntity {
     title: row.title,
     lastSeq: row.last_seq,
     messageCount: row.message_count,
+    replyMode: row.reply_mode,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
@@ -40,18 +42,18 @@ export function toSession(row: SessionRow): SessionEntity {
  * a transaction-scoped advisory lock, so the count and the insert cannot interleave and the cap
  * holds exactly. Must run inside a transaction; it takes no other lock after this one.
  */
-export async function insertSessionUnderCap(
+async function insertSessionUnderCap(
   tx: EntityManager,
-  session: { id: string; ownerId: string; title: string | null },
+  session: { id: string; ownerId: string; title: string | null; replyMode?: ReplyMode },
   max: number,
 ): Promise<SessionEntity | null> {
   await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`sessions:${session.ownerId}`]);
   const rows: SessionRow[] = await tx.query(
-    `INSERT INTO sessions (id, owner_id, title)
-     SELECT $1::uuid, $2::varchar, $3::varchar
+    `INSERT INTO sessions (id, owner_id, title, reply_mode)
+     SELECT $1::uuid, $2::varchar, $3::varchar, $5::varchar
      WHERE (SELECT count(*) FROM sessions WHERE owner_id = $2::varchar) < $4::int
      RETURNING ${COLUMNS}`,
-    [session.id, session.ownerId, session.title, max],
+    [session.id, session.ownerId, session.title, max, session.replyMode ?? 'each'],
   );
   return rows[0] ? toSession(rows[0]) : null;
 }
@@ -65,14 +67,58 @@ export class SessionRepository {
   ) {}
 
   /** A new session of the owner, or null when they already keep `max` sessions. */
-  async create(ownerId: string, title: string | null, max: number): Promise<SessionEntity | null> {
+  async create(ownerId: string, title: string | null, max: number, replyMode: ReplyMode = 'each'): Promise<SessionEntity | null> {
     const session = await this.db.transaction((tx) =>
-      insertSessionUnderCap(tx, { id: randomUUID(), ownerId, title }, max),
+      insertSessionUnderCap(tx, { id: randomUUID(), ownerId, title, replyMode }, max),
     );
     if (session !== null) {
       await this.changes.sessionsChanged(ownerId, session.id);
     }
     return session;
+  }
+
+  /**
+   * In the caller's transaction: creates the session for a send that names none, unless the owner
+   * already keeps `max` (null then). Its cache versions move when the caller's transaction has
+   * committed (the send tells the ChangeNotifier).
+   */
+  insertUnderCapInTransaction(
+    tx: EntityManager,
+    session: { id: string; ownerId: string; title: string | null },
+    max: number,
+  ): Promise<SessionEntity | null> {
+    return insertSessionUnderCap(tx, session, max);
+  }
+
+  /**
+   * In the caller's transaction: locks the owner's session row until it commits, which serialises
+   * the sends of one session. Null when the session is gone (or never was the owner's); otherwise
+   * what the send needs of it (its reply mode).
+   */
+  async lockOwnedInTransaction(tx: EntityManager, id: string, ownerId: string): Promise<{ replyMode: ReplyMode } | null> {
+    const locked: Array<{ reply_mode: ReplyMode }> = await tx.query(
+      'SELECT reply_mode FROM sessions WHERE id = $1 AND owner_id = $2 FOR UPDATE',
+      [id, ownerId],
+    );
+    return locked[0] ? { replyMode: locked[0].reply_mode } : null;
+  }
+
+  /**
+   * In the caller's transaction, with the row locked: hands out the next `count` seqs of the
+   * session and counts them as messages. Returns the last of them.
+   */
+  async allocateSeqsInTransaction(tx: EntityManager, id: string, count: number): Promise<number> {
+    const [rows]: [Array<{ last_seq: number }>, number] = await tx.query(
+      `UPDATE sessions SET last_seq = last_seq + $2, message_count = message_count + $2,
+         updated_at = date_trunc('milliseconds', now())
+       WHERE id = $1 RETURNING last_seq`,
+      [id, count],
+    );
+    const last = rows[0];
+    if (last === undefined) {
+      throw new Error(`session ${id} vanished under its row lock`);
+    }
+    return last.last_seq;
   }
 
   async findById(id: string): Promise<SessionEntity | null> {
@@ -98,11 +144,13 @@ export class SessionRepository {
     return rows.map(toSession);
   }
 
-  async rename(id: string, ownerId: string, title: string | null): Promise<SessionEntity | null> {
+  /** Changes what is given (undefined: kept). */
+  async update(id: string, ownerId: string, changes: { title?: string | null; replyMode?: ReplyMode }): Promise<SessionEntity | null> {
     const [rows]: [SessionRow[], number] = await this.db.query(
-      `UPDATE sessions SET title = $3, updated_at = date_trunc('milliseconds', now())
+      `UPDATE sessions SET title = CASE WHEN $3 THEN $4 ELSE title END, reply_mode = COALESCE($5, reply_mode),
+         updated_at = date_trunc('milliseconds', now())
        WHERE id = $1 AND owner_id = $2 RETURNING ${COLUMNS}`,
-      [id, ownerId, title],
+      [id, ownerId, changes.title !== undefined, changes.title ?? null, changes.replyMode ?? null],
     );
     if (!rows[0]) {
       return null;
@@ -120,8 +168,8 @@ export class SessionRepository {
     if (count === 0) {
       return false;
     }
+    // One bump: the session's counter covers its row and its messages.
     await this.changes.sessionsChanged(ownerId, id);
-    await this.changes.historyChanged(id);
     return true;
   }
 }

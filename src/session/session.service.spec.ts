@@ -9,6 +9,7 @@ const session = (updatedAt: string, id: string): SessionEntity => ({
   title: null,
   lastSeq: 0,
   messageCount: 0,
+  replyMode: 'each',
   createdAt: new Date('2026-01-01T00:00:00.000Z'),
   updatedAt: new Date(updatedAt),
 });

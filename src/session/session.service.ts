@@ -1,8 +1,11 @@
 import { Injectable } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
+import type { OwnedResource } from '../access/access.service.js';
+import { SessionDeletedListener } from '../common/session-deleted.port.js';
 import { isUuid } from '../common/uuid.util.js';
 import { AppConfig } from '../config/app-config.js';
 import { SessionException, SessionExceptionCode } from './session.exception.js';
-import type { SessionEntity } from './session.entity.js';
+import type { ReplyMode, SessionEntity } from './session.entity.js';
 import { SessionRepository, type SessionCursor } from './session.repository.js';
 
 export interface SessionPage {
@@ -44,11 +47,12 @@ export class SessionService {
   constructor(
     private readonly sessions: SessionRepository,
     private readonly config: AppConfig,
+    private readonly moduleRef: ModuleRef,
   ) {}
 
   /** Refused with 409 `too_many_sessions` once the owner keeps MAX_SESSIONS_PER_USER. */
-  async create(ownerId: string, title: string | undefined): Promise<SessionEntity> {
-    const session = await this.sessions.create(ownerId, title ?? null, this.config.limits.maxSessionsPerUser);
+  async create(ownerId: string, title: string | undefined, replyMode: ReplyMode = 'each'): Promise<SessionEntity> {
+    const session = await this.sessions.create(ownerId, title ?? null, this.config.limits.maxSessionsPerUser, replyMode);
     if (session === null) {
       throw new SessionException(SessionExceptionCode.TooMany);
     }
@@ -63,17 +67,36 @@ export class SessionService {
     return { items, nextCursor: rows.length > limit && last ? encodeCursor(last) : null };
   }
 
-  async rename(session: SessionEntity, title: string | null): Promise<SessionEntity> {
-    const renamed = await this.sessions.rename(session.id, session.ownerId, title);
+  async get(session: OwnedResource): Promise<SessionEntity> {
+    const found = await this.sessions.findById(session.id);
+    if (found === null) {
+      throw new SessionException(SessionExceptionCode.NotFound);
+    }
+    return found;
+  }
+
+  async update(session: OwnedResource, changes: { title?: string | null; replyMode?: ReplyMode }): Promise<SessionEntity> {
+    const renamed = await this.sessions.update(session.id, session.ownerId, changes);
     if (renamed === null) {
       throw new SessionException(SessionExceptionCode.NotFound);
     }
     return renamed;
   }
 
-  async remove(session: SessionEntity): Promise<void> {
+  /** After the delete committed, the session's open event streams end, on every replica. */
+  async remove(session: OwnedResource): Promise<void> {
     if (!(await this.sessions.delete(session.id, session.ownerId))) {
       throw new SessionException(SessionExceptionCode.NotFound);
+    }
+    await this.deletedListener()?.sessionDeleted(session.id);
+  }
+
+  /** The events module's listener; none in a process without it. */
+  private deletedListener(): SessionDeletedListener | undefined {
+    try {
+      return this.moduleRef.get(SessionDeletedListener, { strict: false });
+    } catch {
+      return undefined;
     }
   }
 }

@@ -1,5 +1,5 @@
 import { HttpException, type ExecutionContext } from '@nestjs/common';
-import { Reflector, type ModuleRef } from '@nestjs/core';
+import { Reflector } from '@nestjs/core';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../config/app-config.js';
@@ -52,13 +52,12 @@ async function guardFor(
   const storage = new RedisThrottlerStorage(new RedisService(config, logger), config, logger);
   const retries = new KnownRetries();
   const metrics = new MetricsService();
-  const moduleRef = { get: () => retries } as unknown as ModuleRef;
   const guard = new ParleyThrottlerGuard(
     throttlerOptions(config, storage),
     storage,
     new Reflector(),
-    moduleRef,
     metrics,
+    retries,
   );
   await guard.onModuleInit();
   return { guard, retries, metrics };

@@ -1,5 +1,5 @@
-import { Injectable, type ExecutionContext } from '@nestjs/common';
-import { ModuleRef, Reflector } from '@nestjs/core';
+import { Inject, Injectable, Optional, type ExecutionContext } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
 import {
   InjectThrottlerOptions,
   InjectThrottlerStorage,
@@ -40,14 +40,14 @@ type SendRequest = FastifyRequest<{
 @Injectable()
 export class ParleyThrottlerGuard extends ThrottlerGuard {
   private readonly store: RedisThrottlerStorage;
-  private detector: SendRetryDetector | null | undefined;
 
   constructor(
     @InjectThrottlerOptions() options: ThrottlerModuleOptions,
     @InjectThrottlerStorage() storage: ThrottlerStorage,
     reflector: Reflector,
-    private readonly moduleRef: ModuleRef,
     private readonly metrics: MetricsService,
+    /** Provided by the messages module (see ThrottleModule.forRoot); absent, no send counts as a retry. */
+    @Optional() @Inject(SendRetryDetector) private readonly detector: SendRetryDetector | null = null,
   ) {
     super(options, storage, reflector);
     if (!(storage instanceof RedisThrottlerStorage)) {
@@ -123,7 +123,7 @@ export class ParleyThrottlerGuard extends ThrottlerGuard {
     const bodyKey = request.body?.clientMessageId;
     const key = typeof bodyKey === 'string' ? bodyKey : typeof header === 'string' ? header : undefined;
     const sessionId = request.params?.sessionId ?? request.body?.sessionId ?? null;
-    const detector = this.retryDetector();
+    const detector = this.detector;
     if (
       key === undefined ||
       (sessionId !== null && !isUuid(sessionId)) ||
@@ -133,20 +133,5 @@ export class ParleyThrottlerGuard extends ThrottlerGuard {
       return false;
     }
     return detector.isRetry(normaliseId(sessionId), request.user.id, key).catch(() => false);
-  }
-
-  /** The chat module provides the detector; a process without it (worker role) has no sends. */
-  private retryDetector(): SendRetryDetector | null {
-    if (this.detector !== undefined) {
-      return this.detector;
-    }
-    let detector: SendRetryDetector | null;
-    try {
-      detector = this.moduleRef.get(SendRetryDetector, { strict: false });
-    } catch {
-      detector = null;
-    }
-    this.detector = detector;
-    return detector;
   }
 }

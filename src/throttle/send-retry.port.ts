@@ -1,6 +1,7 @@
 /**
  * Recognises a send that repeats an earlier one (same idempotency key, same session and owner),
- * so that the limiter can let it through uncounted. Provided by the messages module.
+ * so that the limiter can let it through uncounted. Provided by the messages module and handed to
+ * the throttle module by the app (ThrottleModule.forRoot).
  */
 export abstract class SendRetryDetector {
   /** `sessionId` null: a send that creates its session (POST /v1/chat/send without one). */

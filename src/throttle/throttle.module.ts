@@ -1,4 +1,4 @@
-import { Module, type ExecutionContext } from '@nestjs/common';
+import { Module, type DynamicModule, type ExecutionContext, type ModuleMetadata } from '@nestjs/common';
 import { APP_GUARD, APP_INTERCEPTOR, Reflector } from '@nestjs/core';
 import { ThrottlerModule, type ThrottlerModuleOptions } from '@nestjs/throttler';
 import type { Logger } from 'pino';
@@ -35,18 +35,28 @@ export function throttlerOptions(config: AppConfig, storage: RedisThrottlerStora
   };
 }
 
-/** Registered after AuthModule, so its guard runs after the auth guard and sees the verified user. */
-@Module({
-  imports: [
-    ThrottlerModule.forRootAsync({
-      inject: [AppConfig, RedisService, PINO_LOGGER],
-      useFactory: (config: AppConfig, redis: RedisService, logger: Logger) =>
-        throttlerOptions(config, new RedisThrottlerStorage(redis, config, logger)),
-    }),
-  ],
-  providers: [
-    { provide: APP_GUARD, useClass: ParleyThrottlerGuard },
-    { provide: APP_INTERCEPTOR, useClass: SendQuotaRefundInterceptor },
-  ],
-})
-export class ThrottleModule {}
+/**
+ * Registered after AuthModule, so its guard runs after the auth guard and sees the verified user.
+ * `retryDetectorFrom` is the module that exports the SendRetryDetector (messages): the app names
+ * it, so that throttle depends on no feature and the guard gets its detector by injection.
+ */
+@Module({})
+export class ThrottleModule {
+  static forRoot(options: { retryDetectorFrom: NonNullable<ModuleMetadata['imports']>[number] }): DynamicModule {
+    return {
+      module: ThrottleModule,
+      imports: [
+        options.retryDetectorFrom,
+        ThrottlerModule.forRootAsync({
+          inject: [AppConfig, RedisService, PINO_LOGGER],
+          useFactory: (config: AppConfig, redis: RedisService, logger: Logger) =>
+            throttlerOptions(config, new RedisThrottlerStorage(redis, config, logger)),
+        }),
+      ],
+      providers: [
+        { provide: APP_GUARD, useClass: ParleyThrottlerGuard },
+        { provide: APP_INTERCEPTOR, useClass: SendQuotaRefundInterceptor },
+      ],
+    };
+  }
+}

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApp, stopAll, type AppProcess } from '../support/cluster.js';
-import { http } from '../support/http.js';
+import { eventually, http } from '../support/http.js';
 import { openSocket, parseRawResponse, rawRequest, readUntilClosed } from '../support/raw-http.js';
 import { createTestDatabase, productionEnv, uniqueName, type TestDatabase } from '../support/services.js';
 import { tokenFor } from '../support/tokens.js';
@@ -237,5 +237,41 @@ describe('HTTP hardening: what reaches Parley before any route runs', () => {
     const unknown = await http('GET', `${app.url}/v1/nothing-here/${'x'.repeat(50)}`, { token });
     expect(unknown.status).toBe(404);
     expect(unknown.text).not.toContain('nothing-here');
+  });
+});
+
+describe('HTTP_MAX_CONNECTIONS', () => {
+  let db: TestDatabase;
+  let app: AppProcess;
+  const MAX = 12;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    app = await startApp({ env: productionEnv(db, uniqueName('t'), { HTTP_MAX_CONNECTIONS: String(MAX) }) });
+  });
+
+  afterAll(async () => {
+    await stopAll([app]);
+    await db.drop();
+  });
+
+  it('refuses connections past the cap at accept, and serves again once they close', async () => {
+    const held = await Promise.all(Array.from({ length: MAX }, () => openSocket(app.url)));
+    // Give the server time to accept all of them before the one past the cap arrives.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const extra = await openSocket(app.url);
+    const reading = readUntilClosed(extra, 10_000);
+    extra.write('GET /health/live HTTP/1.1\r\nHost: x\r\n\r\n');
+    const { data, closed } = await reading;
+    expect(closed).toBe(true);
+    expect(data).toBe('');
+    for (const socket of held) {
+      socket.destroy();
+    }
+    const live = await eventually(async () => {
+      const response = await fetch(`${app.url}/health/live`).catch(() => undefined);
+      return response?.status === 200 ? response : undefined;
+    });
+    expect(live.status).toBe(200);
   });
 });

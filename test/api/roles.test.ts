@@ -42,7 +42,9 @@ describe('roles: api pods serve the API and consume no job, worker pods serve on
     // The local responder runs in milliseconds: a consumer would have finished long before this.
     await sleep(2000);
     expect((await http('GET', replyUrl, { token })).body.status).toBe('pending');
-    const scrape = await http('GET', `${api.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
+    const scrape = await http('GET', `${api.url}/metrics`, {
+      headers: { authorization: `Bearer ${METRICS_TOKEN}` },
+    });
     expect(valueOf(parseMetrics(scrape.text), 'parley_queue_jobs', { state: 'waiting' })).toBe(1);
 
     await start('worker');
@@ -66,19 +68,30 @@ describe('roles: api pods serve the API and consume no job, worker pods serve on
       ['GET', '/docs-json'],
       ['GET', '/'],
     ] as const) {
-      const response = await http(method, `${worker.url}${path}`, { token, body: method === 'POST' || method === 'PUT' ? {} : undefined });
+      const response = await http(method, `${worker.url}${path}`, {
+        token,
+        body: method === 'POST' || method === 'PUT' ? {} : undefined,
+      });
       expect(response.status, `${method} ${path}`).toBe(404);
-      expect(response.body, `${method} ${path}`).toMatchObject({ statusCode: 404, code: 'not_found', requestId: expect.any(String) });
+      expect(response.body, `${method} ${path}`).toMatchObject({
+        statusCode: 404,
+        code: 'not_found',
+        requestId: expect.any(String),
+      });
     }
     for (const path of ['/health/live', '/health/ready', '/health/startup']) {
       expect((await http('GET', `${worker.url}${path}`)).status, path).toBe(200);
     }
-    const scrape = await http('GET', `${worker.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
+    const scrape = await http('GET', `${worker.url}/metrics`, {
+      headers: { authorization: `Bearer ${METRICS_TOKEN}` },
+    });
     expect(scrape.status).toBe(200);
     const samples = parseMetrics(scrape.text);
     expect(valueOf(samples, 'parley_replies_total', { outcome: 'complete' })).toBe(1);
     // The 404s above are counted as unmatched or by their template; no API route series of its own otherwise.
-    expect(samples.filter((s) => s.name === 'http_requests_total' && s.labels.status_class === '5xx')).toEqual([]);
+    expect(
+      samples.filter((s) => s.name === 'http_requests_total' && s.labels.status_class === '5xx'),
+    ).toEqual([]);
     expect((await http('GET', `${worker.url}/metrics`)).status).toBe(401);
   });
 });

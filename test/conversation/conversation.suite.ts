@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { FakeOpenAi } from '../support/fake-openai.js';
 import { eventually, http } from '../support/http.js';
 import { openSse, type SseClient } from '../support/sse.js';
@@ -60,6 +60,12 @@ export function defineConversationSuite(mode: string, start: (fake: FakeOpenAi) 
     });
 
     beforeEach(() => fake.reset());
+
+    // A model call aborted at the end of one test is seen closed by the fake at its next token:
+    // in the next test's counts, unless the test waits for it here.
+    afterEach(async () => {
+      await eventually(async () => (fake.inFlight === 0 ? true : undefined), 20_000, 'no model call in flight');
+    });
 
     const api = (method: string, path: string, body?: unknown, token = alice) =>
       http(method, `${target.url}${path}`, { token, body });
@@ -197,6 +203,137 @@ export function defineConversationSuite(mode: string, start: (fake: FakeOpenAi) 
         const one = await exchange(sessionId, 'case one');
         const two = await exchange(sessionId, 'case two', { parentId: (one.reply.id as string).toUpperCase() });
         expect(two.message.parentId).toBe(one.reply.id);
+      });
+    });
+
+    describe('regenerate', () => {
+      it('adds a sibling reply to the same user message, whose prompt ends at that message', async () => {
+        const sessionId = await newSession();
+        const one = await exchange(sessionId, 'name a colour');
+        const two = await exchange(sessionId, 'and a fruit');
+        fake.reset();
+        const regenerated = await api('POST', `/v1/sessions/${sessionId}/messages/${two.reply.id}/regenerate`);
+        expect(regenerated.status, regenerated.text).toBe(202);
+        expect(regenerated.body.reply).toMatchObject({
+          role: 'assistant',
+          status: 'pending',
+          seq: 5,
+          parentId: two.message.id,
+          replyTo: two.message.id,
+        });
+        const done = await finished(sessionId, regenerated.body.reply.id as string);
+        expect(done.status).toBe('complete');
+        expect(fake.requests).toHaveLength(1);
+        expect(fake.requests[0]?.body.messages).toEqual(two.prompt);
+        const page = await branch(sessionId);
+        expect(page.items.map((m) => m.id)).toEqual([one.message.id, one.reply.id, two.message.id, done.id]);
+        expect(page.items[3]).toMatchObject({ siblingCount: 2, siblingIndex: 1 });
+        const older = await branch(sessionId, `?leafId=${two.reply.id}`);
+        expect(older.items[3]).toMatchObject({ id: two.reply.id, siblingCount: 2, siblingIndex: 0 });
+
+        // Regenerating an earlier reply: its prompt still ends at its own user message.
+        fake.reset();
+        const first = await api('POST', `/v1/sessions/${sessionId}/messages/${one.reply.id}/regenerate`);
+        expect(first.status).toBe(202);
+        await finished(sessionId, first.body.reply.id as string);
+        expect(fake.requests[0]?.body.messages).toEqual(one.prompt);
+        // A plain send continues the newest message: the regenerated first reply.
+        const next = await exchange(sessionId, 'and a vegetable');
+        expect(next.message.parentId).toBe(first.body.reply.id);
+        expect(next.prompt.map((m) => m.content)).not.toContain('and a fruit');
+      });
+
+      it('refuses an unfinished reply (409), anything but a reply (404), and counts as a pending reply', async () => {
+        fake.tokenDelayMs = 50;
+        const carol = await target.token(`carol-${randomUUID().slice(0, 8)}`);
+        const sessionId = await newSession(carol);
+        const sent = await api('POST', `/v1/sessions/${sessionId}/messages`, { content: longQuestion(30) }, carol);
+        const busy = await api('POST', `/v1/sessions/${sessionId}/messages/${sent.body.reply.id}/regenerate`, undefined, carol);
+        expect(busy.status).toBe(409);
+        expect(busy.body).toMatchObject({ code: 'reply_not_finished', requestId: expect.any(String) });
+        expect((await api('POST', `/v1/sessions/${sessionId}/messages/${sent.body.message.id}/regenerate`, undefined, carol)).status).toBe(404);
+        expect((await api('POST', `/v1/sessions/${sessionId}/messages/${randomUUID()}/regenerate`, undefined, carol)).status).toBe(404);
+        expect((await api('POST', `/v1/sessions/${sessionId}/messages/nope/regenerate`, undefined, carol)).status).toBe(400);
+        expect((await api('POST', `/v1/sessions/${sessionId}/messages/${sent.body.reply.id}/regenerate`)).status).toBe(403);
+        expect((await api('POST', `/v1/sessions/${sessionId}/messages/${sent.body.reply.id}/stop`, undefined, carol)).status).toBe(200);
+
+        // The stopped reply can be regenerated; three regenerations fill the pending replies cap (3).
+        const regenerated: string[] = [];
+        for (let i = 0; i < 3; i += 1) {
+          const again = await api('POST', `/v1/sessions/${sessionId}/messages/${sent.body.reply.id}/regenerate`, undefined, carol);
+          expect(again.status, again.text).toBe(202);
+          regenerated.push(again.body.reply.id as string);
+        }
+        const refused = await api('POST', `/v1/sessions/${sessionId}/messages/${sent.body.reply.id}/regenerate`, undefined, carol);
+        expect(refused.status).toBe(429);
+        expect(refused.body.code).toBe('too_many_pending_replies');
+        expect(refused.headers.get('retry-after')).not.toBeNull();
+        for (const id of regenerated) {
+          await api('POST', `/v1/sessions/${sessionId}/messages/${id}/stop`, undefined, carol);
+        }
+      });
+    });
+
+    describe('burst coalescing', () => {
+      it('sessions take replyMode on create and PATCH (default each)', async () => {
+        const plain = await api('POST', '/v1/sessions', { title: 'plain' });
+        expect(plain.body.replyMode).toBe('each');
+        const created = await api('POST', '/v1/sessions', { replyMode: 'coalesce' });
+        expect(created.status).toBe(201);
+        expect(created.body).toMatchObject({ replyMode: 'coalesce', title: null });
+        const patched = await api('PATCH', `/v1/sessions/${created.body.id as string}`, { replyMode: 'each' });
+        expect(patched.status, patched.text).toBe(200);
+        expect(patched.body).toMatchObject({ replyMode: 'each', title: null });
+        const renamed = await api('PATCH', `/v1/sessions/${created.body.id as string}`, { title: 'named' });
+        expect(renamed.body).toMatchObject({ replyMode: 'each', title: 'named' });
+        expect((await api('GET', `/v1/sessions/${created.body.id as string}`)).body.replyMode).toBe('each');
+        for (const body of [{ replyMode: 'bogus' }, {}]) {
+          const refused = await api('PATCH', `/v1/sessions/${created.body.id as string}`, body);
+          expect(refused.status, JSON.stringify(body)).toBe(400);
+        }
+        expect((await api('POST', '/v1/sessions', { replyMode: 'both' })).status).toBe(400);
+      });
+
+      it('coalesce: 5 messages sent at once get one model call whose prompt holds all 5; 4 replies are superseded', async () => {
+        const sessionId = (await api('POST', '/v1/sessions', { replyMode: 'coalesce' })).body.id as string;
+        const sse = await openSse(`${target.url}/v1/sessions/${sessionId}/events`, alice);
+        const contents = [1, 2, 3, 4, 5].map((i) => `burst part ${i}`);
+        const sent = await Promise.all(contents.map((content) => api('POST', `/v1/sessions/${sessionId}/messages`, { content })));
+        expect(sent.map((r) => r.status)).toEqual([202, 202, 202, 202, 202]);
+        const bySeq = sent.map((r) => r.body).sort((x, y) => x.message.seq - y.message.seq);
+        const last = bySeq.at(-1);
+        const answer = await finished(sessionId, last.reply.id as string);
+        expect(answer.status).toBe('complete');
+        for (const earlier of bySeq.slice(0, -1)) {
+          expect((await api('GET', `/v1/sessions/${sessionId}/messages/${earlier.reply.id}`)).body.status).toBe('superseded');
+        }
+        await sse.waitFor((e) => e.event === 'reply.completed', 10_000, 'reply.completed');
+        sse.close();
+        expect(sse.events.filter((e) => e.event === 'reply.superseded').map((e) => e.data.messageId).sort()).toEqual(
+          bySeq.slice(0, -1).map((b) => b.reply.id).sort(),
+        );
+        expect(fake.requests).toHaveLength(1);
+        const users = fake.requests[0]?.body.messages.filter((m) => m.role === 'user').map((m) => m.content);
+        expect(users).toEqual(bySeq.map((b) => b.message.content));
+        expect([...(users ?? [])].sort()).toEqual([...contents].sort());
+      });
+
+      it('each: the same 5 messages get 5 model calls', async () => {
+        const sessionId = await newSession();
+        const contents = [1, 2, 3, 4, 5].map((i) => `single part ${i}`);
+        const sent: any[] = [];
+        for (const [i, content] of contents.entries()) {
+          if (i >= 3) {
+            // At most MAX_PENDING_REPLIES (3) open at once.
+            await finished(sessionId, sent[i - 3].body.reply.id as string);
+          }
+          sent.push(await api('POST', `/v1/sessions/${sessionId}/messages`, { content }));
+        }
+        for (const response of sent) {
+          expect((await finished(sessionId, response.body.reply.id as string)).status).toBe('complete');
+        }
+        expect(fake.requests).toHaveLength(5);
+        expect(fake.requests.map((r) => r.body.messages.at(-1)?.content)).toEqual(contents);
       });
     });
 

@@ -60,6 +60,9 @@ export interface Traffic {
   readsUnder100ms: PerMinute;
   readsUnder1s: PerMinute;
   readsUnder5s: PerMinute;
+  /** Calls a minute to POST /v1/chat/send (each waits for its reply), of which back within 10 s. */
+  sends: PerMinute;
+  sendsUnder10s: PerMinute;
   /** Readiness probes a minute answered 503 (a pod draining or overloaded). */
   probes503: PerMinute;
   cache: { memoryHit: PerMinute; memoryMiss: PerMinute; redisHit: PerMinute; redisMiss: PerMinute };
@@ -86,6 +89,8 @@ export const HEALTHY: Traffic = {
   readsUnder100ms: 570,
   readsUnder1s: 600,
   readsUnder5s: 600,
+  sends: 10,
+  sendsUnder10s: 9,
   probes503: 0,
   cache: { memoryHit: 300, memoryMiss: 100, redisHit: 80, redisMiss: 20 },
   securityEvents: 1,
@@ -109,6 +114,8 @@ export const IDLE: Traffic = {
   readsUnder100ms: 0,
   readsUnder1s: 0,
   readsUnder5s: 0,
+  sends: 0,
+  sendsUnder10s: 0,
   cache: { memoryHit: 0, memoryMiss: 0, redisHit: 0, redisMiss: 0 },
   securityEvents: 0,
   complete: 0,
@@ -122,8 +129,21 @@ export const IDLE: Traffic = {
 };
 
 const RATES = [
-  'reads', 'reads5xx', 'readsUnder100ms', 'readsUnder1s', 'readsUnder5s', 'securityEvents', 'complete', 'failed',
-  'repliesUnder5s', 'repliesUnder30s', 'repliesUnder60s', 'llmCalls', 'llmErrors',
+  'reads',
+  'reads5xx',
+  'readsUnder100ms',
+  'readsUnder1s',
+  'readsUnder5s',
+  'sends',
+  'sendsUnder10s',
+  'securityEvents',
+  'complete',
+  'failed',
+  'repliesUnder5s',
+  'repliesUnder30s',
+  'repliesUnder60s',
+  'llmCalls',
+  'llmErrors',
 ] as const;
 
 /** The same total traffic spread over more pods: each pod's rates times `factor(minute)`. */
@@ -157,17 +177,43 @@ function metricsOf(component: Component, t: Traffic): MetricSpec[] {
     gauge('parley_db_pool_max', {}, 10),
     counter('http_requests_total', { ...probe, status_class: '2xx' }, (m) => 12 - at(t.probes503, m)),
     counter('http_requests_total', { ...probe, status_class: '5xx' }, t.probes503),
-    counter('http_requests_total', { ...get, status_class: '2xx' }, api ? (m) => at(t.reads, m) - at(t.reads5xx, m) : zero),
+    counter(
+      'http_requests_total',
+      { ...get, status_class: '2xx' },
+      api ? (m) => at(t.reads, m) - at(t.reads5xx, m) : zero,
+    ),
     counter('http_requests_total', { ...get, status_class: '5xx' }, api ? t.reads5xx : zero),
-    counter('http_request_duration_seconds_bucket', { ...get, status_class: '2xx', le: '0.1' }, api ? t.readsUnder100ms : zero),
-    counter('http_request_duration_seconds_bucket', { ...get, status_class: '2xx', le: '1' }, api ? t.readsUnder1s : zero),
-    counter('http_request_duration_seconds_bucket', { ...get, status_class: '2xx', le: '5' }, api ? t.readsUnder5s : zero),
-    counter('http_request_duration_seconds_bucket', { ...get, status_class: '2xx', le: '+Inf' }, api ? t.reads : zero),
+    counter(
+      'http_request_duration_seconds_bucket',
+      { ...get, status_class: '2xx', le: '0.1' },
+      api ? t.readsUnder100ms : zero,
+    ),
+    counter(
+      'http_request_duration_seconds_bucket',
+      { ...get, status_class: '2xx', le: '1' },
+      api ? t.readsUnder1s : zero,
+    ),
+    counter(
+      'http_request_duration_seconds_bucket',
+      { ...get, status_class: '2xx', le: '5' },
+      api ? t.readsUnder5s : zero,
+    ),
+    counter(
+      'http_request_duration_seconds_bucket',
+      { ...get, status_class: '2xx', le: '+Inf' },
+      api ? t.reads : zero,
+    ),
     // /v1/chat/send waits for its reply by design: slow, and never part of the API's latency.
     counter('http_request_duration_seconds_bucket', { ...send, le: '1' }, 0),
-    counter('http_request_duration_seconds_bucket', { ...send, le: '+Inf' }, api ? (m) => (at(t.reads, m) > 0 ? 10 : 0) : zero),
+    counter('http_request_duration_seconds_bucket', { ...send, le: '10' }, api ? t.sendsUnder10s : zero),
+    counter('http_request_duration_seconds_bucket', { ...send, le: '+Inf' }, api ? t.sends : zero),
+    counter('http_request_duration_seconds_count', send, api ? t.sends : zero),
     counter('parley_cache_requests_total', { tier: 'memory', result: 'hit' }, api ? t.cache.memoryHit : zero),
-    counter('parley_cache_requests_total', { tier: 'memory', result: 'miss' }, api ? t.cache.memoryMiss : zero),
+    counter(
+      'parley_cache_requests_total',
+      { tier: 'memory', result: 'miss' },
+      api ? t.cache.memoryMiss : zero,
+    ),
     counter('parley_cache_requests_total', { tier: 'redis', result: 'hit' }, api ? t.cache.redisHit : zero),
     counter('parley_cache_requests_total', { tier: 'redis', result: 'miss' }, api ? t.cache.redisMiss : zero),
     counter('parley_security_events_total', { type: 'session_forbidden' }, api ? t.securityEvents : zero),
@@ -178,9 +224,21 @@ function metricsOf(component: Component, t: Traffic): MetricSpec[] {
     counter('parley_reply_latency_seconds_bucket', { le: '5' }, api ? zero : t.repliesUnder5s),
     counter('parley_reply_latency_seconds_bucket', { le: '30' }, api ? zero : t.repliesUnder30s),
     counter('parley_reply_latency_seconds_bucket', { le: '60' }, api ? zero : t.repliesUnder60s),
-    counter('parley_reply_latency_seconds_bucket', { le: '+Inf' }, api ? zero : (m) => at(t.complete, m) + at(t.failed, m)),
-    counter('parley_llm_request_duration_seconds_count', { provider: 'openai', outcome: 'ok' }, api ? zero : (m) => at(t.llmCalls, m) - at(t.llmErrors, m)),
-    counter('parley_llm_request_duration_seconds_count', { provider: 'openai', outcome: 'error' }, api ? zero : t.llmErrors),
+    counter(
+      'parley_reply_latency_seconds_bucket',
+      { le: '+Inf' },
+      api ? zero : (m) => at(t.complete, m) + at(t.failed, m),
+    ),
+    counter(
+      'parley_llm_request_duration_seconds_count',
+      { provider: 'openai', outcome: 'ok' },
+      api ? zero : (m) => at(t.llmCalls, m) - at(t.llmErrors, m),
+    ),
+    counter(
+      'parley_llm_request_duration_seconds_count',
+      { provider: 'openai', outcome: 'error' },
+      api ? zero : t.llmErrors,
+    ),
     counter('parley_llm_errors_total', { provider: 'openai', kind: 'server' }, api ? zero : t.llmErrors),
   ];
 }
@@ -253,7 +311,10 @@ export function promtoolTests(scenarios: Scenario[], rules: Rule[]): unknown[] {
       const target = { job: 'parley', instance: p.instance, component: p.component };
       return [
         { series: selector('up', target), values: samples(p, 'up') },
-        ...p.metrics.map((metric) => ({ series: selector(metric.name, { ...target, ...metric.labels }), values: samples(p, metric) })),
+        ...p.metrics.map((metric) => ({
+          series: selector(metric.name, { ...target, ...metric.labels }),
+          values: samples(p, metric),
+        })),
       ];
     }),
     alert_rule_test: scenario.expect.flatMap((expectation) =>

@@ -41,7 +41,9 @@ function modelClasses(): Map<string, ModelClass> {
 
 const MODELS = modelClasses();
 
-async function render(dir: string): Promise<Array<{ apiVersion: string; kind: string; metadata: { name: string } }>> {
+async function render(
+  dir: string,
+): Promise<Array<{ apiVersion: string; kind: string; metadata: { name: string } }>> {
   const { stdout } = await run('kubectl', ['kustomize', dir]);
   return parseAllDocuments(stdout).map((document) => document.toJS());
 }
@@ -83,7 +85,17 @@ describe('Kubernetes manifests against their schemas', () => {
   it('render with kubectl kustomize, CRDs included, and every object validates', async () => {
     const objects = await render(join(root, 'k8s'));
     const kinds = new Set(objects.map((object) => object.kind));
-    for (const kind of ['Deployment', 'Job', 'Service', 'Ingress', 'NetworkPolicy', 'HorizontalPodAutoscaler', 'ServiceMonitor', 'PrometheusRule', 'ScaledObject']) {
+    for (const kind of [
+      'Deployment',
+      'Job',
+      'Service',
+      'Ingress',
+      'NetworkPolicy',
+      'HorizontalPodAutoscaler',
+      'ServiceMonitor',
+      'PrometheusRule',
+      'ScaledObject',
+    ]) {
       expect(kinds.has(kind), kind).toBe(true);
     }
     expect(await schemaErrors(join(root, 'k8s'))).toEqual([]);
@@ -92,13 +104,37 @@ describe('Kubernetes manifests against their schemas', () => {
   it('a deliberately broken copy fails, built-in kinds and CRDs alike', async () => {
     const cases = [
       // a probe's timeout written as a string
-      { name: 'deployment', file: 'api-deployment.yaml', from: /timeoutSeconds: 3/, to: 'timeoutSeconds: "3s"', error: /Deployment\/parley-api: .*timeoutSeconds must be integer/ },
+      {
+        name: 'deployment',
+        file: 'api-deployment.yaml',
+        from: /timeoutSeconds: 3/,
+        to: 'timeoutSeconds: "3s"',
+        error: /Deployment\/parley-api: .*timeoutSeconds must be integer/,
+      },
       // a ServiceMonitor endpoint whose bearer token is not a Secret reference
-      { name: 'servicemonitor', file: 'servicemonitor.yaml', from: 'credentials: { name: parley-secrets, key: METRICS_TOKEN }', to: 'credentials: parley-secrets', error: /ServiceMonitor\/parley: .*credentials must be object/ },
+      {
+        name: 'servicemonitor',
+        file: 'servicemonitor.yaml',
+        from: 'credentials: { name: parley-secrets, key: METRICS_TOKEN }',
+        to: 'credentials: parley-secrets',
+        error: /ServiceMonitor\/parley: .*credentials must be object/,
+      },
       // a KEDA trigger without its type
-      { name: 'scaledobject', file: 'worker-scaledobject.yaml', from: '- type: prometheus', to: '- name: prometheus', error: /ScaledObject\/parley-worker: .*must have required property type/ },
+      {
+        name: 'scaledobject',
+        file: 'worker-scaledobject.yaml',
+        from: '- type: prometheus',
+        to: '- name: prometheus',
+        error: /ScaledObject\/parley-worker: .*must have required property type/,
+      },
       // a PrometheusRule whose rule has no expression
-      { name: 'prometheusrule', file: 'prometheus-rules.yaml', from: 'expr: up{job="parley"} == 0', to: 'expression: up{job="parley"} == 0', error: /PrometheusRule\/parley: .*must have required property expr/ },
+      {
+        name: 'prometheusrule',
+        file: 'prometheus-rules.yaml',
+        from: 'expr: up{job="parley"} == 0',
+        to: 'expression: up{job="parley"} == 0',
+        error: /PrometheusRule\/parley: .*must have required property expr/,
+      },
     ];
     for (const c of cases) {
       const errors = await schemaErrors(brokenCopy(c.name, c.file, c.from, c.to));
@@ -108,7 +144,12 @@ describe('Kubernetes manifests against their schemas', () => {
   });
 
   it('a copy that kustomize cannot render fails the render', async () => {
-    const dir = brokenCopy('kustomization', 'kustomization.yaml', '  - servicemonitor.yaml\n', '  - servicemonitor.yaml\n  - missing.yaml\n');
+    const dir = brokenCopy(
+      'kustomization',
+      'kustomization.yaml',
+      '  - servicemonitor.yaml\n',
+      '  - servicemonitor.yaml\n  - missing.yaml\n',
+    );
     await expect(render(dir)).rejects.toThrow(/missing\.yaml/);
   });
 });

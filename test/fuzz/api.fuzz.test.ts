@@ -25,6 +25,8 @@ const RUNS = Number(process.env.FUZZ_RUNS ?? 300);
 const SEED = process.env.FUZZ_SEED === undefined ? undefined : Number(process.env.FUZZ_SEED);
 const METHODS = ['get', 'post', 'put', 'patch', 'delete'] as const;
 const HEADER_VALUE = /^[\t\x20-\x7e]*$/;
+/** Placeholders for the fuzzer's own ids (upper case: the same id in upper case). */
+const OWN = { session: 'own-session-id', message: 'own-message-id', memory: 'own-memory-id' } as const;
 
 interface FuzzRequest {
   method: string;
@@ -35,7 +37,7 @@ interface FuzzRequest {
 }
 
 interface Fixture {
-  attacker: { token: string; sessionId: string; messageId: string; memoryId: string };
+  attacker: { userId: string; token: string; sessionId: string; messageId: string; memoryId: string };
   victim: { userId: string; token: string; sessionId: string; messageId: string; memoryId: string; marker: string };
 }
 
@@ -59,6 +61,8 @@ describe('fuzzing every operation of /docs-json', () => {
     process.stdout.write(`fuzz: app started\n`);
     doc = (await http<OpenApiDocument>('GET', `${app.url}/docs-json`)).body;
     fixture = { attacker: await seed(uniqueName('attacker'), 'own'), victim: await victim() };
+    const { attacker, victim: v } = fixture;
+    doc.knownIds = [attacker.sessionId, attacker.messageId, attacker.memoryId, v.sessionId, v.messageId, v.memoryId];
     process.stdout.write(`fuzz: fixture ready\n`);
   }, 180_000);
 
@@ -67,7 +71,7 @@ describe('fuzzing every operation of /docs-json', () => {
     await db.drop();
   });
 
-  async function seed(userId: string, marker: string): Promise<Fixture['attacker'] & { userId: string }> {
+  async function seed(userId: string, marker: string): Promise<Fixture['attacker']> {
     const token = await tokenFor(userId);
     const session = await http('POST', `${app.url}/v1/sessions`, { token, body: { title: `${marker} title` } });
     const sent = await http('POST', `${app.url}/v1/sessions/${session.body.id as string}/messages`, {
@@ -84,14 +88,15 @@ describe('fuzzing every operation of /docs-json', () => {
   }
 
   function idFor(name: string): fc.Arbitrary<string> {
-    const { attacker, victim: v } = fixture;
-    const own = name.includes('memory') ? attacker.memoryId : name.includes('message') ? attacker.messageId : attacker.sessionId;
+    const { victim: v } = fixture;
+    // The fuzzer's own ids are filled in when the request is sent: a DELETE may have replaced them.
+    const own = name.includes('memory') ? OWN.memory : name.includes('message') ? OWN.message : OWN.session;
     const foreign = name.includes('memory') ? v.memoryId : name.includes('message') ? v.messageId : v.sessionId;
     return fc.oneof(
       { arbitrary: fc.constantFrom(own, foreign, own.toUpperCase(), foreign.toUpperCase()), weight: 4 },
       { arbitrary: fc.uuid(), weight: 1 },
       { arbitrary: hostileString.map((s) => encodeURIComponent(s.replace(/[\ud800-\udfff]/g, '?'))), weight: 2 },
-      { arbitrary: fc.constantFrom('%ZZ', '%00', 'a'.repeat(200), `${own}x`, `{${own}}`, '..'), weight: 1 },
+      { arbitrary: fc.constantFrom('%ZZ', '%00', 'a'.repeat(200), `${foreign}x`, `{${foreign}}`, '..'), weight: 1 },
     );
   }
 
@@ -199,7 +204,30 @@ describe('fuzzing every operation of /docs-json', () => {
     return fc.oneof(...arbitraries);
   }
 
+  /** The placeholders replaced by the fuzzer's current ids, as written or in upper case. */
+  function withOwnIds(path: string): string {
+    const { attacker } = fixture;
+    const ids: Array<[string, string]> = [
+      [OWN.session, attacker.sessionId],
+      [OWN.message, attacker.messageId],
+      [OWN.memory, attacker.memoryId],
+    ];
+    return ids.reduce(
+      (url, [placeholder, id]) => url.replaceAll(placeholder.toUpperCase(), id.toUpperCase()).replaceAll(placeholder, id),
+      path,
+    );
+  }
+
   async function send(request: FuzzRequest): Promise<{ status: number; headers: Headers; text: string }> {
+    const response = await sendOnce({ ...request, path: withOwnIds(request.path) });
+    if (request.method === 'DELETE' && response.status < 300) {
+      // Its own session or memories are gone: fresh ones for the cases that follow.
+      fixture.attacker = await seed(fixture.attacker.userId, 'own');
+    }
+    return response;
+  }
+
+  async function sendOnce(request: FuzzRequest): Promise<{ status: number; headers: Headers; text: string }> {
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), 15_000);
     try {
@@ -225,12 +253,13 @@ describe('fuzzing every operation of /docs-json', () => {
 
   it('answers every generated request without a 5xx, in the contract’s error shape, with nothing of another user', async () => {
     const operations = allOperations();
-    const statuses = new Map<number, number>();
+    const statuses = new Map<string, number>();
     const { victim: v } = fixture;
     await fc.assert(
       fc.asyncProperty(operations, async (request) => {
         const response = await send(request);
-        statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
+        const tally = `${request.what} ${response.status}`;
+        statuses.set(tally, (statuses.get(tally) ?? 0) + 1);
         const context = `${request.what} → ${request.method} ${request.path.slice(0, 300)} ${response.status} ${response.text.slice(0, 300)}`;
         expect(response.status, context).toBeLessThan(500);
         const requestId = response.headers.get('x-request-id');
@@ -246,7 +275,13 @@ describe('fuzzing every operation of /docs-json', () => {
       }),
       { numRuns: RUNS, ...(SEED === undefined ? {} : { seed: SEED }), endOnFailure: true },
     );
-    process.stdout.write(`fuzz: ${RUNS} cases, statuses ${JSON.stringify(Object.fromEntries(statuses))}\n`);
+    const byStatus = new Map<string, number>();
+    for (const [tally, count] of statuses) {
+      const status = tally.slice(tally.lastIndexOf(' ') + 1);
+      byStatus.set(status, (byStatus.get(status) ?? 0) + count);
+    }
+    process.stdout.write(`fuzz: ${RUNS} cases, statuses ${JSON.stringify(Object.fromEntries(byStatus))}\n`);
+    process.stdout.write(`fuzz: by operation ${JSON.stringify(Object.fromEntries([...statuses].sort()))}\n`);
     // The victim's data is all still there and still theirs.
     const session = await http('GET', `${app.url}/v1/sessions/${v.sessionId}`, { token: v.token });
     expect(session.status).toBe(200);

@@ -44,6 +44,13 @@ describe('sessions: cap per user, cursors checked before SQL, listed by last act
     expect((await http('DELETE', `${cluster.url(1)}/v1/sessions/${kept}`, { token })).status).toBe(204);
     expect((await http('POST', `${cluster.url(0)}/v1/sessions`, { token, body: {} })).status).toBe(201);
     expect((await http('POST', `${cluster.url(1)}/v1/sessions`, { token, body: {} })).status).toBe(409);
+
+    // POST /v1/chat/send without a session creates one: under the same cap, and nothing is stored.
+    const chat = await http('POST', `${cluster.url(0)}/v1/chat/send`, { token, body: { message: 'one more?' } });
+    expect(chat.status).toBe(409);
+    expect(chat.body.code).toBe('too_many_sessions');
+    const after = await db.query<{ count: string }>('SELECT count(*) FROM sessions WHERE owner_id = $1', [ownerId]);
+    expect(Number(after[0]?.count)).toBe(CAP);
   });
 
   it.each([

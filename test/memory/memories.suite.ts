@@ -62,7 +62,8 @@ export function defineMemoriesSuite(mode: string, start: () => Promise<MemoryTar
       }
       const bobs = await remember(bob, 'bob thing');
       for (const memory of created) {
-        expect(Object.keys(memory).sort()).toEqual(['content', 'createdAt', 'id', 'source']);
+        expect(Object.keys(memory).sort()).toEqual(['content', 'createdAt', 'id', 'messageId', 'sessionId', 'source']);
+        expect(memory).toMatchObject({ sessionId: null, messageId: null });
         expect(memory.id).toMatch(UUID);
         expect(memory.source).toBe('user');
         expect(new Date(memory.createdAt).toISOString()).toBe(memory.createdAt);
@@ -261,13 +262,14 @@ export function defineMemoriesSuite(mode: string, start: () => Promise<MemoryTar
         'limit=abc',
         `q=${'x'.repeat(501)}`,
         'q=%00',
-        'other=1',
       ];
       for (const query of queries) {
         const response = await api(reader(), 'GET', `/v1/memories?${query}`, alice);
         expect(response.status, query).toBe(400);
         expect(response.body.code).toBe('validation_failed');
       }
+      // An unknown query parameter (a cache-buster) is ignored, not refused.
+      expect((await api(reader(), 'GET', '/v1/memories?other=1', alice)).status).toBe(200);
       expect(await list(alice)).toEqual([]);
 
       const longest = await remember(alice, 'y'.repeat(2000));
@@ -292,7 +294,7 @@ export function defineMemoriesSuite(mode: string, start: () => Promise<MemoryTar
       expect(Object.keys(item.delete.responses)).toEqual(expect.arrayContaining(['204', '403', '404']));
       expect(collection.get.parameters.map((p: any) => p.name).sort()).toEqual(['cursor', 'limit', 'q']);
       const memory = document.components.schemas.MemoryResponseDto;
-      expect(Object.keys(memory.properties).sort()).toEqual(['content', 'createdAt', 'id', 'source']);
+      expect(Object.keys(memory.properties).sort()).toEqual(['content', 'createdAt', 'id', 'messageId', 'sessionId', 'source']);
       expect(memory.properties.source.enum).toEqual(['user', 'extracted']);
       expect(document.components.schemas.CreateMemoryDto.properties.content).toMatchObject({
         minLength: 1,

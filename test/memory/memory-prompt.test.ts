@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DataSource } from 'typeorm';
 import { ChangeNotifier } from '../../src/common/change-notifier.port.js';
-import { ENTITIES, runMigrationsLocked } from '../../src/database/data-source.js';
+import { runMigrationsLocked } from '../../src/database/data-source.js';
 import { MIGRATIONS } from '../../src/database/migrations/index.js';
 import { createPgliteDriver } from '../../src/database/pglite-driver.js';
 import { MemoryPromptSource } from '../../src/memory/memory-prompt.source.js';
@@ -43,7 +43,7 @@ const engines: Record<string, () => Promise<Engine>> = {
     const dataSource = await migrated({
       type: 'postgres',
       url: db.url,
-      entities: ENTITIES,
+      entities: [],
       migrations: MIGRATIONS,
     });
     return { dataSource, close: async () => (await dataSource.destroy(), await db.drop()) };
@@ -54,7 +54,7 @@ const engines: Record<string, () => Promise<Engine>> = {
     const dataSource = await migrated({
       type: 'postgres',
       driver,
-      entities: ENTITIES,
+      entities: [],
       migrations: MIGRATIONS,
     });
     return { dataSource, close: async () => (await dataSource.destroy(), dir.remove()) };

@@ -64,17 +64,14 @@ export function defineSearchSuite(mode: string, start: () => Promise<SearchTarge
             expect(created.status, created.text).toBe(201);
             sessions.push(created.body.id as string);
           }
-          const sends = await Promise.all(
-            sessions.flatMap((sessionId, s) =>
-              Array.from({ length: MESSAGES }, (_, m) =>
-                api(writer(), 'POST', `/v1/sessions/${sessionId}/messages`, token, {
-                  content: `Tell me about ${canary} number ${s}-${m} and the harbour`,
-                }),
-              ),
-            ),
-          );
-          for (const sent of sends) {
-            expect(sent.status, sent.text).toBe(202);
+          // Users send at once; each user's own messages one after another (a pool of a few connections).
+          for (const [s, sessionId] of sessions.entries()) {
+            for (let m = 0; m < MESSAGES; m += 1) {
+              const sent = await api(writer(), 'POST', `/v1/sessions/${sessionId}/messages`, token, {
+                content: `Tell me about ${canary} number ${s}-${m} and the harbour`,
+              });
+              expect(sent.status, sent.text).toBe(202);
+            }
           }
           return { token, canary, sessions };
         }),
@@ -177,7 +174,7 @@ export function defineSearchSuite(mode: string, start: () => Promise<SearchTarge
         expect(refused.status, refused.text).toBe(400);
         expect(refused.body).toMatchObject({ code: 'invalid_cursor' });
       }
-      for (const q of ['!!!', '"', 'or', '-', '(a | b) & !c:*']) {
+      for (const q of ['!!!', '"', 'or', '-', '(a | b) & !c:*', '-'.repeat(400), Array.from({ length: 60 }, (_, i) => `w${i}`).join(' or ')]) {
         const odd = await api(reader(), 'GET', `/v1/search?q=${encodeURIComponent(q)}`, user.token);
         expect(odd.status, `${q}: ${odd.text}`).toBe(200);
       }

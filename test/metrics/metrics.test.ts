@@ -166,7 +166,7 @@ describe('metrics and admin stats', () => {
       expect(exported.has(name), name).toBe(true);
     }
     const alerts = rules.spec.groups.flatMap((group: any) => group.rules.map((rule: any) => rule.alert as string));
-    expect(alerts).toHaveLength(12);
+    expect(alerts).toHaveLength(13);
   });
 });
 

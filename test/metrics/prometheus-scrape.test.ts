@@ -15,10 +15,15 @@ import { tokenFor } from '../support/tokens.js';
 const METRICS_TOKEN = 'prometheus-scrape-token';
 const root = join(import.meta.dirname, '../..');
 const ruleResource = parse(readFileSync(join(root, 'k8s/prometheus-rules.yaml'), 'utf8'));
-const rules: Array<{ alert: string; expr: string }> = ruleResource.spec.groups.flatMap((group: any) => group.rules);
+const rules: Array<{ alert: string; expr: string }> = ruleResource.spec.groups.flatMap(
+  (group: any) => group.rules,
+);
 const dashboard = JSON.parse(readFileSync(join(root, 'k8s/grafana-dashboard.json'), 'utf8'));
 const panelTargets: Array<{ title: string; expr: string }> = dashboard.panels.flatMap((panel: any) =>
-  panel.targets.map((target: any) => ({ title: `${panel.title as string} [${target.legendFormat as string}]`, expr: target.expr as string })),
+  panel.targets.map((target: any) => ({
+    title: `${panel.title as string} [${target.legendFormat as string}]`,
+    expr: target.expr as string,
+  })),
 );
 /** Series that exist only once their event happened (a 429, a 503 from shedding, a pod down): no data is right. */
 const ONLY_ON_EVENTS = /parley_throttled_requests_total|parley_shed_requests_total|up\{job="parley"\} == 0/;
@@ -59,8 +64,9 @@ describe('a real Prometheus scraping two Parley processes with the bearer token'
     writeFileSync(
       join(dir, 'prometheus.yaml'),
       stringify({
-        // Short intervals keep the test short; the rules are the shipped ones.
-        global: { scrape_interval: '1s', scrape_timeout: '1s', evaluation_interval: '1s' },
+        // Short intervals keep the test short; the rules are the shipped ones. A scrape may take a
+        // second on a loaded machine (it reads the queue counts from Redis): the timeout allows it.
+        global: { scrape_interval: '3s', scrape_timeout: '3s', evaluation_interval: '1s' },
         rule_files: [join(dir, 'rules.yaml')],
         // What the ServiceMonitor produces: job="parley", component from the Service, the token from the Secret.
         scrape_configs: [
@@ -88,10 +94,16 @@ describe('a real Prometheus scraping two Parley processes with the bearer token'
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
-    prometheus.stderr?.on('data', (chunk: Buffer) => (prometheusLog = (prometheusLog + chunk.toString()).slice(-4000)));
+    prometheus.stderr?.on(
+      'data',
+      (chunk: Buffer) => (prometheusLog = (prometheusLog + chunk.toString()).slice(-4000)),
+    );
     await eventually(
       async () => {
-        const targets = await fetch(`${prometheusUrl}/api/v1/targets`).then((r) => r.json() as Promise<any>, () => undefined);
+        // Not listening yet, or 503 while its storage opens: ask again.
+        const targets = await fetch(`${prometheusUrl}/api/v1/targets`)
+          .then((r) => (r.ok ? (r.json() as Promise<any>) : undefined))
+          .catch(() => undefined);
         const active: Array<{ health: string }> = targets?.data?.activeTargets ?? [];
         return active.length === 2 && active.every((t) => t.health === 'up') ? true : undefined;
       },
@@ -113,16 +125,20 @@ describe('a real Prometheus scraping two Parley processes with the bearer token'
 
   let streams: SseClient[] = [];
 
-  it('collects traffic from both processes: requests, replies from the worker, events, a security event', async () => {
+  it('collects traffic from both processes: requests, a chat/send, replies from the worker, events, a security event', async () => {
     const owner = await tokenFor(uniqueName('owner'));
     const intruder = await tokenFor(uniqueName('intruder'));
     const sessions: string[] = [];
     for (let i = 0; i < 3; i += 1) {
-      sessions.push((await http('POST', `${api.url}/v1/sessions`, { token: owner, body: {} })).body.id as string);
+      sessions.push(
+        (await http('POST', `${api.url}/v1/sessions`, { token: owner, body: {} })).body.id as string,
+      );
     }
     streams = await Promise.all(sessions.map((id) => openSse(`${api.url}/v1/sessions/${id}/events`, owner)));
     const sends = await Promise.all(
-      sessions.map((id) => http('POST', `${api.url}/v1/sessions/${id}/messages`, { token: owner, body: { content: 'hello' } })),
+      sessions.map((id) =>
+        http('POST', `${api.url}/v1/sessions/${id}/messages`, { token: owner, body: { content: 'hello' } }),
+      ),
     );
     for (const sent of sends) {
       expect(sent.status).toBe(202);
@@ -130,21 +146,34 @@ describe('a real Prometheus scraping two Parley processes with the bearer token'
     for (let i = 0; i < 20; i += 1) {
       await http('GET', `${api.url}/v1/sessions/${sessions[i % 3] as string}/messages`, { token: owner });
     }
-    expect((await http('GET', `${api.url}/v1/sessions/${sessions[0] as string}`, { token: intruder })).status).toBe(403);
+    expect(
+      (await http('GET', `${api.url}/v1/sessions/${sessions[0] as string}`, { token: intruder })).status,
+    ).toBe(403);
     await Promise.all(streams.map((stream) => stream.waitFor((event) => event.event === 'reply.completed')));
+    const sentAndWaited = await http('POST', `${api.url}/v1/chat/send`, {
+      token: owner,
+      body: { message: 'and wait' },
+    });
+    expect(sentAndWaited.status).toBe(200);
 
     // Prometheus has the figures of both processes once it has scraped after the traffic.
-    await eventually(async () => {
-      const replies = await query('sum(parley_replies_total{job="parley",component="worker",outcome="complete"})');
-      return Number(replies.data.result[0]?.value[1]) === 3 ? true : undefined;
-    }, 20_000, 'three completed replies scraped from the worker');
+    await eventually(
+      async () => {
+        const replies = await query(
+          'sum(parley_replies_total{job="parley",component="worker",outcome="complete"})',
+        );
+        return Number(replies.data.result[0]?.value[1]) === 4 ? true : undefined;
+      },
+      20_000,
+      'four completed replies scraped from the worker',
+    );
     const streamsOpen = await query('sum(parley_sse_streams_open{job="parley"})');
     expect(Number(streamsOpen.data.result[0]?.value[1])).toBe(3);
     // Both processes read the same queue: the figure is read once, never summed per pod.
     const perPod = await query('count(parley_queue_jobs{job="parley",state="waiting"})');
     expect(Number(perPod.data.result[0]?.value[1])).toBe(2);
-    // Rates need two samples after the traffic: wait for a few more scrapes.
-    await sleep(4000);
+    // Rates need two samples after the traffic: wait for two more scrapes.
+    await sleep(7000);
   });
 
   it('evaluates every dashboard expression without error, with data wherever traffic exists', async () => {

@@ -1,6 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { EXTRACTION_SYSTEM_PROMPT } from '../../src/memory/extraction/fact-extractor.js';
+import { SUMMARY_SYSTEM_PROMPT } from '../../src/replies/summary/summary.service.js';
 
 /** What the fake does with one request. */
 export type FakeBehaviour =
@@ -11,7 +13,9 @@ export type FakeBehaviour =
   /** A chunk that is not JSON, after some tokens. */
   | { kind: 'malformed'; afterTokens: number }
   /** Sends nothing at all for this long before answering normally. */
-  | { kind: 'stall'; ms: number };
+  | { kind: 'stall'; ms: number }
+  /** Streams this text (in a few chunks) instead of the usual answer. */
+  | { kind: 'text'; text: string };
 
 export interface RecordedRequest {
   body: { model: string; messages: Array<{ role: string; content: string }>; stream?: boolean; max_tokens?: number; max_completion_tokens?: number };
@@ -32,9 +36,18 @@ export function fakeAnswer(messages: ReadonlyArray<{ role: string; content: stri
  */
 export class FakeOpenAi {
   readonly requests: RecordedRequest[] = [];
+  /**
+   * Memory-extraction calls (Parley asks after each completed reply) are kept apart: they are
+   * answered `{"facts":[]}` unless `route` says otherwise, and never take a planned behaviour.
+   */
+  readonly extractionRequests: RecordedRequest[] = [];
+  /** Summarisation calls, kept apart the same way (answered with the usual answer unless routed). */
+  readonly summaryRequests: RecordedRequest[] = [];
   /** Behaviours for the next requests, in order; then `fallback`. */
   readonly plan: FakeBehaviour[] = [];
   fallback: FakeBehaviour = { kind: 'ok' };
+  /** Chooses a request's behaviour from its body, before the plan; undefined leaves it to the plan. */
+  route: ((body: RecordedRequest['body']) => FakeBehaviour | undefined) | undefined;
   /** Delay between two streamed tokens. */
   tokenDelayMs = 0;
   inFlight = 0;
@@ -63,8 +76,11 @@ export class FakeOpenAi {
 
   reset(): void {
     this.requests.length = 0;
+    this.extractionRequests.length = 0;
+    this.summaryRequests.length = 0;
     this.plan.length = 0;
     this.fallback = { kind: 'ok' };
+    this.route = undefined;
     this.tokenDelayMs = 0;
     this.maxInFlight = 0;
     this.closedByClient = 0;
@@ -87,8 +103,16 @@ export class FakeOpenAi {
       return;
     }
     const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as RecordedRequest['body'];
-    const behaviour = this.plan.shift() ?? this.fallback;
-    this.requests.push({ body, authorization: req.headers.authorization, behaviour: behaviour.kind });
+    const extraction = body.messages[0]?.content === EXTRACTION_SYSTEM_PROMPT;
+    const summary = body.messages[0]?.content.startsWith(SUMMARY_SYSTEM_PROMPT) === true;
+    const behaviour: FakeBehaviour =
+      this.route?.(body) ??
+      (extraction ? { kind: 'text', text: '{"facts":[]}' } : summary ? { kind: 'ok' } : (this.plan.shift() ?? this.fallback));
+    (extraction ? this.extractionRequests : summary ? this.summaryRequests : this.requests).push({
+      body,
+      authorization: req.headers.authorization,
+      behaviour: behaviour.kind,
+    });
     this.inFlight += 1;
     this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
     let counted = true;
@@ -122,7 +146,7 @@ export class FakeOpenAi {
       }
     }
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
-    const tokens = fakeAnswer(body.messages);
+    const tokens = behaviour.kind === 'text' ? behaviour.text.match(/[\s\S]{1,8}/g) ?? [] : fakeAnswer(body.messages);
     for (const [i, token] of tokens.entries()) {
       if (res.destroyed) {
         this.closedByClient += 1;

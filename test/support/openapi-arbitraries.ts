@@ -11,6 +11,7 @@ export interface OpenApiSchema {
   maximum?: number;
   minLength?: number;
   maxLength?: number;
+  pattern?: string;
   items?: OpenApiSchema;
   properties?: Record<string, OpenApiSchema>;
   required?: string[];
@@ -31,6 +32,8 @@ export interface OpenApiOperation {
 export interface OpenApiDocument {
   paths: Record<string, Record<string, OpenApiOperation>>;
   components?: { schemas?: Record<string, OpenApiSchema> };
+  /** Not OpenAPI: ids that exist (the fuzzer's and another user's), used for uuid fields. */
+  knownIds?: string[];
 }
 
 /** `arbitrary` about once in `oneIn` draws, null otherwise. */
@@ -74,12 +77,19 @@ export function resolve(doc: OpenApiDocument, schema: OpenApiSchema | undefined)
   return doc.components?.schemas?.[name] ?? {};
 }
 
-function validString(schema: OpenApiSchema): fc.Arbitrary<string> {
+function validString(doc: OpenApiDocument, schema: OpenApiSchema): fc.Arbitrary<string> {
   if (schema.format === 'uuid') {
-    return fc.uuid();
+    const known = doc.knownIds ?? [];
+    return known.length === 0 ? fc.uuid() : fc.oneof(fc.uuid(), fc.constantFrom(...known));
   }
   const min = schema.minLength ?? 0;
   const max = Math.min(schema.maxLength ?? 300, 9000);
+  if (schema.pattern !== undefined) {
+    const matching = fc
+      .stringMatching(new RegExp(schema.pattern))
+      .filter((value) => value.length >= min && value.length <= max);
+    return fc.oneof({ arbitrary: matching, weight: 3 }, { arbitrary: fc.string({ maxLength: max + 1 }), weight: 1 });
+  }
   return fc.oneof(
     fc.string({ minLength: min, maxLength: Math.min(max, 40) }),
     fc.constant('y'.repeat(max)),
@@ -104,7 +114,7 @@ export function valueFor(doc: OpenApiDocument, raw: OpenApiSchema | undefined, d
   if (schema.enum !== undefined) {
     shaped = fc.oneof(fc.constantFrom(...schema.enum), hostileString);
   } else if (schema.type === 'string') {
-    shaped = validString(schema);
+    shaped = validString(doc, schema);
   } else if (schema.type === 'integer' || schema.type === 'number') {
     shaped = validNumber(schema);
   } else if (schema.type === 'boolean') {
@@ -121,8 +131,15 @@ export function valueFor(doc: OpenApiDocument, raw: OpenApiSchema | undefined, d
 
 /** Each property present or missing, sometimes an extra one, sometimes a deeply nested value. */
 function objectFor(doc: OpenApiDocument, schema: OpenApiSchema, depth: number): fc.Arbitrary<Record<string, unknown>> {
+  // Required properties are mostly there, optional ones half the time: often a valid whole.
+  const required = new Set(schema.required ?? []);
   const fields = Object.entries(schema.properties ?? {}).map(([name, property]) =>
-    fc.option(valueFor(doc, property, depth + 1), { nil: undefined, freq: 4 }).map((value) => [name, value] as const),
+    fc
+      .oneof(
+        { arbitrary: valueFor(doc, property, depth + 1), weight: required.has(name) ? 9 : 1 },
+        { arbitrary: fc.constant(undefined), weight: 1 },
+      )
+      .map((value) => [name, value] as const),
   );
   const extra = rarely(fc.tuple(fc.oneof(hostileString, fc.constantFrom('__proto__', 'constructor')), anyJson), 5);
   const nested = rarely(deeplyNested, 10);

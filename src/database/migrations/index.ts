@@ -4,6 +4,9 @@ import { ListSessionsByActivity1767484800000 } from './1767484800000-ListSession
 import { CreateUserPreferences1767600000000 } from './1767600000000-CreateUserPreferences.js';
 import { MessageTree1767657600000 } from './1767657600000-MessageTree.js';
 import { SearchMessages1767700000000 } from './1767700000000-SearchMessages.js';
+import { ExtractedMemories1767700100000 } from './1767700100000-ExtractedMemories.js';
+import { SessionSummaries1767700200000 } from './1767700200000-SessionSummaries.js';
+import { SessionReplyMode1767800000000 } from './1767800000000-SessionReplyMode.js';
 
 /** Every migration, in order. New migrations are appended here. */
 export const MIGRATIONS = [
@@ -13,4 +16,7 @@ export const MIGRATIONS = [
   CreateUserPreferences1767600000000,
   MessageTree1767657600000,
   SearchMessages1767700000000,
+  ExtractedMemories1767700100000,
+  SessionSummaries1767700200000,
+  SessionReplyMode1767800000000,
 ];

@@ -1,19 +1,17 @@
 import { timingSafeEqual } from 'node:crypto';
-import { Controller, Get, Headers, Inject, Res } from '@nestjs/common';
+import { Controller, Get, Headers, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { PrometheusController } from '@willsoto/nestjs-prometheus';
 import type { FastifyReply } from 'fastify';
 import { AuthException, AuthExceptionCode } from '../auth/auth.exception.js';
 import { bearerToken } from '../auth/bearer.util.js';
-import { REPLIES_QUEUE, type GenerateReplyJobData } from '../replies/replies.constants.js';
 import { Public } from '../common/public.decorator.js';
 import { withTimeout } from '../common/with-timeout.util.js';
 import { AppConfig } from '../config/app-config.js';
-import { jobQueueToken } from '../coordination/coordination.module.js';
-import type { JobQueue } from '../coordination/job-queue.port.js';
+import { QueueStats } from '../coordination/queue-stats.service.js';
 import { RedisService } from '../redis/redis.service.js';
-import { ActiveUsersService } from './active-users.service.js';
-import { MetricsService } from './metrics.service.js';
+import { ActiveUsersService } from '../metrics/active-users.service.js';
+import { MetricsService } from '../metrics/metrics.service.js';
 
 /** A scrape never waits longer than this on Redis or the queue: the last values stand meanwhile. */
 const SCRAPE_READ_TIMEOUT_MS = 1000;
@@ -34,7 +32,7 @@ export class MetricsController extends PrometheusController {
     private readonly activeUsers: ActiveUsersService,
     private readonly config: AppConfig,
     private readonly redis: RedisService,
-    @Inject(jobQueueToken(REPLIES_QUEUE)) private readonly replies: JobQueue<GenerateReplyJobData>,
+    private readonly queues: QueueStats,
   ) {
     super();
   }
@@ -66,13 +64,15 @@ export class MetricsController extends PrometheusController {
         (n) => this.metrics.activeUsers.set(n),
         () => undefined,
       ),
-      withTimeout(this.replies.counts(), SCRAPE_READ_TIMEOUT_MS, 'queue counts').then(
-        (counts) => {
-          for (const state of ['waiting', 'active', 'delayed', 'failed'] as const) {
-            this.metrics.queueJobs.set({ queue: REPLIES_QUEUE, state }, counts[state]);
-          }
-        },
-        () => undefined,
+      ...this.queues.names.map((queue) =>
+        withTimeout(this.queues.counts(queue), SCRAPE_READ_TIMEOUT_MS, 'queue counts').then(
+          (counts) => {
+            for (const state of ['waiting', 'active', 'delayed', 'failed'] as const) {
+              this.metrics.queueJobs.set({ queue, state }, counts[state]);
+            }
+          },
+          () => undefined,
+        ),
       ),
     ]);
   }

@@ -1,10 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { MetricsService } from '../metrics/metrics.service.js';
-import { PINO_LOGGER } from './logger.module.js';
-import type { SecurityEventType } from './security-events.constant.js';
+import { PINO_LOGGER } from '../common/logger.module.js';
+import type { SecurityEventType } from '../common/security-events.constant.js';
 
-export type { SecurityEventType } from './security-events.constant.js';
+export type { SecurityEventType } from '../common/security-events.constant.js';
 
 /** Every access violation is logged as a security event (and counted, where metrics are on). */
 @Injectable()

@@ -1,0 +1,45 @@
+import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
+import { CLS_ID, ClsService } from 'nestjs-cls';
+import type { ParleyClsStore } from '../../common/request-context.js';
+import { AppConfig } from '../../config/app-config.js';
+import { jobQueueToken } from '../../coordination/coordination.module.js';
+import type { JobQueue, QueuedJob } from '../../coordination/job-queue.port.js';
+import { SUMMARIES_QUEUE, type SummarizeBranchJobData } from '../replies.constants.js';
+import { SummaryService } from '../summary/summary.service.js';
+
+/** Summaries at once per worker process: background work. */
+const SUMMARY_CONCURRENCY = 1;
+
+/** Consumes the summaries queue in worker roles; at shutdown a running summary is abandoned. */
+@Injectable()
+export class SummarizeBranchJob implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly stop = new AbortController();
+
+  constructor(
+    @Inject(jobQueueToken(SUMMARIES_QUEUE)) private readonly queue: JobQueue<SummarizeBranchJobData>,
+    private readonly summaries: SummaryService,
+    private readonly cls: ClsService<ParleyClsStore>,
+    private readonly config: AppConfig,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    if (this.config.role === 'api') {
+      return;
+    }
+    this.queue.process(SUMMARY_CONCURRENCY, (job) => this.run(job));
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    this.stop.abort(new Error('worker shutting down; summary abandoned'));
+    await this.queue.close(this.config.shutdown.graceMs);
+  }
+
+  private run(job: QueuedJob<SummarizeBranchJobData>): Promise<void> {
+    return this.cls.run(async () => {
+      this.cls.set(CLS_ID, job.data.requestId);
+      this.cls.set('sessionId', job.data.sessionId);
+      this.cls.set('startedAt', Date.now());
+      await this.summaries.summarize(job.data, this.stop.signal);
+    });
+  }
+}

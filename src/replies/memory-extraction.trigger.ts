@@ -1,0 +1,50 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { ClsService } from 'nestjs-cls';
+import type { Logger } from 'pino';
+import { PINO_LOGGER } from '../common/logger.module.js';
+import type { ParleyClsStore } from '../common/request-context.js';
+import { jobQueueToken } from '../coordination/coordination.module.js';
+import type { JobQueue } from '../coordination/job-queue.port.js';
+import {
+  extractionJobId,
+  MEMORY_EXTRACTION_QUEUE,
+  type ExtractMemoriesJobData,
+} from '../memory/memory.constants.js';
+import type { MessageEntity } from '../messages/message.entity.js';
+import { ReplyRepository } from './reply.repository.js';
+
+/**
+ * After a reply completed: asks for the memories in its user message to be extracted, once per
+ * user message (the job id is derived from it). Never fails the reply: a queue that cannot take the
+ * job now costs the memories of that message, not the answer.
+ */
+@Injectable()
+export class MemoryExtractionTrigger {
+  constructor(
+    @Inject(jobQueueToken(MEMORY_EXTRACTION_QUEUE)) private readonly queue: JobQueue<ExtractMemoriesJobData>,
+    private readonly replies: ReplyRepository,
+    private readonly cls: ClsService<ParleyClsStore>,
+    @Inject(PINO_LOGGER) private readonly logger: Logger,
+  ) {}
+
+  async replyCompleted(reply: MessageEntity): Promise<void> {
+    if (reply.replyTo === null) {
+      return;
+    }
+    try {
+      const question = await this.replies.findUserMessage(reply.replyTo);
+      if (question === null) {
+        return;
+      }
+      await this.queue.add(extractionJobId(question.id), {
+        ownerId: question.ownerId,
+        sessionId: question.sessionId,
+        messageId: question.id,
+        content: question.content,
+        requestId: this.cls.getId() ?? reply.requestId ?? reply.id,
+      });
+    } catch (error) {
+      this.logger.warn({ replyId: reply.id, err: (error as Error).message }, 'memory extraction not enqueued');
+    }
+  }
+}

@@ -1,0 +1,168 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { StreamEvent } from '../../src/coordination/event-stream.port.js';
+import { SessionEventBus } from '../../src/events/session-event-bus.service.js';
+import { SessionEventType } from '../../src/events/session-event.payloads.js';
+import type { MessageEntity } from '../../src/messages/message.entity.js';
+import { MessageService, type SendResult } from '../../src/messages/message.service.js';
+import { ReplyFencedError, ReplyGenerationService } from '../../src/replies/reply-generation.service.js';
+import { ReplyRepository } from '../../src/replies/reply.repository.js';
+import { SessionRepository } from '../../src/session/session.repository.js';
+import { FakeOpenAi } from '../support/fake-openai.js';
+import { uniqueName } from '../support/services.js';
+import { createMediumApp, type MediumApp } from './medium.factory.js';
+
+/**
+ * The reply pipeline in one process: the API role only, so that nothing consumes the queue and
+ * each test drives generation itself, as the queue job would.
+ */
+describe('replies in process (PostgreSQL, in-process lock, queue and events)', () => {
+  let fake: FakeOpenAi;
+  let app: MediumApp;
+  let messages: MessageService;
+  let replies: ReplyRepository;
+  let generation: ReplyGenerationService;
+  let events: SessionEventBus;
+
+  beforeAll(async () => {
+    fake = await FakeOpenAi.start();
+    app = await createMediumApp({
+      APP_ROLE: 'api',
+      LLM_PROVIDER: 'openai',
+      LLM_BASE_URL: fake.baseUrl,
+      LLM_MODEL: 'fake-model',
+      LLM_MAX_TRIES: '3',
+      LLM_RETRY_BASE_MS: '20',
+      LLM_TIMEOUT_MS: '5000',
+      MAX_PENDING_REPLIES: '50',
+    });
+    messages = app.get(MessageService);
+    replies = app.get(ReplyRepository);
+    generation = app.get(ReplyGenerationService);
+    events = app.get(SessionEventBus);
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    await fake?.stop();
+  });
+
+  beforeEach(() => fake.reset());
+
+  async function newSession(): Promise<{ ownerId: string; sessionId: string }> {
+    const ownerId = uniqueName('owner');
+    const session = await app.get(SessionRepository).create(ownerId, 'medium', 100);
+    return { ownerId, sessionId: session!.id };
+  }
+
+  function send(session: { ownerId: string; sessionId: string }, content: string, clientMessageId?: string): Promise<SendResult> {
+    return app.inRequest(() => messages.send({ ...session, content, clientMessageId }));
+  }
+
+  async function reply(id: string): Promise<MessageEntity> {
+    const found = await replies.findReply(id);
+    expect(found).not.toBeNull();
+    return found as MessageEntity;
+  }
+
+  it('streams a reply: message.created, then its deltas, then reply.completed; the stored text is the streamed text', async () => {
+    const session = await newSession();
+    const seen: StreamEvent[] = [];
+    const subscription = await events.subscribe(session.sessionId, undefined, (event) => seen.push(event));
+    try {
+      const sent = await send(session, 'What is in Lisbon?');
+      expect(sent.created).toBe(true);
+      expect([sent.message.seq, sent.reply.seq]).toEqual([1, 2]);
+      expect(sent.reply.status).toBe('pending');
+
+      await app.inRequest(() => generation.generateSession(session.sessionId));
+      const done = await reply(sent.reply.id);
+      expect(done).toMatchObject({ status: 'complete', attempt: 1, content: 'Answer 1 to: What is in Lisbon?' });
+
+      await expect.poll(() => seen.at(-1)?.type).toBe(SessionEventType.ReplyCompleted);
+      expect(seen[0]?.type).toBe(SessionEventType.MessageCreated);
+      const deltas = seen.filter((event) => event.type === SessionEventType.ReplyDelta);
+      expect(deltas.length).toBeGreaterThan(0);
+      expect(deltas.map((event) => (event.data as { delta: string }).delta).join('')).toBe(done.content);
+      expect(seen.map((event) => event.id)).toEqual([...seen.map((event) => event.id)].sort((a, b) => a.localeCompare(b, 'en', { numeric: true })));
+    } finally {
+      subscription.close();
+    }
+  });
+
+  it('retries transient model failures as new attempts and completes the reply once', async () => {
+    const session = await newSession();
+    fake.plan.push({ kind: 'status', status: 429 }, { kind: 'status', status: 500 });
+    const sent = await send(session, 'retry me');
+    await app.inRequest(() => generation.generateSession(session.sessionId));
+    expect(fake.requests.map((request) => request.behaviour)).toEqual(['status', 'status', 'ok']);
+    expect(await reply(sent.reply.id)).toMatchObject({ status: 'complete', attempt: 3, content: 'Answer 1 to: retry me' });
+  });
+
+  it('fails the reply with a readable error after LLM_MAX_TRIES lasting failures, and publishes reply.failed', async () => {
+    const session = await newSession();
+    const seen: StreamEvent[] = [];
+    const subscription = await events.subscribe(session.sessionId, undefined, (event) => seen.push(event));
+    try {
+      fake.fallback = { kind: 'status', status: 503 };
+      const sent = await send(session, 'never answered');
+      await app.inRequest(() => generation.generateSession(session.sessionId));
+      expect(fake.requests).toHaveLength(3);
+      const failed = await reply(sent.reply.id);
+      expect(failed.status).toBe('failed');
+      expect(failed.errorCode).toEqual(expect.any(String));
+      await expect.poll(() => seen.at(-1)?.type).toBe(SessionEventType.ReplyFailed);
+      expect(seen.at(-1)?.data).toMatchObject({ messageId: sent.reply.id, code: failed.errorCode });
+    } finally {
+      subscription.close();
+    }
+  });
+
+  it('fences a generator whose reply was taken over: its completion matches no row, and the next attempt completes', async () => {
+    const session = await newSession();
+    const sent = await send(session, 'slow one');
+    fake.tokenDelayMs = 100;
+    const stale = app.inRequest(() => generation.generateSession(session.sessionId));
+    await expect.poll(async () => (await reply(sent.reply.id)).status, { timeout: 10_000 }).toBe('streaming');
+    // Another worker takes the reply over (as after a stalled job): attempt 2 fences attempt 1 out.
+    expect(await replies.beginAttempt(sent.reply.id)).toBe(2);
+    await expect(stale).rejects.toBeInstanceOf(ReplyFencedError);
+    expect(await reply(sent.reply.id)).toMatchObject({ status: 'streaming', attempt: 2, content: '' });
+
+    fake.tokenDelayMs = 0;
+    await app.inRequest(() => generation.generateSession(session.sessionId));
+    expect(await reply(sent.reply.id)).toMatchObject({ status: 'complete', attempt: 3, content: 'Answer 1 to: slow one' });
+  });
+
+  it('never changes a finished reply: stale completions and failures match no row', async () => {
+    const session = await newSession();
+    const sent = await send(session, 'fenced writes');
+    expect(await replies.beginAttempt(sent.reply.id)).toBe(1);
+    expect(await replies.beginAttempt(sent.reply.id)).toBe(2);
+    expect(await replies.complete(sent.reply.id, 1, 'from the stale attempt')).toBeNull();
+    expect(await replies.fail(sent.reply.id, 1, 'stale', 'from the stale attempt')).toBeNull();
+    expect(await replies.complete(sent.reply.id, 2, 'from the current attempt')).toMatchObject({ status: 'complete' });
+    expect(await replies.beginAttempt(sent.reply.id)).toBeNull();
+    expect(await replies.fail(sent.reply.id, 2, 'late', 'too late')).toBeNull();
+    expect(await reply(sent.reply.id)).toMatchObject({ status: 'complete', attempt: 2, content: 'from the current attempt' });
+  });
+
+  it('stores 12 concurrent sends of one session as seq 1..24 and answers them in order, each prompt holding every earlier turn', async () => {
+    const session = await newSession();
+    const sends = await Promise.all(Array.from({ length: 12 }, (_, i) => send(session, `turn ${i}`)));
+    const seqs = sends.flatMap((sent) => [sent.message.seq, sent.reply.seq]).sort((a, b) => a - b);
+    expect(seqs).toEqual(Array.from({ length: 24 }, (_, i) => i + 1));
+    for (const sent of sends) {
+      expect(sent.reply.seq).toBe(sent.message.seq + 1);
+    }
+
+    await app.inRequest(() => generation.generateSession(session.sessionId));
+    const bySeq = [...sends].sort((a, b) => a.message.seq - b.message.seq);
+    for (const [k, sent] of bySeq.entries()) {
+      const done = await reply(sent.reply.id);
+      expect(done.status).toBe('complete');
+      // The fake names how many user turns its prompt held: every earlier one, then this one.
+      expect(done.content).toBe(`Answer ${k + 1} to: ${sent.message.content}`);
+    }
+    expect(fake.requests.map((request) => request.body.messages.at(-1)?.content)).toEqual(bySeq.map((sent) => sent.message.content));
+  });
+});
