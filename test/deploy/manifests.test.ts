@@ -84,7 +84,7 @@ describe('Kubernetes manifests', () => {
     expect(scaledObject.spec.scaleTargetRef.name).toBe('parley-worker');
     const [trigger] = scaledObject.spec.triggers;
     expect(trigger.type).toBe('prometheus');
-    expect(trigger.metadata.query).toMatch(/^sum\(max by \(state\) \(parley_queue_jobs\{job="parley",state=~"waiting\|active"\}\)\)$/);
+    expect(trigger.metadata.query).toMatch(/^sum\(max by \(queue, state\) \(parley_queue_jobs\{job="parley",state=~"waiting\|active"\}\)\)$/);
     // one worker per REPLY_CONCURRENCY jobs waiting or running
     expect(trigger.metadata.threshold).toBe(configMap().data.REPLY_CONCURRENCY);
     for (const { doc } of deployments) {

@@ -170,7 +170,7 @@ describe('a real Prometheus scraping two Parley processes with the bearer token'
     const streamsOpen = await query('sum(parley_sse_streams_open{job="parley"})');
     expect(Number(streamsOpen.data.result[0]?.value[1])).toBe(3);
     // Both processes read the same queue: the figure is read once, never summed per pod.
-    const perPod = await query('count(parley_queue_jobs{job="parley",state="waiting"})');
+    const perPod = await query('count(parley_queue_jobs{job="parley",queue="replies",state="waiting"})');
     expect(Number(perPod.data.result[0]?.value[1])).toBe(2);
     // Rates need two samples after the traffic: wait for two more scrapes.
     await sleep(7000);
