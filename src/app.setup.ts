@@ -8,7 +8,7 @@ import { errorBody } from './common/http-exception.filter.js';
 import { corsOptions } from './common/cors.util.js';
 import { withErrorExamples } from './common/openapi-errors.util.js';
 import { allowedMethods } from './common/allowed-methods.js';
-import { answerClientError, answerFrameworkError, registerRequestIdBySocket } from './common/framework-errors.js';
+import { answerClientError, answerFrameworkError, registerRequestIdBySocket, registerShutdownAnswer } from './common/framework-errors.js';
 import { registerJsonBodyParser } from './common/json-body.parser.js';
 import { registerSecurityHeaders } from './common/security-headers.js';
 import { registerIdNormalisation } from './common/id-params.hook.js';
@@ -36,7 +36,8 @@ export function createFastifyAdapter(config: AppConfig): FastifyAdapter {
     logger: false,
     requestIdHeader: false,
     genReqId: (req: IncomingMessage) => requestIdFrom(req.headers['x-request-id']),
-    return503OnClosing: true,
+    // Parley answers a request that arrives while the server closes itself (registerShutdownAnswer).
+    return503OnClosing: false,
     // Receiving a whole request, headers and body, slowly sent or not: then 408 and the socket closes.
     requestTimeout: config.http.requestTimeoutMs,
     connectionTimeout: config.http.idleTimeoutMs,
@@ -52,6 +53,7 @@ export function createFastifyAdapter(config: AppConfig): FastifyAdapter {
   });
   const fastify = adapter.getInstance();
   fastify.server.maxConnections = config.http.maxConnections;
+  registerShutdownAnswer(fastify);
   registerJsonBodyParser(fastify, config.http.bodyLimitBytes);
   return adapter;
 }

@@ -41,8 +41,11 @@ export class AuthGuard implements CanActivate {
     const header = request.headers.authorization;
     let user = header === undefined || header === '' ? undefined : await this.verifyBearer(request, header);
     if (ticket !== undefined) {
-      // Read-only: the ticket's user, with no role, for this session's events alone.
-      user = { id: await this.tickets.redeem(ticket, request.params.sessionId, user?.id), roles: [] };
+      // Read-only: the ticket's user, with no role, for this session's events alone, until the
+      // ticket expires (or a bearer token sent beside it, whichever is first).
+      const redeemed = await this.tickets.redeem(ticket, request.params.sessionId, user?.id);
+      const bearerExpiresAtMs = user?.expiresAtMs ?? Number.POSITIVE_INFINITY;
+      user = { id: redeemed.userId, roles: [], expiresAtMs: Math.min(redeemed.expiresAtMs, bearerExpiresAtMs) };
     }
     if (user === undefined) {
       throw new AuthException(AuthExceptionCode.MissingToken);

@@ -16,6 +16,12 @@ export interface IssuedTicket {
   readonly expiresAt: Date;
 }
 
+export interface RedeemedTicket {
+  readonly userId: string;
+  /** When the ticket expires (ms since the epoch): a stream opened with it ends then. */
+  readonly expiresAtMs: number;
+}
+
 type Refusal = 'malformed' | 'unknown_or_expired' | 'other_session' | 'other_user';
 
 function hashOf(ticket: string): string {
@@ -54,10 +60,10 @@ export class StreamTicketService {
   }
 
   /**
-   * The user a ticket stands for on this session's events. `bearerUserId`: the user of a bearer
-   * token sent beside the ticket, which must be the same.
+   * The user a ticket stands for on this session's events, and until when. `bearerUserId`: the
+   * user of a bearer token sent beside the ticket, which must be the same.
    */
-  async redeem(ticket: unknown, sessionId: unknown, bearerUserId?: string): Promise<string> {
+  async redeem(ticket: unknown, sessionId: unknown, bearerUserId?: string): Promise<RedeemedTicket> {
     if (typeof ticket !== 'string' || !TICKET.test(ticket)) {
       return this.refuse('malformed', AuthExceptionCode.InvalidTicket, sessionId);
     }
@@ -76,7 +82,7 @@ export class StreamTicketService {
     if (bearerUserId !== undefined && bearerUserId !== grant.userId) {
       return this.refuse('other_user', AuthExceptionCode.TicketForbidden, sessionId, grant.userId);
     }
-    return grant.userId;
+    return { userId: grant.userId, expiresAtMs: grant.expiresAt };
   }
 
   private refuse(reason: Refusal, code: AuthExceptionCode, sessionId: unknown, ticketUserId?: string): never {

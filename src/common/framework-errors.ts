@@ -23,6 +23,49 @@ const MESSAGES: Readonly<Record<string, { status: number; code: string; message:
 const CLIENT_ERROR = { status: 400, code: 'bad_request', message: 'The request is not valid HTTP' };
 const FRAMEWORK_ERROR = { status: 400, code: 'bad_request', message: 'The request cannot be routed' };
 
+const SHUTTING_DOWN = {
+  status: 503,
+  code: 'shutting_down',
+  message: 'This server is shutting down; retry, another replica will answer',
+};
+/** Another replica is ready at once: the client may retry straight away. */
+const SHUTTING_DOWN_RETRY_AFTER_SECONDS = '1';
+
+/**
+ * Once the server closes, it stops accepting connections, but a request can still arrive on a
+ * keep-alive connection that is busy with one in flight (pipelined, or sent before the client saw
+ * the close). Such a request is answered 503 `shutting_down` in Parley's error body, with
+ * `Retry-After`, and the connection closes after it; what was in flight before still finishes,
+ * and its connection closes too (else an idle keep-alive connection would hold the close open
+ * until the grace period ends). Registered first, so that no other hook (and no route) runs for it.
+ */
+export function registerShutdownAnswer(fastify: FastifyInstance): void {
+  let closing = false;
+  fastify.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
+  fastify.addHook('onRequest', (request, reply, done) => {
+    if (!closing) {
+      done();
+      return;
+    }
+    void reply
+      .status(SHUTTING_DOWN.status)
+      .header('x-request-id', request.id)
+      .header('x-content-type-options', NOSNIFF)
+      .header('retry-after', SHUTTING_DOWN_RETRY_AFTER_SECONDS)
+      .header('connection', 'close')
+      .send(errorBody(SHUTTING_DOWN, request.id));
+  });
+  fastify.addHook('onSend', (_request, reply, payload, done) => {
+    if (closing) {
+      void reply.header('connection', 'close');
+    }
+    done(null, payload);
+  });
+}
+
 /** The request in flight on a socket, so that a timeout answered on the socket keeps its id. */
 const requestIdBySocket = new WeakMap<Socket, string>();
 

@@ -53,7 +53,7 @@ export class SessionEventsController {
       'that id are no longer kept (EVENT_STREAM_MAX_LENGTH, EVENT_STREAM_TTL_MS), the resume starts with ' +
       'events.missed {lastEventId}: reload the history, then follow the stream. A comment heartbeat is sent ' +
       'every SSE_HEARTBEAT_MS (15 s by default). session.deleted {sessionId} ends the stream when the session is ' +
-      'deleted; the stream also ends when the token it was opened with expires. At most SSE_MAX_STREAMS_PER_USER ' +
+      'deleted; the stream also ends when the token or stream ticket it was opened with expires. At most SSE_MAX_STREAMS_PER_USER ' +
       'streams of a user are open at once, over all replicas (429 too_many_streams). Errors before the stream opens are JSON.',
   })
   @ApiParam({ name: 'sessionId', format: 'uuid' })

@@ -98,10 +98,12 @@ export class SessionEventsService implements BeforeApplicationShutdown {
           close();
         }
       });
+      this.metrics.sseStreamOpens.inc({ outcome: 'opened' });
       if (raw.destroyed) {
         close();
       }
     } catch (error) {
+      this.metrics.sseStreamOpens.inc({ outcome: 'unavailable' });
       this.logger.warn({ sessionId, err: (error as Error).message }, 'event stream unavailable; closing SSE');
       close();
     }

@@ -2,6 +2,9 @@ import { Injectable } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { SECURITY_EVENT_TYPES } from '../common/security-events.constant.js';
 
+/** How an event stream answered 200 went on: following its session, or closed at once (its event stream unreadable). */
+export const SSE_OPEN_OUTCOMES = ['opened', 'unavailable'] as const;
+
 /**
  * Every metric Parley exports, on a registry of this app's own (several apps in one test process
  * must not collide). Label values are bounded sets: route templates, never raw URLs or ids.
@@ -211,6 +214,13 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  readonly sseStreamOpens = new Counter({
+    name: 'parley_sse_stream_opens_total',
+    help: 'Server-sent event streams answered 200, by outcome: opened (following the session), unavailable (its event stream could not be read: closed at once)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
   readonly redisUp = new Gauge({
     name: 'parley_redis_up',
     help: '1 when this replica can reach Redis (production mode), 0 otherwise',
@@ -226,6 +236,9 @@ export class MetricsService {
     }
     for (const outcome of ['complete', 'failed', 'stopped', 'superseded', 'fenced']) {
       this.replies.inc({ outcome }, 0);
+    }
+    for (const outcome of SSE_OPEN_OUTCOMES) {
+      this.sseStreamOpens.inc({ outcome }, 0);
     }
     for (const tier of ['memory', 'redis']) {
       for (const result of ['hit', 'miss']) {

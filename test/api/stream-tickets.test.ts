@@ -196,4 +196,29 @@ describe('stream tickets: the credential of a browser EventSource, across replic
     expect(logs).not.toContain(ticket.slice(3));
     expect(logs).not.toMatch(/st_[A-Za-z0-9_-]{43}/);
   });
+
+  it('a stream opened with a ticket ends when the ticket expires, as a bearer stream ends at exp; its reconnect is refused', async () => {
+    const sessionId = await session(alice);
+    const ticket = await ticketFor(alice, sessionId);
+    const byTicket = await openSse(`${cluster.url(1)}/v1/sessions/${sessionId}/events?ticket=${ticket}`, undefined);
+    const byToken = await openSse(`${cluster.url(1)}/v1/sessions/${sessionId}/events`, alice);
+    expect([byTicket.status, byToken.status]).toEqual([200, 200]);
+    const outcome = (stream: typeof byTicket, waitMs: number): Promise<string> =>
+      Promise.race([stream.ended.then(() => 'ended'), sleep(waitMs).then(() => 'open')]);
+    try {
+      // The server ends it by itself (TTL_MS after issue); the limit below only keeps a failure short.
+      expect(await outcome(byTicket, TTL_MS + 10_000)).toBe('ended');
+      // Not for another reason: the stream of a token still valid, on the same session, stays open.
+      expect(await outcome(byToken, 500)).toBe('open');
+      // The browser's reconnect with the same ticket is refused, on either replica.
+      for (const replica of [1, 0]) {
+        const again = await http('GET', `${cluster.url(replica)}/v1/sessions/${sessionId}/events?ticket=${ticket}`);
+        expect(again.status).toBe(401);
+        expect(again.body.code).toBe('invalid_ticket');
+      }
+    } finally {
+      byTicket.close();
+      byToken.close();
+    }
+  });
 });

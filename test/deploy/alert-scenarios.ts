@@ -63,6 +63,11 @@ export interface Traffic {
   /** Calls a minute to POST /v1/chat/send (each waits for its reply), of which back within 10 s. */
   sends: PerMinute;
   sendsUnder10s: PerMinute;
+  /** Event streams a minute (GET /v1/sessions/:sessionId/events): following their session, answered 200
+   * but closed at once (the session's events unreadable), answered 5xx before the stream. */
+  sseOpened: PerMinute;
+  sseUnavailable: PerMinute;
+  sse5xx: PerMinute;
   /** Readiness probes a minute answered 503 (a pod draining or overloaded). */
   probes503: PerMinute;
   cache: { memoryHit: PerMinute; memoryMiss: PerMinute; redisHit: PerMinute; redisMiss: PerMinute };
@@ -91,6 +96,9 @@ export const HEALTHY: Traffic = {
   readsUnder5s: 600,
   sends: 10,
   sendsUnder10s: 9,
+  sseOpened: 20,
+  sseUnavailable: 0,
+  sse5xx: 0,
   probes503: 0,
   cache: { memoryHit: 300, memoryMiss: 100, redisHit: 80, redisMiss: 20 },
   securityEvents: 1,
@@ -116,6 +124,7 @@ export const IDLE: Traffic = {
   readsUnder5s: 0,
   sends: 0,
   sendsUnder10s: 0,
+  sseOpened: 0,
   cache: { memoryHit: 0, memoryMiss: 0, redisHit: 0, redisMiss: 0 },
   securityEvents: 0,
   complete: 0,
@@ -136,6 +145,9 @@ const RATES = [
   'readsUnder5s',
   'sends',
   'sendsUnder10s',
+  'sseOpened',
+  'sseUnavailable',
+  'sse5xx',
   'securityEvents',
   'complete',
   'failed',
@@ -166,6 +178,7 @@ function metricsOf(component: Component, t: Traffic): MetricSpec[] {
   const get = { method: 'GET', route: '/v1/sessions' };
   const probe = { method: 'GET', route: '/health/ready' };
   const send = { method: 'POST', route: '/v1/chat/send', status_class: '2xx' };
+  const events = { method: 'GET', route: '/v1/sessions/:sessionId/events' };
   const zero = 0;
   return [
     gauge('parley_redis_up', {}, t.redisUp),
@@ -208,6 +221,11 @@ function metricsOf(component: Component, t: Traffic): MetricSpec[] {
     counter('http_request_duration_seconds_bucket', { ...send, le: '10' }, api ? t.sendsUnder10s : zero),
     counter('http_request_duration_seconds_bucket', { ...send, le: '+Inf' }, api ? t.sends : zero),
     counter('http_request_duration_seconds_count', send, api ? t.sends : zero),
+    // An event stream's request is counted when it ends (it lasts as long as its client stays): its
+    // opens are counted by outcome as they happen; the 5xx before a stream starts, at once.
+    counter('http_requests_total', { ...events, status_class: '5xx' }, api ? t.sse5xx : zero),
+    counter('parley_sse_stream_opens_total', { outcome: 'opened' }, api ? t.sseOpened : zero),
+    counter('parley_sse_stream_opens_total', { outcome: 'unavailable' }, api ? t.sseUnavailable : zero),
     counter('parley_cache_requests_total', { tier: 'memory', result: 'hit' }, api ? t.cache.memoryHit : zero),
     counter(
       'parley_cache_requests_total',

@@ -128,6 +128,19 @@ const FIRING: Scenario[] = [
     ],
   },
   {
+    name: 'ParleySseOpenFailures: a seventh of event-stream opens fail (closed at once, or 5xx)',
+    pods: fleetWith({ ...HEALTHY, sseOpened: from(10, 20, 18), sseUnavailable: from(10, 0, 2), sse5xx: from(10, 0, 1) }),
+    expect: [
+      { minute: 12, firing: [] },
+      { minute: 25, firing: [{ alert: 'ParleySseOpenFailures' }] },
+    ],
+  },
+  {
+    name: 'ParleySseOpenFailures: a few opens fail on a quiet system (under 10 in 10 minutes)',
+    pods: fleetWith({ ...IDLE, sseOpened: (m) => (m % 10 === 0 ? 1 : 0), sseUnavailable: (m) => (m % 10 === 5 ? 1 : 0) }),
+    expect: quiet(20, 40, 60),
+  },
+  {
     name: 'ParleyRepliesSlow: replies take longer than the chat/send wait',
     pods: fleetWith(HEALTHY, {
       ...HEALTHY,

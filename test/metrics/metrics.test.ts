@@ -49,11 +49,17 @@ describe('metrics and admin stats', () => {
     const fiveXx = { method: 'POST', route: '/v1/sessions/:sessionId/messages', status_class: '5xx' };
     expect(fresh.some((s) => s.name === 'http_requests_total' && Object.entries(fiveXx).every(([k, v]) => s.labels[k] === v))).toBe(true);
     expect(valueOf(fresh, 'parley_sse_streams_open')).toBe(0);
+    for (const outcome of ['opened', 'unavailable']) {
+      expect(fresh.some((s) => s.name === 'parley_sse_stream_opens_total' && s.labels.outcome === outcome && s.value === 0), outcome).toBe(true);
+    }
 
     const token = await tokenFor(uniqueName('listener'));
     const session = (await http('POST', `${app.url}/v1/sessions`, { token, body: {} })).body.id as string;
     const streams = await Promise.all([0, 1].map(() => openSse(`${app.url}/v1/sessions/${session}/events`, token)));
     expect(valueOf(await scrape(), 'parley_sse_streams_open')).toBe(2);
+    // Counted once each stream follows its session (the 200 goes out before the subscription).
+    await eventually(async () => ((valueOf(await scrape(), 'parley_sse_stream_opens_total', { outcome: 'opened' }) === 2) ? true : undefined));
+    expect(valueOf(await scrape(), 'parley_sse_stream_opens_total', { outcome: 'unavailable' })).toBe(0);
     streams[0]?.close();
     await eventually(async () => ((valueOf(await scrape(), 'parley_sse_streams_open') === 1) ? true : undefined));
     streams[1]?.close();
@@ -166,7 +172,7 @@ describe('metrics and admin stats', () => {
       expect(exported.has(name), name).toBe(true);
     }
     const alerts = rules.spec.groups.flatMap((group: any) => group.rules.map((rule: any) => rule.alert as string));
-    expect(alerts).toHaveLength(13);
+    expect(alerts).toHaveLength(14);
   });
 });
 
