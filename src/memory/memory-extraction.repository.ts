@@ -40,6 +40,17 @@ export class MemoryExtractionRepository {
     return rows.length > 0;
   }
 
+  /**
+   * Records a message as extracted with nothing stored (the model's answer was unusable), so the
+   * reconciler does not ask the model about it again and again.
+   */
+  async markExtracted(source: ExtractionSource): Promise<void> {
+    await this.db.query(
+      'INSERT INTO memory_extractions (message_id, owner_id) VALUES ($1, $2) ON CONFLICT (message_id) DO NOTHING',
+      [source.messageId, source.ownerId],
+    );
+  }
+
   async store(source: ExtractionSource, facts: readonly Fact[], max: number): Promise<ExtractionResult> {
     const result = await this.db.transaction(async (tx) => {
       await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`memories:${source.ownerId}`]);

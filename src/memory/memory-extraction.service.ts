@@ -54,6 +54,7 @@ export class MemoryExtractionService {
     } catch (error) {
       if (error instanceof MalformedExtractionError) {
         this.logger.warn({ messageId: job.messageId, err: error.message }, 'malformed memory extraction');
+        await this.markMalformed(job);
         return 'malformed';
       }
       throw error;
@@ -74,6 +75,17 @@ export class MemoryExtractionService {
         return 'gone';
       }
       throw error;
+    }
+  }
+
+  /** A message whose session is gone meanwhile has nothing left to record. */
+  private async markMalformed(job: ExtractMemoriesJobData): Promise<void> {
+    try {
+      await this.extractions.markExtracted(job);
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== FOREIGN_KEY_VIOLATION) {
+        throw error;
+      }
     }
   }
 }

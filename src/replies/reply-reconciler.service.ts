@@ -5,16 +5,29 @@ import { AppConfig } from '../config/app-config.js';
 import { jobQueueToken } from '../coordination/coordination.module.js';
 import type { JobQueue } from '../coordination/job-queue.port.js';
 import { LockService } from '../coordination/lock.port.js';
+import { extractionJobId, MEMORY_EXTRACTION_QUEUE, type ExtractMemoriesJobData } from '../memory/memory.constants.js';
 import { REPLIES_QUEUE, type GenerateReplyJobData } from './replies.constants.js';
 import { ReplyRepository } from './reply.repository.js';
 import { describeErrorBriefly } from '../common/log-safe-error.js';
 
 const BATCH = 500;
+/** How far back completed replies are checked for a memory extraction that never ran. */
+const EXTRACTION_WINDOW_MS = 24 * 60 * 60 * 1000;
+
+export interface Reconciled {
+  /** Open replies enqueued again. */
+  readonly replies: number;
+  /** User messages of completed replies whose memory extraction was enqueued again. */
+  readonly extractions: number;
+}
 
 /**
  * The safety net of the reply pipeline (F9): open replies whose job is gone (Redis restarted
  * empty, a delivery given up on, an enqueue that failed) are enqueued again, on start and every
  * RECONCILE_INTERVAL_MS, by one replica at a time. Re-adding is safe: the job id is the reply id.
+ * In the same pass, user messages whose reply completed in the last day but that were never
+ * extracted (the extraction job was lost with Redis or a process) get their extraction enqueued
+ * again; its job id is derived from the message and the extraction stores a message once.
  */
 @Injectable()
 export class ReplyReconciler implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -24,6 +37,7 @@ export class ReplyReconciler implements OnApplicationBootstrap, OnApplicationShu
   constructor(
     private readonly replies: ReplyRepository,
     @Inject(jobQueueToken(REPLIES_QUEUE)) private readonly queue: JobQueue<GenerateReplyJobData>,
+    @Inject(jobQueueToken(MEMORY_EXTRACTION_QUEUE)) private readonly extractionQueue: JobQueue<ExtractMemoriesJobData>,
     private readonly locks: LockService,
     private readonly config: AppConfig,
     @Inject(PINO_LOGGER) private readonly logger: Logger,
@@ -47,24 +61,43 @@ export class ReplyReconciler implements OnApplicationBootstrap, OnApplicationShu
     clearTimeout(this.timer);
   }
 
-  /** Returns how many replies were enqueued again (0 when another replica holds the turn). */
-  async reconcile(): Promise<number> {
+  /** Returns what was enqueued again (nothing when another replica holds the turn). */
+  async reconcile(): Promise<Reconciled> {
     const ttlMs = Math.max(1000, this.config.replies.reconcileIntervalMs);
     const result = await this.locks.tryWithLock('reply-reconciler', { ttlMs }, async (signal) => {
-      let requeued = 0;
+      let replies = 0;
       for (const reply of await this.replies.openReplies(BATCH)) {
         signal.throwIfAborted();
         if (!(await this.queue.has(reply.id))) {
           await this.queue.requeue(reply.id, { replyId: reply.id, sessionId: reply.sessionId, requestId: reply.requestId ?? 'reconciler' });
-          requeued += 1;
+          replies += 1;
         }
       }
-      return requeued;
+      let extractions = 0;
+      for (const message of await this.replies.awaitingExtraction(EXTRACTION_WINDOW_MS, BATCH)) {
+        signal.throwIfAborted();
+        const jobId = extractionJobId(message.messageId);
+        if (!(await this.extractionQueue.has(jobId))) {
+          // `add`, not `requeue`: a job that is queued or running right now is left alone.
+          await this.extractionQueue.add(jobId, {
+            ownerId: message.ownerId,
+            sessionId: message.sessionId,
+            messageId: message.messageId,
+            content: message.content,
+            requestId: message.requestId ?? 'reconciler',
+          });
+          extractions += 1;
+        }
+      }
+      return { replies, extractions };
     });
-    const requeued = result.acquired ? result.value : 0;
-    if (requeued > 0) {
-      this.logger.info({ requeued }, 'open replies without a job enqueued again');
+    const reconciled = result.acquired ? result.value : { replies: 0, extractions: 0 };
+    if (reconciled.replies > 0) {
+      this.logger.info({ requeued: reconciled.replies }, 'open replies without a job enqueued again');
     }
-    return requeued;
+    if (reconciled.extractions > 0) {
+      this.logger.info({ requeued: reconciled.extractions }, 'memory extractions without a job enqueued again');
+    }
+    return reconciled;
   }
 }

@@ -4,6 +4,15 @@ import { ChangeNotifier } from '../common/change-notifier.port.js';
 import type { MessageEntity } from '../messages/message.entity.js';
 import { MESSAGE_COLUMNS, toMessage, type MessageRow } from '../messages/message.mapper.js';
 
+/** A user message whose completed reply should have led to a memory extraction that never ran. */
+export interface AwaitingExtraction {
+  readonly messageId: string;
+  readonly ownerId: string;
+  readonly sessionId: string;
+  readonly content: string;
+  readonly requestId: string | null;
+}
+
 /**
  * Queries of the reply lifecycle (pending → streaming → complete | failed). Every write that
  * finishes a reply names the attempt it belongs to: a stale worker's write matches no row (F8).
@@ -46,6 +55,34 @@ export class ReplyRepository {
       [limit],
     );
     return rows.map(toMessage);
+  }
+
+  /**
+   * User messages whose reply completed within the last `windowMs` and that were never extracted,
+   * oldest first, for owners who have extraction on and whose reply completed after they last
+   * changed their preferences (a message sent while extraction was off is never drawn from later).
+   */
+  async awaitingExtraction(windowMs: number, limit: number): Promise<AwaitingExtraction[]> {
+    const rows: Array<{ id: string; owner_id: string; session_id: string; content: string; request_id: string | null }> =
+      await this.db.query(
+        `SELECT u.id, u.owner_id, u.session_id, u.content, r.request_id
+         FROM messages r
+         JOIN messages u ON u.id = r.reply_to AND u.role = 'user'
+         LEFT JOIN user_preferences p ON p.owner_id = u.owner_id
+         WHERE r.role = 'assistant' AND r.status = 'complete'
+           AND r.updated_at > now() - make_interval(secs => $1::double precision / 1000)
+           AND (p.owner_id IS NULL OR (p.memory_extraction AND r.updated_at > p.updated_at))
+           AND NOT EXISTS (SELECT 1 FROM memory_extractions e WHERE e.message_id = u.id)
+         ORDER BY r.updated_at LIMIT $2`,
+        [windowMs, limit],
+      );
+    return rows.map((row) => ({
+      messageId: row.id,
+      ownerId: row.owner_id,
+      sessionId: row.session_id,
+      content: row.content,
+      requestId: row.request_id,
+    }));
   }
 
   /** Starts a new attempt; returns its number, or null when the reply is already finished. */

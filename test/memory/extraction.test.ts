@@ -118,8 +118,10 @@ describe('memories extracted from conversations (production: 2 processes, the fa
     const sessionId = await newSession(token);
     const malformedBefore = await counter('parley_memory_extractions_total', 'outcome="malformed"');
     const errorsBefore = await counter('parley_memory_extractions_total', 'outcome="error"');
-    await say(token, sessionId, 'MALFORMED fact():I like chess;');
+    const malformed = await say(token, sessionId, 'MALFORMED fact():I like chess;');
     await eventually(async () => ((await counter('parley_memory_extractions_total', 'outcome="malformed"')) > malformedBefore ? true : undefined), 20_000, 'a malformed extraction');
+    // Recorded as extracted with nothing stored: the reconciler does not ask the model again.
+    expect(await extractedOf(malformed)).toBe(1);
     await say(token, sessionId, 'EXPLODE fact():I like golf;');
     await eventually(async () => ((await counter('parley_memory_extractions_total', 'outcome="error"')) > errorsBefore ? true : undefined), 20_000, 'a failed extraction');
     expect(await memories(token)).toEqual([]);

@@ -7,6 +7,7 @@ import { SearchMessages1767700000000 } from './1767700000000-SearchMessages.js';
 import { ExtractedMemories1767700100000 } from './1767700100000-ExtractedMemories.js';
 import { SessionSummaries1767700200000 } from './1767700200000-SessionSummaries.js';
 import { SessionReplyMode1767800000000 } from './1767800000000-SessionReplyMode.js';
+import { CompletedRepliesIndex1767900000000 } from './1767900000000-CompletedRepliesIndex.js';
 
 /** Every migration, in order. New migrations are appended here. */
 export const MIGRATIONS = [
@@ -19,4 +20,5 @@ export const MIGRATIONS = [
   ExtractedMemories1767700100000,
   SessionSummaries1767700200000,
   SessionReplyMode1767800000000,
+  CompletedRepliesIndex1767900000000,
 ];
