@@ -14,6 +14,7 @@ export class CreateDevTokenDto {
   userId: string;
 
   @ApiPropertyOptional({
+    writeOnly: true,
     type: [String],
     enum: ['admin'],
     description: 'Only to try the admin routes: ["admin"]. Omit it for a plain user.',

@@ -12,6 +12,7 @@ export class ChatSendDto {
   message: string;
 
   @ApiPropertyOptional({
+    writeOnly: true,
     format: 'uuid',
     description: 'One of your sessions; omitted: a new session is created',
   })

@@ -11,6 +11,7 @@ export class SendMessageDto {
   content: string;
 
   @ApiPropertyOptional({
+    writeOnly: true,
     maxLength: 64,
     description:
       'A fresh id per message (e.g. crypto.randomUUID()), the same as the Idempotency-Key header: repeating ' +
@@ -23,6 +24,7 @@ export class SendMessageDto {
   clientMessageId?: string;
 
   @ApiPropertyOptional({
+    writeOnly: true,
     type: String,
     format: 'uuid',
     nullable: true,
