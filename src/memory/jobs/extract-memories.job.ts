@@ -1,4 +1,4 @@
-import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { CLS_ID, ClsService } from 'nestjs-cls';
 import type { Logger } from 'pino';
 import { PINO_LOGGER } from '../../common/logger.module.js';
@@ -18,8 +18,9 @@ const EXTRACTION_CONCURRENCY = 2;
  * a message already extracted is never stored twice.
  */
 @Injectable()
-export class ExtractMemoriesJob implements OnApplicationBootstrap, BeforeApplicationShutdown {
+export class ExtractMemoriesJob implements OnApplicationBootstrap, OnModuleDestroy, BeforeApplicationShutdown {
   private readonly stop = new AbortController();
+  private closing: Promise<void> | undefined;
 
   constructor(
     @Inject(jobQueueToken(MEMORY_EXTRACTION_QUEUE)) private readonly queue: JobQueue<ExtractMemoriesJobData>,
@@ -36,9 +37,17 @@ export class ExtractMemoriesJob implements OnApplicationBootstrap, BeforeApplica
     this.queue.process(EXTRACTION_CONCURRENCY, (job) => this.run(job));
   }
 
-  async beforeApplicationShutdown(): Promise<void> {
+  /**
+   * Its work is aborted and its queue closes at the very start of shutdown, alongside the reply
+   * queue's hand-back rather than after it, so the grace period is not spent twice.
+   */
+  onModuleDestroy(): void {
     this.stop.abort(new Error('worker shutting down; extraction handed back'));
-    await this.queue.close(this.config.shutdown.graceMs);
+    this.closing = this.queue.close(this.config.shutdown.graceMs).catch(() => undefined);
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.closing;
   }
 
   private run(job: QueuedJob<ExtractMemoriesJobData>): Promise<void> {
