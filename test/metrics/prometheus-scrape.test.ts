@@ -167,8 +167,15 @@ describe('a real Prometheus scraping two Parley processes with the bearer token'
       20_000,
       'four completed replies scraped from the worker',
     );
-    const streamsOpen = await query('sum(parley_sse_streams_open{job="parley"})');
-    expect(Number(streamsOpen.data.result[0]?.value[1])).toBe(3);
+    // The api's own scrape must also come after the streams opened (the targets scrape apart).
+    await eventually(
+      async () => {
+        const streamsOpen = await query('sum(parley_sse_streams_open{job="parley"})');
+        return Number(streamsOpen.data.result[0]?.value[1]) === 3 ? true : undefined;
+      },
+      20_000,
+      'three open streams scraped from the api',
+    );
     // Both processes read the same queue: the figure is read once, never summed per pod.
     const perPod = await query('count(parley_queue_jobs{job="parley",queue="replies",state="waiting"})');
     expect(Number(perPod.data.result[0]?.value[1])).toBe(2);
