@@ -75,11 +75,7 @@ export class MessageService {
       case 'parent_not_found':
         throw new MessageException(MessageExceptionCode.ParentNotFound);
       case 'too_many_pending':
-        this.metrics.throttled.inc({ limit: 'pending_replies' });
-        throw new MessageException(
-          MessageExceptionCode.TooManyPendingReplies,
-          `At most ${this.config.limits.maxPendingReplies} replies may be pending at once; wait for one to complete`,
-        );
+        throw this.tooManyPendingReplies();
       case 'created':
       case 'repeated': {
         const { exchange } = result;
@@ -115,11 +111,7 @@ export class MessageService {
       case 'reply_not_finished':
         throw new MessageException(MessageExceptionCode.ReplyNotFinished);
       case 'too_many_pending':
-        this.metrics.throttled.inc({ limit: 'pending_replies' });
-        throw new MessageException(
-          MessageExceptionCode.TooManyPendingReplies,
-          `At most ${this.config.limits.maxPendingReplies} replies may be pending at once; wait for one to complete`,
-        );
+        throw this.tooManyPendingReplies();
       case 'created':
         await this.events.replyCreated(result.reply);
         await this.replyQueue.enqueue(result.reply);
@@ -154,5 +146,14 @@ export class MessageService {
       throw new MessageException(MessageExceptionCode.IdempotencyKeyMismatch);
     }
     return clientMessageId ?? header ?? null;
+  }
+
+  /** Counted as a throttled request, and answered with the limit in its message. */
+  private tooManyPendingReplies(): MessageException {
+    this.metrics.throttled.inc({ limit: 'pending_replies' });
+    return new MessageException(
+      MessageExceptionCode.TooManyPendingReplies,
+      `At most ${this.config.limits.maxPendingReplies} replies may be pending at once; wait for one to complete`,
+    );
   }
 }
