@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MESSAGE_COLUMNS } from '../../src/messages/message.mapper.js';
+import { MESSAGE_COLUMNS } from '../../src/conversation/message.mapper.js';
 import { round, summary, type Row, type Scenario } from '../context.js';
 import { send } from './send.js';
 
