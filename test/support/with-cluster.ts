@@ -1,5 +1,5 @@
 import { afterAll, beforeAll } from 'vitest';
-import { startCluster, type Cluster } from './cluster.js';
+import { startCluster, type AppProcess, type Cluster } from './cluster.js';
 import { PrivateRedis } from './private-redis.js';
 import { createTestDatabase, productionEnv, uniqueName, type TestDatabase } from './services.js';
 import type { Topology } from './topology.js';
@@ -7,6 +7,8 @@ import type { Topology } from './topology.js';
 export interface ClusterFixture {
   /** Valid inside tests (set by the file's beforeAll). */
   readonly cluster: Cluster;
+  /** The first process: the only one of `withCluster(1, …)`. */
+  readonly app: AppProcess;
   readonly db: TestDatabase;
   /** The file's own Redis server, with `privateRedis: true`. */
   readonly redis: PrivateRedis;
@@ -58,6 +60,9 @@ export function withCluster(
   return {
     get cluster(): Cluster {
       return present(cluster, 'cluster');
+    },
+    get app(): AppProcess {
+      return present(cluster?.apps[0], 'app process');
     },
     get db(): TestDatabase {
       return present(db, 'database');
