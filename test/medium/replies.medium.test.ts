@@ -6,9 +6,7 @@ import type { MessageEntity } from '../../src/conversation/message.entity.js';
 import { MessageService, type SendResult } from '../../src/messages/message.service.js';
 import { ReplyFencedError, ReplyGenerationService } from '../../src/replies/reply-generation.service.js';
 import { ReplyRepository } from '../../src/replies/reply.repository.js';
-import { SessionRepository } from '../../src/session/session.repository.js';
 import { FakeOpenAi } from '../support/fake-openai.js';
-import { uniqueName } from '../support/services.js';
 import { createMediumApp, type MediumApp } from './medium.factory.js';
 
 /**
@@ -48,11 +46,7 @@ describe('replies in process (PostgreSQL, in-process lock, queue and events)', (
 
   beforeEach(() => fake.reset());
 
-  async function newSession(): Promise<{ ownerId: string; sessionId: string }> {
-    const ownerId = uniqueName('owner');
-    const session = await app.get(SessionRepository).create(ownerId, 'medium', 100);
-    return { ownerId, sessionId: session!.id };
-  }
+  const newSession = (): Promise<{ ownerId: string; sessionId: string }> => app.newSession('medium');
 
   function send(session: { ownerId: string; sessionId: string }, content: string, clientMessageId?: string): Promise<SendResult> {
     return app.inRequest(() => messages.send({ ...session, content, clientMessageId }));
