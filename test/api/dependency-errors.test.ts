@@ -16,7 +16,7 @@ import { withCluster } from '../support/with-cluster.js';
 describe.each(topologies({ defaultPoolSize: 1 }))('a database that cannot answer in time ($name)', (topology) => {
   const fx = withCluster(
     1,
-    { DATABASE_POOL_SIZE: '1', DATABASE_CONNECT_TIMEOUT_MS: '200', DATABASE_STATEMENT_TIMEOUT_MS: '2000' },
+    { DATABASE_POOL_SIZE: '1', DATABASE_CONNECT_TIMEOUT_MS: '1000', DATABASE_STATEMENT_TIMEOUT_MS: '2000' },
     { topology },
   );
   let blocker: pg.Client;
