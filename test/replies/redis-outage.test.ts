@@ -1,11 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startApp, stopAll, type AppProcess } from '../support/cluster.js';
+import { describe, expect, it } from 'vitest';
 import { eventually, http } from '../support/http.js';
-import { PrivateRedis } from '../support/private-redis.js';
-import { createTestDatabase, productionEnv, uniqueName, type TestDatabase } from '../support/services.js';
+import { uniqueName } from '../support/services.js';
 import { tokenFor } from '../support/tokens.js';
+import { withCluster } from '../support/with-cluster.js';
 
 const USERS = 8;
 
@@ -21,15 +20,9 @@ interface Accepted {
  * enqueues what the lost queue forgot).
  */
 describe('Redis flushed and restarted under load', () => {
-  let db: TestDatabase;
-  let redis: PrivateRedis;
-  let apps: AppProcess[] = [];
-
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    redis = await PrivateRedis.start();
-    const env = productionEnv(db, uniqueName('t'), {
-      REDIS_URL: redis.url,
+  const fx = withCluster(
+    [{ role: 'api' }, { role: 'worker' }],
+    {
       // A slow, narrow worker: a backlog of queued replies builds up for the flush to wipe out.
       LOCAL_LLM_DELAY_MS: '30',
       REPLY_CONCURRENCY: '2',
@@ -37,18 +30,14 @@ describe('Redis flushed and restarted under load', () => {
       REPLY_JOB_LOCK_MS: '2000',
       REPLY_LOCK_TTL_MS: '2000',
       RECONCILE_INTERVAL_MS: '1000',
-    });
-    apps = [await startApp({ env: { ...env, APP_ROLE: 'api' } }), await startApp({ env: { ...env, APP_ROLE: 'worker' } })];
-  });
-
-  afterAll(async () => {
-    await stopAll(apps);
-    await redis?.stop();
-    await db?.drop();
-  });
+    },
+    { privateRedis: true },
+  );
 
   it('completes the reply of every send answered 202 and loses no message', async () => {
-    const api = apps[0] as AppProcess;
+    const { db, redis } = fx;
+    const apps = fx.cluster.apps;
+    const api = fx.app;
     const users = await Promise.all(
       Array.from({ length: USERS }, async (_, i) => {
         const token = await tokenFor(uniqueName(`user${i}`));

@@ -1,12 +1,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startApp, stopAll, type AppProcess } from '../support/cluster.js';
-import { FakeOpenAi, fakeAnswer } from '../support/fake-openai.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { AppProcess } from '../support/cluster.js';
+import { fakeAnswer } from '../support/fake-openai.js';
 import { eventually, http } from '../support/http.js';
 import { parseMetrics, valueOf } from '../support/prometheus.js';
-import { createTestDatabase, productionEnv, uniqueName, type TestDatabase } from '../support/services.js';
+import { uniqueName } from '../support/services.js';
 import { openSse } from '../support/sse.js';
 import { tokenFor } from '../support/tokens.js';
+import { withCluster } from '../support/with-cluster.js';
 
 const QUESTION = 'one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen';
 
@@ -20,42 +21,30 @@ async function metric(app: AppProcess, name: string, labels: Record<string, stri
  * another worker takes the reply over, and it ends complete exactly once.
  */
 describe('worker failure mid-stream', () => {
-  let db: TestDatabase;
-  let fake: FakeOpenAi;
-  let env: Record<string, string>;
-  let api: AppProcess;
-  let workers: AppProcess[] = [];
-
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    fake = await FakeOpenAi.start();
-    fake.tokenDelayMs = 150;
-    env = productionEnv(db, uniqueName('t'), {
-      LLM_PROVIDER: 'openai',
-      LLM_BASE_URL: fake.baseUrl,
+  const fx = withCluster(
+    [{ role: 'api' }, { role: 'worker' }, { role: 'worker' }],
+    {
       LLM_TIMEOUT_MS: '20000',
       REPLY_JOB_LOCK_MS: '2000',
       REPLY_LOCK_TTL_MS: '2000',
       RECONCILE_INTERVAL_MS: '1000',
       MAX_PENDING_REPLIES: '100',
-    });
-    api = await startApp({ env: { ...env, APP_ROLE: 'api' } });
-    workers = await Promise.all([0, 1].map(() => startApp({ env: { ...env, APP_ROLE: 'worker' } })));
-  });
+    },
+    { fakeOpenAi: { tokenDelayMs: 150 } },
+  );
 
-  afterAll(async () => {
-    for (const worker of workers) {
+  // Runs before withCluster's stop: a worker a failed test left frozen is resumed to stop cleanly.
+  afterAll(() => {
+    for (const worker of fx.processes('worker')) {
       worker.child.kill('SIGCONT');
     }
-    await stopAll([api, ...workers]);
-    await fake?.stop();
-    await db?.drop();
   });
 
   /** Sends, and returns the worker that is streaming the reply once a few tokens went through it. */
   async function sendAndFindStreamer(token: string, sessionId: string): Promise<{ replyId: string; streamer: AppProcess }> {
+    const workers = fx.processes('worker');
     const before = await Promise.all(workers.map((w) => metric(w, 'parley_llm_tokens_total')));
-    const sent = await http('POST', `${api.url}/v1/sessions/${sessionId}/messages`, { token, body: { content: QUESTION } });
+    const sent = await http('POST', `${fx.app.url}/v1/sessions/${sessionId}/messages`, { token, body: { content: QUESTION } });
     expect(sent.status).toBe(202);
     const streamer = await eventually(async () => {
       const now = await Promise.all(workers.map((w) => metric(w, 'parley_llm_tokens_total')));
@@ -67,7 +56,7 @@ describe('worker failure mid-stream', () => {
 
   async function completedReply(replyId: string): Promise<{ content: string; attempt: number }> {
     return eventually(async () => {
-      const [row] = await db.query<{ status: string; content: string; attempt: number }>(
+      const [row] = await fx.db.query<{ status: string; content: string; attempt: number }>(
         'SELECT status, content, attempt FROM messages WHERE id = $1',
         [replyId],
       );
@@ -79,12 +68,12 @@ describe('worker failure mid-stream', () => {
 
   it('a worker killed with SIGKILL mid-stream: the reply completes on another worker, exactly once', async () => {
     const token = await tokenFor(uniqueName('alice'));
-    const session = await http('POST', `${api.url}/v1/sessions`, { token, body: {} });
-    const sse = await openSse(`${api.url}/v1/sessions/${session.body.id}/events`, token);
+    const session = await http('POST', `${fx.app.url}/v1/sessions`, { token, body: {} });
+    const sse = await openSse(`${fx.app.url}/v1/sessions/${session.body.id}/events`, token);
     const { replyId, streamer } = await sendAndFindStreamer(token, session.body.id);
     streamer.child.kill('SIGKILL');
     await streamer.exited;
-    const survivor = workers.find((w) => w !== streamer) as AppProcess;
+    const survivor = fx.processes('worker').find((w) => w !== streamer) as AppProcess;
 
     const reply = await completedReply(replyId);
     expect(reply.content).toBe(expected);
@@ -95,13 +84,13 @@ describe('worker failure mid-stream', () => {
     expect(sse.events.filter((e) => e.event === 'reply.completed')).toHaveLength(1);
     expect(await metric(survivor, 'parley_replies_total', { outcome: 'complete' })).toBeGreaterThanOrEqual(1);
 
-    workers = [survivor, await startApp({ env: { ...env, APP_ROLE: 'worker' } })];
+    await fx.start({ role: 'worker' });
   });
 
   it('a worker frozen with SIGSTOP past its locks: another takes over, and after SIGCONT the stale worker is fenced out', async () => {
     const token = await tokenFor(uniqueName('bob'));
-    const session = await http('POST', `${api.url}/v1/sessions`, { token, body: {} });
-    const sse = await openSse(`${api.url}/v1/sessions/${session.body.id}/events`, token);
+    const session = await http('POST', `${fx.app.url}/v1/sessions`, { token, body: {} });
+    const sse = await openSse(`${fx.app.url}/v1/sessions/${session.body.id}/events`, token);
     const { replyId, streamer } = await sendAndFindStreamer(token, session.body.id);
     const [lostBefore, fencedBefore] = await Promise.all([
       metric(streamer, 'parley_lock_acquisitions_total', { lock: 'reply-generation', result: 'lost' }),
@@ -125,7 +114,7 @@ describe('worker failure mid-stream', () => {
     await sleep(2000);
     sse.close();
 
-    const [row] = await db.query<{ status: string; content: string }>('SELECT status, content FROM messages WHERE id = $1', [replyId]);
+    const [row] = await fx.db.query<{ status: string; content: string }>('SELECT status, content FROM messages WHERE id = $1', [replyId]);
     expect(row).toEqual({ status: 'complete', content: expected });
     const completions = sse.events.filter((e) => e.event === 'reply.completed' && e.data.message.id === replyId);
     expect(completions).toHaveLength(1);

@@ -1,10 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startApp, stopAll, type AppProcess } from '../support/cluster.js';
-import { FakeOpenAi, fakeAnswer } from '../support/fake-openai.js';
+import { describe, expect, it } from 'vitest';
+import type { AppProcess } from '../support/cluster.js';
+import { fakeAnswer } from '../support/fake-openai.js';
 import { eventually, http } from '../support/http.js';
 import { parseMetrics, valueOf } from '../support/prometheus.js';
-import { createTestDatabase, productionEnv, uniqueName, type TestDatabase } from '../support/services.js';
+import { uniqueName } from '../support/services.js';
 import { tokenFor } from '../support/tokens.js';
+import { withCluster } from '../support/with-cluster.js';
 
 const QUESTION = 'a b c d e f g h i j k l m n o p q r s t';
 
@@ -14,32 +15,15 @@ async function tokensStreamed(app: AppProcess): Promise<number> {
 
 /** SIGTERM on a worker whose reply would outlive the grace period: it hands the reply back and exits cleanly. */
 describe('worker shutdown', () => {
-  let db: TestDatabase;
-  let fake: FakeOpenAi;
-  let api: AppProcess;
-  let workers: AppProcess[] = [];
-
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    fake = await FakeOpenAi.start();
-    fake.tokenDelayMs = 250;
-    const env = productionEnv(db, uniqueName('t'), {
-      LLM_PROVIDER: 'openai',
-      LLM_BASE_URL: fake.baseUrl,
-      SHUTDOWN_GRACE_MS: '3000',
-      REPLY_LOCK_TTL_MS: '2000',
-    });
-    api = await startApp({ env: { ...env, APP_ROLE: 'api' } });
-    workers = await Promise.all([0, 1].map(() => startApp({ env: { ...env, APP_ROLE: 'worker' } })));
-  });
-
-  afterAll(async () => {
-    await stopAll([api, ...workers]);
-    await fake?.stop();
-    await db?.drop();
-  });
+  const fx = withCluster(
+    [{ role: 'api' }, { role: 'worker' }, { role: 'worker' }],
+    { SHUTDOWN_GRACE_MS: '3000', REPLY_LOCK_TTL_MS: '2000' },
+    { fakeOpenAi: { tokenDelayMs: 250 } },
+  );
 
   it('stops taking jobs, hands back the reply it cannot finish in time, and exits 0; another worker completes it', async () => {
+    const api = fx.app;
+    const workers = fx.processes('worker');
     const token = await tokenFor(uniqueName('alice'));
     const session = await http('POST', `${api.url}/v1/sessions`, { token, body: {} });
     const sent = await http('POST', `${api.url}/v1/sessions/${session.body.id}/messages`, { token, body: { content: QUESTION } });
@@ -55,7 +39,7 @@ describe('worker shutdown', () => {
     expect(await streamer.exited).toBe(0);
 
     const reply = await eventually(async () => {
-      const [row] = await db.query<{ status: string; content: string; attempt: number }>(
+      const [row] = await fx.db.query<{ status: string; content: string; attempt: number }>(
         'SELECT status, content, attempt FROM messages WHERE id = $1',
         [sent.body.reply.id],
       );
