@@ -89,30 +89,36 @@ export class MessageRepository extends SendRetryDetector {
     return result;
   }
 
+  /**
+   * The locks and the reads under them go out pipelined, in this order: PostgreSQL runs them one
+   * after the other, so every read still runs under both locks, without a round trip per
+   * statement. Reads a refused send did not need are discarded.
+   */
   private appendInTransaction(input: AppendExchangeInput): Promise<AppendExchangeResult> {
     return this.db.transaction(async (tx) => {
       // One user's sends are serialised (user lock, then session row: always in that order), so the
       // pending-reply cap holds across that user's sessions too.
-      await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`pending:${input.ownerId}`]);
-      const locked = await this.sessions.lockOwnedInTransaction(tx, input.sessionId, input.ownerId);
+      const [, locked, existing, tooManyPending, parent] = await Promise.all([
+        tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`pending:${input.ownerId}`]),
+        this.sessions.lockOwnedInTransaction(tx, input.sessionId, input.ownerId),
+        input.clientMessageId === null ? null : this.findExchangeByClientId(tx, input.sessionId, input.clientMessageId),
+        this.pendingRepliesOf(tx, input.ownerId, input.maxPendingReplies),
+        this.parentFor(tx, input.sessionId, input.parentId),
+      ]);
       if (locked === null) {
         return input.createSession
           ? this.appendToNewSession(tx, input, input.createSession)
           : { outcome: 'session_gone' };
       }
-      if (input.clientMessageId !== null) {
-        const existing = await this.findExchangeByClientId(tx, input.sessionId, input.clientMessageId);
-        if (existing) {
-          // Same key, same body: the original answer. Same key, another body: refused (422).
-          return sameBody(existing.message, input)
-            ? { outcome: 'repeated', exchange: existing }
-            : { outcome: 'key_reused' };
-        }
+      if (existing) {
+        // Same key, same body: the original answer. Same key, another body: refused (422).
+        return sameBody(existing.message, input)
+          ? { outcome: 'repeated', exchange: existing }
+          : { outcome: 'key_reused' };
       }
-      if (await this.pendingRepliesOf(tx, input.ownerId, input.maxPendingReplies)) {
+      if (tooManyPending) {
         return { outcome: 'too_many_pending' };
       }
-      const parent = await this.parentFor(tx, input.sessionId, input.parentId);
       if (parent === undefined) {
         return { outcome: 'parent_not_found' };
       }
