@@ -104,24 +104,24 @@ export class ReplyGenerationService implements OnModuleInit {
 
   private async drain(sessionId: string, signal: AbortSignal, fence: LockFence | null): Promise<void> {
     for (
-      let reply = await this.replies.nextOpenReply(sessionId);
-      reply;
-      reply = await this.replies.nextOpenReply(sessionId)
+      let next = await this.replies.nextOpenReplyWithMode(sessionId);
+      next;
+      next = await this.replies.nextOpenReplyWithMode(sessionId)
     ) {
       signal.throwIfAborted();
-      const quietFor = await this.coalesceWaitMs(reply);
+      const quietFor = this.coalesceWaitMs(next.reply, next.replyMode);
       if (quietFor > 0) {
         // A message sent meanwhile supersedes this reply; the next look finds the one answering both.
         await sleep(quietFor, undefined, { signal });
         continue;
       }
-      await this.generate(reply, signal, fence);
+      await this.generate(next.reply, signal, fence);
     }
   }
 
   /** In a `coalesce` session, how much longer a reply that has not started waits for more messages. */
-  private async coalesceWaitMs(reply: MessageEntity): Promise<number> {
-    if (reply.status !== 'pending' || (await this.replies.replyModeOf(reply.sessionId)) !== 'coalesce') {
+  private coalesceWaitMs(reply: MessageEntity, replyMode: string): number {
+    if (reply.status !== 'pending' || replyMode !== 'coalesce') {
       return 0;
     }
     return reply.createdAt.getTime() + this.config.replies.coalesceWindowMs - Date.now();
