@@ -54,8 +54,14 @@ export function retryDelayMs(baseMs: number, failedTries: number, retryAfterMs =
  */
 @Injectable()
 export class ReplyGenerationService implements OnModuleInit {
-  /** The replies this process is generating now, to abort when their user stops one. */
-  private readonly generating = new Map<string, AbortController>();
+  /**
+   * The replies this process is generating now, to abort when their user stops one. A reply may
+   * have more than one generation here for a moment: one whose lock was lost (Redis restarted
+   * empty) unwinds only once its lock check notices, and by then the reconciler's new job may
+   * already have taken the free lock and started the next attempt. Each generation removes only
+   * its own entry, so a stop always finds the one still streaming.
+   */
+  private readonly generating = new Map<string, Set<AbortController>>();
 
   constructor(
     private readonly replies: ReplyRepository,
@@ -80,7 +86,9 @@ export class ReplyGenerationService implements OnModuleInit {
 
   /** Aborts the model call of a reply that was stopped, if this process is generating it. */
   abortStopped(replyId: string): void {
-    this.generating.get(replyId)?.abort(new ReplyStoppedError(replyId));
+    for (const generation of this.generating.get(replyId) ?? []) {
+      generation.abort(new ReplyStoppedError(replyId));
+    }
   }
 
   /** `stop` aborts the work when the process hands its jobs back at shutdown. */
@@ -133,7 +141,9 @@ export class ReplyGenerationService implements OnModuleInit {
    */
   private async generate(reply: MessageEntity, signal: AbortSignal, fence: LockFence | null): Promise<void> {
     const stop = new AbortController();
-    this.generating.set(reply.id, stop);
+    const generations = this.generating.get(reply.id) ?? new Set<AbortController>();
+    generations.add(stop);
+    this.generating.set(reply.id, generations);
     try {
       await this.tryUntilDone(reply, AbortSignal.any([signal, stop.signal]), fence, () => this.abortStopped(reply.id));
     } catch (error) {
@@ -142,7 +152,10 @@ export class ReplyGenerationService implements OnModuleInit {
       }
       this.logger.debug({ replyId: reply.id }, 'reply stopped; generation aborted');
     } finally {
-      this.generating.delete(reply.id);
+      generations.delete(stop);
+      if (generations.size === 0 && this.generating.get(reply.id) === generations) {
+        this.generating.delete(reply.id);
+      }
     }
   }
 
