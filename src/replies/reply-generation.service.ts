@@ -80,7 +80,28 @@ export class ReplyGenerationService implements OnModuleInit {
 
   onModuleInit(): void {
     if (this.config.role !== 'api') {
-      this.signals.listen(REPLY_STOP_CHANNEL, (replyId) => this.abortStopped(replyId));
+      this.signals.listen(
+        REPLY_STOP_CHANNEL,
+        (replyId) => this.abortStopped(replyId),
+        () => void this.abortMissedStops(),
+      );
+    }
+  }
+
+  /**
+   * The stop signals sent while this process was cut off from the bus are lost: once it listens
+   * again, the database tells which of the replies it is generating were stopped meanwhile.
+   */
+  private async abortMissedStops(): Promise<void> {
+    for (const replyId of [...this.generating.keys()]) {
+      try {
+        if ((await this.replies.findReply(replyId))?.status === 'stopped') {
+          this.logger.info({ replyId }, 'stop signal missed while reconnecting; generation aborted');
+          this.abortStopped(replyId);
+        }
+      } catch (error) {
+        this.logger.warn({ replyId, err: (error as Error).message }, 'could not check whether a reply was stopped');
+      }
     }
   }
 
