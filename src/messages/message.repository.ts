@@ -51,6 +51,13 @@ function sameBody(stored: MessageEntity, input: AppendExchangeInput): boolean {
   return stored.content === input.content && (input.parentId === undefined || input.parentId === stored.parentId);
 }
 
+/** A send refused after its transaction changed something: thrown to roll that back. */
+class RefusedSend extends Error {
+  constructor(readonly result: AppendExchangeResult) {
+    super(`send refused: ${result.outcome}`);
+  }
+}
+
 /** Queries on `messages` for the API side: appending an exchange and reading history. */
 @Injectable()
 export class MessageRepository extends SendRetryDetector {
@@ -90,7 +97,7 @@ export class MessageRepository extends SendRetryDetector {
   }
 
   private appendInTransaction(input: AppendExchangeInput): Promise<AppendExchangeResult> {
-    return this.db.transaction(async (tx) => {
+    return this.db.transaction(async (tx): Promise<AppendExchangeResult> => {
       // One user's sends are serialised (user lock, then session row: always in that order), so the
       // pending-reply cap holds across that user's sessions too.
       await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`pending:${input.ownerId}`]);
@@ -109,16 +116,27 @@ export class MessageRepository extends SendRetryDetector {
             : { outcome: 'key_reused' };
         }
       }
-      if (await this.pendingRepliesOf(tx, input.ownerId, input.maxPendingReplies)) {
-        return { outcome: 'too_many_pending' };
-      }
       const parent = await this.parentFor(tx, input.sessionId, input.parentId);
       if (parent === undefined) {
         return { outcome: 'parent_not_found' };
       }
+      // The cap counts what is pending once this send has superseded its parent (a superseded reply
+      // is not pending): a coalesced burst is never refused for the reply it replaces. A refused
+      // send rolls the supersede back with the rest of its transaction.
       const superseded = locked.replyMode === 'coalesce' && parent !== null ? await this.supersede(tx, parent) : null;
+      if (await this.pendingRepliesOf(tx, input.ownerId, input.maxPendingReplies)) {
+        if (superseded !== null) {
+          throw new RefusedSend({ outcome: 'too_many_pending' });
+        }
+        return { outcome: 'too_many_pending' };
+      }
       const exchange = await this.insertExchange(tx, input, parent);
       return { outcome: 'created', exchange: superseded === null ? exchange : { ...exchange, superseded } };
+    }).catch((error: unknown) => {
+      if (error instanceof RefusedSend) {
+        return error.result;
+      }
+      throw error;
     });
   }
 
