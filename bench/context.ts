@@ -1,4 +1,6 @@
-import type { Options } from 'autocannon';
+import type { Options, Result } from 'autocannon';
+import type { TestDatabase } from '../test/support/services.js';
+import type { Server } from './processes.js';
 
 export interface SeededUser {
   id: string;
@@ -14,6 +16,36 @@ export interface BenchContext {
   counter: { next(): number };
 }
 
+/** One line of the report; scenarios that compare several things add columns of their own. */
+export type Row = Record<string, string | number | null>;
+
+export interface CacheTally {
+  hits: number;
+  misses: number;
+}
+
+/** What a scenario that runs its own measurements (`run`) gets from the bench. */
+export interface BenchHarness {
+  db: TestDatabase;
+  /** The Redis key prefix of this run (the bare server's keys live under it). */
+  prefix: string;
+  bare: Server;
+  seeded: { readers: SeededUser[]; senders: SeededUser[]; conversers: SeededUser[] };
+  context: BenchContext;
+  /** Parley's environment for this run, as its processes get it. */
+  env: Record<string, string>;
+  durationS: number;
+  connections: number;
+  rounds: number;
+  /** A Parley process of the scenario's own (its own queue), with extra settings; stopped after the scenario. */
+  startParley(extraEnv?: Record<string, string>): Promise<Server>;
+  measure(url: string, requests: NonNullable<Options['requests']>, options?: Partial<Options>): Promise<Result>;
+  cacheTally(url: string): Promise<CacheTally>;
+  hitRate(before: CacheTally, after: CacheTally): number | null;
+  /** Waits until the process's reply queue is empty. */
+  drained(url: string): Promise<void>;
+}
+
 /** One benchmarked workload: an autocannon request shape against the bare server or Parley. */
 export interface Scenario {
   name: string;
@@ -25,8 +57,39 @@ export interface Scenario {
   /** Parley settings this scenario needs: it then gets a Parley process of its own. */
   parleyEnv?: Record<string, string>;
   requests(context: BenchContext): NonNullable<Options['requests']>;
+  /**
+   * Scenarios that compare things alternated within one run (or need their own processes) measure
+   * themselves and return their rows; `requests` is then unused.
+   */
+  run?(harness: BenchHarness): Promise<Row[]>;
 }
 
 export function pick<T>(items: readonly T[]): T {
   return items[Math.floor(Math.random() * items.length)] as T;
+}
+
+export function round(value: number, digits = 3): number {
+  const scale = 10 ** digits;
+  return Math.round(value * scale) / scale;
+}
+
+/** Share of requests answered 2xx, counting errors and timeouts as failures. */
+export function successRate(result: Result): number {
+  const answered = result['1xx'] + result['2xx'] + result['3xx'] + result['4xx'] + result['5xx'];
+  const total = answered + result.errors;
+  return total === 0 ? 0 : result['2xx'] / total;
+}
+
+/** The summary figures of one autocannon run. */
+export function summary(result: Result): Row {
+  return {
+    requestsPerSecond: Math.round(result.requests.average),
+    successPct: round(successRate(result) * 100, 3),
+    avgMs: round(result.latency.average, 1),
+    p50Ms: result.latency.p50,
+    p90Ms: result.latency.p90,
+    p99Ms: result.latency.p99,
+    non2xx: result.non2xx,
+    errors: result.errors,
+  };
 }

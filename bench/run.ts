@@ -11,7 +11,7 @@ import autocannon from 'autocannon';
 import { freePort } from '../test/support/ports.js';
 import { parseMetrics, valueOf } from '../test/support/prometheus.js';
 import { createTestDatabase, REDIS_URL, TEST_JWT_SECRET, uniqueName } from '../test/support/services.js';
-import type { BenchContext, Scenario } from './context.js';
+import type { BenchContext, BenchHarness, CacheTally, Row, Scenario } from './context.js';
 import { startServer, type Server } from './processes.js';
 import { SCENARIOS } from './scenarios/index.js';
 import { seedUsers } from './seed.js';
@@ -19,27 +19,22 @@ import { seedUsers } from './seed.js';
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const USERS = Number(process.env.BENCH_USERS ?? 1000);
+/** How many times the scenarios that alternate two things measure each of them. */
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const root = join(import.meta.dirname, '..');
+/** Node options for the Parley processes, e.g. `--cpu-prof --cpu-prof-dir=/tmp/profiles`. */
+const PARLEY_NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter((arg) => arg !== '');
+const parleyArgs = [...PARLEY_NODE_ARGS, join(root, 'dist/main.js')];
 
-interface Row {
-  scenario: string;
-  requestsPerSecond: number;
-  p50Ms: number;
-  p99Ms: number;
-  non2xx: number;
-  errors: number;
-  ratioToBaseline: number;
-  cacheHitRate: number | null;
-}
+const METRICS_TOKEN = 'bench-metrics-token';
 
-interface CacheTally {
-  hits: number;
-  misses: number;
+async function metricsText(url: string): Promise<string> {
+  return (await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).text();
 }
 
 /** Look-ups answered by either tier, and those that neither answered (as /v1/admin/stats counts them). */
 async function cacheTally(url: string): Promise<CacheTally> {
-  const samples = parseMetrics(await (await fetch(`${url}/metrics`)).text());
+  const samples = parseMetrics(await metricsText(url));
   const count = (tier: string, result: string): number => valueOf(samples, 'parley_cache_requests_total', { tier, result });
   return {
     hits: count('memory', 'hit') + count('redis', 'hit'),
@@ -51,7 +46,7 @@ async function cacheTally(url: string): Promise<CacheTally> {
 async function drained(url: string): Promise<void> {
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
-    const samples = parseMetrics(await (await fetch(`${url}/metrics`)).text());
+    const samples = parseMetrics(await metricsText(url));
     const open = ['waiting', 'active', 'delayed'].reduce((sum, state) => sum + valueOf(samples, 'parley_queue_jobs', { state }), 0);
     if (open === 0) {
       return;
@@ -70,6 +65,23 @@ async function measure(url: string, scenario: Scenario, context: BenchContext, s
   return autocannon({ url, connections: CONNECTIONS, duration: seconds, requests: scenario.requests(context), timeout: 10 });
 }
 
+function harnessFor(base: Omit<BenchHarness, 'startParley' | 'measure' | 'cacheTally' | 'hitRate' | 'drained'>, servers: Server[]): BenchHarness {
+  return {
+    ...base,
+    startParley: async (extraEnv = {}) => {
+      const env = { ...base.env, REDIS_KEY_PREFIX: `${base.prefix}_own${servers.length}`, ...extraEnv };
+      const own = await startServer(parleyArgs, env, await freePort(), '/health/ready');
+      servers.push(own);
+      return own;
+    },
+    measure: (url, requests, options = {}) =>
+      autocannon({ url, connections: base.connections, duration: base.durationS, requests, timeout: 10, ...options }),
+    cacheTally,
+    hitRate,
+    drained,
+  };
+}
+
 async function main(): Promise<void> {
   const wanted = process.argv.slice(2);
   const scenarios = wanted.length === 0 ? SCENARIOS : SCENARIOS.filter((s) => wanted.includes(s.name));
@@ -83,7 +95,7 @@ async function main(): Promise<void> {
       REDIS_URL,
       REDIS_KEY_PREFIX: prefix,
       JWT_SECRET: TEST_JWT_SECRET,
-      METRICS_TOKEN: 'bench-metrics-token',
+      METRICS_TOKEN,
       LOG_LEVEL: 'warn',
       LOCAL_LLM_DELAY_MS: '0',
       MAX_PENDING_REPLIES: '10000',
@@ -93,30 +105,44 @@ async function main(): Promise<void> {
       RECONCILE_INTERVAL_MS: '3600000',
       ...process.env.BENCH_PARLEY_ENV ? JSON.parse(process.env.BENCH_PARLEY_ENV) as Record<string, string> : {},
     };
-    const parley = await startServer([join(root, 'dist/main.js')], env, await freePort(), '/health/ready');
+    const parley = await startServer(parleyArgs, env, await freePort(), '/health/ready');
     servers.push(parley);
     let uncachedUrl = '';
     if (scenarios.some((s) => s.target === 'parley-uncached')) {
       // A key prefix of its own: its queue (and its reply workers) serve only its own sends.
       const uncachedEnv = { ...env, CACHE_ENABLED: 'false', REDIS_KEY_PREFIX: `${prefix}-uncached` };
-      const uncached = await startServer([join(root, 'dist/main.js')], uncachedEnv, await freePort(), '/health/ready');
+      const uncached = await startServer(parleyArgs, uncachedEnv, await freePort(), '/health/ready');
       servers.push(uncached);
       uncachedUrl = uncached.url;
     }
     const bare = await startServer(['--import', 'tsx', join(root, 'bench/bare-fastify.ts')], { REDIS_URL, REDIS_KEY_PREFIX: prefix }, await freePort(), '/bare');
     servers.push(bare);
-    const { readers, senders } = await seedUsers(db, USERS);
+    const seeded = await seedUsers(db, USERS);
+    const { readers, senders } = seeded;
     let sent = 0;
     const context: BenchContext = { parleyUrl: parley.url, bareUrl: bare.url, users: readers, counter: { next: () => (sent += 1) } };
 
     const rows: Row[] = [];
     let baseline = 0;
     for (const scenario of scenarios) {
+      if (scenario.run) {
+        await Promise.all([parley.url, uncachedUrl].filter((u) => u !== '').map((u) => drained(u)));
+        const own = servers.length;
+        const harness = harnessFor(
+          { db, prefix, bare, seeded, context, env, durationS: DURATION_S, connections: CONNECTIONS, rounds: ROUNDS },
+          servers,
+        );
+        for (const row of await scenario.run(harness)) {
+          rows.push({ scenario: scenario.name, ...row });
+        }
+        await Promise.all(servers.splice(own).map((server) => server.stop()));
+        continue;
+      }
       let parleyUrl = scenario.target === 'parley-uncached' ? uncachedUrl : parley.url;
       if (scenario.parleyEnv) {
         // Its own Parley process (same database, its own queue), stopped before the next scenario.
         const ownEnv = { ...env, REDIS_KEY_PREFIX: `${prefix}_${rows.length}`, ...scenario.parleyEnv };
-        const own = await startServer([join(root, 'dist/main.js')], ownEnv, await freePort(), '/health/ready');
+        const own = await startServer(parleyArgs, ownEnv, await freePort(), '/health/ready');
         servers.push(own);
         parleyUrl = own.url;
       }
@@ -148,7 +174,7 @@ async function main(): Promise<void> {
     mkdirSync(join(root, 'bench/results'), { recursive: true });
     writeFileSync(
       join(root, 'bench/results/latest.json'),
-      JSON.stringify({ at: new Date().toISOString(), durationS: DURATION_S, connections: CONNECTIONS, users: USERS, rows }, null, 2),
+      JSON.stringify({ at: new Date().toISOString(), durationS: DURATION_S, connections: CONNECTIONS, users: USERS, rounds: ROUNDS, rows }, null, 2),
     );
   } finally {
     await Promise.all(servers.map((server) => server.stop()));

@@ -3,8 +3,11 @@ import { bare } from './bare.js';
 import { history } from './history.js';
 import { historyUncached } from './history-uncached.js';
 import { readMixCached, readMixUncached } from './read-mix.js';
+import { readVsBare } from './read-vs-bare.js';
+import { seed } from './seed-scenario.js';
 import { send } from './send.js';
 import { sendToReply0ms, sendToReply20ms } from './send-to-reply.js';
+import { sendVsPgbench } from './send-vs-pgbench.js';
 
 /** Every scenario, in the order they run; `npm run bench -- <name...>` picks some. */
 export const SCENARIOS: Scenario[] = [
@@ -16,4 +19,7 @@ export const SCENARIOS: Scenario[] = [
   readMixUncached,
   sendToReply0ms,
   sendToReply20ms,
+  readVsBare,
+  sendVsPgbench,
+  seed,
 ];

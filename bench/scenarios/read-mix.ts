@@ -3,7 +3,7 @@ import { pick, type BenchContext, type Scenario } from '../context.js';
 const SEND_SHARE = 0.1;
 
 /** 90 % history reads, 10 % sends into the same sessions (each send moves that session's version). */
-function readMix(context: BenchContext): ReturnType<Scenario['requests']> {
+export function readMix(context: BenchContext): ReturnType<Scenario['requests']> {
   return [
     {
       method: 'GET',

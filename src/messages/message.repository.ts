@@ -5,8 +5,8 @@ import { ChangeNotifier } from '../common/change-notifier.port.js';
 import { SessionRepository } from '../session/session.repository.js';
 import { SendRetryDetector } from '../throttle/send-retry.port.js';
 import { sessionIdForKey } from './idempotent-session.util.js';
-import type { BranchMessage, MessageEntity } from './message.entity.js';
-import { MESSAGE_COLUMNS, toMessage, type MessageRow } from './message.mapper.js';
+import type { BranchMessage, MessageEntity } from '../conversation/message.entity.js';
+import { MESSAGE_COLUMNS, toMessage, type MessageRow } from '../conversation/message.mapper.js';
 
 export interface Exchange {
   message: MessageEntity;

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vites
 import type { StreamEvent } from '../../src/coordination/event-stream.port.js';
 import { SessionEventBus } from '../../src/events/session-event-bus.service.js';
 import { SessionEventType } from '../../src/events/session-event.payloads.js';
-import type { MessageEntity } from '../../src/messages/message.entity.js';
+import type { MessageEntity } from '../../src/conversation/message.entity.js';
 import { MessageService, type SendResult } from '../../src/messages/message.service.js';
 import { ReplyFencedError, ReplyGenerationService } from '../../src/replies/reply-generation.service.js';
 import { LockService, type LockedWork, type LockOptions, type LockResult } from '../../src/coordination/lock.port.js';

@@ -1,0 +1,63 @@
+import { Redis } from 'ioredis';
+import { REDIS_URL } from '../../test/support/services.js';
+import { round, summary, type Row, type Scenario } from '../context.js';
+import { history } from './history.js';
+
+/**
+ * A cached, authenticated history read against the bare Fastify route doing one Redis GET of the
+ * same body, alternated round by round in one run: the throughput ratio and the p99 ratio.
+ */
+export const readVsBare: Scenario = {
+  name: 'read-vs-bare',
+  description: 'Cached history read (20 messages) vs a bare Fastify route GETting the same body from Redis, alternated',
+  target: 'parley',
+  requests: (context) => history.requests(context),
+  async run(harness) {
+    const { context, bare } = harness;
+    const [reader] = context.users;
+    if (reader === undefined) {
+      throw new Error('no seeded users');
+    }
+    const body = await (
+      await fetch(`${context.parleyUrl}/v1/sessions/${reader.sessionId}/messages`, { headers: { authorization: `Bearer ${reader.token}` } })
+    ).text();
+    const redis = new Redis(REDIS_URL);
+    await redis.set(`${harness.prefix}:bare-body`, body);
+    await redis.quit();
+    const reads = history.requests(context);
+    const bareRequests = [{ method: 'GET' as const, path: '/bare-body' }];
+    // Every reader's page in the cache, and both servers warm.
+    await harness.measure(context.parleyUrl, reads, { duration: 3 });
+    await harness.measure(bare.url, bareRequests, { duration: 2 });
+
+    const rows: Row[] = [];
+    const totals = { bare: 0, parley: 0, bareP99: 0, parleyP99: 0 };
+    for (let r = 1; r <= harness.rounds; r += 1) {
+      const bareResult = await harness.measure(bare.url, bareRequests);
+      const before = await harness.cacheTally(context.parleyUrl);
+      const readResult = await harness.measure(context.parleyUrl, reads);
+      const after = await harness.cacheTally(context.parleyUrl);
+      rows.push({ round: r, target: 'bare', bodyBytes: body.length, ...summary(bareResult) });
+      rows.push({
+        round: r,
+        target: 'parley-read',
+        bodyBytes: body.length,
+        ...summary(readResult),
+        ratio: round(readResult.requests.average / bareResult.requests.average),
+        p99Ratio: round(readResult.latency.p99 / Math.max(1, bareResult.latency.p99)),
+        cacheHitRate: harness.hitRate(before, after),
+      });
+      totals.bare += bareResult.requests.average;
+      totals.parley += readResult.requests.average;
+      totals.bareP99 += bareResult.latency.p99;
+      totals.parleyP99 += readResult.latency.p99;
+    }
+    rows.push({
+      round: 'all',
+      target: 'parley-read / bare',
+      ratio: round(totals.parley / totals.bare),
+      p99Ratio: round(totals.parleyP99 / Math.max(1, totals.bareP99)),
+    });
+    return rows;
+  },
+};
