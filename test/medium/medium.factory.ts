@@ -6,7 +6,8 @@ import pino from 'pino';
 import { AppModule } from '../../src/app.module.js';
 import { loadConfig } from '../../src/config/app-config.js';
 import { migrate } from '../../src/database/migration-runner.js';
-import { createTestDatabase, NO_SHEDDING, TEST_JWT_SECRET, type TestDatabase } from '../support/services.js';
+import { SessionRepository } from '../../src/session/session.repository.js';
+import { createTestDatabase, NO_SHEDDING, TEST_JWT_SECRET, uniqueName, type TestDatabase } from '../support/services.js';
 
 /**
  * The whole app in this process, without HTTP: real PostgreSQL (a database of its own), the
@@ -19,6 +20,8 @@ export interface MediumApp {
   get<T>(token: Type<T> | Abstract<T> | string | symbol): T;
   /** Runs `work` as a request would: in a CLS context with its own request id. */
   inRequest<T>(work: () => Promise<T>): Promise<T>;
+  /** A session of a new owner, stored directly (the cap of sessions per user set high). */
+  newSession(title?: string | null): Promise<{ ownerId: string; sessionId: string }>;
   close(): Promise<void>;
 }
 
@@ -52,6 +55,11 @@ export async function createMediumApp(env: Record<string, string> = {}): Promise
           cls.set(CLS_ID, `medium-${process.pid}-${(requests += 1)}`);
           return work();
         }),
+      async newSession(title: string | null = null): Promise<{ ownerId: string; sessionId: string }> {
+        const ownerId = uniqueName('owner');
+        const session = await app.get(SessionRepository).create(ownerId, title, 100);
+        return { ownerId, sessionId: session!.id };
+      },
       async close(): Promise<void> {
         await app.close();
         await db.drop();

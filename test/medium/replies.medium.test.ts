@@ -8,9 +8,7 @@ import { ReplyFencedError, ReplyGenerationService } from '../../src/replies/repl
 import { LockService, type LockedWork, type LockOptions, type LockResult } from '../../src/coordination/lock.port.js';
 import { ReplyStopService } from '../../src/replies/reply-stop.service.js';
 import { ReplyRepository } from '../../src/replies/reply.repository.js';
-import { SessionRepository } from '../../src/session/session.repository.js';
 import { FakeOpenAi } from '../support/fake-openai.js';
-import { uniqueName } from '../support/services.js';
 import { createMediumApp, type MediumApp } from './medium.factory.js';
 
 /**
@@ -50,11 +48,7 @@ describe('replies in process (PostgreSQL, in-process lock, queue and events)', (
 
   beforeEach(() => fake.reset());
 
-  async function newSession(): Promise<{ ownerId: string; sessionId: string }> {
-    const ownerId = uniqueName('owner');
-    const session = await app.get(SessionRepository).create(ownerId, 'medium', 100);
-    return { ownerId, sessionId: session!.id };
-  }
+  const newSession = (): Promise<{ ownerId: string; sessionId: string }> => app.newSession('medium');
 
   function send(session: { ownerId: string; sessionId: string }, content: string, clientMessageId?: string): Promise<SendResult> {
     return app.inRequest(() => messages.send({ ...session, content, clientMessageId }));
