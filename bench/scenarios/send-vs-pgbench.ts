@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MESSAGE_COLUMNS } from '../../src/messages/message.mapper.js';
+import { MESSAGE_COLUMNS } from '../../src/conversation/message.mapper.js';
 import { round, summary, type Row, type Scenario } from '../context.js';
 import { send } from './send.js';
 
@@ -33,8 +33,8 @@ SELECT set_config('statement_timeout', '${STATEMENT_MS}', true), set_config('idl
 SELECT pg_advisory_xact_lock(hashtextextended('pending:' || ${owner}, 0));
 SELECT reply_mode FROM sessions WHERE id = ${session} AND owner_id = ${owner} FOR UPDATE;
 SELECT ${MESSAGE_COLUMNS} FROM messages WHERE session_id = ${session} AND (client_message_id = ${key} OR reply_to = (SELECT id FROM messages WHERE session_id = ${session} AND client_message_id = ${key})) ORDER BY seq;
-SELECT count(*)::int AS open FROM (SELECT 1 FROM messages WHERE owner_id = ${owner} AND status IN ('pending', 'streaming') LIMIT :max_pending) open_replies;
 SELECT id FROM messages WHERE session_id = ${session} ORDER BY seq DESC LIMIT 1;
+SELECT count(*)::int AS open FROM (SELECT 1 FROM messages WHERE owner_id = ${owner} AND status IN ('pending', 'streaming') LIMIT :max_pending) open_replies;
 \\endpipeline
 UPDATE sessions SET last_seq = last_seq + 2, message_count = message_count + 2, updated_at = date_trunc('milliseconds', now()) WHERE id = ${session} RETURNING last_seq \\gset
 INSERT INTO messages (id, session_id, owner_id, seq, role, content, status, reply_to, parent_id, client_message_id, request_id) VALUES (md5('pgb-m-' || :client_id || '-' || :k)::uuid, ${session}, ${owner}, :last_seq - 1, 'user', 'How far is the moon?', 'complete', NULL, (SELECT id FROM messages WHERE session_id = ${session} AND seq = :last_seq - 2), ${key}, 'pgbench'), (md5('pgb-r-' || :client_id || '-' || :k)::uuid, ${session}, ${owner}, :last_seq, 'assistant', '', 'pending', md5('pgb-m-' || :client_id || '-' || :k)::uuid, md5('pgb-m-' || :client_id || '-' || :k)::uuid, NULL, 'pgbench') RETURNING ${MESSAGE_COLUMNS};

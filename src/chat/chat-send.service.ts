@@ -6,7 +6,7 @@ import { AppConfig } from '../config/app-config.js';
 import type { StreamSubscription } from '../coordination/event-stream.port.js';
 import { sessionIdForKey } from '../messages/idempotent-session.util.js';
 import { MessageService } from '../messages/message.service.js';
-import { TERMINAL_STATUSES, type MessageEntity } from '../messages/message.entity.js';
+import { TERMINAL_STATUSES, type MessageEntity } from '../conversation/message.entity.js';
 import { SessionEventBus } from '../events/session-event-bus.service.js';
 import { finishedReplyId } from '../events/session-event.payloads.js';
 import { ReplyRepository } from '../replies/reply.repository.js';

@@ -82,6 +82,9 @@ export async function runMigrationsLocked(dataSource: DataSource, options: Migra
   }
 }
 
+/** The least time the migration connection gets to open (DATABASE_CONNECT_TIMEOUT_MS when longer). */
+const MIGRATION_CONNECT_TIMEOUT_MS = 10_000;
+
 /**
  * Brings the schema up to date over a direct connection opened for this and closed after it
  * (DATABASE_DIRECT_URL, else DATABASE_URL). No statement timeout applies there: a long migration
@@ -90,6 +93,9 @@ export async function runMigrationsLocked(dataSource: DataSource, options: Migra
  */
 export async function migrate(config: AppConfig, logger: Logger): Promise<number> {
   const { directUrl, connectTimeoutMs, migrationLockTimeoutMs } = config.database;
+  // One connection opened once, not a request waiting for a pooled one: a short pool timeout (which
+  // sheds requests quickly) must not fail a start on a busy database host.
+  const migrationConnectTimeoutMs = Math.max(connectTimeoutMs, MIGRATION_CONNECT_TIMEOUT_MS);
   if (directUrl === undefined) {
     throw new Error('DATABASE_URL is not set: embedded mode migrates its own engine at start');
   }
@@ -99,7 +105,7 @@ export async function migrate(config: AppConfig, logger: Logger): Promise<number
     migrations: MIGRATIONS,
     migrationsTableName: 'migrations',
     logging: false,
-    extra: { max: 1, connectionTimeoutMillis: connectTimeoutMs, application_name: 'parley' },
+    extra: { max: 1, connectionTimeoutMillis: migrationConnectTimeoutMs, application_name: 'parley' },
   });
   await dataSource.initialize();
   try {

@@ -3,8 +3,8 @@ import { AccessModule } from '../access/access.module.js';
 import { AuthModule } from '../auth/auth.module.js';
 import type { Logger } from 'pino';
 import { PINO_LOGGER } from '../common/logger.module.js';
-import { SessionDeletedListener } from '../common/session-deleted.port.js';
 import { RedisService } from '../redis/redis.service.js';
+import { SessionDeletedListeners } from '../session/session-deleted-listeners.service.js';
 import { SessionModule } from '../session/session.module.js';
 import { SessionEventBus } from './session-event-bus.service.js';
 import { SessionEventsController } from './session-events.controller.js';
@@ -19,7 +19,6 @@ import { StreamTicketController } from './stream-ticket.controller.js';
   providers: [
     SessionEventBus,
     SessionEventsService,
-    { provide: SessionDeletedListener, useExisting: SessionEventBus },
     {
       // Open streams per user are counted where every replica sees them: Redis, or this process alone.
       provide: StreamSlots,
@@ -28,6 +27,11 @@ import { StreamTicketController } from './stream-ticket.controller.js';
         redis.enabled ? new RedisStreamSlots(redis, logger) : new InProcessStreamSlots(),
     },
   ],
-  exports: [SessionEventBus, SessionDeletedListener],
+  exports: [SessionEventBus],
 })
-export class EventsModule {}
+export class EventsModule {
+  /** A deleted session's open streams end, on every replica. */
+  constructor(deletedListeners: SessionDeletedListeners, bus: SessionEventBus) {
+    deletedListeners.add(bus);
+  }
+}

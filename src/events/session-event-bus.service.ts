@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { PINO_LOGGER } from '../common/logger.module.js';
-import { SessionDeletedListener } from '../common/session-deleted.port.js';
+import type { SessionDeletedListener } from '../session/session-deleted-listeners.service.js';
 import {
   EventStream,
   TranscriptClosedError,
@@ -29,13 +29,11 @@ import {
  * finished reply's event is published after its row committed, so a reader woken by it sees the row.
  */
 @Injectable()
-export class SessionEventBus extends SessionDeletedListener {
+export class SessionEventBus implements SessionDeletedListener {
   constructor(
     private readonly stream: EventStream,
     @Inject(PINO_LOGGER) private readonly logger: Logger,
-  ) {
-    super();
-  }
+  ) {}
 
   subscribe(sessionId: string, afterId: string | undefined, listener: StreamListener): Promise<StreamSubscription> {
     return this.stream.subscribe(sessionId, afterId, listener);

@@ -1,11 +1,11 @@
-import { Global, Module } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { AccessModule } from '../access/access.module.js';
 import { CacheModule } from '../cache/cache.module.js';
 import { MemoryProvider } from '../common/memory-provider.port.js';
 import { AppConfig } from '../config/app-config.js';
 import { MeModule } from '../me/me.module.js';
-import { LlmProvider } from '../replies/llm/llm-provider.js';
-import { RepliesModule } from '../replies/replies.module.js';
+import { LlmModule } from '../llm/llm.module.js';
+import { LlmProvider } from '../llm/llm-provider.js';
 import { FactExtractor, ModelFactExtractor, RuleFactExtractor } from './extraction/fact-extractor.js';
 import { ExtractMemoriesJob } from './jobs/extract-memories.job.js';
 import { MemoryController } from './memory.controller.js';
@@ -17,14 +17,12 @@ import { MemoryRepository } from './memory.repository.js';
 import { MemoryService } from './memory.service.js';
 
 /**
- * Per-user long-term memory: the /v1/memories API, what the reply pipeline puts into prompts, and
- * the extraction of memories from conversations (a queue job after each completed reply). Global,
- * unlike the other features: the prompt (replies) reads memories through MemoryProvider while the
- * extraction here uses the replies' model, and a module cannot import one that imports it.
+ * Per-user long-term memory: the /v1/memories API, what the reply pipeline puts into prompts (it
+ * imports this module for MemoryProvider), and the extraction of memories from conversations (a
+ * queue job after each completed reply, reading facts with the model of the llm module).
  */
-@Global()
 @Module({
-  imports: [AccessModule, CacheModule, RepliesModule, MeModule],
+  imports: [AccessModule, CacheModule, LlmModule, MeModule],
   controllers: [MemoryController],
   providers: [
     MemoryRepository,

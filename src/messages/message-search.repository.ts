@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import type { MessageRole } from './message.entity.js';
+import type { MessageRole } from '../conversation/message.entity.js';
 
 /** Where the previous page ended: rank, then newest first, then id. */
 export interface SearchPosition {

@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { QueryInt } from '../common/query-int.decorator.js';
 import { IsOptional, IsString, IsUUID, Length, Matches } from 'class-validator';
-import type { BranchMessage, MessageEntity, MessageRole, MessageStatus } from './message.entity.js';
+import type { BranchMessage, MessageEntity, MessageRole, MessageStatus } from '../conversation/message.entity.js';
 
 export class SendMessageDto {
   @ApiProperty({ example: 'What should I see in Lisbon in two days?', minLength: 1, maxLength: 8000 })

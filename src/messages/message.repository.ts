@@ -5,8 +5,8 @@ import { ChangeNotifier } from '../common/change-notifier.port.js';
 import { SessionRepository } from '../session/session.repository.js';
 import { SendRetryDetector } from '../throttle/send-retry.port.js';
 import { sessionIdForKey } from './idempotent-session.util.js';
-import type { BranchMessage, MessageEntity } from './message.entity.js';
-import { MESSAGE_COLUMNS, toMessage, type MessageRow } from './message.mapper.js';
+import type { BranchMessage, MessageEntity } from '../conversation/message.entity.js';
+import { MESSAGE_COLUMNS, toMessage, type MessageRow } from '../conversation/message.mapper.js';
 
 export interface Exchange {
   message: MessageEntity;
@@ -49,6 +49,13 @@ export type AppendExchangeResult =
  */
 function sameBody(stored: MessageEntity, input: AppendExchangeInput): boolean {
   return stored.content === input.content && (input.parentId === undefined || input.parentId === stored.parentId);
+}
+
+/** A send refused after its transaction changed something: thrown to roll that back. */
+class RefusedSend extends Error {
+  constructor(readonly result: AppendExchangeResult) {
+    super(`send refused: ${result.outcome}`);
+  }
 }
 
 /** Queries on `messages` for the API side: appending an exchange and reading history. */
@@ -95,15 +102,15 @@ export class MessageRepository extends SendRetryDetector {
    * statement. Reads a refused send did not need are discarded.
    */
   private appendInTransaction(input: AppendExchangeInput): Promise<AppendExchangeResult> {
-    return this.db.transaction(async (tx) => {
+    return this.db.transaction(async (tx): Promise<AppendExchangeResult> => {
       // One user's sends are serialised (user lock, then session row: always in that order), so the
       // pending-reply cap holds across that user's sessions too.
-      const [, locked, existing, tooManyPending, parent] = await Promise.all([
+      const [, locked, existing, parent, pendingBefore] = await Promise.all([
         tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`pending:${input.ownerId}`]),
         this.sessions.lockOwnedInTransaction(tx, input.sessionId, input.ownerId),
         input.clientMessageId === null ? null : this.findExchangeByClientId(tx, input.sessionId, input.clientMessageId),
-        this.pendingRepliesOf(tx, input.ownerId, input.maxPendingReplies),
         this.parentFor(tx, input.sessionId, input.parentId),
+        this.pendingRepliesOf(tx, input.ownerId, input.maxPendingReplies),
       ]);
       if (locked === null) {
         return input.createSession
@@ -116,15 +123,29 @@ export class MessageRepository extends SendRetryDetector {
           ? { outcome: 'repeated', exchange: existing }
           : { outcome: 'key_reused' };
       }
-      if (tooManyPending) {
-        return { outcome: 'too_many_pending' };
-      }
       if (parent === undefined) {
         return { outcome: 'parent_not_found' };
       }
+      // The cap counts what is pending once this send has superseded its parent (a superseded reply
+      // is not pending): a coalesced burst is never refused for the reply it replaces. A refused
+      // send rolls the supersede back with the rest of its transaction. Nothing superseded, nothing
+      // changed since the pipelined count.
       const superseded = locked.replyMode === 'coalesce' && parent !== null ? await this.supersede(tx, parent) : null;
+      const tooManyPending =
+        superseded === null ? pendingBefore : await this.pendingRepliesOf(tx, input.ownerId, input.maxPendingReplies);
+      if (tooManyPending) {
+        if (superseded !== null) {
+          throw new RefusedSend({ outcome: 'too_many_pending' });
+        }
+        return { outcome: 'too_many_pending' };
+      }
       const exchange = await this.insertExchange(tx, input, parent);
       return { outcome: 'created', exchange: superseded === null ? exchange : { ...exchange, superseded } };
+    }).catch((error: unknown) => {
+      if (error instanceof RefusedSend) {
+        return error.result;
+      }
+      throw error;
     });
   }
 

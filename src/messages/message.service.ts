@@ -5,7 +5,7 @@ import type { ParleyClsStore } from '../common/request-context.js';
 import { AppConfig } from '../config/app-config.js';
 import { SessionException, SessionExceptionCode } from '../session/session.exception.js';
 import { MessageException, MessageExceptionCode } from './message.exception.js';
-import type { BranchMessage, MessageEntity } from './message.entity.js';
+import type { BranchMessage, MessageEntity } from '../conversation/message.entity.js';
 import { MessageRepository, type Exchange } from './message.repository.js';
 import { RegenerationRepository } from './regeneration.repository.js';
 import { ReplyQueue } from '../replies/reply-queue.service.js';

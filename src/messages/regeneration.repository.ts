@@ -3,8 +3,8 @@ import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { ChangeNotifier } from '../common/change-notifier.port.js';
 import { SessionRepository } from '../session/session.repository.js';
-import { TERMINAL_STATUSES, type MessageEntity } from './message.entity.js';
-import { MESSAGE_COLUMNS, toMessage, type MessageRow } from './message.mapper.js';
+import { TERMINAL_STATUSES, type MessageEntity } from '../conversation/message.entity.js';
+import { MESSAGE_COLUMNS, toMessage, type MessageRow } from '../conversation/message.mapper.js';
 
 export interface RegenerateInput {
   sessionId: string;

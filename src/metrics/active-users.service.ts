@@ -3,17 +3,24 @@ import type { Logger } from 'pino';
 import { PINO_LOGGER } from '../common/logger.module.js';
 import { RedisService } from '../redis/redis.service.js';
 
+/** A user counts as active for a minute after a request. */
 const WINDOW_MS = 60_000;
 const FLUSH_MS = 1000;
 
 /**
- * Distinct users of the current minute across every replica: a Redis HyperLogLog per window
- * (PFADD batched once a second, PFCOUNT on scrape). Without Redis (one process) a local set.
+ * Distinct users of the last minute across every replica, counted exactly: one Redis sorted set of
+ * user ids scored by the time each was last seen (ZADD GT batched once a second, older entries
+ * trimmed at each batch), and on scrape the ZCOUNT of the last minute. Two earlier designs made the
+ * gauge wrong: a fixed calendar minute fell to zero at the start of every minute, however many
+ * users were active a second before, and a HyperLogLog undercounts a few percent of small sets
+ * (two ids in one register). Without Redis (one process) the same map in memory.
  */
 @Injectable()
 export class ActiveUsersService implements OnApplicationShutdown {
-  private pending = new Set<string>();
-  private local = { window: 0, users: new Set<string>() };
+  /** Users seen and not yet written to Redis, with the time each was last seen. */
+  private pending = new Map<string, number>();
+  /** Without Redis: every user of the last minute, with the time each was last seen. */
+  private readonly local = new Map<string, number>();
   private readonly timer: NodeJS.Timeout;
 
   constructor(
@@ -25,23 +32,25 @@ export class ActiveUsersService implements OnApplicationShutdown {
   }
 
   seen(userId: string): void {
+    const now = Date.now();
     if (this.redis.enabled) {
-      this.pending.add(userId);
+      this.pending.set(userId, now);
       return;
     }
-    const window = this.window();
-    if (this.local.window !== window) {
-      this.local = { window, users: new Set() };
-    }
-    this.local.users.add(userId);
+    // Re-inserted, so that the map stays ordered by last sight and the trim stops at the first recent one.
+    this.local.delete(userId);
+    this.local.set(userId, now);
+    this.trimLocal(now);
   }
 
   async count(): Promise<number> {
+    const since = Date.now() - WINDOW_MS;
     if (!this.redis.enabled) {
-      return this.local.window === this.window() ? this.local.users.size : 0;
+      this.trimLocal(Date.now());
+      return this.local.size;
     }
     await this.flush();
-    return this.redis.commands.pfcount(this.key(this.window()));
+    return this.redis.commands.zcount(this.key(), since, '+inf');
   }
 
   onApplicationShutdown(): void {
@@ -52,21 +61,32 @@ export class ActiveUsersService implements OnApplicationShutdown {
     if (this.pending.size === 0) {
       return;
     }
-    const users = [...this.pending];
-    this.pending = new Set();
-    const key = this.key(this.window());
+    const pending = this.pending;
+    this.pending = new Map();
+    const scored = [...pending].flatMap(([userId, seenAt]) => [seenAt, userId]);
+    const key = this.key();
     try {
-      await this.redis.commands.multi().pfadd(key, ...users).pexpire(key, 3 * WINDOW_MS).exec();
+      await this.redis.commands
+        .multi()
+        .zadd(key, 'GT', ...scored)
+        .zremrangebyscore(key, '-inf', `(${Date.now() - WINDOW_MS}`)
+        .pexpire(key, 2 * WINDOW_MS)
+        .exec();
     } catch (error) {
       this.logger.debug({ err: (error as Error).message }, 'active users not recorded (Redis unavailable)');
     }
   }
 
-  private window(): number {
-    return Math.floor(Date.now() / WINDOW_MS);
+  private trimLocal(now: number): void {
+    for (const [userId, seenAt] of this.local) {
+      if (seenAt >= now - WINDOW_MS) {
+        return;
+      }
+      this.local.delete(userId);
+    }
   }
 
-  private key(window: number): string {
-    return this.redis.key('active-users', window);
+  private key(): string {
+    return this.redis.key('active-users');
   }
 }

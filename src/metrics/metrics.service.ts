@@ -204,7 +204,7 @@ export class MetricsService {
 
   readonly activeUsers = new Gauge({
     name: 'parley_active_users',
-    help: 'Distinct users seen by any replica in the current minute window',
+    help: 'Distinct users seen by any replica in the last minute',
     registers: [this.registry],
   });
 

@@ -10,7 +10,7 @@ import {
   MEMORY_EXTRACTION_QUEUE,
   type ExtractMemoriesJobData,
 } from '../memory/memory.constants.js';
-import type { MessageEntity } from '../messages/message.entity.js';
+import type { MessageEntity } from '../conversation/message.entity.js';
 import { ReplyRepository } from './reply.repository.js';
 
 /**

@@ -1,12 +1,10 @@
 import { Module } from '@nestjs/common';
-import { AppConfig } from '../config/app-config.js';
 import { CacheModule } from '../cache/cache.module.js';
 import { EventsModule } from '../events/events.module.js';
+import { LlmModule } from '../llm/llm.module.js';
 import { MeModule } from '../me/me.module.js';
+import { MemoryModule } from '../memory/memory.module.js';
 import { GenerateReplyJob } from './jobs/generate-reply.job.js';
-import { LlmProvider } from './llm/llm-provider.js';
-import { LocalResponder } from './llm/local-responder.js';
-import { OpenAiProvider } from './llm/openai-provider.js';
 import { MemoryExtractionTrigger } from './memory-extraction.trigger.js';
 import { PromptService } from './prompt.service.js';
 import { SummarizeBranchJob } from './jobs/summarize-branch.job.js';
@@ -18,9 +16,12 @@ import { ReplyReconciler } from './reply-reconciler.service.js';
 import { ReplyRepository } from './reply.repository.js';
 import { ReplyStopService } from './reply-stop.service.js';
 
-/** The reply pipeline: the queue job, generation under the session's lock, the prompt, the reconciler. */
+/**
+ * The reply pipeline: the queue job, generation under the session's lock, the prompt (with the
+ * user's memories), the reconciler.
+ */
 @Module({
-  imports: [CacheModule, EventsModule, MeModule],
+  imports: [CacheModule, EventsModule, LlmModule, MeModule, MemoryModule],
   providers: [
     ReplyRepository,
     PromptService,
@@ -33,13 +34,7 @@ import { ReplyStopService } from './reply-stop.service.js';
     SummaryRepository,
     SummaryService,
     SummarizeBranchJob,
-    {
-      provide: LlmProvider,
-      inject: [AppConfig],
-      useFactory: (config: AppConfig): LlmProvider =>
-        config.llm.provider === 'openai' ? new OpenAiProvider(config) : new LocalResponder(config),
-    },
   ],
-  exports: [ReplyRepository, ReplyQueue, ReplyStopService, LlmProvider],
+  exports: [ReplyRepository, ReplyQueue, ReplyStopService],
 })
 export class RepliesModule {}

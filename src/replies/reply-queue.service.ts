@@ -5,7 +5,7 @@ import { PINO_LOGGER } from '../common/logger.module.js';
 import type { ParleyClsStore } from '../common/request-context.js';
 import { jobQueueToken } from '../coordination/coordination.module.js';
 import type { JobQueue } from '../coordination/job-queue.port.js';
-import type { MessageEntity } from '../messages/message.entity.js';
+import type { MessageEntity } from '../conversation/message.entity.js';
 import { REPLIES_QUEUE, type GenerateReplyJobData } from './replies.constants.js';
 
 /**

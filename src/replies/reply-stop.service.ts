@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { PINO_LOGGER } from '../common/logger.module.js';
 import { SignalBus } from '../coordination/signal-bus.port.js';
 import { SessionEventBus } from '../events/session-event-bus.service.js';
-import { TERMINAL_STATUSES, type MessageEntity } from '../messages/message.entity.js';
+import { TERMINAL_STATUSES, type MessageEntity } from '../conversation/message.entity.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { REPLY_STOP_CHANNEL } from './reply-generation.service.js';
 import { ReplyException, ReplyExceptionCode } from './reply.exception.js';

@@ -1,8 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { ChangeNotifier } from '../common/change-notifier.port.js';
-import type { MessageEntity } from '../messages/message.entity.js';
-import { MESSAGE_COLUMNS, toMessage, type MessageRow } from '../messages/message.mapper.js';
+import type { MessageEntity } from '../conversation/message.entity.js';
+import { MESSAGE_COLUMNS, toMessage, type MessageRow } from '../conversation/message.mapper.js';
 
 /** A user message whose completed reply should have led to a memory extraction that never ran. */
 export interface AwaitingExtraction {

@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Length, Matches, Max, MaxLength, Min } from 'class-validator';
-import type { MessageRole } from '../messages/message.entity.js';
+import type { MessageRole } from '../conversation/message.entity.js';
 import type { MessageHit } from '../messages/message-search.repository.js';
 
 export const SEARCH_QUERY_MAX_LENGTH = 500;

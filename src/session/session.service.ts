@@ -1,9 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import { ModuleRef } from '@nestjs/core';
 import type { OwnedResource } from '../access/access.service.js';
-import { SessionDeletedListener } from '../common/session-deleted.port.js';
 import { isUuid } from '../common/uuid.util.js';
 import { AppConfig } from '../config/app-config.js';
+import { SessionDeletedListeners } from './session-deleted-listeners.service.js';
 import { SessionException, SessionExceptionCode } from './session.exception.js';
 import type { ReplyMode, SessionEntity } from './session.entity.js';
 import { SessionRepository, type SessionCursor } from './session.repository.js';
@@ -47,7 +46,7 @@ export class SessionService {
   constructor(
     private readonly sessions: SessionRepository,
     private readonly config: AppConfig,
-    private readonly moduleRef: ModuleRef,
+    private readonly deletedListeners: SessionDeletedListeners,
   ) {}
 
   /** Refused with 409 `too_many_sessions` once the owner keeps MAX_SESSIONS_PER_USER. */
@@ -88,15 +87,6 @@ export class SessionService {
     if (!(await this.sessions.delete(session.id, session.ownerId))) {
       throw new SessionException(SessionExceptionCode.NotFound);
     }
-    await this.deletedListener()?.sessionDeleted(session.id);
-  }
-
-  /** The events module's listener; none in a process without it. */
-  private deletedListener(): SessionDeletedListener | undefined {
-    try {
-      return this.moduleRef.get(SessionDeletedListener, { strict: false });
-    } catch {
-      return undefined;
-    }
+    await this.deletedListeners.sessionDeleted(session.id);
   }
 }

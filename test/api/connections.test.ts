@@ -1,34 +1,27 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startApp, stopAll, type AppProcess } from '../support/cluster.js';
 import { http } from '../support/http.js';
-import { createTestDatabase, productionEnv, REDIS_URL, uniqueName, type TestDatabase } from '../support/services.js';
+import { REDIS_URL, uniqueName } from '../support/services.js';
 import { tokenFor } from '../support/tokens.js';
+import { withCluster } from '../support/with-cluster.js';
 
 const POOL_SIZE = 4;
 
 describe('F5: connections per process are fixed and bounded', () => {
-  let db: TestDatabase;
-  let app: AppProcess;
+  const fx = withCluster(1, {
+    DATABASE_POOL_SIZE: String(POOL_SIZE),
+    MAX_PENDING_REPLIES: '1000',
+    RATE_LIMIT_SENDS: '100000',
+    RATE_LIMIT_READS: '100000',
+  });
   let redis: Redis;
 
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    app = await startApp({
-      env: productionEnv(db, uniqueName('t'), {
-        DATABASE_POOL_SIZE: String(POOL_SIZE),
-        MAX_PENDING_REPLIES: '1000',
-        RATE_LIMIT_SENDS: '100000',
-        RATE_LIMIT_READS: '100000',
-      }),
-    });
+  beforeAll(() => {
     redis = new Redis(REDIS_URL);
   });
 
-  afterAll(async () => {
-    await stopAll([app]);
+  afterAll(() => {
     redis.disconnect();
-    await db.drop();
   });
 
   async function redisConnectionsOf(pid: number): Promise<string[]> {
@@ -40,30 +33,30 @@ describe('F5: connections per process are fixed and bounded', () => {
   }
 
   async function postgresConnections(): Promise<number> {
-    const rows = await db.query<{ n: number }>(
+    const rows = await fx.db.query<{ n: number }>(
       "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND application_name = 'parley'",
-      [db.name],
+      [fx.db.name],
     );
     return rows[0]?.n ?? 0;
   }
 
   it('opens no connection per request, and closes them all on SIGTERM', async () => {
-    const pid = app.child.pid as number;
+    const pid = fx.app.child.pid as number;
     const before = await redisConnectionsOf(pid);
     expect(before.length).toBeGreaterThan(0);
 
     const users = await Promise.all(
       Array.from({ length: 20 }, async (_, i) => {
         const token = await tokenFor(uniqueName(`u${i}`));
-        const session = await http('POST', `${app.url}/v1/sessions`, { token, body: {} });
+        const session = await http('POST', `${fx.app.url}/v1/sessions`, { token, body: {} });
         return { token, sessionId: session.body.id as string };
       }),
     );
     const requests = users.flatMap(({ token, sessionId }) => [
       ...Array.from({ length: 5 }, (_, m) =>
-        http('POST', `${app.url}/v1/sessions/${sessionId}/messages`, { token, body: { content: `m${m}` } }),
+        http('POST', `${fx.app.url}/v1/sessions/${sessionId}/messages`, { token, body: { content: `m${m}` } }),
       ),
-      ...Array.from({ length: 10 }, () => http('GET', `${app.url}/v1/sessions/${sessionId}/messages`, { token })),
+      ...Array.from({ length: 10 }, () => http('GET', `${fx.app.url}/v1/sessions/${sessionId}/messages`, { token })),
     ]);
     const results = await Promise.all(requests);
     expect(results.every((r) => r.status < 300)).toBe(true);
@@ -73,8 +66,8 @@ describe('F5: connections per process are fixed and bounded', () => {
     // The pool, plus the one connection that listens for relayed cache bumps.
     expect(await postgresConnections()).toBeLessThanOrEqual(POOL_SIZE + 1);
 
-    app.child.kill('SIGTERM');
-    expect(await app.exited).toBe(0);
+    fx.app.child.kill('SIGTERM');
+    expect(await fx.app.exited).toBe(0);
     expect(await redisConnectionsOf(pid)).toEqual([]);
     expect(await postgresConnections()).toBe(0);
   });

@@ -1,10 +1,10 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startApp, stopAll, type AppProcess } from '../support/cluster.js';
 import { eventually, http } from '../support/http.js';
-import { createTestDatabase, productionEnv, uniqueName, type TestDatabase } from '../support/services.js';
+import { uniqueName } from '../support/services.js';
 import { tokenFor } from '../support/tokens.js';
 import { topologies } from '../support/topology.js';
+import { withCluster } from '../support/with-cluster.js';
 
 /**
  * A database that cannot answer in time is the server's trouble, not the client's mistake, and not
@@ -14,50 +14,41 @@ import { topologies } from '../support/topology.js';
  * server connection of the cancelled statement serves the next request.
  */
 describe.each(topologies({ defaultPoolSize: 1 }))('a database that cannot answer in time ($name)', (topology) => {
-  let db: TestDatabase;
-  let app: AppProcess;
+  const fx = withCluster(
+    1,
+    { DATABASE_POOL_SIZE: '1', DATABASE_CONNECT_TIMEOUT_MS: '1000', DATABASE_STATEMENT_TIMEOUT_MS: '2000' },
+    { topology },
+  );
   let blocker: pg.Client;
 
+  // Registered after withCluster: connects once the database is there, ends before it is dropped.
   beforeAll(async () => {
-    await topology.start();
-    db = await createTestDatabase();
-    app = await startApp({
-      env: productionEnv(db, uniqueName('t'), {
-        ...topology.env(db),
-        DATABASE_POOL_SIZE: '1',
-        DATABASE_CONNECT_TIMEOUT_MS: '200',
-        DATABASE_STATEMENT_TIMEOUT_MS: '2000',
-      }),
-    });
-    blocker = new pg.Client({ connectionString: db.url });
+    blocker = new pg.Client({ connectionString: fx.db.url });
     await blocker.connect();
   });
 
   afterAll(async () => {
-    await blocker.end().catch(() => undefined);
-    await stopAll([app]);
-    await db.drop();
-    await topology.stop();
+    await blocker?.end().catch(() => undefined);
   });
 
   it('answers 503 with Retry-After when no pool connection frees up in time or a statement times out', async () => {
     const token = await tokenFor(uniqueName('user'));
-    const session = (await http('POST', `${app.url}/v1/sessions`, { token, body: {} })).body.id as string;
-    const messages = `${app.url}/v1/sessions/${session}/messages`;
+    const session = (await http('POST', `${fx.app.url}/v1/sessions`, { token, body: {} })).body.id as string;
+    const messages = `${fx.app.url}/v1/sessions/${session}/messages`;
 
     await blocker.query('BEGIN');
     await blocker.query('SELECT id FROM sessions WHERE id = $1 FOR UPDATE', [session]);
     // This send takes the pool's only connection and waits on the row lock until its statement times out.
     const stuck = http('POST', messages, { token, body: { content: 'waits on the lock' } });
     await eventually(async () => {
-      const waiting = await db.query<{ n: number }>(
+      const waiting = await fx.db.query<{ n: number }>(
         "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND wait_event_type = 'Lock'",
-        [db.name],
+        [fx.db.name],
       );
       return (waiting[0]?.n ?? 0) > 0 ? true : undefined;
     }, 10_000, 'the send to hold the only connection');
 
-    const serversBefore = await topology.bouncer?.servers(db.name);
+    const serversBefore = await topology.bouncer?.servers(fx.db.name);
     const starved = await http('GET', messages, { token });
     expect(starved.status).toBe(503);
     expect(starved.body.code).toBe('overloaded');
@@ -78,7 +69,7 @@ describe.each(topologies({ defaultPoolSize: 1 }))('a database that cannot answer
     if (topology.bouncer !== undefined) {
       // PgBouncer's one server connection: the same backend before the timeout and after it.
       expect(serversBefore).toHaveLength(1);
-      expect(await topology.bouncer.servers(db.name)).toEqual(serversBefore);
+      expect(await topology.bouncer.servers(fx.db.name)).toEqual(serversBefore);
     }
   });
 });

@@ -1,10 +1,10 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startApp, stopAll, type AppProcess } from '../support/cluster.js';
+import { describe, expect, it } from 'vitest';
 import { http } from '../support/http.js';
-import { createTestDatabase, productionEnv, TEST_JWT_SECRET, uniqueName, type TestDatabase } from '../support/services.js';
+import { TEST_JWT_SECRET, uniqueName } from '../support/services.js';
 import { tokenFor } from '../support/tokens.js';
+import { withCluster } from '../support/with-cluster.js';
 
 interface LogLine {
   level: string;
@@ -14,21 +14,10 @@ interface LogLine {
 }
 
 describe('logs and the OpenAPI document', () => {
-  let db: TestDatabase;
-  let app: AppProcess;
-
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    app = await startApp({ env: productionEnv(db, uniqueName('t'), { LOG_LEVEL: 'debug' }) });
-  });
-
-  afterAll(async () => {
-    await stopAll([app]);
-    await db.drop();
-  });
+  const fx = withCluster(1, { LOG_LEVEL: 'debug' });
 
   const logLines = (): LogLine[] =>
-    app
+    fx.app
       .output()
       .split('\n')
       .filter((line) => line.startsWith('{'))
@@ -38,13 +27,13 @@ describe('logs and the OpenAPI document', () => {
     const owner = await tokenFor(uniqueName('owner'));
     const intruderId = uniqueName('intruder');
     const intruder = await tokenFor(intruderId);
-    const session = await http('POST', `${app.url}/v1/sessions`, { token: owner, body: {} });
-    const forbidden = await http('GET', `${app.url}/v1/sessions/${session.body.id as string}`, {
+    const session = await http('POST', `${fx.app.url}/v1/sessions`, { token: owner, body: {} });
+    const forbidden = await http('GET', `${fx.app.url}/v1/sessions/${session.body.id as string}`, {
       token: intruder,
       headers: { 'x-request-id': 'probe-forbidden-1' },
     });
     expect(forbidden.status).toBe(403);
-    await http('GET', `${app.url}/v1/missing`, { token: intruder, headers: { 'x-request-id': 'probe-missing-1' } });
+    await http('GET', `${fx.app.url}/v1/missing`, { token: intruder, headers: { 'x-request-id': 'probe-missing-1' } });
     await new Promise((resolve) => setTimeout(resolve, 300));
 
     const lines = logLines();
@@ -59,7 +48,7 @@ describe('logs and the OpenAPI document', () => {
       const access = lines.filter((line) => line.msg === 'request answered' && line.requestId === requestId);
       expect(access, requestId).toHaveLength(1);
     }
-    const output = app.output();
+    const output = fx.app.output();
     expect(output).not.toContain(owner);
     expect(output).not.toContain(intruder);
     expect(output.toLowerCase()).not.toContain('bearer ');
@@ -67,10 +56,10 @@ describe('logs and the OpenAPI document', () => {
 
   it('logs probe and scrape requests at debug, every other request at info', async () => {
     const token = await tokenFor(uniqueName('reader'));
-    await http('GET', `${app.url}/health/live`, { headers: { 'x-request-id': 'probe-live-1' } });
-    await http('GET', `${app.url}/health/ready`, { headers: { 'x-request-id': 'probe-ready-1' } });
-    await http('GET', `${app.url}/metrics`, { headers: { 'x-request-id': 'probe-scrape-1' } });
-    await http('GET', `${app.url}/v1/sessions`, { token, headers: { 'x-request-id': 'probe-api-1' } });
+    await http('GET', `${fx.app.url}/health/live`, { headers: { 'x-request-id': 'probe-live-1' } });
+    await http('GET', `${fx.app.url}/health/ready`, { headers: { 'x-request-id': 'probe-ready-1' } });
+    await http('GET', `${fx.app.url}/metrics`, { headers: { 'x-request-id': 'probe-scrape-1' } });
+    await http('GET', `${fx.app.url}/v1/sessions`, { token, headers: { 'x-request-id': 'probe-api-1' } });
     await new Promise((resolve) => setTimeout(resolve, 300));
     const levelOf = (requestId: string): string | undefined =>
       logLines().find((line) => line.msg === 'request answered' && line.requestId === requestId)?.level;
@@ -86,15 +75,15 @@ describe('logs and the OpenAPI document', () => {
     });
     const token = stdout.trim();
     expect(token.split('.')).toHaveLength(3);
-    const created = await http('POST', `${app.url}/v1/sessions`, { token, body: { title: 'from the CLI token' } });
+    const created = await http('POST', `${fx.app.url}/v1/sessions`, { token, body: { title: 'from the CLI token' } });
     expect(created.status).toBe(201);
   });
 
   it('describes every route with schemas, examples and bearer auth', async () => {
-    const docs = await fetch(`${app.url}/docs`);
+    const docs = await fetch(`${fx.app.url}/docs`);
     expect(docs.status).toBe(200);
     expect(await docs.text()).toContain('swagger');
-    const document = (await http('GET', `${app.url}/docs-json`)).body;
+    const document = (await http('GET', `${fx.app.url}/docs-json`)).body;
     expect(document.openapi).toMatch(/^3\./);
     expect(document.components.securitySchemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });
     for (const path of [

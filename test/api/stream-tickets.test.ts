@@ -1,10 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCluster, type Cluster } from '../support/cluster.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { newSession } from '../support/api.js';
 import { eventually, http } from '../support/http.js';
-import { createTestDatabase, productionEnv, uniqueName, type TestDatabase } from '../support/services.js';
 import { openSse } from '../support/sse.js';
 import { tokenFor } from '../support/tokens.js';
+import { withCluster } from '../support/with-cluster.js';
 
 const TTL_MS = 4000;
 
@@ -16,23 +16,13 @@ async function refusedTickets(url: string): Promise<number> {
 }
 
 describe('stream tickets: the credential of a browser EventSource, across replicas', () => {
-  let database: TestDatabase;
-  let cluster: Cluster;
+  const fx = withCluster(2, { SSE_TICKET_TTL_MS: String(TTL_MS), LOG_LEVEL: 'debug', LOCAL_LLM_DELAY_MS: '20' });
   let logs = '';
   let alice: string;
   let bob: string;
 
   beforeAll(async () => {
-    database = await createTestDatabase();
-    cluster = await startCluster(
-      2,
-      productionEnv(database, uniqueName('tickets'), {
-        SSE_TICKET_TTL_MS: String(TTL_MS),
-        LOG_LEVEL: 'debug',
-        LOCAL_LLM_DELAY_MS: '20',
-      }),
-    );
-    for (const app of cluster.apps) {
+    for (const app of fx.cluster.apps) {
       app.child.stdout?.on('data', (chunk: Buffer) => (logs += chunk.toString()));
       app.child.stderr?.on('data', (chunk: Buffer) => (logs += chunk.toString()));
     }
@@ -40,18 +30,10 @@ describe('stream tickets: the credential of a browser EventSource, across replic
     bob = await tokenFor('ticket-bob');
   });
 
-  afterAll(async () => {
-    await cluster?.stop();
-    await database?.drop();
-  });
-
-  async function session(token: string): Promise<string> {
-    return (await http('POST', `${cluster.url(0)}/v1/sessions`, { token, body: { title: 'tickets' } })).body
-      .id as string;
-  }
+  const session = (token: string): Promise<string> => newSession(fx.cluster.url(0), { token }, 'tickets');
 
   async function ticketFor(token: string, sessionId: string, replica = 0): Promise<string> {
-    const issued = await http('POST', `${cluster.url(replica)}/v1/sessions/${sessionId}/events/tickets`, {
+    const issued = await http('POST', `${fx.cluster.url(replica)}/v1/sessions/${sessionId}/events/tickets`, {
       token,
     });
     expect(issued.status).toBe(201);
@@ -60,7 +42,7 @@ describe('stream tickets: the credential of a browser EventSource, across replic
 
   it('issued on one replica, follows the session on the other, and resumes with Last-Event-ID within its lifetime', async () => {
     const sessionId = await session(alice);
-    const issued = await http('POST', `${cluster.url(0)}/v1/sessions/${sessionId}/events/tickets`, {
+    const issued = await http('POST', `${fx.cluster.url(0)}/v1/sessions/${sessionId}/events/tickets`, {
       token: alice,
     });
     expect(issued.status).toBe(201);
@@ -70,10 +52,10 @@ describe('stream tickets: the credential of a browser EventSource, across replic
     expect(lifetime).toBeLessThanOrEqual(TTL_MS);
     const ticket = issued.body.ticket as string;
 
-    const events = `${cluster.url(1)}/v1/sessions/${sessionId}/events?ticket=${ticket}`;
+    const events = `${fx.cluster.url(1)}/v1/sessions/${sessionId}/events?ticket=${ticket}`;
     const stream = await openSse(events, undefined);
     expect(stream.status).toBe(200);
-    const sent = await http('POST', `${cluster.url(0)}/v1/sessions/${sessionId}/messages`, {
+    const sent = await http('POST', `${fx.cluster.url(0)}/v1/sessions/${sessionId}/messages`, {
       token: alice,
       body: { content: 'first' },
     });
@@ -86,12 +68,12 @@ describe('stream tickets: the credential of a browser EventSource, across replic
     stream.close();
 
     // The browser reconnects by itself with the same URL and Last-Event-ID: the second send's events only.
-    const second = await http('POST', `${cluster.url(1)}/v1/sessions/${sessionId}/messages`, {
+    const second = await http('POST', `${fx.cluster.url(1)}/v1/sessions/${sessionId}/messages`, {
       token: alice,
       body: { content: 'second' },
     });
     const resumed = await openSse(
-      `${cluster.url(0)}/v1/sessions/${sessionId}/events?ticket=${ticket}`,
+      `${fx.cluster.url(0)}/v1/sessions/${sessionId}/events?ticket=${ticket}`,
       undefined,
       { 'last-event-id': completed.id },
     );
@@ -109,7 +91,7 @@ describe('stream tickets: the credential of a browser EventSource, across replic
     const mine = await session(alice);
     const other = await session(alice);
     const bobs = await session(bob);
-    const before = (await refusedTickets(cluster.url(0))) + (await refusedTickets(cluster.url(1)));
+    const before = (await refusedTickets(fx.cluster.url(0))) + (await refusedTickets(fx.cluster.url(1)));
 
     const forOther = await ticketFor(alice, other);
     const bobTicket = await ticketFor(bob, bobs, 1);
@@ -128,28 +110,28 @@ describe('stream tickets: the credential of a browser EventSource, across replic
       ],
     ];
     for (const [path, headers, status, code] of cases) {
-      const refused = await http('GET', `${cluster.url(0)}${path}`, { headers });
+      const refused = await http('GET', `${fx.cluster.url(0)}${path}`, { headers });
       expect({ path, status: refused.status, code: refused.body.code }).toEqual({ path, status, code });
     }
 
     // Read-only: the ticket opens that session's events and nothing else, not even as a bearer token.
     expect(
-      (await http('GET', `${cluster.url(0)}/v1/sessions/${mine}/messages?ticket=${aliceTicket}`)).status,
+      (await http('GET', `${fx.cluster.url(0)}/v1/sessions/${mine}/messages?ticket=${aliceTicket}`)).status,
     ).toBe(401);
     expect(
       (
-        await http('POST', `${cluster.url(0)}/v1/sessions/${mine}/messages?ticket=${aliceTicket}`, {
+        await http('POST', `${fx.cluster.url(0)}/v1/sessions/${mine}/messages?ticket=${aliceTicket}`, {
           body: { content: 'x' },
         })
       ).status,
     ).toBe(401);
-    expect((await http('GET', `${cluster.url(0)}/v1/sessions/${mine}`, { token: aliceTicket })).status).toBe(
+    expect((await http('GET', `${fx.cluster.url(0)}/v1/sessions/${mine}`, { token: aliceTicket })).status).toBe(
       401,
     );
 
     // Expired: the same ticket that worked is refused once its lifetime is over, on either replica.
     const open = await openSse(
-      `${cluster.url(1)}/v1/sessions/${mine}/events?ticket=${aliceTicket}`,
+      `${fx.cluster.url(1)}/v1/sessions/${mine}/events?ticket=${aliceTicket}`,
       undefined,
     );
     expect(open.status).toBe(200);
@@ -158,7 +140,7 @@ describe('stream tickets: the credential of a browser EventSource, across replic
     for (const replica of [0, 1]) {
       const expired = await http(
         'GET',
-        `${cluster.url(replica)}/v1/sessions/${mine}/events?ticket=${aliceTicket}`,
+        `${fx.cluster.url(replica)}/v1/sessions/${mine}/events?ticket=${aliceTicket}`,
       );
       expect(expired.status).toBe(401);
       expect(expired.body.code).toBe('invalid_ticket');
@@ -166,13 +148,13 @@ describe('stream tickets: the credential of a browser EventSource, across replic
 
     // Issued only to the owner, like every session route.
     expect(
-      (await http('POST', `${cluster.url(0)}/v1/sessions/${mine}/events/tickets`, { token: bob })).status,
+      (await http('POST', `${fx.cluster.url(0)}/v1/sessions/${mine}/events/tickets`, { token: bob })).status,
     ).toBe(403);
-    expect((await http('POST', `${cluster.url(0)}/v1/sessions/${mine}/events/tickets`)).status).toBe(401);
+    expect((await http('POST', `${fx.cluster.url(0)}/v1/sessions/${mine}/events/tickets`)).status).toBe(401);
 
     await eventually(
       async () => {
-        const after = (await refusedTickets(cluster.url(0))) + (await refusedTickets(cluster.url(1)));
+        const after = (await refusedTickets(fx.cluster.url(0))) + (await refusedTickets(fx.cluster.url(1)));
         return after - before === cases.length + 2 ? true : undefined;
       },
       5000,
@@ -184,12 +166,12 @@ describe('stream tickets: the credential of a browser EventSource, across replic
     const sessionId = await session(alice);
     const ticket = await ticketFor(alice, sessionId);
     const stream = await openSse(
-      `${cluster.url(1)}/v1/sessions/${sessionId}/events?ticket=${ticket}`,
+      `${fx.cluster.url(1)}/v1/sessions/${sessionId}/events?ticket=${ticket}`,
       undefined,
     );
     stream.close();
-    await http('GET', `${cluster.url(0)}/v1/sessions/${await session(alice)}/events?ticket=${ticket}`);
-    await http('GET', `${cluster.url(0)}/v1/sessions/not-a-uuid/events?ticket=${ticket}`);
+    await http('GET', `${fx.cluster.url(0)}/v1/sessions/${await session(alice)}/events?ticket=${ticket}`);
+    await http('GET', `${fx.cluster.url(0)}/v1/sessions/not-a-uuid/events?ticket=${ticket}`);
     await sleep(300);
     expect(logs).toContain('stream_ticket_refused');
     expect(logs).toContain('/v1/sessions/:sessionId/events');
@@ -200,8 +182,8 @@ describe('stream tickets: the credential of a browser EventSource, across replic
   it('a stream opened with a ticket ends when the ticket expires, as a bearer stream ends at exp; its reconnect is refused', async () => {
     const sessionId = await session(alice);
     const ticket = await ticketFor(alice, sessionId);
-    const byTicket = await openSse(`${cluster.url(1)}/v1/sessions/${sessionId}/events?ticket=${ticket}`, undefined);
-    const byToken = await openSse(`${cluster.url(1)}/v1/sessions/${sessionId}/events`, alice);
+    const byTicket = await openSse(`${fx.cluster.url(1)}/v1/sessions/${sessionId}/events?ticket=${ticket}`, undefined);
+    const byToken = await openSse(`${fx.cluster.url(1)}/v1/sessions/${sessionId}/events`, alice);
     expect([byTicket.status, byToken.status]).toEqual([200, 200]);
     const outcome = (stream: typeof byTicket, waitMs: number): Promise<string> =>
       Promise.race([stream.ended.then(() => 'ended'), sleep(waitMs).then(() => 'open')]);
@@ -212,7 +194,7 @@ describe('stream tickets: the credential of a browser EventSource, across replic
       expect(await outcome(byToken, 500)).toBe('open');
       // The browser's reconnect with the same ticket is refused, on either replica.
       for (const replica of [1, 0]) {
-        const again = await http('GET', `${cluster.url(replica)}/v1/sessions/${sessionId}/events?ticket=${ticket}`);
+        const again = await http('GET', `${fx.cluster.url(replica)}/v1/sessions/${sessionId}/events?ticket=${ticket}`);
         expect(again.status).toBe(401);
         expect(again.body.code).toBe('invalid_ticket');
       }

@@ -1,9 +1,9 @@
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCluster, type Cluster } from '../support/cluster.js';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { http } from '../support/http.js';
-import { createTestDatabase, productionEnv, uniqueName, type TestDatabase } from '../support/services.js';
+import { uniqueName } from '../support/services.js';
 import { tokenFor } from '../support/tokens.js';
+import { withCluster } from '../support/with-cluster.js';
 import { clusterCounters } from './cache-metrics.js';
 
 interface Owner {
@@ -15,13 +15,10 @@ interface Owner {
 const SESSIONS_PER_OWNER = 2;
 
 describe('cache isolation: user B never receives user A’s entry', () => {
-  let db: TestDatabase;
-  let cluster: Cluster;
+  const fx = withCluster(2, { MAX_PENDING_REPLIES: '1000' });
   let owners: Owner[];
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    cluster = await startCluster(2, productionEnv(db, uniqueName('t'), { MAX_PENDING_REPLIES: '1000' }));
     // Subjects that a careless key format would confuse: separators and escapes of each other.
     const stem = uniqueName('iso');
     const ids = [stem, `${stem}:x`, `${stem}%3Ax`, `${stem}:x:`, `${stem}/x`];
@@ -30,13 +27,13 @@ describe('cache isolation: user B never receives user A’s entry', () => {
         const token = await tokenFor(id);
         const sessions: string[] = [];
         for (let s = 0; s < SESSIONS_PER_OWNER; s += 1) {
-          const created = await http('POST', `${cluster.url(o)}/v1/sessions`, {
+          const created = await http('POST', `${fx.cluster.url(o)}/v1/sessions`, {
             token,
             body: { title: `<${id}> ${s}` },
           });
           sessions.push(created.body.id as string);
           for (let m = 0; m < 3; m += 1) {
-            await http('POST', `${cluster.url(m)}/v1/sessions/${created.body.id}/messages`, {
+            await http('POST', `${fx.cluster.url(m)}/v1/sessions/${created.body.id}/messages`, {
               token,
               body: { content: `<${id}> ${m}` },
             });
@@ -45,11 +42,6 @@ describe('cache isolation: user B never receives user A’s entry', () => {
         return { id, token, sessions };
       }),
     );
-  });
-
-  afterAll(async () => {
-    await cluster?.stop();
-    await db?.drop();
   });
 
   const query = fc.record(
@@ -69,7 +61,7 @@ describe('cache isolation: user B never receives user A’s entry', () => {
   });
 
   it('answers every owner with their own data and everyone else with 403, whatever is cached', async () => {
-    const before = await clusterCounters(cluster.urls);
+    const before = await clusterCounters(fx.cluster.urls);
     await fc.assert(
       fc.asyncProperty(command, async ({ owner: o, reader: r, session: s, route, query: q, replica }) => {
         const owner = owners[o] as Owner;
@@ -85,9 +77,9 @@ describe('cache isolation: user B never receives user A’s entry', () => {
               ? `/v1/sessions/${sessionId}`
               : `/v1/sessions?${new URLSearchParams(q.limit === undefined ? {} : { limit: String(q.limit) }).toString()}`;
         // The owner reads first, so that the exact entry B would want is cached on both replicas.
-        const own = await http('GET', `${cluster.url(replica)}${path}`, { token: owner.token });
+        const own = await http('GET', `${fx.cluster.url(replica)}${path}`, { token: owner.token });
         expect(own.status).toBe(200);
-        const other = await http('GET', `${cluster.url(replica + 1)}${path}`, { token: reader.token });
+        const other = await http('GET', `${fx.cluster.url(replica + 1)}${path}`, { token: reader.token });
         if (route === 'list') {
           expect(other.status).toBe(200);
           for (const item of other.body.items) {
@@ -113,7 +105,7 @@ describe('cache isolation: user B never receives user A’s entry', () => {
       }),
       { numRuns: 300 },
     );
-    const after = await clusterCounters(cluster.urls);
+    const after = await clusterCounters(fx.cluster.urls);
     expect(after.memoryHits + after.redisHits - before.memoryHits - before.redisHits).toBeGreaterThan(300);
   });
 });

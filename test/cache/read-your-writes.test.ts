@@ -1,9 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCluster, type Cluster } from '../support/cluster.js';
+import { describe, expect, it } from 'vitest';
 import { http } from '../support/http.js';
-import { createTestDatabase, productionEnv, uniqueName, type TestDatabase } from '../support/services.js';
+import { uniqueName } from '../support/services.js';
 import { tokenFor } from '../support/tokens.js';
 import { topologies } from '../support/topology.js';
+import { withCluster } from '../support/with-cluster.js';
 import { clusterCounters } from './cache-metrics.js';
 
 const USERS = 8;
@@ -16,26 +16,7 @@ interface User {
 }
 
 describe.each(topologies())('read-your-writes through the cache across 3 processes ($name)', (topology) => {
-  let db: TestDatabase;
-  let cluster: Cluster;
-
-  beforeAll(async () => {
-    await topology.start();
-    db = await createTestDatabase();
-    cluster = await startCluster(
-      3,
-      productionEnv(db, uniqueName('t'), {
-        ...topology.env(db),
-        MAX_PENDING_REPLIES: '10000',
-      }),
-    );
-  });
-
-  afterAll(async () => {
-    await cluster?.stop();
-    await db?.drop();
-    await topology.stop();
-  });
+  const fx = withCluster(3, { MAX_PENDING_REPLIES: '10000' }, { topology });
 
   /**
    * Each round: B and C read (warming their caches at the current version), A writes, then B and C
@@ -45,7 +26,7 @@ describe.each(topologies())('read-your-writes through the cache across 3 process
   async function rounds(user: User, u: number, failures: string[]): Promise<void> {
     const base = (path: string): string => `/v1/sessions/${user.sessionId}${path}`;
     for (let round = 0; round < ROUNDS_PER_USER; round += 1) {
-      const [a, b, c] = [0, 1, 2].map((k) => cluster.url(round + u + k)) as [string, string, string];
+      const [a, b, c] = [0, 1, 2].map((k) => fx.cluster.url(round + u + k)) as [string, string, string];
       await Promise.all([
         http('GET', `${b}${base('/messages')}`, { token: user.token }),
         http('GET', `${c}${base('')}`, { token: user.token }),
@@ -100,7 +81,7 @@ describe.each(topologies())('read-your-writes through the cache across 3 process
       Array.from({ length: USERS }, async (_, u): Promise<User> => {
         const id = uniqueName(`ryw${u}`);
         const token = await tokenFor(id);
-        const created = await http('POST', `${cluster.url(u)}/v1/sessions`, {
+        const created = await http('POST', `${fx.cluster.url(u)}/v1/sessions`, {
           token,
           body: { title: 'start' },
         });
@@ -108,13 +89,13 @@ describe.each(topologies())('read-your-writes through the cache across 3 process
         return { id, token, sessionId: created.body.id as string };
       }),
     );
-    const before = await clusterCounters(cluster.urls);
+    const before = await clusterCounters(fx.cluster.urls);
     const failures: string[] = [];
     await Promise.all(users.map((user, u) => rounds(user, u, failures)));
     expect(failures.slice(0, 20)).toEqual([]);
 
     // The reads before each write were served from the cache: the check above could have failed.
-    const after = await clusterCounters(cluster.urls);
+    const after = await clusterCounters(fx.cluster.urls);
     const hits = after.memoryHits + after.redisHits - before.memoryHits - before.redisHits;
     expect(hits).toBeGreaterThan(USERS * ROUNDS_PER_USER);
   }, 180_000);

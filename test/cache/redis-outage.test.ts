@@ -1,10 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCluster, type Cluster } from '../support/cluster.js';
+import { describe, expect, it } from 'vitest';
 import { eventually, http } from '../support/http.js';
-import { PrivateRedis } from '../support/private-redis.js';
-import { createTestDatabase, productionEnv, uniqueName, type TestDatabase } from '../support/services.js';
+import { uniqueName } from '../support/services.js';
 import { tokenFor } from '../support/tokens.js';
+import { withCluster } from '../support/with-cluster.js';
 import { clusterCounters } from './cache-metrics.js';
 
 interface User {
@@ -16,28 +15,17 @@ interface User {
 const USERS = 6;
 
 describe('the cache steps aside while Redis is down and comes back by itself', () => {
-  let db: TestDatabase;
-  let redis: PrivateRedis;
-  let cluster: Cluster;
-
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    redis = await PrivateRedis.start();
-    cluster = await startCluster(2, productionEnv(db, uniqueName('t'), { REDIS_URL: redis.url }));
-  });
-
-  afterAll(async () => {
-    await cluster?.stop();
-    await redis?.stop();
-    await db?.drop();
-  });
+  const fx = withCluster(2, {}, { privateRedis: true });
 
   it('serves correct data with zero 5xx through a Redis stop and restart, then caches again', async () => {
     const users = await Promise.all(
       Array.from({ length: USERS }, async (_, u): Promise<User> => {
         const token = await tokenFor(uniqueName(`outage${u}`));
-        const created = await http('POST', `${cluster.url(u)}/v1/sessions`, { token, body: { title: 't0' } });
-        await http('POST', `${cluster.url(u)}/v1/sessions/${created.body.id}/messages`, {
+        const created = await http('POST', `${fx.cluster.url(u)}/v1/sessions`, {
+          token,
+          body: { title: 't0' },
+        });
+        await http('POST', `${fx.cluster.url(u)}/v1/sessions/${created.body.id}/messages`, {
           token,
           body: { content: `hello ${u}` },
         });
@@ -46,7 +34,7 @@ describe('the cache steps aside while Redis is down and comes back by itself', (
     );
     for (const user of users) {
       await eventually(async () => {
-        const page = await http('GET', `${cluster.url(0)}/v1/sessions/${user.sessionId}/messages`, {
+        const page = await http('GET', `${fx.cluster.url(0)}/v1/sessions/${user.sessionId}/messages`, {
           token: user.token,
         });
         return page.body.items.length === 2 && page.body.items[1].status === 'complete' ? true : undefined;
@@ -64,7 +52,7 @@ describe('the cache steps aside while Redis is down and comes back by itself', (
     };
     const load = async (user: User, u: number): Promise<void> => {
       for (let round = 0; running; round += 1) {
-        const [a, b] = [cluster.url(round + u), cluster.url(round + u + 1)];
+        const [a, b] = [fx.cluster.url(round + u), fx.cluster.url(round + u + 1)];
         const base = `/v1/sessions/${user.sessionId}`;
         const results = await Promise.all([
           http('GET', `${b}${base}`, { token: user.token }),
@@ -99,16 +87,16 @@ describe('the cache steps aside while Redis is down and comes back by itself', (
 
     await sleep(1500);
     // /metrics is not read while Redis is down: its queue gauges wait for the queue's connection.
-    const beforeOutage = await clusterCounters(cluster.urls);
-    await redis.stop();
+    const beforeOutage = await clusterCounters(fx.cluster.urls);
+    await fx.redis.stop();
     await sleep(3000);
-    await redis.start();
+    await fx.redis.start();
     // Each replica moves the epoch once it is back; from then on look-ups hit again and stop bypassing.
     const resumed = await eventually(
       async () => {
-        const first = await clusterCounters(cluster.urls);
+        const first = await clusterCounters(fx.cluster.urls);
         await sleep(500);
-        const second = await clusterCounters(cluster.urls);
+        const second = await clusterCounters(fx.cluster.urls);
         return second.bypasses === first.bypasses && second.memoryHits > first.memoryHits
           ? second
           : undefined;
@@ -119,7 +107,7 @@ describe('the cache steps aside while Redis is down and comes back by itself', (
     await sleep(1500);
     running = false;
     await Promise.all(loaders);
-    const end = await clusterCounters(cluster.urls);
+    const end = await clusterCounters(fx.cluster.urls);
 
     expect(statuses5xx).toBe(0);
     expect(failures.slice(0, 10)).toEqual([]);

@@ -1,9 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCluster, type Cluster } from '../support/cluster.js';
+import { describe, expect, it } from 'vitest';
+import { newSession } from '../support/api.js';
 import { eventually, http } from '../support/http.js';
-import { createTestDatabase, productionEnv, uniqueName, type TestDatabase } from '../support/services.js';
+import { uniqueName } from '../support/services.js';
 import { tokenFor } from '../support/tokens.js';
 import { topologies } from '../support/topology.js';
+import { withCluster } from '../support/with-cluster.js';
 
 const SENDS = 100;
 
@@ -17,37 +18,19 @@ interface Row {
 }
 
 describe.each(topologies())('F1: concurrent sends to one session across 3 processes ($name)', (topology) => {
-  let db: TestDatabase;
-  let cluster: Cluster;
-
-  beforeAll(async () => {
-    await topology.start();
-    db = await createTestDatabase();
-    cluster = await startCluster(
-      3,
-      productionEnv(db, uniqueName('t'), {
-        ...topology.env(db),
-        MAX_PENDING_REPLIES: '1000',
-        RATE_LIMIT_SENDS: '100000',
-        RATE_LIMIT_READS: '100000',
-      }),
-    );
-  });
-
-  afterAll(async () => {
-    await cluster?.stop();
-    await db?.drop();
-    await topology.stop();
-  });
+  const fx = withCluster(
+    3,
+    { MAX_PENDING_REPLIES: '1000', RATE_LIMIT_SENDS: '100000', RATE_LIMIT_READS: '100000' },
+    { topology },
+  );
 
   it(`stores ${SENDS} sends as seq 1..${2 * SENDS} with no gap, no duplicate, every pair intact`, async () => {
     const token = await tokenFor(uniqueName('user'));
-    const session = await http('POST', `${cluster.url(0)}/v1/sessions`, { token, body: { title: 'race' } });
-    const sessionId = session.body.id as string;
+    const sessionId = await newSession(fx.cluster.url(0), { token }, 'race');
 
     const responses = await Promise.all(
       Array.from({ length: SENDS }, (_, i) =>
-        http('POST', `${cluster.url(i)}/v1/sessions/${sessionId}/messages`, {
+        http('POST', `${fx.cluster.url(i)}/v1/sessions/${sessionId}/messages`, {
           token,
           body: { content: `message ${i}` },
         }),
@@ -55,7 +38,7 @@ describe.each(topologies())('F1: concurrent sends to one session across 3 proces
     );
     expect(responses.map((r) => r.status)).toEqual(Array(SENDS).fill(202));
 
-    const rows = await db.query<Row>(
+    const rows = await fx.db.query<Row>(
       'SELECT id, seq, role, content, status, reply_to FROM messages WHERE session_id = $1 ORDER BY seq',
       [sessionId],
     );
@@ -71,7 +54,7 @@ describe.each(topologies())('F1: concurrent sends to one session across 3 proces
     const users = rows.filter((r) => r.role === 'user');
     expect(new Set(users.map((r) => r.content)).size).toBe(SENDS);
 
-    const sessionRow = await db.query<{ last_seq: number; message_count: number }>(
+    const sessionRow = await fx.db.query<{ last_seq: number; message_count: number }>(
       'SELECT last_seq, message_count FROM sessions WHERE id = $1',
       [sessionId],
     );
@@ -79,7 +62,7 @@ describe.each(topologies())('F1: concurrent sends to one session across 3 proces
 
     await eventually(
       async () => {
-        const open = await db.query<{ n: number }>(
+        const open = await fx.db.query<{ n: number }>(
           "SELECT count(*)::int AS n FROM messages WHERE session_id = $1 AND status <> 'complete'",
           [sessionId],
         );
@@ -89,7 +72,7 @@ describe.each(topologies())('F1: concurrent sends to one session across 3 proces
       'every reply to complete',
     );
 
-    const history = await http('GET', `${cluster.url(2)}/v1/sessions/${sessionId}/messages?limit=200`, {
+    const history = await http('GET', `${fx.cluster.url(2)}/v1/sessions/${sessionId}/messages?limit=200`, {
       token,
     });
     expect(history.body.items).toHaveLength(2 * SENDS);

@@ -1,9 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCluster, type Cluster } from '../support/cluster.js';
+import { describe, expect, it } from 'vitest';
 import { eventually, http } from '../support/http.js';
 import { parseMetrics, valueOf } from '../support/prometheus.js';
-import { createTestDatabase, productionEnv, uniqueName, type TestDatabase } from '../support/services.js';
+import { uniqueName } from '../support/services.js';
 import { tokenFor } from '../support/tokens.js';
+import { withCluster } from '../support/with-cluster.js';
 
 const USERS = 30;
 const OPS = 8;
@@ -20,18 +20,7 @@ interface Row {
 }
 
 describe('30 users mixing sends, stops, regenerates and edits over 3 processes', () => {
-  let db: TestDatabase;
-  let cluster: Cluster;
-
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    cluster = await startCluster(3, productionEnv(db, uniqueName('mixed'), { LOCAL_LLM_DELAY_MS: '15', MAX_PENDING_REPLIES: '1000', COALESCE_WINDOW_MS: '200' }));
-  });
-
-  afterAll(async () => {
-    await cluster?.stop();
-    await db?.drop();
-  });
+  const fx = withCluster(3, { LOCAL_LLM_DELAY_MS: '15', MAX_PENDING_REPLIES: '1000', COALESCE_WINDOW_MS: '200' });
 
   it('keeps seq contiguous, every reply in exactly one terminal status, every branch well-formed, and nothing of another user', async () => {
     let stopsAccepted = 0;
@@ -40,7 +29,7 @@ describe('30 users mixing sends, stops, regenerates and edits over 3 processes',
       Array.from({ length: USERS }, async (_, u) => {
         const userId = uniqueName(`mixer${u}`);
         const token = await tokenFor(userId);
-        const at = (i: number): string => cluster.url(u + i);
+        const at = (i: number): string => fx.cluster.url(u + i);
         const created = await http('POST', `${at(0)}/v1/sessions`, { token, body: { replyMode: u % 3 === 0 ? 'coalesce' : 'each' } });
         const sessionId = created.body.id as string;
         owners.set(sessionId, userId);
@@ -77,7 +66,7 @@ describe('30 users mixing sends, stops, regenerates and edits over 3 processes',
     );
 
     const rows = await eventually(async () => {
-      const all = await db.query<Row>('SELECT id, session_id, owner_id, seq, role, status, reply_to, parent_id FROM messages ORDER BY session_id, seq');
+      const all = await fx.db.query<Row>('SELECT id, session_id, owner_id, seq, role, status, reply_to, parent_id FROM messages ORDER BY session_id, seq');
       return all.every((row) => row.role === 'user' || ['complete', 'failed', 'stopped', 'superseded'].includes(row.status)) ? all : undefined;
     }, 60_000, 'every reply finished');
     const byId = new Map(rows.map((row) => [row.id, row]));
@@ -104,7 +93,7 @@ describe('30 users mixing sends, stops, regenerates and edits over 3 processes',
     expect(rows.some((row) => row.status === 'stopped')).toBe(true);
     expect(rows.filter((row) => row.status === 'stopped')).toHaveLength(stopsAccepted);
     // Stops are counted once, where they were accepted, with their latency.
-    const samples = (await Promise.all(cluster.urls.map(async (url) => parseMetrics((await http('GET', `${url}/metrics`)).text)))).flat();
+    const samples = (await Promise.all(fx.cluster.urls.map(async (url) => parseMetrics((await http('GET', `${url}/metrics`)).text)))).flat();
     expect(valueOf(samples, 'parley_replies_total', { outcome: 'stopped' })).toBe(stopsAccepted);
     expect(valueOf(samples, 'parley_reply_stop_latency_seconds_count')).toBe(stopsAccepted);
     expect(valueOf(samples, 'parley_replies_total', { outcome: 'superseded' })).toBe(rows.filter((row) => row.status === 'superseded').length);

@@ -1,6 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { insertSession } from '../support/api.js';
 import { startApp, stopAll, type AppProcess } from '../support/cluster.js';
 import { FakeOpenAi } from '../support/fake-openai.js';
 import { eventually, http, type HttpResult } from '../support/http.js';
@@ -55,12 +55,8 @@ describe('sends across 2 api + 1 worker processes (regenerate quota, coalescing)
   const url = (i: number): string => (apis[i % 2] as AppProcess).url;
 
   /** A session made in the database: creating one through the API would cost a send. */
-  async function newSession(token: string, replyMode: 'each' | 'coalesce' = 'each'): Promise<string> {
-    const ownerId = JSON.parse(Buffer.from(token.split('.')[1] as string, 'base64url').toString('utf8')).sub as string;
-    const id = randomUUID();
-    await db.query('INSERT INTO sessions (id, owner_id, reply_mode) VALUES ($1, $2, $3)', [id, ownerId, replyMode]);
-    return id;
-  }
+  const newSession = (token: string, replyMode: 'each' | 'coalesce' = 'each'): Promise<string> =>
+    insertSession(db, token, replyMode);
 
   async function settled(token: string, sessionId: string, replyId: string): Promise<Record<string, any>> {
     return eventually(async () => {

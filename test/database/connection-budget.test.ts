@@ -1,11 +1,11 @@
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startApp, startCluster, stopAll, type AppProcess, type Cluster } from '../support/cluster.js';
+import { describe, expect, it } from 'vitest';
 import { eventually, http, type HttpResult } from '../support/http.js';
 import { parseMetrics, valueOf } from '../support/prometheus.js';
-import { createTestDatabase, productionEnv, uniqueName, type TestDatabase } from '../support/services.js';
+import { uniqueName } from '../support/services.js';
 import { tokenFor } from '../support/tokens.js';
 import { pgbouncerTopology, topologies } from '../support/topology.js';
+import { withCluster } from '../support/with-cluster.js';
 
 interface PoolGauges {
   total: number;
@@ -27,30 +27,17 @@ const poolGauges = async (url: string): Promise<PoolGauges> => {
 describe('through PgBouncer, PostgreSQL sees the PgBouncer pool, not the processes’ pools', () => {
   const POOL = 6;
   const topology = pgbouncerTopology({ defaultPoolSize: POOL });
-  let db: TestDatabase;
-  let cluster: Cluster;
-
-  beforeAll(async () => {
-    await topology.start();
-    db = await createTestDatabase();
-    // 3 processes x 5 pooled connections = 15 clients of PgBouncer, for 6 server connections.
-    cluster = await startCluster(
-      3,
-      productionEnv(db, uniqueName('t'), {
-        ...topology.env(db),
-        DATABASE_POOL_SIZE: '5',
-        MAX_PENDING_REPLIES: '10000',
-        // Every request must be served here, however loaded the machine: none may be shed for a slow pool.
-        DATABASE_CONNECT_TIMEOUT_MS: '30000',
-      }),
-    );
-  });
-
-  afterAll(async () => {
-    await cluster?.stop();
-    await db?.drop();
-    await topology.stop();
-  });
+  // 3 processes x 5 pooled connections = 15 clients of PgBouncer, for 6 server connections.
+  const fx = withCluster(
+    3,
+    {
+      DATABASE_POOL_SIZE: '5',
+      MAX_PENDING_REPLIES: '10000',
+      // Every request must be served here, however loaded the machine: none may be shed for a slow pool.
+      DATABASE_CONNECT_TIMEOUT_MS: '30000',
+    },
+    { topology },
+  );
 
   it('SHOW POOLS never reports more server connections than the pool while 3 processes serve 240 concurrent requests', async () => {
     const bouncer = topology.bouncer;
@@ -60,7 +47,7 @@ describe('through PgBouncer, PostgreSQL sees the PgBouncer pool, not the process
     const users = await Promise.all(
       Array.from({ length: 24 }, async (_, u) => {
         const token = await tokenFor(uniqueName(`budget${u}`));
-        const created = await http('POST', `${cluster.url(u)}/v1/sessions`, { token, body: { title: `u${u}` } });
+        const created = await http('POST', `${fx.cluster.url(u)}/v1/sessions`, { token, body: { title: `u${u}` } });
         expect(created.status).toBe(201);
         return { token, sessionId: created.body.id as string };
       }),
@@ -70,7 +57,7 @@ describe('through PgBouncer, PostgreSQL sees the PgBouncer pool, not the process
     let sampling = true;
     const sampler = (async () => {
       while (sampling) {
-        for (const row of await bouncer.pools(db.name)) {
+        for (const row of await bouncer.pools(fx.db.name)) {
           samples.push({
             servers: row.sv_active + row.sv_idle + row.sv_used + row.sv_tested + row.sv_login,
             clients: row.cl_active + row.cl_waiting,
@@ -83,7 +70,7 @@ describe('through PgBouncer, PostgreSQL sees the PgBouncer pool, not the process
     const requests: Array<Promise<HttpResult>> = [];
     for (let round = 0; round < 10; round += 1) {
       for (const [u, user] of users.entries()) {
-        const url = cluster.url(u + round);
+        const url = fx.cluster.url(u + round);
         requests.push(
           round % 2 === 0
             ? http('POST', `${url}/v1/sessions/${user.sessionId}/messages`, { token: user.token, body: { content: `r${round}` } })
@@ -102,14 +89,14 @@ describe('through PgBouncer, PostgreSQL sees the PgBouncer pool, not the process
     // More clients than server connections at once: PgBouncer multiplexed them.
     expect(Math.max(...samples.map((sample) => sample.clients))).toBeGreaterThan(POOL);
 
-    const backends = await db.query<{ n: number }>(
+    const backends = await fx.db.query<{ n: number }>(
       "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND application_name = 'parley' AND state IS NOT NULL",
-      [db.name],
+      [fx.db.name],
     );
     // PgBouncer's servers plus each process's one direct LISTEN connection.
     expect(backends[0]?.n).toBeLessThanOrEqual(POOL + 3);
 
-    for (const url of cluster.urls) {
+    for (const url of fx.cluster.urls) {
       const gauges = await poolGauges(url);
       expect(gauges.max).toBe(5);
       expect(gauges.total).toBeGreaterThan(0);
@@ -132,34 +119,22 @@ describe('through PgBouncer, PostgreSQL sees the PgBouncer pool, not the process
 describe.each(topologies())('a pool of 2 under 50 concurrent slow requests ($name)', (topology) => {
   const CONNECT_TIMEOUT_MS = 1000;
   const HOLD_MS = 2500;
-  let db: TestDatabase;
-  let app: AppProcess;
-
-  beforeAll(async () => {
-    await topology.start();
-    db = await createTestDatabase();
-    app = await startApp({
-      env: productionEnv(db, uniqueName('t'), {
-        ...topology.env(db),
-        DATABASE_POOL_SIZE: '2',
-        DATABASE_CONNECT_TIMEOUT_MS: String(CONNECT_TIMEOUT_MS),
-        DATABASE_STATEMENT_TIMEOUT_MS: '10000',
-      }),
-    });
-  });
-
-  afterAll(async () => {
-    await stopAll([app]);
-    await db?.drop();
-    await topology.stop();
-  });
+  const fx = withCluster(
+    1,
+    {
+      DATABASE_POOL_SIZE: '2',
+      DATABASE_CONNECT_TIMEOUT_MS: String(CONNECT_TIMEOUT_MS),
+      DATABASE_STATEMENT_TIMEOUT_MS: '10000',
+    },
+    { topology },
+  );
 
   it('answers each with 2xx or 503 overloaded + Retry-After within the connect timeout, none hangs, none is 500', async () => {
     const users = await Promise.all(
       Array.from({ length: 50 }, async (_, u) => ({ token: await tokenFor(uniqueName(`slow${u}`)), u })),
     );
     // Slow requests: every read of the sessions table waits behind this lock while it is held.
-    const blocker = new pg.Client({ connectionString: db.url });
+    const blocker = new pg.Client({ connectionString: fx.db.url });
     await blocker.connect();
     try {
       await blocker.query('BEGIN');
@@ -168,17 +143,17 @@ describe.each(topologies())('a pool of 2 under 50 concurrent slow requests ($nam
       const answers = Promise.all(
         users.map(async ({ token }) => {
           const sent = Date.now();
-          const result = await http('GET', `${app.url}/v1/sessions`, { token });
+          const result = await http('GET', `${fx.cluster.url(0)}/v1/sessions`, { token });
           return { result, ms: Date.now() - sent };
         }),
       );
       const saturated = await eventually(async () => {
-        const gauges = await poolGauges(app.url);
+        const gauges = await poolGauges(fx.cluster.url(0));
         return gauges.waiting > 0 ? gauges : undefined;
       }, 10_000, 'requests to wait for a connection');
       expect(saturated.total).toBeLessThanOrEqual(2);
       expect(saturated.max).toBe(2);
-      const ready = await http('GET', `${app.url}/health/ready`);
+      const ready = await http('GET', `${fx.cluster.url(0)}/health/ready`);
       expect(ready.status).toBe(200);
       expect(ready.body.details.database).toMatchObject({ status: 'up', pool: 'saturated' });
 
@@ -205,6 +180,6 @@ describe.each(topologies())('a pool of 2 under 50 concurrent slow requests ($nam
     }
     // The pool is whole again afterwards.
     const { token } = users[0] as { token: string };
-    expect((await http('GET', `${app.url}/v1/sessions`, { token })).status).toBe(200);
+    expect((await http('GET', `${fx.cluster.url(0)}/v1/sessions`, { token })).status).toBe(200);
   });
 });

@@ -1,11 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startApp, stopAll, type AppProcess } from '../support/cluster.js';
 import { http } from '../support/http.js';
-import { PrivateRedis } from '../support/private-redis.js';
-import { createTestDatabase, productionEnv, uniqueName, type TestDatabase } from '../support/services.js';
+import { uniqueName } from '../support/services.js';
 import { tokenFor } from '../support/tokens.js';
+import { withCluster } from '../support/with-cluster.js';
 import { cacheCounters } from '../cache/cache-metrics.js';
 
 const MESSAGES = 2000;
@@ -24,61 +23,46 @@ async function usedMemory(redis: Redis): Promise<number> {
  * CACHE_MAX_ENTRY_BYTES are served but never stored, in either tier.
  */
 describe('one user fills the shared Redis through the cache (cache entry size cap)', () => {
-  let db: TestDatabase;
-  let redisServer: PrivateRedis;
+  const fx = withCluster(1, { CACHE_MAX_ENTRY_BYTES: String(CAP) }, { privateRedis: true });
   let redis: Redis;
-  let app: AppProcess;
   let token: string;
   let sessionId: string;
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    redisServer = await PrivateRedis.start();
-    redis = new Redis(redisServer.url);
-    app = await startApp({
-      env: productionEnv(db, uniqueName('cap'), {
-        REDIS_URL: redisServer.url,
-        CACHE_MAX_ENTRY_BYTES: String(CAP),
-      }),
-    });
+    redis = new Redis(fx.redis.url);
     const owner = uniqueName('owner');
     token = await tokenFor(owner);
-    const created = await http('POST', `${app.url}/v1/sessions`, { token, body: { title: 'long' } });
+    const created = await http('POST', `${fx.app.url}/v1/sessions`, { token, body: { title: 'long' } });
     sessionId = created.body.id as string;
     // 1000 exchanges of long messages, written directly: the API would take minutes to make them.
-    await db.query(
+    await fx.db.query(
       `INSERT INTO messages (id, session_id, owner_id, seq, role, content, status)
        SELECT $1::uuid, $2::uuid, $3, 1, 'user', repeat('u', $4), 'complete'`,
       [randomUUID(), sessionId, owner, CONTENT_LENGTH],
     );
-    await db.query(
+    await fx.db.query(
       `WITH RECURSIVE chain(seq) AS (SELECT 2 UNION ALL SELECT seq + 1 FROM chain WHERE seq < $4)
        INSERT INTO messages (id, session_id, owner_id, seq, role, content, status, reply_to)
        SELECT gen_random_uuid(), $1::uuid, $2, seq, 'user', repeat('m', $3), 'complete', NULL FROM chain`,
       [sessionId, owner, CONTENT_LENGTH, MESSAGES],
     );
     // One linear branch, as the send transaction links it: each message follows the one before.
-    await db.query(
+    await fx.db.query(
       'UPDATE messages m SET parent_id = p.id FROM messages p WHERE m.session_id = $1 AND p.session_id = $1 AND p.seq = m.seq - 1',
       [sessionId],
     );
-    await db.query('UPDATE sessions SET last_seq = $2, message_count = $2 WHERE id = $1', [sessionId, MESSAGES]);
+    await fx.db.query('UPDATE sessions SET last_seq = $2, message_count = $2 WHERE id = $1', [sessionId, MESSAGES]);
   });
 
-  afterAll(async () => {
-    if (app) {
-      await stopAll([app]);
-    }
+  afterAll(() => {
     redis?.disconnect();
-    await redisServer?.stop();
-    await db?.drop();
   });
 
   it(`${PAGES} pages of 200 long messages raise Redis memory by less than the cap times the entries`, async () => {
     const before = await usedMemory(redis);
     for (let page = 0; page < PAGES; page += 1) {
       const beforeSeq = MESSAGES + 1 - page * 50;
-      const response = await http('GET', `${app.url}/v1/sessions/${sessionId}/messages?limit=200&beforeSeq=${beforeSeq}`, { token });
+      const response = await http('GET', `${fx.app.url}/v1/sessions/${sessionId}/messages?limit=200&beforeSeq=${beforeSeq}`, { token });
       expect(response.status).toBe(200);
       expect(response.body.items).toHaveLength(200);
       expect(response.text.length).toBeGreaterThan(CAP);
@@ -92,13 +76,13 @@ describe('one user fills the shared Redis through the cache (cache entry size ca
   });
 
   it('still caches a page under the cap', async () => {
-    const url = `${app.url}/v1/sessions/${sessionId}/messages?limit=5`;
+    const url = `${fx.app.url}/v1/sessions/${sessionId}/messages?limit=5`;
     expect((await http('GET', url, { token })).status).toBe(200);
-    const first = await cacheCounters(app.url);
+    const first = await cacheCounters(fx.app.url);
     const again = await http('GET', url, { token });
     expect(again.status).toBe(200);
     expect(again.body.items).toHaveLength(5);
-    const second = await cacheCounters(app.url);
+    const second = await cacheCounters(fx.app.url);
     expect(second.dbReads.history).toBe(first.dbReads.history);
     expect((await redis.keys('*:cache:d:history:*')).length).toBe(1);
   });

@@ -1,8 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCluster, type Cluster } from '../support/cluster.js';
+import { describe, expect, it } from 'vitest';
+import { newSession } from '../support/api.js';
 import { http, type HttpResult } from '../support/http.js';
-import { createTestDatabase, productionEnv, uniqueName, type TestDatabase } from '../support/services.js';
+import { uniqueName } from '../support/services.js';
 import { tokenFor } from '../support/tokens.js';
+import { withCluster } from '../support/with-cluster.js';
 
 const SENDS = 30;
 
@@ -17,43 +18,23 @@ function remaining(result: HttpResult): number {
  * body is 422 idempotency_key_reused, on any replica.
  */
 describe('idempotency keys on both send routes, across replicas; session writes and refusals on the sends limit', () => {
-  let db: TestDatabase;
-  let cluster: Cluster;
-
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    cluster = await startCluster(
-      2,
-      productionEnv(db, uniqueName('i'), {
-        RATE_LIMIT_SENDS: String(SENDS),
-        MAX_PENDING_REPLIES: '1',
-        // Replies stay pending for a while: the pending-replies cap is reached with one send.
-        LOCAL_LLM_DELAY_MS: '500',
-        REPLY_WAIT_MS: '0',
-      }),
-    );
-  });
-
-  afterAll(async () => {
-    await cluster?.stop();
-    await db?.drop();
+  const fx = withCluster(2, {
+    RATE_LIMIT_SENDS: String(SENDS),
+    MAX_PENDING_REPLIES: '1',
+    // Replies stay pending for a while: the pending-replies cap is reached with one send.
+    LOCAL_LLM_DELAY_MS: '500',
+    REPLY_WAIT_MS: '0',
   });
 
   async function messagesIn(sessionId: string): Promise<number> {
-    const rows = await db.query<{ count: string }>('SELECT count(*) FROM messages WHERE session_id = $1', [sessionId]);
+    const rows = await fx.db.query<{ count: string }>('SELECT count(*) FROM messages WHERE session_id = $1', [sessionId]);
     return Number(rows[0]?.count);
-  }
-
-  async function newSession(token: string): Promise<string> {
-    const created = await http('POST', `${cluster.url(0)}/v1/sessions`, { token, body: {} });
-    expect(created.status).toBe(201);
-    return created.body.id as string;
   }
 
   it('send limit bypass through POST /v1/chat/send: a reused Idempotency-Key with new messages is 422, stores nothing and costs nothing', async () => {
     const token = await tokenFor(uniqueName('bypass'));
-    const sessionId = await newSession(token);
-    const first = await http('POST', `${cluster.url(0)}/v1/sessions/${sessionId}/messages`, {
+    const sessionId = await newSession(fx.cluster.url(0), { token });
+    const first = await http('POST', `${fx.cluster.url(0)}/v1/sessions/${sessionId}/messages`, {
       token,
       body: { content: 'the original', clientMessageId: 'K1' },
     });
@@ -62,7 +43,7 @@ describe('idempotency keys on both send routes, across replicas; session writes 
 
     const attempts = await Promise.all(
       Array.from({ length: 20 }, (_, i) =>
-        http('POST', `${cluster.url(i)}/v1/chat/send`, {
+        http('POST', `${fx.cluster.url(i)}/v1/chat/send`, {
           token,
           body: { message: `new message ${i}`, sessionId },
           headers: { 'idempotency-key': 'K1' },
@@ -77,7 +58,7 @@ describe('idempotency keys on both send routes, across replicas; session writes 
     expect(await messagesIn(sessionId)).toBe(2);
 
     // The same body on chat/send is the original send, not a new one.
-    const same = await http('POST', `${cluster.url(1)}/v1/chat/send`, {
+    const same = await http('POST', `${fx.cluster.url(1)}/v1/chat/send`, {
       token,
       body: { message: 'the original', sessionId },
       headers: { 'idempotency-key': 'K1' },
@@ -90,8 +71,8 @@ describe('idempotency keys on both send routes, across replicas; session writes 
 
   it('the same key with a different body is 422 idempotency_key_reused on the messages route, by body field or header, on either replica', async () => {
     const token = await tokenFor(uniqueName('reuse'));
-    const sessionId = await newSession(token);
-    const url = (i: number): string => `${cluster.url(i)}/v1/sessions/${sessionId}/messages`;
+    const sessionId = await newSession(fx.cluster.url(0), { token });
+    const url = (i: number): string => `${fx.cluster.url(i)}/v1/sessions/${sessionId}/messages`;
     const first = await http('POST', url(0), { token, body: { content: 'hello', clientMessageId: 'k-1' } });
     expect(first.status).toBe(202);
 
@@ -115,7 +96,7 @@ describe('idempotency keys on both send routes, across replicas; session writes 
     const token = await tokenFor(ownerId);
     const results = await Promise.all(
       Array.from({ length: 8 }, (_, i) =>
-        http('POST', `${cluster.url(i)}/v1/chat/send`, {
+        http('POST', `${fx.cluster.url(i)}/v1/chat/send`, {
           token,
           body: { message: 'start a conversation' },
           headers: { 'idempotency-key': 'new-chat-1' },
@@ -127,10 +108,10 @@ describe('idempotency keys on both send routes, across replicas; session writes 
     }
     expect(new Set(results.map((r) => r.body.sessionId as string)).size).toBe(1);
     expect(new Set(results.map((r) => r.body.message.id as string)).size).toBe(1);
-    const sessions = await db.query<{ count: string }>('SELECT count(*) FROM sessions WHERE owner_id = $1', [ownerId]);
+    const sessions = await fx.db.query<{ count: string }>('SELECT count(*) FROM sessions WHERE owner_id = $1', [ownerId]);
     expect(Number(sessions[0]?.count)).toBe(1);
 
-    const reused = await http('POST', `${cluster.url(0)}/v1/chat/send`, {
+    const reused = await http('POST', `${fx.cluster.url(0)}/v1/chat/send`, {
       token,
       body: { message: 'something else' },
       headers: { 'idempotency-key': 'new-chat-1' },
@@ -140,7 +121,7 @@ describe('idempotency keys on both send routes, across replicas; session writes 
 
     // Another user's same key is another session; the first session stays theirs alone.
     const other = await tokenFor(uniqueName('other'));
-    const theirs = await http('POST', `${cluster.url(1)}/v1/chat/send`, {
+    const theirs = await http('POST', `${fx.cluster.url(1)}/v1/chat/send`, {
       token: other,
       body: { message: 'start a conversation' },
       headers: { 'idempotency-key': 'new-chat-1' },
@@ -151,39 +132,39 @@ describe('idempotency keys on both send routes, across replicas; session writes 
 
   it('session create, rename and delete count as sends; an Idempotency-Key does not make them free', async () => {
     const token = await tokenFor(uniqueName('writer'));
-    const created = await http('POST', `${cluster.url(0)}/v1/sessions`, { token, body: {} });
+    const created = await http('POST', `${fx.cluster.url(0)}/v1/sessions`, { token, body: {} });
     expect(created.status).toBe(201);
     expect(created.headers.get('x-ratelimit-limit')).toBe(String(SENDS));
     expect(remaining(created)).toBe(SENDS - 1);
     const sessionId = created.body.id as string;
-    const sent = await http('POST', `${cluster.url(1)}/v1/sessions/${sessionId}/messages`, {
+    const sent = await http('POST', `${fx.cluster.url(1)}/v1/sessions/${sessionId}/messages`, {
       token,
       body: { content: 'x', clientMessageId: 'known-key' },
     });
     expect(remaining(sent)).toBe(SENDS - 2);
-    const renamed = await http('PATCH', `${cluster.url(0)}/v1/sessions/${sessionId}`, {
+    const renamed = await http('PATCH', `${fx.cluster.url(0)}/v1/sessions/${sessionId}`, {
       token,
       body: { title: 'renamed' },
       headers: { 'idempotency-key': 'known-key' },
     });
     expect(renamed.status).toBe(200);
     expect(remaining(renamed)).toBe(SENDS - 3);
-    const deleted = await http('DELETE', `${cluster.url(1)}/v1/sessions/${sessionId}`, {
+    const deleted = await http('DELETE', `${fx.cluster.url(1)}/v1/sessions/${sessionId}`, {
       token,
       headers: { 'idempotency-key': 'known-key' },
     });
     expect(deleted.status).toBe(204);
     expect(remaining(deleted)).toBe(SENDS - 4);
-    const read = await http('GET', `${cluster.url(0)}/v1/sessions`, { token });
+    const read = await http('GET', `${fx.cluster.url(0)}/v1/sessions`, { token });
     expect(read.headers.get('x-ratelimit-limit')).not.toBe(String(SENDS));
   });
 
   it('sends refused with too_many_pending_replies do not consume the send quota', async () => {
     const token = await tokenFor(uniqueName('pending'));
-    const sessionId = await newSession(token);
+    const sessionId = await newSession(fx.cluster.url(0), { token });
     // 24 words: its reply streams about 28 tokens, 14 s at 500 ms each, and stays pending meanwhile.
     const long = Array.from({ length: 24 }, (_, i) => `word${i}`).join(' ');
-    const first = await http('POST', `${cluster.url(0)}/v1/sessions/${sessionId}/messages`, { token, body: { content: long } });
+    const first = await http('POST', `${fx.cluster.url(0)}/v1/sessions/${sessionId}/messages`, { token, body: { content: long } });
     expect(first.status).toBe(202);
     const left = remaining(first);
     // One after another: each refusal has given its hit back before the next is counted.
@@ -191,8 +172,8 @@ describe('idempotency keys on both send routes, across replicas; session writes 
     for (let i = 0; i < 2 * SENDS; i += 1) {
       refused.push(
         await (i % 2 === 0
-          ? http('POST', `${cluster.url(i)}/v1/sessions/${sessionId}/messages`, { token, body: { content: `more ${i}` } })
-          : http('POST', `${cluster.url(i)}/v1/chat/send`, { token, body: { message: `more ${i}`, sessionId } })),
+          ? http('POST', `${fx.cluster.url(i)}/v1/sessions/${sessionId}/messages`, { token, body: { content: `more ${i}` } })
+          : http('POST', `${fx.cluster.url(i)}/v1/chat/send`, { token, body: { message: `more ${i}`, sessionId } })),
       );
     }
     for (const result of refused) {
@@ -201,7 +182,7 @@ describe('idempotency keys on both send routes, across replicas; session writes 
       expect(result.body.code).toBe('too_many_pending_replies');
     }
     // Nothing was spent: the next counted request sees the quota the first send left.
-    const read = await http('PATCH', `${cluster.url(1)}/v1/sessions/${sessionId}`, { token, body: { title: 't' } });
+    const read = await http('PATCH', `${fx.cluster.url(1)}/v1/sessions/${sessionId}`, { token, body: { title: 't' } });
     expect(read.status).toBe(200);
     expect(remaining(read)).toBe(left - 1);
   });

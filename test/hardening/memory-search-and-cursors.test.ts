@@ -1,26 +1,23 @@
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { websearchQuery } from '../../src/common/websearch-query.util.js';
-import { startApp, stopAll, type AppProcess } from '../support/cluster.js';
 import { http } from '../support/http.js';
-import { createTestDatabase, productionEnv, uniqueName, type TestDatabase } from '../support/services.js';
+import { uniqueName } from '../support/services.js';
 import { tokenFor } from '../support/tokens.js';
+import { withCluster } from '../support/with-cluster.js';
 
 const MEMORIES = 250;
 
 describe('memories: searches PostgreSQL cannot reject, cursors past 100', () => {
-  let db: TestDatabase;
-  let app: AppProcess;
+  const fx = withCluster(1);
   let ownerId: string;
   let token: string;
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    app = await startApp({ env: productionEnv(db, uniqueName('m')) });
     ownerId = uniqueName('keeper');
     token = await tokenFor(ownerId);
     // Distinct creation times, newest = the highest number; every tenth one mentions Lisbon.
-    await db.query(
+    await fx.db.query(
       `INSERT INTO memories (id, owner_id, content, source, created_at)
        SELECT gen_random_uuid(), $1, 'memory ' || i || CASE WHEN i % 10 = 0 THEN ' about Lisbon' ELSE '' END, 'user',
               timestamptz '2026-01-01' + i * interval '1 second'
@@ -29,14 +26,7 @@ describe('memories: searches PostgreSQL cannot reject, cursors past 100', () => 
     );
   });
 
-  afterAll(async () => {
-    if (app) {
-      await stopAll([app]);
-    }
-    await db?.drop();
-  });
-
-  const list = (query: string) => http('GET', `${app.url}/v1/memories${query}`, { token });
+  const list = (query: string) => http('GET', `${fx.app.url}/v1/memories${query}`, { token });
 
   it.each([33, 40, 240].map((n) => [n]))('GET /v1/memories?q= followed by %i "-" answers 200, not 500 (tsquery stack too small)', async (n) => {
     for (const q of ['-'.repeat(n), `lisbon${'-'.repeat(n)}`, `${'-'.repeat(n)}lisbon`, `"${'-'.repeat(n)}"`, '- '.repeat(n)]) {
@@ -47,7 +37,7 @@ describe('memories: searches PostgreSQL cannot reject, cursors past 100', () => 
 
   it('GET /v1/search (messages) takes the same hostile queries without a 500', async () => {
     for (const q of ['-'.repeat(40), `${'-'.repeat(40)}lisbon`, `lisbon${'-'.repeat(40)}`, '"'.repeat(41), '- '.repeat(100)]) {
-      const response = await http('GET', `${app.url}/v1/search?q=${encodeURIComponent(q)}`, { token });
+      const response = await http('GET', `${fx.app.url}/v1/search?q=${encodeURIComponent(q)}`, { token });
       expect(response.status, q.slice(0, 50)).toBe(200);
     }
   });
@@ -56,7 +46,7 @@ describe('memories: searches PostgreSQL cannot reject, cursors past 100', () => 
     const piece = fc.constantFrom('-', '"', ' ', 'or', 'OR', '|', '&', '!', '(', ')', ':', '*', "'", '\\', '<->', '<2>', 'a', 'lisbon', 'é', '日本', '-a', '"a b', 'the');
     await fc.assert(
       fc.asyncProperty(fc.array(piece, { maxLength: 400 }).map((parts) => parts.join('')), async (q) => {
-        await db.query(`SELECT websearch_to_tsquery('english'::regconfig, $1)`, [websearchQuery(q)]);
+        await fx.db.query(`SELECT websearch_to_tsquery('english'::regconfig, $1)`, [websearchQuery(q)]);
       }),
       { numRuns: 1500, seed: Number(process.env.FUZZ_SEED ?? 0x5ea7c4), verbose: true },
     );

@@ -1,9 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCluster, type Cluster } from '../support/cluster.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { newSession } from '../support/api.js';
 import { eventually, http } from '../support/http.js';
-import { createTestDatabase, productionEnv, uniqueName, type TestDatabase } from '../support/services.js';
+import { uniqueName } from '../support/services.js';
 import { openSse, type SseClient } from '../support/sse.js';
 import { tokenFor } from '../support/tokens.js';
+import { withCluster } from '../support/with-cluster.js';
 
 const MAX = 10;
 
@@ -13,40 +14,29 @@ const MAX = 10;
  * although nothing was trimmed, and If-None-Match with the strong form of a weak ETag answered 200.
  */
 describe('event streams: a cap per user over replicas, ended at token expiry and session deletion', () => {
-  let db: TestDatabase;
-  let cluster: Cluster;
+  const fx = withCluster(2, { SSE_MAX_STREAMS_PER_USER: String(MAX) });
   const opened: SseClient[] = [];
 
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    cluster = await startCluster(2, productionEnv(db, uniqueName('sse'), { SSE_MAX_STREAMS_PER_USER: String(MAX) }));
-  });
-
-  afterAll(async () => {
+  // Registered after withCluster: runs before the processes stop.
+  afterAll(() => {
     for (const stream of opened) {
       stream.close();
     }
-    await cluster?.stop();
-    await db?.drop();
   });
 
   async function open(i: number, sessionId: string, token: string, headers: Record<string, string> = {}): Promise<SseClient> {
-    const stream = await openSse(`${cluster.url(i)}/v1/sessions/${sessionId}/events`, token, headers);
+    const stream = await openSse(`${fx.cluster.url(i)}/v1/sessions/${sessionId}/events`, token, headers);
     opened.push(stream);
     return stream;
   }
 
-  async function newSession(token: string): Promise<string> {
-    return (await http('POST', `${cluster.url(0)}/v1/sessions`, { token, body: {} })).body.id as string;
-  }
-
   it(`no cap on SSE streams: ${MAX + 1} streams of one user over two replicas, the ${MAX + 1}th is 429 too_many_streams`, async () => {
     const token = await tokenFor(uniqueName('watcher'));
-    const sessions = [await newSession(token), await newSession(token)];
+    const sessions = [await newSession(fx.cluster.url(0), { token }), await newSession(fx.cluster.url(0), { token })];
     const streams = await Promise.all(Array.from({ length: MAX }, (_, i) => open(i, sessions[i % 2] as string, token)));
     expect(streams.map((s) => s.status)).toEqual(Array.from({ length: MAX }, () => 200));
     for (const i of [0, 1]) {
-      const refused = await fetch(`${cluster.url(i)}/v1/sessions/${sessions[i] as string}/events`, {
+      const refused = await fetch(`${fx.cluster.url(i)}/v1/sessions/${sessions[i] as string}/events`, {
         headers: { authorization: `Bearer ${token}` },
       });
       expect(refused.status).toBe(429);
@@ -55,7 +45,7 @@ describe('event streams: a cap per user over replicas, ended at token expiry and
     }
     // Another user is not affected; a closed stream gives its slot back.
     const other = await tokenFor(uniqueName('other'));
-    expect((await open(1, await newSession(other), other)).status).toBe(200);
+    expect((await open(1, await newSession(fx.cluster.url(0), { token: other }), other)).status).toBe(200);
     streams[0]?.close();
     const again = await eventually(async () => {
       const stream = await open(1, sessions[1] as string, token);
@@ -74,10 +64,10 @@ describe('event streams: a cap per user over replicas, ended at token expiry and
 
   it("a deleted session's open streams end, on every replica", async () => {
     const token = await tokenFor(uniqueName('deleter'));
-    const sessionId = await newSession(token);
+    const sessionId = await newSession(fx.cluster.url(0), { token });
     const streams = [await open(0, sessionId, token), await open(1, sessionId, token)];
     expect(streams.map((s) => s.status)).toEqual([200, 200]);
-    expect((await http('DELETE', `${cluster.url(0)}/v1/sessions/${sessionId}`, { token })).status).toBe(204);
+    expect((await http('DELETE', `${fx.cluster.url(0)}/v1/sessions/${sessionId}`, { token })).status).toBe(204);
     for (const stream of streams) {
       await stream.waitFor((e) => e.event === 'session.deleted', 10_000, 'session.deleted');
       await expect(Promise.race([stream.ended.then(() => 'ended'), new Promise((r) => setTimeout(() => r('open'), 5000))])).resolves.toBe('ended');
@@ -88,7 +78,7 @@ describe('event streams: a cap per user over replicas, ended at token expiry and
   it("an open stream ends when its token's exp passes", async () => {
     const userId = uniqueName('expiring');
     const long = await tokenFor(userId);
-    const sessionId = await newSession(long);
+    const sessionId = await newSession(fx.cluster.url(0), { token: long });
     const short = await tokenFor(userId, { ttlSeconds: 3 });
     const streams = [await open(0, sessionId, short), await open(1, sessionId, short), await open(0, sessionId, long)];
     expect(streams.map((s) => s.status)).toEqual([200, 200, 200]);
@@ -102,9 +92,9 @@ describe('event streams: a cap per user over replicas, ended at token expiry and
 
   it('Last-Event-ID: 0-0 is not answered with events.missed when nothing was trimmed', async () => {
     const token = await tokenFor(uniqueName('resumer'));
-    const empty = await newSession(token);
+    const empty = await newSession(fx.cluster.url(0), { token });
     const onEmpty = await open(0, empty, token, { 'last-event-id': '0-0' });
-    const sent = await http('POST', `${cluster.url(1)}/v1/sessions/${empty}/messages`, { token, body: { content: 'hello' } });
+    const sent = await http('POST', `${fx.cluster.url(1)}/v1/sessions/${empty}/messages`, { token, body: { content: 'hello' } });
     expect(sent.status).toBe(202);
     await onEmpty.waitFor((e) => e.event === 'reply.completed', 20_000, 'reply.completed');
     onEmpty.close();
@@ -121,13 +111,13 @@ describe('event streams: a cap per user over replicas, ended at token expiry and
 
   it('If-None-Match with the strong form of the weak ETag answers 304 (weak comparison)', async () => {
     const token = await tokenFor(uniqueName('etag'));
-    const sessionId = await newSession(token);
-    const url = `${cluster.url(0)}/v1/sessions/${sessionId}/messages`;
+    const sessionId = await newSession(fx.cluster.url(0), { token });
+    const url = `${fx.cluster.url(0)}/v1/sessions/${sessionId}/messages`;
     const first = await http('GET', url, { token });
     const etag = first.headers.get('etag') as string;
     expect(etag).toMatch(/^W\/".+"$/);
     for (const header of [etag, etag.slice(2), `"nope", ${etag.slice(2)}`]) {
-      const again = await http('GET', `${cluster.url(1)}/v1/sessions/${sessionId}/messages`, { token, headers: { 'if-none-match': header } });
+      const again = await http('GET', `${fx.cluster.url(1)}/v1/sessions/${sessionId}/messages`, { token, headers: { 'if-none-match': header } });
       expect(again.status, header).toBe(304);
     }
     expect((await http('GET', url, { token, headers: { 'if-none-match': 'W/"nope"' } })).status).toBe(200);

@@ -1,9 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCluster, type Cluster } from '../support/cluster.js';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { http } from '../support/http.js';
-import { createTestDatabase, productionEnv, uniqueName, type TestDatabase } from '../support/services.js';
+import { uniqueName } from '../support/services.js';
 import { openSse } from '../support/sse.js';
 import { tokenFor } from '../support/tokens.js';
+import { withCluster } from '../support/with-cluster.js';
 
 /**
  * Cache keys used the id as written while writes bumped the lower-case version: a session read
@@ -11,23 +11,15 @@ import { tokenFor } from '../support/tokens.js';
  * renamed, written to and deleted. Ids are normalised before any key, lock or query is built.
  */
 describe('a deleted or changed session is still served through its id in upper case', () => {
-  let db: TestDatabase;
-  let cluster: Cluster;
+  const fx = withCluster(2);
   let token: string;
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    cluster = await startCluster(2, productionEnv(db, uniqueName('u')));
     token = await tokenFor(uniqueName('upper'));
   });
 
-  afterAll(async () => {
-    await cluster?.stop();
-    await db?.drop();
-  });
-
   const api = (method: string, path: string, i: number, body?: unknown) =>
-    http(method, `${cluster.url(i)}${path}`, { token, body });
+    http(method, `${fx.cluster.url(i)}${path}`, { token, body });
 
   it('after PATCH, send and DELETE, the upper-case id answers what the lower-case one does, on every replica', async () => {
     const id = (await api('POST', '/v1/sessions', 0, { title: 'old title' })).body.id as string;
@@ -58,7 +50,7 @@ describe('a deleted or changed session is still served through its id in upper c
     for (const i of [0, 1]) {
       expect((await api('GET', `/v1/sessions/${upper}`, i)).status).toBe(404);
       expect((await api('GET', `/v1/sessions/${upper}/messages`, i)).status).toBe(404);
-      const stream = await openSse(`${cluster.url(i)}/v1/sessions/${upper}/events`, token);
+      const stream = await openSse(`${fx.cluster.url(i)}/v1/sessions/${upper}/events`, token);
       expect(stream.status).toBe(404);
       stream.close();
     }

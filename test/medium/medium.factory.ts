@@ -1,12 +1,13 @@
 import 'reflect-metadata';
-import type { INestApplicationContext, Type } from '@nestjs/common';
+import type { Abstract, INestApplicationContext, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { CLS_ID, ClsService } from 'nestjs-cls';
 import pino from 'pino';
 import { AppModule } from '../../src/app.module.js';
 import { loadConfig } from '../../src/config/app-config.js';
 import { migrate } from '../../src/database/migration-runner.js';
-import { createTestDatabase, NO_SHEDDING, TEST_JWT_SECRET, type TestDatabase } from '../support/services.js';
+import { SessionRepository } from '../../src/session/session.repository.js';
+import { createTestDatabase, NO_SHEDDING, TEST_JWT_SECRET, uniqueName, type TestDatabase } from '../support/services.js';
 
 /**
  * The whole app in this process, without HTTP: real PostgreSQL (a database of its own), the
@@ -16,9 +17,11 @@ import { createTestDatabase, NO_SHEDDING, TEST_JWT_SECRET, type TestDatabase } f
  */
 export interface MediumApp {
   readonly db: TestDatabase;
-  get<T>(token: Type<T> | string | symbol): T;
+  get<T>(token: Type<T> | Abstract<T> | string | symbol): T;
   /** Runs `work` as a request would: in a CLS context with its own request id. */
   inRequest<T>(work: () => Promise<T>): Promise<T>;
+  /** A session of a new owner, stored directly (the cap of sessions per user set high). */
+  newSession(title?: string | null): Promise<{ ownerId: string; sessionId: string }>;
   close(): Promise<void>;
 }
 
@@ -46,12 +49,17 @@ export async function createMediumApp(env: Record<string, string> = {}): Promise
     const cls = app.get(ClsService);
     return {
       db,
-      get: <T>(token: Type<T> | string | symbol): T => app.get<T>(token, { strict: false }),
+      get: <T>(token: Type<T> | Abstract<T> | string | symbol): T => app.get<T>(token, { strict: false }),
       inRequest: <T>(work: () => Promise<T>): Promise<T> =>
         cls.run(() => {
           cls.set(CLS_ID, `medium-${process.pid}-${(requests += 1)}`);
           return work();
         }),
+      async newSession(title: string | null = null): Promise<{ ownerId: string; sessionId: string }> {
+        const ownerId = uniqueName('owner');
+        const session = await app.get(SessionRepository).create(ownerId, title, 100);
+        return { ownerId, sessionId: session!.id };
+      },
       async close(): Promise<void> {
         await app.close();
         await db.drop();

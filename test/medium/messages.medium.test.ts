@@ -23,11 +23,7 @@ describe('messages and events in process (PostgreSQL, in-process adapters)', () 
     await app?.close();
   });
 
-  async function newSession(): Promise<{ ownerId: string; sessionId: string }> {
-    const ownerId = uniqueName('owner');
-    const session = await app.get(SessionRepository).create(ownerId, null, 100);
-    return { ownerId, sessionId: session!.id };
-  }
+  const newSession = (): Promise<{ ownerId: string; sessionId: string }> => app.newSession();
 
   it('answers a repeated idempotency key with the first exchange and stores nothing new', async () => {
     const session = await newSession();

@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXTRACTION_SYSTEM_PROMPT } from '../../src/memory/extraction/fact-extractor.js';
-import { startCluster, type Cluster } from '../support/cluster.js';
 import { FakeOpenAi, type FakeBehaviour, type RecordedRequest } from '../support/fake-openai.js';
+import { newSession as createSession } from '../support/api.js';
 import { eventually, http } from '../support/http.js';
-import { createTestDatabase, productionEnv, uniqueName, type TestDatabase } from '../support/services.js';
+import { uniqueName } from '../support/services.js';
 import { tokenFor } from '../support/tokens.js';
+import { withCluster } from '../support/with-cluster.js';
 import { fakeLlmEnv } from './instructions.suite.js';
 
 const FACT = /fact\((\w*)\):([^;]+);/g;
@@ -33,41 +34,32 @@ const isExtraction = (r: RecordedRequest): boolean => r.body.messages[0]?.conten
 
 describe('memories extracted from conversations (production: 2 processes, the fake OpenAI model)', () => {
   let fake: FakeOpenAi;
-  let db: TestDatabase;
-  let cluster: Cluster;
 
+  // Registered before withCluster: the model is there before the processes start and after they stop.
   beforeAll(async () => {
     fake = await FakeOpenAi.start();
     fake.route = extractionAnswer;
-    db = await createTestDatabase();
-    cluster = await startCluster(2, productionEnv(db, uniqueName('t'), { ...fakeLlmEnv(fake), MAX_PENDING_REPLIES: '20' }));
   });
-
   afterAll(async () => {
-    await cluster?.stop();
-    await db?.drop();
     await fake?.stop();
   });
 
-  async function newSession(token: string): Promise<string> {
-    const created = await http('POST', `${cluster.url(0)}/v1/sessions`, { token, body: {} });
-    expect(created.status, created.text).toBe(201);
-    return created.body.id as string;
-  }
+  const fx = withCluster(2, () => ({ ...fakeLlmEnv(fake), MAX_PENDING_REPLIES: '20' }));
+  const newSession = (token: string): Promise<string> => createSession(fx.cluster.url(0), { token });
 
   /** Sends and waits for the reply: returns the user message's id. */
   async function say(token: string, sessionId: string, content: string, via = 0): Promise<string> {
-    const sent = await http('POST', `${cluster.url(via)}/v1/sessions/${sessionId}/messages`, { token, body: { content } });
+    const sent = await http('POST', `${fx.cluster.url(via)}/v1/sessions/${sessionId}/messages`, { token, body: { content } });
     expect(sent.status, sent.text).toBe(202);
     await eventually(async () => {
-      const reply = await http('GET', `${cluster.url(via + 1)}/v1/sessions/${sessionId}/messages/${sent.body.reply.id as string}`, { token });
+      const reply = await http('GET', `${fx.cluster.url(via + 1)}/v1/sessions/${sessionId}/messages/${sent.body.reply.id as string}`, { token });
       return reply.body?.status === 'complete' ? true : undefined;
     }, 30_000, 'the reply');
     return sent.body.message.id as string;
   }
 
   async function memories(token: string): Promise<any[]> {
-    const listed = await http('GET', `${cluster.url(1)}/v1/memories?limit=100`, { token });
+    const listed = await http('GET', `${fx.cluster.url(1)}/v1/memories?limit=100`, { token });
     expect(listed.status, listed.text).toBe(200);
     return listed.body.items;
   }
@@ -75,7 +67,7 @@ describe('memories extracted from conversations (production: 2 processes, the fa
   /** The sum of a counter over both processes. */
   async function counter(name: string, label: string): Promise<number> {
     let sum = 0;
-    for (const app of cluster.apps) {
+    for (const app of fx.cluster.apps) {
       const text = await (await fetch(`${app.url}/metrics`)).text();
       const line = text.split('\n').find((l) => l.startsWith(`${name}{${label}}`));
       sum += line === undefined ? 0 : Number(line.split(' ').at(-1));
@@ -84,7 +76,7 @@ describe('memories extracted from conversations (production: 2 processes, the fa
   }
 
   const extractedOf = (messageId: string): Promise<number> =>
-    db.query<{ n: number }>('SELECT count(*)::int AS n FROM memory_extractions WHERE message_id = $1', [messageId]).then((r) => r[0]?.n ?? 0);
+    fx.db.query<{ n: number }>('SELECT count(*)::int AS n FROM memory_extractions WHERE message_id = $1', [messageId]).then((r) => r[0]?.n ?? 0);
 
   it('stores facts with provenance, once each, and a newer fact on a topic replaces the older extracted one', async () => {
     const userId = uniqueName('ana');
@@ -101,7 +93,7 @@ describe('memories extracted from conversations (production: 2 processes, the fa
     expect(found.map((m) => m.content).sort()).toEqual(['I like tea', 'I live in Quito']);
 
     // Typed memories are never changed by extraction.
-    expect((await http('POST', `${cluster.url(0)}/v1/memories`, { token, body: { content: 'I live in Lima' } })).status).toBe(201);
+    expect((await http('POST', `${fx.cluster.url(0)}/v1/memories`, { token, body: { content: 'I live in Lima' } })).status).toBe(201);
     const porto = await say(token, sessionId, 'Moving news. fact(location):I live in Porto; fact():I like TEA!;', 1);
     await eventually(async () => ((await extractedOf(porto)) === 1 ? true : undefined), 20_000, 'the second extraction');
     const after = await memories(token);
@@ -129,7 +121,7 @@ describe('memories extracted from conversations (production: 2 processes, the fa
 
   it('extracts nothing for a user who turned it off', async () => {
     const token = await tokenFor(uniqueName('cai'));
-    expect((await http('PATCH', `${cluster.url(0)}/v1/me`, { token, body: { memoryExtraction: false } })).status).toBe(200);
+    expect((await http('PATCH', `${fx.cluster.url(0)}/v1/me`, { token, body: { memoryExtraction: false } })).status).toBe(200);
     const before = await counter('parley_memory_extractions_total', 'outcome="disabled"');
     const sessionId = await newSession(token);
     await say(token, sessionId, 'fact():I like opera;', 1);
@@ -149,7 +141,7 @@ describe('memories extracted from conversations (production: 2 processes, the fa
     const sends = await Promise.all(
       users.flatMap((user, u) =>
         user.canaries.map((canary, i) =>
-          http('POST', `${cluster.url(request++)}/v1/sessions/${sessions[u]?.[i] as string}/messages`, {
+          http('POST', `${fx.cluster.url(request++)}/v1/sessions/${sessions[u]?.[i] as string}/messages`, {
             token: user.token,
             body: { content: `Note this. fact():My secret word is ${canary};` },
           }),
@@ -160,7 +152,7 @@ describe('memories extracted from conversations (production: 2 processes, the fa
     const messageIds = sends.map((s) => s.body.message.id as string);
 
     await eventually(async () => {
-      const rows = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM memory_extractions WHERE message_id = ANY($1::uuid[])', [messageIds]);
+      const rows = await fx.db.query<{ n: number }>('SELECT count(*)::int AS n FROM memory_extractions WHERE message_id = ANY($1::uuid[])', [messageIds]);
       return rows[0]?.n === 40 ? true : undefined;
     }, 60_000, 'all 40 extractions');
 
@@ -176,7 +168,7 @@ describe('memories extracted from conversations (production: 2 processes, the fa
       }
     }
     // Every memory belongs to the speaker of the message it came from, and was asked for once.
-    const crossed = await db.query(
+    const crossed = await fx.db.query(
       `SELECT mem.id FROM memories mem JOIN messages msg ON msg.id = mem.message_id WHERE msg.owner_id <> mem.owner_id OR msg.role <> 'user'`,
     );
     expect(crossed).toEqual([]);

@@ -1,18 +1,4 @@
-import { startApp, stopAll } from '../support/cluster.js';
-import { embeddedDataDir, embeddedEnv } from '../support/embedded.js';
-import { tokenFor } from '../support/tokens.js';
+import { startEmbeddedTarget } from '../support/targets.js';
 import { defineInstructionsSuite } from './instructions.suite.js';
 
-defineInstructionsSuite('embedded: PGlite + in-process coordination', async (env) => {
-  const dir = embeddedDataDir();
-  // PGlite's first start (initdb in WebAssembly) is slow on a busy machine.
-  const app = await startApp({ env: embeddedEnv(dir.path, env), timeoutMs: 60_000 });
-  return {
-    urls: [app.url],
-    token: (userId) => tokenFor(userId),
-    close: async () => {
-      await stopAll([app]);
-      dir.remove();
-    },
-  };
-});
+defineInstructionsSuite('embedded: PGlite + in-process coordination', (env) => startEmbeddedTarget(env));

@@ -1,22 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCluster, type AppProcess, type Cluster } from '../support/cluster.js';
+import { describe, expect, it } from 'vitest';
+import type { AppProcess } from '../support/cluster.js';
 import { http } from '../support/http.js';
-import { createTestDatabase, productionEnv, uniqueName, type TestDatabase } from '../support/services.js';
+import { uniqueName } from '../support/services.js';
+import { startProductionTarget } from '../support/targets.js';
 import { tokenFor } from '../support/tokens.js';
+import { withCluster } from '../support/with-cluster.js';
 import { defineMemoriesSuite } from './memories.suite.js';
 
-defineMemoriesSuite('production: PostgreSQL + Redis, 2 processes', async () => {
-  const database = await createTestDatabase();
-  const cluster = await startCluster(2, productionEnv(database, uniqueName('t')));
-  return {
-    urls: cluster.urls,
-    token: (userId) => tokenFor(userId),
-    close: async () => {
-      await cluster.stop();
-      await database.drop();
-    },
-  };
-});
+defineMemoriesSuite('production: PostgreSQL + Redis, 2 processes', () => startProductionTarget(2));
 
 const USERS = 20;
 const MEMORIES = 10;
@@ -24,18 +15,7 @@ const MEMORIES = 10;
 const CAP = MEMORIES;
 
 describe('memories across 2 processes at once (production mode)', () => {
-  let db: TestDatabase;
-  let cluster: Cluster;
-
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    cluster = await startCluster(2, productionEnv(db, uniqueName('t'), { MAX_MEMORIES_PER_USER: String(CAP) }));
-  });
-
-  afterAll(async () => {
-    await cluster?.stop();
-    await db?.drop();
-  });
+  const fx = withCluster(2, { MAX_MEMORIES_PER_USER: String(CAP) });
 
   it(`gives each of ${USERS} users exactly their own ${MEMORIES} memories after concurrent writes`, async () => {
     const users = await Promise.all(
@@ -47,7 +27,7 @@ describe('memories across 2 processes at once (production mode)', () => {
     let request = 0;
     const writes = users.flatMap((user) =>
       Array.from({ length: MEMORIES }, (_, m) =>
-        http('POST', `${cluster.url(request++)}/v1/memories`, {
+        http('POST', `${fx.cluster.url(request++)}/v1/memories`, {
           token: user.token,
           body: { content: `${user.marker} memory ${m}` },
         }),
@@ -57,11 +37,11 @@ describe('memories across 2 processes at once (production mode)', () => {
     expect(results.filter((r) => r.status !== 201).map((r) => r.text)).toEqual([]);
 
     for (const [u, user] of users.entries()) {
-      const listed = await http('GET', `${cluster.url(u + 1)}/v1/memories?limit=100`, { token: user.token });
+      const listed = await http('GET', `${fx.cluster.url(u + 1)}/v1/memories?limit=100`, { token: user.token });
       expect(listed.status).toBe(200);
       const own = listed.body.items.map((m: any) => m.content as string).sort();
       expect(own).toEqual(Array.from({ length: MEMORIES }, (_, m) => `${user.marker} memory ${m}`).sort());
-      const searched = await http('GET', `${cluster.url(u)}/v1/memories?limit=100&q=memory`, {
+      const searched = await http('GET', `${fx.cluster.url(u)}/v1/memories?limit=100&q=memory`, {
         token: user.token,
       });
       expect(searched.body.items).toHaveLength(MEMORIES);
@@ -72,7 +52,7 @@ describe('memories across 2 processes at once (production mode)', () => {
         }
       }
     }
-    const rows = await db.query<{ count: string }>('SELECT count(*) FROM memories');
+    const rows = await fx.db.query<{ count: string }>('SELECT count(*) FROM memories');
     expect(Number(rows[0]?.count)).toBe(USERS * MEMORIES);
   });
 
@@ -82,7 +62,7 @@ describe('memories across 2 processes at once (production mode)', () => {
     const other = await tokenFor(uniqueName('other'));
     const results = await Promise.all(
       Array.from({ length: 3 * CAP }, (_, i) =>
-        http('POST', `${cluster.url(i)}/v1/memories`, { token: greedy, body: { content: `greedy ${i}` } }),
+        http('POST', `${fx.cluster.url(i)}/v1/memories`, { token: greedy, body: { content: `greedy ${i}` } }),
       ),
     );
     expect(results.filter((r) => r.status === 201)).toHaveLength(CAP);
@@ -92,26 +72,26 @@ describe('memories across 2 processes at once (production mode)', () => {
       expect(r.status).toBe(409);
       expect(r.body).toMatchObject({ code: 'too_many_memories', requestId: expect.any(String) });
     }
-    const rows = await db.query<{ count: string }>('SELECT count(*) FROM memories WHERE owner_id = $1', [greedyId]);
+    const rows = await fx.db.query<{ count: string }>('SELECT count(*) FROM memories WHERE owner_id = $1', [greedyId]);
     expect(Number(rows[0]?.count)).toBe(CAP);
 
     // The cap is per user, and forgetting makes room again.
-    expect((await http('POST', `${cluster.url(1)}/v1/memories`, { token: other, body: { content: 'x' } })).status).toBe(201);
+    expect((await http('POST', `${fx.cluster.url(1)}/v1/memories`, { token: other, body: { content: 'x' } })).status).toBe(201);
     const kept = results.find((r) => r.status === 201)?.body.id as string;
-    expect((await http('DELETE', `${cluster.url(0)}/v1/memories/${kept}`, { token: greedy })).status).toBe(204);
-    expect((await http('POST', `${cluster.url(1)}/v1/memories`, { token: greedy, body: { content: 'again' } })).status).toBe(201);
-    expect((await http('POST', `${cluster.url(0)}/v1/memories`, { token: greedy, body: { content: 'more' } })).status).toBe(409);
+    expect((await http('DELETE', `${fx.cluster.url(0)}/v1/memories/${kept}`, { token: greedy })).status).toBe(204);
+    expect((await http('POST', `${fx.cluster.url(1)}/v1/memories`, { token: greedy, body: { content: 'again' } })).status).toBe(201);
+    expect((await http('POST', `${fx.cluster.url(0)}/v1/memories`, { token: greedy, body: { content: 'more' } })).status).toBe(409);
   });
 
   it('logs and counts an attempt on another user’s memory as a security event', async () => {
     const victim = await tokenFor(uniqueName('victim'));
     const intruderId = uniqueName('intruder');
     const intruder = await tokenFor(intruderId);
-    const memory = await http('POST', `${cluster.url(0)}/v1/memories`, {
+    const memory = await http('POST', `${fx.cluster.url(0)}/v1/memories`, {
       token: victim,
       body: { content: 'victim-secret' },
     });
-    const app = cluster.apps[1] as AppProcess;
+    const app = fx.cluster.apps[1] as AppProcess;
     const forbidden = await http('DELETE', `${app.url}/v1/memories/${memory.body.id as string}`, {
       token: intruder,
       headers: { 'x-request-id': 'probe-memory-forbidden' },

@@ -1,17 +1,4 @@
-import { startCluster } from '../support/cluster.js';
-import { createTestDatabase, productionEnv, uniqueName } from '../support/services.js';
-import { tokenFor } from '../support/tokens.js';
+import { startProductionTarget } from '../support/targets.js';
 import { defineSearchSuite, SEARCH_ENV } from './search.suite.js';
 
-defineSearchSuite('production: PostgreSQL + Redis, 2 processes', async () => {
-  const database = await createTestDatabase();
-  const cluster = await startCluster(2, productionEnv(database, uniqueName('t'), SEARCH_ENV));
-  return {
-    urls: cluster.urls,
-    token: (userId) => tokenFor(userId),
-    close: async () => {
-      await cluster.stop();
-      await database.drop();
-    },
-  };
-});
+defineSearchSuite('production: PostgreSQL + Redis, 2 processes', () => startProductionTarget(2, SEARCH_ENV));

@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SUMMARY_SYSTEM_PROMPT } from '../../src/replies/summary/summary.service.js';
 import { estimateTokens } from '../../src/replies/summary/summary-digest.util.js';
-import { startCluster, type Cluster } from '../support/cluster.js';
 import { FakeOpenAi, type FakeBehaviour, type RecordedRequest } from '../support/fake-openai.js';
 import { eventually, http } from '../support/http.js';
-import { createTestDatabase, productionEnv, uniqueName, type TestDatabase } from '../support/services.js';
+import { uniqueName } from '../support/services.js';
 import { tokenFor } from '../support/tokens.js';
+import { withCluster } from '../support/with-cluster.js';
 import { fakeLlmEnv } from './instructions.suite.js';
 
 const BUDGET = 400;
@@ -22,30 +22,23 @@ function summaryAnswer(body: RecordedRequest['body']): FakeBehaviour | undefined
 
 describe('summaries of a long session (production: 2 processes, the fake OpenAI model)', () => {
   let fake: FakeOpenAi;
-  let db: TestDatabase;
-  let cluster: Cluster;
 
+  // Registered before withCluster: the model is there before the processes start and after they stop.
   beforeAll(async () => {
     fake = await FakeOpenAi.start();
     fake.route = summaryAnswer;
-    db = await createTestDatabase();
-    cluster = await startCluster(
-      2,
-      productionEnv(db, uniqueName('t'), { ...fakeLlmEnv(fake), LLM_PROMPT_TOKEN_BUDGET: String(BUDGET), LLM_SYSTEM_PROMPT: 'Be brief.' }),
-    );
   });
-
   afterAll(async () => {
-    await cluster?.stop();
-    await db?.drop();
     await fake?.stop();
   });
+
+  const fx = withCluster(2, () => ({ ...fakeLlmEnv(fake), LLM_PROMPT_TOKEN_BUDGET: String(BUDGET), LLM_SYSTEM_PROMPT: 'Be brief.' }));
 
   it(`summarises the older part of ${2 * EXCHANGES} messages incrementally, never overlapping, and keeps the prompt within budget`, async () => {
     const token = await tokenFor(uniqueName('long'));
     let sessionId: string | undefined;
     for (let i = 1; i <= EXCHANGES; i += 1) {
-      const sent = await http('POST', `${cluster.url(i)}/v1/chat/send`, {
+      const sent = await http('POST', `${fx.cluster.url(i)}/v1/chat/send`, {
         token,
         body: { message: `message ${i} about the harbour`, ...(sessionId === undefined ? {} : { sessionId }) },
       });
@@ -55,16 +48,16 @@ describe('summaries of a long session (production: 2 processes, the fake OpenAI 
     // A burst of sends at once, over both processes: replies and summaries race.
     const burst = await Promise.all(
       [1, 2, 3].map((b) =>
-        http('POST', `${cluster.url(b)}/v1/sessions/${sessionId as string}/messages`, { token, body: { content: `burst ${b} about the harbour` } }),
+        http('POST', `${fx.cluster.url(b)}/v1/sessions/${sessionId as string}/messages`, { token, body: { content: `burst ${b} about the harbour` } }),
       ),
     );
     expect(burst.map((b) => b.status)).toEqual([202, 202, 202]);
     await eventually(async () => {
-      const history = await http('GET', `${cluster.url(0)}/v1/sessions/${sessionId as string}/messages?limit=10`, { token });
+      const history = await http('GET', `${fx.cluster.url(0)}/v1/sessions/${sessionId as string}/messages?limit=10`, { token });
       return history.body.items.every((m: any) => m.status === 'complete') ? true : undefined;
     }, 30_000, 'the burst replies');
     const last = EXCHANGES;
-    const rows = await db.query<{ from_seq: number; through_seq: number; content: string }>(
+    const rows = await fx.db.query<{ from_seq: number; through_seq: number; content: string }>(
       'SELECT from_seq, through_seq, content FROM session_summaries WHERE session_id = $1 ORDER BY from_seq',
       [sessionId],
     );
@@ -103,12 +96,12 @@ describe('summaries of a long session (production: 2 processes, the fake OpenAI 
     await eventually(async () => {
       let stored = 0;
       let summaryTokens = 0;
-      for (const app of cluster.apps) {
+      for (const app of fx.cluster.apps) {
         const text = await (await fetch(`${app.url}/metrics`)).text();
         stored += Number(/parley_summaries_total\{outcome="stored"\} (\d+)/.exec(text)?.[1] ?? 0);
         summaryTokens += Number(/parley_prompt_tokens_sum\{part="summary"\} ([\d.]+)/.exec(text)?.[1] ?? 0);
       }
-      const now = await db.query('SELECT 1 FROM session_summaries WHERE session_id = $1', [sessionId]);
+      const now = await fx.db.query('SELECT 1 FROM session_summaries WHERE session_id = $1', [sessionId]);
       return stored === now.length && summaryTokens > 0 ? true : undefined;
     }, 20_000, 'every stored summary counted');
   });
@@ -118,7 +111,7 @@ describe('summaries of a long session (production: 2 processes, the fake OpenAI 
     const token = await tokenFor(uniqueName('nosummary'));
     let sessionId: string | undefined;
     for (let i = 1; i <= 30; i += 1) {
-      const sent = await http('POST', `${cluster.url(i)}/v1/chat/send`, {
+      const sent = await http('POST', `${fx.cluster.url(i)}/v1/chat/send`, {
         token,
         body: { message: `message ${i} about the lighthouse`, ...(sessionId === undefined ? {} : { sessionId }) },
       });
@@ -127,7 +120,7 @@ describe('summaries of a long session (production: 2 processes, the fake OpenAI 
       sessionId = sent.body.sessionId as string;
     }
     expect(fake.summaryRequests.length).toBeGreaterThan(0);
-    const rows = await db.query('SELECT 1 FROM session_summaries WHERE session_id = $1', [sessionId]);
+    const rows = await fx.db.query('SELECT 1 FROM session_summaries WHERE session_id = $1', [sessionId]);
     expect(rows).toEqual([]);
     const last = fake.requests.at(-1)?.body.messages ?? [];
     expect(last.some((m) => m.content.startsWith('A summary'))).toBe(false);

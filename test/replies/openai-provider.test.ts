@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { OpenAiProvider } from '../../src/replies/llm/openai-provider.js';
-import { LlmError } from '../../src/replies/llm/llm.error.js';
-import type { PromptMessage } from '../../src/replies/llm/llm-provider.js';
+import { OpenAiProvider } from '../../src/llm/openai-provider.js';
+import { LlmError } from '../../src/llm/llm.error.js';
+import type { PromptMessage } from '../../src/llm/llm-provider.js';
 import { retryDelayMs } from '../../src/replies/reply-generation.service.js';
 import { loadConfig } from '../../src/config/app-config.js';
 import { FakeOpenAi, fakeAnswer } from '../support/fake-openai.js';

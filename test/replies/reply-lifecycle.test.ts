@@ -1,49 +1,43 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startApp, stopAll, type AppProcess } from '../support/cluster.js';
 import { FakeOpenAi, fakeAnswer } from '../support/fake-openai.js';
 import { eventually, http } from '../support/http.js';
-import { createTestDatabase, productionEnv, uniqueName, type TestDatabase } from '../support/services.js';
+import { uniqueName } from '../support/services.js';
 import { parseMetrics, valueOf } from '../support/prometheus.js';
 import { openSse } from '../support/sse.js';
 import { tokenFor } from '../support/tokens.js';
+import { withCluster } from '../support/with-cluster.js';
 
 const SYSTEM_PROMPT = 'You are the Parley test assistant.';
 
 describe('reply lifecycle with an OpenAI-compatible provider (one process)', () => {
-  let db: TestDatabase;
   let fake: FakeOpenAi;
-  let app: AppProcess;
 
+  // Registered before withCluster: the model is there before the process starts and after it stops.
   beforeAll(async () => {
-    db = await createTestDatabase();
     fake = await FakeOpenAi.start();
-    app = await startApp({
-      env: productionEnv(db, uniqueName('t'), {
-        LLM_PROVIDER: 'openai',
-        LLM_BASE_URL: fake.baseUrl,
-        LLM_MODEL: 'fake-model',
-        LLM_SYSTEM_PROMPT: SYSTEM_PROMPT,
-        LLM_MAX_TRIES: '3',
-        LLM_RETRY_BASE_MS: '20',
-        LLM_TIMEOUT_MS: '2000',
-        LLM_PROMPT_TOKEN_BUDGET: '400',
-        MAX_PENDING_REPLIES: '1',
-        REPLY_WAIT_MS: '5000',
-        SSE_HEARTBEAT_MS: '200',
-      }),
-    });
+  });
+  afterAll(async () => {
+    await fake?.stop();
   });
 
-  afterAll(async () => {
-    await stopAll(app ? [app] : []);
-    await fake?.stop();
-    await db?.drop();
-  });
+  const fx = withCluster(1, () => ({
+    LLM_PROVIDER: 'openai',
+    LLM_BASE_URL: fake.baseUrl,
+    LLM_MODEL: 'fake-model',
+    LLM_SYSTEM_PROMPT: SYSTEM_PROMPT,
+    LLM_MAX_TRIES: '3',
+    LLM_RETRY_BASE_MS: '20',
+    LLM_TIMEOUT_MS: '2000',
+    LLM_PROMPT_TOKEN_BUDGET: '400',
+    MAX_PENDING_REPLIES: '1',
+    REPLY_WAIT_MS: '5000',
+    SSE_HEARTBEAT_MS: '200',
+  }));
 
   beforeEach(() => fake.reset());
 
-  const send = (token: string, body: unknown) => http('POST', `${app.url}/v1/chat/send`, { token, body });
+  const send = (token: string, body: unknown) => http('POST', `${fx.app.url}/v1/chat/send`, { token, body });
 
   it('chat/send creates a session, waits for the reply and answers 200 with it', async () => {
     const token = await tokenFor(uniqueName('alice'));
@@ -53,7 +47,7 @@ describe('reply lifecycle with an OpenAI-compatible provider (one process)', () 
     expect(sent.body.message).toMatchObject({ seq: 1, role: 'user', content: 'how far is the moon' });
     expect(sent.body.reply).toMatchObject({ seq: 2, status: 'complete', replyTo: sent.body.message.id });
     expect(sent.body.reply.content).toBe(fakeAnswer([{ role: 'user', content: 'how far is the moon' }]).join(''));
-    const session = await http('GET', `${app.url}/v1/sessions/${sent.body.sessionId}`, { token });
+    const session = await http('GET', `${fx.app.url}/v1/sessions/${sent.body.sessionId}`, { token });
     expect(session.body).toMatchObject({ id: sent.body.sessionId, messageCount: 2 });
 
     const again = await send(token, { message: 'and the sun', sessionId: sent.body.sessionId });
@@ -87,7 +81,7 @@ describe('reply lifecycle with an OpenAI-compatible provider (one process)', () 
     expect(sent.status).toBe(200);
     expect(sent.body.reply.status).toBe('complete');
     expect(fake.requests.map((r) => r.behaviour)).toEqual(['status', 'status', 'ok']);
-    const [row] = await db.query<{ attempt: number }>('SELECT attempt FROM messages WHERE id = $1', [sent.body.reply.id]);
+    const [row] = await fx.db.query<{ attempt: number }>('SELECT attempt FROM messages WHERE id = $1', [sent.body.reply.id]);
     expect(row?.attempt).toBe(3);
   });
 
@@ -95,7 +89,7 @@ describe('reply lifecycle with an OpenAI-compatible provider (one process)', () 
     const token = await tokenFor(uniqueName('carol'));
     const first = await send(token, { message: 'warm up' });
     const sessionId = first.body.sessionId as string;
-    const sse = await openSse(`${app.url}/v1/sessions/${sessionId}/events`, token);
+    const sse = await openSse(`${fx.app.url}/v1/sessions/${sessionId}/events`, token);
     fake.plan.push({ kind: 'cut', afterTokens: 2 });
     const sent = await send(token, { message: 'one two three four', sessionId });
     expect(sent.status).toBe(200);
@@ -124,15 +118,15 @@ describe('reply lifecycle with an OpenAI-compatible provider (one process)', () 
     const unavailable = await send(token, { message: 'down', sessionId: rejected.body.sessionId });
     expect(unavailable.body.reply).toMatchObject({ status: 'failed', error: { code: 'upstream_unavailable' } });
     expect(fake.requests).toHaveLength(3);
-    const history = await http('GET', `${app.url}/v1/sessions/${rejected.body.sessionId}/messages`, { token });
+    const history = await http('GET', `${fx.app.url}/v1/sessions/${rejected.body.sessionId}/messages`, { token });
     expect(history.body.items.map((m: any) => m.status)).toEqual(['complete', 'failed', 'complete', 'failed']);
   });
 
   it('puts the owner’s relevant memories into the prompt, and never another user’s', async () => {
     const owner = await tokenFor(uniqueName('gina'));
     const other = await tokenFor(uniqueName('hank'));
-    expect((await http('POST', `${app.url}/v1/memories`, { token: owner, body: { content: 'Gina keeps bees in Lisbon' } })).status).toBe(201);
-    expect((await http('POST', `${app.url}/v1/memories`, { token: other, body: { content: 'Hank keeps bees in Oslo' } })).status).toBe(201);
+    expect((await http('POST', `${fx.app.url}/v1/memories`, { token: owner, body: { content: 'Gina keeps bees in Lisbon' } })).status).toBe(201);
+    expect((await http('POST', `${fx.app.url}/v1/memories`, { token: other, body: { content: 'Hank keeps bees in Oslo' } })).status).toBe(201);
     fake.reset();
     const sent = await send(owner, { message: 'what do you know about my bees?' });
     expect(sent.body.reply.status).toBe('complete');
@@ -170,17 +164,17 @@ describe('reply lifecycle with an OpenAI-compatible provider (one process)', () 
     expect(refused.status).toBe(429);
     expect(refused.body.code).toBe('too_many_pending_replies');
     expect(refused.headers.get('retry-after')).toBeTruthy();
-    const viaMessages = await http('POST', `${app.url}/v1/sessions/${slow.body.sessionId}/messages`, { token, body: { content: 'more' } });
+    const viaMessages = await http('POST', `${fx.app.url}/v1/sessions/${slow.body.sessionId}/messages`, { token, body: { content: 'more' } });
     expect(viaMessages.status).toBe(429);
     expect(viaMessages.body.code).toBe('too_many_pending_replies');
-    const metrics = parseMetrics((await http('GET', `${app.url}/metrics`)).text);
+    const metrics = parseMetrics((await http('GET', `${fx.app.url}/metrics`)).text);
     expect(valueOf(metrics, 'parley_throttled_requests_total', { limit: 'pending_replies' })).toBeGreaterThanOrEqual(2);
-    const sessions = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM sessions WHERE owner_id = $1', [user]);
+    const sessions = await fx.db.query<{ n: number }>('SELECT count(*)::int AS n FROM sessions WHERE owner_id = $1', [user]);
     expect(sessions[0]?.n).toBe(1);
 
     // Every try of the slow reply times out (LLM_TIMEOUT_MS): it fails, which frees the user's slot.
     await eventually(async () => {
-      const reply = await http('GET', `${app.url}/v1/sessions/${slow.body.sessionId}/messages/${slow.body.reply.id}`, { token });
+      const reply = await http('GET', `${fx.app.url}/v1/sessions/${slow.body.sessionId}/messages/${slow.body.reply.id}`, { token });
       return reply.body.status === 'failed' ? reply.body : undefined;
     }, 20_000, 'the slow reply to fail').then((reply) => expect(reply.error.code).toBe('upstream_timeout'));
     fake.fallback = { kind: 'ok' };
@@ -192,7 +186,7 @@ describe('reply lifecycle with an OpenAI-compatible provider (one process)', () 
     const token = await tokenFor(uniqueName('gina'));
     const other = await tokenFor(uniqueName('hank'));
     const sent = await send(token, { message: 'hello' });
-    const url = `${app.url}/v1/sessions/${sent.body.sessionId}/events`;
+    const url = `${fx.app.url}/v1/sessions/${sent.body.sessionId}/events`;
     expect((await http('GET', url, { token: other })).status).toBe(403);
     expect((await http('GET', url, { token, headers: { 'last-event-id': 'garbage' } })).status).toBe(400);
     const sse = await openSse(url, token);

@@ -2,11 +2,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startApp, stopAll, type AppProcess } from '../support/cluster.js';
 import { eventually, http, type HttpResult } from '../support/http.js';
 import { parseMetrics, valueOf } from '../support/prometheus.js';
-import { createTestDatabase, productionEnv, uniqueName, type TestDatabase } from '../support/services.js';
+import { uniqueName } from '../support/services.js';
 import { tokenFor } from '../support/tokens.js';
+import { withCluster } from '../support/with-cluster.js';
 
 /**
  * Loaded into the app process with `--import`: SIGUSR2 toggles a busy loop that holds the event
@@ -31,47 +31,43 @@ process.on('SIGUSR2', () => {
 `;
 
 describe('load shedding under an event-loop stall', () => {
-  let db: TestDatabase;
-  let app: AppProcess;
   let dir: string;
   let token: string;
   let sessionId: string;
 
-  beforeAll(async () => {
+  // Registered before withCluster: the stall module is written before the process starts and removed after it stops.
+  beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'parley-stall-'));
-    const stall = join(dir, 'stall.mjs');
-    writeFileSync(stall, STALL_MODULE);
-    db = await createTestDatabase();
-    app = await startApp({
-      env: productionEnv(db, uniqueName('t'), {
-        NODE_OPTIONS: `--import=${stall}`,
-        // Sends give way at a mean delay of 100 ms (the stall makes it about 200 ms, or unmeasurable);
-        // reads only far beyond that.
-        SHED_SENDS_EVENT_LOOP_DELAY_MS: '100',
-        SHED_READS_EVENT_LOOP_DELAY_MS: '600000',
-        MAX_PENDING_REPLIES: '10000',
-      }),
-    });
-    token = await tokenFor(uniqueName('user'));
-    sessionId = (await http('POST', `${app.url}/v1/sessions`, { token, body: {} })).body.id as string;
+    writeFileSync(join(dir, 'stall.mjs'), STALL_MODULE);
   });
-
-  afterAll(async () => {
-    await stopAll([app]);
-    await db.drop();
+  afterAll(() => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  const fx = withCluster(1, () => ({
+    NODE_OPTIONS: `--import=${join(dir, 'stall.mjs')}`,
+    // Sends give way at a mean delay of 100 ms (the stall makes it about 200 ms, or unmeasurable);
+    // reads only far beyond that.
+    SHED_SENDS_EVENT_LOOP_DELAY_MS: '100',
+    SHED_READS_EVENT_LOOP_DELAY_MS: '600000',
+    MAX_PENDING_REPLIES: '10000',
+  }));
+
+  beforeAll(async () => {
+    token = await tokenFor(uniqueName('user'));
+    sessionId = (await http('POST', `${fx.app.url}/v1/sessions`, { token, body: {} })).body.id as string;
+  });
+
   const send = (): Promise<HttpResult> =>
-    http('POST', `${app.url}/v1/sessions/${sessionId}/messages`, { token, body: { content: 'hello' } });
+    http('POST', `${fx.app.url}/v1/sessions/${sessionId}/messages`, { token, body: { content: 'hello' } });
 
   it('accepts sends while the loop is free', async () => {
     expect((await send()).status).toBe(202);
-    expect((await http('GET', `${app.url}/health/ready`)).status).toBe(200);
+    expect((await http('GET', `${fx.app.url}/health/ready`)).status).toBe(200);
   });
 
   it('sheds sends with 503 overloaded and Retry-After while liveness, metrics and reads keep answering', async () => {
-    app.child.kill('SIGUSR2');
+    fx.app.child.kill('SIGUSR2');
     const shed = await eventually(
       async () => {
         const result = await send();
@@ -85,14 +81,14 @@ describe('load shedding under an event-loop stall', () => {
     expect(shed.body.requestId).toBe(shed.headers.get('x-request-id'));
     expect(Number(shed.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
 
-    const live = await http('GET', `${app.url}/health/live`);
+    const live = await http('GET', `${fx.app.url}/health/live`);
     expect(live.status).toBe(200);
-    expect((await http('GET', `${app.url}/v1/sessions/${sessionId}/messages`, { token })).status).toBe(200);
+    expect((await http('GET', `${fx.app.url}/v1/sessions/${sessionId}/messages`, { token })).status).toBe(200);
 
     // Overload is answered per request; readiness reports it without pulling the pod out.
     const ready = await eventually(
       async () => {
-        const result = await http('GET', `${app.url}/health/ready`);
+        const result = await http('GET', `${fx.app.url}/health/ready`);
         expect(result.status).toBe(200);
         return result.body.details.load?.status === 'degraded' ? result : undefined;
       },
@@ -105,7 +101,7 @@ describe('load shedding under an event-loop stall', () => {
       reason: 'event_loop',
     });
 
-    const metrics = await http('GET', `${app.url}/metrics`);
+    const metrics = await http('GET', `${fx.app.url}/metrics`);
     expect(metrics.status).toBe(200);
     expect(
       valueOf(parseMetrics(metrics.text), 'parley_shed_requests_total', { reason: 'event_loop' }),
@@ -113,7 +109,7 @@ describe('load shedding under an event-loop stall', () => {
 
     // Logged as a refusal with its reason, not as a server error.
     const line = await eventually(async () =>
-      app
+      fx.app
         .output()
         .split('\n')
         .find((l) => l.includes(`"requestId":"${shed.body.requestId as string}"`) && l.includes('request answered')),
@@ -122,14 +118,14 @@ describe('load shedding under an event-loop stall', () => {
   });
 
   it('accepts sends again once the stall is over', async () => {
-    app.child.kill('SIGUSR2');
+    fx.app.child.kill('SIGUSR2');
     await eventually(
       async () => ((await send()).status === 202 ? true : undefined),
       20_000,
       'sends to be accepted again',
     );
     await eventually(
-      async () => ((await http('GET', `${app.url}/health/ready`)).status === 200 ? true : undefined),
+      async () => ((await http('GET', `${fx.app.url}/health/ready`)).status === 200 ? true : undefined),
       10_000,
       'ready again',
     );

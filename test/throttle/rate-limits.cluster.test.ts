@@ -1,11 +1,11 @@
-import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCluster, type Cluster } from '../support/cluster.js';
+import { describe, expect, it } from 'vitest';
+import { insertSession } from '../support/api.js';
 import { http, type HttpResult } from '../support/http.js';
 import { parseMetrics, valueOf } from '../support/prometheus.js';
-import { createTestDatabase, productionEnv, uniqueName, type TestDatabase } from '../support/services.js';
+import { uniqueName } from '../support/services.js';
 import { tokenFor } from '../support/tokens.js';
+import { withCluster } from '../support/with-cluster.js';
 
 const SENDS = 30;
 /** Short enough to wait out in a test, long enough for a burst to land in one window. */
@@ -26,52 +26,29 @@ function intHeader(result: HttpResult, name: string): number {
 }
 
 describe('rate limits shared by three replicas', () => {
-  let db: TestDatabase;
-  let cluster: Cluster;
-
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    cluster = await startCluster(
-      3,
-      productionEnv(db, uniqueName('t'), {
-        RATE_LIMIT_SENDS: String(SENDS),
-        RATE_LIMIT_READS: '300',
-        RATE_LIMIT_WINDOW_MS: String(WINDOW_MS),
-        MAX_PENDING_REPLIES: '10000',
-      }),
-    );
+  const fx = withCluster(3, {
+    RATE_LIMIT_SENDS: String(SENDS),
+    RATE_LIMIT_READS: '300',
+    RATE_LIMIT_WINDOW_MS: String(WINDOW_MS),
+    MAX_PENDING_REPLIES: '10000',
   });
 
-  afterAll(async () => {
-    await cluster.stop();
-    await db.drop();
-  });
-
-  /**
-   * Creating a session is a session write, which costs a send: the tests' sessions are made in the
-   * database so that each test's sends start from a full quota.
-   */
-  async function newSession(token: string): Promise<string> {
-    const ownerId = JSON.parse(Buffer.from(token.split('.')[1] as string, 'base64url').toString('utf8')).sub as string;
-    const id = randomUUID();
-    await db.query('INSERT INTO sessions (id, owner_id) VALUES ($1, $2)', [id, ownerId]);
-    return id;
-  }
-
+  // Creating a session is a session write, which costs a send: the tests' sessions are made in the
+  // database (insertSession) so that each test's sends start from a full quota.
   const send = (
     i: number,
     token: string,
     sessionId: string,
     body: Record<string, unknown> = {},
   ): Promise<HttpResult> =>
-    http('POST', `${cluster.url(i)}/v1/sessions/${sessionId}/messages`, {
+    http('POST', `${fx.cluster.url(i)}/v1/sessions/${sessionId}/messages`, {
       token,
       body: { content: `message ${i}`, ...body },
     });
 
   it('accepts exactly 30 of 90 sends spread over the replicas, refuses 60 with 429 and Retry-After, and accepts again after the window', async () => {
     const token = await tokenFor(uniqueName('burster'));
-    const sessionId = await newSession(token);
+    const sessionId = await insertSession(fx.db, token);
     const results = await Promise.all(Array.from({ length: 90 }, (_, i) => send(i, token, sessionId)));
 
     expect(statuses(results)).toEqual({ 202: 30, 429: 60 });
@@ -102,7 +79,7 @@ describe('rate limits shared by three replicas', () => {
     expect(again.status).toBe(202);
     expect(intHeader(again, 'x-ratelimit-remaining')).toBe(SENDS - 1);
 
-    const scraped = await Promise.all(cluster.urls.map((url) => http('GET', `${url}/metrics`)));
+    const scraped = await Promise.all(fx.cluster.urls.map((url) => http('GET', `${url}/metrics`)));
     const throttled = scraped.reduce(
       (sum, scrape) =>
         sum + valueOf(parseMetrics(scrape.text), 'parley_throttled_requests_total', { limit: 'sends' }),
@@ -113,12 +90,12 @@ describe('rate limits shared by three replicas', () => {
 
   it('counts POST /v1/chat/send and message sends against one sends limit, on every replica', async () => {
     const token = await tokenFor(uniqueName('mixed'));
-    const sessionId = await newSession(token);
+    const sessionId = await insertSession(fx.db, token);
     const messages = await Promise.all(Array.from({ length: 20 }, (_, i) => send(i, token, sessionId)));
     expect(statuses(messages)).toEqual({ 202: 20 });
     const chats = await Promise.all(
       Array.from({ length: 15 }, (_, i) =>
-        http('POST', `${cluster.url(i)}/v1/chat/send`, { token, body: { message: `chat ${i}`, sessionId } }),
+        http('POST', `${fx.cluster.url(i)}/v1/chat/send`, { token, body: { message: `chat ${i}`, sessionId } }),
       ),
     );
     const counts = statuses(chats);
@@ -131,10 +108,10 @@ describe('rate limits shared by three replicas', () => {
 
   it('answers a retried send (same idempotency key) without costing quota, even when the limit is used up', async () => {
     const token = await tokenFor(uniqueName('retrier'));
-    const sessionId = await newSession(token);
+    const sessionId = await insertSession(fx.db, token);
     const first = await send(0, token, sessionId, { clientMessageId: 'retry-me' });
     expect(first.status).toBe(202);
-    const byHeader = await http('POST', `${cluster.url(2)}/v1/sessions/${sessionId}/messages`, {
+    const byHeader = await http('POST', `${fx.cluster.url(2)}/v1/sessions/${sessionId}/messages`, {
       token,
       body: { content: 'by header' },
       headers: { 'idempotency-key': 'retry-by-header' },
@@ -146,7 +123,7 @@ describe('rate limits shared by three replicas', () => {
         i % 2 === 0
           ? // A retry repeats its body: the same key with another body is 422 idempotency_key_reused.
             send(i, token, sessionId, { content: 'message 0', clientMessageId: 'retry-me' })
-          : http('POST', `${cluster.url(i)}/v1/sessions/${sessionId}/messages`, {
+          : http('POST', `${fx.cluster.url(i)}/v1/sessions/${sessionId}/messages`, {
               token,
               body: { content: 'by header' },
               headers: { 'idempotency-key': 'retry-by-header' },
@@ -169,9 +146,9 @@ describe('rate limits shared by three replicas', () => {
     const bob = await tokenFor(uniqueName('bob'));
     const carol = await tokenFor(uniqueName('carol'));
     const [aliceSession, bobSession, carolSession] = [
-      await newSession(alice),
-      await newSession(bob),
-      await newSession(carol),
+      await insertSession(fx.db, alice),
+      await insertSession(fx.db, bob),
+      await insertSession(fx.db, carol),
     ];
     const bursts = await Promise.all(
       Array.from({ length: 80 }, (_, i) =>
@@ -181,7 +158,7 @@ describe('rate limits shared by three replicas', () => {
     expect(statuses(bursts.filter((_, i) => i % 2 === 0))).toEqual({ 202: SENDS, 429: 10 });
     expect(statuses(bursts.filter((_, i) => i % 2 === 1))).toEqual({ 202: SENDS, 429: 10 });
 
-    for (const url of cluster.urls) {
+    for (const url of fx.cluster.urls) {
       const live = await http('GET', `${url}/health/live`, { token: alice });
       expect(live.status).toBe(200);
       expect(live.headers.get('x-ratelimit-limit')).toBeNull();
@@ -200,7 +177,7 @@ describe('rate limits shared by three replicas', () => {
     const paths = ['/health/live', '/health/ready', '/health/startup', '/metrics', '/docs-json'];
     const results = await Promise.all(
       Array.from({ length: 350 }, (_, i) =>
-        http('GET', `${cluster.url(0)}${paths[i % paths.length] as string}`),
+        http('GET', `${fx.cluster.url(0)}${paths[i % paths.length] as string}`),
       ),
     );
     // Readiness may report a dependency slow under this burst (503); it is never refused as limited.
@@ -214,7 +191,7 @@ describe('rate limits shared by three replicas', () => {
   });
 
   it('documents 429 and 503 with the error schema and Retry-After on the limited routes', async () => {
-    const document = (await http('GET', `${cluster.url(0)}/docs-json`)).body;
+    const document = (await http('GET', `${fx.cluster.url(0)}/docs-json`)).body;
     const operations = [
       document.paths['/v1/sessions/{sessionId}/messages'].post,
       document.paths['/v1/sessions/{sessionId}/messages'].get,

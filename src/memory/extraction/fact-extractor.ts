@@ -1,4 +1,4 @@
-import type { LlmProvider, PromptMessage } from '../../replies/llm/llm-provider.js';
+import type { LlmProvider, PromptMessage } from '../../llm/llm-provider.js';
 import { FACT_TOPICS, isFactTopic, MAX_FACT_LENGTH, MAX_FACTS_PER_MESSAGE, type Fact } from './fact.js';
 import { extractFactsByRules } from './local-fact-rules.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { MessageEntity } from '../../messages/message.entity.js';
+import type { MessageEntity } from '../../conversation/message.entity.js';
 import { digest, estimateTokens } from './summary-digest.util.js';
 
 const message = (seq: number, content: string): MessageEntity =>

@@ -1,4 +1,4 @@
-import type { MessageEntity } from '../../messages/message.entity.js';
+import type { MessageEntity } from '../../conversation/message.entity.js';
 
 /** A summary may take at most this share of LLM_PROMPT_TOKEN_BUDGET. */
 export const SUMMARY_SHARE = 0.25;

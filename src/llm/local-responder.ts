@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Injectable } from '@nestjs/common';
-import { AppConfig } from '../../config/app-config.js';
+import { AppConfig } from '../config/app-config.js';
 import { LlmProvider, type PromptMessage } from './llm-provider.js';
 
 const MAX_ECHOED_WORDS = 24;

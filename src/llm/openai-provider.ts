@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import OpenAI, { APIConnectionTimeoutError, APIError } from 'openai';
-import { AppConfig } from '../../config/app-config.js';
+import { AppConfig } from '../config/app-config.js';
 import { ConcurrencyLimit } from './concurrency-limit.js';
 import { LlmError } from './llm.error.js';
 import { LlmProvider, type PromptMessage } from './llm-provider.js';

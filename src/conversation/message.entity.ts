@@ -1,3 +1,8 @@
+/*
+ * The conversation's rows, shared by the messages module (the API and the send transaction) and the
+ * replies module (the pipeline that answers): both read and write `messages`, each with its own
+ * queries, so the row type and its mapper sit below both.
+ */
 export type MessageRole = 'user' | 'assistant';
 export type MessageStatus = 'pending' | 'streaming' | 'complete' | 'failed' | 'stopped' | 'superseded';
 
