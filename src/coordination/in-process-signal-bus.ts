@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { Injectable } from '@nestjs/common';
 import { SignalBus } from './signal-bus.port.js';
 
-/** Embedded mode: the one process signals itself. */
+/** Embedded mode: the one process signals itself, and never misses a signal (no `resumed`). */
 @Injectable()
 export class InProcessSignalBus extends SignalBus {
   private readonly emitter = new EventEmitter().setMaxListeners(0);

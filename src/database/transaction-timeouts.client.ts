@@ -9,6 +9,17 @@ export interface TransactionTimeouts {
 
 type Send = (text: string | pg.QueryConfig, values?: unknown) => Promise<pg.QueryResult>;
 
+interface Corkable {
+  cork(): void;
+  uncork(): void;
+}
+
+/** pg's connection socket, when it can buffer writes (it always can on Node). */
+function socketOf(client: pg.Client): Corkable | null {
+  const stream = (client as unknown as { connection?: { stream?: Partial<Corkable> } }).connection?.stream;
+  return typeof stream?.cork === 'function' && typeof stream.uncork === 'function' ? (stream as Corkable) : null;
+}
+
 const OPENS = /^\s*(START\s+TRANSACTION|BEGIN)\b/i;
 /** COMMIT, END, ABORT or ROLLBACK, but not ROLLBACK TO SAVEPOINT (the transaction goes on). */
 const CLOSES = /^\s*(COMMIT|END|ABORT|ROLLBACK(?!\s+TO\b))\b/i;
@@ -31,6 +42,10 @@ function textOf(query: unknown): string | undefined {
  * (pg's `pipeline` mode), so the settings and the wrapping cost no extra round trip: they are
  * written together with the statement and PostgreSQL answers them in order. A failed statement
  * aborts its transaction, and the `COMMIT` written behind it then ends it as a rollback.
+ *
+ * The statements written together (a statement with its BEGIN, timeouts and COMMIT, an opening with
+ * its timeouts) leave in one socket write: the socket is corked while they are queued. The bytes and
+ * their order are the same, with one system call (and one wake-up of PostgreSQL) instead of three.
  */
 export function transactionTimeoutsClient(timeouts: TransactionTimeouts): typeof pg.Client {
   const settings =
@@ -54,9 +69,20 @@ export function transactionTimeoutsClient(timeouts: TransactionTimeouts): typeof
       Object.defineProperty(this, 'query', { value: query, writable: true, configurable: true });
     }
 
+    /** Sends what `write` queues in one socket write. */
+    private together<T>(write: () => T): T {
+      const socket = socketOf(this);
+      socket?.cork();
+      try {
+        return write();
+      } finally {
+        socket?.uncork();
+      }
+    }
+
     private async bounded(send: Send, text: string | pg.QueryConfig, sql: string, values: unknown): Promise<pg.QueryResult> {
       if (OPENS.test(sql)) {
-        const [opened] = await Promise.all([send(text, values), send(settings)]);
+        const [opened] = await Promise.all(this.together(() => [send(text, values), send(settings)]));
         this.inTransaction = true;
         return opened;
       }
@@ -70,9 +96,7 @@ export function transactionTimeoutsClient(timeouts: TransactionTimeouts): typeof
       if (this.inTransaction) {
         return send(text, values);
       }
-      const opened = send(`BEGIN; ${settings}`);
-      const result = send(text, values);
-      const committed = send('COMMIT');
+      const [opened, result, committed] = this.together(() => [send(`BEGIN; ${settings}`), send(text, values), send('COMMIT')]);
       const outcomes = await Promise.allSettled([opened, result, committed]);
       const failed = outcomes.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
       if (failed !== undefined) {

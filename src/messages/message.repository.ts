@@ -51,6 +51,13 @@ function sameBody(stored: MessageEntity, input: AppendExchangeInput): boolean {
   return stored.content === input.content && (input.parentId === undefined || input.parentId === stored.parentId);
 }
 
+/** A send refused after its transaction changed something: thrown to roll that back. */
+class RefusedSend extends Error {
+  constructor(readonly result: AppendExchangeResult) {
+    super(`send refused: ${result.outcome}`);
+  }
+}
+
 /** Queries on `messages` for the API side: appending an exchange and reading history. */
 @Injectable()
 export class MessageRepository extends SendRetryDetector {
@@ -89,36 +96,56 @@ export class MessageRepository extends SendRetryDetector {
     return result;
   }
 
+  /**
+   * The locks and the reads under them go out pipelined, in this order: PostgreSQL runs them one
+   * after the other, so every read still runs under both locks, without a round trip per
+   * statement. Reads a refused send did not need are discarded.
+   */
   private appendInTransaction(input: AppendExchangeInput): Promise<AppendExchangeResult> {
-    return this.db.transaction(async (tx) => {
+    return this.db.transaction(async (tx): Promise<AppendExchangeResult> => {
       // One user's sends are serialised (user lock, then session row: always in that order), so the
       // pending-reply cap holds across that user's sessions too.
-      await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`pending:${input.ownerId}`]);
-      const locked = await this.sessions.lockOwnedInTransaction(tx, input.sessionId, input.ownerId);
+      const [, locked, existing, parent, pendingBefore] = await Promise.all([
+        tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`pending:${input.ownerId}`]),
+        this.sessions.lockOwnedInTransaction(tx, input.sessionId, input.ownerId),
+        input.clientMessageId === null ? null : this.findExchangeByClientId(tx, input.sessionId, input.clientMessageId),
+        this.parentFor(tx, input.sessionId, input.parentId),
+        this.pendingRepliesOf(tx, input.ownerId, input.maxPendingReplies),
+      ]);
       if (locked === null) {
         return input.createSession
           ? this.appendToNewSession(tx, input, input.createSession)
           : { outcome: 'session_gone' };
       }
-      if (input.clientMessageId !== null) {
-        const existing = await this.findExchangeByClientId(tx, input.sessionId, input.clientMessageId);
-        if (existing) {
-          // Same key, same body: the original answer. Same key, another body: refused (422).
-          return sameBody(existing.message, input)
-            ? { outcome: 'repeated', exchange: existing }
-            : { outcome: 'key_reused' };
-        }
+      if (existing) {
+        // Same key, same body: the original answer. Same key, another body: refused (422).
+        return sameBody(existing.message, input)
+          ? { outcome: 'repeated', exchange: existing }
+          : { outcome: 'key_reused' };
       }
-      if (await this.pendingRepliesOf(tx, input.ownerId, input.maxPendingReplies)) {
-        return { outcome: 'too_many_pending' };
-      }
-      const parent = await this.parentFor(tx, input.sessionId, input.parentId);
       if (parent === undefined) {
         return { outcome: 'parent_not_found' };
       }
+      // The cap counts what is pending once this send has superseded its parent (a superseded reply
+      // is not pending): a coalesced burst is never refused for the reply it replaces. A refused
+      // send rolls the supersede back with the rest of its transaction. Nothing superseded, nothing
+      // changed since the pipelined count.
       const superseded = locked.replyMode === 'coalesce' && parent !== null ? await this.supersede(tx, parent) : null;
+      const tooManyPending =
+        superseded === null ? pendingBefore : await this.pendingRepliesOf(tx, input.ownerId, input.maxPendingReplies);
+      if (tooManyPending) {
+        if (superseded !== null) {
+          throw new RefusedSend({ outcome: 'too_many_pending' });
+        }
+        return { outcome: 'too_many_pending' };
+      }
       const exchange = await this.insertExchange(tx, input, parent);
       return { outcome: 'created', exchange: superseded === null ? exchange : { ...exchange, superseded } };
+    }).catch((error: unknown) => {
+      if (error instanceof RefusedSend) {
+        return error.result;
+      }
+      throw error;
     });
   }
 

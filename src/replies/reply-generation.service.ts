@@ -54,8 +54,14 @@ export function retryDelayMs(baseMs: number, failedTries: number, retryAfterMs =
  */
 @Injectable()
 export class ReplyGenerationService implements OnModuleInit {
-  /** The replies this process is generating now, to abort when their user stops one. */
-  private readonly generating = new Map<string, AbortController>();
+  /**
+   * The replies this process is generating now, to abort when their user stops one. A reply may
+   * have more than one generation here for a moment: one whose lock was lost (Redis restarted
+   * empty) unwinds only once its lock check notices, and by then the reconciler's new job may
+   * already have taken the free lock and started the next attempt. Each generation removes only
+   * its own entry, so a stop always finds the one still streaming.
+   */
+  private readonly generating = new Map<string, Set<AbortController>>();
 
   constructor(
     private readonly replies: ReplyRepository,
@@ -74,13 +80,36 @@ export class ReplyGenerationService implements OnModuleInit {
 
   onModuleInit(): void {
     if (this.config.role !== 'api') {
-      this.signals.listen(REPLY_STOP_CHANNEL, (replyId) => this.abortStopped(replyId));
+      this.signals.listen(
+        REPLY_STOP_CHANNEL,
+        (replyId) => this.abortStopped(replyId),
+        () => void this.abortMissedStops(),
+      );
+    }
+  }
+
+  /**
+   * The stop signals sent while this process was cut off from the bus are lost: once it listens
+   * again, the database tells which of the replies it is generating were stopped meanwhile.
+   */
+  private async abortMissedStops(): Promise<void> {
+    for (const replyId of [...this.generating.keys()]) {
+      try {
+        if ((await this.replies.findReply(replyId))?.status === 'stopped') {
+          this.logger.info({ replyId }, 'stop signal missed while reconnecting; generation aborted');
+          this.abortStopped(replyId);
+        }
+      } catch (error) {
+        this.logger.warn({ replyId, err: (error as Error).message }, 'could not check whether a reply was stopped');
+      }
     }
   }
 
   /** Aborts the model call of a reply that was stopped, if this process is generating it. */
   abortStopped(replyId: string): void {
-    this.generating.get(replyId)?.abort(new ReplyStoppedError(replyId));
+    for (const generation of this.generating.get(replyId) ?? []) {
+      generation.abort(new ReplyStoppedError(replyId));
+    }
   }
 
   /** `stop` aborts the work when the process hands its jobs back at shutdown. */
@@ -104,24 +133,24 @@ export class ReplyGenerationService implements OnModuleInit {
 
   private async drain(sessionId: string, signal: AbortSignal, fence: LockFence | null): Promise<void> {
     for (
-      let reply = await this.replies.nextOpenReply(sessionId);
-      reply;
-      reply = await this.replies.nextOpenReply(sessionId)
+      let next = await this.replies.nextOpenReplyWithMode(sessionId);
+      next;
+      next = await this.replies.nextOpenReplyWithMode(sessionId)
     ) {
       signal.throwIfAborted();
-      const quietFor = await this.coalesceWaitMs(reply);
+      const quietFor = this.coalesceWaitMs(next.reply, next.replyMode);
       if (quietFor > 0) {
         // A message sent meanwhile supersedes this reply; the next look finds the one answering both.
         await sleep(quietFor, undefined, { signal });
         continue;
       }
-      await this.generate(reply, signal, fence);
+      await this.generate(next.reply, signal, fence);
     }
   }
 
   /** In a `coalesce` session, how much longer a reply that has not started waits for more messages. */
-  private async coalesceWaitMs(reply: MessageEntity): Promise<number> {
-    if (reply.status !== 'pending' || (await this.replies.replyModeOf(reply.sessionId)) !== 'coalesce') {
+  private coalesceWaitMs(reply: MessageEntity, replyMode: string): number {
+    if (reply.status !== 'pending' || replyMode !== 'coalesce') {
       return 0;
     }
     return reply.createdAt.getTime() + this.config.replies.coalesceWindowMs - Date.now();
@@ -133,7 +162,9 @@ export class ReplyGenerationService implements OnModuleInit {
    */
   private async generate(reply: MessageEntity, signal: AbortSignal, fence: LockFence | null): Promise<void> {
     const stop = new AbortController();
-    this.generating.set(reply.id, stop);
+    const generations = this.generating.get(reply.id) ?? new Set<AbortController>();
+    generations.add(stop);
+    this.generating.set(reply.id, generations);
     try {
       await this.tryUntilDone(reply, AbortSignal.any([signal, stop.signal]), fence, () => this.abortStopped(reply.id));
     } catch (error) {
@@ -142,7 +173,10 @@ export class ReplyGenerationService implements OnModuleInit {
       }
       this.logger.debug({ replyId: reply.id }, 'reply stopped; generation aborted');
     } finally {
-      this.generating.delete(reply.id);
+      generations.delete(stop);
+      if (generations.size === 0 && this.generating.get(reply.id) === generations) {
+        this.generating.delete(reply.id);
+      }
     }
   }
 

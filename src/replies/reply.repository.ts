@@ -43,9 +43,18 @@ export class ReplyRepository {
     return rows[0] ? toMessage(rows[0]) : null;
   }
 
-  async replyModeOf(sessionId: string): Promise<string | null> {
-    const rows: Array<{ reply_mode: string }> = await this.db.query('SELECT reply_mode FROM sessions WHERE id = $1', [sessionId]);
-    return rows[0]?.reply_mode ?? null;
+  /** nextOpenReply() with its session's reply mode, read in the same statement. */
+  async nextOpenReplyWithMode(sessionId: string): Promise<{ reply: MessageEntity; replyMode: string } | null> {
+    const rows: Array<MessageRow & { reply_mode: string }> = await this.db.query(
+      `SELECT ${MESSAGE_COLUMNS.split(', ').map((column) => `m.${column.trim()}`).join(', ')}, s.reply_mode
+       FROM sessions s CROSS JOIN LATERAL (
+         SELECT ${MESSAGE_COLUMNS} FROM messages
+         WHERE session_id = s.id AND status IN ('pending', 'streaming') ORDER BY seq LIMIT 1
+       ) m
+       WHERE s.id = $1`,
+      [sessionId],
+    );
+    return rows[0] ? { reply: toMessage(rows[0]), replyMode: rows[0].reply_mode } : null;
   }
 
   /** Open replies (pending or streaming), oldest first: what the reconciler checks for a job. */

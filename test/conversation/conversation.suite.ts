@@ -318,6 +318,37 @@ export function defineConversationSuite(mode: string, start: (fake: FakeOpenAi) 
         expect([...(users ?? [])].sort()).toEqual([...contents].sort());
       });
 
+      it('coalesce: a send that supersedes a pending reply is not refused for it when the pending replies cap (3) is full; a send that supersedes nothing is', async () => {
+        const dave = await target.token(`dave-${randomUUID().slice(0, 8)}`);
+        // Two replies of another session stay open: the model says nothing for them.
+        fake.route = (body) => (body.messages.at(-1)?.content.startsWith('hold') === true ? { kind: 'stall', ms: 30_000 } : undefined);
+        const busy = await newSession(dave);
+        const held: string[] = [];
+        for (const content of ['hold one', 'hold two']) {
+          const sent = await api('POST', `/v1/sessions/${busy}/messages`, { content }, dave);
+          expect(sent.status, sent.text).toBe(202);
+          held.push(sent.body.reply.id as string);
+        }
+        const sessionId = (await api('POST', '/v1/sessions', { replyMode: 'coalesce' }, dave)).body.id as string;
+        const first = await api('POST', `/v1/sessions/${sessionId}/messages`, { content: 'burst one' }, dave);
+        expect(first.status, first.text).toBe(202);
+        // Three replies pending now; this send supersedes one of them, so it leaves three.
+        const second = await api('POST', `/v1/sessions/${sessionId}/messages`, { content: 'burst two' }, dave);
+        expect(second.status, second.text).toBe(202);
+        expect((await api('GET', `/v1/sessions/${sessionId}/messages/${first.body.reply.id}`, undefined, dave)).body.status).toBe('superseded');
+        const refused = await api('POST', `/v1/sessions/${busy}/messages`, { content: 'one more' }, dave);
+        expect(refused.status, refused.text).toBe(429);
+        expect(refused.body.code).toBe('too_many_pending_replies');
+
+        const answer = await finished(sessionId, second.body.reply.id as string, dave);
+        expect(answer.status).toBe('complete');
+        const prompt = fake.requests.find((r) => r.body.messages.at(-1)?.content === 'burst two')?.body.messages as Prompt;
+        expect(prompt.filter((m) => m.role === 'user').map((m) => m.content)).toEqual(['burst one', 'burst two']);
+        for (const id of held) {
+          expect((await api('POST', `/v1/sessions/${busy}/messages/${id}/stop`, undefined, dave)).status).toBe(200);
+        }
+      });
+
       it('each: the same 5 messages get 5 model calls', async () => {
         const sessionId = await newSession();
         const contents = [1, 2, 3, 4, 5].map((i) => `single part ${i}`);

@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import type { INestApplicationContext, Type } from '@nestjs/common';
+import type { Abstract, INestApplicationContext, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { CLS_ID, ClsService } from 'nestjs-cls';
 import pino from 'pino';
@@ -17,7 +17,7 @@ import { createTestDatabase, NO_SHEDDING, TEST_JWT_SECRET, uniqueName, type Test
  */
 export interface MediumApp {
   readonly db: TestDatabase;
-  get<T>(token: Type<T> | string | symbol): T;
+  get<T>(token: Type<T> | Abstract<T> | string | symbol): T;
   /** Runs `work` as a request would: in a CLS context with its own request id. */
   inRequest<T>(work: () => Promise<T>): Promise<T>;
   /** A session of a new owner, stored directly (the cap of sessions per user set high). */
@@ -49,7 +49,7 @@ export async function createMediumApp(env: Record<string, string> = {}): Promise
     const cls = app.get(ClsService);
     return {
       db,
-      get: <T>(token: Type<T> | string | symbol): T => app.get<T>(token, { strict: false }),
+      get: <T>(token: Type<T> | Abstract<T> | string | symbol): T => app.get<T>(token, { strict: false }),
       inRequest: <T>(work: () => Promise<T>): Promise<T> =>
         cls.run(() => {
           cls.set(CLS_ID, `medium-${process.pid}-${(requests += 1)}`);

@@ -1,10 +1,12 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { StreamEvent } from '../../src/coordination/event-stream.port.js';
 import { SessionEventBus } from '../../src/events/session-event-bus.service.js';
 import { SessionEventType } from '../../src/events/session-event.payloads.js';
 import type { MessageEntity } from '../../src/conversation/message.entity.js';
 import { MessageService, type SendResult } from '../../src/messages/message.service.js';
 import { ReplyFencedError, ReplyGenerationService } from '../../src/replies/reply-generation.service.js';
+import { LockService, type LockedWork, type LockOptions, type LockResult } from '../../src/coordination/lock.port.js';
+import { ReplyStopService } from '../../src/replies/reply-stop.service.js';
 import { ReplyRepository } from '../../src/replies/reply.repository.js';
 import { FakeOpenAi } from '../support/fake-openai.js';
 import { createMediumApp, type MediumApp } from './medium.factory.js';
@@ -125,6 +127,42 @@ describe('replies in process (PostgreSQL, in-process lock, queue and events)', (
     fake.tokenDelayMs = 0;
     await app.inRequest(() => generation.generateSession(session.sessionId));
     expect(await reply(sent.reply.id)).toMatchObject({ status: 'complete', attempt: 3, content: 'Answer 1 to: slow one' });
+  });
+
+  it('stops the attempt that streams when the one before it, which lost its lock, unwinds only after it started: both model calls end closed', async () => {
+    const session = await newSession();
+    const sent = await send(session, 'word '.repeat(100));
+    fake.tokenDelayMs = 40;
+    // The first generation holds a lock that Redis has forgotten (restarted empty): the next job
+    // takes the lock at once, while the first has not noticed its loss yet.
+    const locks = app.get(LockService);
+    const lost = new AbortController();
+    const forgotten = <T>(_key: string, _options: LockOptions, work: LockedWork<T>): Promise<LockResult<T>> =>
+      work(lost.signal, null).then((value) => ({ acquired: true, value }));
+    const lockSpy = vi.spyOn(locks, 'tryWithLock').mockImplementationOnce(forgotten);
+    let stale: Promise<unknown>;
+    try {
+      stale = app.inRequest(() => generation.generateSession(session.sessionId)).catch((error: unknown) => error);
+      await expect.poll(() => fake.requests.length, { timeout: 10_000 }).toBe(1);
+    } finally {
+      lockSpy.mockRestore();
+    }
+    const current = app.inRequest(() => generation.generateSession(session.sessionId));
+    await expect.poll(() => fake.requests.length, { timeout: 10_000 }).toBe(2);
+    expect(await reply(sent.reply.id)).toMatchObject({ status: 'streaming', attempt: 2 });
+    // Now the first notices its lost lock and unwinds, after the second attempt started.
+    lost.abort(new Error('lock lost'));
+    expect(await stale).toBe(lost.signal.reason);
+
+    const stopped = await app.get(ReplyStopService).stop(session.sessionId, sent.reply.id);
+    expect(stopped.status).toBe('stopped');
+    // The stop aborts the streaming attempt's model call (its next delta is refused too): the
+    // generation ends quietly, and the fake sees both of its calls closed before their answer ended
+    // (at its next token, so it is polled for).
+    await current;
+    await expect.poll(() => fake.closedByClient, { timeout: 5_000 }).toBe(2);
+    expect(fake.inFlight).toBe(0);
+    expect(await reply(sent.reply.id)).toMatchObject({ status: 'stopped', attempt: 2, content: stopped.content });
   });
 
   it('never changes a finished reply: stale completions and failures match no row', async () => {
