@@ -1,11 +1,10 @@
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startApp, stopAll, type AppProcess } from '../support/cluster.js';
+import { afterAll, describe, expect, it } from 'vitest';
 import { eventually, http } from '../support/http.js';
-import { PrivateRedis } from '../support/private-redis.js';
 import { parseMetrics, valueOf } from '../support/prometheus.js';
-import { createTestDatabase, POSTGRES_ADMIN_URL, productionEnv, uniqueName, type TestDatabase } from '../support/services.js';
+import { POSTGRES_ADMIN_URL, uniqueName } from '../support/services.js';
 import { tokenFor } from '../support/tokens.js';
+import { withCluster } from '../support/with-cluster.js';
 
 const status = async (url: string): Promise<{ status: number; body: any }> => {
   const result = await http('GET', url);
@@ -20,24 +19,15 @@ async function admin(sql: string): Promise<void> {
 }
 
 describe('probes when dependencies fail', () => {
-  let db: TestDatabase;
-  let redis: PrivateRedis;
-  let app: AppProcess;
+  const fx = withCluster(1, { RECONCILE_INTERVAL_MS: '1000' }, { privateRedis: true });
 
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    redis = await PrivateRedis.start();
-    app = await startApp({ env: productionEnv(db, uniqueName('t'), { REDIS_URL: redis.url, RECONCILE_INTERVAL_MS: '1000' }) });
-  });
-
+  // Runs before withCluster's stop and drop: a failed test may have left the database closed.
   afterAll(async () => {
-    await stopAll([app]);
-    await redis.stop();
-    await admin(`ALTER DATABASE ${db.name} ALLOW_CONNECTIONS true`).catch(() => undefined);
-    await db.drop();
+    await admin(`ALTER DATABASE ${fx.db.name} ALLOW_CONNECTIONS true`).catch(() => undefined);
   });
 
   it('keeps live at 200 while the database is unreachable, ready 503 naming database, and recovers', async () => {
+    const { app, db } = fx;
     await admin(`ALTER DATABASE ${db.name} ALLOW_CONNECTIONS false`);
     await admin(
       `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '${db.name}' AND application_name = 'parley'`,
@@ -54,6 +44,7 @@ describe('probes when dependencies fail', () => {
   });
 
   it('keeps ready at 200 naming Redis degraded while it is down: reads 200, sends 202, and the reply completes once Redis is back', async () => {
+    const { app, redis } = fx;
     const token = await tokenFor(uniqueName('redis-outage'));
     const sessionId = (await http('POST', `${app.url}/v1/sessions`, { token, body: {} })).body.id as string;
     await redis.stop();
@@ -93,9 +84,10 @@ describe('probes when dependencies fail', () => {
 });
 
 describe('probes on SIGTERM', () => {
+  const fx = withCluster(1, { SHUTDOWN_DRAIN_DELAY_MS: '1500' });
+
   it('turns ready 503 at once while an in-flight request still completes', async () => {
-    const db = await createTestDatabase();
-    const app = await startApp({ env: productionEnv(db, uniqueName('t'), { SHUTDOWN_DRAIN_DELAY_MS: '1500' }) });
+    const { app, db } = fx;
     const blocker = new pg.Client({ connectionString: db.url });
     try {
       const token = await tokenFor(uniqueName('user'));
@@ -125,8 +117,6 @@ describe('probes on SIGTERM', () => {
       expect(await app.exited).toBe(0);
     } finally {
       await blocker.end().catch(() => undefined);
-      await stopAll([app]);
-      await db.drop();
     }
   });
 });
