@@ -1,6 +1,5 @@
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startApp, stopAll, type AppProcess } from '../support/cluster.js';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { eventually, http } from '../support/http.js';
 import {
   hostileString,
@@ -10,8 +9,9 @@ import {
   type OpenApiDocument,
   type OpenApiOperation,
 } from '../support/openapi-arbitraries.js';
-import { createTestDatabase, productionEnv, uniqueName, type TestDatabase } from '../support/services.js';
+import { uniqueName } from '../support/services.js';
 import { tokenFor } from '../support/tokens.js';
+import { withCluster } from '../support/with-cluster.js';
 
 /**
  * Parley's own fuzzer: requests generated from `/docs-json` for every operation (wrong types,
@@ -42,43 +42,33 @@ interface Fixture {
 }
 
 describe('fuzzing every operation of /docs-json', () => {
-  let db: TestDatabase;
-  let app: AppProcess;
+  const fx = withCluster(1, {
+    AUTH_DEV_TOKENS: 'true',
+    RATE_LIMIT_DEV_TOKENS: '1000000',
+    RATE_LIMIT_INVALID_TOKENS: '1000000',
+    MAX_PENDING_REPLIES: '10000',
+    REPLY_WAIT_MS: '200',
+  });
   let doc: OpenApiDocument;
   let fixture: Fixture;
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    app = await startApp({
-      env: productionEnv(db, uniqueName('t'), {
-        AUTH_DEV_TOKENS: 'true',
-        RATE_LIMIT_DEV_TOKENS: '1000000',
-        RATE_LIMIT_INVALID_TOKENS: '1000000',
-        MAX_PENDING_REPLIES: '10000',
-        REPLY_WAIT_MS: '200',
-      }),
-    });
     process.stdout.write(`fuzz: app started\n`);
-    doc = (await http<OpenApiDocument>('GET', `${app.url}/docs-json`)).body;
+    doc = (await http<OpenApiDocument>('GET', `${fx.app.url}/docs-json`)).body;
     fixture = { attacker: await seed(uniqueName('attacker'), 'own'), victim: await victim() };
     const { attacker, victim: v } = fixture;
     doc.knownIds = [attacker.sessionId, attacker.messageId, attacker.memoryId, v.sessionId, v.messageId, v.memoryId];
     process.stdout.write(`fuzz: fixture ready\n`);
   }, 180_000);
 
-  afterAll(async () => {
-    await stopAll([app]);
-    await db.drop();
-  });
-
   async function seed(userId: string, marker: string): Promise<Fixture['attacker']> {
     const token = await tokenFor(userId);
-    const session = await http('POST', `${app.url}/v1/sessions`, { token, body: { title: `${marker} title` } });
-    const sent = await http('POST', `${app.url}/v1/sessions/${session.body.id as string}/messages`, {
+    const session = await http('POST', `${fx.app.url}/v1/sessions`, { token, body: { title: `${marker} title` } });
+    const sent = await http('POST', `${fx.app.url}/v1/sessions/${session.body.id as string}/messages`, {
       token,
       body: { content: `${marker} content` },
     });
-    const memory = await http('POST', `${app.url}/v1/memories`, { token, body: { content: `${marker} memory` } });
+    const memory = await http('POST', `${fx.app.url}/v1/memories`, { token, body: { content: `${marker} memory` } });
     return { userId, token, sessionId: session.body.id, messageId: sent.body.message.id, memoryId: memory.body.id };
   }
 
@@ -231,7 +221,7 @@ describe('fuzzing every operation of /docs-json', () => {
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), 15_000);
     try {
-      const response = await fetch(`${app.url}${request.path}`, {
+      const response = await fetch(`${fx.app.url}${request.path}`, {
         method: request.method,
         headers: request.headers,
         body: request.body,
@@ -283,14 +273,14 @@ describe('fuzzing every operation of /docs-json', () => {
     process.stdout.write(`fuzz: ${RUNS} cases, statuses ${JSON.stringify(Object.fromEntries(byStatus))}\n`);
     process.stdout.write(`fuzz: by operation ${JSON.stringify(Object.fromEntries([...statuses].sort()))}\n`);
     // The victim's data is all still there and still theirs.
-    const session = await http('GET', `${app.url}/v1/sessions/${v.sessionId}`, { token: v.token });
+    const session = await http('GET', `${fx.app.url}/v1/sessions/${v.sessionId}`, { token: v.token });
     expect(session.status).toBe(200);
     expect(session.body.title).toBe(`${v.marker} title`);
     const memories = await eventually(async () => {
-      const list = await http('GET', `${app.url}/v1/memories`, { token: v.token });
+      const list = await http('GET', `${fx.app.url}/v1/memories`, { token: v.token });
       return list.status === 200 ? (list.body.items as Array<{ id: string }>) : undefined;
     });
     expect(memories.map((m) => m.id)).toContain(v.memoryId);
-    expect((await http('GET', `${app.url}/health/live`)).status).toBe(200);
+    expect((await http('GET', `${fx.app.url}/health/live`)).status).toBe(200);
   }, Math.max(120_000, RUNS * 100));
 });

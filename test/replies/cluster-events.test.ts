@@ -1,11 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startApp, stopAll, type AppProcess } from '../support/cluster.js';
-import { FakeOpenAi, fakeAnswer } from '../support/fake-openai.js';
+import { describe, expect, it } from 'vitest';
+import type { AppProcess } from '../support/cluster.js';
+import { fakeAnswer } from '../support/fake-openai.js';
 import { eventually, http } from '../support/http.js';
-import { createTestDatabase, productionEnv, uniqueName, type TestDatabase } from '../support/services.js';
+import { uniqueName } from '../support/services.js';
 import { openSse, type SseEvent } from '../support/sse.js';
 import { tokenFor } from '../support/tokens.js';
+import { withCluster } from '../support/with-cluster.js';
 
 const CONCURRENT_SENDS = 20;
 
@@ -16,34 +17,17 @@ function compareIds(a: string, b: string): number {
 }
 
 describe('replies across 2 api and 2 worker processes', () => {
-  let db: TestDatabase;
-  let fake: FakeOpenAi;
-  let apis: AppProcess[] = [];
-  let workers: AppProcess[] = [];
+  const fx = withCluster(
+    [{ role: 'api' }, { role: 'api' }, { role: 'worker' }, { role: 'worker' }],
+    { MAX_PENDING_REPLIES: '1000' },
+    { fakeOpenAi: true },
+  );
 
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    fake = await FakeOpenAi.start();
-    const env = productionEnv(db, uniqueName('t'), {
-      LLM_PROVIDER: 'openai',
-      LLM_BASE_URL: fake.baseUrl,
-      MAX_PENDING_REPLIES: '1000',
-    });
-    apis = await Promise.all([0, 1].map(() => startApp({ env: { ...env, APP_ROLE: 'api' } })));
-    workers = await Promise.all([0, 1].map(() => startApp({ env: { ...env, APP_ROLE: 'worker' } })));
-  });
-
-  afterAll(async () => {
-    await stopAll([...apis, ...workers]);
-    await fake?.stop();
-    await db?.drop();
-  });
-
-  const [a, b] = [() => apis[0] as AppProcess, () => apis[1] as AppProcess];
+  const [a, b] = [() => fx.cluster.apps[0] as AppProcess, () => fx.cluster.apps[1] as AppProcess];
 
   it('streams every delta and the completion of a worker’s reply to an SSE client on an api process, and resumes on the other api with Last-Event-ID', async () => {
-    fake.reset();
-    fake.tokenDelayMs = 40;
+    fx.fake.reset();
+    fx.fake.tokenDelayMs = 40;
     const token = await tokenFor(uniqueName('alice'));
     const session = await http('POST', `${a().url}/v1/sessions`, { token, body: { title: 'sse' } });
     const sessionId = session.body.id as string;
@@ -86,26 +70,26 @@ describe('replies across 2 api and 2 worker processes', () => {
   });
 
   it(`completes ${CONCURRENT_SENDS} concurrent sends to one session in seq order, each prompt holding every earlier message`, async () => {
-    fake.reset();
+    fx.fake.reset();
     const token = await tokenFor(uniqueName('bob'));
     const session = await http('POST', `${a().url}/v1/sessions`, { token, body: { title: 'burst' } });
     const sessionId = session.body.id as string;
     const sent = await Promise.all(
       Array.from({ length: CONCURRENT_SENDS }, (_, i) =>
-        http('POST', `${apis[i % 2]?.url}/v1/sessions/${sessionId}/messages`, { token, body: { content: `question number ${i}` } }),
+        http('POST', `${fx.cluster.apps[i % 2]?.url}/v1/sessions/${sessionId}/messages`, { token, body: { content: `question number ${i}` } }),
       ),
     );
     expect(sent.map((r) => r.status)).toEqual(Array(CONCURRENT_SENDS).fill(202));
 
     const rows = await eventually(async () => {
-      const found = await db.query<{ seq: number; role: string; content: string; status: string; updated_at: Date }>(
+      const found = await fx.db.query<{ seq: number; role: string; content: string; status: string; updated_at: Date }>(
         'SELECT seq, role, content, status, updated_at FROM messages WHERE session_id = $1 ORDER BY seq',
         [sessionId],
       );
       return found.every((r) => r.status === 'complete') ? found : undefined;
     }, 45_000, 'every reply to complete');
     expect(rows).toHaveLength(2 * CONCURRENT_SENDS);
-    expect(fake.requests).toHaveLength(CONCURRENT_SENDS);
+    expect(fx.fake.requests).toHaveLength(CONCURRENT_SENDS);
 
     for (let k = 1; k <= CONCURRENT_SENDS; k += 1) {
       const question = rows[2 * k - 2];
@@ -114,7 +98,7 @@ describe('replies across 2 api and 2 worker processes', () => {
       if (k > 1) {
         expect((reply?.updated_at as Date).getTime()).toBeGreaterThanOrEqual((rows[2 * k - 3]?.updated_at as Date).getTime());
       }
-      const request = fake.requests.find((r) => r.body.messages.at(-1)?.content === question?.content);
+      const request = fx.fake.requests.find((r) => r.body.messages.at(-1)?.content === question?.content);
       const history = rows.slice(0, 2 * k - 1).map((r) => ({ role: r.role, content: r.content }));
       expect(request?.body.messages.slice(1)).toEqual(history);
     }

@@ -1,44 +1,37 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startApp, stopAll, type AppProcess } from '../support/cluster.js';
 import { http } from '../support/http.js';
-import { createTestDatabase, productionEnv, REDIS_URL, uniqueName, type TestDatabase } from '../support/services.js';
+import { REDIS_URL, uniqueName } from '../support/services.js';
 import { openSse } from '../support/sse.js';
 import { tokenFor } from '../support/tokens.js';
+import { withCluster } from '../support/with-cluster.js';
 
 /**
  * Streams keep EVENT_STREAM_MAX_LENGTH events: a client that resumes after an event that has been
  * trimmed away is told so (events.missed, then what is retained), never silently given a gap.
  */
 describe('resuming past what the Redis stream retains', () => {
-  let db: TestDatabase;
-  let app: AppProcess;
-  let redis: Redis;
   const prefix = uniqueName('t');
+  const fx = withCluster(1, { REDIS_KEY_PREFIX: prefix, EVENT_STREAM_MAX_LENGTH: '10', MAX_PENDING_REPLIES: '1000' });
+  let redis: Redis;
 
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    app = await startApp({
-      env: productionEnv(db, prefix, { EVENT_STREAM_MAX_LENGTH: '10', MAX_PENDING_REPLIES: '1000' }),
-    });
+  beforeAll(() => {
     redis = new Redis(REDIS_URL);
   });
 
-  afterAll(async () => {
-    await stopAll(app ? [app] : []);
+  afterAll(() => {
     redis?.disconnect();
-    await db?.drop();
   });
 
   it('sends events.missed first after a trimmed Last-Event-ID, and nothing of the kind after a retained one', async () => {
     const token = await tokenFor(uniqueName('reader'));
-    const first = await http('POST', `${app.url}/v1/chat/send`, { token, body: { message: 'first' } });
+    const first = await http('POST', `${fx.app.url}/v1/chat/send`, { token, body: { message: 'first' } });
     expect(first.status).toBe(200);
     const sessionId = first.body.sessionId as string;
-    const path = `${app.url}/v1/sessions/${sessionId}/events`;
+    const path = `${fx.app.url}/v1/sessions/${sessionId}/events`;
 
     const live = await openSse(path, token);
-    await http('POST', `${app.url}/v1/chat/send`, { token, body: { message: 'second', sessionId } });
+    await http('POST', `${fx.app.url}/v1/chat/send`, { token, body: { message: 'second', sessionId } });
     await live.waitFor((e) => e.event === 'reply.completed', 10_000, 'reply.completed');
     live.close();
     const oldId = live.events[0]?.id as string;
@@ -50,7 +43,7 @@ describe('resuming past what the Redis stream retains', () => {
     const trimmedPast = async (): Promise<boolean> =>
       ((await redis.xrange(key as string, second, second)) as unknown[]).length === 0;
     for (let i = 0; i < 300 && !(await trimmedPast()); i += 1) {
-      expect((await http('POST', `${app.url}/v1/sessions/${sessionId}/messages`, { token, body: { content: `m${i}` } })).status).toBe(202);
+      expect((await http('POST', `${fx.app.url}/v1/sessions/${sessionId}/messages`, { token, body: { content: `m${i}` } })).status).toBe(202);
     }
     expect(await trimmedPast()).toBe(true);
 

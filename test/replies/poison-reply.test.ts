@@ -1,31 +1,18 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startApp, stopAll, type AppProcess } from '../support/cluster.js';
+import { describe, expect, it } from 'vitest';
 import { eventually, http } from '../support/http.js';
-import { createTestDatabase, productionEnv, uniqueName, type TestDatabase } from '../support/services.js';
+import { uniqueName } from '../support/services.js';
 import { tokenFor } from '../support/tokens.js';
+import { withCluster } from '../support/with-cluster.js';
 
 /**
  * A reply that has been attempted over and over (workers lost mid-reply, errors that are not the
  * model's) is failed with a readable error, so the session's later replies are not held back.
  */
 describe('a reply that cannot be made', () => {
-  let db: TestDatabase;
-  let api: AppProcess;
-  let worker: AppProcess | undefined;
-  let env: Record<string, string>;
-
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    env = productionEnv(db, uniqueName('t'), { LLM_MAX_TRIES: '2', MAX_PENDING_REPLIES: '10' });
-    api = await startApp({ env: { ...env, APP_ROLE: 'api' } });
-  });
-
-  afterAll(async () => {
-    await stopAll([api, ...(worker ? [worker] : [])]);
-    await db?.drop();
-  });
+  const fx = withCluster([{ role: 'api' }], { LLM_MAX_TRIES: '2', MAX_PENDING_REPLIES: '10' });
 
   it('fails after LLM_MAX_TRIES × 3 attempts in all with generation_failed, and the next reply completes', async () => {
+    const { app: api, db } = fx;
     const token = await tokenFor(uniqueName('user'));
     const session = (await http('POST', `${api.url}/v1/sessions`, { token, body: {} })).body.id as string;
     const messages = `${api.url}/v1/sessions/${session}/messages`;
@@ -35,7 +22,7 @@ describe('a reply that cannot be made', () => {
     // No worker yet: both replies wait. The first one has been attempted 6 times already (= 2 × 3).
     await db.query('UPDATE messages SET attempt = 6 WHERE id = $1', [stuck.body.reply.id]);
 
-    worker = await startApp({ env: { ...env, APP_ROLE: 'worker' } });
+    await fx.start({ role: 'worker' });
     const history = await eventually(async () => {
       const page = await http('GET', messages, { token });
       return page.body.items.every((m: any) => m.status === 'complete' || m.status === 'failed') ? page.body.items : undefined;
