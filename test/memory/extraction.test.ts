@@ -1,13 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { EXTRACTION_SYSTEM_PROMPT } from '../../src/memory/extraction/fact-extractor.js';
-import { FakeOpenAi, type FakeBehaviour, type RecordedRequest } from '../support/fake-openai.js';
+import type { FakeBehaviour, RecordedRequest } from '../support/fake-openai.js';
 import { newSession as createSession } from '../support/api.js';
 import { eventually, http } from '../support/http.js';
 import { uniqueName } from '../support/services.js';
 import { tokenFor } from '../support/tokens.js';
 import { withCluster } from '../support/with-cluster.js';
-import { fakeLlmEnv } from './instructions.suite.js';
 
 const FACT = /fact\((\w*)\):([^;]+);/g;
 
@@ -33,18 +32,11 @@ function extractionAnswer(body: RecordedRequest['body']): FakeBehaviour | undefi
 const isExtraction = (r: RecordedRequest): boolean => r.body.messages[0]?.content === EXTRACTION_SYSTEM_PROMPT;
 
 describe('memories extracted from conversations (production: 2 processes, the fake OpenAI model)', () => {
-  let fake: FakeOpenAi;
-
-  // Registered before withCluster: the model is there before the processes start and after they stop.
-  beforeAll(async () => {
-    fake = await FakeOpenAi.start();
-    fake.route = extractionAnswer;
-  });
-  afterAll(async () => {
-    await fake?.stop();
-  });
-
-  const fx = withCluster(2, () => ({ ...fakeLlmEnv(fake), MAX_PENDING_REPLIES: '20' }));
+  const fx = withCluster(
+    2,
+    { LLM_API_KEY: 'sk-test', LLM_MODEL: 'fake-model', MAX_PENDING_REPLIES: '20' },
+    { fakeOpenAi: { route: extractionAnswer } },
+  );
   const newSession = (token: string): Promise<string> => createSession(fx.cluster.url(0), { token });
 
   /** Sends and waits for the reply: returns the user message's id. */
@@ -174,7 +166,7 @@ describe('memories extracted from conversations (production: 2 processes, the fa
     expect(crossed).toEqual([]);
     for (const user of users) {
       for (const canary of user.canaries) {
-        const asked = fake.extractionRequests.filter((r) => isExtraction(r) && r.body.messages.at(-1)?.content.includes(canary));
+        const asked = fx.fake.extractionRequests.filter((r) => isExtraction(r) && r.body.messages.at(-1)?.content.includes(canary));
         expect(asked).toHaveLength(1);
       }
     }

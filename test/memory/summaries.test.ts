@@ -1,12 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SUMMARY_SYSTEM_PROMPT } from '../../src/replies/summary/summary.service.js';
 import { estimateTokens } from '../../src/replies/summary/summary-digest.util.js';
-import { FakeOpenAi, type FakeBehaviour, type RecordedRequest } from '../support/fake-openai.js';
+import type { FakeBehaviour, RecordedRequest } from '../support/fake-openai.js';
 import { eventually, http } from '../support/http.js';
 import { uniqueName } from '../support/services.js';
 import { tokenFor } from '../support/tokens.js';
 import { withCluster } from '../support/with-cluster.js';
-import { fakeLlmEnv } from './instructions.suite.js';
 
 const BUDGET = 400;
 const EXCHANGES = 150;
@@ -21,18 +20,16 @@ function summaryAnswer(body: RecordedRequest['body']): FakeBehaviour | undefined
 }
 
 describe('summaries of a long session (production: 2 processes, the fake OpenAI model)', () => {
-  let fake: FakeOpenAi;
-
-  // Registered before withCluster: the model is there before the processes start and after they stop.
-  beforeAll(async () => {
-    fake = await FakeOpenAi.start();
-    fake.route = summaryAnswer;
-  });
-  afterAll(async () => {
-    await fake?.stop();
-  });
-
-  const fx = withCluster(2, () => ({ ...fakeLlmEnv(fake), LLM_PROMPT_TOKEN_BUDGET: String(BUDGET), LLM_SYSTEM_PROMPT: 'Be brief.' }));
+  const fx = withCluster(
+    2,
+    {
+      LLM_API_KEY: 'sk-test',
+      LLM_MODEL: 'fake-model',
+      LLM_PROMPT_TOKEN_BUDGET: String(BUDGET),
+      LLM_SYSTEM_PROMPT: 'Be brief.',
+    },
+    { fakeOpenAi: { route: summaryAnswer } },
+  );
 
   it(`summarises the older part of ${2 * EXCHANGES} messages incrementally, never overlapping, and keeps the prompt within budget`, async () => {
     const token = await tokenFor(uniqueName('long'));
@@ -69,7 +66,7 @@ describe('summaries of a long session (production: 2 processes, the fake OpenAI 
     }
 
     // The last prompts: system, summary, recent messages newer than the summary; within budget.
-    const replyPrompts = fake.requests.slice(-20);
+    const replyPrompts = fx.fake.requests.slice(-20);
     const withSummary = replyPrompts.filter((r) => r.body.messages.some((m) => m.content.startsWith('A summary of the earlier conversation:')));
     expect(withSummary.length).toBeGreaterThan(0);
     for (const request of withSummary) {
@@ -87,7 +84,7 @@ describe('summaries of a long session (production: 2 processes, the fake OpenAI 
       expect(messages.reduce((sum, m) => sum + estimateTokens(m.content), 0)).toBeLessThanOrEqual(BUDGET);
     }
     // The newest message is always there; the oldest are only in the summary.
-    const final = fake.requests.at(-1)?.body.messages ?? [];
+    const final = fx.fake.requests.at(-1)?.body.messages ?? [];
     expect(final.at(-1)?.content).toMatch(/^burst \d about the harbour$/);
     expect(JSON.stringify(final)).toContain(`message ${last} about the harbour`);
     expect(JSON.stringify(final)).not.toContain('"message 1 about the harbour"');
@@ -107,7 +104,7 @@ describe('summaries of a long session (production: 2 processes, the fake OpenAI 
   });
 
   it('answers as before when summarising fails: recent messages only, nothing stored', async () => {
-    fake.route = (body) => (body.messages[0]?.content.startsWith(SUMMARY_SYSTEM_PROMPT) === true ? { kind: 'status', status: 500 } : undefined);
+    fx.fake.route = (body) => (body.messages[0]?.content.startsWith(SUMMARY_SYSTEM_PROMPT) === true ? { kind: 'status', status: 500 } : undefined);
     const token = await tokenFor(uniqueName('nosummary'));
     let sessionId: string | undefined;
     for (let i = 1; i <= 30; i += 1) {
@@ -119,10 +116,10 @@ describe('summaries of a long session (production: 2 processes, the fake OpenAI 
       expect(sent.body.reply.status).toBe('complete');
       sessionId = sent.body.sessionId as string;
     }
-    expect(fake.summaryRequests.length).toBeGreaterThan(0);
+    expect(fx.fake.summaryRequests.length).toBeGreaterThan(0);
     const rows = await fx.db.query('SELECT 1 FROM session_summaries WHERE session_id = $1', [sessionId]);
     expect(rows).toEqual([]);
-    const last = fake.requests.at(-1)?.body.messages ?? [];
+    const last = fx.fake.requests.at(-1)?.body.messages ?? [];
     expect(last.some((m) => m.content.startsWith('A summary'))).toBe(false);
     expect(last.at(-1)?.content).toBe('message 30 about the lighthouse');
   });

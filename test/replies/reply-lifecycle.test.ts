@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { FakeOpenAi, fakeAnswer } from '../support/fake-openai.js';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { fakeAnswer } from '../support/fake-openai.js';
 import { eventually, http } from '../support/http.js';
 import { uniqueName } from '../support/services.js';
 import { parseMetrics, valueOf } from '../support/prometheus.js';
@@ -11,31 +11,23 @@ import { withCluster } from '../support/with-cluster.js';
 const SYSTEM_PROMPT = 'You are the Parley test assistant.';
 
 describe('reply lifecycle with an OpenAI-compatible provider (one process)', () => {
-  let fake: FakeOpenAi;
+  const fx = withCluster(
+    1,
+    {
+      LLM_MODEL: 'fake-model',
+      LLM_SYSTEM_PROMPT: SYSTEM_PROMPT,
+      LLM_MAX_TRIES: '3',
+      LLM_RETRY_BASE_MS: '20',
+      LLM_TIMEOUT_MS: '2000',
+      LLM_PROMPT_TOKEN_BUDGET: '400',
+      MAX_PENDING_REPLIES: '1',
+      REPLY_WAIT_MS: '5000',
+      SSE_HEARTBEAT_MS: '200',
+    },
+    { fakeOpenAi: true },
+  );
 
-  // Registered before withCluster: the model is there before the process starts and after it stops.
-  beforeAll(async () => {
-    fake = await FakeOpenAi.start();
-  });
-  afterAll(async () => {
-    await fake?.stop();
-  });
-
-  const fx = withCluster(1, () => ({
-    LLM_PROVIDER: 'openai',
-    LLM_BASE_URL: fake.baseUrl,
-    LLM_MODEL: 'fake-model',
-    LLM_SYSTEM_PROMPT: SYSTEM_PROMPT,
-    LLM_MAX_TRIES: '3',
-    LLM_RETRY_BASE_MS: '20',
-    LLM_TIMEOUT_MS: '2000',
-    LLM_PROMPT_TOKEN_BUDGET: '400',
-    MAX_PENDING_REPLIES: '1',
-    REPLY_WAIT_MS: '5000',
-    SSE_HEARTBEAT_MS: '200',
-  }));
-
-  beforeEach(() => fake.reset());
+  beforeEach(() => fx.fake.reset());
 
   const send = (token: string, body: unknown) => http('POST', `${fx.app.url}/v1/chat/send`, { token, body });
 
@@ -53,7 +45,7 @@ describe('reply lifecycle with an OpenAI-compatible provider (one process)', () 
     const again = await send(token, { message: 'and the sun', sessionId: sent.body.sessionId });
     expect(again.status).toBe(200);
     expect(again.body.reply).toMatchObject({ seq: 4, status: 'complete' });
-    expect(fake.requests.at(-1)?.body.messages).toEqual([
+    expect(fx.fake.requests.at(-1)?.body.messages).toEqual([
       { role: 'system', content: SYSTEM_PROMPT },
       { role: 'user', content: 'how far is the moon' },
       { role: 'assistant', content: sent.body.reply.content },
@@ -76,11 +68,11 @@ describe('reply lifecycle with an OpenAI-compatible provider (one process)', () 
 
   it('retries 429 and 5xx with backoff, counting attempts, then completes', async () => {
     const token = await tokenFor(uniqueName('bob'));
-    fake.plan.push({ kind: 'status', status: 429 }, { kind: 'status', status: 500 });
+    fx.fake.plan.push({ kind: 'status', status: 429 }, { kind: 'status', status: 500 });
     const sent = await send(token, { message: 'try again' });
     expect(sent.status).toBe(200);
     expect(sent.body.reply.status).toBe('complete');
-    expect(fake.requests.map((r) => r.behaviour)).toEqual(['status', 'status', 'ok']);
+    expect(fx.fake.requests.map((r) => r.behaviour)).toEqual(['status', 'status', 'ok']);
     const [row] = await fx.db.query<{ attempt: number }>('SELECT attempt FROM messages WHERE id = $1', [sent.body.reply.id]);
     expect(row?.attempt).toBe(3);
   });
@@ -90,7 +82,7 @@ describe('reply lifecycle with an OpenAI-compatible provider (one process)', () 
     const first = await send(token, { message: 'warm up' });
     const sessionId = first.body.sessionId as string;
     const sse = await openSse(`${fx.app.url}/v1/sessions/${sessionId}/events`, token);
-    fake.plan.push({ kind: 'cut', afterTokens: 2 });
+    fx.fake.plan.push({ kind: 'cut', afterTokens: 2 });
     const sent = await send(token, { message: 'one two three four', sessionId });
     expect(sent.status).toBe(200);
     const completed = await sse.waitFor((e) => e.event === 'reply.completed', 10_000, 'reply.completed');
@@ -106,18 +98,18 @@ describe('reply lifecycle with an OpenAI-compatible provider (one process)', () 
 
   it('fails at once on another 4xx, and after LLM_MAX_TRIES on lasting 5xx, with a readable error', async () => {
     const token = await tokenFor(uniqueName('dave'));
-    fake.plan.push({ kind: 'status', status: 400 });
+    fx.fake.plan.push({ kind: 'status', status: 400 });
     const rejected = await send(token, { message: 'bad request' });
     expect(rejected.status).toBe(200);
     expect(rejected.body.reply).toMatchObject({ status: 'failed', error: { code: 'upstream_rejected' } });
     expect(rejected.body.reply.error.message).toMatch(/refused/);
-    expect(fake.requests).toHaveLength(1);
+    expect(fx.fake.requests).toHaveLength(1);
 
-    fake.reset();
-    fake.fallback = { kind: 'status', status: 503 };
+    fx.fake.reset();
+    fx.fake.fallback = { kind: 'status', status: 503 };
     const unavailable = await send(token, { message: 'down', sessionId: rejected.body.sessionId });
     expect(unavailable.body.reply).toMatchObject({ status: 'failed', error: { code: 'upstream_unavailable' } });
-    expect(fake.requests).toHaveLength(3);
+    expect(fx.fake.requests).toHaveLength(3);
     const history = await http('GET', `${fx.app.url}/v1/sessions/${rejected.body.sessionId}/messages`, { token });
     expect(history.body.items.map((m: any) => m.status)).toEqual(['complete', 'failed', 'complete', 'failed']);
   });
@@ -127,10 +119,10 @@ describe('reply lifecycle with an OpenAI-compatible provider (one process)', () 
     const other = await tokenFor(uniqueName('hank'));
     expect((await http('POST', `${fx.app.url}/v1/memories`, { token: owner, body: { content: 'Gina keeps bees in Lisbon' } })).status).toBe(201);
     expect((await http('POST', `${fx.app.url}/v1/memories`, { token: other, body: { content: 'Hank keeps bees in Oslo' } })).status).toBe(201);
-    fake.reset();
+    fx.fake.reset();
     const sent = await send(owner, { message: 'what do you know about my bees?' });
     expect(sent.body.reply.status).toBe('complete');
-    const prompt = JSON.stringify(fake.requests.at(-1)?.body.messages ?? []);
+    const prompt = JSON.stringify(fx.fake.requests.at(-1)?.body.messages ?? []);
     expect(prompt).toContain('Gina keeps bees in Lisbon');
     expect(prompt).not.toContain('Oslo');
   });
@@ -144,7 +136,7 @@ describe('reply lifecycle with an OpenAI-compatible provider (one process)', () 
       expect(sent.body.reply.status).toBe('complete');
       sessionId = sent.body.sessionId;
     }
-    const last = fake.requests.at(-1)?.body.messages ?? [];
+    const last = fx.fake.requests.at(-1)?.body.messages ?? [];
     expect(last[0]).toEqual({ role: 'system', content: SYSTEM_PROMPT });
     expect(last.at(-1)).toEqual({ role: 'user', content: long(4) });
     const estimate = last.reduce((sum, m) => sum + Math.ceil(m.content.length / 4) + 4, 0);
@@ -155,7 +147,7 @@ describe('reply lifecycle with an OpenAI-compatible provider (one process)', () 
   it('answers 202 when the reply is still pending after REPLY_WAIT_MS, then 429 too_many_pending_replies on both routes without leaving a session behind', async () => {
     const user = uniqueName('frank');
     const token = await tokenFor(user);
-    fake.fallback = { kind: 'stall', ms: 8000 };
+    fx.fake.fallback = { kind: 'stall', ms: 8000 };
     const slow = await send(token, { message: 'take your time' });
     expect(slow.status).toBe(202);
     expect(['pending', 'streaming']).toContain(slow.body.reply.status);
@@ -177,7 +169,7 @@ describe('reply lifecycle with an OpenAI-compatible provider (one process)', () 
       const reply = await http('GET', `${fx.app.url}/v1/sessions/${slow.body.sessionId}/messages/${slow.body.reply.id}`, { token });
       return reply.body.status === 'failed' ? reply.body : undefined;
     }, 20_000, 'the slow reply to fail').then((reply) => expect(reply.error.code).toBe('upstream_timeout'));
-    fake.fallback = { kind: 'ok' };
+    fx.fake.fallback = { kind: 'ok' };
     const accepted = await send(token, { message: 'now?', sessionId: slow.body.sessionId });
     expect(accepted.status).toBe(200);
   });

@@ -40,7 +40,7 @@ export interface ClusterOptions {
    * A fake OpenAI-compatible model of the file's own (`fx.fake`), started before the processes and
    * stopped after them; the processes get LLM_PROVIDER=openai and its LLM_BASE_URL.
    */
-  fakeOpenAi?: boolean | { tokenDelayMs?: number };
+  fakeOpenAi?: boolean | Partial<Pick<FakeOpenAi, 'tokenDelayMs' | 'route'>>;
 }
 
 /**
@@ -55,7 +55,8 @@ export function withCluster(
   env: Record<string, string> | ((db: TestDatabase) => Record<string, string>) = {},
   options: ClusterOptions = {},
 ): ClusterFixture {
-  const specs: readonly ProcessSpec[] = typeof processes === 'number' ? Array.from({ length: processes }, () => ({})) : processes;
+  const specs: readonly ProcessSpec[] =
+    typeof processes === 'number' ? Array.from({ length: processes }, () => ({})) : processes;
   let db: TestDatabase | undefined;
   let redis: PrivateRedis | undefined;
   let fake: FakeOpenAi | undefined;
@@ -64,7 +65,11 @@ export function withCluster(
   const started: Array<{ app: AppProcess; role: ProcessRole | undefined }> = [];
   const start = async (spec: ProcessSpec = {}): Promise<AppProcess> => {
     const app = await startApp({
-      env: { ...present(shared, 'env'), ...(spec.role === undefined ? {} : { APP_ROLE: spec.role }), ...spec.env },
+      env: {
+        ...present(shared, 'env'),
+        ...(spec.role === undefined ? {} : { APP_ROLE: spec.role }),
+        ...spec.env,
+      },
     });
     started.push({ app, role: spec.role });
     return app;
@@ -77,7 +82,10 @@ export function withCluster(
     }
     if (options.fakeOpenAi !== undefined && options.fakeOpenAi !== false) {
       fake = await FakeOpenAi.start();
-      fake.tokenDelayMs = options.fakeOpenAi === true ? 0 : (options.fakeOpenAi.tokenDelayMs ?? 0);
+      if (options.fakeOpenAi !== true) {
+        fake.tokenDelayMs = options.fakeOpenAi.tokenDelayMs ?? 0;
+        fake.route = options.fakeOpenAi.route;
+      }
     }
     const extra = typeof env === 'function' ? env(db) : env;
     shared = productionEnv(db, uniqueName('t'), {
@@ -127,7 +135,10 @@ export function withCluster(
     },
     processes: (role) =>
       started
-        .filter(({ app, role: own }) => own === role && app.child.exitCode === null && app.child.signalCode === null)
+        .filter(
+          ({ app, role: own }) =>
+            own === role && app.child.exitCode === null && app.child.signalCode === null,
+        )
         .map((entry) => entry.app),
     start,
   };
