@@ -1,33 +1,18 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startApp, stopAll, type AppProcess } from '../support/cluster.js';
+import { describe, expect, it } from 'vitest';
+import type { AppProcess } from '../support/cluster.js';
 import { eventually, http } from '../support/http.js';
 import { parseMetrics, valueOf } from '../support/prometheus.js';
-import { createTestDatabase, productionEnv, uniqueName, type TestDatabase } from '../support/services.js';
+import { uniqueName } from '../support/services.js';
 import { tokenFor } from '../support/tokens.js';
+import { withCluster } from '../support/with-cluster.js';
 
 const METRICS_TOKEN = 'roles-scrape-token';
 
 describe('roles: api pods serve the API and consume no job, worker pods serve only probes and metrics', () => {
-  let db: TestDatabase;
-  let env: Record<string, string>;
-  const apps: AppProcess[] = [];
-
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    env = productionEnv(db, uniqueName('t'), { METRICS_TOKEN });
-  });
-
-  afterAll(async () => {
-    await stopAll(apps);
-    await db.drop();
-  });
-
-  const start = async (role: 'api' | 'worker'): Promise<AppProcess> => {
-    const app = await startApp({ env: { ...env, APP_ROLE: role } });
-    apps.push(app);
-    return app;
-  };
+  // No process at first: each test starts the roles it needs.
+  const fx = withCluster([], { METRICS_TOKEN });
+  const start = (role: 'api' | 'worker'): Promise<AppProcess> => fx.start({ role });
 
   it('an api pod leaves replies in the queue until a worker pod takes them', async () => {
     const api = await start('api');
@@ -56,7 +41,7 @@ describe('roles: api pods serve the API and consume no job, worker pods serve on
   });
 
   it('a worker pod answers 404 JSON outside /health/* and /metrics, and has no Swagger UI', async () => {
-    const worker = apps[1] as AppProcess;
+    const worker = fx.processes('worker')[0] as AppProcess;
     const token = await tokenFor(uniqueName('user'));
     for (const [method, path] of [
       ['GET', '/v1/sessions'],

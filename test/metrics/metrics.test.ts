@@ -1,35 +1,22 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { startApp, startCluster, stopAll, type AppProcess } from '../support/cluster.js';
 import { eventually, http } from '../support/http.js';
 import { parseMetrics, valueOf, type Sample } from '../support/prometheus.js';
 import { openSse } from '../support/sse.js';
-import { createTestDatabase, productionEnv, uniqueName, type TestDatabase } from '../support/services.js';
+import { uniqueName } from '../support/services.js';
 import { tokenFor } from '../support/tokens.js';
+import { withCluster } from '../support/with-cluster.js';
 
 const METRICS_TOKEN = 'scrape-me';
 
 describe('metrics and admin stats', () => {
-  let db: TestDatabase;
-  let app: AppProcess;
-
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    app = await startApp({
-      env: productionEnv(db, uniqueName('t'), { METRICS_TOKEN, MAX_PENDING_REPLIES: '100', RATE_LIMIT_READS: '100000' }),
-    });
-  });
-
-  afterAll(async () => {
-    await stopAll([app]);
-    await db.drop();
-  });
+  const fx = withCluster(1, { METRICS_TOKEN, MAX_PENDING_REPLIES: '100', RATE_LIMIT_READS: '100000' });
 
   const scrape = async (): Promise<Sample[]> => {
-    const response = await http('GET', `${app.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
+    const response = await http('GET', `${fx.app.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
     expect(response.status).toBe(200);
     return parseMetrics(response.text);
   };
@@ -54,8 +41,8 @@ describe('metrics and admin stats', () => {
     }
 
     const token = await tokenFor(uniqueName('listener'));
-    const session = (await http('POST', `${app.url}/v1/sessions`, { token, body: {} })).body.id as string;
-    const streams = await Promise.all([0, 1].map(() => openSse(`${app.url}/v1/sessions/${session}/events`, token)));
+    const session = (await http('POST', `${fx.app.url}/v1/sessions`, { token, body: {} })).body.id as string;
+    const streams = await Promise.all([0, 1].map(() => openSse(`${fx.app.url}/v1/sessions/${session}/events`, token)));
     expect(valueOf(await scrape(), 'parley_sse_streams_open')).toBe(2);
     // Counted once each stream follows its session (the 200 goes out before the subscription).
     await eventually(async () => ((valueOf(await scrape(), 'parley_sse_stream_opens_total', { outcome: 'opened' }) === 2) ? true : undefined));
@@ -67,8 +54,8 @@ describe('metrics and admin stats', () => {
   });
 
   it('requires METRICS_TOKEN when it is set', async () => {
-    expect((await http('GET', `${app.url}/metrics`)).status).toBe(401);
-    expect((await http('GET', `${app.url}/metrics`, { headers: { authorization: 'Bearer wrong' } })).status).toBe(401);
+    expect((await http('GET', `${fx.app.url}/metrics`)).status).toBe(401);
+    expect((await http('GET', `${fx.app.url}/metrics`, { headers: { authorization: 'Bearer wrong' } })).status).toBe(401);
   });
 
   it('counts scripted traffic exactly, by route template and status class', async () => {
@@ -77,21 +64,21 @@ describe('metrics and admin stats', () => {
     const intruder = await tokenFor(uniqueName('intruder'));
     const sessions: string[] = [];
     for (let i = 0; i < 4; i += 1) {
-      sessions.push((await http('POST', `${app.url}/v1/sessions`, { token, body: {} })).body.id as string);
+      sessions.push((await http('POST', `${fx.app.url}/v1/sessions`, { token, body: {} })).body.id as string);
     }
     for (let i = 0; i < 6; i += 1) {
-      await http('GET', `${app.url}/v1/sessions/${sessions[i % 4] as string}`, { token });
+      await http('GET', `${fx.app.url}/v1/sessions/${sessions[i % 4] as string}`, { token });
     }
     for (let i = 0; i < 3; i += 1) {
-      await http('GET', `${app.url}/v1/sessions/${sessions[0] as string}`, { token: intruder });
+      await http('GET', `${fx.app.url}/v1/sessions/${sessions[0] as string}`, { token: intruder });
     }
     const sends = await Promise.all(
-      [0, 1].map((i) => http('POST', `${app.url}/v1/sessions/${sessions[i] as string}/messages`, { token, body: { content: 'count me' } })),
+      [0, 1].map((i) => http('POST', `${fx.app.url}/v1/sessions/${sessions[i] as string}/messages`, { token, body: { content: 'count me' } })),
     );
     await Promise.all(
       sends.map((sent) =>
         eventually(async () => {
-          const reply = await http('GET', `${app.url}/v1/sessions/${sent.body.reply.sessionId as string}/messages/${sent.body.reply.id as string}`, { token });
+          const reply = await http('GET', `${fx.app.url}/v1/sessions/${sent.body.reply.sessionId as string}/messages/${sent.body.reply.id as string}`, { token });
           return reply.body.status === 'complete' ? true : undefined;
         }),
       ),
@@ -118,8 +105,8 @@ describe('metrics and admin stats', () => {
       await Promise.all(
         Array.from({ length: 100 }, (_, i) =>
           i % 2 === 0
-            ? http('GET', `${app.url}/v1/sessions/${randomUUID()}/messages`, { token })
-            : http('GET', `${app.url}/no-such-route/${randomUUID()}`, { token }),
+            ? http('GET', `${fx.app.url}/v1/sessions/${randomUUID()}/messages`, { token })
+            : http('GET', `${fx.app.url}/no-such-route/${randomUUID()}`, { token }),
         ),
       );
     }
@@ -132,10 +119,10 @@ describe('metrics and admin stats', () => {
 
   it('serves /v1/admin/stats to admins only, in the contract’s shape', async () => {
     const user = await tokenFor(uniqueName('user'));
-    const forbidden = await http('GET', `${app.url}/v1/admin/stats`, { token: user });
+    const forbidden = await http('GET', `${fx.app.url}/v1/admin/stats`, { token: user });
     expect(forbidden.status).toBe(403);
     expect(forbidden.body.code).toBe('admin_required');
-    const stats = await http('GET', `${app.url}/v1/admin/stats`, { token: await tokenFor('root', { roles: ['admin'] }) });
+    const stats = await http('GET', `${fx.app.url}/v1/admin/stats`, { token: await tokenFor('root', { roles: ['admin'] }) });
     expect(stats.status).toBe(200);
     expect(stats.body).toEqual({
       cache: { size: expect.any(Number), maxSize: 10_000, hits: expect.any(Number), misses: expect.any(Number), hitRate: expect.any(Number) },
@@ -154,7 +141,7 @@ describe('metrics and admin stats', () => {
   });
 
   it('exports every metric that the alert rules and the dashboard use', async () => {
-    const text = (await http('GET', `${app.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).text;
+    const text = (await http('GET', `${fx.app.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).text;
     // Declared metrics, observed or not (a labelled counter has no sample before its first increment).
     const exported = new Set([...text.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1] as string));
     const root = join(import.meta.dirname, '../..');
@@ -177,22 +164,18 @@ describe('metrics and admin stats', () => {
 });
 
 describe('active users across replicas', () => {
+  const replicas = withCluster(3);
+
   it('reports the same distinct-user count on every one of 3 processes', async () => {
-    const db = await createTestDatabase();
-    const cluster = await startCluster(3, productionEnv(db, uniqueName('t')));
-    try {
-      const users = await Promise.all(Array.from({ length: 30 }, (_, i) => tokenFor(uniqueName(`active${i}`))));
-      await Promise.all(users.map((token, i) => http('GET', `${cluster.url(i)}/v1/sessions`, { token })));
-      await Promise.all(users.slice(0, 10).map((token, i) => http('GET', `${cluster.url(i + 1)}/v1/sessions`, { token })));
-      for (const url of cluster.urls) {
-        await eventually(async () => {
-          const samples = parseMetrics((await http('GET', `${url}/metrics`)).text);
-          return valueOf(samples, 'parley_active_users') === 30 ? true : undefined;
-        }, 10_000, `active users on ${url}`);
-      }
-    } finally {
-      await cluster.stop();
-      await db.drop();
+    const { cluster } = replicas;
+    const users = await Promise.all(Array.from({ length: 30 }, (_, i) => tokenFor(uniqueName(`active${i}`))));
+    await Promise.all(users.map((token, i) => http('GET', `${cluster.url(i)}/v1/sessions`, { token })));
+    await Promise.all(users.slice(0, 10).map((token, i) => http('GET', `${cluster.url(i + 1)}/v1/sessions`, { token })));
+    for (const url of cluster.urls) {
+      await eventually(async () => {
+        const samples = parseMetrics((await http('GET', `${url}/metrics`)).text);
+        return valueOf(samples, 'parley_active_users') === 30 ? true : undefined;
+      }, 10_000, `active users on ${url}`);
     }
   });
 });

@@ -8,6 +8,8 @@ import { tokenFor } from './tokens.js';
  * one database, a token for any user, and a way to stop them.
  */
 export interface SuiteTarget {
+  /** The first process's. */
+  url: string;
   urls: string[];
   token(userId: string): Promise<string>;
   close(): Promise<void>;
@@ -18,6 +20,7 @@ export async function startProductionTarget(count: number, env: Record<string, s
   const database = await createTestDatabase();
   const cluster = await startCluster(count, productionEnv(database, uniqueName('t'), env));
   return {
+    url: cluster.url(0),
     urls: cluster.urls,
     token: (userId) => tokenFor(userId),
     close: async () => {
@@ -33,6 +36,7 @@ export async function startEmbeddedTarget(env: Record<string, string> = {}): Pro
   // PGlite's first start (initdb in WebAssembly) is slow on a busy machine.
   const app = await startApp({ env: embeddedEnv(dir.path, env), timeoutMs: 60_000 });
   return {
+    url: app.url,
     urls: [app.url],
     token: (userId) => tokenFor(userId),
     close: async () => {
