@@ -1,10 +1,10 @@
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { startApp, stopAll } from '../support/cluster.js';
 import { eventually, http } from '../support/http.js';
 import { openSocket, parseRawResponse, readUntilClosed, type RawResponse } from '../support/raw-http.js';
-import { createTestDatabase, productionEnv, uniqueName } from '../support/services.js';
+import { uniqueName } from '../support/services.js';
 import { tokenFor } from '../support/tokens.js';
+import { withCluster } from '../support/with-cluster.js';
 
 /** Splits what the server wrote on one connection into its responses (each with Content-Length). */
 function responses(data: string): RawResponse[] {
@@ -34,9 +34,10 @@ async function listenerClosed(url: string): Promise<true | undefined> {
 }
 
 describe('a request that arrives while the server closes', () => {
+  const fx = withCluster(1, { SHUTDOWN_DRAIN_DELAY_MS: '0' });
+
   it('is answered 503 shutting_down in Parley error body, while the request in flight before still completes', async () => {
-    const db = await createTestDatabase();
-    const app = await startApp({ env: productionEnv(db, uniqueName('t'), { SHUTDOWN_DRAIN_DELAY_MS: '0' }) });
+    const { app, db } = fx;
     const blocker = new pg.Client({ connectionString: db.url });
     try {
       const token = await tokenFor(uniqueName('user'));
@@ -100,8 +101,6 @@ describe('a request that arrives while the server closes', () => {
       expect(await app.exited, app.output()).toBe(0);
     } finally {
       await blocker.end().catch(() => undefined);
-      await stopAll([app]);
-      await db.drop();
     }
   });
 });

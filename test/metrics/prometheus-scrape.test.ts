@@ -5,12 +5,13 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { startApp, stopAll, type AppProcess } from '../support/cluster.js';
+import type { AppProcess } from '../support/cluster.js';
 import { eventually, http } from '../support/http.js';
 import { freePort } from '../support/ports.js';
-import { createTestDatabase, productionEnv, uniqueName, type TestDatabase } from '../support/services.js';
+import { uniqueName } from '../support/services.js';
 import { openSse, type SseClient } from '../support/sse.js';
 import { tokenFor } from '../support/tokens.js';
+import { withCluster } from '../support/with-cluster.js';
 
 const METRICS_TOKEN = 'prometheus-scrape-token';
 const root = join(import.meta.dirname, '../..');
@@ -35,9 +36,7 @@ interface QueryResult {
 }
 
 describe('a real Prometheus scraping two Parley processes with the bearer token', () => {
-  let db: TestDatabase;
-  let api: AppProcess;
-  let worker: AppProcess;
+  const fx = withCluster([{ role: 'api' }, { role: 'worker' }], { METRICS_TOKEN, DATABASE_POOL_SIZE: '4' });
   let prometheus: ChildProcess;
   let prometheusUrl: string;
   let prometheusLog = '';
@@ -51,12 +50,7 @@ describe('a real Prometheus scraping two Parley processes with the bearer token'
     ((await (await fetch(`${prometheusUrl}/api/v1/alerts`)).json()) as any).data.alerts;
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    const env = productionEnv(db, uniqueName('t'), { METRICS_TOKEN, DATABASE_POOL_SIZE: '4' });
-    [api, worker] = await Promise.all([
-      startApp({ env: { ...env, APP_ROLE: 'api' } }),
-      startApp({ env: { ...env, APP_ROLE: 'worker' } }),
-    ]);
+    const [api, worker] = fx.cluster.apps as [AppProcess, AppProcess];
     dir = mkdtempSync(join(tmpdir(), 'parley-prometheus-'));
     writeFileSync(join(dir, 'token'), METRICS_TOKEN);
     writeFileSync(join(dir, 'rules.yaml'), stringify({ groups: ruleResource.spec.groups }));
@@ -114,10 +108,9 @@ describe('a real Prometheus scraping two Parley processes with the bearer token'
     });
   });
 
-  afterAll(async () => {
+  // Runs before withCluster's stop.
+  afterAll(() => {
     prometheus?.kill('SIGTERM');
-    await stopAll([api, worker].filter(Boolean));
-    await db?.drop();
     if (dir) {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -131,26 +124,26 @@ describe('a real Prometheus scraping two Parley processes with the bearer token'
     const sessions: string[] = [];
     for (let i = 0; i < 3; i += 1) {
       sessions.push(
-        (await http('POST', `${api.url}/v1/sessions`, { token: owner, body: {} })).body.id as string,
+        (await http('POST', `${fx.app.url}/v1/sessions`, { token: owner, body: {} })).body.id as string,
       );
     }
-    streams = await Promise.all(sessions.map((id) => openSse(`${api.url}/v1/sessions/${id}/events`, owner)));
+    streams = await Promise.all(sessions.map((id) => openSse(`${fx.app.url}/v1/sessions/${id}/events`, owner)));
     const sends = await Promise.all(
       sessions.map((id) =>
-        http('POST', `${api.url}/v1/sessions/${id}/messages`, { token: owner, body: { content: 'hello' } }),
+        http('POST', `${fx.app.url}/v1/sessions/${id}/messages`, { token: owner, body: { content: 'hello' } }),
       ),
     );
     for (const sent of sends) {
       expect(sent.status).toBe(202);
     }
     for (let i = 0; i < 20; i += 1) {
-      await http('GET', `${api.url}/v1/sessions/${sessions[i % 3] as string}/messages`, { token: owner });
+      await http('GET', `${fx.app.url}/v1/sessions/${sessions[i % 3] as string}/messages`, { token: owner });
     }
     expect(
-      (await http('GET', `${api.url}/v1/sessions/${sessions[0] as string}`, { token: intruder })).status,
+      (await http('GET', `${fx.app.url}/v1/sessions/${sessions[0] as string}`, { token: intruder })).status,
     ).toBe(403);
     await Promise.all(streams.map((stream) => stream.waitFor((event) => event.event === 'reply.completed')));
-    const sentAndWaited = await http('POST', `${api.url}/v1/chat/send`, {
+    const sentAndWaited = await http('POST', `${fx.app.url}/v1/chat/send`, {
       token: owner,
       body: { message: 'and wait' },
     });
