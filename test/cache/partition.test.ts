@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startApp, stopAll, type AppProcess } from '../support/cluster.js';
+import type { AppProcess } from '../support/cluster.js';
 import { eventually, http } from '../support/http.js';
-import { createTestDatabase, productionEnv, REDIS_URL, uniqueName, type TestDatabase } from '../support/services.js';
+import { REDIS_URL, uniqueName } from '../support/services.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 import { tokenFor } from '../support/tokens.js';
+import { withCluster } from '../support/with-cluster.js';
 
 const USERS = 5;
 const ROUNDS = 4;
@@ -13,28 +14,25 @@ const ROUNDS = 4;
  * yet a read on a connected replica right after such a write's answer must include it.
  */
 describe('a replica cut off from Redis alone', () => {
-  let db: TestDatabase;
   let proxy: TcpProxy;
-  let cut: AppProcess;
-  let connected: AppProcess;
 
+  // Registered before withCluster: the proxy is there before the processes start and after they stop.
   beforeAll(async () => {
-    db = await createTestDatabase();
     proxy = await TcpProxy.start(REDIS_URL);
-    const prefix = uniqueName('t');
-    [cut, connected] = await Promise.all([
-      startApp({ env: productionEnv(db, prefix, { REDIS_URL: proxy.url(REDIS_URL) }) }),
-      startApp({ env: productionEnv(db, prefix) }),
-    ]);
+  });
+  afterAll(async () => {
+    await proxy?.stop();
   });
 
-  afterAll(async () => {
-    await stopAll([cut, connected].filter((app) => app !== undefined));
-    await proxy?.stop();
-    await db?.drop();
+  // The connected replica; the cut one reaches the same Redis (same key prefix) through the proxy.
+  const fx = withCluster(1);
+  let cut: AppProcess;
+  beforeAll(async () => {
+    cut = await fx.start({ env: { REDIS_URL: proxy.url(REDIS_URL) } });
   });
 
   it('cannot make the other replicas serve a cached page older than its writes', async () => {
+    const connected = fx.app;
     const users = await Promise.all(
       Array.from({ length: USERS }, async (_, u) => ({ token: await tokenFor(uniqueName(`part${u}`)), u })),
     );
