@@ -42,6 +42,10 @@ export class OpenAiProvider extends LlmProvider {
       idle = setTimeout(() => controller.abort(IDLE_TIMEOUT), this.config.llm.timeoutMs);
     };
     try {
+      // A stop that came as the slot was granted, before the listener was there.
+      if (signal.aborted) {
+        forward();
+      }
       armIdleTimer();
       const chunks = await this.client.chat.completions.create(
         {

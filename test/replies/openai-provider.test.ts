@@ -5,6 +5,7 @@ import type { PromptMessage } from '../../src/llm/llm-provider.js';
 import { retryDelayMs } from '../../src/replies/reply-generation.service.js';
 import { loadConfig } from '../../src/config/app-config.js';
 import { FakeOpenAi, fakeAnswer } from '../support/fake-openai.js';
+import { eventually } from '../support/http.js';
 
 const PROMPT: PromptMessage[] = [
   { role: 'system', content: 'Be brief.' },
@@ -120,6 +121,27 @@ describe('openai provider against a fake OpenAI-compatible server', () => {
     }
     expect(caught).toBe(reason);
     expect(tokens.length).toBeLessThan(fakeAnswer(PROMPT).length);
+  });
+
+  it('a call whose signal aborts as it is handed a concurrency slot never reaches the model', async () => {
+    fake.tokenDelayMs = 20;
+    const llm = provider(fake, { LLM_MAX_CONCURRENT: '1' });
+    const first = collect(llm);
+    await eventually(async () => (fake.requests.length === 1 ? true : undefined), 5000, 'the first call upstream');
+    // The stop lands in the same turn as the slot: after the waiter's grant, before it goes on.
+    const controller = new AbortController();
+    const reason = new Error('stopped');
+    const signal = controller.signal;
+    const remove = signal.removeEventListener.bind(signal);
+    signal.removeEventListener = ((type: string, listener: EventListenerOrEventListenerObject) => {
+      remove(type, listener);
+      controller.abort(reason);
+    }) as typeof signal.removeEventListener;
+    const second = await collect(llm, signal);
+    expect((await first).error).toBeUndefined();
+    expect(second.error).toBe(reason);
+    expect(second.tokens).toEqual([]);
+    expect(fake.requests).toHaveLength(1);
   });
 
   it('backs off exponentially with jitter and honours Retry-After', () => {
