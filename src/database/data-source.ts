@@ -10,11 +10,16 @@ export { runMigrationsLocked } from './migration-runner.js';
 
 /**
  * The process's pool: PostgreSQL at DATABASE_URL (directly or through PgBouncer in transaction
- * mode), or (embedded mode) the PGlite engine keeping its data in DATA_DIR. No startup parameter
- * but `application_name` (which PgBouncer accepts); the timeouts are set per transaction.
+ * mode), or (embedded mode) the PGlite engine keeping its data in DATA_DIR. Straight to PostgreSQL
+ * (no DATABASE_DIRECT_URL apart from DATABASE_URL), each connection gets its timeouts once, as
+ * startup parameters. Through PgBouncer, which refuses them and hands transactions to any server
+ * connection, the only startup parameter is `application_name` and every transaction sets its
+ * own timeouts (transaction-timeouts.client.ts): four statements on the server for each one alone.
  */
 export function dataSourceOptions(config: AppConfig): DataSourceOptions {
-  const { url, poolSize, connectTimeoutMs, statementTimeoutMs, dataDir } = config.database;
+  const { url, directUrl, poolSize, connectTimeoutMs, statementTimeoutMs, dataDir } = config.database;
+  const timeouts = { statementMs: statementTimeoutMs, idleInTransactionMs: statementTimeoutMs * 2 };
+  const perConnection = url !== undefined && directUrl === url;
   return {
     type: 'postgres',
     ...(url === undefined ? { driver: createPgliteDriver(join(dataDir, 'pglite')) } : { url }),
@@ -29,7 +34,9 @@ export function dataSourceOptions(config: AppConfig): DataSourceOptions {
       max: poolSize,
       connectionTimeoutMillis: connectTimeoutMs,
       application_name: 'parley',
-      Client: transactionTimeoutsClient({ statementMs: statementTimeoutMs, idleInTransactionMs: statementTimeoutMs * 2 }),
+      ...(perConnection
+        ? { statement_timeout: timeouts.statementMs, idle_in_transaction_session_timeout: timeouts.idleInTransactionMs }
+        : { Client: transactionTimeoutsClient(timeouts) }),
     },
   };
 }
