@@ -133,10 +133,10 @@ describe('openai provider against a fake OpenAI-compatible server', () => {
     const reason = new Error('stopped');
     const signal = controller.signal;
     const remove = signal.removeEventListener.bind(signal);
-    signal.removeEventListener = ((type: string, listener: EventListenerOrEventListenerObject) => {
-      remove(type, listener);
+    signal.removeEventListener = ((...args: Parameters<AbortSignal['removeEventListener']>) => {
+      remove(...args);
       controller.abort(reason);
-    }) as typeof signal.removeEventListener;
+    }) as AbortSignal['removeEventListener'];
     const second = await collect(llm, signal);
     expect((await first).error).toBeUndefined();
     expect(second.error).toBe(reason);
