@@ -136,7 +136,7 @@ describe('openai provider against a fake OpenAI-compatible server', () => {
     signal.removeEventListener = ((...args: Parameters<AbortSignal['removeEventListener']>) => {
       remove(...args);
       controller.abort(reason);
-    }) as AbortSignal['removeEventListener'];
+    });
     const second = await collect(llm, signal);
     expect((await first).error).toBeUndefined();
     expect(second.error).toBe(reason);
