@@ -24,7 +24,7 @@ import type { ParleyClsStore } from '../common/request-context.js';
 import { IdempotentSend, RateLimit } from '../throttle/rate-limit.decorator.js';
 import { ChatSendDto, ChatSendResponseDto } from './chat-send.dto.js';
 import { ChatSendService } from './chat-send.service.js';
-import { mapMessage } from '../messages/message.dto.js';
+import { IDEMPOTENCY_KEY_REUSED_ERROR, mapMessage, TOO_MANY_PENDING_REPLIES_ERROR } from '../messages/message.dto.js';
 
 @ApiTags('chat')
 @ApiBearerAuth()
@@ -83,18 +83,8 @@ export class ChatSendController {
       message: 'At most 10000 sessions per user; delete some first',
       description: 'too_many_sessions: MAX_SESSIONS_PER_USER reached (no sessionId given)',
     },
-    {
-      status: 422,
-      code: 'idempotency_key_reused',
-      message: 'This idempotency key was used for a different message; use a fresh key per message',
-      description: 'idempotency_key_reused: the key was used before for a different message',
-    },
-    {
-      status: 429,
-      code: 'too_many_pending_replies',
-      message: 'At most 3 replies may be pending at once; wait for one to complete',
-      description: 'rate_limited or too_many_pending_replies (Retry-After)',
-    },
+    IDEMPOTENCY_KEY_REUSED_ERROR,
+    TOO_MANY_PENDING_REPLIES_ERROR,
     503,
   )
   async send(

@@ -43,3 +43,8 @@ export function toMessage(row: MessageRow): MessageEntity {
     updatedAt: row.updated_at,
   };
 }
+
+/** What a failed reply tells its reader: its error code and message, or the generic ones. */
+export function replyFailure(message: Pick<MessageEntity, 'errorCode' | 'errorMessage'>): { code: string; message: string } {
+  return { code: message.errorCode ?? 'failed', message: message.errorMessage ?? 'The reply failed' };
+}

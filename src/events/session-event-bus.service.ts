@@ -1,3 +1,4 @@
+import { replyFailure } from '../conversation/message.mapper.js';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { PINO_LOGGER } from '../common/logger.module.js';
@@ -98,7 +99,8 @@ export class SessionEventBus implements SessionDeletedListener {
   }
 
   replyFailed(reply: StoredMessage): Promise<void> {
-    const payload: ReplyFailedPayload = { messageId: reply.id, code: reply.errorCode ?? 'failed', reason: reply.errorMessage ?? 'The reply failed' };
+    const failure = replyFailure(reply);
+    const payload: ReplyFailedPayload = { messageId: reply.id, code: failure.code, reason: failure.message };
     return this.publish(reply.sessionId, SessionEventType.ReplyFailed, payload);
   }
 

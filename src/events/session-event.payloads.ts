@@ -1,3 +1,4 @@
+import { replyFailure } from '../conversation/message.mapper.js';
 /** The events of a session's stream, by name (the `event:` line of SSE). */
 export const SessionEventType = {
   MessageCreated: 'message.created',
@@ -85,9 +86,7 @@ export function toMessagePayload(message: StoredMessage): MessagePayload {
     replyTo: message.replyTo,
     createdAt: message.createdAt.toISOString(),
     updatedAt: message.updatedAt.toISOString(),
-    ...(message.status === 'failed'
-      ? { error: { code: message.errorCode ?? 'failed', message: message.errorMessage ?? 'The reply failed' } }
-      : {}),
+    ...(message.status === 'failed' ? { error: replyFailure(message) } : {}),
   };
 }
 

@@ -46,6 +46,7 @@ import { ReplyStopService } from '../replies/reply-stop.service.js';
 import { MessageService } from './message.service.js';
 import {
   ExchangeResponseDto,
+  IDEMPOTENCY_KEY_REUSED_ERROR,
   ListMessagesQueryDto,
   mapHistoryMessage,
   mapMessage,
@@ -53,6 +54,7 @@ import {
   MessageResponseDto,
   RegenerateResponseDto,
   SendMessageDto,
+  TOO_MANY_PENDING_REPLIES_ERROR,
 } from './message.dto.js';
 
 @ApiTags('messages')
@@ -92,18 +94,8 @@ export class MessageController {
     example: { message: USER_MESSAGE_EXAMPLE, reply: COMPLETE_REPLY_EXAMPLE },
   })
   @ApiErrors(
-    {
-      status: 422,
-      code: 'idempotency_key_reused',
-      message: 'This idempotency key was used for a different message; use a fresh key per message',
-      description: 'idempotency_key_reused: the key was used before for a different message',
-    },
-    {
-      status: 429,
-      code: 'too_many_pending_replies',
-      message: 'At most 3 replies may be pending at once; wait for one to complete',
-      description: 'rate_limited or too_many_pending_replies (Retry-After)',
-    },
+    IDEMPOTENCY_KEY_REUSED_ERROR,
+    TOO_MANY_PENDING_REPLIES_ERROR,
   )
   async send(
     @CurrentUser() user: AuthenticatedUser,

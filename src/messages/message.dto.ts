@@ -1,3 +1,5 @@
+import { replyFailure } from '../conversation/message.mapper.js';
+import type { ApiErrorExample } from '../common/api-errors.decorator.js';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { QueryInt } from '../common/query-int.decorator.js';
 import { IsOptional, IsString, IsUUID, Length, Matches } from 'class-validator';
@@ -152,9 +154,7 @@ export function mapMessage(message: MessageEntity): MessageResponseDto {
     parentId: message.parentId,
     createdAt: message.createdAt.toISOString(),
     updatedAt: message.updatedAt.toISOString(),
-    ...(message.status === 'failed'
-      ? { error: { code: message.errorCode ?? 'failed', message: message.errorMessage ?? 'The reply failed' } }
-      : {}),
+    ...(message.status === 'failed' ? { error: replyFailure(message) } : {}),
   };
 }
 
@@ -163,3 +163,18 @@ export const IDEMPOTENCY_KEY_MAX_LENGTH = 64;
 export function mapHistoryMessage(message: BranchMessage): HistoryMessageResponseDto {
   return { ...mapMessage(message), siblingCount: message.siblingCount, siblingIndex: message.siblingIndex };
 }
+
+/** The send's own refusals, as both send routes document them. */
+export const IDEMPOTENCY_KEY_REUSED_ERROR: ApiErrorExample = {
+  status: 422,
+  code: 'idempotency_key_reused',
+  message: 'This idempotency key was used for a different message; use a fresh key per message',
+  description: 'idempotency_key_reused: the key was used before for a different message',
+};
+
+export const TOO_MANY_PENDING_REPLIES_ERROR: ApiErrorExample = {
+  status: 429,
+  code: 'too_many_pending_replies',
+  message: 'At most 3 replies may be pending at once; wait for one to complete',
+  description: 'rate_limited or too_many_pending_replies (Retry-After)',
+};
