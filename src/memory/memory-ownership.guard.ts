@@ -2,9 +2,7 @@ import { createParamDecorator, Injectable, type CanActivate, type ExecutionConte
 import type { FastifyRequest } from 'fastify';
 import { AccessResource } from '../access/access.constants.js';
 import { AccessService, type OwnedResource } from '../access/access.service.js';
-import { AuthException, AuthExceptionCode } from '../auth/auth.exception.js';
-import { CommonException, CommonExceptionCode } from '../common/domain.exception.js';
-import { isUuid } from '../common/uuid.util.js';
+import { requireOwnedParam } from '../auth/owned-route-param.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -21,21 +19,8 @@ export class MemoryOwnershipGuard implements CanActivate {
   constructor(private readonly access: AccessService) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    const request = context.switchToHttp().getRequest<FastifyRequest<{ Params: { memoryId?: string } }>>();
-    const user = request.user;
-    if (user === undefined) {
-      throw new AuthException(AuthExceptionCode.MissingToken);
-    }
-    const memoryId = request.params.memoryId;
-    if (!isUuid(memoryId)) {
-      throw new CommonException(CommonExceptionCode.InvalidId, 'memoryId must be a UUID');
-    }
-    request.ownedMemory = await this.access.requireAccess({
-      userId: user.id,
-      resource: AccessResource.Memory,
-      id: memoryId,
-      route: request.routeOptions.url,
-    });
+    const request = context.switchToHttp().getRequest<FastifyRequest>();
+    request.ownedMemory = await requireOwnedParam(this.access, request, AccessResource.Memory, 'memoryId');
     return true;
   }
 }

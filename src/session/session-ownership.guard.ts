@@ -3,10 +3,8 @@ import type { FastifyRequest } from 'fastify';
 import { ClsService } from 'nestjs-cls';
 import { AccessResource } from '../access/access.constants.js';
 import { AccessService, type OwnedResource } from '../access/access.service.js';
-import { AuthException, AuthExceptionCode } from '../auth/auth.exception.js';
-import { CommonException, CommonExceptionCode } from '../common/domain.exception.js';
+import { requireOwnedParam } from '../auth/owned-route-param.js';
 import type { ParleyClsStore } from '../common/request-context.js';
-import { isUuid } from '../common/uuid.util.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -26,22 +24,9 @@ export class SessionOwnershipGuard implements CanActivate {
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    const request = context.switchToHttp().getRequest<FastifyRequest<{ Params: { sessionId?: string } }>>();
-    const user = request.user;
-    if (user === undefined) {
-      throw new AuthException(AuthExceptionCode.MissingToken);
-    }
-    const sessionId = request.params.sessionId;
-    if (!isUuid(sessionId)) {
-      throw new CommonException(CommonExceptionCode.InvalidId, 'sessionId must be a UUID');
-    }
-    request.ownedSession = await this.access.requireAccess({
-      userId: user.id,
-      resource: AccessResource.Session,
-      id: sessionId,
-      route: request.routeOptions.url,
-    });
-    this.cls.set('sessionId', sessionId);
+    const request = context.switchToHttp().getRequest<FastifyRequest<{ Params: { sessionId: string } }>>();
+    request.ownedSession = await requireOwnedParam(this.access, request, AccessResource.Session, 'sessionId');
+    this.cls.set('sessionId', request.params.sessionId);
     return true;
   }
 }
