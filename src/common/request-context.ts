@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { ClsStore } from 'nestjs-cls';
+import { CLS_ID, type ClsService, type ClsStore } from 'nestjs-cls';
 
 /** Per-request state. It lives in CLS (AsyncLocalStorage), never in a provider's fields. */
 export interface ParleyClsStore extends ClsStore {
@@ -19,4 +19,18 @@ export function isValidRequestId(value: unknown): value is string {
 /** Keeps a valid incoming X-Request-Id, otherwise makes one. */
 export function requestIdFrom(header: string | string[] | undefined): string {
   return isValidRequestId(header) ? header : randomUUID();
+}
+
+/** Runs a queued job's work in a context of its own: the request id and session of the send it serves. */
+export function runInJobContext<T>(
+  cls: ClsService<ParleyClsStore>,
+  job: { requestId: string; sessionId: string },
+  work: () => Promise<T>,
+): Promise<T> {
+  return cls.run(() => {
+    cls.set(CLS_ID, job.requestId);
+    cls.set('sessionId', job.sessionId);
+    cls.set('startedAt', Date.now());
+    return work();
+  });
 }

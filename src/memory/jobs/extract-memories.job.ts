@@ -1,8 +1,8 @@
 import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
-import { CLS_ID, ClsService } from 'nestjs-cls';
+import { ClsService } from 'nestjs-cls';
 import type { Logger } from 'pino';
 import { PINO_LOGGER } from '../../common/logger.module.js';
-import type { ParleyClsStore } from '../../common/request-context.js';
+import { runInJobContext, type ParleyClsStore } from '../../common/request-context.js';
 import { AppConfig } from '../../config/app-config.js';
 import { jobQueueToken } from '../../coordination/coordination.module.js';
 import type { JobQueue, QueuedJob } from '../../coordination/job-queue.port.js';
@@ -51,10 +51,7 @@ export class ExtractMemoriesJob implements OnApplicationBootstrap, OnModuleDestr
   }
 
   private run(job: QueuedJob<ExtractMemoriesJobData>): Promise<void> {
-    return this.cls.run(async () => {
-      this.cls.set(CLS_ID, job.data.requestId);
-      this.cls.set('sessionId', job.data.sessionId);
-      this.cls.set('startedAt', Date.now());
+    return runInJobContext(this.cls, job.data, async () => {
       try {
         const outcome = await this.extraction.extract(job.data, this.stop.signal);
         this.logger.debug({ messageId: job.data.messageId, outcome }, 'memory extraction done');

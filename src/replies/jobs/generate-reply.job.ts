@@ -1,8 +1,8 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type BeforeApplicationShutdown } from '@nestjs/common';
-import { CLS_ID, ClsService } from 'nestjs-cls';
+import { ClsService } from 'nestjs-cls';
 import type { Logger } from 'pino';
 import { PINO_LOGGER } from '../../common/logger.module.js';
-import type { ParleyClsStore } from '../../common/request-context.js';
+import { runInJobContext, type ParleyClsStore } from '../../common/request-context.js';
 import { AppConfig } from '../../config/app-config.js';
 import { jobQueueToken } from '../../coordination/coordination.module.js';
 import type { JobQueue, QueuedJob } from '../../coordination/job-queue.port.js';
@@ -49,10 +49,7 @@ export class GenerateReplyJob implements OnApplicationBootstrap, BeforeApplicati
   }
 
   private run(job: QueuedJob<GenerateReplyJobData>): Promise<void> {
-    return this.cls.run(async () => {
-      this.cls.set(CLS_ID, job.data.requestId);
-      this.cls.set('sessionId', job.data.sessionId);
-      this.cls.set('startedAt', Date.now());
+    return runInJobContext(this.cls, job.data, async () => {
       try {
         await this.generation.generateSession(job.data.sessionId, this.stop.signal);
       } catch (error) {

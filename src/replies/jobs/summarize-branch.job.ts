@@ -1,6 +1,6 @@
 import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
-import { CLS_ID, ClsService } from 'nestjs-cls';
-import type { ParleyClsStore } from '../../common/request-context.js';
+import { ClsService } from 'nestjs-cls';
+import { runInJobContext, type ParleyClsStore } from '../../common/request-context.js';
 import { AppConfig } from '../../config/app-config.js';
 import { jobQueueToken } from '../../coordination/coordination.module.js';
 import type { JobQueue, QueuedJob } from '../../coordination/job-queue.port.js';
@@ -44,10 +44,7 @@ export class SummarizeBranchJob implements OnApplicationBootstrap, OnModuleDestr
   }
 
   private run(job: QueuedJob<SummarizeBranchJobData>): Promise<void> {
-    return this.cls.run(async () => {
-      this.cls.set(CLS_ID, job.data.requestId);
-      this.cls.set('sessionId', job.data.sessionId);
-      this.cls.set('startedAt', Date.now());
+    return runInJobContext(this.cls, job.data, async () => {
       await this.summaries.summarize(job.data, this.stop.signal);
     });
   }
