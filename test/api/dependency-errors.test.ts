@@ -1,6 +1,6 @@
-import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, http } from '../support/http.js';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { http } from '../support/http.js';
+import { lockWaiter, SessionRowHold } from '../support/row-lock.js';
 import { uniqueName } from '../support/services.js';
 import { tokenFor } from '../support/tokens.js';
 import { topologies } from '../support/topology.js';
@@ -19,34 +19,16 @@ describe.each(topologies({ defaultPoolSize: 1 }))('a database that cannot answer
     { DATABASE_POOL_SIZE: '1', DATABASE_CONNECT_TIMEOUT_MS: '1000', DATABASE_STATEMENT_TIMEOUT_MS: '2000' },
     { topology },
   );
-  let blocker: pg.Client;
-
-  // Registered after withCluster: connects once the database is there, ends before it is dropped.
-  beforeAll(async () => {
-    blocker = new pg.Client({ connectionString: fx.db.url });
-    await blocker.connect();
-  });
-
-  afterAll(async () => {
-    await blocker?.end().catch(() => undefined);
-  });
-
   it('answers 503 with Retry-After when no pool connection frees up in time or a statement times out', async () => {
     const token = await tokenFor(uniqueName('user'));
     const session = (await http('POST', `${fx.app.url}/v1/sessions`, { token, body: {} })).body.id as string;
     const messages = `${fx.app.url}/v1/sessions/${session}/messages`;
 
-    await blocker.query('BEGIN');
-    await blocker.query('SELECT id FROM sessions WHERE id = $1 FOR UPDATE', [session]);
+    const blocker = await SessionRowHold.take(fx.db, session);
+    onTestFinished(() => blocker.close());
     // This send takes the pool's only connection and waits on the row lock until its statement times out.
     const stuck = http('POST', messages, { token, body: { content: 'waits on the lock' } });
-    await eventually(async () => {
-      const waiting = await fx.db.query<{ n: number }>(
-        "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND wait_event_type = 'Lock'",
-        [fx.db.name],
-      );
-      return (waiting[0]?.n ?? 0) > 0 ? true : undefined;
-    }, 10_000, 'the send to hold the only connection');
+    await lockWaiter(fx.db, 'the send to hold the only connection');
 
     const serversBefore = await topology.bouncer?.servers(fx.db.name);
     const starved = await http('GET', messages, { token });
@@ -61,7 +43,7 @@ describe.each(topologies({ defaultPoolSize: 1 }))('a database that cannot answer
     expect(timedOut.body.message).toMatch(/statement timeout/);
     expect(timedOut.headers.get('retry-after')).toBe('2');
 
-    await blocker.query('ROLLBACK');
+    await blocker.release('ROLLBACK');
     const sent = await http('POST', messages, { token, body: { content: 'after the lock' } });
     expect(sent.status).toBe(202);
     const history = await http('GET', messages, { token });

@@ -1,6 +1,6 @@
-import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { eventually, http } from '../support/http.js';
+import { lockWaiter, SessionRowHold } from '../support/row-lock.js';
 import { openSocket, parseRawResponse, readUntilClosed, type RawResponse } from '../support/raw-http.js';
 import { uniqueName } from '../support/services.js';
 import { tokenFor } from '../support/tokens.js';
@@ -38,16 +38,13 @@ describe('a request that arrives while the server closes', () => {
 
   it('is answered 503 shutting_down in Parley error body, while the request in flight before still completes', async () => {
     const { app, db } = fx;
-    const blocker = new pg.Client({ connectionString: db.url });
+    const token = await tokenFor(uniqueName('user'));
+    const session = (await http('POST', `${app.url}/v1/sessions`, { token, body: {} })).body.id as string;
+    const { host } = new URL(app.url);
+    // Hold the session row, so that a send on this keep-alive connection is in flight (waiting on
+    // the lock) all the while the server closes: the close stays pending until it is answered.
+    const blocker = await SessionRowHold.take(db, session);
     try {
-      const token = await tokenFor(uniqueName('user'));
-      const session = (await http('POST', `${app.url}/v1/sessions`, { token, body: {} })).body.id as string;
-      const { host } = new URL(app.url);
-      // Hold the session row, so that a send on this keep-alive connection is in flight (waiting on
-      // the lock) all the while the server closes: the close stays pending until it is answered.
-      await blocker.connect();
-      await blocker.query('BEGIN');
-      await blocker.query('SELECT id FROM sessions WHERE id = $1 FOR UPDATE', [session]);
       const held = await openSocket(app.url);
       const heldReading = readUntilClosed(held, 30_000);
       const body = JSON.stringify({ content: 'in flight' });
@@ -55,13 +52,7 @@ describe('a request that arrives while the server closes', () => {
         `POST /v1/sessions/${session}/messages HTTP/1.1\r\nHost: ${host}\r\nAuthorization: Bearer ${token}\r\n` +
           `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
       );
-      await eventually(async () => {
-        const waiting = await db.query<{ n: number }>(
-          "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND wait_event_type = 'Lock'",
-          [db.name],
-        );
-        return (waiting[0]?.n ?? 0) > 0 ? true : undefined;
-      }, 10_000, 'the send to wait on the row lock');
+      await lockWaiter(db, 'the send to wait on the row lock');
       // A second keep-alive connection, its request begun but not finished: the close keeps it open.
       const late = await openSocket(app.url);
       const lateReading = readUntilClosed(late, 30_000);
@@ -90,7 +81,7 @@ describe('a request that arrives while the server closes', () => {
       expect(refused?.headers['content-type']).toMatch(/^application\/json/);
 
       // The send that was in flight before the close still completes.
-      await blocker.query('COMMIT');
+      await blocker.release();
       const heldAnswer = await heldReading;
       expect(heldAnswer.closed).toBe(true);
       const [sent, ...after] = responses(heldAnswer.data);
@@ -100,7 +91,7 @@ describe('a request that arrives while the server closes', () => {
       expect(sent?.headers.connection).toBe('close');
       expect(await app.exited, app.output()).toBe(0);
     } finally {
-      await blocker.end().catch(() => undefined);
+      await blocker.close();
     }
   });
 });

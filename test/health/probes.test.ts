@@ -2,6 +2,7 @@ import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { eventually, http } from '../support/http.js';
 import { parseMetrics, valueOf } from '../support/prometheus.js';
+import { lockWaiter, SessionRowHold } from '../support/row-lock.js';
 import { POSTGRES_ADMIN_URL, uniqueName } from '../support/services.js';
 import { tokenFor } from '../support/tokens.js';
 import { withCluster } from '../support/with-cluster.js';
@@ -88,22 +89,13 @@ describe('probes on SIGTERM', () => {
 
   it('turns ready 503 at once while an in-flight request still completes', async () => {
     const { app, db } = fx;
-    const blocker = new pg.Client({ connectionString: db.url });
+    const token = await tokenFor(uniqueName('user'));
+    const session = (await http('POST', `${app.url}/v1/sessions`, { token, body: {} })).body.id as string;
+    // Hold the session row, so the send below is in flight (waiting on the lock) when SIGTERM arrives.
+    const blocker = await SessionRowHold.take(db, session);
     try {
-      const token = await tokenFor(uniqueName('user'));
-      const session = (await http('POST', `${app.url}/v1/sessions`, { token, body: {} })).body.id as string;
-      // Hold the session row, so the send below is in flight (waiting on the lock) when SIGTERM arrives.
-      await blocker.connect();
-      await blocker.query('BEGIN');
-      await blocker.query('SELECT id FROM sessions WHERE id = $1 FOR UPDATE', [session]);
       const inFlight = http('POST', `${app.url}/v1/sessions/${session}/messages`, { token, body: { content: 'in flight' } });
-      await eventually(async () => {
-        const waiting = await db.query<{ n: number }>(
-          "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND wait_event_type = 'Lock'",
-          [db.name],
-        );
-        return (waiting[0]?.n ?? 0) > 0 ? true : undefined;
-      }, 10_000, 'the send to wait on the row lock');
+      await lockWaiter(db, 'the send to wait on the row lock');
 
       app.child.kill('SIGTERM');
       // The signal is delivered asynchronously: wait until the process has seen it, then readiness must already be down.
@@ -112,11 +104,11 @@ describe('probes on SIGTERM', () => {
       expect(ready.status).toBe(503);
       expect(ready.body.error.lifecycle.status).toBe('down');
 
-      await blocker.query('COMMIT');
+      await blocker.release();
       expect((await inFlight).status).toBe(202);
       expect(await app.exited).toBe(0);
     } finally {
-      await blocker.end().catch(() => undefined);
+      await blocker.close();
     }
   });
 });
