@@ -21,6 +21,13 @@ export async function startServer(args: string[], env: Record<string, string>, p
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
   const url = `http://127.0.0.1:${port}`;
+  let stopping = false;
+  child.once('exit', (code, signal) => {
+    if (!stopping) {
+      // A crash mid-run: its last output says why (the run itself then fails on a refused connection).
+      console.error(`${url} exited (${code ?? signal}) before it was stopped:\n${output}`);
+    }
+  });
   const deadline = Date.now() + 60_000;
   for (;;) {
     if (child.exitCode !== null) {
@@ -40,8 +47,14 @@ export async function startServer(args: string[], env: Record<string, string>, p
     url,
     pid: child.pid ?? 0,
     stop: async () => {
+      // A process that is gone already (it crashed) would never emit 'exit' again.
+      if (child.exitCode !== null || child.signalCode !== null) {
+        return;
+      }
+      stopping = true;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
       child.kill('SIGTERM');
-      await new Promise((resolve) => child.once('exit', resolve));
+      await exited;
     },
   };
 }

@@ -2,16 +2,17 @@ import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { RedisService } from '../redis/redis.service.js';
 import { withTimeout } from '../common/with-timeout.util.js';
+import { redisScript } from '../redis/redis-script.js';
 
 /** Stores the value, then releases the fill lock if this filler still holds it. */
-const STORE_AND_RELEASE_SCRIPT = `
+const STORE_AND_RELEASE_SCRIPT = redisScript(`
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 if redis.call('GET', KEYS[2]) == ARGV[3] then redis.call('DEL', KEYS[2]) end
-return 1`;
+return 1`);
 
-const RELEASE_SCRIPT = `
+const RELEASE_SCRIPT = redisScript(`
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0`;
+return 0`);
 
 
 export type LockAttempt = { held: true; token: string } | { held: false; reason: 'busy' | 'unavailable' };

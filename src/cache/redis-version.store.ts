@@ -5,12 +5,13 @@ import type { CacheKeyBuilder, VersionCounter } from './cache-key.builder.js';
 import { withTimeout } from '../common/with-timeout.util.js';
 import type { VersionBumpRelay } from './version-bump.relay.js';
 import { randomVersionBase, VersionStore } from './version-store.js';
+import { redisScript } from '../redis/redis-script.js';
 
 /**
  * INCR each key; a key that did not exist jumps from 1 to a random base instead. ARGV[1] is the
  * counters' expiry in ms (0: none), then one random base per key.
  */
-const BUMP_SCRIPT = `
+const BUMP_SCRIPT = redisScript(`
 local out = {}
 for i, key in ipairs(KEYS) do
   local v = redis.call('INCR', key)
@@ -18,10 +19,10 @@ for i, key in ipairs(KEYS) do
   if tonumber(ARGV[1]) > 0 then redis.call('PEXPIRE', key, ARGV[1]) end
   out[i] = v
 end
-return out`;
+return out`);
 
 /** GET each key; a missing key is created at its random base (unless another request just did). Same ARGV. */
-const READ_OR_CREATE_SCRIPT = `
+const READ_OR_CREATE_SCRIPT = redisScript(`
 local out = {}
 for i, key in ipairs(KEYS) do
   local v = redis.call('GET', key)
@@ -35,7 +36,7 @@ for i, key in ipairs(KEYS) do
   end
   out[i] = v
 end
-return out`;
+return out`);
 
 /**
  * Counters of sessions and owners nobody writes to any more expire; one that comes back starts at

@@ -18,6 +18,7 @@ import {
   type StreamListener,
   type StreamSubscription,
 } from './event-stream.port.js';
+import { redisScript } from '../redis/redis-script.js';
 
 interface WatchedStream {
   /** The id of the last entry the reader has seen: the next XREAD continues after it. */
@@ -32,11 +33,11 @@ type XReadReply = Array<[key: string, entries: XEntry[]]> | null;
  * XADD only while KEYS[2] (a lock) still holds ARGV[1] (its holder's token); nil otherwise.
  * ARGV: token, max length, type, data, TTL in ms (0: keep the stream's TTL).
  */
-const FENCED_XADD = `
+const FENCED_XADD = redisScript(`
 if redis.call('GET', KEYS[2]) ~= ARGV[1] then return false end
 local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'type', ARGV[3], 'data', ARGV[4])
 if tonumber(ARGV[5]) > 0 then redis.call('PEXPIRE', KEYS[1], ARGV[5]) end
-return id`;
+return id`);
 
 /**
  * XADD of an event that belongs to a transcript (KEYS[2], a hash: attempt, text, closed), with the
@@ -45,7 +46,7 @@ return id`;
  * ARGV: token, max length, type, data, stream TTL in ms (0: keep), attempt, text, transcript TTL in ms.
  * Returns {0} fenced out, {1} transcript closed, {2, id} appended.
  */
-const TRANSCRIPT_XADD = `
+const TRANSCRIPT_XADD = redisScript(`
 if ARGV[1] ~= '' and redis.call('GET', KEYS[3]) ~= ARGV[1] then return {0} end
 if redis.call('HEXISTS', KEYS[2], 'closed') == 1 then return {1} end
 local attempt = tonumber(ARGV[6])
@@ -57,13 +58,13 @@ redis.call('HSET', KEYS[2], 'attempt', attempt, 'text', text)
 redis.call('PEXPIRE', KEYS[2], ARGV[8])
 local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'type', ARGV[3], 'data', ARGV[4])
 if tonumber(ARGV[5]) > 0 then redis.call('PEXPIRE', KEYS[1], ARGV[5]) end
-return {2, id}`;
+return {2, id}`);
 
 /** Marks a transcript closed and returns its text. ARGV: TTL in ms. */
-const CLOSE_TRANSCRIPT = `
+const CLOSE_TRANSCRIPT = redisScript(`
 redis.call('HSET', KEYS[1], 'closed', '1')
 redis.call('PEXPIRE', KEYS[1], ARGV[1])
-return redis.call('HGET', KEYS[1], 'text') or ''`;
+return redis.call('HGET', KEYS[1], 'text') or ''`);
 
 const BLOCK_MS = 2000;
 const READ_COUNT = 500;

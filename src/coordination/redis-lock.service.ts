@@ -5,13 +5,14 @@ import { PINO_LOGGER } from '../common/logger.module.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { RedisService } from '../redis/redis.service.js';
 import { lockKind, LockService, type LockedWork, type LockOptions, type LockResult } from './lock.port.js';
+import { redisScript } from '../redis/redis-script.js';
 
 /** Extends the lock only while this owner still holds it (redis-semaphore's own refresh check). */
-const EXTEND_IF_OWNER = `if redis.call('get', KEYS[1]) == ARGV[1] then
+const EXTEND_IF_OWNER = redisScript(`if redis.call('get', KEYS[1]) == ARGV[1] then
   redis.call('pexpire', KEYS[1], ARGV[2])
   return 1
 end
-return 0`;
+return 0`);
 
 /**
  * `SET NX PX` locks with an owner token (redis-semaphore Mutex: one Redis, so not Redlock),

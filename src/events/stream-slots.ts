@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { withTimeout } from '../common/with-timeout.util.js';
 import type { RedisService } from '../redis/redis.service.js';
+import { redisScript } from '../redis/redis-script.js';
 
 /** One open event stream counted against its user's SSE_MAX_STREAMS_PER_USER. */
 export interface StreamSlot {
@@ -49,21 +50,21 @@ export class InProcessStreamSlots extends StreamSlots {
  * clock, the same for every replica). Leases are renewed while the stream is open, so the slots of
  * a replica that died without releasing them free themselves within LEASE_MS.
  */
-const ACQUIRE_SCRIPT = `
+const ACQUIRE_SCRIPT = redisScript(`
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then return 0 end
 redis.call('ZADD', KEYS[1], now + tonumber(ARGV[1]), ARGV[3])
 redis.call('PEXPIRE', KEYS[1], ARGV[1])
-return 1`;
+return 1`);
 
-const RENEW_SCRIPT = `
+const RENEW_SCRIPT = redisScript(`
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local renewed = redis.call('ZADD', KEYS[1], 'XX', 'CH', now + tonumber(ARGV[1]), ARGV[2])
 if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[1]) then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
-return renewed`;
+return renewed`);
 
 const LEASE_MS = 30_000;
 const CALL_TIMEOUT_MS = 1000;

@@ -3,6 +3,7 @@ import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
 import { PINO_LOGGER } from '../common/logger.module.js';
 import { AppConfig } from '../config/app-config.js';
+import { RedisScript } from './redis-script.js';
 
 export type RedisRole = 'commands' | 'subscriber' | 'events' | 'queue-client' | 'queue-subscriber' | 'queue-blocking';
 
@@ -19,8 +20,6 @@ type ScriptCommand = (...args: Array<string | number>) => Promise<unknown>;
 export class RedisService implements OnApplicationShutdown {
   private readonly connections = new Map<RedisRole, Redis>();
   private readonly blocking: Redis[] = [];
-  /** The custom command name of each script run through runScript. */
-  private readonly scripts = new Map<string, string>();
 
   constructor(
     private readonly config: AppConfig,
@@ -93,15 +92,15 @@ export class RedisService implements OnApplicationShutdown {
    * on each socket, EVALSHA after, so the script is not sent with every call and calls stay in the
    * order they were made (a NOSCRIPT retry would let later calls overtake).
    */
-  runScript(script: string, keys: readonly string[], args: ReadonlyArray<string | number>): Promise<unknown> {
-    let name = this.scripts.get(script);
-    if (name === undefined) {
-      name = `parleyScript${this.scripts.size}`;
-      this.commands.defineCommand(name, { lua: script });
-      this.scripts.set(script, name);
+  runScript(script: RedisScript, keys: readonly string[], args: ReadonlyArray<string | number>): Promise<unknown> {
+    const connection = this.commands;
+    const command = (connection as unknown as Record<string, ScriptCommand | undefined>)[script.name];
+    if (command === undefined) {
+      // Declared after the connection opened (redisScript() belongs at module level): an
+      // auto-pipelined batch already open would not carry it, so it never runs as a custom command.
+      return Promise.reject(new Error(`Redis script ${script.name} was declared after the connection opened`));
     }
-    const command = (this.commands as unknown as Record<string, ScriptCommand>)[name] as ScriptCommand;
-    return command.call(this.commands, keys.length, ...keys, ...args);
+    return command.call(connection, keys.length, ...keys, ...args);
   }
 
   private connection(role: RedisRole): Redis {
@@ -119,6 +118,11 @@ export class RedisService implements OnApplicationShutdown {
       throw new Error('Redis is not configured (REDIS_URL is unset)');
     }
     const connection = new Redis(url, this.options(role));
+    if (role === 'commands') {
+      for (const script of RedisScript.all()) {
+        connection.defineCommand(script.name, { lua: script.lua });
+      }
+    }
     let lastError = '';
     connection.on('error', (error: Error) => {
       // One line per distinct error, not one per reconnect attempt.
@@ -139,7 +143,14 @@ export class RedisService implements OnApplicationShutdown {
       retryStrategy: (times) => Math.min(times * 100, RECONNECT_MAX_MS),
     };
     if (role === 'commands') {
-      return { ...base, maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 2000, commandTimeout: 2000 };
+      return {
+        ...base,
+        maxRetriesPerRequest: 1,
+        enableOfflineQueue: false,
+        connectTimeout: 2000,
+        commandTimeout: 2000,
+        enableAutoPipelining: true,
+      };
     }
     if (role === 'subscriber') {
       return base;

@@ -2,6 +2,7 @@ import type { ThrottlerStorage } from '@nestjs/throttler';
 import type { Logger } from 'pino';
 import type { AppConfig } from '../config/app-config.js';
 import type { RedisService } from '../redis/redis.service.js';
+import { redisScript, type RedisScript } from '../redis/redis-script.js';
 
 export interface ThrottlerStorageRecord {
   totalHits: number;
@@ -14,29 +15,29 @@ export interface ThrottlerStorageRecord {
 }
 
 /** A fixed window per key, atomically: count the hit and return the window's remaining time. */
-export const HIT_SCRIPT = `
+export const HIT_SCRIPT = redisScript(`
 local hits = redis.call('INCR', KEYS[1])
 local ttl = redis.call('PTTL', KEYS[1])
 if ttl < 0 then
   redis.call('PEXPIRE', KEYS[1], ARGV[1])
   ttl = tonumber(ARGV[1])
 end
-return { hits, ttl }`;
+return { hits, ttl }`);
 
 /** The window's state without counting a hit (for a retried send, which costs no quota). */
-export const PEEK_SCRIPT = `
+export const PEEK_SCRIPT = redisScript(`
 local hits = tonumber(redis.call('GET', KEYS[1]) or '0')
 local ttl = redis.call('PTTL', KEYS[1])
 if ttl < 0 then
   ttl = tonumber(ARGV[1])
 end
-return { hits, ttl }`;
+return { hits, ttl }`);
 
 /** Gives back one hit of the current window (a send refused for a reason that costs no quota). */
-export const REFUND_SCRIPT = `
+export const REFUND_SCRIPT = redisScript(`
 local hits = tonumber(redis.call('GET', KEYS[1]) or '0')
 if hits > 0 then hits = redis.call('DECR', KEYS[1]) end
-return { hits, redis.call('PTTL', KEYS[1]) }`;
+return { hits, redis.call('PTTL', KEYS[1]) }`);
 
 const LOCAL_KEYS_MAX = 100_000;
 
@@ -108,7 +109,7 @@ export class RedisThrottlerStorage implements ThrottlerStorage {
   }
 
   private async evalShared(
-    script: string,
+    script: RedisScript,
     key: string,
     ttl: number,
   ): Promise<{ hits: number; remainingMs: number } | undefined> {
