@@ -3,6 +3,7 @@ import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
 import { ClsService } from 'nestjs-cls';
 import { IS_PUBLIC } from '../common/public.decorator.js';
+import { RouteMetadata } from '../common/route-metadata.js';
 import type { ParleyClsStore } from '../common/request-context.js';
 import { AuthException, AuthExceptionCode } from './auth.exception.js';
 import type { AuthenticatedUser } from './authenticated-user.js';
@@ -20,20 +21,22 @@ type GuardedRequest = FastifyRequest<{ Params: { sessionId?: string }; Querystri
  */
 @Injectable()
 export class AuthGuard implements CanActivate {
+  private readonly isPublic: RouteMetadata<boolean>;
+  private readonly acceptsStreamTicket: RouteMetadata<boolean>;
+
   constructor(
-    private readonly reflector: Reflector,
+    reflector: Reflector,
     private readonly tokens: TokenService,
     private readonly cls: ClsService<ParleyClsStore>,
     private readonly invalidTokens: InvalidTokenLimiter,
     private readonly tickets: StreamTicketService,
-  ) {}
+  ) {
+    this.isPublic = RouteMetadata.overridable(reflector, IS_PUBLIC);
+    this.acceptsStreamTicket = RouteMetadata.overridable(reflector, ACCEPTS_STREAM_TICKET);
+  }
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    const isPublic = this.reflector.getAllAndOverride<boolean | undefined>(IS_PUBLIC, [
-      context.getHandler(),
-      context.getClass(),
-    ]);
-    if (isPublic === true) {
+    if (this.isPublic.get(context) === true) {
       return true;
     }
     const request = context.switchToHttp().getRequest<GuardedRequest>();
@@ -56,11 +59,7 @@ export class AuthGuard implements CanActivate {
   }
 
   private acceptsTicket(context: ExecutionContext): boolean {
-    const accepts = this.reflector.getAllAndOverride<boolean | undefined>(ACCEPTS_STREAM_TICKET, [
-      context.getHandler(),
-      context.getClass(),
-    ]);
-    return accepts === true;
+    return this.acceptsStreamTicket.get(context) === true;
   }
 
   private async verifyBearer(request: FastifyRequest, header: string): Promise<AuthenticatedUser> {

@@ -8,6 +8,7 @@ import {
   type CacheKind,
   type CacheParamValue,
 } from './cache-key.builder.js';
+import { RouteMetadata } from '../common/route-metadata.js';
 import { CacheService } from './cache.service.js';
 
 export const CACHED = Symbol('parley:cached');
@@ -63,13 +64,17 @@ function isStringArray(value: unknown): value is string[] {
 /** Serves a @Cached() route from the cache, filling it from the handler on a miss. */
 @Injectable()
 export class CacheInterceptor implements NestInterceptor {
+  private readonly cached: RouteMetadata<CachedOptions>;
+
   constructor(
-    private readonly reflector: Reflector,
+    reflector: Reflector,
     private readonly cache: CacheService,
-  ) {}
+  ) {
+    this.cached = RouteMetadata.ofHandler(reflector, CACHED);
+  }
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
-    const options = this.reflector.get<CachedOptions | undefined>(CACHED, context.getHandler());
+    const options = this.cached.get(context);
     const http = context.switchToHttp();
     const request = http.getRequest<CacheableRequest>();
     const spec = options === undefined ? null : specFor(options, request);

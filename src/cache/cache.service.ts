@@ -16,6 +16,9 @@ export interface LoadOptions<T> {
 
 const POLL_MS = 10;
 
+/** A prefetched version whose counter did not exist yet (see prefetchSessionVersion). */
+const MISSING = '\u0000missing';
+
 /**
  * Two tiers in front of the database, both keyed by version (see CacheKeyBuilder): the version is
  * read first (once per request), then the in-process tier, then Redis, then one filler per key
@@ -74,22 +77,58 @@ export class CacheService {
     return this.memory.size;
   }
 
+  /**
+   * Starts reading a session's version without waiting for it, so that the request's first cache
+   * look-up finds it on its way: issued beside the rate limit's call, both reach Redis in one
+   * round trip (the command connection pipelines the commands of one event-loop turn). It writes
+   * nothing: a counter that does not exist yet is created by the look-up, once the request got
+   * that far (it may still be refused by its limit or its ownership check).
+   */
+  prefetchSessionVersion(sessionId: string): void {
+    if (!this.enabled || !this.cls.isActive()) {
+      return;
+    }
+    const counter = this.keys.counterFor({ kind: 'session', scopeId: sessionId });
+    const memo = this.versionMemo();
+    const name = `${counter.scope}:${counter.id}`;
+    if (!memo.has(name)) {
+      memo.set(
+        name,
+        this.versions.peek([counter]).then((versions) =>
+          versions === 'missing' ? MISSING : (versions?.[0] ?? null),
+        ),
+      );
+    }
+  }
+
   private async versionOf(counter: VersionCounter): Promise<string | null> {
     if (!this.cls.isActive()) {
       return this.readVersion(counter);
     }
-    let memo = this.cls.get('cacheVersions');
-    if (memo === undefined) {
-      memo = new Map();
-      this.cls.set('cacheVersions', memo);
-    }
+    const memo = this.versionMemo();
     const name = `${counter.scope}:${counter.id}`;
     let version = memo.get(name);
     if (version === undefined) {
       version = this.readVersion(counter);
       memo.set(name, version);
     }
-    return version;
+    const read = await version;
+    if (read !== MISSING) {
+      return read;
+    }
+    // Prefetched before the counter existed: read it again, creating it.
+    const created = this.readVersion(counter);
+    memo.set(name, created);
+    return created;
+  }
+
+  private versionMemo(): Map<string, Promise<string | null>> {
+    let memo = this.cls.get('cacheVersions');
+    if (memo === undefined) {
+      memo = new Map();
+      this.cls.set('cacheVersions', memo);
+    }
+    return memo;
   }
 
   private async readVersion(counter: VersionCounter): Promise<string | null> {

@@ -104,6 +104,17 @@ export class RedisVersionStore extends VersionStore {
   }
 
   async read(counters: readonly VersionCounter[]): Promise<string[] | null> {
+    return this.readCounters(counters, true) as Promise<string[] | null>;
+  }
+
+  override peek(counters: readonly VersionCounter[]): Promise<string[] | null | 'missing'> {
+    return this.readCounters(counters, false);
+  }
+
+  private async readCounters(
+    counters: readonly VersionCounter[],
+    create: boolean,
+  ): Promise<string[] | null | 'missing'> {
     if (!this.isTrusted || !this.redis.available) {
       return null;
     }
@@ -112,6 +123,9 @@ export class RedisVersionStore extends VersionStore {
     try {
       let values = await withTimeout(this.connection.mget(...names), this.timeoutMs, 'version read');
       if (values.some((value) => value === null)) {
+        if (!create) {
+          return 'missing';
+        }
         values = (await withTimeout(
           this.redis.runScript(READ_OR_CREATE_SCRIPT, names, [
             COUNTER_TTL_MS,

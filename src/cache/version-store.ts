@@ -9,6 +9,13 @@ import type { VersionCounter } from './cache-key.builder.js';
 export abstract class VersionStore {
   /** The current versions, or null when they cannot be verified right now (the cache steps aside). */
   abstract read(counters: readonly VersionCounter[]): Promise<string[] | null>;
+  /**
+   * The current versions if every counter exists already, read without writing anything; 'missing'
+   * when one does not (read() creates it), null as for read().
+   */
+  peek(counters: readonly VersionCounter[]): Promise<string[] | null | 'missing'> {
+    return this.read(counters);
+  }
   /** Moves the counters on; never throws (a failed bump makes the store distrust itself until repaired). */
   abstract bump(counters: readonly VersionCounter[]): Promise<void>;
 }

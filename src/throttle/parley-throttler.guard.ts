@@ -10,6 +10,8 @@ import {
   type ThrottlerStorage,
 } from '@nestjs/throttler';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { CacheService } from '../cache/cache.service.js';
+import { RouteMetadata } from '../common/route-metadata.js';
 import { isUuid, normaliseId } from '../common/uuid.util.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { IDEMPOTENT_SEND, RATE_LIMIT, type RateLimitName } from './rate-limit.decorator.js';
@@ -40,6 +42,8 @@ type SendRequest = FastifyRequest<{
 @Injectable()
 export class ParleyThrottlerGuard extends ThrottlerGuard {
   private readonly store: RedisThrottlerStorage;
+  private readonly rateLimit: RouteMetadata<RateLimitName>;
+  private readonly idempotentSend: RouteMetadata<boolean>;
 
   constructor(
     @InjectThrottlerOptions() options: ThrottlerModuleOptions,
@@ -48,16 +52,40 @@ export class ParleyThrottlerGuard extends ThrottlerGuard {
     private readonly metrics: MetricsService,
     /** Provided by the messages module (see ThrottleModule.forRoot); absent, no send counts as a retry. */
     @Optional() @Inject(SendRetryDetector) private readonly detector: SendRetryDetector | null = null,
+    /** Absent (unit tests of the guard alone): no version is read ahead. */
+    @Optional() @Inject(CacheService) private readonly cache: CacheService | null = null,
   ) {
     super(options, storage, reflector);
     if (!(storage instanceof RedisThrottlerStorage)) {
       throw new Error('ParleyThrottlerGuard needs RedisThrottlerStorage');
     }
     this.store = storage;
+    this.rateLimit = RouteMetadata.overridable(reflector, RATE_LIMIT);
+    this.idempotentSend = RouteMetadata.ofHandler(reflector, IDEMPOTENT_SEND);
   }
 
-  protected override shouldSkip(context: ExecutionContext): Promise<boolean> {
-    return Promise.resolve(this.limitOf(context) === undefined);
+  /**
+   * Applies the one named limit the route is marked with (@RateLimit), and only that one. The
+   * base class would look up every throttler's skip, limit, TTL, tracker and key metadata on
+   * every request; a route's limit is known from its mark, read once.
+   */
+  override async canActivate(context: ExecutionContext): Promise<boolean> {
+    const name = this.rateLimit.get(context);
+    const throttler = name === undefined ? undefined : this.throttlers.find((candidate) => candidate.name === name);
+    if (throttler === undefined) {
+      return true;
+    }
+    const limit = throttler.limit as number;
+    const ttl = throttler.ttl as number;
+    return this.handleRequest({
+      context,
+      limit,
+      ttl,
+      throttler,
+      blockDuration: ttl,
+      getTracker: this.commonOptions.getTracker as NonNullable<ThrottlerRequest['getTracker']>,
+      generateKey: this.commonOptions.generateKey as NonNullable<ThrottlerRequest['generateKey']>,
+    });
   }
 
   protected override async handleRequest({
@@ -74,6 +102,12 @@ export class ParleyThrottlerGuard extends ThrottlerGuard {
     const tracker = await getTracker(request, context);
     const key = generateKey(context, tracker, name);
     const retry = name === 'sends' && this.isIdempotentSend(context) && (await this.isRecognisedRetry(request));
+    const sessionId = request.params?.sessionId;
+    if (sessionId !== undefined && isUuid(sessionId)) {
+      // Its ownership check and its cache look-ups need the session's version: read in the same
+      // round trip to Redis as the limit below.
+      this.cache?.prefetchSessionVersion(sessionId);
+    }
     const record = retry
       ? await this.store.peek(key, ttl, limit)
       : await this.store.increment(key, ttl, limit);
@@ -102,15 +136,8 @@ export class ParleyThrottlerGuard extends ThrottlerGuard {
     return `${name}:${tracker}`;
   }
 
-  private limitOf(context: ExecutionContext): RateLimitName | undefined {
-    return this.reflector.getAllAndOverride<RateLimitName | undefined>(RATE_LIMIT, [
-      context.getHandler(),
-      context.getClass(),
-    ]);
-  }
-
   private isIdempotentSend(context: ExecutionContext): boolean {
-    return this.reflector.get<boolean | undefined>(IDEMPOTENT_SEND, context.getHandler()) === true;
+    return this.idempotentSend.get(context) === true;
   }
 
   /**

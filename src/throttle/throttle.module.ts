@@ -4,6 +4,7 @@ import { ThrottlerModule, type ThrottlerModuleOptions } from '@nestjs/throttler'
 import type { Logger } from 'pino';
 import { PINO_LOGGER } from '../common/logger.module.js';
 import { AppConfig } from '../config/app-config.js';
+import { CacheModule } from '../cache/cache.module.js';
 import { RedisService } from '../redis/redis.service.js';
 import { ParleyThrottlerGuard } from './parley-throttler.guard.js';
 import { RATE_LIMIT, type RateLimitName } from './rate-limit.decorator.js';
@@ -47,6 +48,7 @@ export class ThrottleModule {
       module: ThrottleModule,
       imports: [
         options.retryDetectorFrom,
+        CacheModule,
         ThrottlerModule.forRootAsync({
           inject: [AppConfig, RedisService, PINO_LOGGER],
           useFactory: (config: AppConfig, redis: RedisService, logger: Logger) =>

@@ -1,4 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { insertSession } from '../support/api.js';
 import { http, type HttpResult } from '../support/http.js';
@@ -171,6 +173,31 @@ describe('rate limits shared by three replicas', () => {
       expect(intHeader(read, 'x-ratelimit-limit')).toBe(300);
     }
     expect((await send(0, carol, carolSession)).status).toBe(202);
+  });
+
+  it('a read refused by its limit leaves no cache version behind for the session it names, while one let in has it', async () => {
+    // The session's version is read beside the limit (one round trip); creating a missing counter
+    // waits until the request is let in, so refused requests cannot fill Redis with counters.
+    const reader = await tokenFor(uniqueName('reader'));
+    const redis = new Redis(fx.env.REDIS_URL as string);
+    const counterKey = (sessionId: string): string => `${fx.env.REDIS_KEY_PREFIX}:cache:v:session:${sessionId}`;
+    try {
+      const own = await insertSession(fx.db, reader);
+      const reads = await Promise.all(
+        Array.from({ length: 320 }, (_, i) => http('GET', `${fx.cluster.url(i)}/v1/sessions/${own}/messages`, { token: reader })),
+      );
+      expect(statuses(reads)).toEqual({ 200: 300, 429: 20 });
+      expect(await redis.exists(counterKey(own))).toBe(1);
+
+      const strangers = Array.from({ length: 30 }, () => randomUUID());
+      const refused = await Promise.all(
+        strangers.map((id, i) => http('GET', `${fx.cluster.url(i)}/v1/sessions/${id}/messages`, { token: reader })),
+      );
+      expect(statuses(refused)).toEqual({ 429: 30 });
+      expect(await redis.exists(...strangers.map(counterKey))).toBe(0);
+    } finally {
+      await redis.quit();
+    }
   });
 
   it('never limits health, metrics or docs', async () => {
