@@ -5,7 +5,7 @@
  * Scenarios on `parley-uncached` run against a second Parley process with CACHE_ENABLED=false;
  * the cache hit rate of each Parley scenario comes from its process's /metrics.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { freePort } from '../test/support/ports.js';
@@ -27,6 +27,21 @@ const PARLEY_NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter((
 const parleyArgs = [...PARLEY_NODE_ARGS, join(root, 'dist/main.js')];
 
 const METRICS_TOKEN = 'bench-metrics-token';
+
+/**
+ * Parley runs here as the image and the manifests run it: the image's NODE_OPTIONS (heap sizing,
+ * docker/Dockerfile) and the heap at which the manifests shed load (k8s/configmap.yaml).
+ */
+function productionSizing(): Record<string, string> {
+  const dockerfile = readFileSync(join(root, 'docker/Dockerfile'), 'utf8');
+  const configMap = readFileSync(join(root, 'k8s/configmap.yaml'), 'utf8');
+  const nodeOptions = /NODE_OPTIONS="([^"]*)"/.exec(dockerfile)?.[1];
+  const heapShed = /SHED_MAX_HEAP_BYTES: "(\d+)"/.exec(configMap)?.[1];
+  if (nodeOptions === undefined || heapShed === undefined) {
+    throw new Error('NODE_OPTIONS (docker/Dockerfile) or SHED_MAX_HEAP_BYTES (k8s/configmap.yaml) not found');
+  }
+  return { NODE_OPTIONS: nodeOptions, SHED_MAX_HEAP_BYTES: heapShed };
+}
 
 async function metricsText(url: string): Promise<string> {
   return (await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).text();
@@ -103,6 +118,7 @@ async function main(): Promise<void> {
       RATE_LIMIT_READS: '1000000',
       // The reconciler would move replies between the processes' queues: it is not what is measured.
       RECONCILE_INTERVAL_MS: '3600000',
+      ...productionSizing(),
       ...process.env.BENCH_PARLEY_ENV ? JSON.parse(process.env.BENCH_PARLEY_ENV) as Record<string, string> : {},
     };
     const parley = await startServer(parleyArgs, env, await freePort(), '/health/ready');

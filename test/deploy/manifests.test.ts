@@ -99,12 +99,18 @@ describe('Kubernetes manifests', () => {
     expect(Number(data.RATE_LIMIT_EXPECTED_REPLICAS)).toBe(hpa.spec.maxReplicas);
     for (const { doc } of deployments) {
       const limit = doc.spec.template.spec.containers[0].resources.limits.memory;
-      expect(limit).toBe('1Gi');
-      const limitBytes = 1024 ** 3;
+      expect(limit).toBe('512Mi');
+      const limitBytes = 512 * 1024 ** 2;
       expect(Number(data.SHED_MAX_RSS_BYTES)).toBeGreaterThan(0);
       // reads are shed at 1.2x: still below the limit, so a pod sheds before it is OOM-killed
       expect(Number(data.SHED_MAX_RSS_BYTES) * 1.2).toBeLessThan(limitBytes);
     }
+    // the heap: reads are shed at 1.2x the heap limit, still below the old space the image allows
+    const nodeOptions = /NODE_OPTIONS="([^"]*)"/.exec(readFileSync(join(root, 'docker/Dockerfile'), 'utf8'))?.[1] ?? '';
+    const oldSpaceMb = Number(/--max-old-space-size=(\d+)/.exec(nodeOptions)?.[1]);
+    expect(oldSpaceMb).toBeGreaterThan(0);
+    expect(Number(data.SHED_MAX_HEAP_BYTES)).toBeGreaterThan(0);
+    expect(Number(data.SHED_MAX_HEAP_BYTES) * 1.2).toBeLessThan(oldSpaceMb * 1024 ** 2);
   });
 
   it('probe with timeouts above the checks’ own bounds, and migrate in a Job rather than in serving pods', () => {
