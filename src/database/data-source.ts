@@ -4,7 +4,7 @@ import type { AppConfig } from '../config/app-config.js';
 import { runMigrationsLocked } from './migration-runner.js';
 import { MIGRATIONS } from './migrations/index.js';
 import { createPgliteDriver } from './pglite-driver.js';
-import { transactionTimeoutsClient } from './transaction-timeouts.client.js';
+import { PipelinedClient, transactionTimeoutsClient } from './transaction-timeouts.client.js';
 
 export { runMigrationsLocked } from './migration-runner.js';
 
@@ -15,6 +15,7 @@ export { runMigrationsLocked } from './migration-runner.js';
  * startup parameters. Through PgBouncer, which refuses them and hands transactions to any server
  * connection, the only startup parameter is `application_name` and every transaction sets its
  * own timeouts (transaction-timeouts.client.ts): four statements on the server for each one alone.
+ * Either way the connections pipeline (PipelinedClient).
  */
 export function dataSourceOptions(config: AppConfig): DataSourceOptions {
   const { url, directUrl, poolSize, connectTimeoutMs, statementTimeoutMs, dataDir } = config.database;
@@ -35,7 +36,11 @@ export function dataSourceOptions(config: AppConfig): DataSourceOptions {
       connectionTimeoutMillis: connectTimeoutMs,
       application_name: 'parley',
       ...(perConnection
-        ? { statement_timeout: timeouts.statementMs, idle_in_transaction_session_timeout: timeouts.idleInTransactionMs }
+        ? {
+            Client: PipelinedClient,
+            statement_timeout: timeouts.statementMs,
+            idle_in_transaction_session_timeout: timeouts.idleInTransactionMs,
+          }
         : { Client: transactionTimeoutsClient(timeouts) }),
     },
   };

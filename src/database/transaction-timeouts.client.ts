@@ -33,6 +33,44 @@ function textOf(query: unknown): string | undefined {
 }
 
 /**
+ * pg's client in pipeline mode: a statement is written as soon as it is issued, without waiting for
+ * the answer to the one before, and PostgreSQL answers them in order; a transaction that issues its
+ * reads together (the send's locks and the reads under them) pays one round trip for all of them.
+ * The connection's writes are held until the promise jobs running now have all run, so statements
+ * issued together leave in one socket write: the bytes and their order are unchanged, only the
+ * number of system calls (and wake-ups of PostgreSQL) drops. The release is a next-tick job queued
+ * from a promise job: it runs once the promise jobs are done.
+ */
+export class PipelinedClient extends pg.Client {
+  private batching = false;
+
+  constructor(config?: pg.ClientConfig) {
+    super({ ...config, pipeline: true });
+    const send = pg.Client.prototype.query.bind(this) as (...args: unknown[]) => unknown;
+    const query = (...args: unknown[]): unknown => {
+      this.batchWrites();
+      return send(...args);
+    };
+    Object.defineProperty(this, 'query', { value: query, writable: true, configurable: true });
+  }
+
+  private batchWrites(): void {
+    const socket = socketOf(this);
+    if (this.batching || socket === null) {
+      return;
+    }
+    this.batching = true;
+    socket.cork();
+    queueMicrotask(() =>
+      process.nextTick(() => {
+        this.batching = false;
+        socket.uncork();
+      }),
+    );
+  }
+}
+
+/**
  * The pool's client class. PgBouncer in transaction mode refuses `statement_timeout` as a startup
  * parameter and hands each transaction to whichever server connection is free, so a session-level
  * setting would be lost (or leak to another client). Instead every transaction sets its timeouts
@@ -44,20 +82,19 @@ function textOf(query: unknown): string | undefined {
  * aborts its transaction, and the `COMMIT` written behind it then ends it as a rollback.
  *
  * The statements written together (a statement with its BEGIN, timeouts and COMMIT, an opening with
- * its timeouts) leave in one socket write: the socket is corked while they are queued. The bytes and
- * their order are the same, with one system call (and one wake-up of PostgreSQL) instead of three.
+ * its timeouts) leave in one socket write (see PipelinedClient).
  */
 export function transactionTimeoutsClient(timeouts: TransactionTimeouts): typeof pg.Client {
   const settings =
     `SELECT set_config('statement_timeout', '${Math.trunc(timeouts.statementMs)}', true), ` +
     `set_config('idle_in_transaction_session_timeout', '${Math.trunc(timeouts.idleInTransactionMs)}', true)`;
 
-  return class TransactionTimeoutsClient extends pg.Client {
+  return class TransactionTimeoutsClient extends PipelinedClient {
     private inTransaction = false;
 
     constructor(config?: pg.ClientConfig) {
-      super({ ...config, pipeline: true });
-      const send = pg.Client.prototype.query.bind(this) as Send;
+      super(config);
+      const send = this.query.bind(this) as Send;
       const query = (text: unknown, values?: unknown, callback?: unknown): unknown => {
         const sql = textOf(text);
         // Callbacks and streams are not used by Parley's repositories; they pass through untouched.
@@ -69,20 +106,9 @@ export function transactionTimeoutsClient(timeouts: TransactionTimeouts): typeof
       Object.defineProperty(this, 'query', { value: query, writable: true, configurable: true });
     }
 
-    /** Sends what `write` queues in one socket write. */
-    private together<T>(write: () => T): T {
-      const socket = socketOf(this);
-      socket?.cork();
-      try {
-        return write();
-      } finally {
-        socket?.uncork();
-      }
-    }
-
     private async bounded(send: Send, text: string | pg.QueryConfig, sql: string, values: unknown): Promise<pg.QueryResult> {
       if (OPENS.test(sql)) {
-        const [opened] = await Promise.all(this.together(() => [send(text, values), send(settings)]));
+        const [opened] = await Promise.all([send(text, values), send(settings)]);
         this.inTransaction = true;
         return opened;
       }
@@ -96,7 +122,7 @@ export function transactionTimeoutsClient(timeouts: TransactionTimeouts): typeof
       if (this.inTransaction) {
         return send(text, values);
       }
-      const [opened, result, committed] = this.together(() => [send(`BEGIN; ${settings}`), send(text, values), send('COMMIT')]);
+      const [opened, result, committed] = [send(`BEGIN; ${settings}`), send(text, values), send('COMMIT')];
       const outcomes = await Promise.allSettled([opened, result, committed]);
       const failed = outcomes.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
       if (failed !== undefined) {
