@@ -21,9 +21,13 @@ export class SendQuotaRefundInterceptor implements NestInterceptor {
   constructor(@InjectThrottlerStorage() private readonly storage: ThrottlerStorage) {}
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    const request = context.switchToHttp().getRequest<FastifyRequest>();
+    if (request.sendsCharge === undefined) {
+      // Not a charged send (the guards ran already): nothing could be given back.
+      return next.handle();
+    }
     return next.handle().pipe(
       catchError((error: unknown) => {
-        const request = context.switchToHttp().getRequest<FastifyRequest>();
         const charge = request.sendsCharge;
         const code = codeOf(error);
         if (charge === undefined || code === undefined || !FREE_REFUSALS.has(code) || !(this.storage instanceof RedisThrottlerStorage)) {
