@@ -1,5 +1,5 @@
-import { Module, type DynamicModule, type ExecutionContext, type ModuleMetadata } from '@nestjs/common';
-import { APP_GUARD, APP_INTERCEPTOR, Reflector } from '@nestjs/core';
+import { Module, type DynamicModule, type ModuleMetadata } from '@nestjs/common';
+import { APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
 import { ThrottlerModule, type ThrottlerModuleOptions } from '@nestjs/throttler';
 import type { Logger } from 'pino';
 import { PINO_LOGGER } from '../common/logger.module.js';
@@ -7,31 +7,22 @@ import { AppConfig } from '../config/app-config.js';
 import { CacheModule } from '../cache/cache.module.js';
 import { RedisService } from '../redis/redis.service.js';
 import { ParleyThrottlerGuard } from './parley-throttler.guard.js';
-import { RATE_LIMIT, type RateLimitName } from './rate-limit.decorator.js';
 import { RedisThrottlerStorage } from './redis-throttler.storage.js';
 import { SendQuotaRefundInterceptor } from './send-quota-refund.interceptor.js';
 
-const reflector = new Reflector();
-
-/** A named throttler applies only to the routes marked with its name by @RateLimit(). */
-const onlyFor =
-  (name: RateLimitName) =>
-  (context: ExecutionContext): boolean =>
-    reflector.getAllAndOverride<RateLimitName | undefined>(RATE_LIMIT, [
-      context.getHandler(),
-      context.getClass(),
-    ]) !== name;
-
-/** The three named limits of the contract, each over RATE_LIMIT_WINDOW_MS (a minute by default). */
+/**
+ * The three named limits of the contract, each over RATE_LIMIT_WINDOW_MS (a minute by default).
+ * A route is under the one its @RateLimit() names (ParleyThrottlerGuard picks it by name).
+ */
 export function throttlerOptions(config: AppConfig, storage: RedisThrottlerStorage): ThrottlerModuleOptions {
   const ttl = config.limits.windowMs;
   return {
     storage,
     errorMessage: 'Too many requests; retry after the time in Retry-After',
     throttlers: [
-      { name: 'sends', limit: config.limits.sendsPerMinute, ttl, skipIf: onlyFor('sends') },
-      { name: 'reads', limit: config.limits.readsPerMinute, ttl, skipIf: onlyFor('reads') },
-      { name: 'dev-tokens', limit: config.limits.devTokensPerMinute, ttl, skipIf: onlyFor('dev-tokens') },
+      { name: 'sends', limit: config.limits.sendsPerMinute, ttl },
+      { name: 'reads', limit: config.limits.readsPerMinute, ttl },
+      { name: 'dev-tokens', limit: config.limits.devTokensPerMinute, ttl },
     ],
   };
 }
