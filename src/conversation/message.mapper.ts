@@ -23,6 +23,11 @@ export const MESSAGE_COLUMNS =
   'id, session_id, owner_id, seq, role, content, status, reply_to, parent_id, client_message_id, attempt, ' +
   'error_code, error_message, request_id, created_at, updated_at';
 
+/** MESSAGE_COLUMNS of a query's `messages m`, for statements that join it with other tables. */
+export const MESSAGE_COLUMNS_OF_M = MESSAGE_COLUMNS.split(', ')
+  .map((column) => `m.${column}`)
+  .join(', ');
+
 export function toMessage(row: MessageRow): MessageEntity {
   return {
     id: row.id,

@@ -6,7 +6,7 @@ import { SessionRepository } from '../session/session.repository.js';
 import { SendRetryDetector } from '../throttle/send-retry.port.js';
 import { sessionIdForKey } from './idempotent-session.util.js';
 import type { BranchMessage, MessageEntity } from '../conversation/message.entity.js';
-import { MESSAGE_COLUMNS, toMessage, type MessageRow } from '../conversation/message.mapper.js';
+import { MESSAGE_COLUMNS, MESSAGE_COLUMNS_OF_M, toMessage, type MessageRow } from '../conversation/message.mapper.js';
 
 export interface Exchange {
   message: MessageEntity;
@@ -226,7 +226,7 @@ export class MessageRepository extends SendRetryDetector {
        ), page AS (
          SELECT id FROM branch WHERE $3::int IS NULL OR seq < $3::int ORDER BY seq DESC LIMIT $4
        )
-       SELECT ${MESSAGE_COLUMNS.split(', ').map((column) => `m.${column.trim()}`).join(', ')},
+       SELECT ${MESSAGE_COLUMNS_OF_M},
          siblings.sibling_count, siblings.sibling_index
        FROM messages m CROSS JOIN LATERAL (
          -- Children of the same parent, or roots: two index lookups (an OR of both would scan).

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { ChangeNotifier } from '../common/change-notifier.port.js';
 import type { MessageEntity } from '../conversation/message.entity.js';
-import { MESSAGE_COLUMNS, toMessage, type MessageRow } from '../conversation/message.mapper.js';
+import { MESSAGE_COLUMNS, MESSAGE_COLUMNS_OF_M, toMessage, type MessageRow } from '../conversation/message.mapper.js';
 
 /** A user message whose completed reply should have led to a memory extraction that never ran. */
 export interface AwaitingExtraction {
@@ -46,7 +46,7 @@ export class ReplyRepository {
   /** nextOpenReply() with its session's reply mode, read in the same statement. */
   async nextOpenReplyWithMode(sessionId: string): Promise<{ reply: MessageEntity; replyMode: string } | null> {
     const rows: Array<MessageRow & { reply_mode: string }> = await this.db.query(
-      `SELECT ${MESSAGE_COLUMNS.split(', ').map((column) => `m.${column.trim()}`).join(', ')}, s.reply_mode
+      `SELECT ${MESSAGE_COLUMNS_OF_M}, s.reply_mode
        FROM sessions s CROSS JOIN LATERAL (
          SELECT ${MESSAGE_COLUMNS} FROM messages
          WHERE session_id = s.id AND status IN ('pending', 'streaming') ORDER BY seq LIMIT 1
