@@ -3,7 +3,7 @@ import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
 import { PINO_LOGGER } from '../common/logger.module.js';
 import { AppConfig } from '../config/app-config.js';
-import { RedisScript } from './redis-script.js';
+import { declaredScripts, type RedisScript } from './redis-script.js';
 
 export type RedisRole = 'commands' | 'subscriber' | 'events' | 'queue-client' | 'queue-subscriber' | 'queue-blocking';
 
@@ -119,7 +119,7 @@ export class RedisService implements OnApplicationShutdown {
     }
     const connection = new Redis(url, this.options(role));
     if (role === 'commands') {
-      for (const script of RedisScript.all()) {
+      for (const script of declaredScripts()) {
         connection.defineCommand(script.name, { lua: script.lua });
       }
     }
