@@ -5,9 +5,10 @@
  * Scenarios on `parley-uncached` run against a second Parley process with CACHE_ENABLED=false;
  * the cache hit rate of each Parley scenario comes from its process's /metrics.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
+import { configMapData, imageNodeOptions } from '../test/support/deployment.js';
 import { freePort } from '../test/support/ports.js';
 import { parseMetrics, valueOf } from '../test/support/prometheus.js';
 import { createTestDatabase, REDIS_URL, TEST_JWT_SECRET, uniqueName } from '../test/support/services.js';
@@ -33,11 +34,9 @@ const METRICS_TOKEN = 'bench-metrics-token';
  * docker/Dockerfile) and the heap at which the manifests shed load (k8s/configmap.yaml).
  */
 function productionSizing(): Record<string, string> {
-  const dockerfile = readFileSync(join(root, 'docker/Dockerfile'), 'utf8');
-  const configMap = readFileSync(join(root, 'k8s/configmap.yaml'), 'utf8');
-  const nodeOptions = /NODE_OPTIONS="([^"]*)"/.exec(dockerfile)?.[1];
-  const heapShed = /SHED_MAX_HEAP_BYTES: "(\d+)"/.exec(configMap)?.[1];
-  if (nodeOptions === undefined || heapShed === undefined) {
+  const nodeOptions = imageNodeOptions();
+  const heapShed = configMapData().SHED_MAX_HEAP_BYTES;
+  if (nodeOptions === '' || heapShed === undefined) {
     throw new Error('NODE_OPTIONS (docker/Dockerfile) or SHED_MAX_HEAP_BYTES (k8s/configmap.yaml) not found');
   }
   return { NODE_OPTIONS: nodeOptions, SHED_MAX_HEAP_BYTES: heapShed };

@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
+import { imageNodeOptions } from '../support/deployment.js';
 
 const root = join(import.meta.dirname, '../..');
 const read = (path: string): string => readFileSync(join(root, path), 'utf8');
@@ -106,8 +107,7 @@ describe('Kubernetes manifests', () => {
       expect(Number(data.SHED_MAX_RSS_BYTES) * 1.2).toBeLessThan(limitBytes);
     }
     // the heap: reads are shed at 1.2x the heap limit, still below the old space the image allows
-    const nodeOptions = /NODE_OPTIONS="([^"]*)"/.exec(readFileSync(join(root, 'docker/Dockerfile'), 'utf8'))?.[1] ?? '';
-    const oldSpaceMb = Number(/--max-old-space-size=(\d+)/.exec(nodeOptions)?.[1]);
+    const oldSpaceMb = Number(/--max-old-space-size=(\d+)/.exec(imageNodeOptions())?.[1]);
     expect(oldSpaceMb).toBeGreaterThan(0);
     expect(Number(data.SHED_MAX_HEAP_BYTES)).toBeGreaterThan(0);
     expect(Number(data.SHED_MAX_HEAP_BYTES) * 1.2).toBeLessThan(oldSpaceMb * 1024 ** 2);
