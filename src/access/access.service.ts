@@ -70,14 +70,16 @@ export class AccessService {
 
   /**
    * A session's owner is cached under the caller's id and only when the caller owns it, so a cached
-   * entry can never answer another user; deleting the session bumps its version (404 at once).
+   * entry can never answer another user. It is kept under the session's `session-owner` counter,
+   * which only deleting the session moves (404 at once): an owner never changes, so the sends and
+   * replies that move the session's other counter leave it cached.
    */
   private async ownerOf(request: AccessRequest): Promise<string | null> {
     if (request.resource !== AccessResource.Session) {
       return this.access.ownerOf(request.resource, request.id);
     }
     const entry = await this.cache.getOrLoad(
-      { kind: 'session', ownerId: request.userId, scopeId: request.id, params: { view: 'owner' } },
+      { kind: 'owner', ownerId: request.userId, scopeId: request.id },
       () => this.access.ownerOf(request.resource, request.id),
       { accept: (ownerId) => ownerId === request.userId },
     );

@@ -2,21 +2,29 @@ import { normaliseId } from '../common/uuid.util.js';
 
 /**
  * What a cache entry holds. Each kind names the version counter that moves when its data changes:
- * `history` and `session` follow one session (its row and its messages), `sessions`, `memories`,
- * `preferences` and `search` follow one owner's collection (`search`: every message of theirs).
+ * `history` and `session` follow one session (its row and its messages), `owner` follows only
+ * whether that session exists (its owner never changes: only deleting it moves the counter, so
+ * sends and replies leave the ownership check cached), `sessions`, `memories`, `preferences` and
+ * `search` follow one owner's collection (`search`: every message of theirs).
  */
-export type CacheKind = 'history' | 'session' | 'sessions' | 'memories' | 'preferences' | 'search';
+export type CacheKind = 'history' | 'session' | 'owner' | 'sessions' | 'memories' | 'preferences' | 'search';
 
-export type VersionScope = 'session' | 'sessions' | 'memories' | 'preferences' | 'search';
+export type VersionScope = 'session' | 'session-owner' | 'sessions' | 'memories' | 'preferences' | 'search';
 
 export const VERSION_SCOPE: Readonly<Record<CacheKind, VersionScope>> = {
   history: 'session',
   session: 'session',
+  owner: 'session-owner',
   sessions: 'sessions',
   memories: 'memories',
   preferences: 'preferences',
   search: 'search',
 };
+
+/** The scopes whose counter is one session's (its id is normalised), not one owner's. */
+export function isSessionScope(scope: VersionScope): boolean {
+  return scope === 'session' || scope === 'session-owner';
+}
 
 export type CacheParamValue = string | number | boolean | null | undefined | ReadonlyArray<string>;
 
@@ -25,13 +33,13 @@ export interface CacheEntrySpec {
   readonly kind: CacheKind;
   /** The user the value belongs to and the only one who may read it back. */
   readonly ownerId: string;
-  /** The session id for `history` and `session`; the owner id for the owner-wide kinds. */
+  /** The session id for `history`, `session` and `owner`; the owner id for the owner-wide kinds. */
   readonly scopeId: string;
   /** Everything else the value depends on (query parameters), by name. */
   readonly params?: Readonly<Record<string, CacheParamValue>>;
 }
 
-/** A version counter: one per session, or one per owner's collection. */
+/** A version counter: one per session (two: its data, its existence), or one per owner's collection. */
 export interface VersionCounter {
   readonly scope: VersionScope;
   readonly id: string;
@@ -66,7 +74,7 @@ export class CacheKeyBuilder {
 
   counterFor(spec: Pick<CacheEntrySpec, 'kind' | 'scopeId'>): VersionCounter {
     const scope = VERSION_SCOPE[spec.kind];
-    return { scope, id: scope === 'session' ? normaliseId(spec.scopeId) : spec.scopeId };
+    return { scope, id: isSessionScope(scope) ? normaliseId(spec.scopeId) : spec.scopeId };
   }
 
   /** The data key of one value at one version. */
@@ -76,7 +84,7 @@ export class CacheKeyBuilder {
       'd',
       spec.kind,
       part(spec.ownerId),
-      part(VERSION_SCOPE[spec.kind] === 'session' ? normaliseId(spec.scopeId) : spec.scopeId),
+      part(isSessionScope(VERSION_SCOPE[spec.kind]) ? normaliseId(spec.scopeId) : spec.scopeId),
       part(version),
       paramsPart(spec.params),
     ].join(':');
@@ -89,7 +97,7 @@ export class CacheKeyBuilder {
 
   /** A counter's Redis key. */
   counter(counter: VersionCounter): string {
-    const id = counter.scope === 'session' ? normaliseId(counter.id) : counter.id;
+    const id = isSessionScope(counter.scope) ? normaliseId(counter.id) : counter.id;
     return [this.root, 'v', counter.scope, part(id)].join(':');
   }
 

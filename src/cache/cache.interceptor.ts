@@ -3,6 +3,7 @@ import { Reflector } from '@nestjs/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { from, lastValueFrom, map, type Observable } from 'rxjs';
 import {
+  isSessionScope,
   VERSION_SCOPE,
   type CacheEntrySpec,
   type CacheKind,
@@ -47,7 +48,7 @@ export function specFor(options: CachedOptions, request: CacheableRequest): Cach
     params[name] = value;
   }
   let scopeId = user.id;
-  if (VERSION_SCOPE[options.kind] === 'session') {
+  if (isSessionScope(VERSION_SCOPE[options.kind])) {
     const sessionId = request.params.sessionId;
     if (sessionId === undefined) {
       return null;

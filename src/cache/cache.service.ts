@@ -19,6 +19,10 @@ const POLL_MS = 10;
 /** A prefetched version whose counter did not exist yet (see prefetchSessionVersion). */
 const MISSING = '\u0000missing';
 
+function counterName(counter: VersionCounter): string {
+  return `${counter.scope}:${counter.id}`;
+}
+
 /**
  * Two tiers in front of the database, both keyed by version (see CacheKeyBuilder): the version is
  * read first (once per request), then the in-process tier, then Redis, then one filler per key
@@ -78,27 +82,31 @@ export class CacheService {
   }
 
   /**
-   * Starts reading a session's version without waiting for it, so that the request's first cache
-   * look-up finds it on its way: issued beside the rate limit's call, both reach Redis in one
-   * round trip (the command connection pipelines the commands of one event-loop turn). It writes
-   * nothing: a counter that does not exist yet is created by the look-up, once the request got
-   * that far (it may still be refused by its limit or its ownership check).
+   * Starts reading a session's versions (its data's, and its existence's that the ownership check
+   * is cached under) without waiting for them, so that the request's first cache look-ups find
+   * them on their way: issued beside the rate limit's call, both reach Redis in one round trip
+   * (the command connection pipelines the commands of one event-loop turn). It writes nothing: a
+   * counter that does not exist yet is created by the look-up, once the request got that far (it
+   * may still be refused by its limit or its ownership check).
    */
   prefetchSessionVersion(sessionId: string): void {
     if (!this.enabled || !this.cls.isActive()) {
       return;
     }
-    const counter = this.keys.counterFor({ kind: 'session', scopeId: sessionId });
     const memo = this.versionMemo();
-    const name = `${counter.scope}:${counter.id}`;
-    if (!memo.has(name)) {
-      memo.set(
-        name,
-        this.versions.peek([counter]).then((versions) =>
-          versions === 'missing' ? MISSING : (versions?.[0] ?? null),
-        ),
-      );
+    const counters = (['session', 'owner'] as const)
+      .map((kind) => this.keys.counterFor({ kind, scopeId: sessionId }))
+      .filter((counter) => !memo.has(counterName(counter)));
+    if (counters.length === 0) {
+      return;
     }
+    const read = this.versions.peek(counters);
+    counters.forEach((counter, i) => {
+      memo.set(
+        counterName(counter),
+        read.then((versions) => (versions === 'missing' ? MISSING : (versions?.[i] ?? null))),
+      );
+    });
   }
 
   private async versionOf(counter: VersionCounter): Promise<string | null> {
@@ -106,7 +114,7 @@ export class CacheService {
       return this.readVersion(counter);
     }
     const memo = this.versionMemo();
-    const name = `${counter.scope}:${counter.id}`;
+    const name = counterName(counter);
     let version = memo.get(name);
     if (version === undefined) {
       version = this.readVersion(counter);

@@ -4,7 +4,8 @@ import type { VersionStore } from './version-store.js';
 /**
  * The real ChangeNotifier: a committed write bumps the versions its data is cached under, before
  * the write is answered, so any read that starts after the answer (on any replica) misses the
- * entries filled before it. A session's counter covers its row and its messages; an owner's
+ * entries filled before it. A session's counter covers its row and its messages (its
+ * `session-owner` counter only its existence); an owner's
  * `sessions` and `memories` counters cover their lists.
  */
 export class VersionBumpNotifier extends ChangeNotifier {
@@ -22,6 +23,15 @@ export class VersionBumpNotifier extends ChangeNotifier {
   sessionsChanged(ownerId: string, sessionId: string): Promise<void> {
     return this.versions.bump([
       { scope: 'session', id: sessionId },
+      { scope: 'sessions', id: ownerId },
+      { scope: 'search', id: ownerId },
+    ]);
+  }
+
+  sessionDeleted(ownerId: string, sessionId: string): Promise<void> {
+    return this.versions.bump([
+      { scope: 'session', id: sessionId },
+      { scope: 'session-owner', id: sessionId },
       { scope: 'sessions', id: ownerId },
       { scope: 'search', id: ownerId },
     ]);

@@ -14,6 +14,11 @@ export abstract class ChangeNotifier {
    * search). Covers that session's messages too: one bump of every counter, in one round trip.
    */
   abstract sessionsChanged(ownerId: string, sessionId: string): Promise<void>;
+  /**
+   * A session was deleted: as sessionsChanged, and the session no longer exists (its ownership,
+   * cached across writes, must not be found again).
+   */
+  abstract sessionDeleted(ownerId: string, sessionId: string): Promise<void>;
   /** An owner's long-term memories changed: one was added or deleted, or all were forgotten. */
   abstract memoriesChanged(ownerId: string): Promise<void>;
   /** An owner's preferences (custom instructions, memory extraction) changed. */
@@ -24,6 +29,7 @@ export abstract class ChangeNotifier {
 export class NoChangeNotifier extends ChangeNotifier {
   async historyChanged(): Promise<void> {}
   async sessionsChanged(): Promise<void> {}
+  async sessionDeleted(): Promise<void> {}
   async memoriesChanged(): Promise<void> {}
   async preferencesChanged(): Promise<void> {}
 }

@@ -168,8 +168,8 @@ export class SessionRepository {
     if (count === 0) {
       return false;
     }
-    // One bump: the session's counter covers its row and its messages.
-    await this.changes.sessionsChanged(ownerId, id);
+    // One bump: the session's counters cover its row, its messages and its existence.
+    await this.changes.sessionDeleted(ownerId, id);
     return true;
   }
 }

@@ -99,4 +99,42 @@ describe.each(topologies())('read-your-writes through the cache across 3 process
     const hits = after.memoryHits + after.redisHits - before.memoryHits - before.redisHits;
     expect(hits).toBeGreaterThan(USERS * ROUNDS_PER_USER);
   }, 180_000);
+
+  it('answers 404 on every process once a session is deleted, though its ownership check was cached across the writes before', async () => {
+    const failures: string[] = [];
+    await Promise.all(
+      Array.from({ length: USERS }, async (_, u) => {
+        const id = uniqueName(`del${u}`);
+        const token = await tokenFor(id);
+        const [a, b, c] = [0, 1, 2].map((k) => fx.cluster.url(u + k)) as [string, string, string];
+        const created = await http('POST', `${a}/v1/sessions`, { token, body: { title: 'doomed' } });
+        const base = `/v1/sessions/${created.body.id as string}`;
+        // Sends move the session's data counter; the reads on B and C between them keep finding
+        // the session owned (the ownership entry is not moved by them).
+        for (let round = 0; round < 3; round += 1) {
+          const sent = await http('POST', `${a}${base}/messages`, { token, body: { content: `round ${round}` } });
+          const reads = await Promise.all([
+            http('GET', `${b}${base}/messages`, { token }),
+            http('GET', `${c}${base}`, { token }),
+            http('GET', `${b}${base}`, { token }),
+          ]);
+          if (sent.status !== 202 || reads.some((read) => read.status !== 200)) {
+            failures.push(`${id} round ${round}: ${sent.status}, ${reads.map((read) => read.status).join(', ')}`);
+          }
+        }
+        expect((await http('DELETE', `${a}${base}`, { token })).status).toBe(204);
+        const after = await Promise.all([
+          http('GET', `${b}${base}/messages`, { token }),
+          http('GET', `${c}${base}/messages`, { token }),
+          http('GET', `${b}${base}`, { token }),
+          http('POST', `${c}${base}/messages`, { token, body: { content: 'after' } }),
+          http('PATCH', `${b}${base}`, { token, body: { title: 'revived' } }),
+        ]);
+        if (after.some((answer) => answer.status !== 404)) {
+          failures.push(`${id} after deletion: ${after.map((answer) => answer.status).join(', ')}`);
+        }
+      }),
+    );
+    expect(failures).toEqual([]);
+  }, 120_000);
 });

@@ -16,6 +16,7 @@ class RecordingNotifier extends ChangeNotifier {
   readonly memories: string[] = [];
   async historyChanged(): Promise<void> {}
   async sessionsChanged(): Promise<void> {}
+  async sessionDeleted(): Promise<void> {}
   async preferencesChanged(): Promise<void> {}
   async memoriesChanged(ownerId: string): Promise<void> {
     this.memories.push(ownerId);
