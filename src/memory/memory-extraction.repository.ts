@@ -22,11 +22,15 @@ export interface ExtractionSource {
   readonly messageId: string;
 }
 
+/** Records a message as extracted (`stored` 0 until facts are); no row back: it was before. */
+const CLAIM =
+  'INSERT INTO memory_extractions (message_id, owner_id) VALUES ($1, $2) ON CONFLICT (message_id) DO NOTHING RETURNING message_id';
+
 /**
- * Writes of memory extraction. One transaction per user message, under the owner's advisory lock
- * (the lock typed memories take too): the message is recorded in `memory_extractions` first, so a
- * second delivery of the same job writes nothing; deduplication, replacement and the cap see every
- * other write of the owner in order.
+ * Writes of memory extraction. The message is recorded in `memory_extractions` first, so a second
+ * delivery of the same job writes nothing. With facts to store, one transaction per user message
+ * under the owner's advisory lock (the lock typed memories take too): deduplication, replacement
+ * and the cap see every other write of the owner in order. With none, the record is all there is.
  */
 @Injectable()
 export class MemoryExtractionRepository {
@@ -45,19 +49,19 @@ export class MemoryExtractionRepository {
    * reconciler does not ask the model about it again and again.
    */
   async markExtracted(source: ExtractionSource): Promise<void> {
-    await this.db.query(
-      'INSERT INTO memory_extractions (message_id, owner_id) VALUES ($1, $2) ON CONFLICT (message_id) DO NOTHING',
-      [source.messageId, source.ownerId],
-    );
+    await this.db.query(CLAIM, [source.messageId, source.ownerId]);
   }
 
   async store(source: ExtractionSource, facts: readonly Fact[], max: number): Promise<ExtractionResult> {
+    if (facts.length === 0) {
+      // Nothing to write under the owner's lock: claiming the message is the one statement (most
+      // messages hold no durable fact).
+      const claimed: unknown[] = await this.db.query(CLAIM, [source.messageId, source.ownerId]);
+      return { first: claimed.length > 0, facts: [], replaced: 0, evicted: 0 };
+    }
     const result = await this.db.transaction(async (tx) => {
       await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`memories:${source.ownerId}`]);
-      const claimed: unknown[] = await tx.query(
-        `INSERT INTO memory_extractions (message_id, owner_id) VALUES ($1, $2) ON CONFLICT (message_id) DO NOTHING RETURNING message_id`,
-        [source.messageId, source.ownerId],
-      );
+      const claimed: unknown[] = await tx.query(CLAIM, [source.messageId, source.ownerId]);
       if (claimed.length === 0) {
         return { first: false, facts: [], replaced: 0, evicted: 0 };
       }
@@ -66,7 +70,9 @@ export class MemoryExtractionRepository {
         outcome.facts.push(await this.storeFact(tx, source, fact, max, outcome));
       }
       const stored = outcome.facts.filter((f) => f === 'stored').length;
-      await tx.query('UPDATE memory_extractions SET stored = $2 WHERE message_id = $1', [source.messageId, stored]);
+      if (stored > 0) {
+        await tx.query('UPDATE memory_extractions SET stored = $2 WHERE message_id = $1', [source.messageId, stored]);
+      }
       return outcome;
     });
     if (result.facts.includes('stored')) {

@@ -69,6 +69,21 @@ describe('memory extraction writes on PostgreSQL', () => {
     expect(await extractions.wasExtracted(source?.messageId as string)).toBe(true);
   });
 
+  it('records a message once when deliveries with and without facts run at once (one claims it, the others write nothing)', async () => {
+    const owner = `mixed-${randomUUID()}`;
+    const [empty, mixed] = await conversation(owner, 2);
+    const none = await Promise.all(Array.from({ length: 6 }, () => extractions.store(empty as ExtractionSource, [], CAP)));
+    expect(none.filter((r) => r.first)).toHaveLength(1);
+    expect(await extractions.wasExtracted(empty?.messageId as string)).toBe(true);
+    const results = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => extractions.store(mixed as ExtractionSource, i % 2 === 0 ? [] : [fact('I like coffee')], CAP)),
+    );
+    expect(results.filter((r) => r.first)).toHaveLength(1);
+    const stored = await contents(owner);
+    const winner = results.find((r) => r.first);
+    expect(stored).toEqual(winner?.facts.length === 0 ? [] : ['extracted:I like coffee']);
+  });
+
   it('deduplicates by normalised text, replaces an older extracted fact on the topic, never touches typed ones', async () => {
     const owner = `facts-${randomUUID()}`;
     const [a, b, c] = await conversation(owner, 3);
