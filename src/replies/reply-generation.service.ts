@@ -48,8 +48,9 @@ export function retryDelayMs(baseMs: number, failedTries: number, retryAfterMs =
 
 /**
  * Produces replies one session at a time, in seq order, under the session's generation lock.
- * Whoever holds the lock generates every open reply of the session, so a job that finds the lock
- * taken can return: its reply is on the holder's list. Each try is a new attempt in the database,
+ * Whoever holds the lock goes on until the session has no open reply (one reply per hold, looking
+ * again after each release), so a job that finds the lock taken can return: its reply is on the
+ * holder's list. Each try is a new attempt in the database,
  * and only the current attempt's write can finish the reply (F8).
  */
 @Injectable()
@@ -124,19 +125,20 @@ export class ReplyGenerationService implements OnModuleInit {
       if (!result.acquired) {
         return;
       }
-      // A send may have committed just as the lock was released: look once more.
+      // The next reply, or a send that committed just as the lock was released: look once more.
       if ((await this.replies.nextOpenReply(sessionId)) === null) {
         return;
       }
     }
   }
 
+  /**
+   * Generates the session's earliest open reply, then lets the lock go: the look that follows the
+   * release (generateSession) finds the next one, so a reply costs one look before and one after,
+   * not a third under the lock that would find nothing in the usual case.
+   */
   private async drain(sessionId: string, signal: AbortSignal, fence: LockFence | null): Promise<void> {
-    for (
-      let next = await this.replies.nextOpenReplyWithMode(sessionId);
-      next;
-      next = await this.replies.nextOpenReplyWithMode(sessionId)
-    ) {
+    for (let next = await this.replies.nextOpenReplyWithMode(sessionId); next; next = await this.replies.nextOpenReplyWithMode(sessionId)) {
       signal.throwIfAborted();
       const quietFor = this.coalesceWaitMs(next.reply, next.replyMode);
       if (quietFor > 0) {
@@ -145,6 +147,7 @@ export class ReplyGenerationService implements OnModuleInit {
         continue;
       }
       await this.generate(next.reply, signal, fence);
+      return;
     }
   }
 
