@@ -27,12 +27,19 @@ export class MemoryExtractionTrigger {
     @Inject(PINO_LOGGER) private readonly logger: Logger,
   ) {}
 
-  async replyCompleted(reply: MessageEntity): Promise<void> {
+  /**
+   * `answered`: the user message as the reply's prompt read it, when the caller has it; used when
+   * it is the one the reply answers (not read again), looked up otherwise.
+   */
+  async replyCompleted(reply: MessageEntity, answered?: MessageEntity): Promise<void> {
     if (reply.replyTo === null) {
       return;
     }
     try {
-      const question = await this.replies.findUserMessage(reply.replyTo);
+      const question =
+        answered?.id === reply.replyTo && answered.role === 'user'
+          ? answered
+          : await this.replies.findUserMessage(reply.replyTo);
       if (question === null) {
         return;
       }

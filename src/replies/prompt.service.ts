@@ -43,17 +43,21 @@ export class PromptService {
     private readonly summarizer: SummaryService,
   ) {}
 
-  async build(reply: MessageEntity): Promise<PromptMessage[]> {
-    const parts = await this.assemble(reply);
+  /** The prompt, and the message it answers as the branch query read it (none: no parent). */
+  async build(reply: MessageEntity): Promise<{ messages: PromptMessage[]; question: MessageEntity | undefined }> {
+    // A reply's parent is its user message: the prompt is that message's branch and nothing else.
+    const history = reply.parentId === null ? [] : await this.replies.branchEndingAt(reply.parentId, HISTORY_LIMIT);
+    const parts = await this.assemble(reply, history);
     for (const [part, messages] of Object.entries(parts)) {
       this.metrics.promptTokens.observe({ part }, messages.reduce((sum, m) => sum + estimateTokens(m.content), 0));
     }
-    return [...parts.system, ...parts.instructions, ...parts.memories, ...parts.summary, ...parts.recent];
+    return {
+      messages: [...parts.system, ...parts.instructions, ...parts.memories, ...parts.summary, ...parts.recent],
+      question: history.at(-1),
+    };
   }
 
-  private async assemble(reply: MessageEntity): Promise<Record<PromptPart, PromptMessage[]>> {
-    // A reply's parent is its user message: the prompt is that message's branch and nothing else.
-    const history = reply.parentId === null ? [] : await this.replies.branchEndingAt(reply.parentId, HISTORY_LIMIT);
+  private async assemble(reply: MessageEntity, history: readonly MessageEntity[]): Promise<Record<PromptPart, PromptMessage[]>> {
     const question = history.at(-1);
     const system: PromptMessage = { role: 'system', content: this.config.llm.systemPrompt };
     const instructions = await this.instructionsMessage(reply.ownerId);

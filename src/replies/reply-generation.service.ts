@@ -203,9 +203,10 @@ export class ReplyGenerationService implements OnModuleInit {
         return;
       }
       try {
-        const content = await this.streamReply(reply, attempt, await this.prompts.build(reply), signal, fence, onStopped);
+        const prompt = await this.prompts.build(reply);
+        const content = await this.streamReply(reply, attempt, prompt.messages, signal, fence, onStopped);
         signal.throwIfAborted();
-        await this.complete(reply, attempt, content);
+        await this.complete(reply, attempt, content, prompt.question);
         return;
       } catch (error) {
         if (signal.aborted || !(error instanceof LlmError)) {
@@ -226,14 +227,15 @@ export class ReplyGenerationService implements OnModuleInit {
     }
   }
 
-  private async complete(reply: MessageEntity, attempt: number, content: string): Promise<void> {
+  /** `question`: the message the prompt answered, as read for it (the extraction needs its text). */
+  private async complete(reply: MessageEntity, attempt: number, content: string, question: MessageEntity | undefined): Promise<void> {
     const completed = await this.replies.complete(reply.id, attempt, content);
     if (completed === null) {
       await this.fenced(reply);
       return;
     }
     await this.events.replyCompleted(completed);
-    await this.extraction.replyCompleted(completed);
+    await this.extraction.replyCompleted(completed, question);
     this.metrics.replies.inc({ outcome: 'complete' });
     this.metrics.replyLatency.observe((Date.now() - reply.createdAt.getTime()) / 1000);
     this.logger.debug({ replyId: reply.id, attempt }, 'reply completed');
