@@ -1,6 +1,5 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
-import type { IncomingMessage } from 'node:http';
 import { ClsModule } from 'nestjs-cls';
 import type { Logger } from 'pino';
 import { AdminModule } from './admin/admin.module.js';
@@ -10,7 +9,6 @@ import { ChatModule } from './chat/chat.module.js';
 import { CommonModule } from './common/common.module.js';
 import { HttpExceptionFilter } from './common/http-exception.filter.js';
 import { LoggerModule } from './common/logger.module.js';
-import { requestIdFrom, type ParleyClsStore } from './common/request-context.js';
 import { ParleyValidationPipe } from './common/validation.pipe.js';
 import { AppConfig } from './config/app-config.js';
 import { ConfigModule } from './config/config.module.js';
@@ -31,9 +29,6 @@ import { SearchModule } from './search/search.module.js';
 import { SessionModule } from './session/session.module.js';
 import { ThrottleModule } from './throttle/throttle.module.js';
 
-/** Fastify's request id (see app.setup.ts) reaches middleware on the raw request. */
-type RawRequestWithId = IncomingMessage & { id?: unknown };
-
 @Module({})
 export class AppModule {
   static forRoot(config: AppConfig, logger: Logger): DynamicModule {
@@ -44,18 +39,8 @@ export class AppModule {
         LoggerModule.forRoot(logger),
         CommonModule,
         MetricsModule,
-        ClsModule.forRoot({
-          global: true,
-          middleware: {
-            mount: true,
-            generateId: true,
-            idGenerator: (req: RawRequestWithId) =>
-              typeof req.id === 'string' ? req.id : requestIdFrom(req.headers['x-request-id']),
-            setup: (cls) => {
-              (cls as unknown as { set(key: keyof ParleyClsStore, value: number): void }).set('startedAt', Date.now());
-            },
-          },
-        }),
+        // Each request's context is opened by a Fastify hook (registerRequestContext, app.setup.ts).
+        ClsModule.forRoot({ global: true }),
         DatabaseModule,
         RedisModule,
         CacheModule,

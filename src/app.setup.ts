@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { HttpStatus } from '@nestjs/common';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { ClsService } from 'nestjs-cls';
 import { registerAccessLog } from './common/access-log.js';
 import { errorBody } from './common/http-exception.filter.js';
 import { corsOptions } from './common/cors.util.js';
@@ -14,7 +15,7 @@ import { registerSecurityHeaders } from './common/security-headers.js';
 import { registerIdNormalisation } from './common/id-params.hook.js';
 import { registerQueryTextCheck } from './common/storable-text.js';
 import { PINO_LOGGER } from './common/logger.module.js';
-import { requestIdFrom } from './common/request-context.js';
+import { registerRequestContext, requestIdFrom } from './common/request-context.js';
 import { ActiveUsersService } from './metrics/active-users.service.js';
 import { registerHttpMetrics } from './metrics/http-metrics.hook.js';
 import { MetricsService } from './metrics/metrics.service.js';
@@ -94,6 +95,7 @@ export function buildOpenApiDocument(app: NestFastifyApplication): ReturnType<ty
 export async function configureApp(app: NestFastifyApplication): Promise<void> {
   const fastify = app.getHttpAdapter().getInstance();
   const config = app.get(AppConfig);
+  registerRequestContext(fastify, app.get(ClsService));
   app.enableCors(corsOptions(config.http.corsOrigins));
   allowedMethods.register(fastify);
   fastify.addHook('onRequest', (request, reply, done) => {
