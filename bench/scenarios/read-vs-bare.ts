@@ -1,11 +1,27 @@
+import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { freePort } from '../../test/support/ports.js';
 import { REDIS_URL } from '../../test/support/services.js';
 import { round, summary, type Row, type Scenario } from '../context.js';
+import { startServer } from '../processes.js';
 import { history } from './history.js';
+
+/** The same GET served by NestJS with nothing else (bench/bare-nest.ts): the framework's floor. */
+async function startNestFloor(prefix: string): ReturnType<typeof startServer> {
+  const port = await freePort();
+  return startServer(
+    ['--import', 'tsx', join(import.meta.dirname, '../bare-nest.ts')],
+    { REDIS_URL, REDIS_KEY_PREFIX: prefix },
+    port,
+    '/ready',
+  );
+}
 
 /**
  * A cached, authenticated history read against the bare Fastify route doing one Redis GET of the
- * same body, alternated round by round in one run: the throughput ratio and the p99 ratio.
+ * same body, alternated round by round in one run: the throughput ratio and the p99 ratio. The
+ * same GET served by NestJS alone (nest-floor) is measured between them: what the framework costs
+ * before Parley adds anything.
  */
 export const readVsBare: Scenario = {
   name: 'read-vs-bare',
@@ -26,38 +42,57 @@ export const readVsBare: Scenario = {
     await redis.quit();
     const reads = history.requests(context);
     const bareRequests = [{ method: 'GET' as const, path: '/bare-body' }];
-    // Every reader's page in the cache, and both servers warm.
-    await harness.measure(context.parleyUrl, reads, { duration: 3 });
-    await harness.measure(bare.url, bareRequests, { duration: 2 });
+    const floorRequests = [{ method: 'GET' as const, path: '/bare-nest-body' }];
+    const floor = await startNestFloor(harness.prefix);
+    try {
+      // Every reader's page in the cache, and every server warm.
+      await harness.measure(context.parleyUrl, reads, { duration: 3 });
+      await harness.measure(bare.url, bareRequests, { duration: 2 });
+      await harness.measure(floor.url, floorRequests, { duration: 2 });
 
-    const rows: Row[] = [];
-    const totals = { bare: 0, parley: 0, bareP99: 0, parleyP99: 0 };
-    for (let r = 1; r <= harness.rounds; r += 1) {
-      const bareResult = await harness.measure(bare.url, bareRequests);
-      const before = await harness.cacheTally(context.parleyUrl);
-      const readResult = await harness.measure(context.parleyUrl, reads);
-      const after = await harness.cacheTally(context.parleyUrl);
-      rows.push({ round: r, target: 'bare', bodyBytes: body.length, ...summary(bareResult) });
+      const rows: Row[] = [];
+      const totals = { bare: 0, parley: 0, floor: 0, bareP99: 0, parleyP99: 0 };
+      for (let r = 1; r <= harness.rounds; r += 1) {
+        const bareResult = await harness.measure(bare.url, bareRequests);
+        const floorResult = await harness.measure(floor.url, floorRequests);
+        const before = await harness.cacheTally(context.parleyUrl);
+        const readResult = await harness.measure(context.parleyUrl, reads);
+        const after = await harness.cacheTally(context.parleyUrl);
+        const bareRate = bareResult.requests.average;
+        rows.push({ round: r, target: 'bare', bodyBytes: body.length, ...summary(bareResult) });
+        rows.push({
+          round: r,
+          target: 'nest-floor',
+          bodyBytes: body.length,
+          ...summary(floorResult),
+          ratio: round(floorResult.requests.average / bareRate),
+          p99Ratio: round(floorResult.latency.p99 / Math.max(1, bareResult.latency.p99)),
+        });
+        rows.push({
+          round: r,
+          target: 'parley-read',
+          bodyBytes: body.length,
+          ...summary(readResult),
+          ratio: round(readResult.requests.average / bareRate),
+          p99Ratio: round(readResult.latency.p99 / Math.max(1, bareResult.latency.p99)),
+          cacheHitRate: harness.hitRate(before, after),
+        });
+        totals.bare += bareRate;
+        totals.floor += floorResult.requests.average;
+        totals.parley += readResult.requests.average;
+        totals.bareP99 += bareResult.latency.p99;
+        totals.parleyP99 += readResult.latency.p99;
+      }
+      rows.push({ round: 'all', target: 'nest-floor / bare', ratio: round(totals.floor / totals.bare) });
       rows.push({
-        round: r,
-        target: 'parley-read',
-        bodyBytes: body.length,
-        ...summary(readResult),
-        ratio: round(readResult.requests.average / bareResult.requests.average),
-        p99Ratio: round(readResult.latency.p99 / Math.max(1, bareResult.latency.p99)),
-        cacheHitRate: harness.hitRate(before, after),
+        round: 'all',
+        target: 'parley-read / bare',
+        ratio: round(totals.parley / totals.bare),
+        p99Ratio: round(totals.parleyP99 / Math.max(1, totals.bareP99)),
       });
-      totals.bare += bareResult.requests.average;
-      totals.parley += readResult.requests.average;
-      totals.bareP99 += bareResult.latency.p99;
-      totals.parleyP99 += readResult.latency.p99;
+      return rows;
+    } finally {
+      await floor.stop();
     }
-    rows.push({
-      round: 'all',
-      target: 'parley-read / bare',
-      ratio: round(totals.parley / totals.bare),
-      p99Ratio: round(totals.parleyP99 / Math.max(1, totals.bareP99)),
-    });
-    return rows;
   },
 };
