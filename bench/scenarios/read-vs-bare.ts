@@ -59,24 +59,17 @@ export const readVsBare: Scenario = {
         const readResult = await harness.measure(context.parleyUrl, reads);
         const after = await harness.cacheTally(context.parleyUrl);
         const bareRate = bareResult.requests.average;
+        const againstBare = (target: string, result: typeof bareResult): Row => ({
+          round: r,
+          target,
+          bodyBytes: body.length,
+          ...summary(result),
+          ratio: round(result.requests.average / bareRate),
+          p99Ratio: round(result.latency.p99 / Math.max(1, bareResult.latency.p99)),
+        });
         rows.push({ round: r, target: 'bare', bodyBytes: body.length, ...summary(bareResult) });
-        rows.push({
-          round: r,
-          target: 'nest-floor',
-          bodyBytes: body.length,
-          ...summary(floorResult),
-          ratio: round(floorResult.requests.average / bareRate),
-          p99Ratio: round(floorResult.latency.p99 / Math.max(1, bareResult.latency.p99)),
-        });
-        rows.push({
-          round: r,
-          target: 'parley-read',
-          bodyBytes: body.length,
-          ...summary(readResult),
-          ratio: round(readResult.requests.average / bareRate),
-          p99Ratio: round(readResult.latency.p99 / Math.max(1, bareResult.latency.p99)),
-          cacheHitRate: harness.hitRate(before, after),
-        });
+        rows.push(againstBare('nest-floor', floorResult));
+        rows.push({ ...againstBare('parley-read', readResult), cacheHitRate: harness.hitRate(before, after) });
         totals.bare += bareRate;
         totals.floor += floorResult.requests.average;
         totals.parley += readResult.requests.average;

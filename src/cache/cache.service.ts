@@ -223,6 +223,7 @@ export class CacheService {
       }
       return CacheEntry.unserialised(value);
     }
+    // This caller keeps the value it loaded; the tier keeps the JSON alone (CacheEntry.stored).
     const entry = new CacheEntry(value, json);
     if (Buffer.byteLength(json) > this.config.cache.maxEntryBytes) {
       // Served, never stored: one user's large pages must not fill the shared Redis.
@@ -232,7 +233,7 @@ export class CacheService {
       }
       return entry;
     }
-    this.memory.set(key, entry);
+    this.memory.set(key, CacheEntry.stored(json, options.revive));
     this.updateSizeGauges();
     this.metrics.cacheFills.inc();
     if (this.shared !== null) {
@@ -248,8 +249,7 @@ export class CacheService {
   }
 
   private remember<T>(key: string, json: string, options: LoadOptions<T>): CacheEntry<T> {
-    const parsed: unknown = JSON.parse(json);
-    const entry = new CacheEntry<T>(options.revive ? options.revive(parsed) : (parsed as T), json);
+    const entry = CacheEntry.stored(json, options.revive);
     this.memory.set(key, entry);
     this.updateSizeGauges();
     return entry;

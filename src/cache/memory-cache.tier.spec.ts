@@ -66,5 +66,21 @@ describe('MemoryCacheTier', () => {
     expect(new CacheEntry(JSON.parse(JSON.stringify(body)), JSON.stringify(body)).json).toBe(
       JSON.stringify(body),
     );
+    expect(CacheEntry.stored(JSON.stringify(body)).etag).toBe(etagOf(body));
+  });
+
+  it('keeps a stored entry as its JSON and decodes it, once and revived, only when its value is asked for', () => {
+    const json = JSON.stringify({ at: '2026-01-02T03:04:05.000Z' });
+    let revived = 0;
+    const stored = CacheEntry.stored(json, (parsed) => {
+      revived += 1;
+      return { at: new Date((parsed as { at: string }).at) };
+    });
+    expect(stored.isSerialised).toBe(true);
+    expect(stored.json).toBe(json);
+    expect(revived).toBe(0);
+    expect(stored.value.at.getTime()).toBe(Date.UTC(2026, 0, 2, 3, 4, 5));
+    expect(stored.value).toBe(stored.value);
+    expect(revived).toBe(1);
   });
 });

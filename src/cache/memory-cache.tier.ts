@@ -1,18 +1,46 @@
 import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 
-/** A value as both tiers hold it: decoded for use, its JSON for Redis and for the ETag. */
+/**
+ * A value as both tiers hold it: its JSON for Redis, for the ETag and for the routes that send it
+ * as it is, and the decoded value for those that use it.
+ */
 export class CacheEntry<T = unknown> {
   private tag: string | undefined;
+  private decoded: { readonly value: T } | undefined;
+  private revive: ((parsed: unknown) => T) | undefined;
 
   constructor(
-    readonly value: T,
+    value: T,
     private serialised: string | undefined,
-  ) {}
+  ) {
+    this.decoded = { value };
+  }
 
   /** A value read from the database and not stored: serialised only if someone asks. */
   static unserialised<T>(value: T): CacheEntry<T> {
     return new CacheEntry(value, undefined);
+  }
+
+  /**
+   * A stored value kept as its JSON alone, decoded (and then kept) only when someone asks for the
+   * value: the entries of the routes that send the JSON as it is (a history page) never hold a
+   * decoded copy, which would about double what the tier keeps alive on the heap (and go uncounted
+   * by CACHE_MAX_BYTES, which measures the JSON).
+   */
+  static stored<T>(json: string, revive?: (parsed: unknown) => T): CacheEntry<T> {
+    const entry = new CacheEntry<T>(undefined as T, json);
+    entry.decoded = undefined;
+    entry.revive = revive;
+    return entry;
+  }
+
+  get value(): T {
+    if (this.decoded === undefined) {
+      const parsed: unknown = JSON.parse(this.serialised as string);
+      this.decoded = { value: this.revive ? this.revive(parsed) : (parsed as T) };
+    }
+    return this.decoded.value;
   }
 
   /** Whether the JSON is at hand already (every stored entry): it can be sent as it is. */
