@@ -16,7 +16,7 @@ export interface LoadOptions<T> {
 
 const POLL_MS = 10;
 
-/** A prefetched version whose counter did not exist yet (see prefetchSessionVersion). */
+/** A prefetched version whose counter did not exist yet (see prefetchSessionVersions). */
 const MISSING = '\u0000missing';
 
 function counterName(counter: VersionCounter): string {
@@ -89,7 +89,7 @@ export class CacheService {
    * counter that does not exist yet is created by the look-up, once the request got that far (it
    * may still be refused by its limit or its ownership check).
    */
-  prefetchSessionVersion(sessionId: string): void {
+  prefetchSessionVersions(sessionId: string): void {
     if (!this.enabled || !this.cls.isActive()) {
       return;
     }

@@ -50,8 +50,8 @@ export function retryDelayMs(baseMs: number, failedTries: number, retryAfterMs =
  * Produces replies one session at a time, in seq order, under the session's generation lock.
  * Whoever holds the lock goes on until the session has no open reply (one reply per hold, looking
  * again after each release), so a job that finds the lock taken can return: its reply is on the
- * holder's list. Each try is a new attempt in the database,
- * and only the current attempt's write can finish the reply (F8).
+ * holder's list. Each try is a new attempt in the database, and only the current attempt's write
+ * can finish the reply (F8).
  */
 @Injectable()
 export class ReplyGenerationService implements OnModuleInit {
@@ -138,7 +138,11 @@ export class ReplyGenerationService implements OnModuleInit {
    * not a third under the lock that would find nothing in the usual case.
    */
   private async drain(sessionId: string, signal: AbortSignal, fence: LockFence | null): Promise<void> {
-    for (let next = await this.replies.nextOpenReplyWithMode(sessionId); next; next = await this.replies.nextOpenReplyWithMode(sessionId)) {
+    for (
+      let next = await this.replies.nextOpenReplyWithMode(sessionId);
+      next;
+      next = await this.replies.nextOpenReplyWithMode(sessionId)
+    ) {
       signal.throwIfAborted();
       const quietFor = this.coalesceWaitMs(next.reply, next.replyMode);
       if (quietFor > 0) {

@@ -104,9 +104,9 @@ export class ParleyThrottlerGuard extends ThrottlerGuard {
     const retry = name === 'sends' && this.isIdempotentSend(context) && (await this.isRecognisedRetry(request));
     const sessionId = request.params?.sessionId;
     if (sessionId !== undefined && isUuid(sessionId)) {
-      // Its ownership check and its cache look-ups need the session's version: read in the same
+      // Its ownership check and its cache look-ups need the session's versions: read in the same
       // round trip to Redis as the limit below.
-      this.cache?.prefetchSessionVersion(sessionId);
+      this.cache?.prefetchSessionVersions(sessionId);
     }
     const record = retry
       ? await this.store.peek(key, ttl, limit)

@@ -180,7 +180,7 @@ describe('rate limits shared by three replicas', () => {
     // waits until the request is let in, so refused requests cannot fill Redis with counters.
     const reader = await tokenFor(uniqueName('reader'));
     const redis = new Redis(fx.env.REDIS_URL as string);
-    const counterKey = (sessionId: string): string => `${fx.env.REDIS_KEY_PREFIX}:cache:v:session:${sessionId}`;
+    const counterKey = (sessionId: string, scope = 'session'): string => `${fx.env.REDIS_KEY_PREFIX}:cache:v:${scope}:${sessionId}`;
     try {
       const own = await insertSession(fx.db, reader);
       const reads = await Promise.all(
@@ -188,13 +188,15 @@ describe('rate limits shared by three replicas', () => {
       );
       expect(statuses(reads)).toEqual({ 200: 300, 429: 20 });
       expect(await redis.exists(counterKey(own))).toBe(1);
+      expect(await redis.exists(counterKey(own, 'session-owner'))).toBe(1);
 
       const strangers = Array.from({ length: 30 }, () => randomUUID());
       const refused = await Promise.all(
         strangers.map((id, i) => http('GET', `${fx.cluster.url(i)}/v1/sessions/${id}/messages`, { token: reader })),
       );
       expect(statuses(refused)).toEqual({ 429: 30 });
-      expect(await redis.exists(...strangers.map(counterKey))).toBe(0);
+      expect(await redis.exists(...strangers.map((id) => counterKey(id)))).toBe(0);
+      expect(await redis.exists(...strangers.map((id) => counterKey(id, 'session-owner')))).toBe(0);
     } finally {
       await redis.quit();
     }
