@@ -1,6 +1,5 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
-import { ClsModule } from 'nestjs-cls';
 import type { Logger } from 'pino';
 import { AdminModule } from './admin/admin.module.js';
 import { AuthModule } from './auth/auth.module.js';
@@ -9,6 +8,7 @@ import { ChatModule } from './chat/chat.module.js';
 import { CommonModule } from './common/common.module.js';
 import { HttpExceptionFilter } from './common/http-exception.filter.js';
 import { LoggerModule } from './common/logger.module.js';
+import { RequestContextModule } from './common/request-context.module.js';
 import { ParleyValidationPipe } from './common/validation.pipe.js';
 import { AppConfig } from './config/app-config.js';
 import { ConfigModule } from './config/config.module.js';
@@ -40,7 +40,7 @@ export class AppModule {
         CommonModule,
         MetricsModule,
         // Each request's context is opened by a Fastify hook (registerRequestContext, app.setup.ts).
-        ClsModule.forRoot({ global: true }),
+        RequestContextModule,
         DatabaseModule,
         RedisModule,
         CacheModule,

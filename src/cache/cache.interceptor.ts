@@ -9,6 +9,7 @@ import {
   type CacheKind,
   type CacheParamValue,
 } from './cache-key.builder.js';
+import { etagOf, ifNoneMatchHits } from '../common/etag.util.js';
 import { RouteMetadata } from '../common/route-metadata.js';
 import { CacheService } from './cache.service.js';
 
@@ -22,7 +23,7 @@ export interface CachedOptions {
    * other parameter is not cached (it is left to validation).
    */
   query?: readonly string[];
-  /** Adds an ETag (If-None-Match answers 304), taken from the cached JSON rather than recomputed. */
+  /** Adds an ETag (If-None-Match answers 304), kept with the cached entry rather than recomputed. */
   etag?: boolean;
 }
 
@@ -62,7 +63,12 @@ function isStringArray(value: unknown): value is string[] {
   return Array.isArray(value) && value.every((item) => typeof item === 'string');
 }
 
-/** Serves a @Cached() route from the cache, filling it from the handler on a miss. */
+/**
+ * Serves a @Cached() route from the cache, filling it from the handler on a miss. With `etag`, it
+ * also answers the conditional request: the entry keeps its tag, and a matching If-None-Match is a
+ * 304 without a body. One interceptor rather than the cache's and the ETag's: each layer of Nest's
+ * interceptor chain costs every read an async resource, deferred observables and a merge.
+ */
 @Injectable()
 export class CacheInterceptor implements NestInterceptor {
   private readonly cached: RouteMetadata<CachedOptions>;
@@ -78,23 +84,37 @@ export class CacheInterceptor implements NestInterceptor {
     const options = this.cached.get(context);
     const http = context.switchToHttp();
     const request = http.getRequest<CacheableRequest>();
+    const reply = http.getResponse<FastifyReply>();
     const spec = options === undefined ? null : specFor(options, request);
     if (options === undefined || spec === null) {
-      return next.handle();
+      // Not cacheable as it stands (validation answers most of these): tagged from its own body.
+      const handled = next.handle();
+      return options?.etag === true ? handled.pipe(map((body) => conditional(request, reply, etagOf(body), body))) : handled;
     }
     const load = (): Promise<unknown> => lastValueFrom(next.handle(), { defaultValue: undefined });
     return from(this.cache.getOrLoad(spec, load)).pipe(
       map((entry) => {
-        if (options.etag === true) {
-          request.responseEtag = entry.etag;
-        }
+        let body: unknown = entry.value;
         if (entry.isSerialised) {
           // The JSON the entry was stored as is the body: Fastify sends a JSON string as it is.
-          void http.getResponse<FastifyReply>().type(JSON_TYPE);
-          return entry.json;
+          void reply.type(JSON_TYPE);
+          body = entry.json;
         }
-        return entry.value;
+        return options.etag === true ? conditional(request, reply, entry.etag, body) : body;
       }),
     );
   }
+}
+
+/**
+ * Tags the answer (a hash of its JSON: equal bodies, equal tags, whichever replica or tier answers)
+ * and turns it into a 304 without a body when If-None-Match names that tag.
+ */
+function conditional(request: FastifyRequest, reply: FastifyReply, etag: string, body: unknown): unknown {
+  void reply.header('etag', etag).header('cache-control', 'private, no-cache');
+  if (ifNoneMatchHits(request.headers['if-none-match'], etag)) {
+    void reply.status(304);
+    return undefined;
+  }
+  return body;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { etagOf } from '../common/etag.interceptor.js';
+import { etagOf } from '../common/etag.util.js';
 import { CacheEntry, MemoryCacheTier } from './memory-cache.tier.js';
 
 const entry = (value: unknown): CacheEntry => new CacheEntry(value, JSON.stringify(value));

@@ -56,7 +56,7 @@ export class CacheEntry<T = unknown> {
     return this.serialised;
   }
 
-  /** Same as etagOf(value) (common/etag.interceptor.ts): a hash of the JSON the client receives. */
+  /** Same as etagOf(value) (common/etag.util.ts): a hash of the JSON the client receives. */
   get etag(): string {
     this.tag ??= `W/"${createHash('sha1').update(this.json).digest('base64url')}"`;
     return this.tag;

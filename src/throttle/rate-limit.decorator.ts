@@ -1,6 +1,7 @@
-import { applyDecorators, SetMetadata } from '@nestjs/common';
+import { applyDecorators, SetMetadata, UseInterceptors } from '@nestjs/common';
 import { ApiServiceUnavailableResponse, ApiTooManyRequestsResponse } from '@nestjs/swagger';
 import { ErrorResponseDto } from '../common/error-response.dto.js';
+import { SendQuotaRefundInterceptor } from './send-quota-refund.interceptor.js';
 
 export type RateLimitName = 'sends' | 'reads' | 'dev-tokens';
 export const RATE_LIMIT = 'parley:rate-limit';
@@ -24,11 +25,14 @@ const RATE_LIMIT_HEADERS = {
 /**
  * Puts a route (or every route of a controller) under one named limit and documents the answers
  * that come with it: 429 `rate_limited` and 503 `overloaded`, both with `Retry-After`. Routes
- * without it (health, metrics, docs) are never limited.
+ * without it (health, metrics, docs) are never limited. A `sends` route also gets the interceptor
+ * that gives a free refusal's hit back; no other route can be charged a send, and an interceptor
+ * on every route would cost every read a layer of Nest's interceptor chain.
  */
 export const RateLimit = (name: RateLimitName): MethodDecorator & ClassDecorator =>
   applyDecorators(
     SetMetadata(RATE_LIMIT, name),
+    ...(name === 'sends' ? [UseInterceptors(SendQuotaRefundInterceptor)] : []),
     ApiTooManyRequestsResponse({
       type: ErrorResponseDto,
       description:

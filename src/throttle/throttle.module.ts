@@ -1,5 +1,5 @@
 import { Module, type DynamicModule, type ModuleMetadata } from '@nestjs/common';
-import { APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
+import { APP_GUARD } from '@nestjs/core';
 import { ThrottlerModule, type ThrottlerModuleOptions } from '@nestjs/throttler';
 import type { Logger } from 'pino';
 import { PINO_LOGGER } from '../common/logger.module.js';
@@ -8,7 +8,6 @@ import { CacheModule } from '../cache/cache.module.js';
 import { RedisService } from '../redis/redis.service.js';
 import { ParleyThrottlerGuard } from './parley-throttler.guard.js';
 import { RedisThrottlerStorage } from './redis-throttler.storage.js';
-import { SendQuotaRefundInterceptor } from './send-quota-refund.interceptor.js';
 
 /**
  * The three named limits of the contract, each over RATE_LIMIT_WINDOW_MS (a minute by default).
@@ -48,7 +47,6 @@ export class ThrottleModule {
       ],
       providers: [
         { provide: APP_GUARD, useClass: ParleyThrottlerGuard },
-        { provide: APP_INTERCEPTOR, useClass: SendQuotaRefundInterceptor },
       ],
     };
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { etagOf, ifNoneMatchHits } from './etag.interceptor.js';
+import { etagOf, ifNoneMatchHits } from './etag.util.js';
 
 describe('If-None-Match (weak comparison)', () => {
   const etag = etagOf({ items: [] });
