@@ -96,9 +96,9 @@ export class CacheInterceptor implements NestInterceptor {
       map((entry) => {
         let body: unknown = entry.value;
         if (entry.isSerialised) {
-          // The JSON the entry was stored as is the body: Fastify sends a JSON string as it is.
+          // The JSON the entry was stored as is the body: Fastify sends its bytes as they are.
           void reply.type(JSON_TYPE);
-          body = entry.json;
+          body = entry.body;
         }
         return options.etag === true ? conditional(request, reply, entry.etag, body) : body;
       }),

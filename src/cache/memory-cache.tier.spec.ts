@@ -69,6 +69,19 @@ describe('MemoryCacheTier', () => {
     expect(CacheEntry.stored(JSON.stringify(body)).etag).toBe(etagOf(body));
   });
 
+  it('keeps a stored entry as its UTF-8 bytes, in a buffer of their own, and sends those bytes', () => {
+    const json = JSON.stringify({ items: [{ content: 'héllo' }] });
+    const stored = CacheEntry.stored(json);
+    expect(stored.body.equals(Buffer.from(json))).toBe(true);
+    // Not a slice of Node's shared pool: the entry would keep the whole 8 KB slab alive.
+    expect(stored.body.byteOffset).toBe(0);
+    expect(stored.body.buffer.byteLength).toBe(Buffer.byteLength(json));
+    expect(stored.bytes).toBe(Buffer.byteLength(json) + 64);
+    const fresh = new CacheEntry(JSON.parse(json), json);
+    expect(fresh.body.equals(stored.body)).toBe(true);
+    expect(fresh.etag).toBe(stored.etag);
+  });
+
   it('keeps a stored entry as its JSON and decodes it, once and revived, only when its value is asked for', () => {
     const json = JSON.stringify({ at: '2026-01-02T03:04:05.000Z' });
     let revived = 0;

@@ -9,6 +9,8 @@ export class CacheEntry<T = unknown> {
   private tag: string | undefined;
   private decoded: { readonly value: T } | undefined;
   private revive: ((parsed: unknown) => T) | undefined;
+  /** The JSON's UTF-8 bytes: what a stored entry keeps, and the body a route sends as it is. */
+  private encoded: Buffer | undefined;
 
   constructor(
     value: T,
@@ -23,21 +25,23 @@ export class CacheEntry<T = unknown> {
   }
 
   /**
-   * A stored value kept as its JSON alone, decoded (and then kept) only when someone asks for the
-   * value: the entries of the routes that send the JSON as it is (a history page) never hold a
-   * decoded copy, which would about double what the tier keeps alive on the heap (and go uncounted
-   * by CACHE_MAX_BYTES, which measures the JSON).
+   * A stored value kept as its JSON's bytes alone, decoded (and then kept) only when someone asks
+   * for the value: the entries of the routes that send the JSON as it is (a history page) never
+   * hold a decoded copy or a string, which would about double what the tier keeps on the heap (and
+   * go uncounted by CACHE_MAX_BYTES). The bytes live outside the JavaScript heap, and a body sent
+   * from them is written to the socket as it is: no string joined to the headers, no encoding.
    */
   static stored<T>(json: string, revive?: (parsed: unknown) => T): CacheEntry<T> {
-    const entry = new CacheEntry<T>(undefined as T, json);
+    const entry = new CacheEntry<T>(undefined as T, undefined);
     entry.decoded = undefined;
     entry.revive = revive;
+    entry.encoded = encode(json);
     return entry;
   }
 
   get value(): T {
     if (this.decoded === undefined) {
-      const parsed: unknown = JSON.parse(this.serialised as string);
+      const parsed: unknown = JSON.parse(this.json);
       this.decoded = { value: this.revive ? this.revive(parsed) : (parsed as T) };
     }
     return this.decoded.value;
@@ -45,26 +49,48 @@ export class CacheEntry<T = unknown> {
 
   /** Whether the JSON is at hand already (every stored entry): it can be sent as it is. */
   get isSerialised(): boolean {
-    return this.serialised !== undefined;
+    return this.serialised !== undefined || this.encoded !== undefined;
   }
 
   get json(): string {
-    if (this.serialised === undefined) {
-      const json: string | undefined = JSON.stringify(this.value);
-      this.serialised = json ?? '';
+    if (this.serialised !== undefined) {
+      return this.serialised;
     }
+    if (this.encoded !== undefined) {
+      // A stored entry keeps its bytes only: rarely asked (a decode, a test).
+      return this.encoded.toString('utf8');
+    }
+    const json: string | undefined = JSON.stringify(this.value);
+    this.serialised = json ?? '';
     return this.serialised;
+  }
+
+  /** The JSON as the UTF-8 bytes a response carries. */
+  get body(): Buffer {
+    this.encoded ??= encode(this.json);
+    return this.encoded;
   }
 
   /** Same as etagOf(value) (common/etag.util.ts): a hash of the JSON the client receives. */
   get etag(): string {
-    this.tag ??= `W/"${createHash('sha1').update(this.json).digest('base64url')}"`;
+    this.tag ??= `W/"${createHash('sha1').update(this.encoded ?? this.json).digest('base64url')}"`;
     return this.tag;
   }
 
+  /** What the entry holds: its bytes, or (not stored) its JSON string at two bytes a character. */
   get bytes(): number {
-    return this.json.length * 2 + 64;
+    return (this.encoded === undefined ? this.json.length * 2 : this.encoded.length) + 64;
   }
+}
+
+/**
+ * The bytes in a buffer of their own: a small Buffer.from() is a slice of a shared 8 KB pool, and
+ * a cache entry that held one would keep the whole slab alive.
+ */
+function encode(json: string): Buffer {
+  const bytes = Buffer.allocUnsafeSlow(Buffer.byteLength(json));
+  bytes.write(json, 'utf8');
+  return bytes;
 }
 
 export interface MemoryTierOptions {
