@@ -29,7 +29,8 @@ const SUMMARY_MIN_LEFT_OUT = 4;
  * Builds what the model is sent: the system prompt, the user's custom instructions, their memories (from the memory
  * hook), the summary of the branch's older messages when there is one, then as many of the most
  * recent messages (newer than the summary) as fit LLM_PROMPT_TOKEN_BUDGET. The message being
- * answered is always included.
+ * answered is always included. A branch that fits whole is sent whole, without a summary even if
+ * an earlier, tighter budget made one.
  */
 @Injectable()
 export class PromptService {
@@ -69,7 +70,8 @@ export class PromptService {
     budget -= estimateTokens(question.content);
     const memory = await this.memoryMessage(reply.ownerId, question.content, Math.max(0, budget) * MEMORY_SHARE);
     budget -= memory ? estimateTokens(memory.content) : 0;
-    const summary = await this.summaryMessage(reply.sessionId, history, budget);
+    // A whole branch that fits needs no summary: none is looked for (one query less per reply).
+    const summary = fitsWhole(history, budget) ? undefined : await this.summaryMessage(reply.sessionId, history, budget);
     budget -= summary ? estimateTokens(summary.message.content) : 0;
     const covered = summary?.throughSeq ?? 0;
     const recent: MessageEntity[] = [question];
@@ -138,6 +140,18 @@ export class PromptService {
     }
     return kept.length === 0 ? undefined : { role: 'system', content: `What you know about the user:\n${kept.map((m) => `- ${m}`).join('\n')}` };
   }
+}
+
+/** Whether every message of the branch before the question (history's last) fits the budget. */
+function fitsWhole(history: readonly MessageEntity[], budget: number): boolean {
+  let cost = 0;
+  for (let i = 0; i < history.length - 1; i += 1) {
+    cost += estimateTokens((history[i] as MessageEntity).content);
+    if (cost > budget) {
+      return false;
+    }
+  }
+  return true;
 }
 
 export { estimateTokens };
