@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
+import { etagOfJson } from '../common/etag.util.js';
 
 /**
  * A value as both tiers hold it: its JSON for Redis, for the ETag and for the routes that send it
@@ -71,9 +71,9 @@ export class CacheEntry<T = unknown> {
     return this.encoded;
   }
 
-  /** Same as etagOf(value) (common/etag.util.ts): a hash of the JSON the client receives. */
+  /** A hash of the JSON the client receives (equal to etagOf(value)). */
   get etag(): string {
-    this.tag ??= `W/"${createHash('sha1').update(this.encoded ?? this.json).digest('base64url')}"`;
+    this.tag ??= etagOfJson(this.encoded ?? this.json);
     return this.tag;
   }
 

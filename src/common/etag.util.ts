@@ -2,7 +2,12 @@ import { createHash } from 'node:crypto';
 
 /** A weak entity tag derived from the body: a hash of its JSON. */
 export function etagOf(body: unknown): string {
-  return `W/"${createHash('sha1').update(JSON.stringify(body)).digest('base64url')}"`;
+  return etagOfJson(JSON.stringify(body));
+}
+
+/** The same tag from the JSON itself, as a string or as its UTF-8 bytes (both hash alike). */
+export function etagOfJson(json: string | Buffer): string {
+  return `W/"${createHash('sha1').update(json).digest('base64url')}"`;
 }
 
 /** An entity tag without its weakness marker: `W/"x"` and `"x"` are the same tag to a weak comparison. */

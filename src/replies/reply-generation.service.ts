@@ -120,7 +120,7 @@ export class ReplyGenerationService implements OnModuleInit {
       const result = await this.locks.tryWithLock(
         `reply-generation:${sessionId}`,
         { ttlMs: this.config.replies.lockTtlMs },
-        (lost, fence) => this.drain(sessionId, AbortSignal.any([lost, stop]), fence),
+        (lost, fence) => this.generateNext(sessionId, AbortSignal.any([lost, stop]), fence),
       );
       if (!result.acquired) {
         return;
@@ -137,21 +137,18 @@ export class ReplyGenerationService implements OnModuleInit {
    * release (generateSession) finds the next one, so a reply costs one look before and one after,
    * not a third under the lock that would find nothing in the usual case.
    */
-  private async drain(sessionId: string, signal: AbortSignal, fence: LockFence | null): Promise<void> {
-    for (
-      let next = await this.replies.nextOpenReplyWithMode(sessionId);
-      next;
-      next = await this.replies.nextOpenReplyWithMode(sessionId)
-    ) {
+  private async generateNext(sessionId: string, signal: AbortSignal, fence: LockFence | null): Promise<void> {
+    let next = await this.replies.nextOpenReplyWithMode(sessionId);
+    while (next !== null) {
       signal.throwIfAborted();
       const quietFor = this.coalesceWaitMs(next.reply, next.replyMode);
-      if (quietFor > 0) {
-        // A message sent meanwhile supersedes this reply; the next look finds the one answering both.
-        await sleep(quietFor, undefined, { signal });
-        continue;
+      if (quietFor <= 0) {
+        await this.generate(next.reply, signal, fence);
+        return;
       }
-      await this.generate(next.reply, signal, fence);
-      return;
+      // A message sent meanwhile supersedes this reply; the next look finds the one answering both.
+      await sleep(quietFor, undefined, { signal });
+      next = await this.replies.nextOpenReplyWithMode(sessionId);
     }
   }
 
