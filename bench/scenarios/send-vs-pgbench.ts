@@ -18,9 +18,9 @@ const key = `'pgb-' || :client_id || '-' || :k`;
  * The statements of a plain send (MessageRepository.appendExchange: no parent named, an
  * idempotency key, reply mode `each`), in their order and grouped as Parley sends them: the
  * opening with its timeouts pipelined (the pool's client), then the two locks and the reads under
- * them pipelined, then the seq allocation, the insert and the commit. pgbench cannot keep a
- * result (\gset) inside a pipeline, so the insert finds the parent by its seq (the message just
- * before the new ones) instead of taking the pipelined read's answer. Sessions and users are the
+ * them pipelined, then the seq allocation with the insert (one statement), and the commit. pgbench
+ * cannot keep a result (\gset) inside a pipeline, so the insert finds the parent by its seq (the
+ * message just before the new ones) instead of taking the pipelined read's answer. Sessions and users are the
  * bench's own (`pgbench-<n>`, `bench-user-<n>`).
  */
 export const SEND_TRANSACTION_SCRIPT = `\\set n random(0, :users - 1)
@@ -36,8 +36,7 @@ SELECT ${MESSAGE_COLUMNS} FROM messages WHERE session_id = ${session} AND (clien
 SELECT id FROM messages WHERE session_id = ${session} ORDER BY seq DESC LIMIT 1;
 SELECT count(*)::int AS open FROM (SELECT 1 FROM messages WHERE owner_id = ${owner} AND status IN ('pending', 'streaming') LIMIT :max_pending) open_replies;
 \\endpipeline
-UPDATE sessions SET last_seq = last_seq + 2, message_count = message_count + 2, updated_at = date_trunc('milliseconds', now()) WHERE id = ${session} RETURNING last_seq \\gset
-INSERT INTO messages (id, session_id, owner_id, seq, role, content, status, reply_to, parent_id, client_message_id, request_id) VALUES (md5('pgb-m-' || :client_id || '-' || :k)::uuid, ${session}, ${owner}, :last_seq - 1, 'user', 'How far is the moon?', 'complete', NULL, (SELECT id FROM messages WHERE session_id = ${session} AND seq = :last_seq - 2), ${key}, 'pgbench'), (md5('pgb-r-' || :client_id || '-' || :k)::uuid, ${session}, ${owner}, :last_seq, 'assistant', '', 'pending', md5('pgb-m-' || :client_id || '-' || :k)::uuid, md5('pgb-m-' || :client_id || '-' || :k)::uuid, NULL, 'pgbench') RETURNING ${MESSAGE_COLUMNS};
+WITH seqs AS (UPDATE sessions SET last_seq = last_seq + 2, message_count = message_count + 2, updated_at = date_trunc('milliseconds', now()) WHERE id = ${session} RETURNING last_seq) INSERT INTO messages (id, session_id, owner_id, seq, role, content, status, reply_to, parent_id, client_message_id, request_id) SELECT exchange.* FROM seqs CROSS JOIN LATERAL (VALUES (md5('pgb-m-' || :client_id || '-' || :k)::uuid, ${session}, ${owner}, seqs.last_seq - 1, 'user', 'How far is the moon?', 'complete', NULL::uuid, (SELECT id FROM messages WHERE session_id = ${session} AND seq = seqs.last_seq - 2), ${key}, 'pgbench'), (md5('pgb-r-' || :client_id || '-' || :k)::uuid, ${session}, ${owner}, seqs.last_seq, 'assistant', '', 'pending', md5('pgb-m-' || :client_id || '-' || :k)::uuid, md5('pgb-m-' || :client_id || '-' || :k)::uuid, NULL, 'pgbench')) AS exchange RETURNING ${MESSAGE_COLUMNS};
 COMMIT;
 `;
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import { ChangeNotifier } from '../common/change-notifier.port.js';
-import { SessionRepository } from '../session/session.repository.js';
+import { allocateSeqsSql, SessionRepository } from '../session/session.repository.js';
 import { SendRetryDetector } from '../throttle/send-retry.port.js';
 import { sessionIdForKey } from './idempotent-session.util.js';
 import type { BranchMessage, MessageEntity } from '../conversation/message.entity.js';
@@ -206,18 +206,17 @@ export class MessageRepository extends SendRetryDetector {
    * database and returned ascending; one row more than `limit` tells that there is an older page.
    * Parents always have a smaller seq than their children, so walking up from the leaf visits the
    * branch in descending seq. Null when `leafId` is not a message of this session.
+   *
+   * One statement, the leaf found inside it: a history read that misses the cache costs one round
+   * trip and one pooled connection's turn. Only an empty page asked for by `leafId` needs a
+   * second look, to tell a leaf above `beforeSeq` from one that is not there.
    */
   async listBranch(sessionId: string, leafId: string | null, limit: number, beforeSeq: number | null): Promise<BranchMessage[] | null> {
-    const leaf: Array<{ id: string }> =
-      leafId === null
-        ? await this.db.query('SELECT id FROM messages WHERE session_id = $1 ORDER BY seq DESC LIMIT 1', [sessionId])
-        : await this.db.query('SELECT id FROM messages WHERE session_id = $1 AND id = $2', [sessionId, leafId]);
-    if (leaf[0] === undefined) {
-      return leafId === null ? [] : null;
-    }
     const rows: Array<MessageRow & { sibling_count: number; sibling_index: number }> = await this.db.query(
       `WITH RECURSIVE branch AS (
-         SELECT id, parent_id, seq FROM messages WHERE id = $2
+         SELECT id, parent_id, seq FROM messages
+         WHERE session_id = $1
+           AND id = COALESCE($2::uuid, (SELECT id FROM messages WHERE session_id = $1 ORDER BY seq DESC LIMIT 1))
          UNION ALL
          -- One primary-key lookup per step whatever the statistics say (a join may be planned as a
          -- scan of the whole session per step).
@@ -239,8 +238,11 @@ export class MessageRepository extends SendRetryDetector {
          ) counted
        ) siblings
        WHERE m.id IN (SELECT id FROM page) ORDER BY m.seq ASC`,
-      [sessionId, leaf[0].id, beforeSeq, limit + 1],
+      [sessionId, leafId, beforeSeq, limit + 1],
     );
+    if (rows.length === 0 && leafId !== null && (await this.findInSession(sessionId, leafId)) === null) {
+      return null;
+    }
     return rows.map((row) => ({ ...toMessage(row), siblingCount: row.sibling_count, siblingIndex: row.sibling_index }));
   }
 
@@ -279,18 +281,26 @@ export class MessageRepository extends SendRetryDetector {
     return (rows[0]?.open ?? 0) >= max;
   }
 
+  /**
+   * The seq allocation and the insert in one statement (one round trip while the session's row
+   * lock is held): the message takes the first of the two seqs, its pending reply the second.
+   */
   private async insertExchange(tx: EntityManager, input: AppendExchangeInput, parentId: string | null): Promise<Exchange> {
-    const replySeq = await this.sessions.allocateSeqsInTransaction(tx, input.sessionId, 2);
     const messageId = randomUUID();
     const rows: MessageRow[] = await tx.query(
-      `INSERT INTO messages (id, session_id, owner_id, seq, role, content, status, reply_to, parent_id, client_message_id, request_id)
-       VALUES ($1, $3, $4, $5, 'user', $7, 'complete', NULL, $10::uuid, $8, $9),
-              ($2, $3, $4, $6, 'assistant', '', 'pending', $1, $1, NULL, $9)
+      `WITH seqs AS (${allocateSeqsSql('$3', '2')})
+       INSERT INTO messages (id, session_id, owner_id, seq, role, content, status, reply_to, parent_id, client_message_id, request_id)
+       SELECT exchange.* FROM seqs CROSS JOIN LATERAL (VALUES
+         ($1::uuid, $3::uuid, $4::text, seqs.last_seq - 1, 'user', $5::text, 'complete', NULL::uuid, $8::uuid, $6::text, $7::text),
+         ($2::uuid, $3::uuid, $4::text, seqs.last_seq, 'assistant', '', 'pending', $1::uuid, $1::uuid, NULL, $7::text)
+       ) AS exchange
        RETURNING ${MESSAGE_COLUMNS}`,
-      [messageId, randomUUID(), input.sessionId, input.ownerId, replySeq - 1, replySeq, input.content,
-        input.clientMessageId, input.requestId, parentId],
+      [messageId, randomUUID(), input.sessionId, input.ownerId, input.content, input.clientMessageId, input.requestId, parentId],
     );
-    const [first, second] = rows.map(toMessage) as [MessageEntity, MessageEntity];
+    const [first, second] = rows.map(toMessage);
+    if (first === undefined || second === undefined) {
+      throw new Error(`session ${input.sessionId} vanished under its row lock`);
+    }
     return first.role === 'user' ? { message: first, reply: second } : { message: second, reply: first };
   }
 }

@@ -59,6 +59,17 @@ async function insertSessionUnderCap(
 }
 
 /** Every query on `sessions`. Owner-scoped writes carry the owner in their WHERE clause too. */
+/**
+ * The statement that hands out the next seqs of a session (row locked by the caller's transaction)
+ * and counts them as messages, returning the last of them as `last_seq`; `id` and `count` are the
+ * placeholders of its parameters. A send runs it inside its insert (a CTE), in one round trip.
+ */
+export function allocateSeqsSql(id: string, count: string): string {
+  return `UPDATE sessions SET last_seq = last_seq + ${count}, message_count = message_count + ${count},
+         updated_at = date_trunc('milliseconds', now())
+       WHERE id = ${id} RETURNING last_seq`;
+}
+
 @Injectable()
 export class SessionRepository {
   constructor(
@@ -108,12 +119,7 @@ export class SessionRepository {
    * session and counts them as messages. Returns the last of them.
    */
   async allocateSeqsInTransaction(tx: EntityManager, id: string, count: number): Promise<number> {
-    const [rows]: [Array<{ last_seq: number }>, number] = await tx.query(
-      `UPDATE sessions SET last_seq = last_seq + $2, message_count = message_count + $2,
-         updated_at = date_trunc('milliseconds', now())
-       WHERE id = $1 RETURNING last_seq`,
-      [id, count],
-    );
+    const [rows]: [Array<{ last_seq: number }>, number] = await tx.query(allocateSeqsSql('$1', '$2'), [id, count]);
     const last = rows[0];
     if (last === undefined) {
       throw new Error(`session ${id} vanished under its row lock`);

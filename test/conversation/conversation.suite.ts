@@ -171,6 +171,9 @@ export function defineConversationSuite(mode: string, start: (fake: FakeOpenAi) 
         const page2 = await branch(sessionId, `?limit=3&beforeSeq=${page1.nextBeforeSeq}`);
         expect(page2.items.map((m) => m.seq)).toEqual([1, 2, edit.message.seq]);
         expect(page2.nextBeforeSeq).toBeNull();
+        // A known leaf with nothing of its branch below beforeSeq: an empty page, not an unknown leaf.
+        const empty = await branch(sessionId, `?leafId=${last.reply.id}&beforeSeq=1`);
+        expect(empty).toEqual({ items: [], nextBeforeSeq: null });
       });
 
       it('refuses an unknown or foreign parent (404) and malformed ids (400)', async () => {
