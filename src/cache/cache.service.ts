@@ -153,14 +153,14 @@ export class CacheService {
     if (this.shared === null) {
       return this.loadAndStore(spec, key, load, options, null);
     }
-    const json = await this.shared.get(key);
-    if (json !== null) {
+    const lockKey = this.keys.lock(key);
+    const read = await this.shared.readOrLock(key, lockKey, this.config.cache.lockTtlMs);
+    if (read.found) {
       this.metrics.cacheRequests.inc({ tier: 'redis', result: 'hit' });
-      return this.remember(key, json, options);
+      return this.remember(key, read.json, options);
     }
     this.metrics.cacheRequests.inc({ tier: 'redis', result: 'miss' });
-    const lockKey = this.keys.lock(key);
-    const attempt = await this.shared.tryLock(lockKey, this.config.cache.lockTtlMs);
+    const attempt = read.lock;
     if (!attempt.held && attempt.reason === 'busy') {
       const filled = await this.waitForFill(key, lockKey);
       if (filled !== null) {

@@ -14,8 +14,17 @@ const RELEASE_SCRIPT = redisScript(`
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0`);
 
+/** The value if there is one; else the fill lock for this caller (1) or not, another holds it (0). */
+const READ_OR_LOCK_SCRIPT = redisScript(`
+local value = redis.call('GET', KEYS[1])
+if value then return {'value', value} end
+if redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2], 'NX') then return {'lock', 1} end
+return {'lock', 0}`);
 
 export type LockAttempt = { held: true; token: string } | { held: false; reason: 'busy' | 'unavailable' };
+
+/** A value found in the shared tier, or the outcome of asking for its fill lock. */
+export type ReadOrLock = { found: true; json: string } | { found: false; lock: LockAttempt };
 
 export type FillPoll = { state: 'filled'; json: string } | { state: 'pending' } | { state: 'abandoned' };
 
@@ -35,32 +44,27 @@ export class RedisCacheTier {
     return this.redis.commands;
   }
 
-  async get(key: string): Promise<string | null> {
+  /**
+   * The stored value, or else the fill lock (`SET NX PX`, released only by its holder): both in one
+   * script, so a miss costs one round trip before the database, not two.
+   */
+  async readOrLock(key: string, lockKey: string, ttlMs: number): Promise<ReadOrLock> {
     if (!this.redis.available) {
-      return null;
-    }
-    try {
-      return await withTimeout(this.connection.get(key), this.timeoutMs, 'cache read');
-    } catch {
-      return null;
-    }
-  }
-
-  /** Whether this caller now holds the fill lock, or why not (another filler holds it, or Redis is away). */
-  async tryLock(lockKey: string, ttlMs: number): Promise<LockAttempt> {
-    if (!this.redis.available) {
-      return { held: false, reason: 'unavailable' };
+      return { found: false, lock: { held: false, reason: 'unavailable' } };
     }
     const token = randomBytes(12).toString('base64url');
     try {
-      const result = await withTimeout(
-        this.connection.set(lockKey, token, 'PX', ttlMs, 'NX'),
+      const [kind, value] = (await withTimeout(
+        this.redis.runScript(READ_OR_LOCK_SCRIPT, [key, lockKey], [token, ttlMs]),
         this.timeoutMs,
-        'cache lock',
-      );
-      return result === 'OK' ? { held: true, token } : { held: false, reason: 'busy' };
+        'cache read',
+      )) as [string, string | number];
+      if (kind === 'value') {
+        return { found: true, json: String(value) };
+      }
+      return { found: false, lock: value === 1 ? { held: true, token } : { held: false, reason: 'busy' } };
     } catch {
-      return { held: false, reason: 'unavailable' };
+      return { found: false, lock: { held: false, reason: 'unavailable' } };
     }
   }
 
