@@ -4,7 +4,7 @@ import type { AppConfig } from '../config/app-config.js';
 import { runMigrationsLocked } from './migration-runner.js';
 import { MIGRATIONS } from './migrations/index.js';
 import { createPgliteDriver } from './pglite-driver.js';
-import { PipelinedClient, transactionTimeoutsClient } from './transaction-timeouts.client.js';
+import { PreparedStatementsClient, transactionTimeoutsClient } from './transaction-timeouts.client.js';
 
 export { runMigrationsLocked } from './migration-runner.js';
 
@@ -15,7 +15,8 @@ export { runMigrationsLocked } from './migration-runner.js';
  * startup parameters. Through PgBouncer, which refuses them and hands transactions to any server
  * connection, the only startup parameter is `application_name` and every transaction sets its
  * own timeouts (transaction-timeouts.client.ts): four statements on the server for each one alone.
- * Either way the connections pipeline (PipelinedClient).
+ * Either way the connections pipeline (PipelinedClient); straight to PostgreSQL they also prepare
+ * each parameterised statement once (PreparedStatementsClient), which PgBouncer would lose.
  */
 export function dataSourceOptions(config: AppConfig): DataSourceOptions {
   const { url, directUrl, poolSize, connectTimeoutMs, statementTimeoutMs, dataDir } = config.database;
@@ -37,7 +38,7 @@ export function dataSourceOptions(config: AppConfig): DataSourceOptions {
       application_name: 'parley',
       ...(perConnection
         ? {
-            Client: PipelinedClient,
+            Client: PreparedStatementsClient,
             statement_timeout: timeouts.statementMs,
             idle_in_transaction_session_timeout: timeouts.idleInTransactionMs,
           }

@@ -70,6 +70,56 @@ export class PipelinedClient extends pg.Client {
   }
 }
 
+/** At most this many distinct statements per process are prepared; any other runs unnamed. */
+const MAX_PREPARED = 256;
+const preparedNames = new Map<string, string>();
+
+/** The name a parameterised statement is prepared under (the same text, the same name), or none. */
+function preparedNameOf(text: string): string | undefined {
+  let name = preparedNames.get(text);
+  if (name === undefined && preparedNames.size < MAX_PREPARED) {
+    name = `parley_${preparedNames.size}`;
+    preparedNames.set(text, name);
+  }
+  return name;
+}
+
+/**
+ * A pipelined client that prepares its parameterised statements once per connection (a named
+ * statement of the extended protocol): PostgreSQL parses and analyses a statement's text the first
+ * time a connection runs it, then only binds and executes it, and may keep a generic plan. Only for
+ * a connection straight to PostgreSQL: behind PgBouncer in transaction mode a statement prepared on
+ * one server connection is unknown to the next (F13). Every statement names its columns, so a
+ * migration that adds columns leaves the prepared results as they were.
+ */
+export class PreparedStatementsClient extends PipelinedClient {
+  constructor(config?: pg.ClientConfig) {
+    super(config);
+    const send = this.query.bind(this) as (...args: unknown[]) => unknown;
+    const query = (...args: unknown[]): unknown => {
+      const [text, values] = args;
+      if (typeof text === 'string' && Array.isArray(values) && values.length > 0 && args.length === 2) {
+        const name = preparedNameOf(text);
+        if (name !== undefined && !this.isBeingPrepared(name)) {
+          return send({ name, text, values });
+        }
+      }
+      return send(...args);
+    };
+    Object.defineProperty(this, 'query', { value: query, writable: true, configurable: true });
+  }
+
+  /**
+   * Its Parse is written but not answered yet: a use in the same pipeline runs unnamed, so that if
+   * the Parse fails (a lock wait cut by the statement timeout, say) each use fails with its own
+   * error rather than "prepared statement does not exist".
+   */
+  private isBeingPrepared(name: string): boolean {
+    const connection = (this as unknown as { connection?: { submittedNamedStatements?: Record<string, unknown> } }).connection;
+    return connection?.submittedNamedStatements?.[name] !== undefined;
+  }
+}
+
 /**
  * The pool's client class. PgBouncer in transaction mode refuses `statement_timeout` as a startup
  * parameter and hands each transaction to whichever server connection is free, so a session-level
