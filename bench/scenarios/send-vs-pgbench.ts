@@ -7,8 +7,6 @@ import { round, summary, type Row, type Scenario } from '../context.js';
 import { send } from './send.js';
 
 const PGBENCH = process.env.BENCH_PGBENCH ?? 'pgbench';
-/** The statement timeout Parley sets in every transaction (DATABASE_STATEMENT_TIMEOUT_MS's default). */
-const STATEMENT_MS = 15_000;
 
 const session = `md5('pgbench-' || :n)::uuid`;
 const owner = `'bench-user-' || :n`;
@@ -16,19 +14,17 @@ const key = `'pgb-' || :client_id || '-' || :k`;
 
 /**
  * The statements of a plain send (MessageRepository.appendExchange: no parent named, an
- * idempotency key, reply mode `each`), in their order and grouped as Parley sends them: the
- * opening with its timeouts pipelined (the pool's client), then the two locks and the reads under
- * them pipelined, then the seq allocation with the insert (one statement), and the commit. pgbench
- * cannot keep a result (\gset) inside a pipeline, so the insert finds the parent by its seq (the
- * message just before the new ones) instead of taking the pipelined read's answer. Sessions and users are the
- * bench's own (`pgbench-<n>`, `bench-user-<n>`).
+ * idempotency key, reply mode `each`), in their order and grouped as Parley sends them straight to
+ * PostgreSQL (as the bench runs it: the timeouts are the connection's, set once): the opening,
+ * then the two locks and the reads under them pipelined, then the seq allocation with the insert
+ * (one statement), and the commit. pgbench cannot keep a result (\gset) inside a pipeline, so the
+ * insert finds the parent by its seq (the message just before the new ones) instead of taking the
+ * pipelined read's answer. Sessions and users are the bench's own (`pgbench-<n>`,
+ * `bench-user-<n>`). pgbench prepares its statements (`-M prepared`), as Parley's connections do.
  */
 export const SEND_TRANSACTION_SCRIPT = `\\set n random(0, :users - 1)
 \\set k random(1, 2000000000)
-\\startpipeline
 START TRANSACTION;
-SELECT set_config('statement_timeout', '${STATEMENT_MS}', true), set_config('idle_in_transaction_session_timeout', '${2 * STATEMENT_MS}', true);
-\\endpipeline
 \\startpipeline
 SELECT pg_advisory_xact_lock(hashtextextended('pending:' || ${owner}, 0));
 SELECT reply_mode FROM sessions WHERE id = ${session} AND owner_id = ${owner} FOR UPDATE;
@@ -95,7 +91,7 @@ export const sendVsPgbench: Scenario = {
     const script = join(dir, 'send.sql');
     writeFileSync(script, SEND_TRANSACTION_SCRIPT);
     const args = (seconds: number): string[] => [
-      '-n', '-M', 'extended', '-c', String(clients), '-j', '2', '-T', String(seconds), '-f', script,
+      '-n', '-M', 'prepared', '-c', String(clients), '-j', '2', '-T', String(seconds), '-f', script,
       '-D', `users=${users}`, '-D', `max_pending=${harness.env.MAX_PENDING_REPLIES ?? 10}`,
     ];
     try {
