@@ -58,7 +58,6 @@ async function insertSessionUnderCap(
   return rows[0] ? toSession(rows[0]) : null;
 }
 
-/** Every query on `sessions`. Owner-scoped writes carry the owner in their WHERE clause too. */
 /**
  * The statement that hands out the next seqs of a session (row locked by the caller's transaction)
  * and counts them as messages, returning the last of them as `last_seq`; `id` and `count` are the
@@ -70,6 +69,7 @@ export function allocateSeqsSql(id: string, count: string): string {
        WHERE id = ${id} RETURNING last_seq`;
 }
 
+/** Every query on `sessions`. Owner-scoped writes carry the owner in their WHERE clause too. */
 @Injectable()
 export class SessionRepository {
   constructor(

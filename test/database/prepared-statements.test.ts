@@ -33,9 +33,18 @@ describe('prepared statements on a direct connection', () => {
     await db?.drop();
   });
 
-  it('prepares a statement once per connection, also when its first uses are in flight together', async () => {
+  /** The pool's one connection, for the whole of `work`. */
+  async function onConnection(work: (client: pg.PoolClient) => Promise<void>): Promise<void> {
     const client = await pool.connect();
     try {
+      await work(client);
+    } finally {
+      client.release();
+    }
+  }
+
+  it('prepares a statement once per connection, also when its first uses are in flight together', () =>
+    onConnection(async (client) => {
       const text = 'SELECT label FROM items WHERE id = $1';
       const first = await Promise.all([1, 2, 3].map((id) => client.query(text, [id])));
       const again = await client.query(text, [4]);
@@ -47,14 +56,10 @@ describe('prepared statements on a direct connection', () => {
       await client.query('START TRANSACTION');
       await client.query('COMMIT');
       expect(await prepared(client)).toEqual([text]);
-    } finally {
-      client.release();
-    }
-  });
+    }));
 
-  it('refuses a statement that does not parse, the same way each time, and the connection goes on', async () => {
-    const client = await pool.connect();
-    try {
+  it('refuses a statement that does not parse, the same way each time, and the connection goes on', () =>
+    onConnection(async (client) => {
       const broken = 'SELECT label FROM missing_table WHERE id = $1';
       const results = await Promise.allSettled([client.query(broken, [1]), client.query(broken, [2])]);
       expect(results.map((result) => result.status === 'rejected' && (result.reason as { code?: string }).code)).toEqual([
@@ -63,14 +68,10 @@ describe('prepared statements on a direct connection', () => {
       ]);
       await expect(client.query(broken, [3])).rejects.toMatchObject({ code: '42P01' });
       expect((await client.query('SELECT label FROM items WHERE id = $1', [5])).rows).toEqual([{ label: 'item 5' }]);
-    } finally {
-      client.release();
-    }
-  });
+    }));
 
-  it('keeps answering after a migration adds a column to a table it reads', async () => {
-    const client = await pool.connect();
-    try {
+  it('keeps answering after a migration adds a column to a table it reads', () =>
+    onConnection(async (client) => {
       const text = 'SELECT id, label FROM items WHERE id = $1';
       expect((await client.query(text, [1])).rows).toEqual([{ id: 1, label: 'item 1' }]);
       const migrator = new pg.Client({ connectionString: db.url });
@@ -78,11 +79,7 @@ describe('prepared statements on a direct connection', () => {
       await migrator.query('ALTER TABLE items ADD COLUMN note text');
       await migrator.end();
       expect((await client.query(text, [2])).rows).toEqual([{ id: 2, label: 'item 2' }]);
-    } finally {
-      client.release();
-    }
-  });
-
+    }));
 });
 
 /** The app's own pool, in each topology: prepared statements only where a connection is a session. */
