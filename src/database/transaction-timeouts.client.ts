@@ -158,9 +158,17 @@ export function transactionTimeoutsClient(timeouts: TransactionTimeouts): typeof
 
     private async bounded(send: Send, text: string | pg.QueryConfig, sql: string, values: unknown): Promise<pg.QueryResult> {
       if (OPENS.test(sql)) {
-        const [opened] = await Promise.all([send(text, values), send(settings)]);
+        // Set before the answer: a pipelined transaction issues its statements right behind the
+        // opening (pipelinedTransaction), and they belong to it rather than each to a transaction
+        // of its own.
         this.inTransaction = true;
-        return opened;
+        try {
+          const [opened] = await Promise.all([send(text, values), send(settings)]);
+          return opened;
+        } catch (error) {
+          this.inTransaction = false;
+          throw error;
+        }
       }
       if (CLOSES.test(sql)) {
         try {
