@@ -15,25 +15,28 @@ const key = `'pgb-' || :client_id || '-' || :k`;
 /**
  * The statements of a plain send (MessageRepository.appendExchange: no parent named, an
  * idempotency key, reply mode `each`), in their order and grouped as Parley sends them straight to
- * PostgreSQL (as the bench runs it: the timeouts are the connection's, set once): the opening,
- * then the two locks and the reads under them pipelined, then the seq allocation with the insert
- * (one statement), and the commit. pgbench cannot keep a result (\gset) inside a pipeline, so the
- * insert finds the parent by its seq (the message just before the new ones) instead of taking the
- * pipelined read's answer. Sessions and users are the bench's own (`pgbench-<n>`,
- * `bench-user-<n>`). pgbench prepares its statements (`-M prepared`), as Parley's connections do.
+ * PostgreSQL (as the bench runs it: the timeouts are the connection's, set once): the opening with
+ * the two locks and the reads under them, pipelined, then the seq allocation with the insert (one
+ * statement) pipelined with the commit (pipelinedTransaction): two round trips. pgbench cannot
+ * keep a result (\gset) inside a pipeline, so the insert finds the parent by its seq (the message
+ * just before the new ones) instead of taking the pipelined read's answer. Sessions and users are
+ * the bench's own (`pgbench-<n>`, `bench-user-<n>`). pgbench prepares its statements
+ * (`-M prepared`), as Parley's connections do.
  */
 export const SEND_TRANSACTION_SCRIPT = `\\set n random(0, :users - 1)
 \\set k random(1, 2000000000)
-START TRANSACTION;
 \\startpipeline
+START TRANSACTION;
 SELECT pg_advisory_xact_lock(hashtextextended('pending:' || ${owner}, 0));
 SELECT reply_mode FROM sessions WHERE id = ${session} AND owner_id = ${owner} FOR UPDATE;
 SELECT ${MESSAGE_COLUMNS} FROM messages WHERE session_id = ${session} AND (client_message_id = ${key} OR reply_to = (SELECT id FROM messages WHERE session_id = ${session} AND client_message_id = ${key})) ORDER BY seq;
 SELECT id FROM messages WHERE session_id = ${session} ORDER BY seq DESC LIMIT 1;
 SELECT count(*)::int AS open FROM (SELECT 1 FROM messages WHERE owner_id = ${owner} AND status IN ('pending', 'streaming') LIMIT :max_pending) open_replies;
 \\endpipeline
+\\startpipeline
 WITH seqs AS (UPDATE sessions SET last_seq = last_seq + 2, message_count = message_count + 2, updated_at = date_trunc('milliseconds', now()) WHERE id = ${session} RETURNING last_seq) INSERT INTO messages (id, session_id, owner_id, seq, role, content, status, reply_to, parent_id, client_message_id, request_id) SELECT exchange.* FROM seqs CROSS JOIN LATERAL (VALUES (md5('pgb-m-' || :client_id || '-' || :k)::uuid, ${session}, ${owner}, seqs.last_seq - 1, 'user', 'How far is the moon?', 'complete', NULL::uuid, (SELECT id FROM messages WHERE session_id = ${session} AND seq = seqs.last_seq - 2), ${key}, 'pgbench'), (md5('pgb-r-' || :client_id || '-' || :k)::uuid, ${session}, ${owner}, seqs.last_seq, 'assistant', '', 'pending', md5('pgb-m-' || :client_id || '-' || :k)::uuid, md5('pgb-m-' || :client_id || '-' || :k)::uuid, NULL, 'pgbench')) AS exchange RETURNING ${MESSAGE_COLUMNS};
 COMMIT;
+\\endpipeline
 `;
 
 interface PgbenchResult {
