@@ -1,11 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { DataSource } from 'typeorm';
-import { loadConfig } from '../../src/config/app-config.js';
-import { openDataSource } from '../../src/database/data-source.js';
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { pipelinedTransaction } from '../../src/database/pipelined-transaction.js';
-import { createTestDatabase, type TestDatabase } from '../support/services.js';
-import { topologies } from '../support/topology.js';
+import { topologies, withAppDataSource } from '../support/topology.js';
 
 const POOL_SIZE = 4;
 const STATEMENT_TIMEOUT_MS = 4321;
@@ -16,36 +12,23 @@ const STATEMENT_TIMEOUT_MS = 4321;
  * PgBouncer, whose client sets the transaction's timeouts after its opening.
  */
 describe.each(topologies({ defaultPoolSize: POOL_SIZE }))('pipelined transactions ($name)', (topology) => {
-  let db: TestDatabase;
-  let dataSource: DataSource;
-
-  beforeAll(async () => {
-    await topology.start();
-    db = await createTestDatabase();
-    dataSource = await openDataSource(
-      loadConfig({
-        ...topology.env(db),
-        DATABASE_POOL_SIZE: String(POOL_SIZE),
-        DATABASE_STATEMENT_TIMEOUT_MS: String(STATEMENT_TIMEOUT_MS),
-      }),
-    );
-    await dataSource.query('CREATE TABLE counters (id int PRIMARY KEY, n int NOT NULL)');
-    await dataSource.query('CREATE TABLE notes (id int PRIMARY KEY, body text NOT NULL)');
+  const fx = withAppDataSource(topology, {
+    DATABASE_POOL_SIZE: String(POOL_SIZE),
+    DATABASE_STATEMENT_TIMEOUT_MS: String(STATEMENT_TIMEOUT_MS),
   });
 
-  afterAll(async () => {
-    await dataSource?.destroy();
-    await db?.drop();
-    await topology.stop();
+  beforeAll(async () => {
+    await fx.dataSource.query('CREATE TABLE counters (id int PRIMARY KEY, n int NOT NULL)');
+    await fx.dataSource.query('CREATE TABLE notes (id int PRIMARY KEY, body text NOT NULL)');
   });
 
   beforeEach(async () => {
-    await dataSource.query('TRUNCATE counters, notes');
-    await dataSource.query('INSERT INTO counters VALUES (1, 0)');
+    await fx.dataSource.query('TRUNCATE counters, notes');
+    await fx.dataSource.query('INSERT INTO counters VALUES (1, 0)');
   });
 
   it('runs the statements issued with its opening and the one committed with its end in one transaction', async () => {
-    const seen = await pipelinedTransaction(dataSource, async (tx, commitWith) => {
+    const seen = await pipelinedTransaction(fx.dataSource, async (tx, commitWith) => {
       const [first, timeout] = await Promise.all([
         tx.query('SELECT txid_current()::text AS id'),
         tx.query("SELECT current_setting('statement_timeout') AS value"),
@@ -57,14 +40,14 @@ describe.each(topologies({ defaultPoolSize: POOL_SIZE }))('pipelined transaction
     });
     expect(seen.last).toBe(seen.first);
     expect(seen.timeout).toBe(`${STATEMENT_TIMEOUT_MS}ms`);
-    expect(await dataSource.query('SELECT body FROM notes')).toEqual([{ body: 'kept' }]);
+    expect(await fx.dataSource.query('SELECT body FROM notes')).toEqual([{ body: 'kept' }]);
   });
 
   it('serialises concurrent read-modify-writes under the row lock it takes first: no update is lost', async () => {
     const increments = 40;
     await Promise.all(
       Array.from({ length: increments }, () =>
-        pipelinedTransaction(dataSource, async (tx, commitWith) => {
+        pipelinedTransaction(fx.dataSource, async (tx, commitWith) => {
           const [row] = await tx.query('SELECT n FROM counters WHERE id = $1 FOR UPDATE', [1]);
           // Outside a transaction the lock would be gone by now, and others would read the same n.
           await sleep(2);
@@ -72,36 +55,36 @@ describe.each(topologies({ defaultPoolSize: POOL_SIZE }))('pipelined transaction
         }),
       ),
     );
-    expect(await dataSource.query('SELECT n FROM counters WHERE id = 1')).toEqual([{ n: increments }]);
+    expect(await fx.dataSource.query('SELECT n FROM counters WHERE id = 1')).toEqual([{ n: increments }]);
   });
 
   it('rolls back everything when the statement committed with its end fails, and says why', async () => {
-    await dataSource.query("INSERT INTO notes VALUES (2, 'taken')");
-    const attempt = pipelinedTransaction(dataSource, async (tx, commitWith) => {
+    await fx.dataSource.query("INSERT INTO notes VALUES (2, 'taken')");
+    const attempt = pipelinedTransaction(fx.dataSource, async (tx, commitWith) => {
       await tx.query("INSERT INTO notes VALUES (1, 'written first')");
       await tx.query('UPDATE counters SET n = 99 WHERE id = 1');
       return commitWith(() => tx.query("INSERT INTO notes VALUES (2, 'duplicate')"));
     });
     await expect(attempt).rejects.toMatchObject({ driverError: { code: '23505' } });
-    expect(await dataSource.query('SELECT id FROM notes ORDER BY id')).toEqual([{ id: 2 }]);
-    expect(await dataSource.query('SELECT n FROM counters')).toEqual([{ n: 0 }]);
+    expect(await fx.dataSource.query('SELECT id FROM notes ORDER BY id')).toEqual([{ id: 2 }]);
+    expect(await fx.dataSource.query('SELECT n FROM counters')).toEqual([{ n: 0 }]);
   });
 
   it('rolls back work that throws, and commits work that returns without commitWith', async () => {
     await expect(
-      pipelinedTransaction(dataSource, async (tx) => {
+      pipelinedTransaction(fx.dataSource, async (tx) => {
         await tx.query("INSERT INTO notes VALUES (1, 'rolled back')");
         throw new Error('refused');
       }),
     ).rejects.toThrow('refused');
-    await pipelinedTransaction(dataSource, async (tx) => {
+    await pipelinedTransaction(fx.dataSource, async (tx) => {
       await tx.query("INSERT INTO notes VALUES (3, 'committed after')");
     });
-    expect(await dataSource.query('SELECT id FROM notes')).toEqual([{ id: 3 }]);
+    expect(await fx.dataSource.query('SELECT id FROM notes')).toEqual([{ id: 3 }]);
   });
 
   it('commits after a last statement that was not issued at once, never before it', async () => {
-    const ids = await pipelinedTransaction(dataSource, async (tx, commitWith) => {
+    const ids = await pipelinedTransaction(fx.dataSource, async (tx, commitWith) => {
       const [first] = await tx.query('SELECT txid_current()::text AS id');
       const [last] = await commitWith(async () => {
         await sleep(5);
@@ -110,13 +93,13 @@ describe.each(topologies({ defaultPoolSize: POOL_SIZE }))('pipelined transaction
       return [first.id as string, last.id as string];
     });
     expect(ids[1]).toBe(ids[0]);
-    expect(await dataSource.query('SELECT body FROM notes')).toEqual([{ body: 'late' }]);
+    expect(await fx.dataSource.query('SELECT body FROM notes')).toEqual([{ body: 'late' }]);
   });
 
   it('leaves no transaction open on the pooled connections', async () => {
     await Promise.all(
       Array.from({ length: POOL_SIZE * 3 }, (_, i) =>
-        pipelinedTransaction(dataSource, async (tx, commitWith) => {
+        pipelinedTransaction(fx.dataSource, async (tx, commitWith) => {
           await tx.query('SELECT n FROM counters WHERE id = 1 FOR UPDATE');
           if (i % 3 === 0) {
             throw new Error('refused');
@@ -128,10 +111,10 @@ describe.each(topologies({ defaultPoolSize: POOL_SIZE }))('pipelined transaction
         }).catch(() => undefined),
       ),
     );
-    const open: unknown[] = await dataSource.query(
+    const open: unknown[] = await fx.dataSource.query(
       "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND state LIKE 'idle in transaction%'",
     );
     expect(open).toEqual([]);
-    expect(await dataSource.query('SELECT n FROM counters')).toEqual([{ n: POOL_SIZE }]);
+    expect(await fx.dataSource.query('SELECT n FROM counters')).toEqual([{ n: POOL_SIZE }]);
   });
 });

@@ -1,11 +1,8 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DataSource } from 'typeorm';
-import { loadConfig } from '../../src/config/app-config.js';
-import { openDataSource } from '../../src/database/data-source.js';
 import { PreparedStatementsClient } from '../../src/database/transaction-timeouts.client.js';
 import { createTestDatabase, type TestDatabase } from '../support/services.js';
-import { topologies } from '../support/topology.js';
+import { topologies, withAppDataSource } from '../support/topology.js';
 
 /** What the connection has prepared, read with an unnamed statement (it adds nothing). */
 async function prepared(client: pg.PoolClient): Promise<string[]> {
@@ -84,28 +81,15 @@ describe('prepared statements on a direct connection', () => {
 
 /** The app's own pool, in each topology: prepared statements only where a connection is a session. */
 describe.each(topologies({ defaultPoolSize: 1 }))("the app pool's statements ($name)", (topology) => {
-  let db: TestDatabase;
-  let dataSource: DataSource;
-
-  beforeAll(async () => {
-    await topology.start();
-    db = await createTestDatabase();
-    dataSource = await openDataSource(loadConfig({ ...topology.env(db), DATABASE_POOL_SIZE: '1' }));
-  });
-
-  afterAll(async () => {
-    await dataSource?.destroy();
-    await db?.drop();
-    await topology.stop();
-  });
+  const fx = withAppDataSource(topology, { DATABASE_POOL_SIZE: '1' });
 
   it(`prepares a parameterised statement ${topology.name === 'direct' ? 'once' : 'never (PgBouncer would lose it)'}`, async () => {
     const text = 'SELECT $1::int + 1 AS n';
     for (const n of [1, 2, 3]) {
-      expect(await dataSource.query(text, [n])).toEqual([{ n: n + 1 }]);
+      expect(await fx.dataSource.query(text, [n])).toEqual([{ n: n + 1 }]);
     }
     // One server connection either way (pool of 1, PgBouncer pool of 1): its prepared statements.
-    const rows: Array<{ statement: string }> = await dataSource.query('SELECT statement FROM pg_prepared_statements');
+    const rows: Array<{ statement: string }> = await fx.dataSource.query('SELECT statement FROM pg_prepared_statements');
     expect(rows).toEqual(topology.name === 'direct' ? [{ statement: text }] : []);
   });
 });

@@ -1,5 +1,9 @@
+import type { DataSource } from 'typeorm';
+import { afterAll, beforeAll } from 'vitest';
+import { loadConfig } from '../../src/config/app-config.js';
+import { openDataSource } from '../../src/database/data-source.js';
 import { PgBouncer, type PgBouncerOptions } from './pgbouncer.js';
-import type { TestDatabase } from './services.js';
+import { createTestDatabase, type TestDatabase } from './services.js';
 
 /**
  * How the app processes reach PostgreSQL: directly, or with their pool through a PgBouncer in
@@ -59,4 +63,32 @@ export function topologies(options: PgBouncerOptions = {}): Topology[] {
 
 export function pgbouncerTopology(options: PgBouncerOptions = {}): Topology {
   return new ThroughPgBouncer(options);
+}
+
+/**
+ * The app's own DataSource (its pool, its client classes) in `topology`, on a database of the file's
+ * own: the topology started and the source opened before the describe's tests, all of it closed,
+ * dropped and stopped after them. `env` is added to the topology's variables.
+ */
+export function withAppDataSource(topology: Topology, env: Record<string, string>): { readonly dataSource: DataSource } {
+  let db: TestDatabase | undefined;
+  let dataSource: DataSource | undefined;
+  beforeAll(async () => {
+    await topology.start();
+    db = await createTestDatabase();
+    dataSource = await openDataSource(loadConfig({ ...topology.env(db), ...env }));
+  });
+  afterAll(async () => {
+    await dataSource?.destroy();
+    await db?.drop();
+    await topology.stop();
+  });
+  return {
+    get dataSource(): DataSource {
+      if (dataSource === undefined) {
+        throw new Error('withAppDataSource: the data source is only there inside tests');
+      }
+      return dataSource;
+    },
+  };
 }
