@@ -56,17 +56,26 @@ async function cacheTally(url: string): Promise<CacheTally> {
   };
 }
 
-/** Replies still queued from an earlier scenario would compete with the next one for the CPU. */
+/** The longest wait for a process's reply queue to empty (`BENCH_DRAIN_TIMEOUT_S`). */
+const DRAIN_TIMEOUT_S = Number(process.env.BENCH_DRAIN_TIMEOUT_S ?? 600);
+
+/**
+ * Replies still queued from an earlier scenario would compete with the next one for the CPU (the
+ * sends of send-vs-pgbench leave thousands behind them): the next measurement starts only once the
+ * queue is empty, and the run fails rather than measure beside a backlog.
+ */
 async function drained(url: string): Promise<void> {
-  const deadline = Date.now() + 60_000;
+  const deadline = Date.now() + DRAIN_TIMEOUT_S * 1000;
+  let open = 0;
   while (Date.now() < deadline) {
     const samples = parseMetrics(await metricsText(url));
-    const open = ['waiting', 'active', 'delayed'].reduce((sum, state) => sum + valueOf(samples, 'parley_queue_jobs', { state }), 0);
+    open = ['waiting', 'active', 'delayed'].reduce((sum, state) => sum + valueOf(samples, 'parley_queue_jobs', { state }), 0);
     if (open === 0) {
       return;
     }
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
+  throw new Error(`${url}: ${open} replies still queued after ${DRAIN_TIMEOUT_S} s (BENCH_DRAIN_TIMEOUT_S)`);
 }
 
 function hitRate(before: CacheTally, after: CacheTally): number | null {
