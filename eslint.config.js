@@ -1,7 +1,18 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', '.test-build/**', '.data/**', 'coverage/**', 'test-output/**', '.ci/**', '.dist-*/**'] },
+  {
+    ignores: [
+      'dist/**',
+      'node_modules/**',
+      '.test-build/**',
+      '.data/**',
+      'coverage/**',
+      'test-output/**',
+      '.ci/**',
+      '.dist-*/**',
+    ],
+  },
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {

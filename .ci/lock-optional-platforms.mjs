@@ -15,7 +15,13 @@ const packages = lock.packages;
 
 function platformOf(name) {
   const base = name.split('/').pop();
-  const os = base.includes('darwin') ? 'darwin' : base.includes('win32') ? 'win32' : base.includes('freebsd') ? 'freebsd' : 'linux';
+  const os = base.includes('darwin')
+    ? 'darwin'
+    : base.includes('win32')
+      ? 'win32'
+      : base.includes('freebsd')
+        ? 'freebsd'
+        : 'linux';
   const cpu = /arm64|aarch64/.test(base)
     ? 'arm64'
     : /ia32/.test(base)

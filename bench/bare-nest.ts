@@ -35,5 +35,8 @@ const app = await NestFactory.create<NestFastifyApplication>(BareModule, new Fas
 await app.listen(Number(process.env.PORT ?? 0), '127.0.0.1');
 process.stdout.write(`listening ${await app.getUrl()}\n`);
 process.once('SIGTERM', () => {
-  void app.close().then(() => redis.quit()).then(() => process.exit(0));
+  void app
+    .close()
+    .then(() => redis.quit())
+    .then(() => process.exit(0));
 });

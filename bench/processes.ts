@@ -9,7 +9,12 @@ export interface Server {
 }
 
 /** Starts a server process and waits until `readyPath` answers 200. Output is drained, kept for errors. */
-export async function startServer(args: string[], env: Record<string, string>, port: number, readyPath: string): Promise<Server> {
+export async function startServer(
+  args: string[],
+  env: Record<string, string>,
+  port: number,
+  readyPath: string,
+): Promise<Server> {
   const child: ChildProcess = spawn(process.execPath, args, {
     env: { PATH: process.env.PATH ?? '', ...env, PORT: String(port), HOST: '127.0.0.1' },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -33,7 +38,10 @@ export async function startServer(args: string[], env: Record<string, string>, p
     if (child.exitCode !== null) {
       throw new Error(`server exited:\n${output}`);
     }
-    const ok = await fetch(`${url}${readyPath}`).then((r) => r.ok, () => false);
+    const ok = await fetch(`${url}${readyPath}`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) {
       break;
     }

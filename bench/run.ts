@@ -49,7 +49,8 @@ async function metricsText(url: string): Promise<string> {
 /** Look-ups answered by either tier, and those that neither answered (as /v1/admin/stats counts them). */
 async function cacheTally(url: string): Promise<CacheTally> {
   const samples = parseMetrics(await metricsText(url));
-  const count = (tier: string, result: string): number => valueOf(samples, 'parley_cache_requests_total', { tier, result });
+  const count = (tier: string, result: string): number =>
+    valueOf(samples, 'parley_cache_requests_total', { tier, result });
   return {
     hits: count('memory', 'hit') + count('redis', 'hit'),
     misses: Math.max(0, count('memory', 'miss') - count('redis', 'hit')),
@@ -69,7 +70,10 @@ async function drained(url: string): Promise<void> {
   let open = 0;
   while (Date.now() < deadline) {
     const samples = parseMetrics(await metricsText(url));
-    open = ['waiting', 'active', 'delayed'].reduce((sum, state) => sum + valueOf(samples, 'parley_queue_jobs', { state }), 0);
+    open = ['waiting', 'active', 'delayed'].reduce(
+      (sum, state) => sum + valueOf(samples, 'parley_queue_jobs', { state }),
+      0,
+    );
     if (open === 0) {
       return;
     }
@@ -84,11 +88,25 @@ function hitRate(before: CacheTally, after: CacheTally): number | null {
   return total === 0 ? null : Math.round((hits / total) * 1000) / 1000;
 }
 
-async function measure(url: string, scenario: Scenario, context: BenchContext, seconds: number): Promise<autocannon.Result> {
-  return autocannon({ url, connections: CONNECTIONS, duration: seconds, requests: scenario.requests(context), timeout: 10 });
+async function measure(
+  url: string,
+  scenario: Scenario,
+  context: BenchContext,
+  seconds: number,
+): Promise<autocannon.Result> {
+  return autocannon({
+    url,
+    connections: CONNECTIONS,
+    duration: seconds,
+    requests: scenario.requests(context),
+    timeout: 10,
+  });
 }
 
-function harnessFor(base: Omit<BenchHarness, 'startParley' | 'measure' | 'cacheTally' | 'hitRate' | 'drained'>, servers: Server[]): BenchHarness {
+function harnessFor(
+  base: Omit<BenchHarness, 'startParley' | 'measure' | 'cacheTally' | 'hitRate' | 'drained'>,
+  servers: Server[],
+): BenchHarness {
   return {
     ...base,
     startParley: async (extraEnv = {}) => {
@@ -127,7 +145,7 @@ async function main(): Promise<void> {
       // The reconciler would move replies between the processes' queues: it is not what is measured.
       RECONCILE_INTERVAL_MS: '3600000',
       ...productionSizing(),
-      ...process.env.BENCH_PARLEY_ENV ? JSON.parse(process.env.BENCH_PARLEY_ENV) as Record<string, string> : {},
+      ...(process.env.BENCH_PARLEY_ENV ? (JSON.parse(process.env.BENCH_PARLEY_ENV) as Record<string, string>) : {}),
     };
     const parley = await startServer(parleyArgs, env, await freePort(), '/health/ready');
     servers.push(parley);
@@ -139,12 +157,22 @@ async function main(): Promise<void> {
       servers.push(uncached);
       uncachedUrl = uncached.url;
     }
-    const bare = await startServer(['--import', 'tsx', join(root, 'bench/bare-fastify.ts')], { REDIS_URL, REDIS_KEY_PREFIX: prefix }, await freePort(), '/bare');
+    const bare = await startServer(
+      ['--import', 'tsx', join(root, 'bench/bare-fastify.ts')],
+      { REDIS_URL, REDIS_KEY_PREFIX: prefix },
+      await freePort(),
+      '/bare',
+    );
     servers.push(bare);
     const seeded = await seedUsers(db, USERS);
     const { readers, senders } = seeded;
     let sent = 0;
-    const context: BenchContext = { parleyUrl: parley.url, bareUrl: bare.url, users: readers, counter: { next: () => (sent += 1) } };
+    const context: BenchContext = {
+      parleyUrl: parley.url,
+      bareUrl: bare.url,
+      users: readers,
+      counter: { next: () => (sent += 1) },
+    };
 
     const rows: Row[] = [];
     let baseline = 0;
@@ -198,7 +226,18 @@ async function main(): Promise<void> {
     mkdirSync(join(root, 'bench/results'), { recursive: true });
     writeFileSync(
       join(root, 'bench/results/latest.json'),
-      JSON.stringify({ at: new Date().toISOString(), durationS: DURATION_S, connections: CONNECTIONS, users: USERS, rounds: ROUNDS, rows }, null, 2),
+      JSON.stringify(
+        {
+          at: new Date().toISOString(),
+          durationS: DURATION_S,
+          connections: CONNECTIONS,
+          users: USERS,
+          rounds: ROUNDS,
+          rows,
+        },
+        null,
+        2,
+      ),
     );
   } finally {
     await Promise.all(servers.map((server) => server.stop()));

@@ -25,7 +25,15 @@ function historyRows(sessionId: string, ownerId: string, exchanges: number): { s
   for (let e = 0; e < exchanges; e += 1) {
     const [question, answer] = [randomUUID(), randomUUID()];
     const base = values.length;
-    values.push(question, answer, 2 * e + 1, 2 * e + 2, `Question ${e}: what is ${e} + ${e}?`, `It is ${2 * e}.`, previousAnswer);
+    values.push(
+      question,
+      answer,
+      2 * e + 1,
+      2 * e + 2,
+      `Question ${e}: what is ${e} + ${e}?`,
+      `It is ${2 * e}.`,
+      previousAnswer,
+    );
     previousAnswer = answer;
     rows.push(
       `($${base + 1}, '${sessionId}', '${ownerId}', $${base + 3}, 'user', $${base + 5}, 'complete', NULL, $${base + 7}::uuid)`,
@@ -50,7 +58,10 @@ export async function seedUsers(db: TestDatabase, count: number): Promise<Seeded
        VALUES ($1, $4, 'history', $5, $5), ($2, $4, 'sends', 0, 0), ($3, $4, 'conversation', $6, $6)`,
       [readSession, sendSession, talkSession, id, 2 * HISTORY_EXCHANGES, 2 * CONVERSATION_EXCHANGES],
     );
-    for (const [sessionId, exchanges] of [[readSession, HISTORY_EXCHANGES], [talkSession, CONVERSATION_EXCHANGES]] as const) {
+    for (const [sessionId, exchanges] of [
+      [readSession, HISTORY_EXCHANGES],
+      [talkSession, CONVERSATION_EXCHANGES],
+    ] as const) {
       const { sql, values } = historyRows(sessionId, id, exchanges);
       await db.query(sql, values);
     }

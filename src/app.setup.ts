@@ -9,7 +9,12 @@ import { errorBody } from './common/http-exception.filter.js';
 import { corsOptions } from './common/cors.util.js';
 import { withErrorExamples } from './common/openapi-errors.util.js';
 import { allowedMethods } from './common/allowed-methods.js';
-import { answerClientError, answerFrameworkError, registerRequestIdBySocket, registerShutdownAnswer } from './common/framework-errors.js';
+import {
+  answerClientError,
+  answerFrameworkError,
+  registerRequestIdBySocket,
+  registerShutdownAnswer,
+} from './common/framework-errors.js';
 import { registerJsonBodyParser } from './common/json-body.parser.js';
 import { registerSecurityHeaders } from './common/security-headers.js';
 import { registerIdNormalisation } from './common/id-params.hook.js';
@@ -116,7 +121,13 @@ export async function configureApp(app: NestFastifyApplication): Promise<void> {
   registerIdNormalisation(fastify);
   await registerLoadShedding(app, config, app.get(MetricsService));
   const worker = app.get(AppConfig).role === 'worker';
-  registerHttpMetrics(fastify, app.get(MetricsService), app.get(RequestStatsService), app.get(ActiveUsersService), !worker);
+  registerHttpMetrics(
+    fastify,
+    app.get(MetricsService),
+    app.get(RequestStatsService),
+    app.get(ActiveUsersService),
+    !worker,
+  );
   if (worker) {
     restrictToOperations(fastify);
     return;

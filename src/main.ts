@@ -81,7 +81,10 @@ async function lockDataDir(config: AppConfig): Promise<void> {
   try {
     await acquireDataDirLock(config.database.dataDir);
   } catch (error) {
-    failStart(error instanceof Error ? error.message : String(error), error instanceof DataDirLockedError ? EXIT_IN_USE : EXIT_FAILED);
+    failStart(
+      error instanceof Error ? error.message : String(error),
+      error instanceof DataDirLockedError ? EXIT_IN_USE : EXIT_FAILED,
+    );
   }
 }
 

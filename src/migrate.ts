@@ -21,7 +21,9 @@ async function main(): Promise<number> {
     throw error;
   }
   if (config.database.url === undefined) {
-    process.stderr.write('Migrations failed: DATABASE_URL is not set (embedded mode migrates its own engine at start)\n');
+    process.stderr.write(
+      'Migrations failed: DATABASE_URL is not set (embedded mode migrates its own engine at start)\n',
+    );
     return 78;
   }
   try {

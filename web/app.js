@@ -245,9 +245,7 @@ function upsertMessage(message) {
     return existing;
   }
   const item = messageItem(message);
-  const after = [...document.querySelectorAll('#messages li')].find(
-    (li) => Number(li.dataset.seq) > message.seq,
-  );
+  const after = [...document.querySelectorAll('#messages li')].find((li) => Number(li.dataset.seq) > message.seq);
   $('messages').insertBefore(item, after ?? null);
   $('conversation').scrollTop = $('conversation').scrollHeight;
   return item;

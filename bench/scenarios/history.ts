@@ -9,7 +9,11 @@ export const history: Scenario = {
       method: 'GET',
       setupRequest: (request) => {
         const user = pick(users);
-        return { ...request, path: `/v1/sessions/${user.sessionId}/messages`, headers: { authorization: `Bearer ${user.token}` } };
+        return {
+          ...request,
+          path: `/v1/sessions/${user.sessionId}/messages`,
+          headers: { authorization: `Bearer ${user.token}` },
+        };
       },
     },
   ],

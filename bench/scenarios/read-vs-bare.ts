@@ -35,7 +35,9 @@ export const readVsBare: Scenario = {
       throw new Error('no seeded users');
     }
     const body = await (
-      await fetch(`${context.parleyUrl}/v1/sessions/${reader.sessionId}/messages`, { headers: { authorization: `Bearer ${reader.token}` } })
+      await fetch(`${context.parleyUrl}/v1/sessions/${reader.sessionId}/messages`, {
+        headers: { authorization: `Bearer ${reader.token}` },
+      })
     ).text();
     const redis = new Redis(REDIS_URL);
     await redis.set(`${harness.prefix}:bare-body`, body);

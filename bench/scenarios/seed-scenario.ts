@@ -3,7 +3,10 @@ import { summary, type Row, type Scenario } from '../context.js';
 import { readMix } from './read-mix.js';
 
 /** Offered loads in requests/s, comma-separated (`BENCH_RATE=1000,500`). */
-const RATES = (process.env.BENCH_RATE ?? '1000').split(',').map(Number).filter((rate) => rate > 0);
+const RATES = (process.env.BENCH_RATE ?? '1000')
+  .split(',')
+  .map(Number)
+  .filter((rate) => rate > 0);
 const SEED_CONNECTIONS = Number(process.env.BENCH_SEED_CONNECTIONS ?? 1000);
 const WARM_UP_S = Number(process.env.BENCH_WARM_UP_S ?? 3);
 
@@ -15,7 +18,8 @@ const WARM_UP_S = Number(process.env.BENCH_WARM_UP_S ?? 3);
  */
 export const seed: Scenario = {
   name: 'seed',
-  description: "The seed's scenario: 1,000 users with 6-message sessions, 90 % reads / 10 % sends, open loop at BENCH_RATE",
+  description:
+    "The seed's scenario: 1,000 users with 6-message sessions, 90 % reads / 10 % sends, open loop at BENCH_RATE",
   target: 'parley',
   requests: readMix,
   async run(harness) {
@@ -25,14 +29,24 @@ export const seed: Scenario = {
     const rows: Row[] = [];
     for (const rate of RATES) {
       await harness.drained(parley.url);
-      await harness.measure(parley.url, requests, { connections: SEED_CONNECTIONS, overallRate: rate, duration: WARM_UP_S });
+      await harness.measure(parley.url, requests, {
+        connections: SEED_CONNECTIONS,
+        overallRate: rate,
+        duration: WARM_UP_S,
+      });
       await harness.drained(parley.url);
       const before = await harness.cacheTally(parley.url);
       const rss = sampleRss(parley.pid);
       const result = await harness.measure(parley.url, requests, { connections: SEED_CONNECTIONS, overallRate: rate });
       const maxRssMb = rss.stop();
       const after = await harness.cacheTally(parley.url);
-      rows.push({ offeredRate: rate, connections: SEED_CONNECTIONS, ...summary(result), cacheHitRate: harness.hitRate(before, after), maxRssMb });
+      rows.push({
+        offeredRate: rate,
+        connections: SEED_CONNECTIONS,
+        ...summary(result),
+        cacheHitRate: harness.hitRate(before, after),
+        maxRssMb,
+      });
     }
     return rows;
   },

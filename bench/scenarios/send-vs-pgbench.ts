@@ -94,8 +94,21 @@ export const sendVsPgbench: Scenario = {
     const script = join(dir, 'send.sql');
     writeFileSync(script, SEND_TRANSACTION_SCRIPT);
     const args = (seconds: number): string[] => [
-      '-n', '-M', 'prepared', '-c', String(clients), '-j', '2', '-T', String(seconds), '-f', script,
-      '-D', `users=${users}`, '-D', `max_pending=${harness.env.MAX_PENDING_REPLIES ?? 10}`,
+      '-n',
+      '-M',
+      'prepared',
+      '-c',
+      String(clients),
+      '-j',
+      '2',
+      '-T',
+      String(seconds),
+      '-f',
+      script,
+      '-D',
+      `users=${users}`,
+      '-D',
+      `max_pending=${harness.env.MAX_PENDING_REPLIES ?? 10}`,
     ];
     try {
       const parley = await harness.startParley();

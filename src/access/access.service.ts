@@ -23,7 +23,10 @@ export interface OwnedResource {
   ownerId: string;
 }
 
-const REFUSALS: Record<AccessResource, { notFound: AccessExceptionCode; forbidden: AccessExceptionCode; event: SecurityEventType }> = {
+const REFUSALS: Record<
+  AccessResource,
+  { notFound: AccessExceptionCode; forbidden: AccessExceptionCode; event: SecurityEventType }
+> = {
   [AccessResource.Session]: {
     notFound: AccessExceptionCode.SessionNotFound,
     forbidden: AccessExceptionCode.SessionForbidden,

@@ -22,7 +22,10 @@ export class AdminStatsService {
   ) {}
 
   async stats(): Promise<AdminStatsResponseDto> {
-    const [cache, queue] = await Promise.all([this.cacheStats(), this.queues.counts(REPLIES_QUEUE).catch(() => NO_QUEUE)]);
+    const [cache, queue] = await Promise.all([
+      this.cacheStats(),
+      this.queues.counts(REPLIES_QUEUE).catch(() => NO_QUEUE),
+    ]);
     return {
       cache,
       performance: this.requests.snapshot(),

@@ -13,7 +13,11 @@ export class AdminGuard implements CanActivate {
     if (request.user?.roles.includes('admin') === true) {
       return true;
     }
-    this.securityEvents.record('admin_forbidden', { userId: request.user?.id, requestId: request.id, route: request.routeOptions.url });
+    this.securityEvents.record('admin_forbidden', {
+      userId: request.user?.id,
+      requestId: request.id,
+      route: request.routeOptions.url,
+    });
     throw new AuthException(AuthExceptionCode.AdminRequired);
   }
 }

@@ -5,5 +5,9 @@ import { AdminController } from './admin.controller.js';
 import { AdminGuard } from './admin.guard.js';
 import { AdminStatsService } from './admin-stats.service.js';
 
-@Module({ imports: [AccessModule, CacheModule], controllers: [AdminController], providers: [AdminGuard, AdminStatsService] })
+@Module({
+  imports: [AccessModule, CacheModule],
+  controllers: [AdminController],
+  providers: [AdminGuard, AdminStatsService],
+})
 export class AdminModule {}

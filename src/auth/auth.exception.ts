@@ -19,7 +19,8 @@ const MESSAGES: Record<AuthExceptionCode, string> = {
   [AuthExceptionCode.InvalidToken]: 'The bearer token is not valid',
   [AuthExceptionCode.TokenExpired]: 'The bearer token has expired',
   [AuthExceptionCode.AdminRequired]: 'This route requires the admin role',
-  [AuthExceptionCode.TooManyInvalidTokens]: 'Too many invalid tokens from this address; retry after the time in Retry-After',
+  [AuthExceptionCode.TooManyInvalidTokens]:
+    'Too many invalid tokens from this address; retry after the time in Retry-After',
   [AuthExceptionCode.InvalidTicket]: 'The stream ticket is not valid or has expired; ask for a new one',
   [AuthExceptionCode.TicketForbidden]: 'The stream ticket was issued for another session or user',
   [AuthExceptionCode.TicketsUnavailable]: 'Stream tickets are briefly unavailable; retry shortly',

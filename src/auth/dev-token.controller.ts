@@ -32,8 +32,18 @@ export class DevTokenController {
   @ApiCreatedResponse({ type: DevTokenResponseDto })
   @ApiErrors(
     400,
-    { status: 404, code: 'not_found', message: 'Cannot POST /v1/auth/dev-token', description: 'Dev tokens are disabled' },
-    { status: 429, code: 'rate_limited', message: 'Too many requests; retry after the time in Retry-After', description: 'rate_limited: RATE_LIMIT_DEV_TOKENS per client address' },
+    {
+      status: 404,
+      code: 'not_found',
+      message: 'Cannot POST /v1/auth/dev-token',
+      description: 'Dev tokens are disabled',
+    },
+    {
+      status: 429,
+      code: 'rate_limited',
+      message: 'Too many requests; retry after the time in Retry-After',
+      description: 'rate_limited: RATE_LIMIT_DEV_TOKENS per client address',
+    },
   )
   async create(@Body() dto: CreateDevTokenDto): Promise<DevTokenResponseDto> {
     if (!this.config.auth.devTokens) {
@@ -42,7 +52,10 @@ export class DevTokenController {
     const ttlSeconds = dto.ttlSeconds ?? Math.min(DEFAULT_TTL_SECONDS, this.config.auth.maxTtlSeconds);
     if (ttlSeconds > this.config.auth.maxTtlSeconds) {
       // The verifier refuses a longer lifetime: never issue a token that cannot be used.
-      throw new CommonException(CommonExceptionCode.ValidationFailed, `ttlSeconds must not be greater than ${this.config.auth.maxTtlSeconds}`);
+      throw new CommonException(
+        CommonExceptionCode.ValidationFailed,
+        `ttlSeconds must not be greater than ${this.config.auth.maxTtlSeconds}`,
+      );
     }
     const issued = await this.tokens.sign(dto.userId, dto.roles ?? [], ttlSeconds);
     return { token: issued.token, expiresAt: issued.expiresAt.toISOString() };

@@ -90,9 +90,7 @@ describe('CacheKeyBuilder', () => {
       scope: 'memories',
       id: 'alice',
     });
-    expect(keys.counter({ scope: 'sessions', id: 'a:b' })).not.toBe(
-      keys.counter({ scope: 'sessions', id: 'a' }),
-    );
+    expect(keys.counter({ scope: 'sessions', id: 'a:b' })).not.toBe(keys.counter({ scope: 'sessions', id: 'a' }));
   });
 
   it('puts locks, counters and the epoch beside the data keys, never on them', () => {

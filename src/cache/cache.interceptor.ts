@@ -89,7 +89,9 @@ export class CacheInterceptor implements NestInterceptor {
     if (options === undefined || spec === null) {
       // Not cacheable as it stands (validation answers most of these): tagged from its own body.
       const handled = next.handle();
-      return options?.etag === true ? handled.pipe(map((body) => conditional(request, reply, etagOf(body), body))) : handled;
+      return options?.etag === true
+        ? handled.pipe(map((body) => conditional(request, reply, etagOf(body), body)))
+        : handled;
     }
     const load = (): Promise<unknown> => lastValueFrom(next.handle(), { defaultValue: undefined });
     return from(this.cache.getOrLoad(spec, load)).pipe(

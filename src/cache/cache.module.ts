@@ -54,7 +54,15 @@ import { VersionStore } from './version-store.js';
     },
     {
       provide: VersionStore,
-      inject: [RedisService, CacheKeyBuilder, MemoryCacheTier, MetricsService, PINO_LOGGER, VersionBumpRelay, AppConfig],
+      inject: [
+        RedisService,
+        CacheKeyBuilder,
+        MemoryCacheTier,
+        MetricsService,
+        PINO_LOGGER,
+        VersionBumpRelay,
+        AppConfig,
+      ],
       useFactory: (
         redis: RedisService,
         keys: CacheKeyBuilder,
@@ -86,15 +94,7 @@ import { VersionStore } from './version-store.js';
     },
     {
       provide: CacheService,
-      inject: [
-        AppConfig,
-        CacheKeyBuilder,
-        VersionStore,
-        MemoryCacheTier,
-        RedisService,
-        MetricsService,
-        ClsService,
-      ],
+      inject: [AppConfig, CacheKeyBuilder, VersionStore, MemoryCacheTier, RedisService, MetricsService, ClsService],
       useFactory: (
         config: AppConfig,
         keys: CacheKeyBuilder,

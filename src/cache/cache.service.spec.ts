@@ -20,15 +20,7 @@ function setup(env: Record<string, string> = {}): {
   const versions = new LocalVersionStore();
   const metrics = new MetricsService();
   const memory = new MemoryCacheTier({ maxEntries: 100, maxBytes: 0, ttlMs: 60_000 });
-  const cache = new CacheService(
-    config,
-    new CacheKeyBuilder('t'),
-    versions,
-    memory,
-    null,
-    metrics,
-    noRequest,
-  );
+  const cache = new CacheService(config, new CacheKeyBuilder('t'), versions, memory, null, metrics, noRequest);
   return { cache, versions, metrics };
 }
 
@@ -50,12 +42,8 @@ describe('CacheService (in-process versions)', () => {
     const { cache } = setup();
     await cache.getOrLoad(history, async () => 'alice');
     expect((await cache.getOrLoad({ ...history, ownerId: 'bob' }, async () => 'bob')).value).toBe('bob');
-    expect((await cache.getOrLoad({ ...history, kind: 'session' }, async () => 'session')).value).toBe(
-      'session',
-    );
-    expect((await cache.getOrLoad({ ...history, params: { limit: '6' } }, async () => 'six')).value).toBe(
-      'six',
-    );
+    expect((await cache.getOrLoad({ ...history, kind: 'session' }, async () => 'session')).value).toBe('session');
+    expect((await cache.getOrLoad({ ...history, params: { limit: '6' } }, async () => 'six')).value).toBe('six');
     expect((await cache.getOrLoad(history, async () => 'again')).value).toBe('alice');
   });
 
@@ -85,9 +73,7 @@ describe('CacheService (in-process versions)', () => {
 
   it('does not store a failed load', async () => {
     const { cache } = setup();
-    await expect(cache.getOrLoad(history, () => Promise.reject(new Error('db down')))).rejects.toThrow(
-      'db down',
-    );
+    await expect(cache.getOrLoad(history, () => Promise.reject(new Error('db down')))).rejects.toThrow('db down');
     expect((await cache.getOrLoad(history, async () => 'ok')).value).toBe('ok');
   });
 

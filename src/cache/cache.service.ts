@@ -167,13 +167,7 @@ export class CacheService {
         return this.remember(key, filled, options);
       }
     }
-    return this.loadAndStore(
-      spec,
-      key,
-      load,
-      options,
-      attempt.held ? { lockKey, token: attempt.token } : null,
-    );
+    return this.loadAndStore(spec, key, load, options, attempt.held ? { lockKey, token: attempt.token } : null);
   }
 
   /** Another replica holds the fill lock: wait for its value, at most CACHE_LOCK_WAIT_MS. */

@@ -63,9 +63,7 @@ describe('MemoryCacheTier', () => {
     const body = { items: [{ id: 'x', content: 'héllo "there"', seq: 1 }], nextBeforeSeq: null };
     expect(entry(body).etag).toBe(etagOf(body));
     expect(CacheEntry.unserialised(body).etag).toBe(etagOf(body));
-    expect(new CacheEntry(JSON.parse(JSON.stringify(body)), JSON.stringify(body)).json).toBe(
-      JSON.stringify(body),
-    );
+    expect(new CacheEntry(JSON.parse(JSON.stringify(body)), JSON.stringify(body)).json).toBe(JSON.stringify(body));
     expect(CacheEntry.stored(JSON.stringify(body)).etag).toBe(etagOf(body));
   });
 

@@ -74,11 +74,7 @@ export class RedisCacheTier {
       return { state: 'abandoned' };
     }
     try {
-      const [json, lock] = await withTimeout(
-        this.connection.mget(key, lockKey),
-        this.timeoutMs,
-        'cache poll',
-      );
+      const [json, lock] = await withTimeout(this.connection.mget(key, lockKey), this.timeoutMs, 'cache poll');
       if (json !== null && json !== undefined) {
         return { state: 'filled', json };
       }
@@ -90,13 +86,7 @@ export class RedisCacheTier {
   }
 
   /** Best effort: a value that is not stored is only a later miss. */
-  async store(
-    key: string,
-    json: string,
-    ttlMs: number,
-    lockKey: string,
-    token: string | null,
-  ): Promise<void> {
+  async store(key: string, json: string, ttlMs: number, lockKey: string, token: string | null): Promise<void> {
     if (!this.redis.available) {
       return;
     }

@@ -127,10 +127,7 @@ export class RedisVersionStore extends VersionStore {
           return 'missing';
         }
         values = (await withTimeout(
-          this.redis.runScript(READ_OR_CREATE_SCRIPT, names, [
-            COUNTER_TTL_MS,
-            ...names.map(() => randomVersionBase()),
-          ]),
+          this.redis.runScript(READ_OR_CREATE_SCRIPT, names, [COUNTER_TTL_MS, ...names.map(() => randomVersionBase())]),
           this.timeoutMs,
           'version create',
         )) as string[];
@@ -142,10 +139,7 @@ export class RedisVersionStore extends VersionStore {
       const [epoch, ...rest] = values.map(String);
       return rest.map((counter) => `${epoch}.${counter}`);
     } catch (error) {
-      this.logger.debug(
-        { err: (error as Error).message },
-        'cache versions unavailable; reading the database',
-      );
+      this.logger.debug({ err: (error as Error).message }, 'cache versions unavailable; reading the database');
       return null;
     }
   }
@@ -176,11 +170,7 @@ export class RedisVersionStore extends VersionStore {
     const names = counters.map((counter) => this.keys.counter(counter));
     try {
       const random = [COUNTER_TTL_MS, ...names.map(() => randomVersionBase())];
-      await withTimeout(
-        this.redis.runScript(BUMP_SCRIPT, names, random),
-        this.timeoutMs,
-        'version bump',
-      );
+      await withTimeout(this.redis.runScript(BUMP_SCRIPT, names, random), this.timeoutMs, 'version bump');
       return true;
     } catch (error) {
       this.logger.warn({ err: (error as Error).message }, 'cache version bump failed');

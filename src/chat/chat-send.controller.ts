@@ -51,7 +51,10 @@ export class ChatSendController {
       'answers 200 with the finished reply, or 202 with the pending one when it takes longer than REPLY_WAIT_MS. ' +
       'Without sessionId a new session is created; its id is in the answer.',
   })
-  @ApiBody({ type: ChatSendDto, examples: { message: { summary: 'A new conversation', value: { message: 'Hello, Parley' } } } })
+  @ApiBody({
+    type: ChatSendDto,
+    examples: { message: { summary: 'A new conversation', value: { message: 'Hello, Parley' } } },
+  })
   @ApiOkResponse({
     type: ChatSendResponseDto,
     description: 'The reply finished (complete, or failed with its error)',

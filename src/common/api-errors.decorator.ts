@@ -34,8 +34,7 @@ const DEFAULTS: Readonly<Record<number, ApiErrorExample>> = {
     status: 401,
     code: 'invalid_token',
     message: 'The bearer token is not valid',
-    description:
-      'Missing, malformed, expired or forged bearer token (missing_token, invalid_token, token_expired)',
+    description: 'Missing, malformed, expired or forged bearer token (missing_token, invalid_token, token_expired)',
   },
   403: {
     status: 403,
@@ -67,14 +66,14 @@ const DEFAULTS: Readonly<Record<number, ApiErrorExample>> = {
  * Documents error answers with one example each that carries the status's own code, never the
  * same body for every status. `ApiErrors(400, 401, { status: 404, code: 'memory_not_found', ... })`.
  */
-export function ApiErrors(
-  ...errors: ReadonlyArray<number | ApiErrorExample>
-): MethodDecorator & ClassDecorator {
+export function ApiErrors(...errors: ReadonlyArray<number | ApiErrorExample>): MethodDecorator & ClassDecorator {
   return applyDecorators(
     ...errors.map((entry) => {
       const error = typeof entry === 'number' ? DEFAULTS[entry] : entry;
       if (error === undefined) {
-        throw new Error(`ApiErrors: no default example for status ${typeof entry === 'number' ? entry : entry.status}; pass one`);
+        throw new Error(
+          `ApiErrors: no default example for status ${typeof entry === 'number' ? entry : entry.status}; pass one`,
+        );
       }
       return ApiResponse({
         status: error.status,

@@ -19,7 +19,11 @@ export function embeddedBanner(config: AppConfig, port: number): string {
     lines[0] = 'Parley is running with in-process coordination (no REDIS_URL).';
   }
   if (!config.auth.devTokens) {
-    lines.splice(lines.length - 2, 2, '  Tokens: dev tokens are off (AUTH_DEV_TOKENS=false); use a JWT signed with JWT_SECRET.');
+    lines.splice(
+      lines.length - 2,
+      2,
+      '  Tokens: dev tokens are off (AUTH_DEV_TOKENS=false); use a JWT signed with JWT_SECRET.',
+    );
   }
   return `${lines.join('\n')}\n`;
 }

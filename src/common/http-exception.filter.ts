@@ -1,12 +1,5 @@
 import { STATUS_CODES } from 'node:http';
-import {
-  Catch,
-  HttpException,
-  HttpStatus,
-  Inject,
-  type ArgumentsHost,
-  type ExceptionFilter,
-} from '@nestjs/common';
+import { Catch, HttpException, HttpStatus, Inject, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { addAccessLogFields } from './access-log.js';
@@ -103,9 +96,10 @@ function fromDomainException(exception: DomainException): ErrorShape {
     return { status: HttpStatus.INTERNAL_SERVER_ERROR, message: 'Internal server error', code: 'internal_error' };
   }
   const retryAfter = exception.retryAfterSeconds;
-  const headers = retryAfter === undefined
-    ? DOMAIN_HEADERS[exception.code]
-    : { ...DOMAIN_HEADERS[exception.code], 'retry-after': String(retryAfter) };
+  const headers =
+    retryAfter === undefined
+      ? DOMAIN_HEADERS[exception.code]
+      : { ...DOMAIN_HEADERS[exception.code], 'retry-after': String(retryAfter) };
   return { status, message: exception.message, code: exception.code, headers };
 }
 
@@ -134,9 +128,7 @@ const CLIENT_ERROR_MESSAGES: Partial<Record<number, string>> = {
 /** Errors raised by Fastify itself (body parsing, limits) carry a 4xx statusCode. */
 function isClientError(exception: unknown): exception is Error & { statusCode: number } {
   const statusCode = (exception as { statusCode?: unknown } | null)?.statusCode;
-  return (
-    exception instanceof Error && typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500
-  );
+  return exception instanceof Error && typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500;
 }
 
 const RETRY_AFTER_UNAVAILABLE_SECONDS = '2';
@@ -167,9 +159,7 @@ function dependencyFailure(exception: unknown): 'pool_exhausted' | 'statement_ti
     if ((typeof code === 'string' && TRANSIENT_SQLSTATE.test(code)) || TRANSIENT_MESSAGE.test(error.message)) {
       return 'unavailable';
     }
-    error =
-      (error as { driverError?: unknown; cause?: unknown }).driverError ??
-      (error as { cause?: unknown }).cause;
+    error = (error as { driverError?: unknown; cause?: unknown }).driverError ?? (error as { cause?: unknown }).cause;
   }
   return undefined;
 }

@@ -80,7 +80,13 @@ export function registerJsonBodyParser(fastify: FastifyInstance, bodyLimit: numb
   fastify.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit }, (request, body, done) => {
     const text = body as string;
     if (jsonDepth(text) > MAX_JSON_DEPTH) {
-      done(new CommonException(CommonExceptionCode.ValidationFailed, `JSON nesting is deeper than ${MAX_JSON_DEPTH} levels`), undefined);
+      done(
+        new CommonException(
+          CommonExceptionCode.ValidationFailed,
+          `JSON nesting is deeper than ${MAX_JSON_DEPTH} levels`,
+        ),
+        undefined,
+      );
       return;
     }
     secureParse(request, text, (error, parsed) => {

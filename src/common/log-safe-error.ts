@@ -41,14 +41,18 @@ function isDatabaseError(error: Error): boolean {
   return (
     fields.driverError !== undefined ||
     'parameters' in error ||
-    (typeof fields.code === 'string' && SQLSTATE.test(fields.code) && (fields.severity !== undefined || fields.routine !== undefined))
+    (typeof fields.code === 'string' &&
+      SQLSTATE.test(fields.code) &&
+      (fields.severity !== undefined || fields.routine !== undefined))
   );
 }
 
 function databaseError(error: Error): LoggedError {
   const fields = error as Error & DatabaseErrorFields;
   const driver = (fields.driverError ?? {}) as DatabaseErrorFields;
-  const code = [fields.code, driver.code].find((value): value is string => typeof value === 'string' && SQLSTATE.test(value));
+  const code = [fields.code, driver.code].find(
+    (value): value is string => typeof value === 'string' && SQLSTATE.test(value),
+  );
   return {
     type: error.name,
     ...(code === undefined ? {} : { code }),

@@ -24,7 +24,16 @@ export function createLogger(level: LogLevel, destination?: DestinationStream): 
     // Errors, whatever key they are logged under, pass through one filter (see log-safe-error.ts).
     serializers: { err: describeError, error: describeError },
     redact: {
-      paths: ['authorization', '*.authorization', '*.headers.authorization', 'token', '*.token', 'ticket', '*.ticket', '*.query.ticket'],
+      paths: [
+        'authorization',
+        '*.authorization',
+        '*.headers.authorization',
+        'token',
+        '*.token',
+        'ticket',
+        '*.ticket',
+        '*.query.ticket',
+      ],
       censor: '[redacted]',
     },
   };
@@ -32,7 +41,13 @@ export function createLogger(level: LogLevel, destination?: DestinationStream): 
 }
 
 /** Nest's own start-up chatter (modules loaded, routes mapped) is debug detail, not news. */
-const FRAMEWORK_CONTEXTS = new Set(['InstanceLoader', 'RoutesResolver', 'RouterExplorer', 'NestFactory', 'NestApplication']);
+const FRAMEWORK_CONTEXTS = new Set([
+  'InstanceLoader',
+  'RoutesResolver',
+  'RouterExplorer',
+  'NestFactory',
+  'NestApplication',
+]);
 
 /** Nest's LoggerService over pino: structured JSON, one object per line. */
 export class PinoLoggerService implements LoggerService {

@@ -41,8 +41,7 @@ const MESSAGES: Readonly<Record<string, string>> = {
   too_many_pending_replies: 'At most 3 replies may be pending at once; wait for one to complete',
   too_many_sessions: 'At most 10000 sessions per user; delete some first',
   too_many_memories: 'At most 1000 memories per user; forget some first',
-  idempotency_key_reused:
-    'This idempotency key was used for a different message; use a fresh key per message',
+  idempotency_key_reused: 'This idempotency key was used for a different message; use a fresh key per message',
   invalid_cursor: 'cursor is not a cursor this server made',
   overloaded: 'Overloaded; retry shortly',
 };
@@ -64,12 +63,7 @@ export function withErrorExamples(document: OpenAPIObject): OpenAPIObject {
     for (const operation of Object.values(item as Record<string, { responses?: Record<string, unknown> }>)) {
       for (const [status, response] of Object.entries(operation?.responses ?? {})) {
         const json = (response as { content?: Record<string, MediaObject> }).content?.['application/json'];
-        if (
-          Number(status) < 400 ||
-          json === undefined ||
-          json.example !== undefined ||
-          json.examples !== undefined
-        ) {
+        if (Number(status) < 400 || json === undefined || json.example !== undefined || json.examples !== undefined) {
           continue;
         }
         if (!json.schema?.$ref?.endsWith('/ErrorResponseDto')) {

@@ -7,9 +7,12 @@ describe('request ids', () => {
     expect(requestIdFrom('a'.repeat(128))).toBe('a'.repeat(128));
   });
 
-  it.each([undefined, '', 'a'.repeat(129), 'has space', 'semi;colon', 'new\nline', ['a', 'b']])('replaces %j', (header) => {
-    const id = requestIdFrom(header);
-    expect(isValidRequestId(id)).toBe(true);
-    expect(id).toMatch(/^[0-9a-f-]{36}$/);
-  });
+  it.each([undefined, '', 'a'.repeat(129), 'has space', 'semi;colon', 'new\nline', ['a', 'b']])(
+    'replaces %j',
+    (header) => {
+      const id = requestIdFrom(header);
+      expect(isValidRequestId(id)).toBe(true);
+      expect(id).toMatch(/^[0-9a-f-]{36}$/);
+    },
+  );
 });

@@ -14,7 +14,9 @@ export class RouteMetadata<T> {
 
   /** The handler's value, or else its controller's (Reflector.getAllAndOverride). */
   static overridable<T>(reflector: Reflector, key: string | symbol): RouteMetadata<T> {
-    return new RouteMetadata((context) => reflector.getAllAndOverride<T | undefined>(key, [context.getHandler(), context.getClass()]));
+    return new RouteMetadata((context) =>
+      reflector.getAllAndOverride<T | undefined>(key, [context.getHandler(), context.getClass()]),
+    );
   }
 
   /** The handler's own value (Reflector.get). */

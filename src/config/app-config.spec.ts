@@ -35,9 +35,19 @@ describe('loadConfig', () => {
     expect(config.http.corsOrigins).toEqual(['http://localhost:*', 'http://127.0.0.1:*']);
     expect(config.webClient.enabled).toBe(true);
     expect(config.events.ticketTtlMs).toBe(300_000);
-    expect(config.limits).toMatchObject({ sendsPerMinute: 30, readsPerMinute: 300, devTokensPerMinute: 10, maxPendingReplies: 3 });
+    expect(config.limits).toMatchObject({
+      sendsPerMinute: 30,
+      readsPerMinute: 300,
+      devTokensPerMinute: 10,
+      maxPendingReplies: 3,
+    });
     expect(config.limits).toMatchObject({ windowMs: 60_000, expectedReplicas: 3, maxMemoriesPerUser: 1000 });
-    expect(config.shedding).toEqual({ sendsEventLoopDelayMs: 200, readsEventLoopDelayMs: 1000, maxHeapBytes: 0, maxRssBytes: 0 });
+    expect(config.shedding).toEqual({
+      sendsEventLoopDelayMs: 200,
+      readsEventLoopDelayMs: 1000,
+      maxHeapBytes: 0,
+      maxRssBytes: 0,
+    });
     expect(config.replies.waitMs).toBe(30_000);
     expect(config.cache).toEqual({
       enabled: true,
@@ -77,12 +87,20 @@ describe('loadConfig', () => {
     expect(loadConfig({ HOST: '0.0.0.0' }).http.host).toBe('0.0.0.0');
   });
 
-  it.each(['*', 'https://app.example.com/', 'https://app.example.com/path', 'app.example.com', 'ftp://files.example.com', 'https://App.example.com', 'https://app.example.com:443', 'https://*.example.com'])(
-    'stops on the malformed CORS origin %s, naming the variable',
-    (origin) => {
-      expect(failure({ CORS_ORIGINS: `https://ok.example.com,${origin}` }).message).toMatch(/^Invalid configuration: CORS_ORIGINS .*got "/);
-    },
-  );
+  it.each([
+    '*',
+    'https://app.example.com/',
+    'https://app.example.com/path',
+    'app.example.com',
+    'ftp://files.example.com',
+    'https://App.example.com',
+    'https://app.example.com:443',
+    'https://*.example.com',
+  ])('stops on the malformed CORS origin %s, naming the variable', (origin) => {
+    expect(failure({ CORS_ORIGINS: `https://ok.example.com,${origin}` }).message).toMatch(
+      /^Invalid configuration: CORS_ORIGINS .*got "/,
+    );
+  });
 
   it.each([
     [{ PORT: 'abc' }, 'PORT'],
@@ -97,7 +115,10 @@ describe('loadConfig', () => {
     [{ APP_ROLE: 'boss' }, 'APP_ROLE'],
     [{ RATE_LIMIT_WINDOW_MS: '10' }, 'RATE_LIMIT_WINDOW_MS'],
     [{ RATE_LIMIT_EXPECTED_REPLICAS: '0' }, 'RATE_LIMIT_EXPECTED_REPLICAS'],
-    [{ SHED_SENDS_EVENT_LOOP_DELAY_MS: '500', SHED_READS_EVENT_LOOP_DELAY_MS: '400' }, 'SHED_READS_EVENT_LOOP_DELAY_MS'],
+    [
+      { SHED_SENDS_EVENT_LOOP_DELAY_MS: '500', SHED_READS_EVENT_LOOP_DELAY_MS: '400' },
+      'SHED_READS_EVENT_LOOP_DELAY_MS',
+    ],
     [{ SHED_MAX_HEAP_BYTES: '-1' }, 'SHED_MAX_HEAP_BYTES'],
     [{ REDIS_URL: 'redis://r:6379' }, 'DATABASE_URL'],
     [{ NODE_ENV: 'production', DATABASE_URL: PRODUCTION.DATABASE_URL }, 'REDIS_URL'],

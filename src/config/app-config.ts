@@ -278,7 +278,10 @@ export function loadConfig(env: Env): AppConfig {
   const mode = production || redisUrl !== undefined ? 'production' : 'embedded';
 
   if (production && redisUrl === undefined) {
-    throw new ConfigError('REDIS_URL', 'is required when NODE_ENV=production (in-process coordination is one process only)');
+    throw new ConfigError(
+      'REDIS_URL',
+      'is required when NODE_ENV=production (in-process coordination is one process only)',
+    );
   }
   if (mode === 'production' && databaseUrl === undefined) {
     throw new ConfigError('DATABASE_URL', 'is required in production mode (embedded PGlite is one process only)');
@@ -300,7 +303,10 @@ export function loadConfig(env: Env): AppConfig {
   const metricsToken = r.optional('METRICS_TOKEN');
   if (production && metricsToken === undefined) {
     // /metrics tells the Node version, security event counts and queue sizes: never public.
-    throw new ConfigError('METRICS_TOKEN', 'is required when NODE_ENV=production (GET /metrics needs it as a bearer token)');
+    throw new ConfigError(
+      'METRICS_TOKEN',
+      'is required when NODE_ENV=production (GET /metrics needs it as a bearer token)',
+    );
   }
   const corsOrigins = parseCorsOrigins(env, mode);
 
@@ -369,7 +375,10 @@ export function loadConfig(env: Env): AppConfig {
       timeoutMs: r.int('LLM_TIMEOUT_MS', 60_000, 100, ONE_HOUR_MS),
       maxConcurrent: r.int('LLM_MAX_CONCURRENT', 16, 1, 10_000),
       maxOutputTokens: r.int('LLM_MAX_OUTPUT_TOKENS', 1024, 1, 1_000_000),
-      maxTokensField: r.oneOf<MaxTokensField>('LLM_MAX_TOKENS_FIELD', 'max_tokens', ['max_tokens', 'max_completion_tokens']),
+      maxTokensField: r.oneOf<MaxTokensField>('LLM_MAX_TOKENS_FIELD', 'max_tokens', [
+        'max_tokens',
+        'max_completion_tokens',
+      ]),
       systemPrompt: r.string('LLM_SYSTEM_PROMPT', DEFAULT_SYSTEM_PROMPT, { maxLength: 20_000 }),
       promptTokenBudget: r.int('LLM_PROMPT_TOKEN_BUDGET', 6000, 100, 10_000_000),
       maxTries: r.int('LLM_MAX_TRIES', 4, 1, 100),

@@ -5,9 +5,23 @@ import { ConfigError } from './config.variables.js';
 describe('reply, LLM and event settings', () => {
   it('have the documented defaults', () => {
     const config = loadConfig({});
-    expect(config.llm).toMatchObject({ timeoutMs: 60_000, maxConcurrent: 16, maxOutputTokens: 1024, maxTokensField: 'max_tokens', promptTokenBudget: 6000, maxTries: 4, retryBaseMs: 500 });
+    expect(config.llm).toMatchObject({
+      timeoutMs: 60_000,
+      maxConcurrent: 16,
+      maxOutputTokens: 1024,
+      maxTokensField: 'max_tokens',
+      promptTokenBudget: 6000,
+      maxTries: 4,
+      retryBaseMs: 500,
+    });
     expect(config.replies).toMatchObject({ jobLockMs: 30_000, reconcileIntervalMs: 30_000 });
-    expect(config.events).toEqual({ streamMaxLength: 1000, streamTtlMs: 3_600_000, sseHeartbeatMs: 15_000, sseMaxStreamsPerUser: 10, ticketTtlMs: 300_000 });
+    expect(config.events).toEqual({
+      streamMaxLength: 1000,
+      streamTtlMs: 3_600_000,
+      sseHeartbeatMs: 15_000,
+      sseMaxStreamsPerUser: 10,
+      ticketTtlMs: 300_000,
+    });
     expect(config.llm.systemPrompt.length).toBeGreaterThan(0);
   });
 

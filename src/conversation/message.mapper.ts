@@ -50,6 +50,9 @@ export function toMessage(row: MessageRow): MessageEntity {
 }
 
 /** What a failed reply tells its reader: its error code and message, or the generic ones. */
-export function replyFailure(message: Pick<MessageEntity, 'errorCode' | 'errorMessage'>): { code: string; message: string } {
+export function replyFailure(message: Pick<MessageEntity, 'errorCode' | 'errorMessage'>): {
+  code: string;
+  message: string;
+} {
   return { code: message.errorCode ?? 'failed', message: message.errorMessage ?? 'The reply failed' };
 }

@@ -31,7 +31,12 @@ const BULL_CLIENT_ROLE = {
 /** A job whose worker stopped renewing its lock is seen as stalled within one more lock period. */
 function bullSettings(options: JobQueueOptions): AdvancedSettings {
   const lockDuration = options.lockDurationMs ?? 30_000;
-  return { lockDuration, lockRenewTime: Math.floor(lockDuration / 3), stalledInterval: lockDuration, maxStalledCount: 5 };
+  return {
+    lockDuration,
+    lockRenewTime: Math.floor(lockDuration / 3),
+    stalledInterval: lockDuration,
+    maxStalledCount: 5,
+  };
 }
 
 /**
@@ -73,7 +78,9 @@ export class CoordinationModule {
             createClient: (type: keyof typeof BULL_CLIENT_ROLE) => redis.queueConnection(BULL_CLIENT_ROLE[type]),
           }),
         }),
-        ...names.map((name) => BullModule.registerQueue({ name, settings: bullSettings(queues[name] as JobQueueOptions) })),
+        ...names.map((name) =>
+          BullModule.registerQueue({ name, settings: bullSettings(queues[name] as JobQueueOptions) }),
+        ),
       ],
       providers: [
         { provide: LockService, useClass: RedisLockService },

@@ -61,7 +61,11 @@ export abstract class EventStream {
    * `events.missed` event when some of them are no longer retained), then every new one until closed. Without `afterId`, from about the moment of subscribing: every event
    * published after it, and possibly a few published just before.
    */
-  abstract subscribe(streamKey: string, afterId: string | undefined, listener: StreamListener): Promise<StreamSubscription>;
+  abstract subscribe(
+    streamKey: string,
+    afterId: string | undefined,
+    listener: StreamListener,
+  ): Promise<StreamSubscription>;
   /**
    * Closes a transcript and returns its text: exactly what the events appended with it carried (of
    * its latest attempt). Once this returns, no event of the transcript can be appended. Idempotent.

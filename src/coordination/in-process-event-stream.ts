@@ -97,12 +97,19 @@ export class InProcessEventStream extends EventStream {
     return transcript;
   }
 
-  async subscribe(streamKey: string, afterId: string | undefined, listener: StreamListener): Promise<StreamSubscription> {
+  async subscribe(
+    streamKey: string,
+    afterId: string | undefined,
+    listener: StreamListener,
+  ): Promise<StreamSubscription> {
     const stream = this.stream(streamKey);
     const start = afterId ?? stream.events.at(-1)?.id ?? '0-0';
     const delivery = new OrderedDelivery(start, listener);
     stream.deliveries.add(delivery);
-    const missed = afterId === FROM_THE_START ? stream.trimmed : afterId !== undefined && compareEventIds(afterId, stream.floorId) < 0;
+    const missed =
+      afterId === FROM_THE_START
+        ? stream.trimmed
+        : afterId !== undefined && compareEventIds(afterId, stream.floorId) < 0;
     if (afterId !== undefined && missed) {
       listener(missedEvent(afterId));
     }
@@ -120,7 +127,13 @@ export class InProcessEventStream extends EventStream {
     if (stream === undefined || (stream.expiresAt < now && stream.deliveries.size === 0)) {
       // Every event of this stream will have an id at or after this one; older ids are another's.
       const floorId = `${Math.max(now, this.lastMs)}-0`;
-      stream = { events: [], floorId, trimmed: false, expiresAt: now + this.config.events.streamTtlMs, deliveries: new Set() };
+      stream = {
+        events: [],
+        floorId,
+        trimmed: false,
+        expiresAt: now + this.config.events.streamTtlMs,
+        deliveries: new Set(),
+      };
       this.streams.set(streamKey, stream);
       this.sweep(now);
     }

@@ -117,7 +117,12 @@ export class RedisEventStream extends EventStream implements OnApplicationBootst
     const { streamMaxLength, streamTtlMs } = this.config.events;
     const json = JSON.stringify(data);
     if (options.transcript !== undefined) {
-      return this.publishInTranscript(key, options.transcript, fence, [streamMaxLength, type, json, extendTtl ? streamTtlMs : 0]);
+      return this.publishInTranscript(key, options.transcript, fence, [
+        streamMaxLength,
+        type,
+        json,
+        extendTtl ? streamTtlMs : 0,
+      ]);
     }
     if (fence !== null) {
       const id = await this.redis.runScript(
@@ -134,7 +139,11 @@ export class RedisEventStream extends EventStream implements OnApplicationBootst
     if (!extendTtl) {
       return (await this.redis.commands.xadd(key, ...entry)) as string;
     }
-    const results = await this.redis.commands.pipeline().xadd(key, ...entry).pexpire(key, streamTtlMs).exec();
+    const results = await this.redis.commands
+      .pipeline()
+      .xadd(key, ...entry)
+      .pexpire(key, streamTtlMs)
+      .exec();
     const [error, id] = results?.[0] ?? [new Error('XADD returned nothing'), null];
     if (error) {
       throw error;
@@ -143,7 +152,11 @@ export class RedisEventStream extends EventStream implements OnApplicationBootst
   }
 
   async closeTranscript(transcriptKey: string): Promise<string> {
-    const text = await this.redis.runScript(CLOSE_TRANSCRIPT, [this.redis.key('transcript', transcriptKey)], [this.config.events.streamTtlMs]);
+    const text = await this.redis.runScript(
+      CLOSE_TRANSCRIPT,
+      [this.redis.key('transcript', transcriptKey)],
+      [this.config.events.streamTtlMs],
+    );
     return text as string;
   }
 
@@ -168,7 +181,11 @@ export class RedisEventStream extends EventStream implements OnApplicationBootst
     return result[1];
   }
 
-  async subscribe(streamKey: string, afterId: string | undefined, listener: StreamListener): Promise<StreamSubscription> {
+  async subscribe(
+    streamKey: string,
+    afterId: string | undefined,
+    listener: StreamListener,
+  ): Promise<StreamSubscription> {
     const key = this.redis.key('events', streamKey);
     const watched = this.watched.get(key) ?? (await this.watch(key));
     const delivery = new OrderedDelivery(afterId ?? watched.cursor, listener);
@@ -238,7 +255,13 @@ export class RedisEventStream extends EventStream implements OnApplicationBootst
   }
 
   private async backlog(key: string, afterId: string): Promise<StreamEvent[]> {
-    const entries = (await this.redis.commands.xrange(key, `(${afterId}`, '+', 'COUNT', this.config.events.streamMaxLength * 2)) as XEntry[];
+    const entries = (await this.redis.commands.xrange(
+      key,
+      `(${afterId}`,
+      '+',
+      'COUNT',
+      this.config.events.streamMaxLength * 2,
+    )) as XEntry[];
     return entries.map(toEvent);
   }
 
@@ -246,7 +269,7 @@ export class RedisEventStream extends EventStream implements OnApplicationBootst
     const reader = this.redis.eventReader;
     while (!this.closed) {
       try {
-        this.readerId ??= (await reader.client('ID'));
+        this.readerId ??= await reader.client('ID');
         if (this.watched.size === 0) {
           await this.idle();
           continue;
@@ -255,7 +278,7 @@ export class RedisEventStream extends EventStream implements OnApplicationBootst
         this.reading = true;
         const keys = [...this.watched.keys()];
         const cursors = keys.map((key) => this.watched.get(key)?.cursor ?? '$');
-        const reply = (await reader.xread('COUNT', READ_COUNT, 'BLOCK', BLOCK_MS, 'STREAMS', ...keys, ...cursors));
+        const reply = await reader.xread('COUNT', READ_COUNT, 'BLOCK', BLOCK_MS, 'STREAMS', ...keys, ...cursors);
         this.reading = false;
         this.dispatch(reply);
       } catch (error) {

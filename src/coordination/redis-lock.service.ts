@@ -33,7 +33,11 @@ export class RedisLockService extends LockService {
 
   async tryWithLock<T>(key: string, options: LockOptions, work: LockedWork<T>): Promise<LockResult<T>> {
     const redisKey = this.redis.key('lock', key);
-    const mutex = new Mutex(this.redis.commands, redisKey, { lockTimeout: options.ttlMs, refreshInterval: 0, acquireAttemptsLimit: 1 });
+    const mutex = new Mutex(this.redis.commands, redisKey, {
+      lockTimeout: options.ttlMs,
+      refreshInterval: 0,
+      acquireAttemptsLimit: 1,
+    });
     const acquired = await mutex.tryAcquire();
     this.metrics.lockAcquisitions.inc({ lock: lockKind(key), result: acquired ? 'acquired' : 'busy' });
     if (!acquired) {
@@ -46,11 +50,19 @@ export class RedisLockService extends LockService {
       return { acquired: true, value: await work(controller.signal, fence) };
     } finally {
       stopExtending();
-      await mutex.release().catch((error: Error) => this.logger.warn({ lock: key, err: error.message }, 'lock release failed'));
+      await mutex
+        .release()
+        .catch((error: Error) => this.logger.warn({ lock: key, err: error.message }, 'lock release failed'));
     }
   }
 
-  private keepExtended(key: string, redisKey: string, owner: string, ttlMs: number, controller: AbortController): () => void {
+  private keepExtended(
+    key: string,
+    redisKey: string,
+    owner: string,
+    ttlMs: number,
+    controller: AbortController,
+  ): () => void {
     let extendedAt = Date.now();
     let extending = false;
     const lost = (reason: Error): void => {
@@ -73,14 +85,17 @@ export class RedisLockService extends LockService {
         }
       }
     };
-    const timer = setInterval(() => {
-      if (!extending && !controller.signal.aborted) {
-        extending = true;
-        void extend().finally(() => {
-          extending = false;
-        });
-      }
-    }, Math.max(100, Math.floor(ttlMs / 3)));
+    const timer = setInterval(
+      () => {
+        if (!extending && !controller.signal.aborted) {
+          extending = true;
+          void extend().finally(() => {
+            extending = false;
+          });
+        }
+      },
+      Math.max(100, Math.floor(ttlMs / 3)),
+    );
     return () => clearInterval(timer);
   }
 }

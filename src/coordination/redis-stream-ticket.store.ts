@@ -10,12 +10,7 @@ export class RedisStreamTicketStore extends StreamTicketStore {
   }
 
   async save(ticketHash: string, grant: StreamTicketGrant, ttlMs: number): Promise<void> {
-    await this.redis.commands.set(
-      this.redis.key('stream-ticket', ticketHash),
-      JSON.stringify(grant),
-      'PX',
-      ttlMs,
-    );
+    await this.redis.commands.set(this.redis.key('stream-ticket', ticketHash), JSON.stringify(grant), 'PX', ttlMs);
   }
 
   async find(ticketHash: string): Promise<StreamTicketGrant | null> {

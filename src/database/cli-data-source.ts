@@ -6,4 +6,6 @@ import { dataSourceOptions } from './data-source.js';
 
 const config = loadConfig(process.env);
 // Migrations need a session (their advisory lock): the direct connection, never PgBouncer.
-export default new DataSource(dataSourceOptions({ ...config, database: { ...config.database, url: config.database.directUrl } }));
+export default new DataSource(
+  dataSourceOptions({ ...config, database: { ...config.database, url: config.database.directUrl } }),
+);

@@ -17,7 +17,9 @@ class PgliteClient extends EventEmitter {
     try {
       // Without parameters a string may hold several statements (migrations): the last result counts.
       const result =
-        values.length > 0 ? await this.db.query<Record<string, unknown>>(text, values) : ((await this.db.exec(text)).at(-1) ?? { rows: [], fields: [] });
+        values.length > 0
+          ? await this.db.query<Record<string, unknown>>(text, values)
+          : ((await this.db.exec(text)).at(-1) ?? { rows: [], fields: [] });
       done?.(null, result);
       return result;
     } catch (error) {
@@ -63,7 +65,10 @@ export function createPgliteDriver(dataDir: string): { Pool: new () => EventEmit
     end(callback?: (error?: Error) => void): void {
       const closing = engine ? engine.then((db) => db.close()) : Promise.resolve();
       engine = undefined;
-      closing.then(() => callback?.(), (error: Error) => callback?.(error));
+      closing.then(
+        () => callback?.(),
+        (error: Error) => callback?.(error),
+      );
     }
   }
 

@@ -60,7 +60,10 @@ export async function pipelinedTransaction<T>(
   };
 
   try {
-    const [opened, done] = await Promise.allSettled([runner.query('START TRANSACTION'), work(runner.manager, commitWith)]);
+    const [opened, done] = await Promise.allSettled([
+      runner.query('START TRANSACTION'),
+      work(runner.manager, commitWith),
+    ]);
     if (opened.status === 'rejected' || done.status === 'rejected') {
       if (open) {
         open = false;

@@ -115,7 +115,8 @@ export class PreparedStatementsClient extends PipelinedClient {
    * error rather than "prepared statement does not exist".
    */
   private isBeingPrepared(name: string): boolean {
-    const connection = (this as unknown as { connection?: { submittedNamedStatements?: Record<string, unknown> } }).connection;
+    const connection = (this as unknown as { connection?: { submittedNamedStatements?: Record<string, unknown> } })
+      .connection;
     return connection?.submittedNamedStatements?.[name] !== undefined;
   }
 }
@@ -156,7 +157,12 @@ export function transactionTimeoutsClient(timeouts: TransactionTimeouts): typeof
       Object.defineProperty(this, 'query', { value: query, writable: true, configurable: true });
     }
 
-    private async bounded(send: Send, text: string | pg.QueryConfig, sql: string, values: unknown): Promise<pg.QueryResult> {
+    private async bounded(
+      send: Send,
+      text: string | pg.QueryConfig,
+      sql: string,
+      values: unknown,
+    ): Promise<pg.QueryResult> {
       if (OPENS.test(sql)) {
         // Set before the answer: a pipelined transaction issues its statements right behind the
         // opening (pipelinedTransaction), and they belong to it rather than each to a transaction

@@ -52,16 +52,27 @@ export class SessionEventBus implements SessionDeletedListener {
    * session's generation lock: a generator that lost it (stalled past its TTL while another took
    * over) cannot append to the stream its successor now feeds.
    */
-  replyDelta(reply: StoredMessage, attempt: number, delta: string, fence: LockFence | null, onStopped: () => void): void {
+  replyDelta(
+    reply: StoredMessage,
+    attempt: number,
+    delta: string,
+    fence: LockFence | null,
+    onStopped: () => void,
+  ): void {
     const data: ReplyDeltaPayload = { messageId: reply.id, delta, attempt };
     const transcript = { key: reply.id, attempt, text: delta };
-    void this.stream.publish(reply.sessionId, SessionEventType.ReplyDelta, data, { extendTtl: false, fence, transcript }).catch((error: Error) => {
-      if (error instanceof TranscriptClosedError) {
-        onStopped();
-        return;
-      }
-      this.logger.debug({ sessionId: reply.sessionId, type: SessionEventType.ReplyDelta, err: error.message }, 'event not published');
-    });
+    void this.stream
+      .publish(reply.sessionId, SessionEventType.ReplyDelta, data, { extendTtl: false, fence, transcript })
+      .catch((error: Error) => {
+        if (error instanceof TranscriptClosedError) {
+          onStopped();
+          return;
+        }
+        this.logger.debug(
+          { sessionId: reply.sessionId, type: SessionEventType.ReplyDelta, err: error.message },
+          'event not published',
+        );
+      });
   }
 
   /**

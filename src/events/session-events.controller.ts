@@ -63,11 +63,32 @@ export class SessionEventsController {
     content: { 'text/event-stream': { schema: { type: 'string' }, example: SSE_EXAMPLE } },
   })
   @ApiErrors(
-    { status: 400, code: 'validation_failed', message: 'Last-Event-ID must be an event id such as 1767225600000-0', description: 'Malformed session id or Last-Event-ID' },
-    { status: 401, code: 'invalid_ticket', message: 'The stream ticket is not valid or has expired; ask for a new one', description: 'No valid bearer token or stream ticket (missing_token, invalid_token, invalid_ticket)' },
-    { status: 403, code: 'ticket_forbidden', message: 'The stream ticket was issued for another session or user', description: "Another user's session (session_forbidden), or a ticket for another session (ticket_forbidden)" },
+    {
+      status: 400,
+      code: 'validation_failed',
+      message: 'Last-Event-ID must be an event id such as 1767225600000-0',
+      description: 'Malformed session id or Last-Event-ID',
+    },
+    {
+      status: 401,
+      code: 'invalid_ticket',
+      message: 'The stream ticket is not valid or has expired; ask for a new one',
+      description: 'No valid bearer token or stream ticket (missing_token, invalid_token, invalid_ticket)',
+    },
+    {
+      status: 403,
+      code: 'ticket_forbidden',
+      message: 'The stream ticket was issued for another session or user',
+      description: "Another user's session (session_forbidden), or a ticket for another session (ticket_forbidden)",
+    },
     404,
-    { status: 429, code: 'too_many_streams', message: 'At most 10 event streams may be open at once per user; close one first', description: 'rate_limited, or too_many_streams: SSE_MAX_STREAMS_PER_USER streams of the caller are open (all replicas)' },
+    {
+      status: 429,
+      code: 'too_many_streams',
+      message: 'At most 10 event streams may be open at once per user; close one first',
+      description:
+        'rate_limited, or too_many_streams: SSE_MAX_STREAMS_PER_USER streams of the caller are open (all replicas)',
+    },
     503,
   )
   async events(

@@ -45,7 +45,12 @@ export class SessionEventsService implements BeforeApplicationShutdown {
     return this.open.size;
   }
 
-  async stream(sessionId: string, user: AuthenticatedUser, lastEventId: string | undefined, reply: FastifyReply): Promise<void> {
+  async stream(
+    sessionId: string,
+    user: AuthenticatedUser,
+    lastEventId: string | undefined,
+    reply: FastifyReply,
+  ): Promise<void> {
     const max = this.config.events.sseMaxStreamsPerUser;
     const slot = await this.slots.acquire(user.id, max);
     if (slot === null) {

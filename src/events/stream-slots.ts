@@ -87,7 +87,11 @@ export class RedisStreamSlots extends StreamSlots {
       if (!this.redis.available) {
         throw new Error('Redis not connected');
       }
-      granted = await withTimeout(this.redis.runScript(ACQUIRE_SCRIPT, [key], [LEASE_MS, max, member]), CALL_TIMEOUT_MS, 'stream slot');
+      granted = await withTimeout(
+        this.redis.runScript(ACQUIRE_SCRIPT, [key], [LEASE_MS, max, member]),
+        CALL_TIMEOUT_MS,
+        'stream slot',
+      );
     } catch (error) {
       // Streams need Redis for their events anyway; meanwhile each replica holds the cap on its own.
       this.logger.warn({ err: (error as Error).message }, 'stream slots unavailable; counting in this process');

@@ -23,7 +23,9 @@ export class DatabaseHealthIndicator {
     const pool = poolOf(this.db);
     if (pool !== undefined && pool.totalCount > 0 && pool.idleCount === 0 && pool.waitingCount > 0) {
       return Promise.resolve(
-        this.health.check('database').up({ pool: 'saturated', connections: pool.totalCount, waiting: pool.waitingCount }),
+        this.health
+          .check('database')
+          .up({ pool: 'saturated', connections: pool.totalCount, waiting: pool.waitingCount }),
       );
     }
     return Promise.resolve(

@@ -34,7 +34,9 @@ export class HealthController {
   })
   @HealthCheck()
   @ApiOkResponse({ description: 'The process can serve' })
-  @ApiServiceUnavailableResponse({ description: 'The event loop keeps stalling beyond LIVENESS_MAX_EVENT_LOOP_DELAY_MS' })
+  @ApiServiceUnavailableResponse({
+    description: 'The event loop keeps stalling beyond LIVENESS_MAX_EVENT_LOOP_DELAY_MS',
+  })
   live(): Promise<HealthCheckResult> {
     return this.health.check([() => this.eventLoop.check()]);
   }
@@ -51,7 +53,10 @@ export class HealthController {
       'This pod only: startup done, schema current, the database reachable, not shutting down. Redis and the queue are reported, not gating.',
   })
   @HealthCheck()
-  @ApiOkResponse({ description: 'Schema current, the database reachable from this pod, not shutting down; Redis, the queue and load reported (degraded while impaired)' })
+  @ApiOkResponse({
+    description:
+      'Schema current, the database reachable from this pod, not shutting down; Redis, the queue and load reported (degraded while impaired)',
+  })
   @ApiServiceUnavailableResponse({ description: 'Terminus JSON naming what failed' })
   ready(): Promise<HealthCheckResult> {
     return this.health.check([
@@ -67,8 +72,7 @@ export class HealthController {
   @Get('startup')
   @ApiOperation({
     summary: 'Startup probe',
-    description:
-      '200 once migrations ran and connections opened; 503 naming migrations while the schema is behind.',
+    description: '200 once migrations ran and connections opened; 503 naming migrations while the schema is behind.',
   })
   @HealthCheck()
   @ApiOkResponse({ description: 'Migrations applied and connections opened' })

@@ -12,6 +12,13 @@ import { RedisHealthIndicator } from './redis.health.js';
 @Module({
   imports: [CommonModule, TerminusModule.forRoot({ logger: false })],
   controllers: [HealthController],
-  providers: [LoadHealthIndicator, EventLoopHealthIndicator, DatabaseHealthIndicator, RedisHealthIndicator, QueueHealthIndicator, LifecycleHealthIndicator],
+  providers: [
+    LoadHealthIndicator,
+    EventLoopHealthIndicator,
+    DatabaseHealthIndicator,
+    RedisHealthIndicator,
+    QueueHealthIndicator,
+    LifecycleHealthIndicator,
+  ],
 })
 export class HealthModule {}

@@ -71,7 +71,9 @@ export class OpenAiProvider extends LlmProvider {
       }
       // The SDK ends an aborted stream quietly: tell a timeout and a cut stream from a finished one.
       if (controller.signal.aborted) {
-        throw controller.signal.reason === IDLE_TIMEOUT ? new LlmError('timeout', 'no data within LLM_TIMEOUT_MS') : signal.reason;
+        throw controller.signal.reason === IDLE_TIMEOUT
+          ? new LlmError('timeout', 'no data within LLM_TIMEOUT_MS')
+          : signal.reason;
       }
       if (!finished) {
         throw new LlmError('stream', 'the stream ended without a finish reason');

@@ -40,11 +40,12 @@ export class MeController {
   @RateLimit('sends')
   @ApiOperation({
     summary: "Change the caller's custom instructions or turn memory extraction on or off",
-    description:
-      'instructions: at most 2000 characters, null or blank clears them; memoryExtraction: true or false.',
+    description: 'instructions: at most 2000 characters, null or blank clears them; memoryExtraction: true or false.',
   })
   @ApiOkResponse({ type: MeResponseDto })
   async update(@CurrentUser() user: AuthenticatedUser, @Body() dto: UpdateMeDto): Promise<MeResponseDto> {
-    return mapMe(await this.me.update(user.id, { instructions: dto.instructions, memoryExtraction: dto.memoryExtraction }));
+    return mapMe(
+      await this.me.update(user.id, { instructions: dto.instructions, memoryExtraction: dto.memoryExtraction }),
+    );
   }
 }

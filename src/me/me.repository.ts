@@ -30,10 +30,9 @@ export class MeRepository {
   ) {}
 
   async find(ownerId: string): Promise<UserPreferences> {
-    const rows: PreferencesRow[] = await this.db.query(
-      `SELECT ${COLUMNS} FROM user_preferences WHERE owner_id = $1`,
-      [ownerId],
-    );
+    const rows: PreferencesRow[] = await this.db.query(`SELECT ${COLUMNS} FROM user_preferences WHERE owner_id = $1`, [
+      ownerId,
+    ]);
     return rows[0] ? toPreferences(rows[0]) : defaultPreferences(ownerId);
   }
 

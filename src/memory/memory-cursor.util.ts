@@ -38,7 +38,14 @@ export function decodeMemoryCursor(cursor: string, searching: boolean): MemoryPo
     if (!searching && kind === 'r' && decoded.length === 3 && isTime(a) && isUuid(b)) {
       return { after: { createdAt: new Date(a), id: b.toLowerCase() } };
     }
-    if (searching && kind === 's' && decoded.length === 2 && Number.isSafeInteger(a) && (a as number) > 0 && (a as number) <= MAX_OFFSET) {
+    if (
+      searching &&
+      kind === 's' &&
+      decoded.length === 2 &&
+      Number.isSafeInteger(a) &&
+      (a as number) > 0 &&
+      (a as number) <= MAX_OFFSET
+    ) {
       return { offset: a as number };
     }
   }

@@ -44,8 +44,7 @@ export class MemoryController {
   @Cached({ kind: 'memories', query: ['q', 'limit', 'cursor'] })
   @ApiOperation({
     summary: "The caller's memories: full-text search with q, otherwise the newest",
-    description:
-      'Own memories only. q uses English stemming, "phrases", or and -word; limit 1..100 (default 20).',
+    description: 'Own memories only. q uses English stemming, "phrases", or and -word; limit 1..100 (default 20).',
   })
   @ApiOkResponse({ type: MemoryListResponseDto })
   async list(
@@ -64,10 +63,7 @@ export class MemoryController {
   })
   @ApiCreatedResponse({ type: MemoryResponseDto })
   @ApiConflictResponse({ type: ErrorResponseDto, description: 'too_many_memories: MAX_MEMORIES_PER_USER reached' })
-  async create(
-    @CurrentUser() user: AuthenticatedUser,
-    @Body() dto: CreateMemoryDto,
-  ): Promise<MemoryResponseDto> {
+  async create(@CurrentUser() user: AuthenticatedUser, @Body() dto: CreateMemoryDto): Promise<MemoryResponseDto> {
     return mapMemory(await this.memories.remember(user.id, dto.content));
   }
 
@@ -75,8 +71,7 @@ export class MemoryController {
   @HttpCode(HttpStatus.NO_CONTENT)
   @ApiOperation({
     summary: 'Forget everything about the caller',
-    description:
-      "Deletes all of the caller's memories, and none of anyone else's.",
+    description: "Deletes all of the caller's memories, and none of anyone else's.",
   })
   @ApiNoContentResponse({ description: "All of the caller's memories are deleted (none of anyone else's)" })
   async forgetAll(@CurrentUser() user: AuthenticatedUser): Promise<void> {
@@ -88,8 +83,7 @@ export class MemoryController {
   @HttpCode(HttpStatus.NO_CONTENT)
   @ApiOperation({
     summary: 'Forget one memory',
-    description:
-      "403 memory_forbidden for another user's memory, 404 for one that does not exist.",
+    description: "403 memory_forbidden for another user's memory, 404 for one that does not exist.",
   })
   @ApiParam({ name: 'memoryId', format: 'uuid' })
   @ApiNoContentResponse()

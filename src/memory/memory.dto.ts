@@ -78,7 +78,13 @@ export class MemoryResponseDto {
   })
   sessionId: string | null;
 
-  @ApiProperty({ type: String, format: 'uuid', nullable: true, example: null, description: 'The user message it came from' })
+  @ApiProperty({
+    type: String,
+    format: 'uuid',
+    nullable: true,
+    example: null,
+    description: 'The user message it came from',
+  })
   messageId: string | null;
 
   @ApiProperty({ format: 'date-time', example: '2026-01-01T12:00:00.000Z' })
@@ -92,7 +98,12 @@ export class MemoryListResponseDto {
   })
   items: MemoryResponseDto[];
 
-  @ApiProperty({ type: String, nullable: true, example: null, description: 'cursor of the next page; null on the last' })
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    example: null,
+    description: 'cursor of the next page; null on the last',
+  })
   nextCursor: string | null;
 }
 

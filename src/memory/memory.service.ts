@@ -41,7 +41,11 @@ export class MemoryService {
     const searching = text !== '';
     const position = cursor === undefined ? undefined : decodeMemoryCursor(cursor, searching);
     if (!searching) {
-      const rows = await this.memories.listRecent(ownerId, limit + 1, position && 'after' in position ? position.after : null);
+      const rows = await this.memories.listRecent(
+        ownerId,
+        limit + 1,
+        position && 'after' in position ? position.after : null,
+      );
       return page(rows, limit, (last) => recentCursor(last));
     }
     const tsquery = websearchQuery(text);

@@ -10,10 +10,7 @@ const NAMESPACE = Buffer.from('6f1c9a2e4b7d4e0f8a3c5d2b1e9f7a60', 'hex');
  * replica. Only its owner can use it; another user gets 403 like for any id.
  */
 export function sessionIdForKey(ownerId: string, idempotencyKey: string): string {
-  const hash = createHash('sha1')
-    .update(NAMESPACE)
-    .update(`${ownerId}\u0000${idempotencyKey}`)
-    .digest();
+  const hash = createHash('sha1').update(NAMESPACE).update(`${ownerId}\u0000${idempotencyKey}`).digest();
   const bytes = hash.subarray(0, 16);
   bytes[6] = ((bytes[6] as number) & 0x0f) | 0x50;
   bytes[8] = ((bytes[8] as number) & 0x3f) | 0x80;

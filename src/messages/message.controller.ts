@@ -1,15 +1,4 @@
-import {
-  Body,
-  Controller,
-  Get,
-  HttpCode,
-  HttpStatus,
-  Param,
-  Post,
-  Query,
-  Res,
-  UseGuards,
-} from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, HttpStatus, Param, Post, Query, Res, UseGuards } from '@nestjs/common';
 import {
   ApiAcceptedResponse,
   ApiBearerAuth,
@@ -82,7 +71,11 @@ export class MessageController {
       'the same key with another body is 422 idempotency_key_reused.',
   })
   @ApiBody({ type: SendMessageDto, examples: { message: { summary: 'A new message', value: SEND_BODY_EXAMPLE } } })
-  @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'A fresh id per message (same as clientMessageId)' })
+  @ApiHeader({
+    name: 'Idempotency-Key',
+    required: false,
+    description: 'A fresh id per message (same as clientMessageId)',
+  })
   @ApiAcceptedResponse({
     type: ExchangeResponseDto,
     description: 'Stored; the reply is pending',
@@ -93,10 +86,7 @@ export class MessageController {
     description: 'A repeat of an earlier send (same idempotency key and body): the original, as it is now',
     example: { message: USER_MESSAGE_EXAMPLE, reply: COMPLETE_REPLY_EXAMPLE },
   })
-  @ApiErrors(
-    IDEMPOTENCY_KEY_REUSED_ERROR,
-    TOO_MANY_PENDING_REPLIES_ERROR,
-  )
+  @ApiErrors(IDEMPOTENCY_KEY_REUSED_ERROR, TOO_MANY_PENDING_REPLIES_ERROR)
   async send(
     @CurrentUser() user: AuthenticatedUser,
     @OwnedSession() session: OwnedResource,
@@ -155,8 +145,14 @@ export class MessageController {
       '`stopped` with exactly the text streamed before the stop; `reply.stopped` is its last event.',
   })
   @ApiOkResponse({ type: MessageResponseDto, description: 'The stopped reply' })
-  @ApiConflictResponse({ type: ErrorResponseDto, description: 'reply_finished: the reply was already complete, failed, stopped or superseded' })
-  async stop(@OwnedSession() session: OwnedResource, @Param('messageId') messageId: string): Promise<MessageResponseDto> {
+  @ApiConflictResponse({
+    type: ErrorResponseDto,
+    description: 'reply_finished: the reply was already complete, failed, stopped or superseded',
+  })
+  async stop(
+    @OwnedSession() session: OwnedResource,
+    @Param('messageId') messageId: string,
+  ): Promise<MessageResponseDto> {
     const requestedAt = Date.now();
     if (!isUuid(messageId)) {
       throw new CommonException(CommonExceptionCode.InvalidId, 'messageId must be a UUID');
@@ -201,7 +197,12 @@ export class MessageController {
       failed: { summary: 'A failed reply', value: FAILED_REPLY_EXAMPLE },
     },
   })
-  @ApiErrors({ status: 404, code: 'message_not_found', message: 'Message not found', description: 'No such session or message' })
+  @ApiErrors({
+    status: 404,
+    code: 'message_not_found',
+    message: 'Message not found',
+    description: 'No such session or message',
+  })
   async findOne(
     @OwnedSession() session: OwnedResource,
     @Param('messageId') messageId: string,

@@ -46,7 +46,10 @@ export class ListMessagesQueryDto {
   @QueryInt(1, 200)
   limit?: number;
 
-  @ApiPropertyOptional({ minimum: 1, description: 'Only messages with a smaller seq (older): nextBeforeSeq of the previous page' })
+  @ApiPropertyOptional({
+    minimum: 1,
+    description: 'Only messages with a smaller seq (older): nextBeforeSeq of the previous page',
+  })
   @IsOptional()
   @QueryInt(1, 2_147_483_647)
   beforeSeq?: number;
@@ -91,7 +94,13 @@ export class MessageResponseDto {
   })
   status: MessageStatus;
 
-  @ApiProperty({ type: String, format: 'uuid', nullable: true, example: null, description: 'For a reply: its user message' })
+  @ApiProperty({
+    type: String,
+    format: 'uuid',
+    nullable: true,
+    example: null,
+    description: 'For a reply: its user message',
+  })
   replyTo: string | null;
 
   @ApiProperty({
@@ -122,10 +131,16 @@ export class ExchangeResponseDto {
 }
 
 export class HistoryMessageResponseDto extends MessageResponseDto {
-  @ApiProperty({ example: 2, description: 'Messages sharing this one’s parent and role (itself included): the branches here' })
+  @ApiProperty({
+    example: 2,
+    description: 'Messages sharing this one’s parent and role (itself included): the branches here',
+  })
   siblingCount: number;
 
-  @ApiProperty({ example: 0, description: 'Its position among them, from 0, oldest first (a client shows "< index+1/count >")' })
+  @ApiProperty({
+    example: 0,
+    description: 'Its position among them, from 0, oldest first (a client shows "< index+1/count >")',
+  })
   siblingIndex: number;
 }
 

@@ -170,7 +170,11 @@ export class MessageRepository extends SendRetryDetector {
    * is a message of this session), or the newest message, whose branch a plain send continues.
    * Undefined when the one asked for is not in this session.
    */
-  private async parentFor(tx: EntityManager, sessionId: string, asked: string | null | undefined): Promise<string | null | undefined> {
+  private async parentFor(
+    tx: EntityManager,
+    sessionId: string,
+    asked: string | null | undefined,
+  ): Promise<string | null | undefined> {
     if (asked === null) {
       return null;
     }
@@ -213,7 +217,12 @@ export class MessageRepository extends SendRetryDetector {
    * trip and one pooled connection's turn. Only an empty page asked for by `leafId` needs a
    * second look, to tell a leaf above `beforeSeq` from one that is not there.
    */
-  async listBranch(sessionId: string, leafId: string | null, limit: number, beforeSeq: number | null): Promise<BranchMessage[] | null> {
+  async listBranch(
+    sessionId: string,
+    leafId: string | null,
+    limit: number,
+    beforeSeq: number | null,
+  ): Promise<BranchMessage[] | null> {
     const rows: Array<MessageRow & { sibling_count: number; sibling_index: number }> = await this.db.query(
       `WITH RECURSIVE branch AS (
          SELECT id, parent_id, seq FROM messages
@@ -287,7 +296,11 @@ export class MessageRepository extends SendRetryDetector {
    * The seq allocation and the insert in one statement (one round trip while the session's row
    * lock is held): the message takes the first of the two seqs, its pending reply the second.
    */
-  private async insertExchange(tx: EntityManager, input: AppendExchangeInput, parentId: string | null): Promise<Exchange> {
+  private async insertExchange(
+    tx: EntityManager,
+    input: AppendExchangeInput,
+    parentId: string | null,
+  ): Promise<Exchange> {
     const messageId = randomUUID();
     const rows: MessageRow[] = await tx.query(
       `WITH seqs AS (${allocateSeqsSql('$3', '2')})
@@ -297,7 +310,16 @@ export class MessageRepository extends SendRetryDetector {
          ($2::uuid, $3::uuid, $4::text, seqs.last_seq, 'assistant', '', 'pending', $1::uuid, $1::uuid, NULL, $7::text)
        ) AS exchange
        RETURNING ${MESSAGE_COLUMNS}`,
-      [messageId, randomUUID(), input.sessionId, input.ownerId, input.content, input.clientMessageId, input.requestId, parentId],
+      [
+        messageId,
+        randomUUID(),
+        input.sessionId,
+        input.ownerId,
+        input.content,
+        input.clientMessageId,
+        input.requestId,
+        parentId,
+      ],
     );
     const [first, second] = rows.map(toMessage);
     if (first === undefined || second === undefined) {

@@ -120,7 +120,12 @@ export class MessageService {
   }
 
   /** A page of one branch: the one ending at `leafId`, or by default the newest message's. */
-  async history(sessionId: string, limit = DEFAULT_HISTORY_PAGE, beforeSeq?: number, leafId?: string): Promise<HistoryPage> {
+  async history(
+    sessionId: string,
+    limit = DEFAULT_HISTORY_PAGE,
+    beforeSeq?: number,
+    leafId?: string,
+  ): Promise<HistoryPage> {
     const rows = await this.messages.listBranch(sessionId, leafId ?? null, limit, beforeSeq ?? null);
     if (rows === null) {
       throw new MessageException(MessageExceptionCode.MessageNotFound);

@@ -5,11 +5,7 @@ import { PINO_LOGGER } from '../common/logger.module.js';
 import type { ParleyClsStore } from '../common/request-context.js';
 import { jobQueueToken } from '../coordination/coordination.module.js';
 import type { JobQueue } from '../coordination/job-queue.port.js';
-import {
-  extractionJobId,
-  MEMORY_EXTRACTION_QUEUE,
-  type ExtractMemoriesJobData,
-} from '../memory/memory.constants.js';
+import { extractionJobId, MEMORY_EXTRACTION_QUEUE, type ExtractMemoriesJobData } from '../memory/memory.constants.js';
 import type { MessageEntity } from '../conversation/message.entity.js';
 import { ReplyRepository } from './reply.repository.js';
 

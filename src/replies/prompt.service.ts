@@ -50,7 +50,10 @@ export class PromptService {
     const history = reply.parentId === null ? [] : await this.replies.branchEndingAt(reply.parentId, HISTORY_LIMIT);
     const parts = await this.assemble(reply, history);
     for (const [part, messages] of Object.entries(parts)) {
-      this.metrics.promptTokens.observe({ part }, messages.reduce((sum, m) => sum + estimateTokens(m.content), 0));
+      this.metrics.promptTokens.observe(
+        { part },
+        messages.reduce((sum, m) => sum + estimateTokens(m.content), 0),
+      );
     }
     return {
       messages: [...parts.system, ...parts.instructions, ...parts.memories, ...parts.summary, ...parts.recent],
@@ -58,7 +61,10 @@ export class PromptService {
     };
   }
 
-  private async assemble(reply: MessageEntity, history: readonly MessageEntity[]): Promise<Record<PromptPart, PromptMessage[]>> {
+  private async assemble(
+    reply: MessageEntity,
+    history: readonly MessageEntity[],
+  ): Promise<Record<PromptPart, PromptMessage[]>> {
     const question = history.at(-1);
     const system: PromptMessage = { role: 'system', content: this.config.llm.systemPrompt };
     const instructions = await this.instructionsMessage(reply.ownerId);
@@ -71,7 +77,9 @@ export class PromptService {
     const memory = await this.memoryMessage(reply.ownerId, question.content, Math.max(0, budget) * MEMORY_SHARE);
     budget -= memory ? estimateTokens(memory.content) : 0;
     // A whole branch that fits needs no summary: none is looked for (one query less per reply).
-    const summary = fitsWhole(history, budget) ? undefined : await this.summaryMessage(reply.sessionId, history, budget);
+    const summary = fitsWhole(history, budget)
+      ? undefined
+      : await this.summaryMessage(reply.sessionId, history, budget);
     budget -= summary ? estimateTokens(summary.message.content) : 0;
     const covered = summary?.throughSeq ?? 0;
     const recent: MessageEntity[] = [question];
@@ -100,7 +108,10 @@ export class PromptService {
     history: readonly MessageEntity[],
     budget: number,
   ): Promise<{ message: PromptMessage; throughSeq: number } | undefined> {
-    const found = await this.summaries.latestOnBranch(sessionId, history.map((m) => m.id));
+    const found = await this.summaries.latestOnBranch(
+      sessionId,
+      history.map((m) => m.id),
+    );
     if (found === null) {
       return undefined;
     }
@@ -138,7 +149,9 @@ export class PromptService {
       used += cost;
       kept.push(memory);
     }
-    return kept.length === 0 ? undefined : { role: 'system', content: `What you know about the user:\n${kept.map((m) => `- ${m}`).join('\n')}` };
+    return kept.length === 0
+      ? undefined
+      : { role: 'system', content: `What you know about the user:\n${kept.map((m) => `- ${m}`).join('\n')}` };
   }
 }
 

@@ -185,7 +185,12 @@ export class ReplyGenerationService implements OnModuleInit {
   }
 
   /** Tries until the reply is complete, failed for good, or the work is aborted. */
-  private async tryUntilDone(reply: MessageEntity, signal: AbortSignal, fence: LockFence | null, onStopped: () => void): Promise<void> {
+  private async tryUntilDone(
+    reply: MessageEntity,
+    signal: AbortSignal,
+    fence: LockFence | null,
+    onStopped: () => void,
+  ): Promise<void> {
     for (let tries = 1; ; tries += 1) {
       const attempt = await this.replies.beginAttempt(reply.id);
       if (attempt === null) {
@@ -194,13 +199,7 @@ export class ReplyGenerationService implements OnModuleInit {
       if (attempt > this.config.llm.maxTries * ATTEMPT_ROUNDS) {
         // Tried over and over across jobs (workers lost, unexpected errors): a reply that cannot be
         // made must not hold the session's later replies back forever.
-        await this.fail(
-          reply,
-          attempt,
-          GAVE_UP.code,
-          GAVE_UP.message,
-          `gave up after ${attempt - 1} attempts`,
-        );
+        await this.fail(reply, attempt, GAVE_UP.code, GAVE_UP.message, `gave up after ${attempt - 1} attempts`);
         return;
       }
       try {
@@ -229,7 +228,12 @@ export class ReplyGenerationService implements OnModuleInit {
   }
 
   /** `question`: the message the prompt answered, as read for it (the extraction needs its text). */
-  private async complete(reply: MessageEntity, attempt: number, content: string, question: MessageEntity | undefined): Promise<void> {
+  private async complete(
+    reply: MessageEntity,
+    attempt: number,
+    content: string,
+    question: MessageEntity | undefined,
+  ): Promise<void> {
     const completed = await this.replies.complete(reply.id, attempt, content);
     if (completed === null) {
       await this.fenced(reply);

@@ -69,7 +69,11 @@ export class ReplyReconciler implements OnApplicationBootstrap, OnApplicationShu
       for (const reply of await this.replies.openReplies(BATCH)) {
         signal.throwIfAborted();
         if (!(await this.queue.has(reply.id))) {
-          await this.queue.requeue(reply.id, { replyId: reply.id, sessionId: reply.sessionId, requestId: reply.requestId ?? 'reconciler' });
+          await this.queue.requeue(reply.id, {
+            replyId: reply.id,
+            sessionId: reply.sessionId,
+            requestId: reply.requestId ?? 'reconciler',
+          });
           replies += 1;
         }
       }

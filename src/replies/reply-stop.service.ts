@@ -54,7 +54,9 @@ export class ReplyStopService {
     await this.events.replyStopped(stopped);
     await this.signals
       .signal(REPLY_STOP_CHANNEL, reply.id)
-      .catch((error: Error) => this.logger.warn({ replyId, err: error.message }, 'stop signal not sent; the worker stops at its next delta'));
+      .catch((error: Error) =>
+        this.logger.warn({ replyId, err: error.message }, 'stop signal not sent; the worker stops at its next delta'),
+      );
     return stopped;
   }
 }

@@ -72,9 +72,14 @@ export class ReplyRepository {
    * changed their preferences (a message sent while extraction was off is never drawn from later).
    */
   async awaitingExtraction(windowMs: number, limit: number): Promise<AwaitingExtraction[]> {
-    const rows: Array<{ id: string; owner_id: string; session_id: string; content: string; request_id: string | null }> =
-      await this.db.query(
-        `SELECT u.id, u.owner_id, u.session_id, u.content, r.request_id
+    const rows: Array<{
+      id: string;
+      owner_id: string;
+      session_id: string;
+      content: string;
+      request_id: string | null;
+    }> = await this.db.query(
+      `SELECT u.id, u.owner_id, u.session_id, u.content, r.request_id
          FROM messages r
          JOIN messages u ON u.id = r.reply_to AND u.role = 'user'
          LEFT JOIN user_preferences p ON p.owner_id = u.owner_id
@@ -83,8 +88,8 @@ export class ReplyRepository {
            AND (p.owner_id IS NULL OR (p.memory_extraction AND r.updated_at > p.updated_at))
            AND NOT EXISTS (SELECT 1 FROM memory_extractions e WHERE e.message_id = u.id)
          ORDER BY r.updated_at LIMIT $2`,
-        [windowMs, limit],
-      );
+      [windowMs, limit],
+    );
     return rows.map((row) => ({
       messageId: row.id,
       ownerId: row.owner_id,

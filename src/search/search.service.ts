@@ -1,7 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { isUuid } from '../common/uuid.util.js';
 import { websearchQuery } from '../common/websearch-query.util.js';
-import { MessageSearchRepository, type MessageHit, type SearchPosition } from '../messages/message-search.repository.js';
+import {
+  MessageSearchRepository,
+  type MessageHit,
+  type SearchPosition,
+} from '../messages/message-search.repository.js';
 import { SEARCH_PAGE_SIZE_DEFAULT } from './search.dto.js';
 import { SearchException, SearchExceptionCode } from './search.exception.js';
 

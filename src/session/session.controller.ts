@@ -61,8 +61,14 @@ export class SessionController {
       'Own sessions only, limit per page (default 20); pass nextCursor as cursor for the next page (null on the last).',
   })
   @Cached({ kind: 'sessions', query: ['limit', 'cursor'] })
-  @ApiOkResponse({ type: SessionListResponseDto, description: "The caller's sessions, most recent activity (updatedAt) first" })
-  async list(@CurrentUser() user: AuthenticatedUser, @Query() query: ListSessionsQueryDto): Promise<SessionListResponseDto> {
+  @ApiOkResponse({
+    type: SessionListResponseDto,
+    description: "The caller's sessions, most recent activity (updatedAt) first",
+  })
+  async list(
+    @CurrentUser() user: AuthenticatedUser,
+    @Query() query: ListSessionsQueryDto,
+  ): Promise<SessionListResponseDto> {
     const page = await this.sessions.list(user.id, query.limit, query.cursor);
     return { items: page.items.map(mapSession), nextCursor: page.nextCursor };
   }
@@ -70,8 +76,7 @@ export class SessionController {
   @Get(':sessionId')
   @ApiOperation({
     summary: 'One session',
-    description:
-      "403 session_forbidden for another user's session, 404 for one that does not exist.",
+    description: "403 session_forbidden for another user's session, 404 for one that does not exist.",
   })
   @UseGuards(SessionOwnershipGuard)
   @ApiParam({ name: 'sessionId', format: 'uuid' })
@@ -86,8 +91,7 @@ export class SessionController {
   @Patch(':sessionId')
   @ApiOperation({
     summary: 'Rename a session',
-    description:
-      'Changes the title (at most 200 characters) of one of your sessions.',
+    description: 'Changes the title (at most 200 characters) of one of your sessions.',
   })
   @RateLimit('sends')
   @UseGuards(SessionOwnershipGuard)
@@ -102,8 +106,7 @@ export class SessionController {
   @Delete(':sessionId')
   @ApiOperation({
     summary: 'Delete a session',
-    description:
-      'The session and all its messages; afterwards it is 404 for everyone.',
+    description: 'The session and all its messages; afterwards it is 404 for everyone.',
   })
   @RateLimit('sends')
   @UseGuards(SessionOwnershipGuard)

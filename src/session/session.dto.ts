@@ -34,7 +34,9 @@ export class UpdateSessionDto {
     maxLength: 200,
     description: 'The new title; null clears it (required unless replyMode is given)',
   })
-  @ValidateIf((dto: UpdateSessionDto) => dto.title !== null && !(dto.title === undefined && dto.replyMode !== undefined))
+  @ValidateIf(
+    (dto: UpdateSessionDto) => dto.title !== null && !(dto.title === undefined && dto.replyMode !== undefined),
+  )
   @IsDefined()
   @IsString()
   @MaxLength(200)

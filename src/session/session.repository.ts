@@ -78,7 +78,12 @@ export class SessionRepository {
   ) {}
 
   /** A new session of the owner, or null when they already keep `max` sessions. */
-  async create(ownerId: string, title: string | null, max: number, replyMode: ReplyMode = 'each'): Promise<SessionEntity | null> {
+  async create(
+    ownerId: string,
+    title: string | null,
+    max: number,
+    replyMode: ReplyMode = 'each',
+  ): Promise<SessionEntity | null> {
     const session = await this.db.transaction((tx) =>
       insertSessionUnderCap(tx, { id: randomUUID(), ownerId, title, replyMode }, max),
     );
@@ -106,7 +111,11 @@ export class SessionRepository {
    * the sends of one session. Null when the session is gone (or never was the owner's); otherwise
    * what the send needs of it (its reply mode).
    */
-  async lockOwnedInTransaction(tx: EntityManager, id: string, ownerId: string): Promise<{ replyMode: ReplyMode } | null> {
+  async lockOwnedInTransaction(
+    tx: EntityManager,
+    id: string,
+    ownerId: string,
+  ): Promise<{ replyMode: ReplyMode } | null> {
     const locked: Array<{ reply_mode: ReplyMode }> = await tx.query(
       'SELECT reply_mode FROM sessions WHERE id = $1 AND owner_id = $2 FOR UPDATE',
       [id, ownerId],
@@ -151,7 +160,11 @@ export class SessionRepository {
   }
 
   /** Changes what is given (undefined: kept). */
-  async update(id: string, ownerId: string, changes: { title?: string | null; replyMode?: ReplyMode }): Promise<SessionEntity | null> {
+  async update(
+    id: string,
+    ownerId: string,
+    changes: { title?: string | null; replyMode?: ReplyMode },
+  ): Promise<SessionEntity | null> {
     const [rows]: [SessionRow[], number] = await this.db.query(
       `UPDATE sessions SET title = CASE WHEN $3 THEN $4 ELSE title END, reply_mode = COALESCE($5, reply_mode),
          updated_at = date_trunc('milliseconds', now())

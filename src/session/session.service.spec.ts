@@ -27,9 +27,12 @@ describe('session list cursors', () => {
     expect(decodeCursor(cursorOf([1767225600000, ID.toUpperCase()])).id).toBe(ID);
   });
 
-  it.each(['', 'x', 'bm90IGpzb24', cursorOf([1, 2]), cursorOf(['a', 'b'])])('refuses %j with invalid_cursor', (cursor) => {
-    expect(() => decodeCursor(cursor)).toThrow(SessionException);
-  });
+  it.each(['', 'x', 'bm90IGpzb24', cursorOf([1, 2]), cursorOf(['a', 'b'])])(
+    'refuses %j with invalid_cursor',
+    (cursor) => {
+      expect(() => decodeCursor(cursor)).toThrow(SessionException);
+    },
+  );
 
   // Cursors that reached PostgreSQL and failed there (22P02, 22007) before they were checked here.
   it.each([

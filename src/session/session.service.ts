@@ -51,7 +51,12 @@ export class SessionService {
 
   /** Refused with 409 `too_many_sessions` once the owner keeps MAX_SESSIONS_PER_USER. */
   async create(ownerId: string, title: string | undefined, replyMode: ReplyMode = 'each'): Promise<SessionEntity> {
-    const session = await this.sessions.create(ownerId, title ?? null, this.config.limits.maxSessionsPerUser, replyMode);
+    const session = await this.sessions.create(
+      ownerId,
+      title ?? null,
+      this.config.limits.maxSessionsPerUser,
+      replyMode,
+    );
     if (session === null) {
       throw new SessionException(SessionExceptionCode.TooMany);
     }
@@ -74,7 +79,10 @@ export class SessionService {
     return found;
   }
 
-  async update(session: OwnedResource, changes: { title?: string | null; replyMode?: ReplyMode }): Promise<SessionEntity> {
+  async update(
+    session: OwnedResource,
+    changes: { title?: string | null; replyMode?: ReplyMode },
+  ): Promise<SessionEntity> {
     const renamed = await this.sessions.update(session.id, session.ownerId, changes);
     if (renamed === null) {
       throw new SessionException(SessionExceptionCode.NotFound);

@@ -1,13 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../config/app-config.js';
-import {
-  measuredDelayMs,
-  overloadReason,
-  requestClass,
-  SAMPLE_INTERVAL_MS,
-  type LoadSample,
-} from './load-shedding.js';
+import { measuredDelayMs, overloadReason, requestClass, SAMPLE_INTERVAL_MS, type LoadSample } from './load-shedding.js';
 
 const MB = 1024 * 1024;
 const config = loadConfig({
@@ -74,9 +68,7 @@ describe('requestClass', () => {
   });
 
   it('counts message posts and /v1/chat/send as sends, everything else as reads', () => {
-    expect(requestClass(request('POST', '/v1/sessions/:sessionId/messages', '/v1/sessions/x/messages'))).toBe(
-      'sends',
-    );
+    expect(requestClass(request('POST', '/v1/sessions/:sessionId/messages', '/v1/sessions/x/messages'))).toBe('sends');
     expect(requestClass(request('POST', '/v1/chat/send'))).toBe('sends');
     expect(requestClass(request('GET', '/v1/sessions/:sessionId/messages'))).toBe('reads');
     expect(requestClass(request('POST', '/v1/sessions'))).toBe('reads');

@@ -50,11 +50,7 @@ export function measuredDelayMs(sample: LoadSample): number {
  * thresholds), reads only past the higher ones. The reason is the measure that refuses this
  * request, not whichever one under-pressure happened to check first.
  */
-export function overloadReason(
-  sample: LoadSample,
-  config: AppConfig,
-  kind: RequestClass,
-): ShedReason | undefined {
+export function overloadReason(sample: LoadSample, config: AppConfig, kind: RequestClass): ShedReason | undefined {
   const { sendsEventLoopDelayMs, readsEventLoopDelayMs, maxHeapBytes, maxRssBytes } = config.shedding;
   const delayBound = kind === 'sends' ? sendsEventLoopDelayMs : readsEventLoopDelayMs;
   const memoryFactor = kind === 'sends' ? 1 : READS_MEMORY_FACTOR;

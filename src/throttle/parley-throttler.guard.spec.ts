@@ -52,13 +52,7 @@ async function guardFor(
   const storage = new RedisThrottlerStorage(new RedisService(config, logger), config, logger);
   const retries = new KnownRetries();
   const metrics = new MetricsService();
-  const guard = new ParleyThrottlerGuard(
-    throttlerOptions(config, storage),
-    storage,
-    new Reflector(),
-    metrics,
-    retries,
-  );
+  const guard = new ParleyThrottlerGuard(throttlerOptions(config, storage), storage, new Reflector(), metrics, retries);
   await guard.onModuleInit();
   return { guard, retries, metrics };
 }
@@ -128,9 +122,7 @@ describe('ParleyThrottlerGuard', () => {
       });
     }
     expect(retries.asked).toContain(`${SESSION}/alice/again`);
-    expect(
-      (await call(guard, 'chatSend', alice({ sessionId: SESSION, clientMessageId: 'new' }))).passed,
-    ).toBe(true);
+    expect((await call(guard, 'chatSend', alice({ sessionId: SESSION, clientMessageId: 'new' }))).passed).toBe(true);
     expect((await call(guard, 'chatSend', alice({}, { 'idempotency-key': 'other' }))).passed).toBe(true);
     expect((await call(guard, 'chatSend', alice())).status).toBe(429);
     // Still answered once the limit is used up.
@@ -148,9 +140,18 @@ describe('ParleyThrottlerGuard', () => {
 
   it('charges a send-limited route that is not a send (a session write), whatever idempotency key it carries', async () => {
     const { guard, retries } = await guardFor();
-    const known = { ...alice({ sessionId: SESSION, clientMessageId: 'again' }, { 'idempotency-key': 'again' }), params: { sessionId: SESSION } };
-    expect(await call(guard, 'renameSession', known)).toMatchObject({ passed: true, headers: { 'x-ratelimit-remaining': '1' } });
-    expect(await call(guard, 'renameSession', known)).toMatchObject({ passed: true, headers: { 'x-ratelimit-remaining': '0' } });
+    const known = {
+      ...alice({ sessionId: SESSION, clientMessageId: 'again' }, { 'idempotency-key': 'again' }),
+      params: { sessionId: SESSION },
+    };
+    expect(await call(guard, 'renameSession', known)).toMatchObject({
+      passed: true,
+      headers: { 'x-ratelimit-remaining': '1' },
+    });
+    expect(await call(guard, 'renameSession', known)).toMatchObject({
+      passed: true,
+      headers: { 'x-ratelimit-remaining': '0' },
+    });
     expect((await call(guard, 'renameSession', known)).status).toBe(429);
     expect(retries.asked).toEqual([]);
   });

@@ -108,9 +108,7 @@ export class ParleyThrottlerGuard extends ThrottlerGuard {
       // round trip to Redis as the limit below.
       this.cache?.prefetchSessionVersions(sessionId);
     }
-    const record = retry
-      ? await this.store.peek(key, ttl, limit)
-      : await this.store.increment(key, ttl, limit);
+    const record = retry ? await this.store.peek(key, ttl, limit) : await this.store.increment(key, ttl, limit);
     const remaining = Math.max(0, record.limit - record.totalHits);
     void reply
       .header('X-RateLimit-Limit', record.limit)

@@ -85,8 +85,7 @@ export class RedisThrottlerStorage implements ThrottlerStorage {
     }
     const window = this.local.get(key);
     const now = Date.now();
-    const current =
-      window !== undefined && window.expiresAt > now ? window : { hits: 0, expiresAt: now + ttl };
+    const current = window !== undefined && window.expiresAt > now ? window : { hits: 0, expiresAt: now + ttl };
     return this.record(
       { hits: current.hits, remainingMs: current.expiresAt - now },
       this.redis.enabled ? this.localLimit(limit) : limit,
@@ -118,7 +117,10 @@ export class RedisThrottlerStorage implements ThrottlerStorage {
       return undefined;
     }
     try {
-      const [hits, remainingMs] = (await this.redis.runScript(script, [this.redis.key('throttle', key)], [ttl])) as [number, number];
+      const [hits, remainingMs] = (await this.redis.runScript(script, [this.redis.key('throttle', key)], [ttl])) as [
+        number,
+        number,
+      ];
       this.recover();
       return { hits, remainingMs };
     } catch (error) {
@@ -181,10 +183,7 @@ export class RedisThrottlerStorage implements ThrottlerStorage {
     }
   }
 
-  private record(
-    { hits, remainingMs }: { hits: number; remainingMs: number },
-    limit: number,
-  ): ThrottlerStorageRecord {
+  private record({ hits, remainingMs }: { hits: number; remainingMs: number }, limit: number): ThrottlerStorageRecord {
     const seconds = Math.max(1, Math.ceil(remainingMs / 1000));
     return {
       totalHits: hits,

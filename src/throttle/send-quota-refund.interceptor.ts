@@ -30,7 +30,12 @@ export class SendQuotaRefundInterceptor implements NestInterceptor {
       catchError((error: unknown) => {
         const charge = request.sendsCharge;
         const code = codeOf(error);
-        if (charge === undefined || code === undefined || !FREE_REFUSALS.has(code) || !(this.storage instanceof RedisThrottlerStorage)) {
+        if (
+          charge === undefined ||
+          code === undefined ||
+          !FREE_REFUSALS.has(code) ||
+          !(this.storage instanceof RedisThrottlerStorage)
+        ) {
           throw error;
         }
         request.sendsCharge = undefined;

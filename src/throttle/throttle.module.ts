@@ -45,9 +45,7 @@ export class ThrottleModule {
             throttlerOptions(config, new RedisThrottlerStorage(redis, config, logger)),
         }),
       ],
-      providers: [
-        { provide: APP_GUARD, useClass: ParleyThrottlerGuard },
-      ],
+      providers: [{ provide: APP_GUARD, useClass: ParleyThrottlerGuard }],
     };
   }
 }

@@ -26,7 +26,10 @@ describe('tokens: what the verifier and the dev-token route accept', () => {
   it('a sub with a lone surrogate or NUL: 401 invalid_token, never a 500', async () => {
     for (const sub of ['x\ud800y', '\udc00', 'a\u0000b', '']) {
       const token = await signed({ sub, iat: now(), exp: now() + 600 });
-      const response = await http('GET', `${fx.app.url}/v1/sessions`, { token, headers: { 'x-forwarded-for': '10.9.9.9' } });
+      const response = await http('GET', `${fx.app.url}/v1/sessions`, {
+        token,
+        headers: { 'x-forwarded-for': '10.9.9.9' },
+      });
       expect(response.status, JSON.stringify(sub)).toBe(401);
       expect(response.body.code).toBe('invalid_token');
     }
@@ -46,7 +49,9 @@ describe('tokens: what the verifier and the dev-token route accept', () => {
   it('bearer in any case is accepted; iat in the future and a lifetime past JWT_MAX_TTL_SECONDS are 401', async () => {
     const token = await tokenFor(uniqueName('user'));
     for (const scheme of ['bearer', 'BEARER', 'Bearer', 'bEaReR']) {
-      const response = await http('GET', `${fx.app.url}/v1/sessions`, { headers: { authorization: `${scheme} ${token}` } });
+      const response = await http('GET', `${fx.app.url}/v1/sessions`, {
+        headers: { authorization: `${scheme} ${token}` },
+      });
       expect(response.status, scheme).toBe(200);
     }
     const sub = uniqueName('user');
@@ -57,7 +62,10 @@ describe('tokens: what the verifier and the dev-token route accept', () => {
       'no iat, exp in two days': await signed({ sub, exp: now() + 2 * 86_400 }),
     };
     for (const [what, bad] of Object.entries(refused)) {
-      const response = await http('GET', `${fx.app.url}/v1/sessions`, { token: bad, headers: { 'x-forwarded-for': '10.9.9.8' } });
+      const response = await http('GET', `${fx.app.url}/v1/sessions`, {
+        token: bad,
+        headers: { 'x-forwarded-for': '10.9.9.8' },
+      });
       expect(response.status, what).toBe(401);
       expect(response.body.code, what).toBe('invalid_token');
     }
@@ -69,14 +77,18 @@ describe('tokens: what the verifier and the dev-token route accept', () => {
     for (const [what, good] of Object.entries(accepted)) {
       expect((await http('GET', `${fx.app.url}/v1/sessions`, { token: good })).status, what).toBe(200);
     }
-    const longDevToken = await http('POST', `${fx.app.url}/v1/auth/dev-token`, { body: { userId: 'alice', ttlSeconds: 604_800 } });
+    const longDevToken = await http('POST', `${fx.app.url}/v1/auth/dev-token`, {
+      body: { userId: 'alice', ttlSeconds: 604_800 },
+    });
     expect(longDevToken.status).toBe(400);
   });
 
   it('invalid and forged tokens are counted as invalid_token and limited per IP; a verified token still passes', async () => {
     const known = await tokenFor(uniqueName('user'));
     expect((await http('GET', `${fx.app.url}/v1/sessions`, { token: known })).status).toBe(200);
-    const forged = await tokenFor(uniqueName('victim'), { secret: 'another-secret-that-is-also-long-enough-9876543210' });
+    const forged = await tokenFor(uniqueName('victim'), {
+      secret: 'another-secret-that-is-also-long-enough-9876543210',
+    });
     const before = await securityEventCount();
     const statuses: number[] = [];
     for (let i = 0; i < INVALID_TOKEN_LIMIT + 5; i += 1) {
@@ -95,11 +107,16 @@ describe('tokens: what the verifier and the dev-token route accept', () => {
     expect((await securityEventCount()) - before).toBe(INVALID_TOKEN_LIMIT);
     // Same address, a token this process verified before: not affected.
     const from = (ip: string): Record<string, string> => ({ 'x-forwarded-for': ip });
-    expect((await http('GET', `${fx.app.url}/v1/sessions`, { token: known, headers: from('10.1.1.1') })).status).toBe(200);
+    expect((await http('GET', `${fx.app.url}/v1/sessions`, { token: known, headers: from('10.1.1.1') })).status).toBe(
+      200,
+    );
     // Another address is not affected.
     const other = await http('GET', `${fx.app.url}/v1/sessions`, { token: forged, headers: from('10.2.2.2') });
     expect(other.status).toBe(401);
-    const logged = fx.app.output().split('\n').filter((line) => line.includes('"type":"invalid_token"'));
+    const logged = fx.app
+      .output()
+      .split('\n')
+      .filter((line) => line.includes('"type":"invalid_token"'));
     expect(logged.length).toBeGreaterThanOrEqual(INVALID_TOKEN_LIMIT);
     expect(logged.join('\n')).not.toContain(forged.split('.')[2]);
   });

@@ -101,7 +101,10 @@ describe('HTTP hardening: what reaches Parley before any route runs', () => {
     expectErrorBody(414, tooLong.headers, tooLong.body, 'uri_too_long');
     expect(tooLong.text).not.toContain('aaaaaaaaaa');
 
-    const badUrl = await rawRequest(fx.app.url, 'GET /v1/sessions/%E0%A4%A HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    const badUrl = await rawRequest(
+      fx.app.url,
+      'GET /v1/sessions/%E0%A4%A HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n',
+    );
     expect(badUrl.status).toBe(400);
     expectErrorBody(400, badUrl.headers, badUrl.json, 'bad_url');
     expect(badUrl.body).not.toContain('%E0');

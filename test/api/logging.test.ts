@@ -34,14 +34,19 @@ describe('no log line carries message content, a token or a database parameter',
     await http('POST', `${fx.app.url}/v1/chat/send`, { token, body: { message: `remember that ${marker}` } });
     await http('POST', `${fx.app.url}/v1/memories`, { token, body: { content: `${marker} memory` } });
     await http('GET', `${fx.app.url}/v1/memories?q=${marker}`, { token });
-    await http('PATCH', `${fx.app.url}/v1/sessions/${session.body.id as string}`, { token, body: { title: `${marker}!` } });
+    await http('PATCH', `${fx.app.url}/v1/sessions/${session.body.id as string}`, {
+      token,
+      body: { title: `${marker}!` },
+    });
     // Refused requests too: a bad body, a forged token, a wrong id.
     await http('POST', `${fx.app.url}/v1/sessions`, { token, body: { title: marker.repeat(20) } });
     await http('GET', `${fx.app.url}/v1/sessions/${marker}`, { token });
     await http('GET', `${fx.app.url}/v1/sessions`, { token: `${token}x` });
     const replyId = sent.body.reply.id as string;
     await eventually(async () => {
-      const reply = await http('GET', `${fx.app.url}/v1/sessions/${session.body.id as string}/messages/${replyId}`, { token });
+      const reply = await http('GET', `${fx.app.url}/v1/sessions/${session.body.id as string}/messages/${replyId}`, {
+        token,
+      });
       return reply.body.status === 'complete' ? true : undefined;
     });
     await new Promise((resolve) => setTimeout(resolve, 300));

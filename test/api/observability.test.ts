@@ -105,7 +105,11 @@ describe('logs and the OpenAPI document', () => {
         // (a fixed idempotency key, an admin role, someone else's session or parent).
         const optionalInput = definition.writeOnly === true && !(schema.required ?? []).includes(property);
         const described =
-          definition.example !== undefined || definition.$ref || definition.items?.$ref || definition.allOf || optionalInput;
+          definition.example !== undefined ||
+          definition.$ref ||
+          definition.items?.$ref ||
+          definition.allOf ||
+          optionalInput;
         if (!described) {
           missingExamples.push(`${schemaName}.${property}`);
         }

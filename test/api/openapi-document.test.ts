@@ -13,10 +13,7 @@ type Operation = {
   responses: Record<
     string,
     {
-      content?: Record<
-        string,
-        { example?: any; examples?: Record<string, { value: any }>; schema?: unknown }
-      >;
+      content?: Record<string, { example?: any; examples?: Record<string, { value: any }>; schema?: unknown }>;
     }
   >;
 };
@@ -32,11 +29,10 @@ describe('the OpenAPI document behind Swagger UI', () => {
     dir = embeddedDataDir();
     app = await startApp({ env: embeddedEnv(dir.path) });
     document = await (await fetch(`${app.url}/docs-json`)).json();
-    operations = Object.entries(document.paths as Record<string, Record<string, Operation>>).flatMap(
-      ([path, item]) =>
-        Object.entries(item).map(
-          ([method, operation]) => [`${method.toUpperCase()} ${path}`, operation] as [string, Operation],
-        ),
+    operations = Object.entries(document.paths as Record<string, Record<string, Operation>>).flatMap(([path, item]) =>
+      Object.entries(item).map(
+        ([method, operation]) => [`${method.toUpperCase()} ${path}`, operation] as [string, Operation],
+      ),
     );
   });
 
@@ -52,9 +48,7 @@ describe('the OpenAPI document behind Swagger UI', () => {
   };
 
   it('gives every operation a summary and a description', () => {
-    const missing = operations
-      .filter(([, op]) => !op.summary?.trim() || !op.description?.trim())
-      .map(([name]) => name);
+    const missing = operations.filter(([, op]) => !op.summary?.trim() || !op.description?.trim()).map(([name]) => name);
     expect(missing).toEqual([]);
   });
 
@@ -72,8 +66,7 @@ describe('the OpenAPI document behind Swagger UI', () => {
       (op.parameters ?? [])
         .filter(
           (parameter) =>
-            cursors.has(parameter.name) &&
-            (parameter.example !== undefined || parameter.schema?.example !== undefined),
+            cursors.has(parameter.name) && (parameter.example !== undefined || parameter.schema?.example !== undefined),
         )
         .map((parameter) => `${name} ${parameter.name}`),
     );
@@ -124,13 +117,12 @@ describe('the OpenAPI document behind Swagger UI', () => {
     }
     expect(wrong).toEqual([]);
     expect(
-      operation('POST /v1/sessions/{sessionId}/messages').responses['422']?.content?.['application/json']
-        ?.example.code,
+      operation('POST /v1/sessions/{sessionId}/messages').responses['422']?.content?.['application/json']?.example.code,
     ).toBe('idempotency_key_reused');
     expect(operation('GET /v1/sessions/{sessionId}/events').description).toMatch(/EventSource/);
-    expect(
-      Object.keys(operation('GET /v1/sessions/{sessionId}/events').responses['200']?.content ?? {}),
-    ).toEqual(['text/event-stream']);
+    expect(Object.keys(operation('GET /v1/sessions/{sessionId}/events').responses['200']?.content ?? {})).toEqual([
+      'text/event-stream',
+    ]);
   });
 
   it('shows a reply as the assistant, and an error only on a failed reply', () => {
@@ -146,9 +138,8 @@ describe('the OpenAPI document behind Swagger UI', () => {
       'application/json'
     ];
     replies.push(...Object.values(one?.examples ?? {}).map((example) => example.value));
-    const history = operation('GET /v1/sessions/{sessionId}/messages').responses['200']?.content?.[
-      'application/json'
-    ]?.example;
+    const history = operation('GET /v1/sessions/{sessionId}/messages').responses['200']?.content?.['application/json']
+      ?.example;
     replies.push(...(history.items as any[]).filter((item) => item.role === 'assistant'));
     expect(replies.length).toBeGreaterThan(5);
     for (const reply of replies) {

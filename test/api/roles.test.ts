@@ -74,9 +74,7 @@ describe('roles: api pods serve the API and consume no job, worker pods serve on
     const samples = parseMetrics(scrape.text);
     expect(valueOf(samples, 'parley_replies_total', { outcome: 'complete' })).toBe(1);
     // The 404s above are counted as unmatched or by their template; no API route series of its own otherwise.
-    expect(
-      samples.filter((s) => s.name === 'http_requests_total' && s.labels.status_class === '5xx'),
-    ).toEqual([]);
+    expect(samples.filter((s) => s.name === 'http_requests_total' && s.labels.status_class === '5xx')).toEqual([]);
     expect((await http('GET', `${worker.url}/metrics`)).status).toBe(401);
   });
 });

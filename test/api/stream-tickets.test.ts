@@ -72,18 +72,16 @@ describe('stream tickets: the credential of a browser EventSource, across replic
       token: alice,
       body: { content: 'second' },
     });
-    const resumed = await openSse(
-      `${fx.cluster.url(0)}/v1/sessions/${sessionId}/events?ticket=${ticket}`,
-      undefined,
-      { 'last-event-id': completed.id },
-    );
+    const resumed = await openSse(`${fx.cluster.url(0)}/v1/sessions/${sessionId}/events?ticket=${ticket}`, undefined, {
+      'last-event-id': completed.id,
+    });
     expect(resumed.status).toBe(200);
     await resumed.waitFor(
       (event) => event.event === 'reply.completed' && event.data.message.id === second.body.reply.id,
     );
-    expect(
-      resumed.events.some((event) => event.data.message?.id === replyId || event.data.messageId === replyId),
-    ).toBe(false);
+    expect(resumed.events.some((event) => event.data.message?.id === replyId || event.data.messageId === replyId)).toBe(
+      false,
+    );
     resumed.close();
   });
 
@@ -115,9 +113,9 @@ describe('stream tickets: the credential of a browser EventSource, across replic
     }
 
     // Read-only: the ticket opens that session's events and nothing else, not even as a bearer token.
-    expect(
-      (await http('GET', `${fx.cluster.url(0)}/v1/sessions/${mine}/messages?ticket=${aliceTicket}`)).status,
-    ).toBe(401);
+    expect((await http('GET', `${fx.cluster.url(0)}/v1/sessions/${mine}/messages?ticket=${aliceTicket}`)).status).toBe(
+      401,
+    );
     expect(
       (
         await http('POST', `${fx.cluster.url(0)}/v1/sessions/${mine}/messages?ticket=${aliceTicket}`, {
@@ -125,31 +123,23 @@ describe('stream tickets: the credential of a browser EventSource, across replic
         })
       ).status,
     ).toBe(401);
-    expect((await http('GET', `${fx.cluster.url(0)}/v1/sessions/${mine}`, { token: aliceTicket })).status).toBe(
-      401,
-    );
+    expect((await http('GET', `${fx.cluster.url(0)}/v1/sessions/${mine}`, { token: aliceTicket })).status).toBe(401);
 
     // Expired: the same ticket that worked is refused once its lifetime is over, on either replica.
-    const open = await openSse(
-      `${fx.cluster.url(1)}/v1/sessions/${mine}/events?ticket=${aliceTicket}`,
-      undefined,
-    );
+    const open = await openSse(`${fx.cluster.url(1)}/v1/sessions/${mine}/events?ticket=${aliceTicket}`, undefined);
     expect(open.status).toBe(200);
     open.close();
     await sleep(TTL_MS + 200);
     for (const replica of [0, 1]) {
-      const expired = await http(
-        'GET',
-        `${fx.cluster.url(replica)}/v1/sessions/${mine}/events?ticket=${aliceTicket}`,
-      );
+      const expired = await http('GET', `${fx.cluster.url(replica)}/v1/sessions/${mine}/events?ticket=${aliceTicket}`);
       expect(expired.status).toBe(401);
       expect(expired.body.code).toBe('invalid_ticket');
     }
 
     // Issued only to the owner, like every session route.
-    expect(
-      (await http('POST', `${fx.cluster.url(0)}/v1/sessions/${mine}/events/tickets`, { token: bob })).status,
-    ).toBe(403);
+    expect((await http('POST', `${fx.cluster.url(0)}/v1/sessions/${mine}/events/tickets`, { token: bob })).status).toBe(
+      403,
+    );
     expect((await http('POST', `${fx.cluster.url(0)}/v1/sessions/${mine}/events/tickets`)).status).toBe(401);
 
     await eventually(
@@ -165,10 +155,7 @@ describe('stream tickets: the credential of a browser EventSource, across replic
   it('never writes a ticket to a log line', async () => {
     const sessionId = await session(alice);
     const ticket = await ticketFor(alice, sessionId);
-    const stream = await openSse(
-      `${fx.cluster.url(1)}/v1/sessions/${sessionId}/events?ticket=${ticket}`,
-      undefined,
-    );
+    const stream = await openSse(`${fx.cluster.url(1)}/v1/sessions/${sessionId}/events?ticket=${ticket}`, undefined);
     stream.close();
     await http('GET', `${fx.cluster.url(0)}/v1/sessions/${await session(alice)}/events?ticket=${ticket}`);
     await http('GET', `${fx.cluster.url(0)}/v1/sessions/not-a-uuid/events?ticket=${ticket}`);

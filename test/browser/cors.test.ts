@@ -107,16 +107,13 @@ describe('CORS: a front-end on another origin', () => {
         });
         const { ticket } = (await issued.json()) as { ticket: string };
         // The browser's own EventSource: no headers, the ticket in the URL.
-        const source = new EventSource(
-          `${api}/v1/sessions/${session.id}/events?ticket=${encodeURIComponent(ticket)}`,
-        );
+        const source = new EventSource(`${api}/v1/sessions/${session.id}/events?ticket=${encodeURIComponent(ticket)}`);
         const seen: string[] = [];
         let replyId = '';
         const completed = new Promise<string>((resolve, reject) => {
           source.addEventListener('reply.delta', (event) => {
             if (
-              (JSON.parse((event as unknown as { data: string }).data) as { messageId: string }).messageId ===
-              replyId
+              (JSON.parse((event as unknown as { data: string }).data) as { messageId: string }).messageId === replyId
             ) {
               seen.push('delta');
             }

@@ -110,10 +110,11 @@ describe('Swagger UI, used by a person', () => {
     expect(again.body.message).toMatchObject({ role: 'user', content: 'a second message' });
     expect(again.body.message.id).not.toBe(sent.body.message.id);
     const stored = await http('GET', `${app.url}/v1/sessions/${session.body.id as string}/messages`, { token });
-    expect(stored.body.items.filter((item: { role: string }) => item.role === 'user').map((item: { content: string }) => item.content)).toEqual([
-      'hello from Swagger UI',
-      'a second message',
-    ]);
+    expect(
+      stored.body.items
+        .filter((item: { role: string }) => item.role === 'user')
+        .map((item: { content: string }) => item.content),
+    ).toEqual(['hello from Swagger UI', 'a second message']);
 
     // Listing sessions as the page prefills it works at once.
     const listed = await tryOperation(page, 'SessionController_list', {});

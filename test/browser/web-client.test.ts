@@ -77,20 +77,21 @@ describe('the reference chat page at /', () => {
 
     // More history than one page: 10 more exchanges, sent through the API.
     const token = await page.evaluate(() =>
-      (
-        globalThis as unknown as { sessionStorage: { getItem(key: string): string | null } }
-      ).sessionStorage.getItem('parley.token'),
+      (globalThis as unknown as { sessionStorage: { getItem(key: string): string | null } }).sessionStorage.getItem(
+        'parley.token',
+      ),
     );
     const path = `${app.url}/v1/sessions/${sessionId}/messages`;
     for (let i = 1; i <= 10; i += 1) {
-      expect(
-        (await http('POST', path, { token: token as string, body: { content: `message ${i}` } })).status,
-      ).toBe(202);
+      expect((await http('POST', path, { token: token as string, body: { content: `message ${i}` } })).status).toBe(
+        202,
+      );
     }
     await eventually(
       async () => {
-        const items = (await http('GET', `${path}?limit=100`, { token: token as string })).body
-          .items as Array<{ status: string }>;
+        const items = (await http('GET', `${path}?limit=100`, { token: token as string })).body.items as Array<{
+          status: string;
+        }>;
         return items.length === 22 && items.every((item) => item.status === 'complete') ? true : undefined;
       },
       60_000,
@@ -104,13 +105,11 @@ describe('the reference chat page at /', () => {
     await page.locator('#older').click();
     await expect.poll(() => page.locator('#messages li').count()).toBe(22);
     await expect.poll(() => page.locator('#older').isHidden()).toBe(true);
-    expect(await page.locator('#messages li .content').first().innerText()).toBe(
-      'Hello from the reference page',
-    );
+    expect(await page.locator('#messages li .content').first().innerText()).toBe('Hello from the reference page');
     expect(await page.locator('#messages li.assistant .content').first().innerText()).toBe(replyText);
-    expect(
-      await page.locator(`#sessions button[data-session-id="${sessionId}"]`).getAttribute('aria-current'),
-    ).toBe('true');
+    expect(await page.locator(`#sessions button[data-session-id="${sessionId}"]`).getAttribute('aria-current')).toBe(
+      'true',
+    );
     await page.screenshot({ path: testOutputPath('web-client-history.png') });
 
     expect(errors).toEqual([]);

@@ -41,13 +41,17 @@ describe('version bumps relayed through PostgreSQL (LISTEN/NOTIFY)', () => {
       return true;
     });
     replicas.push(self);
-    await eventually(async () => {
-      const rows = await db.query<{ n: number }>(
-        "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND application_name = 'parley' AND query LIKE 'LISTEN%'",
-        [db.name],
-      );
-      return (rows[0]?.n ?? 0) >= replicas.length ? true : undefined;
-    }, 10_000, 'listeners');
+    await eventually(
+      async () => {
+        const rows = await db.query<{ n: number }>(
+          "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND application_name = 'parley' AND query LIKE 'LISTEN%'",
+          [db.name],
+        );
+        return (rows[0]?.n ?? 0) >= replicas.length ? true : undefined;
+      },
+      10_000,
+      'listeners',
+    );
     return self;
   }
 
@@ -78,7 +82,11 @@ describe('version bumps relayed through PostgreSQL (LISTEN/NOTIFY)', () => {
     const before = listener.applied.length;
     const client = new pg.Client({ connectionString: db.url });
     await client.connect();
-    for (const payload of ['not json', '{"id":"x","from":"y","counters":[{"scope":"everything","id":"*"}]}', '{"id":"x"}']) {
+    for (const payload of [
+      'not json',
+      '{"id":"x","from":"y","counters":[{"scope":"everything","id":"*"}]}',
+      '{"id":"x"}',
+    ]) {
       await client.query('SELECT pg_notify($1, $2)', ['parley_cache_bump', payload]);
     }
     await client.end();

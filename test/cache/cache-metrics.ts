@@ -20,9 +20,7 @@ export async function cacheCounters(url: string): Promise<CacheCounters> {
   return {
     memoryHits: valueOf(samples, 'parley_cache_requests_total', { tier: 'memory', result: 'hit' }),
     redisHits: valueOf(samples, 'parley_cache_requests_total', { tier: 'redis', result: 'hit' }),
-    dbReads: Object.fromEntries(
-      kinds.map((kind) => [kind, valueOf(samples, 'parley_cache_db_reads_total', { kind })]),
-    ),
+    dbReads: Object.fromEntries(kinds.map((kind) => [kind, valueOf(samples, 'parley_cache_db_reads_total', { kind })])),
     fills: valueOf(samples, 'parley_cache_fills_total'),
     lockWaits: valueOf(samples, 'parley_cache_lock_waits_total'),
     lockWaitTimings: valueOf(samples, 'parley_lock_wait_seconds_count', { lock: 'cache-fill' }),

@@ -53,10 +53,14 @@ describe('a replica cut off from Redis alone', () => {
     }
 
     await proxy.cut();
-    await eventually(async () => {
-      const ready = await http('GET', `${cut.url}/health/ready`);
-      return ready.status === 200 && ready.body.details?.redis?.status === 'degraded' ? true : undefined;
-    }, 20_000, 'the cut replica to notice');
+    await eventually(
+      async () => {
+        const ready = await http('GET', `${cut.url}/health/ready`);
+        return ready.status === 200 && ready.body.details?.redis?.status === 'degraded' ? true : undefined;
+      },
+      20_000,
+      'the cut replica to notice',
+    );
 
     for (let round = 1; round <= ROUNDS; round++) {
       await Promise.all(
@@ -78,10 +82,14 @@ describe('a replica cut off from Redis alone', () => {
     expect(await metric(connected, 'applied')).toBe(USERS * ROUNDS);
 
     await proxy.restore();
-    await eventually(async () => {
-      const ready = await http('GET', `${cut.url}/health/ready`);
-      return ready.status === 200 && ready.body.details?.redis?.status === 'up' ? true : undefined;
-    }, 30_000, 'the cut replica to rejoin');
+    await eventually(
+      async () => {
+        const ready = await http('GET', `${cut.url}/health/ready`);
+        return ready.status === 200 && ready.body.details?.redis?.status === 'up' ? true : undefined;
+      },
+      30_000,
+      'the cut replica to rejoin',
+    );
     for (const { token, u } of users) {
       await remember(cut, token, `u${u} back`);
       const expected = [...Array.from({ length: ROUNDS + 1 }, (_, r) => `u${u} r${r}`), `u${u} back`].sort();

@@ -97,9 +97,7 @@ describe('the cache steps aside while Redis is down and comes back by itself', (
         const first = await clusterCounters(fx.cluster.urls);
         await sleep(500);
         const second = await clusterCounters(fx.cluster.urls);
-        return second.bypasses === first.bypasses && second.memoryHits > first.memoryHits
-          ? second
-          : undefined;
+        return second.bypasses === first.bypasses && second.memoryHits > first.memoryHits ? second : undefined;
       },
       30_000,
       'the cache to be used again',

@@ -27,8 +27,7 @@ describe('single-flight fills across 3 processes', () => {
     const base = `/v1/sessions/${session.body.id}`;
     for (let i = 0; i < 3; i += 1) {
       expect(
-        (await http('POST', `${cluster.url(i)}${base}/messages`, { token, body: { content: `q${i}` } }))
-          .status,
+        (await http('POST', `${cluster.url(i)}${base}/messages`, { token, body: { content: `q${i}` } })).status,
       ).toBe(202);
     }
     await eventually(async () => {
@@ -38,15 +37,13 @@ describe('single-flight fills across 3 processes', () => {
         : undefined;
     });
     // A rename moves the session's version: nothing is cached for the new one anywhere.
-    expect(
-      (await http('PATCH', `${cluster.url(1)}${base}`, { token, body: { title: 'cold again' } })).status,
-    ).toBe(200);
+    expect((await http('PATCH', `${cluster.url(1)}${base}`, { token, body: { title: 'cold again' } })).status).toBe(
+      200,
+    );
 
     const before = await clusterCounters(cluster.urls);
     const reads = await Promise.all(
-      Array.from({ length: READS }, (_, i) =>
-        http('GET', `${cluster.url(i)}${base}/messages?limit=20`, { token }),
-      ),
+      Array.from({ length: READS }, (_, i) => http('GET', `${cluster.url(i)}${base}/messages?limit=20`, { token })),
     );
     const after = await clusterCounters(cluster.urls);
 

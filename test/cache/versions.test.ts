@@ -30,12 +30,7 @@ async function replica(url: string, prefix: string): Promise<Replica> {
   const redis = new RedisService(config, logger);
   await redis.connect();
   const self: Replica = { redis, store: undefined as unknown as RedisVersionStore, epochsMoved: 0 };
-  self.store = new RedisVersionStore(
-    redis,
-    new CacheKeyBuilder(prefix),
-    logger,
-    () => (self.epochsMoved += 1),
-  );
+  self.store = new RedisVersionStore(redis, new CacheKeyBuilder(prefix), logger, () => (self.epochsMoved += 1));
   self.store.start();
   await eventually(async () => (self.store.isTrusted ? true : undefined), 10_000, 'trust');
   return self;
@@ -101,11 +96,7 @@ describe('version store: nothing filled before an outage or a lost bump is found
     await a.store.bump([counter]);
     expect(await b.store.read([counter])).toBeNull();
     await server.start();
-    await eventually(
-      async () => (a.store.isTrusted && b.store.isTrusted ? true : undefined),
-      15_000,
-      'trust again',
-    );
+    await eventually(async () => (a.store.isTrusted && b.store.isTrusted ? true : undefined), 15_000, 'trust again');
     const after = await version(b);
     expect(after).not.toBe(before);
     expect(await version(a)).toBe(after);

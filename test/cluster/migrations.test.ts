@@ -30,7 +30,9 @@ describe.each(topologies())('migrations under an advisory lock ($name)', (topolo
 
       const applied = await db.query<{ name: string }>('SELECT name FROM migrations ORDER BY id');
       expect(applied.map((row) => row.name)).toEqual(MIGRATIONS.map((migration) => migration.name));
-      const tables = await db.query<{ tablename: string }>("SELECT tablename FROM pg_tables WHERE schemaname = 'public'");
+      const tables = await db.query<{ tablename: string }>(
+        "SELECT tablename FROM pg_tables WHERE schemaname = 'public'",
+      );
       expect(tables.map((t) => t.tablename)).toEqual(expect.arrayContaining(['messages', 'migrations', 'sessions']));
       for (const app of cluster.apps) {
         expect((await fetch(`${app.url}/health/startup`)).status).toBe(200);

@@ -27,7 +27,10 @@ describe.each(topologies())('F2/F4: 50 users x 10 messages at once across 3 proc
       Array.from({ length: USERS }, async (_, u) => {
         const id = uniqueName(`user${u}`);
         const token = await tokenFor(id);
-        const session = await http('POST', `${fx.cluster.url(u)}/v1/sessions`, { token, body: { title: `session of ${id}` } });
+        const session = await http('POST', `${fx.cluster.url(u)}/v1/sessions`, {
+          token,
+          body: { title: `session of ${id}` },
+        });
         expect(session.status).toBe(201);
         return { id, token, marker: `<${id}>`, sessionId: session.body.id as string };
       }),
@@ -47,16 +50,23 @@ describe.each(topologies())('F2/F4: 50 users x 10 messages at once across 3 proc
     expect(results.filter((r) => r.status !== 202)).toEqual([]);
 
     for (const [u, user] of users.entries()) {
-      const history = await eventually(async () => {
-        const page = await http('GET', `${fx.cluster.url(u + 1)}/v1/sessions/${user.sessionId}/messages?limit=200`, {
-          token: user.token,
-        });
-        return page.body.items.every((m: any) => m.status === 'complete') ? page.body.items : undefined;
-      }, 120_000, `history of ${user.id}`);
+      const history = await eventually(
+        async () => {
+          const page = await http('GET', `${fx.cluster.url(u + 1)}/v1/sessions/${user.sessionId}/messages?limit=200`, {
+            token: user.token,
+          });
+          return page.body.items.every((m: any) => m.status === 'complete') ? page.body.items : undefined;
+        },
+        120_000,
+        `history of ${user.id}`,
+      );
 
       expect(history).toHaveLength(2 * MESSAGES);
       expect(history.map((m: any) => m.seq)).toEqual(Array.from({ length: 2 * MESSAGES }, (_, i) => i + 1));
-      const own = history.filter((m: any) => m.role === 'user').map((m: any) => m.content).sort();
+      const own = history
+        .filter((m: any) => m.role === 'user')
+        .map((m: any) => m.content)
+        .sort();
       expect(own).toEqual(Array.from({ length: MESSAGES }, (_, m) => `${user.marker} message ${m}`).sort());
       const text = JSON.stringify(history);
       for (const other of users) {

@@ -27,7 +27,10 @@ export function longQuestion(words = 60, tag = 'w'): string {
 export function seenText(sse: SseClient, replyId: string): string {
   const deltas = sse.events.filter((e) => e.event === 'reply.delta' && e.data.messageId === replyId);
   const last = Math.max(0, ...deltas.map((e) => e.data.attempt as number));
-  return deltas.filter((e) => e.data.attempt === last).map((e) => e.data.delta as string).join('');
+  return deltas
+    .filter((e) => e.data.attempt === last)
+    .map((e) => e.data.delta as string)
+    .join('');
 }
 
 export interface ConversationTarget {
@@ -77,10 +80,14 @@ export function defineConversationSuite(mode: string, start: (fake: FakeOpenAi) 
     }
 
     async function finished(sessionId: string, replyId: string, token = alice): Promise<any> {
-      return eventually(async () => {
-        const found = await api('GET', `/v1/sessions/${sessionId}/messages/${replyId}`, undefined, token);
-        return ['complete', 'failed', 'stopped', 'superseded'].includes(found.body?.status) ? found.body : undefined;
-      }, 20_000, `reply ${replyId}`);
+      return eventually(
+        async () => {
+          const found = await api('GET', `/v1/sessions/${sessionId}/messages/${replyId}`, undefined, token);
+          return ['complete', 'failed', 'stopped', 'superseded'].includes(found.body?.status) ? found.body : undefined;
+        },
+        20_000,
+        `reply ${replyId}`,
+      );
     }
 
     /** Sends and waits for the reply to complete; returns both, and the prompt the model got. */
@@ -129,7 +136,12 @@ export function defineConversationSuite(mode: string, start: (fake: FakeOpenAi) 
 
         // The default branch is the newest message's: the edited one; the other is one leafId away.
         const newest = await branch(sessionId);
-        expect(newest.items.map((m) => m.id)).toEqual([one.message.id, one.reply.id, edited.message.id, edited.reply.id]);
+        expect(newest.items.map((m) => m.id)).toEqual([
+          one.message.id,
+          one.reply.id,
+          edited.message.id,
+          edited.reply.id,
+        ]);
         expect(newest.items[2]).toMatchObject({ siblingCount: 2, siblingIndex: 1 });
         const older = await branch(sessionId, `?leafId=${two.reply.id}`);
         expect(older.items.map((m) => m.id)).toEqual([one.message.id, one.reply.id, two.message.id, two.reply.id]);
@@ -251,23 +263,49 @@ export function defineConversationSuite(mode: string, start: (fake: FakeOpenAi) 
         const carol = await target.token(`carol-${randomUUID().slice(0, 8)}`);
         const sessionId = await newSession(carol);
         const sent = await api('POST', `/v1/sessions/${sessionId}/messages`, { content: longQuestion(30) }, carol);
-        const busy = await api('POST', `/v1/sessions/${sessionId}/messages/${sent.body.reply.id}/regenerate`, undefined, carol);
+        const busy = await api(
+          'POST',
+          `/v1/sessions/${sessionId}/messages/${sent.body.reply.id}/regenerate`,
+          undefined,
+          carol,
+        );
         expect(busy.status).toBe(409);
         expect(busy.body).toMatchObject({ code: 'reply_not_finished', requestId: expect.any(String) });
-        expect((await api('POST', `/v1/sessions/${sessionId}/messages/${sent.body.message.id}/regenerate`, undefined, carol)).status).toBe(404);
-        expect((await api('POST', `/v1/sessions/${sessionId}/messages/${randomUUID()}/regenerate`, undefined, carol)).status).toBe(404);
-        expect((await api('POST', `/v1/sessions/${sessionId}/messages/nope/regenerate`, undefined, carol)).status).toBe(400);
-        expect((await api('POST', `/v1/sessions/${sessionId}/messages/${sent.body.reply.id}/regenerate`)).status).toBe(403);
-        expect((await api('POST', `/v1/sessions/${sessionId}/messages/${sent.body.reply.id}/stop`, undefined, carol)).status).toBe(200);
+        expect(
+          (await api('POST', `/v1/sessions/${sessionId}/messages/${sent.body.message.id}/regenerate`, undefined, carol))
+            .status,
+        ).toBe(404);
+        expect(
+          (await api('POST', `/v1/sessions/${sessionId}/messages/${randomUUID()}/regenerate`, undefined, carol)).status,
+        ).toBe(404);
+        expect((await api('POST', `/v1/sessions/${sessionId}/messages/nope/regenerate`, undefined, carol)).status).toBe(
+          400,
+        );
+        expect((await api('POST', `/v1/sessions/${sessionId}/messages/${sent.body.reply.id}/regenerate`)).status).toBe(
+          403,
+        );
+        expect(
+          (await api('POST', `/v1/sessions/${sessionId}/messages/${sent.body.reply.id}/stop`, undefined, carol)).status,
+        ).toBe(200);
 
         // The stopped reply can be regenerated; three regenerations fill the pending replies cap (3).
         const regenerated: string[] = [];
         for (let i = 0; i < 3; i += 1) {
-          const again = await api('POST', `/v1/sessions/${sessionId}/messages/${sent.body.reply.id}/regenerate`, undefined, carol);
+          const again = await api(
+            'POST',
+            `/v1/sessions/${sessionId}/messages/${sent.body.reply.id}/regenerate`,
+            undefined,
+            carol,
+          );
           expect(again.status, again.text).toBe(202);
           regenerated.push(again.body.reply.id as string);
         }
-        const refused = await api('POST', `/v1/sessions/${sessionId}/messages/${sent.body.reply.id}/regenerate`, undefined, carol);
+        const refused = await api(
+          'POST',
+          `/v1/sessions/${sessionId}/messages/${sent.body.reply.id}/regenerate`,
+          undefined,
+          carol,
+        );
         expect(refused.status).toBe(429);
         expect(refused.body.code).toBe('too_many_pending_replies');
         expect(refused.headers.get('retry-after')).not.toBeNull();
@@ -301,19 +339,31 @@ export function defineConversationSuite(mode: string, start: (fake: FakeOpenAi) 
         const sessionId = (await api('POST', '/v1/sessions', { replyMode: 'coalesce' })).body.id as string;
         const sse = await openSse(`${target.url}/v1/sessions/${sessionId}/events`, alice);
         const contents = [1, 2, 3, 4, 5].map((i) => `burst part ${i}`);
-        const sent = await Promise.all(contents.map((content) => api('POST', `/v1/sessions/${sessionId}/messages`, { content })));
+        const sent = await Promise.all(
+          contents.map((content) => api('POST', `/v1/sessions/${sessionId}/messages`, { content })),
+        );
         expect(sent.map((r) => r.status)).toEqual([202, 202, 202, 202, 202]);
         const bySeq = sent.map((r) => r.body).sort((x, y) => x.message.seq - y.message.seq);
         const last = bySeq.at(-1);
         const answer = await finished(sessionId, last.reply.id as string);
         expect(answer.status).toBe('complete');
         for (const earlier of bySeq.slice(0, -1)) {
-          expect((await api('GET', `/v1/sessions/${sessionId}/messages/${earlier.reply.id}`)).body.status).toBe('superseded');
+          expect((await api('GET', `/v1/sessions/${sessionId}/messages/${earlier.reply.id}`)).body.status).toBe(
+            'superseded',
+          );
         }
         await sse.waitFor((e) => e.event === 'reply.completed', 10_000, 'reply.completed');
         sse.close();
-        expect(sse.events.filter((e) => e.event === 'reply.superseded').map((e) => e.data.messageId).sort()).toEqual(
-          bySeq.slice(0, -1).map((b) => b.reply.id).sort(),
+        expect(
+          sse.events
+            .filter((e) => e.event === 'reply.superseded')
+            .map((e) => e.data.messageId)
+            .sort(),
+        ).toEqual(
+          bySeq
+            .slice(0, -1)
+            .map((b) => b.reply.id)
+            .sort(),
         );
         expect(fake.requests).toHaveLength(1);
         const users = fake.requests[0]?.body.messages.filter((m) => m.role === 'user').map((m) => m.content);
@@ -324,7 +374,8 @@ export function defineConversationSuite(mode: string, start: (fake: FakeOpenAi) 
       it('coalesce: a send that supersedes a pending reply is not refused for it when the pending replies cap (3) is full; a send that supersedes nothing is', async () => {
         const dave = await target.token(`dave-${randomUUID().slice(0, 8)}`);
         // Two replies of another session stay open: the model says nothing for them.
-        fake.route = (body) => (body.messages.at(-1)?.content.startsWith('hold') === true ? { kind: 'stall', ms: 30_000 } : undefined);
+        fake.route = (body) =>
+          body.messages.at(-1)?.content.startsWith('hold') === true ? { kind: 'stall', ms: 30_000 } : undefined;
         const busy = await newSession(dave);
         const held: string[] = [];
         for (const content of ['hold one', 'hold two']) {
@@ -338,14 +389,17 @@ export function defineConversationSuite(mode: string, start: (fake: FakeOpenAi) 
         // Three replies pending now; this send supersedes one of them, so it leaves three.
         const second = await api('POST', `/v1/sessions/${sessionId}/messages`, { content: 'burst two' }, dave);
         expect(second.status, second.text).toBe(202);
-        expect((await api('GET', `/v1/sessions/${sessionId}/messages/${first.body.reply.id}`, undefined, dave)).body.status).toBe('superseded');
+        expect(
+          (await api('GET', `/v1/sessions/${sessionId}/messages/${first.body.reply.id}`, undefined, dave)).body.status,
+        ).toBe('superseded');
         const refused = await api('POST', `/v1/sessions/${busy}/messages`, { content: 'one more' }, dave);
         expect(refused.status, refused.text).toBe(429);
         expect(refused.body.code).toBe('too_many_pending_replies');
 
         const answer = await finished(sessionId, second.body.reply.id as string, dave);
         expect(answer.status).toBe('complete');
-        const prompt = fake.requests.find((r) => r.body.messages.at(-1)?.content === 'burst two')?.body.messages as Prompt;
+        const prompt = fake.requests.find((r) => r.body.messages.at(-1)?.content === 'burst two')?.body
+          .messages as Prompt;
         expect(prompt.filter((m) => m.role === 'user').map((m) => m.content)).toEqual(['burst one', 'burst two']);
         // The queued one first: stopped the other way round, the worker would start it (a model call
         // landing in the next test) between the two stops.
@@ -380,11 +434,22 @@ export function defineConversationSuite(mode: string, start: (fake: FakeOpenAi) 
         const sse = await openSse(`${target.url}/v1/sessions/${sessionId}/events`, alice);
         const sent = await api('POST', `/v1/sessions/${sessionId}/messages`, { content: longQuestion() });
         const replyId = sent.body.reply.id as string;
-        await eventually(async () => (sse.events.filter((e) => e.event === 'reply.delta' && e.data.messageId === replyId).length >= 3 ? true : undefined), 20_000, 'three deltas');
+        await eventually(
+          async () =>
+            sse.events.filter((e) => e.event === 'reply.delta' && e.data.messageId === replyId).length >= 3
+              ? true
+              : undefined,
+          20_000,
+          'three deltas',
+        );
         const stopped = await api('POST', `/v1/sessions/${sessionId}/messages/${replyId}/stop`);
         expect(stopped.status, stopped.text).toBe(200);
         expect(stopped.body).toMatchObject({ id: replyId, status: 'stopped', parentId: sent.body.message.id });
-        const event = await sse.waitFor((e) => e.event === 'reply.stopped' && e.data.message.id === replyId, 10_000, 'reply.stopped');
+        const event = await sse.waitFor(
+          (e) => e.event === 'reply.stopped' && e.data.message.id === replyId,
+          10_000,
+          'reply.stopped',
+        );
         // Long enough for the model's next tokens to have arrived, had it not been aborted.
         await new Promise((resolve) => setTimeout(resolve, 600));
         sse.close();
@@ -414,8 +479,13 @@ export function defineConversationSuite(mode: string, start: (fake: FakeOpenAi) 
         // The session's next reply is generated, so the queue has moved past the stopped one.
         const after = await exchange(sessionId, 'after the stopped one');
         expect(after.reply.status).toBe('complete');
-        expect(fake.requests.map((r) => r.body.messages.at(-1)?.content)).toEqual([longQuestion(40, 'first'), 'after the stopped one']);
-        expect((await api('GET', `/v1/sessions/${sessionId}/messages/${queued.body.reply.id}`)).body.status).toBe('stopped');
+        expect(fake.requests.map((r) => r.body.messages.at(-1)?.content)).toEqual([
+          longQuestion(40, 'first'),
+          'after the stopped one',
+        ]);
+        expect((await api('GET', `/v1/sessions/${sessionId}/messages/${queued.body.reply.id}`)).body.status).toBe(
+          'stopped',
+        );
       });
 
       it('answers 409 reply_finished for a finished or already stopped reply, 404 for anything but a reply', async () => {
@@ -424,7 +494,10 @@ export function defineConversationSuite(mode: string, start: (fake: FakeOpenAi) 
         const finishedStop = await api('POST', `/v1/sessions/${sessionId}/messages/${done.reply.id}/stop`);
         expect(finishedStop.status).toBe(409);
         expect(finishedStop.body).toMatchObject({ code: 'reply_finished', requestId: expect.any(String) });
-        expect((await api('GET', `/v1/sessions/${sessionId}/messages/${done.reply.id}`)).body).toMatchObject({ status: 'complete', content: done.reply.content });
+        expect((await api('GET', `/v1/sessions/${sessionId}/messages/${done.reply.id}`)).body).toMatchObject({
+          status: 'complete',
+          content: done.reply.content,
+        });
 
         fake.tokenDelayMs = 50;
         const slow = await api('POST', `/v1/sessions/${sessionId}/messages`, { content: longQuestion(30) });
@@ -433,13 +506,18 @@ export function defineConversationSuite(mode: string, start: (fake: FakeOpenAi) 
         expect(again.status).toBe(409);
         expect(again.body.code).toBe('reply_finished');
 
-        expect((await api('POST', `/v1/sessions/${sessionId}/messages/${done.message.id}/stop`)).body.code).toBe('reply_not_found');
+        expect((await api('POST', `/v1/sessions/${sessionId}/messages/${done.message.id}/stop`)).body.code).toBe(
+          'reply_not_found',
+        );
         expect((await api('POST', `/v1/sessions/${sessionId}/messages/${randomUUID()}/stop`)).status).toBe(404);
         expect((await api('POST', `/v1/sessions/${sessionId}/messages/nope/stop`)).status).toBe(400);
         const other = await newSession();
         expect((await api('POST', `/v1/sessions/${other}/messages/${slow.body.reply.id}/stop`)).status).toBe(404);
         const mallory = await target.token(`mallory-${randomUUID().slice(0, 8)}`);
-        expect((await api('POST', `/v1/sessions/${sessionId}/messages/${slow.body.reply.id}/stop`, undefined, mallory)).status).toBe(403);
+        expect(
+          (await api('POST', `/v1/sessions/${sessionId}/messages/${slow.body.reply.id}/stop`, undefined, mallory))
+            .status,
+        ).toBe(403);
       });
 
       it('a stopped reply no longer counts against the pending replies limit', async () => {
@@ -455,7 +533,9 @@ export function defineConversationSuite(mode: string, start: (fake: FakeOpenAi) 
         const refused = await api('POST', `/v1/sessions/${sessions[3]}/messages`, { content: 'a fourth' }, bob);
         expect(refused.status).toBe(429);
         expect(refused.body.code).toBe('too_many_pending_replies');
-        expect((await api('POST', `/v1/sessions/${sessions[0]}/messages/${replies[0]}/stop`, undefined, bob)).status).toBe(200);
+        expect(
+          (await api('POST', `/v1/sessions/${sessions[0]}/messages/${replies[0]}/stop`, undefined, bob)).status,
+        ).toBe(200);
         const accepted = await api('POST', `/v1/sessions/${sessions[3]}/messages`, { content: 'a fourth' }, bob);
         expect(accepted.status, accepted.text).toBe(202);
         for (const [i, sessionId] of sessions.slice(1).entries()) {

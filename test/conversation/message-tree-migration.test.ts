@@ -12,7 +12,12 @@ describe('the message tree migration', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase();
-    dataSource = new DataSource({ type: 'postgres', url: db.url, migrations: before, migrationsTableName: 'migrations' });
+    dataSource = new DataSource({
+      type: 'postgres',
+      url: db.url,
+      migrations: before,
+      migrationsTableName: 'migrations',
+    });
     await dataSource.initialize();
     await dataSource.runMigrations({ transaction: 'each' });
   });
@@ -26,7 +31,10 @@ describe('the message tree migration', () => {
     const sessions = [randomUUID(), randomUUID()];
     const ids = new Map<string, string[]>();
     for (const sessionId of sessions) {
-      await db.query('INSERT INTO sessions (id, owner_id, last_seq, message_count) VALUES ($1, $2, 6, 6)', [sessionId, 'alice']);
+      await db.query('INSERT INTO sessions (id, owner_id, last_seq, message_count) VALUES ($1, $2, 6, 6)', [
+        sessionId,
+        'alice',
+      ]);
       const rows: string[] = [];
       for (let seq = 1; seq <= 6; seq += 1) {
         const id = randomUUID();
@@ -34,7 +42,15 @@ describe('the message tree migration', () => {
         await db.query(
           `INSERT INTO messages (id, session_id, owner_id, seq, role, content, status, reply_to)
            VALUES ($1, $2, 'alice', $3, $4, $5, $6, $7)`,
-          [id, sessionId, seq, user ? 'user' : 'assistant', `m${seq}`, seq === 6 ? 'pending' : 'complete', user ? null : rows.at(-1)],
+          [
+            id,
+            sessionId,
+            seq,
+            user ? 'user' : 'assistant',
+            `m${seq}`,
+            seq === 6 ? 'pending' : 'complete',
+            user ? null : rows.at(-1),
+          ],
         );
         rows.push(id);
       }

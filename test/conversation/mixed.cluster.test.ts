@@ -30,7 +30,10 @@ describe('30 users mixing sends, stops, regenerates and edits over 3 processes',
         const userId = uniqueName(`mixer${u}`);
         const token = await tokenFor(userId);
         const at = (i: number): string => fx.cluster.url(u + i);
-        const created = await http('POST', `${at(0)}/v1/sessions`, { token, body: { replyMode: u % 3 === 0 ? 'coalesce' : 'each' } });
+        const created = await http('POST', `${at(0)}/v1/sessions`, {
+          token,
+          body: { replyMode: u % 3 === 0 ? 'coalesce' : 'each' },
+        });
         const sessionId = created.body.id as string;
         owners.set(sessionId, userId);
         const messages: any[] = [];
@@ -38,24 +41,34 @@ describe('30 users mixing sends, stops, regenerates and edits over 3 processes',
         for (let op = 0; op < OPS; op += 1) {
           const kind = (u + op * 3) % 4;
           if (kind === 0 || messages.length === 0) {
-            const sent = await http('POST', `${at(op)}/v1/sessions/${sessionId}/messages`, { token, body: { content: `u${u} op${op}` } });
+            const sent = await http('POST', `${at(op)}/v1/sessions/${sessionId}/messages`, {
+              token,
+              body: { content: `u${u} op${op}` },
+            });
             expect(sent.status, sent.text).toBe(202);
             messages.push(sent.body.message);
             replies.push(sent.body.reply);
           } else if (kind === 1) {
             const parent = messages[op % messages.length];
-            const sent = await http('POST', `${at(op)}/v1/sessions/${sessionId}/messages`, { token, body: { content: `u${u} edit${op}`, parentId: parent.parentId } });
+            const sent = await http('POST', `${at(op)}/v1/sessions/${sessionId}/messages`, {
+              token,
+              body: { content: `u${u} edit${op}`, parentId: parent.parentId },
+            });
             expect(sent.status, sent.text).toBe(202);
             messages.push(sent.body.message);
             replies.push(sent.body.reply);
           } else if (kind === 2) {
             const reply = replies.at(-1);
-            const stop = await http('POST', `${at(op + 1)}/v1/sessions/${sessionId}/messages/${reply.id}/stop`, { token });
+            const stop = await http('POST', `${at(op + 1)}/v1/sessions/${sessionId}/messages/${reply.id}/stop`, {
+              token,
+            });
             expect([200, 409], stop.text).toContain(stop.status);
             stopsAccepted += stop.status === 200 ? 1 : 0;
           } else {
             const reply = replies[op % replies.length];
-            const again = await http('POST', `${at(op + 2)}/v1/sessions/${sessionId}/messages/${reply.id}/regenerate`, { token });
+            const again = await http('POST', `${at(op + 2)}/v1/sessions/${sessionId}/messages/${reply.id}/regenerate`, {
+              token,
+            });
             expect([202, 409], again.text).toContain(again.status);
             if (again.status === 202) {
               replies.push(again.body.reply);
@@ -65,10 +78,20 @@ describe('30 users mixing sends, stops, regenerates and edits over 3 processes',
       }),
     );
 
-    const rows = await eventually(async () => {
-      const all = await fx.db.query<Row>('SELECT id, session_id, owner_id, seq, role, status, reply_to, parent_id FROM messages ORDER BY session_id, seq');
-      return all.every((row) => row.role === 'user' || ['complete', 'failed', 'stopped', 'superseded'].includes(row.status)) ? all : undefined;
-    }, 60_000, 'every reply finished');
+    const rows = await eventually(
+      async () => {
+        const all = await fx.db.query<Row>(
+          'SELECT id, session_id, owner_id, seq, role, status, reply_to, parent_id FROM messages ORDER BY session_id, seq',
+        );
+        return all.every(
+          (row) => row.role === 'user' || ['complete', 'failed', 'stopped', 'superseded'].includes(row.status),
+        )
+          ? all
+          : undefined;
+      },
+      60_000,
+      'every reply finished',
+    );
     const byId = new Map(rows.map((row) => [row.id, row]));
     const bySession = new Map<string, Row[]>();
     for (const row of rows) {
@@ -93,9 +116,13 @@ describe('30 users mixing sends, stops, regenerates and edits over 3 processes',
     expect(rows.some((row) => row.status === 'stopped')).toBe(true);
     expect(rows.filter((row) => row.status === 'stopped')).toHaveLength(stopsAccepted);
     // Stops are counted once, where they were accepted, with their latency.
-    const samples = (await Promise.all(fx.cluster.urls.map(async (url) => parseMetrics((await http('GET', `${url}/metrics`)).text)))).flat();
+    const samples = (
+      await Promise.all(fx.cluster.urls.map(async (url) => parseMetrics((await http('GET', `${url}/metrics`)).text)))
+    ).flat();
     expect(valueOf(samples, 'parley_replies_total', { outcome: 'stopped' })).toBe(stopsAccepted);
     expect(valueOf(samples, 'parley_reply_stop_latency_seconds_count')).toBe(stopsAccepted);
-    expect(valueOf(samples, 'parley_replies_total', { outcome: 'superseded' })).toBe(rows.filter((row) => row.status === 'superseded').length);
+    expect(valueOf(samples, 'parley_replies_total', { outcome: 'superseded' })).toBe(
+      rows.filter((row) => row.status === 'superseded').length,
+    );
   });
 });

@@ -59,17 +59,26 @@ describe('sends across 2 api + 1 worker processes (regenerate quota, coalescing)
     insertSession(db, token, replyMode);
 
   async function settled(token: string, sessionId: string, replyId: string): Promise<Record<string, any>> {
-    return eventually(async () => {
-      const reply = await http('GET', `${url(0)}/v1/sessions/${sessionId}/messages/${replyId}`, { token });
-      return ['complete', 'failed', 'stopped', 'superseded'].includes(reply.body.status as string) ? reply.body : undefined;
-    }, 20_000, `reply ${replyId} finished`);
+    return eventually(
+      async () => {
+        const reply = await http('GET', `${url(0)}/v1/sessions/${sessionId}/messages/${replyId}`, { token });
+        return ['complete', 'failed', 'stopped', 'superseded'].includes(reply.body.status as string)
+          ? reply.body
+          : undefined;
+      },
+      20_000,
+      `reply ${replyId} finished`,
+    );
   }
 
   it('regenerates spend the sends quota shared by both api processes: past it, 429 rate_limited with Retry-After, and no reply is stored', async () => {
     fake.reset();
     const token = await tokenFor(uniqueName('regen'));
     const sessionId = await newSession(token);
-    const sent = await http('POST', `${url(0)}/v1/sessions/${sessionId}/messages`, { token, body: { content: 'regenerate me' } });
+    const sent = await http('POST', `${url(0)}/v1/sessions/${sessionId}/messages`, {
+      token,
+      body: { content: 'regenerate me' },
+    });
     expect(sent.status, sent.text).toBe(202);
     expect(sent.headers.get('x-ratelimit-remaining')).toBe(String(SENDS - 1));
     const replyId = sent.body.reply.id as string;
@@ -77,11 +86,15 @@ describe('sends across 2 api + 1 worker processes (regenerate quota, coalescing)
 
     // Nine concurrent regenerates of the finished reply, over both api processes: five fit the quota left.
     const results = await Promise.all(
-      Array.from({ length: 9 }, (_, i) => http('POST', `${url(i)}/v1/sessions/${sessionId}/messages/${replyId}/regenerate`, { token })),
+      Array.from({ length: 9 }, (_, i) =>
+        http('POST', `${url(i)}/v1/sessions/${sessionId}/messages/${replyId}/regenerate`, { token }),
+      ),
     );
     expect(statuses(results)).toEqual({ 202: SENDS - 1, 429: 9 - (SENDS - 1) });
     const accepted = results.filter((r) => r.status === 202);
-    expect(accepted.map((r) => Number(r.headers.get('x-ratelimit-remaining'))).sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4]);
+    expect(accepted.map((r) => Number(r.headers.get('x-ratelimit-remaining'))).sort((a, b) => a - b)).toEqual([
+      0, 1, 2, 3, 4,
+    ]);
     for (const refused of results.filter((r) => r.status === 429)) {
       expect(refused.body).toMatchObject({ statusCode: 429, code: 'rate_limited', requestId: expect.any(String) });
       expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
@@ -89,13 +102,19 @@ describe('sends across 2 api + 1 worker processes (regenerate quota, coalescing)
       expect(refused.headers.get('x-ratelimit-remaining')).toBe('0');
     }
     // A plain send is refused too: regenerates and sends share one quota.
-    const next = await http('POST', `${url(1)}/v1/sessions/${sessionId}/messages`, { token, body: { content: 'one more' } });
+    const next = await http('POST', `${url(1)}/v1/sessions/${sessionId}/messages`, {
+      token,
+      body: { content: 'one more' },
+    });
     expect(next.status).toBe(429);
     expect(next.body.code).toBe('rate_limited');
     expect(Number(next.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
 
     // Only the accepted regenerates stored a reply: the original and five siblings.
-    const rows = await db.query<{ id: string }>('SELECT id FROM messages WHERE session_id = $1 AND parent_id = $2', [sessionId, sent.body.message.id]);
+    const rows = await db.query<{ id: string }>('SELECT id FROM messages WHERE session_id = $1 AND parent_id = $2', [
+      sessionId,
+      sent.body.message.id,
+    ]);
     expect(rows.map((r) => r.id).sort()).toEqual([replyId, ...accepted.map((r) => r.body.reply.id as string)].sort());
     for (const result of accepted) {
       expect((await settled(token, sessionId, result.body.reply.id as string)).status).toBe('complete');
@@ -119,7 +138,11 @@ describe('sends across 2 api + 1 worker processes (regenerate quota, coalescing)
     const bySeq = sent.map((r) => r.body).sort((x, y) => x.message.seq - y.message.seq);
     const last = bySeq.at(-1);
     expect((await settled(token, sessionId, last.reply.id as string)).status).toBe('complete');
-    await sse.waitFor((e) => e.event === 'reply.completed' && e.data.message.id === last.reply.id, 10_000, 'reply.completed');
+    await sse.waitFor(
+      (e) => e.event === 'reply.completed' && e.data.message.id === last.reply.id,
+      10_000,
+      'reply.completed',
+    );
     for (const earlier of bySeq.slice(0, -1)) {
       const reply = await http('GET', `${url(0)}/v1/sessions/${sessionId}/messages/${earlier.reply.id}`, { token });
       expect(reply.body.status).toBe('superseded');
@@ -127,10 +150,20 @@ describe('sends across 2 api + 1 worker processes (regenerate quota, coalescing)
     // Past the coalescing window again: no superseded reply is answered later.
     await sleep(2000);
     sse.close();
-    expect(sse.events.filter((e) => e.event === 'reply.superseded').map((e) => e.data.messageId).sort()).toEqual(
-      bySeq.slice(0, -1).map((b) => b.reply.id).sort(),
+    expect(
+      sse.events
+        .filter((e) => e.event === 'reply.superseded')
+        .map((e) => e.data.messageId)
+        .sort(),
+    ).toEqual(
+      bySeq
+        .slice(0, -1)
+        .map((b) => b.reply.id)
+        .sort(),
     );
-    expect(sse.events.filter((e) => e.event === 'reply.completed').map((e) => e.data.message.id)).toEqual([last.reply.id]);
+    expect(sse.events.filter((e) => e.event === 'reply.completed').map((e) => e.data.message.id)).toEqual([
+      last.reply.id,
+    ]);
     expect(fake.requests).toHaveLength(1);
     const users = fake.requests[0]?.body.messages.filter((m) => m.role === 'user').map((m) => m.content);
     expect(users).toEqual(bySeq.map((b) => b.message.content));

@@ -10,7 +10,12 @@ import { fakeProviderEnv, longQuestion, seenText } from './conversation.suite.js
 
 /** Past the queue's job lock and a reconciler run: whatever could still finish a reply has had its chance. */
 const SETTLE_MS = 3500;
-const TIMING = { REPLY_JOB_LOCK_MS: '2000', REPLY_LOCK_TTL_MS: '2000', RECONCILE_INTERVAL_MS: '1000', MAX_PENDING_REPLIES: '100' };
+const TIMING = {
+  REPLY_JOB_LOCK_MS: '2000',
+  REPLY_LOCK_TTL_MS: '2000',
+  RECONCILE_INTERVAL_MS: '1000',
+  MAX_PENDING_REPLIES: '100',
+};
 
 interface Deployment {
   db: TestDatabase;
@@ -51,10 +56,18 @@ async function stopMidStream(deployment: Deployment, question: string): Promise<
   const sent = await http('POST', `${a.url}/v1/sessions/${sessionId}/messages`, { token, body: { content: question } });
   expect(sent.status).toBe(202);
   const replyId = sent.body.reply.id as string;
-  await eventually(async () => (eventsOf(sse, replyId).filter((e) => e.event === 'reply.delta').length >= 3 ? true : undefined), 20_000, 'deltas');
+  await eventually(
+    async () => (eventsOf(sse, replyId).filter((e) => e.event === 'reply.delta').length >= 3 ? true : undefined),
+    20_000,
+    'deltas',
+  );
   const stopped = await http('POST', `${b.url}/v1/sessions/${sessionId}/messages/${replyId}/stop`, { token });
   expect(stopped.status, stopped.text).toBe(200);
-  await sse.waitFor((e) => e.event === 'reply.stopped' && e.data.message.id === replyId, 10_000, 'reply.stopped on api A');
+  await sse.waitFor(
+    (e) => e.event === 'reply.stopped' && e.data.message.id === replyId,
+    10_000,
+    'reply.stopped on api A',
+  );
   await sleep(SETTLE_MS);
   sse.close();
   const seen = eventsOf(sse, replyId);
@@ -64,7 +77,10 @@ async function stopMidStream(deployment: Deployment, question: string): Promise<
   const text = seenText(sse, replyId);
   expect(text.length).toBeGreaterThan(0);
   expect(stopped.body).toMatchObject({ status: 'stopped', content: text });
-  const [row] = await deployment.db.query<{ status: string; content: string }>('SELECT status, content FROM messages WHERE id = $1', [replyId]);
+  const [row] = await deployment.db.query<{ status: string; content: string }>(
+    'SELECT status, content FROM messages WHERE id = $1',
+    [replyId],
+  );
   expect(row).toEqual({ status: 'stopped', content: text });
   return { replyId, content: text };
 }
@@ -97,18 +113,33 @@ describe('stop across 2 api + 2 worker processes (OpenAI-compatible provider)', 
     const [a, b] = (deployment as Deployment).apis as [AppProcess, AppProcess];
     const token = await tokenFor(uniqueName('carol'));
     const sessionId = (await http('POST', `${a.url}/v1/sessions`, { token, body: {} })).body.id as string;
-    const first = await http('POST', `${a.url}/v1/sessions/${sessionId}/messages`, { token, body: { content: longQuestion(30, 'first') } });
-    const queued = await http('POST', `${b.url}/v1/sessions/${sessionId}/messages`, { token, body: { content: 'never asked' } });
-    const stopped = await http('POST', `${b.url}/v1/sessions/${sessionId}/messages/${queued.body.reply.id}/stop`, { token });
+    const first = await http('POST', `${a.url}/v1/sessions/${sessionId}/messages`, {
+      token,
+      body: { content: longQuestion(30, 'first') },
+    });
+    const queued = await http('POST', `${b.url}/v1/sessions/${sessionId}/messages`, {
+      token,
+      body: { content: 'never asked' },
+    });
+    const stopped = await http('POST', `${b.url}/v1/sessions/${sessionId}/messages/${queued.body.reply.id}/stop`, {
+      token,
+    });
     expect(stopped.status, stopped.text).toBe(200);
     expect(stopped.body).toMatchObject({ status: 'stopped', content: '' });
-    await eventually(async () => {
-      const reply = await http('GET', `${a.url}/v1/sessions/${sessionId}/messages/${first.body.reply.id}`, { token });
-      return reply.body.status === 'complete' ? true : undefined;
-    }, 20_000, 'the first reply');
+    await eventually(
+      async () => {
+        const reply = await http('GET', `${a.url}/v1/sessions/${sessionId}/messages/${first.body.reply.id}`, { token });
+        return reply.body.status === 'complete' ? true : undefined;
+      },
+      20_000,
+      'the first reply',
+    );
     await sleep(SETTLE_MS);
     expect(fake.requests.map((r) => r.body.messages.at(-1)?.content)).toEqual([longQuestion(30, 'first')]);
-    const [row] = await (deployment as Deployment).db.query<{ status: string; attempt: number }>('SELECT status, attempt FROM messages WHERE id = $1', [queued.body.reply.id]);
+    const [row] = await (deployment as Deployment).db.query<{ status: string; attempt: number }>(
+      'SELECT status, attempt FROM messages WHERE id = $1',
+      [queued.body.reply.id],
+    );
     expect(row).toEqual({ status: 'stopped', attempt: 0 });
   });
 
@@ -127,20 +158,31 @@ describe('stop across 2 api + 2 worker processes (OpenAI-compatible provider)', 
         const sse = await openSse(`${apis[s % 2]?.url}/v1/sessions/${sessionId}/events`, token);
         streams.push(sse);
         for (let run = 0; run < RUNS; run += 1) {
-          const sent = await http('POST', `${apis[run % 2]?.url}/v1/sessions/${sessionId}/messages`, { token, body: { content: `race ${s} ${run} a b c` } });
+          const sent = await http('POST', `${apis[run % 2]?.url}/v1/sessions/${sessionId}/messages`, {
+            token,
+            body: { content: `race ${s} ${run} a b c` },
+          });
           const replyId = sent.body.reply.id as string;
           // Stops land from before the first token to after the last one.
           await sleep((run * 7 + s * 3) % 60);
-          const stop = await http('POST', `${apis[(run + 1) % 2]?.url}/v1/sessions/${sessionId}/messages/${replyId}/stop`, { token });
+          const stop = await http(
+            'POST',
+            `${apis[(run + 1) % 2]?.url}/v1/sessions/${sessionId}/messages/${replyId}/stop`,
+            { token },
+          );
           expect([200, 409], stop.text).toContain(stop.status);
           if (stop.status === 409) {
             expect(stop.body.code).toBe('reply_finished');
           }
           outcomes.push({ replyId, answer: stop.status, content: stop.body.content as string | undefined });
-          await eventually(async () => {
-            const [row] = await db.query<{ status: string }>('SELECT status FROM messages WHERE id = $1', [replyId]);
-            return row?.status === 'complete' || row?.status === 'stopped' ? true : undefined;
-          }, 20_000, `reply ${replyId} finished`);
+          await eventually(
+            async () => {
+              const [row] = await db.query<{ status: string }>('SELECT status FROM messages WHERE id = $1', [replyId]);
+              return row?.status === 'complete' || row?.status === 'stopped' ? true : undefined;
+            },
+            20_000,
+            `reply ${replyId} finished`,
+          );
         }
       }),
     );
@@ -149,13 +191,18 @@ describe('stop across 2 api + 2 worker processes (OpenAI-compatible provider)', 
       sse.close();
     }
     expect(outcomes).toHaveLength(SESSIONS * RUNS);
-    const rows = await db.query<{ id: string; status: string; content: string }>('SELECT id, status, content FROM messages WHERE id = ANY($1)', [outcomes.map((o) => o.replyId)]);
+    const rows = await db.query<{ id: string; status: string; content: string }>(
+      'SELECT id, status, content FROM messages WHERE id = ANY($1)',
+      [outcomes.map((o) => o.replyId)],
+    );
     const byId = new Map(rows.map((row) => [row.id, row]));
     const events = streams.flatMap((sse) => sse.events);
     for (const outcome of outcomes) {
       const row = byId.get(outcome.replyId);
       const terminal = events.filter(
-        (e) => (e.event === 'reply.completed' || e.event === 'reply.stopped' || e.event === 'reply.failed') && (e.data.message?.id ?? e.data.messageId) === outcome.replyId,
+        (e) =>
+          (e.event === 'reply.completed' || e.event === 'reply.stopped' || e.event === 'reply.failed') &&
+          (e.data.message?.id ?? e.data.messageId) === outcome.replyId,
       );
       if (outcome.answer === 200) {
         expect(row).toMatchObject({ status: 'stopped', content: outcome.content });
@@ -177,9 +224,16 @@ describe('stop across 2 api + 2 worker processes (OpenAI-compatible provider)', 
     const token = await tokenFor(uniqueName('dave'));
     const sessionId = (await http('POST', `${a.url}/v1/sessions`, { token, body: {} })).body.id as string;
     const sse = await openSse(`${a.url}/v1/sessions/${sessionId}/events`, token);
-    const sent = await http('POST', `${a.url}/v1/sessions/${sessionId}/messages`, { token, body: { content: longQuestion(60) } });
+    const sent = await http('POST', `${a.url}/v1/sessions/${sessionId}/messages`, {
+      token,
+      body: { content: longQuestion(60) },
+    });
     const replyId = sent.body.reply.id as string;
-    await eventually(async () => (eventsOf(sse, replyId).some((e) => e.event === 'reply.delta') ? true : undefined), 20_000, 'a delta');
+    await eventually(
+      async () => (eventsOf(sse, replyId).some((e) => e.event === 'reply.delta') ? true : undefined),
+      20_000,
+      'a delta',
+    );
     const stopped = await http('POST', `${b.url}/v1/sessions/${sessionId}/messages/${replyId}/stop`, { token });
     expect(stopped.status).toBe(200);
     for (const worker of d.workers) {
@@ -188,12 +242,22 @@ describe('stop across 2 api + 2 worker processes (OpenAI-compatible provider)', 
     await Promise.all(d.workers.map((worker) => worker.exited));
     d.workers = await Promise.all([0, 1].map(() => startApp({ env: { ...d.env, APP_ROLE: 'worker' } })));
     await sleep(SETTLE_MS);
-    const [row] = await d.db.query<{ status: string; content: string }>('SELECT status, content FROM messages WHERE id = $1', [replyId]);
+    const [row] = await d.db.query<{ status: string; content: string }>(
+      'SELECT status, content FROM messages WHERE id = $1',
+      [replyId],
+    );
     expect(row).toEqual({ status: 'stopped', content: stopped.body.content });
     // The new workers serve the session: its next reply completes, the stopped one is left alone.
-    const next = await http('POST', `${a.url}/v1/sessions/${sessionId}/messages`, { token, body: { content: 'still there?' } });
+    const next = await http('POST', `${a.url}/v1/sessions/${sessionId}/messages`, {
+      token,
+      body: { content: 'still there?' },
+    });
     fake.tokenDelayMs = 0;
-    await sse.waitFor((e) => e.event === 'reply.completed' && e.data.message.id === next.body.reply.id, 20_000, 'the next reply');
+    await sse.waitFor(
+      (e) => e.event === 'reply.completed' && e.data.message.id === next.body.reply.id,
+      20_000,
+      'the next reply',
+    );
     sse.close();
     expect(eventsOf(sse, replyId).at(-1)?.event).toBe('reply.stopped');
     const [again] = await d.db.query<{ status: string }>('SELECT status FROM messages WHERE id = $1', [replyId]);

@@ -38,24 +38,36 @@ describe('events fenced by the generation lock (Redis)', () => {
 
   it('appends while the lock is held, in order, and refuses once another holder took it over', async () => {
     const streamKey = uniqueName('session');
-    const result = await locks.tryWithLock(`reply-generation:${streamKey}`, { ttlMs: 10_000 }, async (_signal, fence) => {
-      expect(fence).not.toBeNull();
-      const ids = await Promise.all(
-        Array.from({ length: 20 }, (_, i) => stream.publish(streamKey, 'reply.delta', { i }, { extendTtl: i === 0, fence })),
-      );
-      // The stale holder's view: the lock now names someone else (it expired and was taken over).
-      await redis.commands.set(fence?.key as string, 'another-holder', 'PX', 10_000);
-      const refused = await stream.publish(streamKey, 'reply.delta', { i: 20 }, { fence }).catch((error: unknown) => error);
-      return { ids, refused };
-    });
+    const result = await locks.tryWithLock(
+      `reply-generation:${streamKey}`,
+      { ttlMs: 10_000 },
+      async (_signal, fence) => {
+        expect(fence).not.toBeNull();
+        const ids = await Promise.all(
+          Array.from({ length: 20 }, (_, i) =>
+            stream.publish(streamKey, 'reply.delta', { i }, { extendTtl: i === 0, fence }),
+          ),
+        );
+        // The stale holder's view: the lock now names someone else (it expired and was taken over).
+        await redis.commands.set(fence?.key as string, 'another-holder', 'PX', 10_000);
+        const refused = await stream
+          .publish(streamKey, 'reply.delta', { i: 20 }, { fence })
+          .catch((error: unknown) => error);
+        return { ids, refused };
+      },
+    );
     expect(result.acquired).toBe(true);
     if (!result.acquired) {
       return;
     }
     expect(result.value.refused).toBeInstanceOf(FencedOutError);
-    const entries = (await redis.commands.xrange(`${prefix}:events:${streamKey}`, '-', '+')) as Array<[string, string[]]>;
+    const entries = (await redis.commands.xrange(`${prefix}:events:${streamKey}`, '-', '+')) as Array<
+      [string, string[]]
+    >;
     expect(entries.map(([id]) => id)).toEqual(result.value.ids);
-    expect(entries.map(([, fields]) => JSON.parse(fields[3] as string).i)).toEqual(Array.from({ length: 20 }, (_, i) => i));
+    expect(entries.map(([, fields]) => JSON.parse(fields[3] as string).i)).toEqual(
+      Array.from({ length: 20 }, (_, i) => i),
+    );
     expect(await redis.commands.pttl(`${prefix}:events:${streamKey}`)).toBeGreaterThan(0);
   });
 

@@ -11,7 +11,11 @@ const logger = pino({ level: 'silent' });
 
 /** A process's signal bus: its own Redis connections, as each app process has. */
 async function busOn(redisUrl: string, prefix: string): Promise<{ bus: RedisSignalBus; redis: RedisService }> {
-  const config = loadConfig({ REDIS_URL: redisUrl, DATABASE_URL: 'postgres://unused@127.0.0.1:5432/unused', REDIS_KEY_PREFIX: prefix });
+  const config = loadConfig({
+    REDIS_URL: redisUrl,
+    DATABASE_URL: 'postgres://unused@127.0.0.1:5432/unused',
+    REDIS_KEY_PREFIX: prefix,
+  });
   const redis = new RedisService(config, logger);
   await redis.connect();
   return { bus: new RedisSignalBus(redis, logger), redis };
@@ -39,15 +43,23 @@ describe('RedisSignalBus through a Redis restart', () => {
     const received: string[] = [];
     let resumed = 0;
     let receivedWhenResumed: number | undefined;
-    listening.bus.listen('stop', (message) => received.push(message), () => {
-      resumed += 1;
-      receivedWhenResumed = received.length;
-    });
+    listening.bus.listen(
+      'stop',
+      (message) => received.push(message),
+      () => {
+        resumed += 1;
+        receivedWhenResumed = received.length;
+      },
+    );
     // Subscribed once the first signal arrives: the subscription is asynchronous.
-    await eventually(async () => {
-      await sending.bus.signal('stop', 'before');
-      return received.includes('before') ? true : undefined;
-    }, 10_000, 'a signal before the restart');
+    await eventually(
+      async () => {
+        await sending.bus.signal('stop', 'before');
+        return received.includes('before') ? true : undefined;
+      },
+      10_000,
+      'a signal before the restart',
+    );
     expect(resumed).toBe(0);
 
     await server.stop();
@@ -58,7 +70,11 @@ describe('RedisSignalBus through a Redis restart', () => {
     const count = received.length;
     await eventually(async () => (sending.redis.available ? true : undefined), 10_000, 'the sender reconnected');
     await sending.bus.signal('stop', 'after');
-    await eventually(async () => (received.includes('after') ? true : undefined), 10_000, 'the signal after the restart');
+    await eventually(
+      async () => (received.includes('after') ? true : undefined),
+      10_000,
+      'the signal after the restart',
+    );
     expect(received.slice(count)).toEqual(['after']);
     expect(receivedWhenResumed).toBe(count);
   });

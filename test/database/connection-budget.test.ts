@@ -73,7 +73,10 @@ describe('through PgBouncer, PostgreSQL sees the PgBouncer pool, not the process
         const url = fx.cluster.url(u + round);
         requests.push(
           round % 2 === 0
-            ? http('POST', `${url}/v1/sessions/${user.sessionId}/messages`, { token: user.token, body: { content: `r${round}` } })
+            ? http('POST', `${url}/v1/sessions/${user.sessionId}/messages`, {
+                token: user.token,
+                body: { content: `r${round}` },
+              })
             : http('GET', `${url}/v1/sessions/${user.sessionId}/messages`, { token: user.token }),
         );
       }
@@ -147,10 +150,14 @@ describe.each(topologies())('a pool of 2 under 50 concurrent slow requests ($nam
           return { result, ms: Date.now() - sent };
         }),
       );
-      const saturated = await eventually(async () => {
-        const gauges = await poolGauges(fx.cluster.url(0));
-        return gauges.waiting > 0 ? gauges : undefined;
-      }, 10_000, 'requests to wait for a connection');
+      const saturated = await eventually(
+        async () => {
+          const gauges = await poolGauges(fx.cluster.url(0));
+          return gauges.waiting > 0 ? gauges : undefined;
+        },
+        10_000,
+        'requests to wait for a connection',
+      );
       expect(saturated.total).toBeLessThanOrEqual(2);
       expect(saturated.max).toBe(2);
       const ready = await http('GET', `${fx.cluster.url(0)}/health/ready`);

@@ -49,7 +49,8 @@ describe('migrations as their own step, and pods waiting for them (through PgBou
       onSpawn: (process) => (watched = process),
     });
     await eventually(
-      async () => (watched?.output().includes('waiting for another process to finish its migrations') ? true : undefined),
+      async () =>
+        watched?.output().includes('waiting for another process to finish its migrations') ? true : undefined,
       30_000,
       'the process to say it waits',
     );
@@ -74,7 +75,9 @@ describe('migrations as their own step, and pods waiting for them (through PgBou
 
     const migrate = await runMigrate(env);
     expect(migrate.code).not.toBe(0);
-    expect(migrate.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^Migrations failed: .*migration lock.*MIGRATION_LOCK_TIMEOUT_MS/)]);
+    expect(migrate.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(/^Migrations failed: .*migration lock.*MIGRATION_LOCK_TIMEOUT_MS/),
+    ]);
 
     let watched: { output(): string; exited: Promise<number | null> } | undefined;
     await expect(startApp({ env, onSpawn: (process) => (watched = process) })).rejects.toThrow(/did not start/);
@@ -104,18 +107,27 @@ describe('migrations as their own step, and pods waiting for them (through PgBou
     }
     // The waiting pod only reads: the migrations table is the migrator's to create.
     expect(await db.query("SELECT to_regclass('migrations') AS t")).toEqual([{ t: null }]);
-    const waits = app.output().split('\n').filter((line) => line.includes('waiting for the schema to be migrated'));
+    const waits = app
+      .output()
+      .split('\n')
+      .filter((line) => line.includes('waiting for the schema to be migrated'));
     expect(waits).toHaveLength(1);
 
     const migrate = await runMigrate(env);
     expect(migrate.code, migrate.stderr).toBe(0);
     expect(await appliedNames(db)).toEqual(MIGRATIONS.map((migration) => migration.name));
 
-    await eventually(async () => ((await http('GET', `${app.url}/health/ready`)).status === 200 ? true : undefined), 15_000, 'ready');
+    await eventually(
+      async () => ((await http('GET', `${app.url}/health/ready`)).status === 200 ? true : undefined),
+      15_000,
+      'ready',
+    );
     expect((await http('GET', `${app.url}/health/startup`)).status).toBe(200);
     expect(app.child.exitCode).toBeNull();
     const token = await tokenFor(uniqueName('user'));
-    expect((await http('POST', `${app.url}/v1/sessions`, { token, body: { title: 'after migrate' } })).status).toBe(201);
+    expect((await http('POST', `${app.url}/v1/sessions`, { token, body: { title: 'after migrate' } })).status).toBe(
+      201,
+    );
 
     // Run again: nothing to do, exit 0.
     const again = await runMigrate(env);
@@ -129,7 +141,9 @@ describe('migrations as their own step, and pods waiting for them (through PgBou
     expect((await runMigrate(env)).code).toBe(0);
     // What a newer release's additive migration leaves behind.
     await db.query('ALTER TABLE sessions ADD COLUMN pinned boolean NOT NULL DEFAULT false');
-    await db.query("INSERT INTO migrations (timestamp, name) VALUES (1999999999999, 'AddPinnedToSessions1999999999999')");
+    await db.query(
+      "INSERT INTO migrations (timestamp, name) VALUES (1999999999999, 'AddPinnedToSessions1999999999999')",
+    );
 
     const app = await startApp({ env });
     apps.push(app);
@@ -140,7 +154,14 @@ describe('migrations as their own step, and pods waiting for them (through PgBou
       expect((await http('GET', `${process.url}/health/ready`)).status).toBe(200);
       const created = await http('POST', `${process.url}/v1/sessions`, { token, body: { title: 'older release' } });
       expect(created.status).toBe(201);
-      expect((await http('POST', `${process.url}/v1/sessions/${created.body.id}/messages`, { token, body: { content: 'hi' } })).status).toBe(202);
+      expect(
+        (
+          await http('POST', `${process.url}/v1/sessions/${created.body.id}/messages`, {
+            token,
+            body: { content: 'hi' },
+          })
+        ).status,
+      ).toBe(202);
     }
   });
 });

@@ -24,7 +24,9 @@ describe.each(topologies({ defaultPoolSize: 2 }))("the app pool's timeouts ($nam
     const runner = fx.dataSource.createQueryRunner();
     try {
       await runner.startTransaction();
-      expect(await runner.query("SELECT current_setting('idle_in_transaction_session_timeout') AS s")).toEqual([{ s: '600ms' }]);
+      expect(await runner.query("SELECT current_setting('idle_in_transaction_session_timeout') AS s")).toEqual([
+        { s: '600ms' },
+      ]);
       await new Promise((resolve) => setTimeout(resolve, 1500));
       await expect(runner.query('SELECT 1')).rejects.toThrow();
     } finally {

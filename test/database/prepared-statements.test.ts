@@ -59,10 +59,9 @@ describe('prepared statements on a direct connection', () => {
     onConnection(async (client) => {
       const broken = 'SELECT label FROM missing_table WHERE id = $1';
       const results = await Promise.allSettled([client.query(broken, [1]), client.query(broken, [2])]);
-      expect(results.map((result) => result.status === 'rejected' && (result.reason as { code?: string }).code)).toEqual([
-        '42P01',
-        '42P01',
-      ]);
+      expect(
+        results.map((result) => result.status === 'rejected' && (result.reason as { code?: string }).code),
+      ).toEqual(['42P01', '42P01']);
       await expect(client.query(broken, [3])).rejects.toMatchObject({ code: '42P01' });
       expect((await client.query('SELECT label FROM items WHERE id = $1', [5])).rows).toEqual([{ label: 'item 5' }]);
     }));
@@ -89,7 +88,9 @@ describe.each(topologies({ defaultPoolSize: 1 }))("the app pool's statements ($n
       expect(await fx.dataSource.query(text, [n])).toEqual([{ n: n + 1 }]);
     }
     // One server connection either way (pool of 1, PgBouncer pool of 1): its prepared statements.
-    const rows: Array<{ statement: string }> = await fx.dataSource.query('SELECT statement FROM pg_prepared_statements');
+    const rows: Array<{ statement: string }> = await fx.dataSource.query(
+      'SELECT statement FROM pg_prepared_statements',
+    );
     expect(rows).toEqual(topology.name === 'direct' ? [{ statement: text }] : []);
   });
 });

@@ -37,7 +37,10 @@ describe.each(topologies({ defaultPoolSize: 1 }))('timeouts set per transaction 
       expect(client.getTransactionStatus()).toBe('I');
       expect((await client.query('SELECT $1::int + 1 AS n', [41])).rows).toEqual([{ n: 42 }]);
       // The setting was local to its transaction: a raw query sees the server's default again.
-      const rawQuery = Reflect.get(pg.Client.prototype, 'query') as (this: pg.PoolClient, text: string) => Promise<pg.QueryResult>;
+      const rawQuery = Reflect.get(pg.Client.prototype, 'query') as (
+        this: pg.PoolClient,
+        text: string,
+      ) => Promise<pg.QueryResult>;
       expect((await rawQuery.call(client, 'SHOW statement_timeout')).rows).toEqual([{ statement_timeout: '0' }]);
     } finally {
       client.release();

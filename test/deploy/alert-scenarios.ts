@@ -211,11 +211,7 @@ function metricsOf(component: Component, t: Traffic): MetricSpec[] {
       { ...get, status_class: '2xx', le: '5' },
       api ? t.readsUnder5s : zero,
     ),
-    counter(
-      'http_request_duration_seconds_bucket',
-      { ...get, status_class: '2xx', le: '+Inf' },
-      api ? t.reads : zero,
-    ),
+    counter('http_request_duration_seconds_bucket', { ...get, status_class: '2xx', le: '+Inf' }, api ? t.reads : zero),
     // /v1/chat/send waits for its reply by design: slow, and never part of the API's latency.
     counter('http_request_duration_seconds_bucket', { ...send, le: '1' }, 0),
     counter('http_request_duration_seconds_bucket', { ...send, le: '10' }, api ? t.sendsUnder10s : zero),
@@ -227,11 +223,7 @@ function metricsOf(component: Component, t: Traffic): MetricSpec[] {
     counter('parley_sse_stream_opens_total', { outcome: 'opened' }, api ? t.sseOpened : zero),
     counter('parley_sse_stream_opens_total', { outcome: 'unavailable' }, api ? t.sseUnavailable : zero),
     counter('parley_cache_requests_total', { tier: 'memory', result: 'hit' }, api ? t.cache.memoryHit : zero),
-    counter(
-      'parley_cache_requests_total',
-      { tier: 'memory', result: 'miss' },
-      api ? t.cache.memoryMiss : zero,
-    ),
+    counter('parley_cache_requests_total', { tier: 'memory', result: 'miss' }, api ? t.cache.memoryMiss : zero),
     counter('parley_cache_requests_total', { tier: 'redis', result: 'hit' }, api ? t.cache.redisHit : zero),
     counter('parley_cache_requests_total', { tier: 'redis', result: 'miss' }, api ? t.cache.redisMiss : zero),
     counter('parley_security_events_total', { type: 'session_forbidden' }, api ? t.securityEvents : zero),

@@ -5,16 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import {
-  from,
-  HEALTHY,
-  IDLE,
-  pod,
-  promtoolTests,
-  share,
-  type Rule,
-  type Scenario,
-} from './alert-scenarios.js';
+import { from, HEALTHY, IDLE, pod, promtoolTests, share, type Rule, type Scenario } from './alert-scenarios.js';
 
 const run = promisify(execFile);
 const root = join(import.meta.dirname, '../..');
@@ -129,7 +120,12 @@ const FIRING: Scenario[] = [
   },
   {
     name: 'ParleySseOpenFailures: a seventh of event-stream opens fail (closed at once, or 5xx)',
-    pods: fleetWith({ ...HEALTHY, sseOpened: from(10, 20, 18), sseUnavailable: from(10, 0, 2), sse5xx: from(10, 0, 1) }),
+    pods: fleetWith({
+      ...HEALTHY,
+      sseOpened: from(10, 20, 18),
+      sseUnavailable: from(10, 0, 2),
+      sse5xx: from(10, 0, 1),
+    }),
     expect: [
       { minute: 12, firing: [] },
       { minute: 25, firing: [{ alert: 'ParleySseOpenFailures' }] },
@@ -137,7 +133,11 @@ const FIRING: Scenario[] = [
   },
   {
     name: 'ParleySseOpenFailures: a few opens fail on a quiet system (under 10 in 10 minutes)',
-    pods: fleetWith({ ...IDLE, sseOpened: (m) => (m % 10 === 0 ? 1 : 0), sseUnavailable: (m) => (m % 10 === 5 ? 1 : 0) }),
+    pods: fleetWith({
+      ...IDLE,
+      sseOpened: (m) => (m % 10 === 0 ? 1 : 0),
+      sseUnavailable: (m) => (m % 10 === 5 ? 1 : 0),
+    }),
     expect: quiet(20, 40, 60),
   },
   {
@@ -250,9 +250,7 @@ const FIRING: Scenario[] = [
       ...healthyFleet(),
       pod('c', 'api', { ...HEALTHY, securityEvents: (m) => (m === 11 ? 25 : 0) }, { from: 10 }),
     ],
-    expect: [
-      { minute: 12, firing: [{ alert: 'ParleySecurityEvents', labels: { type: 'session_forbidden' } }] },
-    ],
+    expect: [{ minute: 12, firing: [{ alert: 'ParleySecurityEvents', labels: { type: 'session_forbidden' } }] }],
   },
 ];
 

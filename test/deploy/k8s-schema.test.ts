@@ -41,9 +41,7 @@ function modelClasses(): Map<string, ModelClass> {
 
 const MODELS = modelClasses();
 
-async function render(
-  dir: string,
-): Promise<Array<{ apiVersion: string; kind: string; metadata: { name: string } }>> {
+async function render(dir: string): Promise<Array<{ apiVersion: string; kind: string; metadata: { name: string } }>> {
   const { stdout } = await run('kubectl', ['kustomize', dir]);
   return parseAllDocuments(stdout).map((document) => document.toJS());
 }

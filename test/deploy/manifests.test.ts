@@ -85,7 +85,9 @@ describe('Kubernetes manifests', () => {
     expect(scaledObject.spec.scaleTargetRef.name).toBe('parley-worker');
     const [trigger] = scaledObject.spec.triggers;
     expect(trigger.type).toBe('prometheus');
-    expect(trigger.metadata.query).toMatch(/^sum\(max by \(queue, state\) \(parley_queue_jobs\{job="parley",state=~"waiting\|active"\}\)\)$/);
+    expect(trigger.metadata.query).toMatch(
+      /^sum\(max by \(queue, state\) \(parley_queue_jobs\{job="parley",state=~"waiting\|active"\}\)\)$/,
+    );
     // one worker per REPLY_CONCURRENCY jobs waiting or running
     expect(trigger.metadata.threshold).toBe(configMap().data.REPLY_CONCURRENCY);
     for (const { doc } of deployments) {
@@ -165,7 +167,11 @@ describe('Kubernetes manifests', () => {
     const peersOf = (component: string): string[] =>
       policies
         .filter((p) => p.spec.podSelector.matchLabels?.['app.kubernetes.io/component'] === component && p.spec.ingress)
-        .flatMap((p) => p.spec.ingress.flatMap((rule: any) => rule.from.map((peer: any) => peer.podSelector.matchLabels['app.kubernetes.io/name'])));
+        .flatMap((p) =>
+          p.spec.ingress.flatMap((rule: any) =>
+            rule.from.map((peer: any) => peer.podSelector.matchLabels['app.kubernetes.io/name']),
+          ),
+        );
     expect(peersOf('api').sort()).toEqual(['ingress-nginx', 'prometheus']);
     expect(peersOf('worker')).toEqual(['prometheus']);
     const egressPorts = policies
@@ -183,7 +189,9 @@ describe('Kubernetes manifests', () => {
     expect(secret.metadata.name).toBe('parley-secrets');
     expect(Object.keys(secret.stringData)).toContain('METRICS_TOKEN');
     for (const { doc } of docs.filter(({ doc }) => doc.kind === 'Service')) {
-      expect(doc.metadata.labels['app.kubernetes.io/name']).toBe(monitor.spec.selector.matchLabels['app.kubernetes.io/name']);
+      expect(doc.metadata.labels['app.kubernetes.io/name']).toBe(
+        monitor.spec.selector.matchLabels['app.kubernetes.io/name'],
+      );
       expect(doc.spec.ports.map((p: any) => p.name)).toContain(endpoint.port);
     }
     const rule = docs.find(({ doc }) => doc.kind === 'PrometheusRule')?.doc;
@@ -252,7 +260,9 @@ describe('Docker artefacts', () => {
       const service = compose.services[name];
       const env = service.environment;
       const stopSeconds = Number(/^(\d+)s$/.exec(service.stop_grace_period)?.[1]);
-      expect(stopSeconds * 1000, name).toBeGreaterThan(Number(env.SHUTDOWN_DRAIN_DELAY_MS) + Number(env.SHUTDOWN_GRACE_MS));
+      expect(stopSeconds * 1000, name).toBeGreaterThan(
+        Number(env.SHUTDOWN_DRAIN_DELAY_MS) + Number(env.SHUTDOWN_GRACE_MS),
+      );
       expect(service.restart, name).toBe('unless-stopped');
       expect(service.healthcheck.test.join(' '), name).toContain('/health/live');
       for (const secret of ['JWT_SECRET', 'METRICS_TOKEN']) {

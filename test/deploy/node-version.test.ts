@@ -9,9 +9,7 @@ const read = (path: string): string => readFileSync(join(root, path), 'utf8');
 describe('one Node version', () => {
   const nodeVersion = read('.node-version').trim();
   const engines: string = JSON.parse(read('package.json')).engines.node;
-  const locked = Object.entries<{ engines?: { node?: unknown } }>(
-    JSON.parse(read('package-lock.json')).packages,
-  )
+  const locked = Object.entries<{ engines?: { node?: unknown } }>(JSON.parse(read('package-lock.json')).packages)
     .filter(([, entry]) => typeof entry.engines?.node === 'string')
     .map(([path, entry]) => ({ path, range: entry.engines?.node as string }));
 

@@ -36,11 +36,15 @@ describe('embedded mode under concurrency (one PGlite session, serialised transa
     expect(sends.filter((s) => s.status === 202)).toHaveLength(unique);
     expect(sends.filter((s) => s.status === 200)).toHaveLength(unique);
 
-    const items = await eventually(async () => {
-      const history = await http('GET', `${path}?limit=200`, { token });
-      expect(history.status, `${JSON.stringify(history.body)}\n${app.output().slice(-3000)}`).toBe(200);
-      return history.body.items.every((m: any) => m.status === 'complete') ? history.body.items : undefined;
-    }, 60_000, 'replies to complete');
+    const items = await eventually(
+      async () => {
+        const history = await http('GET', `${path}?limit=200`, { token });
+        expect(history.status, `${JSON.stringify(history.body)}\n${app.output().slice(-3000)}`).toBe(200);
+        return history.body.items.every((m: any) => m.status === 'complete') ? history.body.items : undefined;
+      },
+      60_000,
+      'replies to complete',
+    );
     expect(items.map((m: any) => m.seq)).toEqual(Array.from({ length: 2 * unique }, (_, i) => i + 1));
     for (const reply of items.filter((m: any) => m.role === 'assistant')) {
       expect(items.find((m: any) => m.id === reply.replyTo)?.seq).toBe(reply.seq - 1);

@@ -75,11 +75,7 @@ describe('embedded mode: one process per data folder', () => {
     expect(await loser.exited).not.toBe(0);
     expectRefused(loser.stderr(), dir.path, winner.child.pid);
 
-    const port = await eventually(
-      async () => LISTENING.exec(winner.stdout())?.[1],
-      90_000,
-      'the winner to listen',
-    );
+    const port = await eventually(async () => LISTENING.exec(winner.stdout())?.[1], 90_000, 'the winner to listen');
     const url = `http://127.0.0.1:${port}`;
     await eventually(
       async () => ((await fetch(`${url}/health/ready`).catch(() => undefined))?.ok ? true : undefined),

@@ -12,7 +12,10 @@ const BASE = 'http://127.0.0.1:3000';
 /** A clean checkout: the project's files (no .data, no dist), sharing the installed node_modules. */
 function cleanCopy(): string {
   const dir = mkdtempSync(join(tmpdir(), 'parley-clone-'));
-  const files = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard'], { cwd: root, encoding: 'utf8' })
+  const files = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard'], {
+    cwd: root,
+    encoding: 'utf8',
+  })
     .split('\n')
     .filter(Boolean);
   for (const file of files) {
@@ -51,10 +54,14 @@ async function stop(child: ChildProcess): Promise<void> {
 }
 
 async function ready(output: () => string): Promise<void> {
-  await eventually(async () => {
-    const response = await fetch(`${BASE}/health/ready`).catch(() => undefined);
-    return response?.ok ? true : undefined;
-  }, 120_000, `npm start to be ready:\n${output()}`);
+  await eventually(
+    async () => {
+      const response = await fetch(`${BASE}/health/ready`).catch(() => undefined);
+      return response?.ok ? true : undefined;
+    },
+    120_000,
+    `npm start to be ready:\n${output()}`,
+  );
 }
 
 describe('the README quick start: `npm start` in a clean checkout', () => {
@@ -80,8 +87,16 @@ describe('the README quick start: `npm start` in a clean checkout', () => {
     expect(server.output()).toContain('Building dist/');
 
     // `npm run token` prints the token alone on stdout, so that TOKEN=$(npm run token -- alice) works.
-    for (const args of [['run', 'token', '--', 'alice'], ['run', '-s', 'token', '--', 'alice']]) {
-      const printed = execFileSync('npm', args, { cwd: dir, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? dir }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    for (const args of [
+      ['run', 'token', '--', 'alice'],
+      ['run', '-s', 'token', '--', 'alice'],
+    ]) {
+      const printed = execFileSync('npm', args, {
+        cwd: dir,
+        env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? dir },
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'ignore'],
+      });
       expect(printed).toMatch(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\n$/);
       expect((await http('GET', `${BASE}/v1/sessions`, { token: printed.trim() })).status).toBe(200);
     }
@@ -101,10 +116,14 @@ describe('the README quick start: `npm start` in a clean checkout', () => {
     const path = `${BASE}/v1/sessions/${session.body.id as string}/messages`;
     const sent = await http('POST', path, { token, body: { content: 'hello from the quick start' } });
     expect(sent.status).toBe(202);
-    await eventually(async () => {
-      const reply = await http('GET', `${path}/${sent.body.reply.id as string}`, { token });
-      return reply.body.status === 'complete' ? true : undefined;
-    }, 30_000, 'the reply');
+    await eventually(
+      async () => {
+        const reply = await http('GET', `${path}/${sent.body.reply.id as string}`, { token });
+        return reply.body.status === 'complete' ? true : undefined;
+      },
+      30_000,
+      'the reply',
+    );
     const before = (await http('GET', path, { token })).body.items;
     expect(before).toHaveLength(2);
 

@@ -95,7 +95,16 @@ describe('fuzzing every operation of /docs-json', () => {
     return fc.oneof(
       { arbitrary: fc.constantFrom(`Bearer ${token}`, `bearer ${token}`), weight: 8 },
       {
-        arbitrary: fc.constantFrom(undefined, '', 'Bearer', `Basic ${token}`, `Bearer ${token}x`, `Bearer  ${token}`, 'Bearer a.b.c', `Bearer ${'a'.repeat(5000)}`),
+        arbitrary: fc.constantFrom(
+          undefined,
+          '',
+          'Bearer',
+          `Basic ${token}`,
+          `Bearer ${token}x`,
+          `Bearer  ${token}`,
+          'Bearer a.b.c',
+          `Bearer ${'a'.repeat(5000)}`,
+        ),
         weight: 2,
       },
     );
@@ -117,20 +126,45 @@ describe('fuzzing every operation of /docs-json', () => {
     return fc.oneof({ arbitrary: fc.constant({}), weight: 2 }, { arbitrary: hostile, weight: 1 });
   }
 
-  function body(operation: OpenApiOperation): fc.Arbitrary<{ body: string | undefined; contentType: string | undefined }> {
+  function body(
+    operation: OpenApiOperation,
+  ): fc.Arbitrary<{ body: string | undefined; contentType: string | undefined }> {
     const schema = operation.requestBody?.content?.['application/json']?.schema;
     const json = valueFor(doc, schema).map((value) => JSON.stringify(value));
     const raw = fc.oneof(
       fc.integer({ min: 10, max: 20_000 }).map((n) => `${'['.repeat(n)}${']'.repeat(n)}`),
-      fc.constantFrom('', '{', '{"a":1}}', 'null', '"\\u0000"', '{"__proto__":{"x":1}}', '{"constructor":{"prototype":{}}}'),
+      fc.constantFrom(
+        '',
+        '{',
+        '{"a":1}}',
+        'null',
+        '"\\u0000"',
+        '{"__proto__":{"x":1}}',
+        '{"constructor":{"prototype":{}}}',
+      ),
       fc.string({ maxLength: 100 }),
     );
     const contentType = fc.oneof(
       { arbitrary: fc.constant('application/json'), weight: 8 },
-      { arbitrary: fc.constantFrom(undefined, 'text/plain', 'application/x-www-form-urlencoded', 'application/json; charset=latin1', 'multipart/form-data; boundary=x', 'application/json;;', '*/*'), weight: 2 },
+      {
+        arbitrary: fc.constantFrom(
+          undefined,
+          'text/plain',
+          'application/x-www-form-urlencoded',
+          'application/json; charset=latin1',
+          'multipart/form-data; boundary=x',
+          'application/json;;',
+          '*/*',
+        ),
+        weight: 2,
+      },
     );
     return fc.record({
-      body: fc.oneof({ arbitrary: json, weight: 6 }, { arbitrary: raw, weight: 2 }, { arbitrary: fc.constant(undefined), weight: 1 }),
+      body: fc.oneof(
+        { arbitrary: json, weight: 6 },
+        { arbitrary: raw, weight: 2 },
+        { arbitrary: fc.constant(undefined), weight: 1 },
+      ),
       contentType,
     });
   }
@@ -139,28 +173,41 @@ describe('fuzzing every operation of /docs-json', () => {
     const params = operation.parameters ?? [];
     const pathParams = params.filter((p) => p.in === 'path');
     const queryParams = params.filter((p) => p.in === 'query');
-    const filledPath = fc.tuple(...pathParams.map((p) => idFor(p.name))).map((values) =>
-      pathParams.reduce((url, p, i) => url.replace(`{${p.name}}`, values[i] ?? ''), path),
-    );
-    const query = fc.tuple(
-      ...queryParams.map((p) => fc.option(fc.array(queryValueFor(doc, p.schema), { minLength: 1, maxLength: 3 }), { freq: 2 })),
-      rarely(fc.tuple(hostileString, fc.string()), 4),
-    ).map((values) => {
-      const parts: string[] = [];
-      queryParams.forEach((p, i) => {
-        for (const value of (values[i] as string[] | null) ?? []) {
-          parts.push(`${p.name}=${value}`);
+    const filledPath = fc
+      .tuple(...pathParams.map((p) => idFor(p.name)))
+      .map((values) => pathParams.reduce((url, p, i) => url.replace(`{${p.name}}`, values[i] ?? ''), path));
+    const query = fc
+      .tuple(
+        ...queryParams.map((p) =>
+          fc.option(fc.array(queryValueFor(doc, p.schema), { minLength: 1, maxLength: 3 }), { freq: 2 }),
+        ),
+        rarely(fc.tuple(hostileString, fc.string()), 4),
+      )
+      .map((values) => {
+        const parts: string[] = [];
+        queryParams.forEach((p, i) => {
+          for (const value of (values[i] as string[] | null) ?? []) {
+            parts.push(`${p.name}=${value}`);
+          }
+        });
+        const extra = values[queryParams.length] as [string, string] | null;
+        if (extra !== null) {
+          parts.push(
+            `${encodeURIComponent(extra[0].replace(/[\ud800-\udfff]/g, '?'))}=${encodeURIComponent(extra[1].replace(/[\ud800-\udfff]/g, '?'))}`,
+          );
         }
+        return parts.length === 0 ? '' : `?${parts.join('&')}`;
       });
-      const extra = values[queryParams.length] as [string, string] | null;
-      if (extra !== null) {
-        parts.push(`${encodeURIComponent(extra[0].replace(/[\ud800-\udfff]/g, '?'))}=${encodeURIComponent(extra[1].replace(/[\ud800-\udfff]/g, '?'))}`);
-      }
-      return parts.length === 0 ? '' : `?${parts.join('&')}`;
-    });
     const wrongMethod = rarely(fc.constantFrom(...METHODS.filter((m) => m !== method)), 15);
     return fc
-      .record({ filledPath, query, auth: authorization(), headers: hostileHeaders(), payload: body(operation), wrongMethod })
+      .record({
+        filledPath,
+        query,
+        auth: authorization(),
+        headers: hostileHeaders(),
+        payload: body(operation),
+        wrongMethod,
+      })
       .map(({ filledPath: p, query: q, auth, headers, payload, wrongMethod: other }) => {
         const sendsBody = payload.body !== undefined && (method !== 'get' || other !== null);
         const all: Record<string, string> = { ...headers };
@@ -203,7 +250,8 @@ describe('fuzzing every operation of /docs-json', () => {
       [OWN.memory, attacker.memoryId],
     ];
     return ids.reduce(
-      (url, [placeholder, id]) => url.replaceAll(placeholder.toUpperCase(), id.toUpperCase()).replaceAll(placeholder, id),
+      (url, [placeholder, id]) =>
+        url.replaceAll(placeholder.toUpperCase(), id.toUpperCase()).replaceAll(placeholder, id),
       path,
     );
   }
@@ -233,7 +281,11 @@ describe('fuzzing every operation of /docs-json', () => {
         const first = await Promise.race([reader?.read(), new Promise((r) => setTimeout(r, 300))]);
         controller.abort();
         const chunk = (first as { value?: Uint8Array } | undefined)?.value;
-        return { status: response.status, headers: response.headers, text: chunk ? Buffer.from(chunk).toString('utf8') : '' };
+        return {
+          status: response.status,
+          headers: response.headers,
+          text: chunk ? Buffer.from(chunk).toString('utf8') : '',
+        };
       }
       return { status: response.status, headers: response.headers, text: await response.text() };
     } finally {
@@ -241,46 +293,54 @@ describe('fuzzing every operation of /docs-json', () => {
     }
   }
 
-  it('answers every generated request without a 5xx, in the contract’s error shape, with nothing of another user', async () => {
-    const operations = allOperations();
-    const statuses = new Map<string, number>();
-    const { victim: v } = fixture;
-    await fc.assert(
-      fc.asyncProperty(operations, async (request) => {
-        const response = await send(request);
-        const tally = `${request.what} ${response.status}`;
-        statuses.set(tally, (statuses.get(tally) ?? 0) + 1);
-        const context = `${request.what} → ${request.method} ${request.path.slice(0, 300)} ${response.status} ${response.text.slice(0, 300)}`;
-        expect(response.status, context).toBeLessThan(500);
-        const requestId = response.headers.get('x-request-id');
-        expect(requestId, context).toBeTruthy();
-        if (response.status >= 400) {
-          const error = JSON.parse(response.text) as Record<string, unknown>;
-          expect(error, context).toMatchObject({ statusCode: response.status, error: expect.any(String), message: expect.any(String) });
-          expect(error.requestId, context).toBe(requestId);
-        }
-        for (const secret of [v.marker, v.userId]) {
-          expect(response.text.includes(secret), context).toBe(false);
-        }
-      }),
-      { numRuns: RUNS, ...(SEED === undefined ? {} : { seed: SEED }), endOnFailure: true },
-    );
-    const byStatus = new Map<string, number>();
-    for (const [tally, count] of statuses) {
-      const status = tally.slice(tally.lastIndexOf(' ') + 1);
-      byStatus.set(status, (byStatus.get(status) ?? 0) + count);
-    }
-    process.stdout.write(`fuzz: ${RUNS} cases, statuses ${JSON.stringify(Object.fromEntries(byStatus))}\n`);
-    process.stdout.write(`fuzz: by operation ${JSON.stringify(Object.fromEntries([...statuses].sort()))}\n`);
-    // The victim's data is all still there and still theirs.
-    const session = await http('GET', `${fx.app.url}/v1/sessions/${v.sessionId}`, { token: v.token });
-    expect(session.status).toBe(200);
-    expect(session.body.title).toBe(`${v.marker} title`);
-    const memories = await eventually(async () => {
-      const list = await http('GET', `${fx.app.url}/v1/memories`, { token: v.token });
-      return list.status === 200 ? (list.body.items as Array<{ id: string }>) : undefined;
-    });
-    expect(memories.map((m) => m.id)).toContain(v.memoryId);
-    expect((await http('GET', `${fx.app.url}/health/live`)).status).toBe(200);
-  }, Math.max(120_000, RUNS * 100));
+  it(
+    'answers every generated request without a 5xx, in the contract’s error shape, with nothing of another user',
+    async () => {
+      const operations = allOperations();
+      const statuses = new Map<string, number>();
+      const { victim: v } = fixture;
+      await fc.assert(
+        fc.asyncProperty(operations, async (request) => {
+          const response = await send(request);
+          const tally = `${request.what} ${response.status}`;
+          statuses.set(tally, (statuses.get(tally) ?? 0) + 1);
+          const context = `${request.what} → ${request.method} ${request.path.slice(0, 300)} ${response.status} ${response.text.slice(0, 300)}`;
+          expect(response.status, context).toBeLessThan(500);
+          const requestId = response.headers.get('x-request-id');
+          expect(requestId, context).toBeTruthy();
+          if (response.status >= 400) {
+            const error = JSON.parse(response.text) as Record<string, unknown>;
+            expect(error, context).toMatchObject({
+              statusCode: response.status,
+              error: expect.any(String),
+              message: expect.any(String),
+            });
+            expect(error.requestId, context).toBe(requestId);
+          }
+          for (const secret of [v.marker, v.userId]) {
+            expect(response.text.includes(secret), context).toBe(false);
+          }
+        }),
+        { numRuns: RUNS, ...(SEED === undefined ? {} : { seed: SEED }), endOnFailure: true },
+      );
+      const byStatus = new Map<string, number>();
+      for (const [tally, count] of statuses) {
+        const status = tally.slice(tally.lastIndexOf(' ') + 1);
+        byStatus.set(status, (byStatus.get(status) ?? 0) + count);
+      }
+      process.stdout.write(`fuzz: ${RUNS} cases, statuses ${JSON.stringify(Object.fromEntries(byStatus))}\n`);
+      process.stdout.write(`fuzz: by operation ${JSON.stringify(Object.fromEntries([...statuses].sort()))}\n`);
+      // The victim's data is all still there and still theirs.
+      const session = await http('GET', `${fx.app.url}/v1/sessions/${v.sessionId}`, { token: v.token });
+      expect(session.status).toBe(200);
+      expect(session.body.title).toBe(`${v.marker} title`);
+      const memories = await eventually(async () => {
+        const list = await http('GET', `${fx.app.url}/v1/memories`, { token: v.token });
+        return list.status === 200 ? (list.body.items as Array<{ id: string }>) : undefined;
+      });
+      expect(memories.map((m) => m.id)).toContain(v.memoryId);
+      expect((await http('GET', `${fx.app.url}/health/live`)).status).toBe(200);
+    },
+    Math.max(120_000, RUNS * 100),
+  );
 });

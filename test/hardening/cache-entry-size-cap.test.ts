@@ -62,7 +62,11 @@ describe('one user fills the shared Redis through the cache (cache entry size ca
     const before = await usedMemory(redis);
     for (let page = 0; page < PAGES; page += 1) {
       const beforeSeq = MESSAGES + 1 - page * 50;
-      const response = await http('GET', `${fx.app.url}/v1/sessions/${sessionId}/messages?limit=200&beforeSeq=${beforeSeq}`, { token });
+      const response = await http(
+        'GET',
+        `${fx.app.url}/v1/sessions/${sessionId}/messages?limit=200&beforeSeq=${beforeSeq}`,
+        { token },
+      );
       expect(response.status).toBe(200);
       expect(response.body.items).toHaveLength(200);
       expect(response.text.length).toBeGreaterThan(CAP);

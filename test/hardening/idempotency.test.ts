@@ -27,7 +27,9 @@ describe('idempotency keys on both send routes, across replicas; session writes 
   });
 
   async function messagesIn(sessionId: string): Promise<number> {
-    const rows = await fx.db.query<{ count: string }>('SELECT count(*) FROM messages WHERE session_id = $1', [sessionId]);
+    const rows = await fx.db.query<{ count: string }>('SELECT count(*) FROM messages WHERE session_id = $1', [
+      sessionId,
+    ]);
     return Number(rows[0]?.count);
   }
 
@@ -76,7 +78,11 @@ describe('idempotency keys on both send routes, across replicas; session writes 
     const first = await http('POST', url(0), { token, body: { content: 'hello', clientMessageId: 'k-1' } });
     expect(first.status).toBe(202);
 
-    const repeat = await http('POST', url(1), { token, body: { content: 'hello' }, headers: { 'idempotency-key': 'k-1' } });
+    const repeat = await http('POST', url(1), {
+      token,
+      body: { content: 'hello' },
+      headers: { 'idempotency-key': 'k-1' },
+    });
     expect(repeat.status).toBe(200);
     expect(repeat.body.message.id).toBe(first.body.message.id);
 
@@ -86,7 +92,10 @@ describe('idempotency keys on both send routes, across replicas; session writes 
     ].entries()) {
       const reused = await http('POST', url(i), { token, ...request });
       expect(reused.status).toBe(422);
-      expect(reused.body).toMatchObject({ code: 'idempotency_key_reused', requestId: reused.headers.get('x-request-id') });
+      expect(reused.body).toMatchObject({
+        code: 'idempotency_key_reused',
+        requestId: reused.headers.get('x-request-id'),
+      });
     }
     expect(await messagesIn(sessionId)).toBe(2);
   });
@@ -108,7 +117,9 @@ describe('idempotency keys on both send routes, across replicas; session writes 
     }
     expect(new Set(results.map((r) => r.body.sessionId as string)).size).toBe(1);
     expect(new Set(results.map((r) => r.body.message.id as string)).size).toBe(1);
-    const sessions = await fx.db.query<{ count: string }>('SELECT count(*) FROM sessions WHERE owner_id = $1', [ownerId]);
+    const sessions = await fx.db.query<{ count: string }>('SELECT count(*) FROM sessions WHERE owner_id = $1', [
+      ownerId,
+    ]);
     expect(Number(sessions[0]?.count)).toBe(1);
 
     const reused = await http('POST', `${fx.cluster.url(0)}/v1/chat/send`, {
@@ -164,7 +175,10 @@ describe('idempotency keys on both send routes, across replicas; session writes 
     const sessionId = await newSession(fx.cluster.url(0), { token });
     // 24 words: its reply streams about 28 tokens, 14 s at 500 ms each, and stays pending meanwhile.
     const long = Array.from({ length: 24 }, (_, i) => `word${i}`).join(' ');
-    const first = await http('POST', `${fx.cluster.url(0)}/v1/sessions/${sessionId}/messages`, { token, body: { content: long } });
+    const first = await http('POST', `${fx.cluster.url(0)}/v1/sessions/${sessionId}/messages`, {
+      token,
+      body: { content: long },
+    });
     expect(first.status).toBe(202);
     const left = remaining(first);
     // One after another: each refusal has given its hit back before the next is counted.
@@ -172,7 +186,10 @@ describe('idempotency keys on both send routes, across replicas; session writes 
     for (let i = 0; i < 2 * SENDS; i += 1) {
       refused.push(
         await (i % 2 === 0
-          ? http('POST', `${fx.cluster.url(i)}/v1/sessions/${sessionId}/messages`, { token, body: { content: `more ${i}` } })
+          ? http('POST', `${fx.cluster.url(i)}/v1/sessions/${sessionId}/messages`, {
+              token,
+              body: { content: `more ${i}` },
+            })
           : http('POST', `${fx.cluster.url(i)}/v1/chat/send`, { token, body: { message: `more ${i}`, sessionId } })),
       );
     }

@@ -28,26 +28,68 @@ describe('memories: searches PostgreSQL cannot reject, cursors past 100', () => 
 
   const list = (query: string) => http('GET', `${fx.app.url}/v1/memories${query}`, { token });
 
-  it.each([33, 40, 240].map((n) => [n]))('GET /v1/memories?q= followed by %i "-" answers 200, not 500 (tsquery stack too small)', async (n) => {
-    for (const q of ['-'.repeat(n), `lisbon${'-'.repeat(n)}`, `${'-'.repeat(n)}lisbon`, `"${'-'.repeat(n)}"`, '- '.repeat(n)]) {
-      const response = await list(`?q=${encodeURIComponent(q)}`);
-      expect(response.status, q.slice(0, 50)).toBe(200);
-    }
-  });
+  it.each([33, 40, 240].map((n) => [n]))(
+    'GET /v1/memories?q= followed by %i "-" answers 200, not 500 (tsquery stack too small)',
+    async (n) => {
+      for (const q of [
+        '-'.repeat(n),
+        `lisbon${'-'.repeat(n)}`,
+        `${'-'.repeat(n)}lisbon`,
+        `"${'-'.repeat(n)}"`,
+        '- '.repeat(n),
+      ]) {
+        const response = await list(`?q=${encodeURIComponent(q)}`);
+        expect(response.status, q.slice(0, 50)).toBe(200);
+      }
+    },
+  );
 
   it('GET /v1/search (messages) takes the same hostile queries without a 500', async () => {
-    for (const q of ['-'.repeat(40), `${'-'.repeat(40)}lisbon`, `lisbon${'-'.repeat(40)}`, '"'.repeat(41), '- '.repeat(100)]) {
+    for (const q of [
+      '-'.repeat(40),
+      `${'-'.repeat(40)}lisbon`,
+      `lisbon${'-'.repeat(40)}`,
+      '"'.repeat(41),
+      '- '.repeat(100),
+    ]) {
       const response = await http('GET', `${fx.app.url}/v1/search?q=${encodeURIComponent(q)}`, { token });
       expect(response.status, q.slice(0, 50)).toBe(200);
     }
   });
 
   it('the query built from any search box input is accepted by PostgreSQL', async () => {
-    const piece = fc.constantFrom('-', '"', ' ', 'or', 'OR', '|', '&', '!', '(', ')', ':', '*', "'", '\\', '<->', '<2>', 'a', 'lisbon', 'é', '日本', '-a', '"a b', 'the');
+    const piece = fc.constantFrom(
+      '-',
+      '"',
+      ' ',
+      'or',
+      'OR',
+      '|',
+      '&',
+      '!',
+      '(',
+      ')',
+      ':',
+      '*',
+      "'",
+      '\\',
+      '<->',
+      '<2>',
+      'a',
+      'lisbon',
+      'é',
+      '日本',
+      '-a',
+      '"a b',
+      'the',
+    );
     await fc.assert(
-      fc.asyncProperty(fc.array(piece, { maxLength: 400 }).map((parts) => parts.join('')), async (q) => {
-        await fx.db.query(`SELECT websearch_to_tsquery('english'::regconfig, $1)`, [websearchQuery(q)]);
-      }),
+      fc.asyncProperty(
+        fc.array(piece, { maxLength: 400 }).map((parts) => parts.join('')),
+        async (q) => {
+          await fx.db.query(`SELECT websearch_to_tsquery('english'::regconfig, $1)`, [websearchQuery(q)]);
+        },
+      ),
       { numRuns: 1500, seed: Number(process.env.FUZZ_SEED ?? 0x5ea7c4), verbose: true },
     );
   });
@@ -82,7 +124,10 @@ describe('memories: searches PostgreSQL cannot reject, cursors past 100', () => 
     ['garbage', 'not-a-cursor'],
     ['a search cursor without q', Buffer.from(JSON.stringify(['s', 100])).toString('base64url')],
     ['a non-UUID id', Buffer.from(JSON.stringify(['r', 1767225600000, 'x'.repeat(36)])).toString('base64url')],
-    ['a time out of range', Buffer.from(JSON.stringify(['r', 9e15, '3f0e5c1a-8a4f-4c86-9a52-2b7d1b6f9c10'])).toString('base64url')],
+    [
+      'a time out of range',
+      Buffer.from(JSON.stringify(['r', 9e15, '3f0e5c1a-8a4f-4c86-9a52-2b7d1b6f9c10'])).toString('base64url'),
+    ],
   ])('a memory cursor with %s: 400 invalid_cursor', async (_what, cursor) => {
     const response = await list(`?cursor=${cursor}`);
     expect(response.status).toBe(400);

@@ -24,7 +24,12 @@ describe('event streams: a cap per user over replicas, ended at token expiry and
     }
   });
 
-  async function open(i: number, sessionId: string, token: string, headers: Record<string, string> = {}): Promise<SseClient> {
+  async function open(
+    i: number,
+    sessionId: string,
+    token: string,
+    headers: Record<string, string> = {},
+  ): Promise<SseClient> {
     const stream = await openSse(`${fx.cluster.url(i)}/v1/sessions/${sessionId}/events`, token, headers);
     opened.push(stream);
     return stream;
@@ -47,14 +52,18 @@ describe('event streams: a cap per user over replicas, ended at token expiry and
     const other = await tokenFor(uniqueName('other'));
     expect((await open(1, await newSession(fx.cluster.url(0), { token: other }), other)).status).toBe(200);
     streams[0]?.close();
-    const again = await eventually(async () => {
-      const stream = await open(1, sessions[1] as string, token);
-      if (stream.status === 200) {
-        return stream;
-      }
-      stream.close();
-      return undefined;
-    }, 10_000, 'a freed slot');
+    const again = await eventually(
+      async () => {
+        const stream = await open(1, sessions[1] as string, token);
+        if (stream.status === 200) {
+          return stream;
+        }
+        stream.close();
+        return undefined;
+      },
+      10_000,
+      'a freed slot',
+    );
     expect(again.status).toBe(200);
     for (const stream of streams) {
       stream.close();
@@ -70,7 +79,9 @@ describe('event streams: a cap per user over replicas, ended at token expiry and
     expect((await http('DELETE', `${fx.cluster.url(0)}/v1/sessions/${sessionId}`, { token })).status).toBe(204);
     for (const stream of streams) {
       await stream.waitFor((e) => e.event === 'session.deleted', 10_000, 'session.deleted');
-      await expect(Promise.race([stream.ended.then(() => 'ended'), new Promise((r) => setTimeout(() => r('open'), 5000))])).resolves.toBe('ended');
+      await expect(
+        Promise.race([stream.ended.then(() => 'ended'), new Promise((r) => setTimeout(() => r('open'), 5000))]),
+      ).resolves.toBe('ended');
     }
     expect((await open(1, sessionId, token)).status).toBe(404);
   });
@@ -83,10 +94,14 @@ describe('event streams: a cap per user over replicas, ended at token expiry and
     const streams = [await open(0, sessionId, short), await open(1, sessionId, short), await open(0, sessionId, long)];
     expect(streams.map((s) => s.status)).toEqual([200, 200, 200]);
     for (const stream of streams.slice(0, 2)) {
-      await expect(Promise.race([stream.ended.then(() => 'ended'), new Promise((r) => setTimeout(() => r('open'), 10_000))])).resolves.toBe('ended');
+      await expect(
+        Promise.race([stream.ended.then(() => 'ended'), new Promise((r) => setTimeout(() => r('open'), 10_000))]),
+      ).resolves.toBe('ended');
     }
     // The stream of a token still valid stays open.
-    await expect(Promise.race([streams[2]?.ended.then(() => 'ended'), new Promise((r) => setTimeout(() => r('open'), 500))])).resolves.toBe('open');
+    await expect(
+      Promise.race([streams[2]?.ended.then(() => 'ended'), new Promise((r) => setTimeout(() => r('open'), 500))]),
+    ).resolves.toBe('open');
     streams[2]?.close();
   });
 
@@ -94,7 +109,10 @@ describe('event streams: a cap per user over replicas, ended at token expiry and
     const token = await tokenFor(uniqueName('resumer'));
     const empty = await newSession(fx.cluster.url(0), { token });
     const onEmpty = await open(0, empty, token, { 'last-event-id': '0-0' });
-    const sent = await http('POST', `${fx.cluster.url(1)}/v1/sessions/${empty}/messages`, { token, body: { content: 'hello' } });
+    const sent = await http('POST', `${fx.cluster.url(1)}/v1/sessions/${empty}/messages`, {
+      token,
+      body: { content: 'hello' },
+    });
     expect(sent.status).toBe(202);
     await onEmpty.waitFor((e) => e.event === 'reply.completed', 20_000, 'reply.completed');
     onEmpty.close();
@@ -117,7 +135,10 @@ describe('event streams: a cap per user over replicas, ended at token expiry and
     const etag = first.headers.get('etag') as string;
     expect(etag).toMatch(/^W\/".+"$/);
     for (const header of [etag, etag.slice(2), `"nope", ${etag.slice(2)}`]) {
-      const again = await http('GET', `${fx.cluster.url(1)}/v1/sessions/${sessionId}/messages`, { token, headers: { 'if-none-match': header } });
+      const again = await http('GET', `${fx.cluster.url(1)}/v1/sessions/${sessionId}/messages`, {
+        token,
+        headers: { 'if-none-match': header },
+      });
       expect(again.status, header).toBe(304);
     }
     expect((await http('GET', url, { token, headers: { 'if-none-match': 'W/"nope"' } })).status).toBe(200);

@@ -33,15 +33,23 @@ describe('probes when dependencies fail', () => {
     await admin(
       `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '${db.name}' AND application_name = 'parley'`,
     );
-    const down = await eventually(async () => {
-      const ready = await status(`${app.url}/health/ready`);
-      return ready.status === 503 ? ready : undefined;
-    }, 20_000, 'ready to fail');
+    const down = await eventually(
+      async () => {
+        const ready = await status(`${app.url}/health/ready`);
+        return ready.status === 503 ? ready : undefined;
+      },
+      20_000,
+      'ready to fail',
+    );
     expect(down.body.error.database.status).toBe('down');
     expect((await status(`${app.url}/health/live`)).status).toBe(200);
 
     await admin(`ALTER DATABASE ${db.name} ALLOW_CONNECTIONS true`);
-    await eventually(async () => ((await status(`${app.url}/health/ready`)).status === 200 ? true : undefined), 20_000, 'ready again');
+    await eventually(
+      async () => ((await status(`${app.url}/health/ready`)).status === 200 ? true : undefined),
+      20_000,
+      'ready again',
+    );
   });
 
   it('keeps ready at 200 naming Redis degraded while it is down: reads 200, sends 202, and the reply completes once Redis is back', async () => {
@@ -49,11 +57,15 @@ describe('probes when dependencies fail', () => {
     const token = await tokenFor(uniqueName('redis-outage'));
     const sessionId = (await http('POST', `${app.url}/v1/sessions`, { token, body: {} })).body.id as string;
     await redis.stop();
-    const degraded = await eventually(async () => {
-      const ready = await status(`${app.url}/health/ready`);
-      expect(ready.status).toBe(200);
-      return ready.body.details.redis?.status === 'degraded' ? ready : undefined;
-    }, 20_000, 'ready to name redis degraded');
+    const degraded = await eventually(
+      async () => {
+        const ready = await status(`${app.url}/health/ready`);
+        expect(ready.status).toBe(200);
+        return ready.body.details.redis?.status === 'degraded' ? ready : undefined;
+      },
+      20_000,
+      'ready to name redis degraded',
+    );
     expect(degraded.body.status).toBe('degraded');
     expect(degraded.body.info.redis).toMatchObject({ status: 'degraded', reachable: false });
     expect(degraded.body.details.database.status).toBe('up');
@@ -65,20 +77,31 @@ describe('probes when dependencies fail', () => {
     expect(valueOf(parseMetrics(scrape.text), 'parley_redis_up')).toBe(0);
 
     expect((await http('GET', `${app.url}/v1/sessions/${sessionId}/messages`, { token })).status).toBe(200);
-    const sent = await http('POST', `${app.url}/v1/sessions/${sessionId}/messages`, { token, body: { content: 'while redis is down' } });
+    const sent = await http('POST', `${app.url}/v1/sessions/${sessionId}/messages`, {
+      token,
+      body: { content: 'while redis is down' },
+    });
     expect(sent.status).toBe(202);
     expect((await status(`${app.url}/health/ready`)).status).toBe(200);
 
     await redis.start();
-    await eventually(async () => {
-      const ready = await status(`${app.url}/health/ready`);
-      return ready.status === 200 && ready.body.details.redis?.status === 'up' ? true : undefined;
-    }, 30_000, 'redis up again in readiness');
+    await eventually(
+      async () => {
+        const ready = await status(`${app.url}/health/ready`);
+        return ready.status === 200 && ready.body.details.redis?.status === 'up' ? true : undefined;
+      },
+      30_000,
+      'redis up again in readiness',
+    );
     const replyId = sent.body.reply.id as string;
-    const reply = await eventually(async () => {
-      const read = await http('GET', `${app.url}/v1/sessions/${sessionId}/messages/${replyId}`, { token });
-      return read.body.status === 'complete' ? read.body : undefined;
-    }, 60_000, 'the reply to complete after Redis is back');
+    const reply = await eventually(
+      async () => {
+        const read = await http('GET', `${app.url}/v1/sessions/${sessionId}/messages/${replyId}`, { token });
+        return read.body.status === 'complete' ? read.body : undefined;
+      },
+      60_000,
+      'the reply to complete after Redis is back',
+    );
     expect(reply.content).toContain('while redis is down');
     expect((await http('POST', `${app.url}/v1/sessions`, { token, body: {} })).status).toBe(201);
   });
@@ -94,12 +117,19 @@ describe('probes on SIGTERM', () => {
     // Hold the session row, so the send below is in flight (waiting on the lock) when SIGTERM arrives.
     const blocker = await SessionRowHold.take(db, session);
     try {
-      const inFlight = http('POST', `${app.url}/v1/sessions/${session}/messages`, { token, body: { content: 'in flight' } });
+      const inFlight = http('POST', `${app.url}/v1/sessions/${session}/messages`, {
+        token,
+        body: { content: 'in flight' },
+      });
       await lockWaiter(db, 'the send to wait on the row lock');
 
       app.child.kill('SIGTERM');
       // The signal is delivered asynchronously: wait until the process has seen it, then readiness must already be down.
-      await eventually(async () => (app.output().includes('shutting down') ? true : undefined), 5_000, 'SIGTERM to be seen');
+      await eventually(
+        async () => (app.output().includes('shutting down') ? true : undefined),
+        5_000,
+        'SIGTERM to be seen',
+      );
       const ready = await status(`${app.url}/health/ready`);
       expect(ready.status).toBe(503);
       expect(ready.body.error.lifecycle.status).toBe('down');

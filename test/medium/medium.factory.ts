@@ -7,7 +7,13 @@ import { AppModule } from '../../src/app.module.js';
 import { loadConfig } from '../../src/config/app-config.js';
 import { migrate } from '../../src/database/migration-runner.js';
 import { SessionRepository } from '../../src/session/session.repository.js';
-import { createTestDatabase, NO_SHEDDING, TEST_JWT_SECRET, uniqueName, type TestDatabase } from '../support/services.js';
+import {
+  createTestDatabase,
+  NO_SHEDDING,
+  TEST_JWT_SECRET,
+  uniqueName,
+  type TestDatabase,
+} from '../support/services.js';
 
 /**
  * The whole app in this process, without HTTP: real PostgreSQL (a database of its own), the
@@ -43,7 +49,10 @@ export async function createMediumApp(env: Record<string, string> = {}): Promise
     const logger = pino({ level: 'silent' });
     // As main.ts does before the app starts.
     await migrate(config, logger);
-    const app = await NestFactory.createApplicationContext(AppModule.forRoot(config, logger), { logger: false, abortOnError: false });
+    const app = await NestFactory.createApplicationContext(AppModule.forRoot(config, logger), {
+      logger: false,
+      abortOnError: false,
+    });
     context = app;
     await app.init();
     const cls = app.get(ClsService);

@@ -32,7 +32,9 @@ describe('messages and events in process (PostgreSQL, in-process adapters)', () 
     expect(first.created).toBe(true);
     expect(again.created).toBe(false);
     expect([again.message.id, again.reply.id]).toEqual([first.message.id, first.reply.id]);
-    const rows = await app.db.query<{ n: number }>('SELECT count(*)::int AS n FROM messages WHERE session_id = $1', [session.sessionId]);
+    const rows = await app.db.query<{ n: number }>('SELECT count(*)::int AS n FROM messages WHERE session_id = $1', [
+      session.sessionId,
+    ]);
     expect(rows[0]?.n).toBe(2);
     const sessionRow = await app.get(SessionRepository).findById(session.sessionId);
     expect(sessionRow).toMatchObject({ lastSeq: 2, messageCount: 2 });
@@ -40,14 +42,21 @@ describe('messages and events in process (PostgreSQL, in-process adapters)', () 
 
   it('refuses a send past MAX_PENDING_REPLIES across the owner’s sessions, storing nothing', async () => {
     const owner = uniqueName('busy');
-    const sessions = await Promise.all([0, 1].map(async () => ({ ownerId: owner, sessionId: (await app.get(SessionRepository).create(owner, null, 100))!.id })));
+    const sessions = await Promise.all(
+      [0, 1].map(async () => ({
+        ownerId: owner,
+        sessionId: (await app.get(SessionRepository).create(owner, null, 100))!.id,
+      })),
+    );
     for (let i = 0; i < 3; i += 1) {
       await app.inRequest(() => messages.send({ ...sessions[i % 2]!, content: `pending ${i}` }));
     }
     const refused = app.inRequest(() => messages.send({ ...sessions[0]!, content: 'one too many' }));
     await expect(refused).rejects.toBeInstanceOf(MessageException);
     await expect(refused).rejects.toMatchObject({ code: MessageExceptionCode.TooManyPendingReplies });
-    const rows = await app.db.query<{ n: number }>('SELECT count(*)::int AS n FROM messages WHERE owner_id = $1', [owner]);
+    const rows = await app.db.query<{ n: number }>('SELECT count(*)::int AS n FROM messages WHERE owner_id = $1', [
+      owner,
+    ]);
     expect(rows[0]?.n).toBe(6);
   });
 

@@ -50,7 +50,11 @@ describe('replies in process (PostgreSQL, in-process lock, queue and events)', (
 
   const newSession = (): Promise<{ ownerId: string; sessionId: string }> => app.newSession('medium');
 
-  function send(session: { ownerId: string; sessionId: string }, content: string, clientMessageId?: string): Promise<SendResult> {
+  function send(
+    session: { ownerId: string; sessionId: string },
+    content: string,
+    clientMessageId?: string,
+  ): Promise<SendResult> {
     return app.inRequest(() => messages.send({ ...session, content, clientMessageId }));
   }
 
@@ -79,7 +83,9 @@ describe('replies in process (PostgreSQL, in-process lock, queue and events)', (
       const deltas = seen.filter((event) => event.type === SessionEventType.ReplyDelta);
       expect(deltas.length).toBeGreaterThan(0);
       expect(deltas.map((event) => (event.data as { delta: string }).delta).join('')).toBe(done.content);
-      expect(seen.map((event) => event.id)).toEqual([...seen.map((event) => event.id)].sort((a, b) => a.localeCompare(b, 'en', { numeric: true })));
+      expect(seen.map((event) => event.id)).toEqual(
+        [...seen.map((event) => event.id)].sort((a, b) => a.localeCompare(b, 'en', { numeric: true })),
+      );
     } finally {
       subscription.close();
     }
@@ -91,7 +97,11 @@ describe('replies in process (PostgreSQL, in-process lock, queue and events)', (
     const sent = await send(session, 'retry me');
     await app.inRequest(() => generation.generateSession(session.sessionId));
     expect(fake.requests.map((request) => request.behaviour)).toEqual(['status', 'status', 'ok']);
-    expect(await reply(sent.reply.id)).toMatchObject({ status: 'complete', attempt: 3, content: 'Answer 1 to: retry me' });
+    expect(await reply(sent.reply.id)).toMatchObject({
+      status: 'complete',
+      attempt: 3,
+      content: 'Answer 1 to: retry me',
+    });
   });
 
   it('fails the reply with a readable error after LLM_MAX_TRIES lasting failures, and publishes reply.failed', async () => {
@@ -126,7 +136,11 @@ describe('replies in process (PostgreSQL, in-process lock, queue and events)', (
 
     fake.tokenDelayMs = 0;
     await app.inRequest(() => generation.generateSession(session.sessionId));
-    expect(await reply(sent.reply.id)).toMatchObject({ status: 'complete', attempt: 3, content: 'Answer 1 to: slow one' });
+    expect(await reply(sent.reply.id)).toMatchObject({
+      status: 'complete',
+      attempt: 3,
+      content: 'Answer 1 to: slow one',
+    });
   });
 
   it('stops the attempt that streams when the one before it, which lost its lock, unwinds only after it started: both model calls end closed', async () => {
@@ -175,7 +189,11 @@ describe('replies in process (PostgreSQL, in-process lock, queue and events)', (
     expect(await replies.complete(sent.reply.id, 2, 'from the current attempt')).toMatchObject({ status: 'complete' });
     expect(await replies.beginAttempt(sent.reply.id)).toBeNull();
     expect(await replies.fail(sent.reply.id, 2, 'late', 'too late')).toBeNull();
-    expect(await reply(sent.reply.id)).toMatchObject({ status: 'complete', attempt: 2, content: 'from the current attempt' });
+    expect(await reply(sent.reply.id)).toMatchObject({
+      status: 'complete',
+      attempt: 2,
+      content: 'from the current attempt',
+    });
   });
 
   it('stores 12 concurrent sends of one session as seq 1..24 and answers them in order, each prompt holding every earlier turn', async () => {
@@ -195,6 +213,8 @@ describe('replies in process (PostgreSQL, in-process lock, queue and events)', (
       // The fake names how many user turns its prompt held: every earlier one, then this one.
       expect(done.content).toBe(`Answer ${k + 1} to: ${sent.message.content}`);
     }
-    expect(fake.requests.map((request) => request.body.messages.at(-1)?.content)).toEqual(bySeq.map((sent) => sent.message.content));
+    expect(fake.requests.map((request) => request.body.messages.at(-1)?.content)).toEqual(
+      bySeq.map((sent) => sent.message.content),
+    );
   });
 });

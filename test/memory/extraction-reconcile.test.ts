@@ -83,7 +83,10 @@ describe('memory extractions lost with Redis and a killed process', () => {
     const [ana, ben, cay] = await Promise.all([newUser('ana'), newUser('ben'), newUser('cay')]);
     const users = [ana, ben, cay];
     const optedOut = cay;
-    const patched = await http('PATCH', `${first.url}/v1/me`, { token: optedOut.token, body: { memoryExtraction: false } });
+    const patched = await http('PATCH', `${first.url}/v1/me`, {
+      token: optedOut.token,
+      body: { memoryExtraction: false },
+    });
     expect(patched.status, patched.text).toBe(200);
 
     // Every user sends concurrently; each reply completes.
@@ -96,10 +99,18 @@ describe('memory extractions lost with Redis and a killed process', () => {
             body: { content: `Note this. fact():${fact};` },
           });
           expect(sent.status, sent.text).toBe(202);
-          await eventually(async () => {
-            const reply = await http('GET', `${first.url}/v1/sessions/${user.sessionId}/messages/${sent.body.reply.id as string}`, { token: user.token });
-            return reply.body?.status === 'complete' ? true : undefined;
-          }, 30_000, 'the reply');
+          await eventually(
+            async () => {
+              const reply = await http(
+                'GET',
+                `${first.url}/v1/sessions/${user.sessionId}/messages/${sent.body.reply.id as string}`,
+                { token: user.token },
+              );
+              return reply.body?.status === 'complete' ? true : undefined;
+            },
+            30_000,
+            'the reply',
+          );
           user.messageIds.push(sent.body.message.id as string);
           user.facts.push(fact);
         }
@@ -109,7 +120,11 @@ describe('memory extractions lost with Redis and a killed process', () => {
       db.query('SELECT message_id, owner_id FROM memory_extractions');
 
     // The extraction jobs exist and are being worked on (held by the model) when the process dies.
-    await eventually(async () => (fake.extractionRequests.length > 0 ? true : undefined), 20_000, 'an extraction in the model');
+    await eventually(
+      async () => (fake.extractionRequests.length > 0 ? true : undefined),
+      20_000,
+      'an extraction in the model',
+    );
     first.child.kill('SIGKILL');
     await first.exited;
     const admin = new Redis(redis.url);
@@ -123,24 +138,38 @@ describe('memory extractions lost with Redis and a killed process', () => {
 
     const enabled = users.filter((user) => user !== optedOut);
     const expectedIds = enabled.flatMap((user) => user.messageIds).sort();
-    await eventually(async () => ((await extracted()).length >= expectedIds.length ? true : undefined), 40_000, 'every lost extraction');
+    await eventually(
+      async () => ((await extracted()).length >= expectedIds.length ? true : undefined),
+      40_000,
+      'every lost extraction',
+    );
     // Several more reconciler passes of both processes: nothing is extracted twice or added.
     await sleep(2000);
 
     const rows = await extracted();
     expect(rows.map((row) => row.message_id).sort()).toEqual(expectedIds);
-    const asked = fake.extractionRequests.slice(askedBefore).map((request) => request.body.messages.at(-1)?.content ?? '');
+    const asked = fake.extractionRequests
+      .slice(askedBefore)
+      .map((request) => request.body.messages.at(-1)?.content ?? '');
     for (const user of users) {
       for (const fact of user.facts) {
         // Asked of the model once per message; never for a user who turned extraction off.
-        expect(asked.filter((content) => content.includes(fact)), fact).toHaveLength(user === optedOut ? 0 : 1);
+        expect(
+          asked.filter((content) => content.includes(fact)),
+          fact,
+        ).toHaveLength(user === optedOut ? 0 : 1);
       }
     }
 
     for (const user of users) {
       const listed = await http('GET', `${apps[0]?.url as string}/v1/memories?limit=100`, { token: user.token });
       expect(listed.status, listed.text).toBe(200);
-      const items = listed.body.items as Array<{ content: string; source: string; sessionId: string; messageId: string }>;
+      const items = listed.body.items as Array<{
+        content: string;
+        source: string;
+        sessionId: string;
+        messageId: string;
+      }>;
       if (user === optedOut) {
         expect(items).toEqual([]);
         continue;

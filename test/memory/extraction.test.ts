@@ -41,12 +41,23 @@ describe('memories extracted from conversations (production: 2 processes, the fa
 
   /** Sends and waits for the reply: returns the user message's id. */
   async function say(token: string, sessionId: string, content: string, via = 0): Promise<string> {
-    const sent = await http('POST', `${fx.cluster.url(via)}/v1/sessions/${sessionId}/messages`, { token, body: { content } });
+    const sent = await http('POST', `${fx.cluster.url(via)}/v1/sessions/${sessionId}/messages`, {
+      token,
+      body: { content },
+    });
     expect(sent.status, sent.text).toBe(202);
-    await eventually(async () => {
-      const reply = await http('GET', `${fx.cluster.url(via + 1)}/v1/sessions/${sessionId}/messages/${sent.body.reply.id as string}`, { token });
-      return reply.body?.status === 'complete' ? true : undefined;
-    }, 30_000, 'the reply');
+    await eventually(
+      async () => {
+        const reply = await http(
+          'GET',
+          `${fx.cluster.url(via + 1)}/v1/sessions/${sessionId}/messages/${sent.body.reply.id as string}`,
+          { token },
+        );
+        return reply.body?.status === 'complete' ? true : undefined;
+      },
+      30_000,
+      'the reply',
+    );
     return sent.body.message.id as string;
   }
 
@@ -68,26 +79,38 @@ describe('memories extracted from conversations (production: 2 processes, the fa
   }
 
   const extractedOf = (messageId: string): Promise<number> =>
-    fx.db.query<{ n: number }>('SELECT count(*)::int AS n FROM memory_extractions WHERE message_id = $1', [messageId]).then((r) => r[0]?.n ?? 0);
+    fx.db
+      .query<{ n: number }>('SELECT count(*)::int AS n FROM memory_extractions WHERE message_id = $1', [messageId])
+      .then((r) => r[0]?.n ?? 0);
 
   it('stores facts with provenance, once each, and a newer fact on a topic replaces the older extracted one', async () => {
     const userId = uniqueName('ana');
     const token = await tokenFor(userId);
     const sessionId = await newSession(token);
     const quito = await say(token, sessionId, 'Hello! fact(location):I live in Quito; fact():I like tea;');
-    const found = await eventually(async () => {
-      const items = await memories(token);
-      return items.length === 2 ? items : undefined;
-    }, 20_000, 'two extracted memories');
+    const found = await eventually(
+      async () => {
+        const items = await memories(token);
+        return items.length === 2 ? items : undefined;
+      },
+      20_000,
+      'two extracted memories',
+    );
     for (const memory of found) {
       expect(memory).toMatchObject({ source: 'extracted', sessionId, messageId: quito });
     }
     expect(found.map((m) => m.content).sort()).toEqual(['I like tea', 'I live in Quito']);
 
     // Typed memories are never changed by extraction.
-    expect((await http('POST', `${fx.cluster.url(0)}/v1/memories`, { token, body: { content: 'I live in Lima' } })).status).toBe(201);
+    expect(
+      (await http('POST', `${fx.cluster.url(0)}/v1/memories`, { token, body: { content: 'I live in Lima' } })).status,
+    ).toBe(201);
     const porto = await say(token, sessionId, 'Moving news. fact(location):I live in Porto; fact():I like TEA!;', 1);
-    await eventually(async () => ((await extractedOf(porto)) === 1 ? true : undefined), 20_000, 'the second extraction');
+    await eventually(
+      async () => ((await extractedOf(porto)) === 1 ? true : undefined),
+      20_000,
+      'the second extraction',
+    );
     const after = await memories(token);
     expect(after.map((m) => `${m.source}:${m.content}`).sort()).toEqual([
       'extracted:I like tea',
@@ -103,21 +126,38 @@ describe('memories extracted from conversations (production: 2 processes, the fa
     const malformedBefore = await counter('parley_memory_extractions_total', 'outcome="malformed"');
     const errorsBefore = await counter('parley_memory_extractions_total', 'outcome="error"');
     const malformed = await say(token, sessionId, 'MALFORMED fact():I like chess;');
-    await eventually(async () => ((await counter('parley_memory_extractions_total', 'outcome="malformed"')) > malformedBefore ? true : undefined), 20_000, 'a malformed extraction');
+    await eventually(
+      async () =>
+        (await counter('parley_memory_extractions_total', 'outcome="malformed"')) > malformedBefore ? true : undefined,
+      20_000,
+      'a malformed extraction',
+    );
     // Recorded as extracted with nothing stored: the reconciler does not ask the model again.
     expect(await extractedOf(malformed)).toBe(1);
     await say(token, sessionId, 'EXPLODE fact():I like golf;');
-    await eventually(async () => ((await counter('parley_memory_extractions_total', 'outcome="error"')) > errorsBefore ? true : undefined), 20_000, 'a failed extraction');
+    await eventually(
+      async () =>
+        (await counter('parley_memory_extractions_total', 'outcome="error"')) > errorsBefore ? true : undefined,
+      20_000,
+      'a failed extraction',
+    );
     expect(await memories(token)).toEqual([]);
   });
 
   it('extracts nothing for a user who turned it off', async () => {
     const token = await tokenFor(uniqueName('cai'));
-    expect((await http('PATCH', `${fx.cluster.url(0)}/v1/me`, { token, body: { memoryExtraction: false } })).status).toBe(200);
+    expect(
+      (await http('PATCH', `${fx.cluster.url(0)}/v1/me`, { token, body: { memoryExtraction: false } })).status,
+    ).toBe(200);
     const before = await counter('parley_memory_extractions_total', 'outcome="disabled"');
     const sessionId = await newSession(token);
     await say(token, sessionId, 'fact():I like opera;', 1);
-    await eventually(async () => ((await counter('parley_memory_extractions_total', 'outcome="disabled"')) > before ? true : undefined), 20_000, 'a disabled extraction');
+    await eventually(
+      async () =>
+        (await counter('parley_memory_extractions_total', 'outcome="disabled"')) > before ? true : undefined,
+      20_000,
+      'a disabled extraction',
+    );
     expect(await memories(token)).toEqual([]);
   });
 
@@ -125,10 +165,16 @@ describe('memories extracted from conversations (production: 2 processes, the fa
     const users = await Promise.all(
       Array.from({ length: 10 }, async (_, u) => {
         const id = uniqueName(`speaker${u}`);
-        return { id, token: await tokenFor(id), canaries: Array.from({ length: 4 }, () => `canary${randomBytes(5).toString('hex')}`) };
+        return {
+          id,
+          token: await tokenFor(id),
+          canaries: Array.from({ length: 4 }, () => `canary${randomBytes(5).toString('hex')}`),
+        };
       }),
     );
-    const sessions = await Promise.all(users.map(async (user) => Promise.all(user.canaries.map(() => newSession(user.token)))));
+    const sessions = await Promise.all(
+      users.map(async (user) => Promise.all(user.canaries.map(() => newSession(user.token)))),
+    );
     let request = 0;
     const sends = await Promise.all(
       users.flatMap((user, u) =>
@@ -143,10 +189,17 @@ describe('memories extracted from conversations (production: 2 processes, the fa
     expect(sends.map((s) => s.status)).toEqual(Array.from({ length: 40 }, () => 202));
     const messageIds = sends.map((s) => s.body.message.id as string);
 
-    await eventually(async () => {
-      const rows = await fx.db.query<{ n: number }>('SELECT count(*)::int AS n FROM memory_extractions WHERE message_id = ANY($1::uuid[])', [messageIds]);
-      return rows[0]?.n === 40 ? true : undefined;
-    }, 60_000, 'all 40 extractions');
+    await eventually(
+      async () => {
+        const rows = await fx.db.query<{ n: number }>(
+          'SELECT count(*)::int AS n FROM memory_extractions WHERE message_id = ANY($1::uuid[])',
+          [messageIds],
+        );
+        return rows[0]?.n === 40 ? true : undefined;
+      },
+      60_000,
+      'all 40 extractions',
+    );
 
     for (const user of users) {
       const own = await memories(user.token);
@@ -166,7 +219,9 @@ describe('memories extracted from conversations (production: 2 processes, the fa
     expect(crossed).toEqual([]);
     for (const user of users) {
       for (const canary of user.canaries) {
-        const asked = fx.fake.extractionRequests.filter((r) => isExtraction(r) && r.body.messages.at(-1)?.content.includes(canary));
+        const asked = fx.fake.extractionRequests.filter(
+          (r) => isExtraction(r) && r.body.messages.at(-1)?.content.includes(canary),
+        );
         expect(asked).toHaveLength(1);
       }
     }

@@ -16,7 +16,10 @@ export function fakeLlmEnv(fake: FakeOpenAi): Record<string, string> {
 }
 
 /** GET/PATCH /v1/me and custom instructions in prompts, written once and run in every mode. */
-export function defineInstructionsSuite(mode: string, start: (env: Record<string, string>) => Promise<InstructionsTarget>): void {
+export function defineInstructionsSuite(
+  mode: string,
+  start: (env: Record<string, string>) => Promise<InstructionsTarget>,
+): void {
   describe(`custom instructions (${mode})`, () => {
     let fake: FakeOpenAi;
     let target: InstructionsTarget;
@@ -40,13 +43,19 @@ export function defineInstructionsSuite(mode: string, start: (env: Record<string
     async function converse(token: string, content: string): Promise<void> {
       const session = await api(writer(), 'POST', '/v1/sessions', token, {});
       expect(session.status, session.text).toBe(201);
-      const sent = await api(writer(), 'POST', `/v1/sessions/${session.body.id as string}/messages`, token, { content });
+      const sent = await api(writer(), 'POST', `/v1/sessions/${session.body.id as string}/messages`, token, {
+        content,
+      });
       expect(sent.status, sent.text).toBe(202);
       const replyPath = `/v1/sessions/${session.body.id as string}/messages/${sent.body.reply.id as string}`;
-      await eventually(async () => {
-        const reply = await api(reader(), 'GET', replyPath, token);
-        return reply.body?.status === 'complete' ? true : undefined;
-      }, 30_000, `the reply to "${content}"`);
+      await eventually(
+        async () => {
+          const reply = await api(reader(), 'GET', replyPath, token);
+          return reply.body?.status === 'complete' ? true : undefined;
+        },
+        30_000,
+        `the reply to "${content}"`,
+      );
     }
 
     const promptsWith = (marker: string): RecordedRequest[] =>
@@ -89,7 +98,10 @@ export function defineInstructionsSuite(mode: string, start: (env: Record<string
       const refused = await api(writer(), 'PATCH', '/v1/me', token, body);
       expect(refused.status, refused.text).toBe(400);
       expect(refused.body).toMatchObject({ code: 'validation_failed', requestId: expect.any(String) });
-      expect((await api(reader(), 'GET', '/v1/me', token)).body).toMatchObject({ instructions: null, memoryExtraction: true });
+      expect((await api(reader(), 'GET', '/v1/me', token)).body).toMatchObject({
+        instructions: null,
+        memoryExtraction: true,
+      });
     });
 
     it('answers 401 without a token', async () => {
@@ -101,7 +113,12 @@ export function defineInstructionsSuite(mode: string, start: (env: Record<string
       const users = await Promise.all(
         Array.from({ length: 4 }, async (_, i) => {
           const id = user(`u${i}`);
-          return { id, token: await target.token(id), canary: `canary-instruction-${randomUUID()}`, marker: `question-${randomUUID()}` };
+          return {
+            id,
+            token: await target.token(id),
+            canary: `canary-instruction-${randomUUID()}`,
+            marker: `question-${randomUUID()}`,
+          };
         }),
       );
       // Every other user has instructions; the rest have none.

@@ -37,11 +37,15 @@ export function defineLocalExtractionSuite(mode: string, start: () => Promise<Ex
     }
 
     const until = (token: string, expected: string[]): Promise<any[]> =>
-      eventually(async () => {
-        const items = await memoriesOf(token);
-        const contents = items.map((m) => m.content as string).sort();
-        return JSON.stringify(contents) === JSON.stringify([...expected].sort()) ? items : undefined;
-      }, 30_000, `memories ${expected.join(', ')}`);
+      eventually(
+        async () => {
+          const items = await memoriesOf(token);
+          const contents = items.map((m) => m.content as string).sort();
+          return JSON.stringify(contents) === JSON.stringify([...expected].sort()) ? items : undefined;
+        },
+        30_000,
+        `memories ${expected.join(', ')}`,
+      );
 
     it('remembers names, places, likes and requests to remember, with where they came from', async () => {
       const token = await target.token(`local-${randomUUID().slice(0, 8)}`);
@@ -52,7 +56,12 @@ export function defineLocalExtractionSuite(mode: string, start: () => Promise<Ex
         sessionId,
         'Hi, my name is Ana and I live in Quito. I like green tea. Remember that my cat is called Miso.',
       );
-      const items = await until(token, ['My name is Ana', 'I live in Quito', 'I like green tea', 'My cat is called Miso']);
+      const items = await until(token, [
+        'My name is Ana',
+        'I live in Quito',
+        'I like green tea',
+        'My cat is called Miso',
+      ]);
       for (const memory of items) {
         expect(memory).toMatchObject({ source: 'extracted', sessionId, messageId: first });
       }
@@ -64,10 +73,14 @@ export function defineLocalExtractionSuite(mode: string, start: () => Promise<Ex
       // Turned off: nothing more is drawn, what is kept stays; forgetting everything still works.
       expect((await http('PATCH', `${writer()}/v1/me`, { token, body: { memoryExtraction: false } })).status).toBe(200);
       const silent = await say(token, sessionId, 'I like opera.');
-      await eventually(async () => {
-        const reply = await http('GET', `${reader()}/v1/sessions/${sessionId}/messages?limit=100`, { token });
-        return reply.body.items.every((m: any) => m.status === 'complete') ? true : undefined;
-      }, 30_000, 'the last reply');
+      await eventually(
+        async () => {
+          const reply = await http('GET', `${reader()}/v1/sessions/${sessionId}/messages?limit=100`, { token });
+          return reply.body.items.every((m: any) => m.status === 'complete') ? true : undefined;
+        },
+        30_000,
+        'the last reply',
+      );
       expect(silent).toBeDefined();
       expect((await memoriesOf(token)).map((m) => m.content)).not.toContain('I like opera');
       expect((await http('DELETE', `${writer()}/v1/memories`, { token })).status).toBe(204);

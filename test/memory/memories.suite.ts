@@ -30,13 +30,8 @@ export function defineMemoriesSuite(mode: string, start: () => Promise<MemoryTar
       await target?.close();
     });
 
-    const api = (
-      base: string,
-      method: string,
-      path: string,
-      token?: string,
-      body?: unknown,
-    ): Promise<HttpResult> => http(method, `${base}${path}`, { token, body });
+    const api = (base: string, method: string, path: string, token?: string, body?: unknown): Promise<HttpResult> =>
+      http(method, `${base}${path}`, { token, body });
 
     async function remember(token: string, content: string): Promise<any> {
       const created = await api(writer(), 'POST', '/v1/memories', token, { content });
@@ -134,12 +129,7 @@ export function defineMemoriesSuite(mode: string, start: () => Promise<MemoryTar
       const own = await remember(mallory, 'I like quokka pictures');
 
       for (const q of [secret, 'quokka', 'marmalade', 'grandmother recipe', 'victim-secret']) {
-        const response = await api(
-          reader(),
-          'GET',
-          `/v1/memories?q=${encodeURIComponent(q)}&limit=100`,
-          mallory,
-        );
+        const response = await api(reader(), 'GET', `/v1/memories?q=${encodeURIComponent(q)}&limit=100`, mallory);
         expect(response.status).toBe(200);
         expect(response.text, q).not.toContain('victim-secret');
         expect(response.text, q).not.toContain('marmalade');
@@ -157,15 +147,13 @@ export function defineMemoriesSuite(mode: string, start: () => Promise<MemoryTar
       const cases: Array<[string, string | undefined, string, number, string | undefined]> = [
         ['another user', mallory, memory.id as string, 403, 'memory_forbidden'],
         ['no token', undefined, memory.id as string, 401, undefined],
-        ...Object.entries(bad).map(
-          ([name, token]): [string, string | undefined, string, number, undefined] => [
-            name,
-            token,
-            memory.id as string,
-            401,
-            undefined,
-          ],
-        ),
+        ...Object.entries(bad).map(([name, token]): [string, string | undefined, string, number, undefined] => [
+          name,
+          token,
+          memory.id as string,
+          401,
+          undefined,
+        ]),
         ['malformed id', mallory, 'not-a-uuid', 400, 'invalid_id'],
         ['malformed id (owner)', victim, `${memory.id as string}x`, 400, 'invalid_id'],
         ['unknown id', mallory, randomUUID(), 404, 'memory_not_found'],
@@ -229,9 +217,7 @@ export function defineMemoriesSuite(mode: string, start: () => Promise<MemoryTar
         content: 'I prefer answers in Portuguese',
       });
       expect(sent.status).toBe(202);
-      expect((await api(writer(), 'DELETE', `/v1/sessions/${session.body.id as string}`, alice)).status).toBe(
-        204,
-      );
+      expect((await api(writer(), 'DELETE', `/v1/sessions/${session.body.id as string}`, alice)).status).toBe(204);
       expect(await list(alice)).toEqual([memory]);
     });
 
@@ -254,15 +240,7 @@ export function defineMemoriesSuite(mode: string, start: () => Promise<MemoryTar
         expect(response.status, JSON.stringify(body).slice(0, 60)).toBe(400);
         expect(response.body.code).toBe('validation_failed');
       }
-      const queries = [
-        'limit=0',
-        'limit=101',
-        'limit=-1',
-        'limit=1.5',
-        'limit=abc',
-        `q=${'x'.repeat(501)}`,
-        'q=%00',
-      ];
+      const queries = ['limit=0', 'limit=101', 'limit=-1', 'limit=1.5', 'limit=abc', `q=${'x'.repeat(501)}`, 'q=%00'];
       for (const query of queries) {
         const response = await api(reader(), 'GET', `/v1/memories?${query}`, alice);
         expect(response.status, query).toBe(400);
@@ -294,7 +272,14 @@ export function defineMemoriesSuite(mode: string, start: () => Promise<MemoryTar
       expect(Object.keys(item.delete.responses)).toEqual(expect.arrayContaining(['204', '403', '404']));
       expect(collection.get.parameters.map((p: any) => p.name).sort()).toEqual(['cursor', 'limit', 'q']);
       const memory = document.components.schemas.MemoryResponseDto;
-      expect(Object.keys(memory.properties).sort()).toEqual(['content', 'createdAt', 'id', 'messageId', 'sessionId', 'source']);
+      expect(Object.keys(memory.properties).sort()).toEqual([
+        'content',
+        'createdAt',
+        'id',
+        'messageId',
+        'sessionId',
+        'source',
+      ]);
       expect(memory.properties.source.enum).toEqual(['user', 'extracted']);
       expect(document.components.schemas.CreateMemoryDto.properties.content).toMatchObject({
         minLength: 1,

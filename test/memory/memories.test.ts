@@ -76,11 +76,17 @@ describe('memories across 2 processes at once (production mode)', () => {
     expect(Number(rows[0]?.count)).toBe(CAP);
 
     // The cap is per user, and forgetting makes room again.
-    expect((await http('POST', `${fx.cluster.url(1)}/v1/memories`, { token: other, body: { content: 'x' } })).status).toBe(201);
+    expect(
+      (await http('POST', `${fx.cluster.url(1)}/v1/memories`, { token: other, body: { content: 'x' } })).status,
+    ).toBe(201);
     const kept = results.find((r) => r.status === 201)?.body.id as string;
     expect((await http('DELETE', `${fx.cluster.url(0)}/v1/memories/${kept}`, { token: greedy })).status).toBe(204);
-    expect((await http('POST', `${fx.cluster.url(1)}/v1/memories`, { token: greedy, body: { content: 'again' } })).status).toBe(201);
-    expect((await http('POST', `${fx.cluster.url(0)}/v1/memories`, { token: greedy, body: { content: 'more' } })).status).toBe(409);
+    expect(
+      (await http('POST', `${fx.cluster.url(1)}/v1/memories`, { token: greedy, body: { content: 'again' } })).status,
+    ).toBe(201);
+    expect(
+      (await http('POST', `${fx.cluster.url(0)}/v1/memories`, { token: greedy, body: { content: 'more' } })).status,
+    ).toBe(409);
   });
 
   it('logs and counts an attempt on another user’s memory as a security event', async () => {

@@ -59,7 +59,9 @@ describe('memory extraction writes on PostgreSQL', () => {
     const owner = `dup-${randomUUID()}`;
     const [source] = await conversation(owner, 1);
     const results = await Promise.all(
-      Array.from({ length: 8 }, () => extractions.store(source as ExtractionSource, [fact('I like tea'), fact('I live in Quito', 'location')], CAP)),
+      Array.from({ length: 8 }, () =>
+        extractions.store(source as ExtractionSource, [fact('I like tea'), fact('I live in Quito', 'location')], CAP),
+      ),
     );
     expect(results.filter((r) => r.first)).toHaveLength(1);
     expect(results.find((r) => r.first)?.facts).toEqual(['stored', 'stored']);
@@ -72,11 +74,15 @@ describe('memory extraction writes on PostgreSQL', () => {
   it('records a message once when deliveries with and without facts run at once (one claims it, the others write nothing)', async () => {
     const owner = `mixed-${randomUUID()}`;
     const [empty, mixed] = await conversation(owner, 2);
-    const none = await Promise.all(Array.from({ length: 6 }, () => extractions.store(empty as ExtractionSource, [], CAP)));
+    const none = await Promise.all(
+      Array.from({ length: 6 }, () => extractions.store(empty as ExtractionSource, [], CAP)),
+    );
     expect(none.filter((r) => r.first)).toHaveLength(1);
     expect(await extractions.wasExtracted(empty?.messageId as string)).toBe(true);
     const results = await Promise.all(
-      Array.from({ length: 8 }, (_, i) => extractions.store(mixed as ExtractionSource, i % 2 === 0 ? [] : [fact('I like coffee')], CAP)),
+      Array.from({ length: 8 }, (_, i) =>
+        extractions.store(mixed as ExtractionSource, i % 2 === 0 ? [] : [fact('I like coffee')], CAP),
+      ),
     );
     expect(results.filter((r) => r.first)).toHaveLength(1);
     const stored = await contents(owner);
@@ -89,9 +95,17 @@ describe('memory extraction writes on PostgreSQL', () => {
     const [a, b, c] = await conversation(owner, 3);
     await memories.create(owner, 'I live in Lima', 'user', CAP);
     await memories.create(owner, 'I like tea!', 'user', CAP);
-    const first = await extractions.store(a as ExtractionSource, [fact('I live in Quito', 'location'), fact('i like  TEA')], CAP);
+    const first = await extractions.store(
+      a as ExtractionSource,
+      [fact('I live in Quito', 'location'), fact('i like  TEA')],
+      CAP,
+    );
     expect(first.facts).toEqual(['stored', 'deduplicated']);
-    const second = await extractions.store(b as ExtractionSource, [fact('I live in Porto', 'location'), fact('I live in porto.')], CAP);
+    const second = await extractions.store(
+      b as ExtractionSource,
+      [fact('I live in Porto', 'location'), fact('I live in porto.')],
+      CAP,
+    );
     expect(second).toMatchObject({ facts: ['stored', 'deduplicated'], replaced: 1 });
     expect(await contents(owner)).toEqual(['extracted:I live in Porto', 'user:I like tea!', 'user:I live in Lima']);
     const none = await extractions.store(c as ExtractionSource, [], CAP);
@@ -126,6 +140,8 @@ describe('memory extraction writes on PostgreSQL', () => {
     const [kept] = await memories.listRecent(owner, 10);
     expect(kept).toMatchObject({ content: 'I like jazz', source: 'extracted', sessionId: null, messageId: null });
     // A job for a message deleted meanwhile fails on its reference: nothing is stored.
-    await expect(extractions.store(source as ExtractionSource, [fact('I like blues')], CAP)).rejects.toMatchObject({ code: '23503' });
+    await expect(extractions.store(source as ExtractionSource, [fact('I like blues')], CAP)).rejects.toMatchObject({
+      code: '23503',
+    });
   });
 });

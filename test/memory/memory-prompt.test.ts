@@ -94,9 +94,7 @@ describe.each(Object.keys(engines))('memory repository and prompt source on %s',
     const filled = await prompt.memoriesFor(alice, 'Any cooking ideas for peanut lovers?', 3);
     expect(filled[0]).toBe('I am allergic to peanuts');
     expect(filled.slice(1).sort()).toEqual(['I live in Porto', 'My daughter is called Inês']);
-    expect(await prompt.memoriesFor(alice, 'Where do I live? Porto or Lisbon?', 1)).toEqual([
-      'I live in Porto',
-    ]);
+    expect(await prompt.memoriesFor(alice, 'Where do I live? Porto or Lisbon?', 1)).toEqual(['I live in Porto']);
     expect(await prompt.memoriesFor(alice, '?!', 10)).toHaveLength(3);
     expect(await prompt.memoriesFor(alice, 'cooking', 10)).not.toContain('I love peanut butter and cooking');
     expect(await prompt.memoriesFor(bob, 'peanuts', 10)).toEqual(['I love peanut butter and cooking']);

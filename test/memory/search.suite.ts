@@ -83,7 +83,10 @@ export function defineSearchSuite(mode: string, start: () => Promise<SearchTarge
             async () => {
               for (const sessionId of user.sessions) {
                 const history = await api(reader(), 'GET', `/v1/sessions/${sessionId}/messages?limit=100`, user.token);
-                if (history.body.items.some((m: any) => m.status !== 'complete') || history.body.items.length !== 2 * MESSAGES) {
+                if (
+                  history.body.items.some((m: any) => m.status !== 'complete') ||
+                  history.body.items.length !== 2 * MESSAGES
+                ) {
                   return undefined;
                 }
               }
@@ -125,18 +128,34 @@ export function defineSearchSuite(mode: string, start: () => Promise<SearchTarge
       const user = users[0] as SearchUser;
       const [sessionId] = user.sessions;
       const strong = `${user.canary} ${user.canary} ${user.canary} lighthouse`;
-      const sent = await api(writer(), 'POST', `/v1/sessions/${sessionId as string}/messages`, user.token, { content: strong });
+      const sent = await api(writer(), 'POST', `/v1/sessions/${sessionId as string}/messages`, user.token, {
+        content: strong,
+      });
       expect(sent.status).toBe(202);
-      const top = await eventually(async () => {
-        const found = await api(reader(), 'GET', `/v1/search?q=${user.canary}&limit=1`, user.token);
-        // The reply echoes the message (local provider): either of the two may come first.
-        const first = found.body.items[0]?.messageId as string | undefined;
-        return first === sent.body.message.id || first === sent.body.reply.id ? found : undefined;
-      }, 20_000, 'the new message or its reply ranked first');
+      const top = await eventually(
+        async () => {
+          const found = await api(reader(), 'GET', `/v1/search?q=${user.canary}&limit=1`, user.token);
+          // The reply echoes the message (local provider): either of the two may come first.
+          const first = found.body.items[0]?.messageId as string | undefined;
+          return first === sent.body.message.id || first === sent.body.reply.id ? found : undefined;
+        },
+        20_000,
+        'the new message or its reply ranked first',
+      );
       expect(top.body.nextCursor).not.toBeNull();
-      const phrase = await api(reader(), 'GET', `/v1/search?q=${encodeURIComponent(`"${user.canary} lighthouse"`)}`, user.token);
+      const phrase = await api(
+        reader(),
+        'GET',
+        `/v1/search?q=${encodeURIComponent(`"${user.canary} lighthouse"`)}`,
+        user.token,
+      );
       expect(phrase.body.items.map((h: any) => h.messageId)).toContain(sent.body.message.id);
-      const excluded = await api(reader(), 'GET', `/v1/search?q=${encodeURIComponent(`${user.canary} -harbour`)}&limit=100`, user.token);
+      const excluded = await api(
+        reader(),
+        'GET',
+        `/v1/search?q=${encodeURIComponent(`${user.canary} -harbour`)}&limit=100`,
+        user.token,
+      );
       expect(excluded.body.items.every((h: any) => !h.snippet.includes('harbour'))).toBe(true);
       expect(excluded.body.items.map((h: any) => h.messageId)).toContain(sent.body.message.id);
     });
@@ -157,7 +176,15 @@ export function defineSearchSuite(mode: string, start: () => Promise<SearchTarge
       const user = users[2] as SearchUser;
       const found = await api(reader(), 'GET', `/v1/search?q=${user.canary}`, user.token);
       expect(found.headers.get('x-ratelimit-limit')).toBe('1000000');
-      for (const query of ['', '?q=', '?q=%20', `?q=${'x'.repeat(501)}`, '?q=a&limit=0', '?q=a&limit=101', '?q=a%00b']) {
+      for (const query of [
+        '',
+        '?q=',
+        '?q=%20',
+        `?q=${'x'.repeat(501)}`,
+        '?q=a&limit=0',
+        '?q=a&limit=101',
+        '?q=a%00b',
+      ]) {
         const refused = await api(reader(), 'GET', `/v1/search${query}`, user.token);
         expect(refused.status, `${query}: ${refused.text}`).toBe(400);
         expect(refused.body).toMatchObject({ code: 'validation_failed', requestId: expect.any(String) });
@@ -174,7 +201,15 @@ export function defineSearchSuite(mode: string, start: () => Promise<SearchTarge
         expect(refused.status, refused.text).toBe(400);
         expect(refused.body).toMatchObject({ code: 'invalid_cursor' });
       }
-      for (const q of ['!!!', '"', 'or', '-', '(a | b) & !c:*', '-'.repeat(400), Array.from({ length: 60 }, (_, i) => `w${i}`).join(' or ')]) {
+      for (const q of [
+        '!!!',
+        '"',
+        'or',
+        '-',
+        '(a | b) & !c:*',
+        '-'.repeat(400),
+        Array.from({ length: 60 }, (_, i) => `w${i}`).join(' or '),
+      ]) {
         const odd = await api(reader(), 'GET', `/v1/search?q=${encodeURIComponent(q)}`, user.token);
         expect(odd.status, `${q}: ${odd.text}`).toBe(200);
       }

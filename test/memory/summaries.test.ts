@@ -45,14 +45,23 @@ describe('summaries of a long session (production: 2 processes, the fake OpenAI 
     // A burst of sends at once, over both processes: replies and summaries race.
     const burst = await Promise.all(
       [1, 2, 3].map((b) =>
-        http('POST', `${fx.cluster.url(b)}/v1/sessions/${sessionId as string}/messages`, { token, body: { content: `burst ${b} about the harbour` } }),
+        http('POST', `${fx.cluster.url(b)}/v1/sessions/${sessionId as string}/messages`, {
+          token,
+          body: { content: `burst ${b} about the harbour` },
+        }),
       ),
     );
     expect(burst.map((b) => b.status)).toEqual([202, 202, 202]);
-    await eventually(async () => {
-      const history = await http('GET', `${fx.cluster.url(0)}/v1/sessions/${sessionId as string}/messages?limit=10`, { token });
-      return history.body.items.every((m: any) => m.status === 'complete') ? true : undefined;
-    }, 30_000, 'the burst replies');
+    await eventually(
+      async () => {
+        const history = await http('GET', `${fx.cluster.url(0)}/v1/sessions/${sessionId as string}/messages?limit=10`, {
+          token,
+        });
+        return history.body.items.every((m: any) => m.status === 'complete') ? true : undefined;
+      },
+      30_000,
+      'the burst replies',
+    );
     const last = EXCHANGES;
     const rows = await fx.db.query<{ from_seq: number; through_seq: number; content: string }>(
       'SELECT from_seq, through_seq, content FROM session_summaries WHERE session_id = $1 ORDER BY from_seq',
@@ -67,7 +76,9 @@ describe('summaries of a long session (production: 2 processes, the fake OpenAI 
 
     // The last prompts: system, summary, recent messages newer than the summary; within budget.
     const replyPrompts = fx.fake.requests.slice(-20);
-    const withSummary = replyPrompts.filter((r) => r.body.messages.some((m) => m.content.startsWith('A summary of the earlier conversation:')));
+    const withSummary = replyPrompts.filter((r) =>
+      r.body.messages.some((m) => m.content.startsWith('A summary of the earlier conversation:')),
+    );
     expect(withSummary.length).toBeGreaterThan(0);
     for (const request of withSummary) {
       const messages = request.body.messages;
@@ -90,21 +101,28 @@ describe('summaries of a long session (production: 2 processes, the fake OpenAI 
     expect(JSON.stringify(final)).not.toContain('"message 1 about the harbour"');
 
     // Every stored summary is counted once (the last ones may still be in the making: wait for them).
-    await eventually(async () => {
-      let stored = 0;
-      let summaryTokens = 0;
-      for (const app of fx.cluster.apps) {
-        const text = await (await fetch(`${app.url}/metrics`)).text();
-        stored += Number(/parley_summaries_total\{outcome="stored"\} (\d+)/.exec(text)?.[1] ?? 0);
-        summaryTokens += Number(/parley_prompt_tokens_sum\{part="summary"\} ([\d.]+)/.exec(text)?.[1] ?? 0);
-      }
-      const now = await fx.db.query('SELECT 1 FROM session_summaries WHERE session_id = $1', [sessionId]);
-      return stored === now.length && summaryTokens > 0 ? true : undefined;
-    }, 20_000, 'every stored summary counted');
+    await eventually(
+      async () => {
+        let stored = 0;
+        let summaryTokens = 0;
+        for (const app of fx.cluster.apps) {
+          const text = await (await fetch(`${app.url}/metrics`)).text();
+          stored += Number(/parley_summaries_total\{outcome="stored"\} (\d+)/.exec(text)?.[1] ?? 0);
+          summaryTokens += Number(/parley_prompt_tokens_sum\{part="summary"\} ([\d.]+)/.exec(text)?.[1] ?? 0);
+        }
+        const now = await fx.db.query('SELECT 1 FROM session_summaries WHERE session_id = $1', [sessionId]);
+        return stored === now.length && summaryTokens > 0 ? true : undefined;
+      },
+      20_000,
+      'every stored summary counted',
+    );
   });
 
   it('answers as before when summarising fails: recent messages only, nothing stored', async () => {
-    fx.fake.route = (body) => (body.messages[0]?.content.startsWith(SUMMARY_SYSTEM_PROMPT) === true ? { kind: 'status', status: 500 } : undefined);
+    fx.fake.route = (body) =>
+      body.messages[0]?.content.startsWith(SUMMARY_SYSTEM_PROMPT) === true
+        ? { kind: 'status', status: 500 }
+        : undefined;
     const token = await tokenFor(uniqueName('nosummary'));
     let sessionId: string | undefined;
     for (let i = 1; i <= 30; i += 1) {

@@ -16,9 +16,7 @@ import { withCluster } from '../support/with-cluster.js';
 const METRICS_TOKEN = 'prometheus-scrape-token';
 const root = join(import.meta.dirname, '../..');
 const ruleResource = parse(readFileSync(join(root, 'k8s/prometheus-rules.yaml'), 'utf8'));
-const rules: Array<{ alert: string; expr: string }> = ruleResource.spec.groups.flatMap(
-  (group: any) => group.rules,
-);
+const rules: Array<{ alert: string; expr: string }> = ruleResource.spec.groups.flatMap((group: any) => group.rules);
 const dashboard = JSON.parse(readFileSync(join(root, 'k8s/grafana-dashboard.json'), 'utf8'));
 const panelTargets: Array<{ title: string; expr: string }> = dashboard.panels.flatMap((panel: any) =>
   panel.targets.map((target: any) => ({
@@ -88,10 +86,7 @@ describe('a real Prometheus scraping two Parley processes with the bearer token'
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
-    prometheus.stderr?.on(
-      'data',
-      (chunk: Buffer) => (prometheusLog = (prometheusLog + chunk.toString()).slice(-4000)),
-    );
+    prometheus.stderr?.on('data', (chunk: Buffer) => (prometheusLog = (prometheusLog + chunk.toString()).slice(-4000)));
     await eventually(
       async () => {
         // Not listening yet, or 503 while its storage opens: ask again.
@@ -123,9 +118,7 @@ describe('a real Prometheus scraping two Parley processes with the bearer token'
     const intruder = await tokenFor(uniqueName('intruder'));
     const sessions: string[] = [];
     for (let i = 0; i < 3; i += 1) {
-      sessions.push(
-        (await http('POST', `${fx.app.url}/v1/sessions`, { token: owner, body: {} })).body.id as string,
-      );
+      sessions.push((await http('POST', `${fx.app.url}/v1/sessions`, { token: owner, body: {} })).body.id as string);
     }
     streams = await Promise.all(sessions.map((id) => openSse(`${fx.app.url}/v1/sessions/${id}/events`, owner)));
     const sends = await Promise.all(
@@ -139,9 +132,9 @@ describe('a real Prometheus scraping two Parley processes with the bearer token'
     for (let i = 0; i < 20; i += 1) {
       await http('GET', `${fx.app.url}/v1/sessions/${sessions[i % 3] as string}/messages`, { token: owner });
     }
-    expect(
-      (await http('GET', `${fx.app.url}/v1/sessions/${sessions[0] as string}`, { token: intruder })).status,
-    ).toBe(403);
+    expect((await http('GET', `${fx.app.url}/v1/sessions/${sessions[0] as string}`, { token: intruder })).status).toBe(
+      403,
+    );
     await Promise.all(streams.map((stream) => stream.waitFor((event) => event.event === 'reply.completed')));
     const sentAndWaited = await http('POST', `${fx.app.url}/v1/chat/send`, {
       token: owner,
@@ -152,9 +145,7 @@ describe('a real Prometheus scraping two Parley processes with the bearer token'
     // Prometheus has the figures of both processes once it has scraped after the traffic.
     await eventually(
       async () => {
-        const replies = await query(
-          'sum(parley_replies_total{job="parley",component="worker",outcome="complete"})',
-        );
+        const replies = await query('sum(parley_replies_total{job="parley",component="worker",outcome="complete"})');
         return Number(replies.data.result[0]?.value[1]) === 4 ? true : undefined;
       },
       20_000,

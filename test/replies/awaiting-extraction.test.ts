@@ -32,7 +32,10 @@ describe('user messages awaiting their memory extraction', () => {
   async function exchange(ownerId: string, status: string, agoMs: number): Promise<string> {
     const sessionId = randomUUID();
     const messageId = randomUUID();
-    await dataSource.query('INSERT INTO sessions (id, owner_id, last_seq, message_count) VALUES ($1, $2, 2, 2)', [sessionId, ownerId]);
+    await dataSource.query('INSERT INTO sessions (id, owner_id, last_seq, message_count) VALUES ($1, $2, 2, 2)', [
+      sessionId,
+      ownerId,
+    ]);
     await dataSource.query(
       `INSERT INTO messages (id, session_id, owner_id, seq, role, content, status) VALUES ($1, $2, $3, 1, 'user', $4, 'complete')`,
       [messageId, sessionId, ownerId, `from ${ownerId}`],

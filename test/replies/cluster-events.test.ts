@@ -34,19 +34,38 @@ describe('replies across 2 api and 2 worker processes', () => {
     const eventsPath = `/v1/sessions/${sessionId}/events`;
 
     const whole = await openSse(`${a().url}${eventsPath}`, token);
-    const first = await http('POST', `${a().url}/v1/sessions/${sessionId}/messages`, { token, body: { content: 'tell me about the sea' } });
+    const first = await http('POST', `${a().url}/v1/sessions/${sessionId}/messages`, {
+      token,
+      body: { content: 'tell me about the sea' },
+    });
     expect(first.status).toBe(202);
     const completed = await whole.waitFor((e) => e.event === 'reply.completed', 20_000, 'the first reply.completed');
     whole.close();
-    expect(whole.events[0]).toMatchObject({ event: 'message.created', data: { message: { id: first.body.message.id } } });
-    const deltas = whole.events.filter((e) => e.event === 'reply.delta').map((e) => e.data.delta).join('');
+    expect(whole.events[0]).toMatchObject({
+      event: 'message.created',
+      data: { message: { id: first.body.message.id } },
+    });
+    const deltas = whole.events
+      .filter((e) => e.event === 'reply.delta')
+      .map((e) => e.data.delta)
+      .join('');
     expect(deltas).toBe(completed.data.message.content);
     expect(completed.data.message).toMatchObject({ id: first.body.reply.id, status: 'complete' });
 
     const long = 'one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen';
     const before = await openSse(`${a().url}${eventsPath}`, token);
-    const second = await http('POST', `${b().url}/v1/sessions/${sessionId}/messages`, { token, body: { content: long } });
-    await before.waitFor((e) => e.event === 'reply.delta' && e.data.messageId === second.body.reply.id && before.events.filter((x) => x.event === 'reply.delta').length >= 4, 20_000, 'four deltas');
+    const second = await http('POST', `${b().url}/v1/sessions/${sessionId}/messages`, {
+      token,
+      body: { content: long },
+    });
+    await before.waitFor(
+      (e) =>
+        e.event === 'reply.delta' &&
+        e.data.messageId === second.body.reply.id &&
+        before.events.filter((x) => x.event === 'reply.delta').length >= 4,
+      20_000,
+      'four deltas',
+    );
     before.close();
     await before.ended;
     const lastSeen = before.events.at(-1) as SseEvent;
@@ -64,9 +83,17 @@ describe('replies across 2 api and 2 worker processes', () => {
       expect(compareIds(ids[i] as string, ids[i - 1] as string)).toBeGreaterThan(0);
     }
     expect(compareIds(after.events[0]?.id as string, lastSeen.id)).toBeGreaterThan(0);
-    const text = all.filter((e) => e.event === 'reply.delta' && e.data.messageId === second.body.reply.id).map((e) => e.data.delta).join('');
+    const text = all
+      .filter((e) => e.event === 'reply.delta' && e.data.messageId === second.body.reply.id)
+      .map((e) => e.data.delta)
+      .join('');
     expect(text).toBe(done.data.message.content);
-    expect(text).toBe(fakeAnswer([{ role: 'user', content: 'tell me about the sea' }, { role: 'user', content: long }]).join(''));
+    expect(text).toBe(
+      fakeAnswer([
+        { role: 'user', content: 'tell me about the sea' },
+        { role: 'user', content: long },
+      ]).join(''),
+    );
   });
 
   it(`completes ${CONCURRENT_SENDS} concurrent sends to one session in seq order, each prompt holding every earlier message`, async () => {
@@ -76,18 +103,30 @@ describe('replies across 2 api and 2 worker processes', () => {
     const sessionId = session.body.id as string;
     const sent = await Promise.all(
       Array.from({ length: CONCURRENT_SENDS }, (_, i) =>
-        http('POST', `${fx.cluster.apps[i % 2]?.url}/v1/sessions/${sessionId}/messages`, { token, body: { content: `question number ${i}` } }),
+        http('POST', `${fx.cluster.apps[i % 2]?.url}/v1/sessions/${sessionId}/messages`, {
+          token,
+          body: { content: `question number ${i}` },
+        }),
       ),
     );
     expect(sent.map((r) => r.status)).toEqual(Array(CONCURRENT_SENDS).fill(202));
 
-    const rows = await eventually(async () => {
-      const found = await fx.db.query<{ seq: number; role: string; content: string; status: string; updated_at: Date }>(
-        'SELECT seq, role, content, status, updated_at FROM messages WHERE session_id = $1 ORDER BY seq',
-        [sessionId],
-      );
-      return found.every((r) => r.status === 'complete') ? found : undefined;
-    }, 45_000, 'every reply to complete');
+    const rows = await eventually(
+      async () => {
+        const found = await fx.db.query<{
+          seq: number;
+          role: string;
+          content: string;
+          status: string;
+          updated_at: Date;
+        }>('SELECT seq, role, content, status, updated_at FROM messages WHERE session_id = $1 ORDER BY seq', [
+          sessionId,
+        ]);
+        return found.every((r) => r.status === 'complete') ? found : undefined;
+      },
+      45_000,
+      'every reply to complete',
+    );
     expect(rows).toHaveLength(2 * CONCURRENT_SENDS);
     expect(fx.fake.requests).toHaveLength(CONCURRENT_SENDS);
 
@@ -96,7 +135,9 @@ describe('replies across 2 api and 2 worker processes', () => {
       const reply = rows[2 * k - 1];
       expect(reply?.content.startsWith(`Answer ${k} `)).toBe(true);
       if (k > 1) {
-        expect((reply?.updated_at as Date).getTime()).toBeGreaterThanOrEqual((rows[2 * k - 3]?.updated_at as Date).getTime());
+        expect((reply?.updated_at as Date).getTime()).toBeGreaterThanOrEqual(
+          (rows[2 * k - 3]?.updated_at as Date).getTime(),
+        );
       }
       const request = fx.fake.requests.find((r) => r.body.messages.at(-1)?.content === question?.content);
       const history = rows.slice(0, 2 * k - 1).map((r) => ({ role: r.role, content: r.content }));

@@ -22,13 +22,19 @@ describe('session events in embedded mode', () => {
 
   it('streams a reply over SSE, chat/send waits for it, and Last-Event-ID replays what was missed', async () => {
     const token = await tokenFor('embedded-alice');
-    const sent = await http('POST', `${app.url}/v1/chat/send`, { token, body: { message: 'hello from embedded mode' } });
+    const sent = await http('POST', `${app.url}/v1/chat/send`, {
+      token,
+      body: { message: 'hello from embedded mode' },
+    });
     expect(sent.status).toBe(200);
     expect(sent.body.reply.status).toBe('complete');
     const path = `${app.url}/v1/sessions/${sent.body.sessionId}/events`;
 
     const live = await openSse(path, token);
-    const second = await http('POST', `${app.url}/v1/sessions/${sent.body.sessionId}/messages`, { token, body: { content: 'again please' } });
+    const second = await http('POST', `${app.url}/v1/sessions/${sent.body.sessionId}/messages`, {
+      token,
+      body: { content: 'again please' },
+    });
     const completed = await live.waitFor((e) => e.event === 'reply.completed', 10_000, 'reply.completed');
     live.close();
     expect(completed.data.message.id).toBe(second.body.reply.id);

@@ -43,7 +43,10 @@ describe('resuming past what the Redis stream retains', () => {
     const trimmedPast = async (): Promise<boolean> =>
       ((await redis.xrange(key as string, second, second)) as unknown[]).length === 0;
     for (let i = 0; i < 300 && !(await trimmedPast()); i += 1) {
-      expect((await http('POST', `${fx.app.url}/v1/sessions/${sessionId}/messages`, { token, body: { content: `m${i}` } })).status).toBe(202);
+      expect(
+        (await http('POST', `${fx.app.url}/v1/sessions/${sessionId}/messages`, { token, body: { content: `m${i}` } }))
+          .status,
+      ).toBe(202);
     }
     expect(await trimmedPast()).toBe(true);
 

@@ -25,7 +25,10 @@ function provider(fake: FakeOpenAi, env: Record<string, string> = {}): OpenAiPro
   return new OpenAiProvider(config);
 }
 
-async function collect(llm: OpenAiProvider, signal = new AbortController().signal): Promise<{ tokens: string[]; error?: unknown }> {
+async function collect(
+  llm: OpenAiProvider,
+  signal = new AbortController().signal,
+): Promise<{ tokens: string[]; error?: unknown }> {
   const tokens: string[] = [];
   try {
     for await (const token of llm.stream(PROMPT, signal)) {
@@ -133,10 +136,10 @@ describe('openai provider against a fake OpenAI-compatible server', () => {
     const reason = new Error('stopped');
     const signal = controller.signal;
     const remove = signal.removeEventListener.bind(signal);
-    signal.removeEventListener = ((...args: Parameters<AbortSignal['removeEventListener']>) => {
+    signal.removeEventListener = (...args: Parameters<AbortSignal['removeEventListener']>) => {
       remove(...args);
       controller.abort(reason);
-    });
+    };
     const second = await collect(llm, signal);
     expect((await first).error).toBeUndefined();
     expect(second.error).toBe(reason);

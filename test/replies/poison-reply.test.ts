@@ -23,13 +23,22 @@ describe('a reply that cannot be made', () => {
     await db.query('UPDATE messages SET attempt = 6 WHERE id = $1', [stuck.body.reply.id]);
 
     await fx.start({ role: 'worker' });
-    const history = await eventually(async () => {
-      const page = await http('GET', messages, { token });
-      return page.body.items.every((m: any) => m.status === 'complete' || m.status === 'failed') ? page.body.items : undefined;
-    }, 30_000, 'both replies to finish');
+    const history = await eventually(
+      async () => {
+        const page = await http('GET', messages, { token });
+        return page.body.items.every((m: any) => m.status === 'complete' || m.status === 'failed')
+          ? page.body.items
+          : undefined;
+      },
+      30_000,
+      'both replies to finish',
+    );
     const replies = history.filter((m: any) => m.role === 'assistant');
     expect(replies.map((m: any) => m.status)).toEqual(['failed', 'complete']);
-    expect(replies[0].error).toEqual({ code: 'generation_failed', message: expect.stringMatching(/send your message again/) });
+    expect(replies[0].error).toEqual({
+      code: 'generation_failed',
+      message: expect.stringMatching(/send your message again/),
+    });
     expect(replies[0].id).toBe(stuck.body.reply.id);
   });
 });

@@ -55,7 +55,10 @@ describe('Redis flushed and restarted under load', () => {
         const group = u % 2 === 0 ? 'a' : 'b';
         for (let n = 0; sending[group]; n += 1) {
           const content = `user ${u} message ${n}`;
-          const sent = await http('POST', `${api.url}/v1/sessions/${user.sessionId}/messages`, { token: user.token, body: { content } }).catch(() => undefined);
+          const sent = await http('POST', `${api.url}/v1/sessions/${user.sessionId}/messages`, {
+            token: user.token,
+            body: { content },
+          }).catch(() => undefined);
           if (sent?.status === 202) {
             accepted.push({ messageId: sent.body.message.id, replyId: sent.body.reply.id, content });
           } else {
@@ -83,15 +86,23 @@ describe('Redis flushed and restarted under load', () => {
 
     expect(accepted.length).toBeGreaterThan(USERS * 5);
     const ids = accepted.map((a) => a.replyId);
-    const rows = await eventually(async () => {
-      const found = await db.query<{ id: string; status: string }>('SELECT id, status FROM messages WHERE id = ANY($1::uuid[])', [ids]);
-      return found.length === ids.length && found.every((r) => r.status === 'complete') ? found : undefined;
-    }, 40_000, 'every accepted reply to complete');
+    const rows = await eventually(
+      async () => {
+        const found = await db.query<{ id: string; status: string }>(
+          'SELECT id, status FROM messages WHERE id = ANY($1::uuid[])',
+          [ids],
+        );
+        return found.length === ids.length && found.every((r) => r.status === 'complete') ? found : undefined;
+      },
+      40_000,
+      'every accepted reply to complete',
+    );
     expect(rows).toHaveLength(accepted.length);
 
-    const messages = await db.query<{ id: string; content: string }>('SELECT id, content FROM messages WHERE id = ANY($1::uuid[])', [
-      accepted.map((a) => a.messageId),
-    ]);
+    const messages = await db.query<{ id: string; content: string }>(
+      'SELECT id, content FROM messages WHERE id = ANY($1::uuid[])',
+      [accepted.map((a) => a.messageId)],
+    );
     const stored = new Map(messages.map((m) => [m.id, m.content]));
     for (const sent of accepted) {
       expect(stored.get(sent.messageId)).toBe(sent.content);

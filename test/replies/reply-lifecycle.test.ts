@@ -59,7 +59,13 @@ describe('reply lifecycle with an OpenAI-compatible provider (one process)', () 
     const own = await send(alice, { message: 'mine' });
     expect((await send(mallory, { message: 'hi', sessionId: own.body.sessionId })).status).toBe(403);
     expect((await send(alice, { message: 'hi', sessionId: randomUUID() })).status).toBe(404);
-    for (const body of [{}, { message: '' }, { message: ' ' }, { message: 'x', sessionId: 'nope' }, { message: 'x'.repeat(8001) }]) {
+    for (const body of [
+      {},
+      { message: '' },
+      { message: ' ' },
+      { message: 'x', sessionId: 'nope' },
+      { message: 'x'.repeat(8001) },
+    ]) {
       const response = await send(alice, body);
       expect(response.status, JSON.stringify(body).slice(0, 40)).toBe(400);
       expect(response.body.code).toBe('validation_failed');
@@ -73,7 +79,9 @@ describe('reply lifecycle with an OpenAI-compatible provider (one process)', () 
     expect(sent.status).toBe(200);
     expect(sent.body.reply.status).toBe('complete');
     expect(fx.fake.requests.map((r) => r.behaviour)).toEqual(['status', 'status', 'ok']);
-    const [row] = await fx.db.query<{ attempt: number }>('SELECT attempt FROM messages WHERE id = $1', [sent.body.reply.id]);
+    const [row] = await fx.db.query<{ attempt: number }>('SELECT attempt FROM messages WHERE id = $1', [
+      sent.body.reply.id,
+    ]);
     expect(row?.attempt).toBe(3);
   });
 
@@ -90,7 +98,10 @@ describe('reply lifecycle with an OpenAI-compatible provider (one process)', () 
     const deltas = sse.events.filter((e) => e.event === 'reply.delta' && e.data.messageId === sent.body.reply.id);
     const attempts = [...new Set(deltas.map((e) => e.data.attempt))];
     expect(attempts).toEqual([1, 2]);
-    const lastAttempt = deltas.filter((e) => e.data.attempt === 2).map((e) => e.data.delta).join('');
+    const lastAttempt = deltas
+      .filter((e) => e.data.attempt === 2)
+      .map((e) => e.data.delta)
+      .join('');
     expect(lastAttempt).toBe(completed.data.message.content);
     expect(completed.data.message.content).toBe(sent.body.reply.content);
     expect(sse.events.map((e) => e.event)).toContain('message.created');
@@ -117,8 +128,18 @@ describe('reply lifecycle with an OpenAI-compatible provider (one process)', () 
   it('puts the owner’s relevant memories into the prompt, and never another user’s', async () => {
     const owner = await tokenFor(uniqueName('gina'));
     const other = await tokenFor(uniqueName('hank'));
-    expect((await http('POST', `${fx.app.url}/v1/memories`, { token: owner, body: { content: 'Gina keeps bees in Lisbon' } })).status).toBe(201);
-    expect((await http('POST', `${fx.app.url}/v1/memories`, { token: other, body: { content: 'Hank keeps bees in Oslo' } })).status).toBe(201);
+    expect(
+      (
+        await http('POST', `${fx.app.url}/v1/memories`, {
+          token: owner,
+          body: { content: 'Gina keeps bees in Lisbon' },
+        })
+      ).status,
+    ).toBe(201);
+    expect(
+      (await http('POST', `${fx.app.url}/v1/memories`, { token: other, body: { content: 'Hank keeps bees in Oslo' } }))
+        .status,
+    ).toBe(201);
     fx.fake.reset();
     const sent = await send(owner, { message: 'what do you know about my bees?' });
     expect(sent.body.reply.status).toBe('complete');
@@ -156,19 +177,32 @@ describe('reply lifecycle with an OpenAI-compatible provider (one process)', () 
     expect(refused.status).toBe(429);
     expect(refused.body.code).toBe('too_many_pending_replies');
     expect(refused.headers.get('retry-after')).toBeTruthy();
-    const viaMessages = await http('POST', `${fx.app.url}/v1/sessions/${slow.body.sessionId}/messages`, { token, body: { content: 'more' } });
+    const viaMessages = await http('POST', `${fx.app.url}/v1/sessions/${slow.body.sessionId}/messages`, {
+      token,
+      body: { content: 'more' },
+    });
     expect(viaMessages.status).toBe(429);
     expect(viaMessages.body.code).toBe('too_many_pending_replies');
     const metrics = parseMetrics((await http('GET', `${fx.app.url}/metrics`)).text);
     expect(valueOf(metrics, 'parley_throttled_requests_total', { limit: 'pending_replies' })).toBeGreaterThanOrEqual(2);
-    const sessions = await fx.db.query<{ n: number }>('SELECT count(*)::int AS n FROM sessions WHERE owner_id = $1', [user]);
+    const sessions = await fx.db.query<{ n: number }>('SELECT count(*)::int AS n FROM sessions WHERE owner_id = $1', [
+      user,
+    ]);
     expect(sessions[0]?.n).toBe(1);
 
     // Every try of the slow reply times out (LLM_TIMEOUT_MS): it fails, which frees the user's slot.
-    await eventually(async () => {
-      const reply = await http('GET', `${fx.app.url}/v1/sessions/${slow.body.sessionId}/messages/${slow.body.reply.id}`, { token });
-      return reply.body.status === 'failed' ? reply.body : undefined;
-    }, 20_000, 'the slow reply to fail').then((reply) => expect(reply.error.code).toBe('upstream_timeout'));
+    await eventually(
+      async () => {
+        const reply = await http(
+          'GET',
+          `${fx.app.url}/v1/sessions/${slow.body.sessionId}/messages/${slow.body.reply.id}`,
+          { token },
+        );
+        return reply.body.status === 'failed' ? reply.body : undefined;
+      },
+      20_000,
+      'the slow reply to fail',
+    ).then((reply) => expect(reply.error.code).toBe('upstream_timeout'));
     fx.fake.fallback = { kind: 'ok' };
     const accepted = await send(token, { message: 'now?', sessionId: slow.body.sessionId });
     expect(accepted.status).toBe(200);

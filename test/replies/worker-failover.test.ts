@@ -41,27 +41,41 @@ describe('worker failure mid-stream', () => {
   });
 
   /** Sends, and returns the worker that is streaming the reply once a few tokens went through it. */
-  async function sendAndFindStreamer(token: string, sessionId: string): Promise<{ replyId: string; streamer: AppProcess }> {
+  async function sendAndFindStreamer(
+    token: string,
+    sessionId: string,
+  ): Promise<{ replyId: string; streamer: AppProcess }> {
     const workers = fx.processes('worker');
     const before = await Promise.all(workers.map((w) => metric(w, 'parley_llm_tokens_total')));
-    const sent = await http('POST', `${fx.app.url}/v1/sessions/${sessionId}/messages`, { token, body: { content: QUESTION } });
+    const sent = await http('POST', `${fx.app.url}/v1/sessions/${sessionId}/messages`, {
+      token,
+      body: { content: QUESTION },
+    });
     expect(sent.status).toBe(202);
-    const streamer = await eventually(async () => {
-      const now = await Promise.all(workers.map((w) => metric(w, 'parley_llm_tokens_total')));
-      const index = now.findIndex((value, i) => value - (before[i] ?? 0) >= 3);
-      return index >= 0 ? workers[index] : undefined;
-    }, 15_000, 'a worker to stream the reply');
+    const streamer = await eventually(
+      async () => {
+        const now = await Promise.all(workers.map((w) => metric(w, 'parley_llm_tokens_total')));
+        const index = now.findIndex((value, i) => value - (before[i] ?? 0) >= 3);
+        return index >= 0 ? workers[index] : undefined;
+      },
+      15_000,
+      'a worker to stream the reply',
+    );
     return { replyId: sent.body.reply.id as string, streamer };
   }
 
   async function completedReply(replyId: string): Promise<{ content: string; attempt: number }> {
-    return eventually(async () => {
-      const [row] = await fx.db.query<{ status: string; content: string; attempt: number }>(
-        'SELECT status, content, attempt FROM messages WHERE id = $1',
-        [replyId],
-      );
-      return row?.status === 'complete' ? row : undefined;
-    }, 40_000, `reply ${replyId} to complete`);
+    return eventually(
+      async () => {
+        const [row] = await fx.db.query<{ status: string; content: string; attempt: number }>(
+          'SELECT status, content, attempt FROM messages WHERE id = $1',
+          [replyId],
+        );
+        return row?.status === 'complete' ? row : undefined;
+      },
+      40_000,
+      `reply ${replyId} to complete`,
+    );
   }
 
   const expected = fakeAnswer([{ role: 'user', content: QUESTION }]).join('');
@@ -104,17 +118,24 @@ describe('worker failure mid-stream', () => {
     streamer.child.kill('SIGCONT');
 
     // Resumed, the stale worker learns it lost the lock (its work is aborted) or its write matches no row.
-    await eventually(async () => {
-      const [lost, fenced] = await Promise.all([
-        metric(streamer, 'parley_lock_acquisitions_total', { lock: 'reply-generation', result: 'lost' }),
-        metric(streamer, 'parley_replies_total', { outcome: 'fenced' }),
-      ]);
-      return lost > lostBefore || fenced > fencedBefore ? true : undefined;
-    }, 15_000, 'the stale worker to be fenced out');
+    await eventually(
+      async () => {
+        const [lost, fenced] = await Promise.all([
+          metric(streamer, 'parley_lock_acquisitions_total', { lock: 'reply-generation', result: 'lost' }),
+          metric(streamer, 'parley_replies_total', { outcome: 'fenced' }),
+        ]);
+        return lost > lostBefore || fenced > fencedBefore ? true : undefined;
+      },
+      15_000,
+      'the stale worker to be fenced out',
+    );
     await sleep(2000);
     sse.close();
 
-    const [row] = await fx.db.query<{ status: string; content: string }>('SELECT status, content FROM messages WHERE id = $1', [replyId]);
+    const [row] = await fx.db.query<{ status: string; content: string }>(
+      'SELECT status, content FROM messages WHERE id = $1',
+      [replyId],
+    );
     expect(row).toEqual({ status: 'complete', content: expected });
     const completions = sse.events.filter((e) => e.event === 'reply.completed' && e.data.message.id === replyId);
     expect(completions).toHaveLength(1);
@@ -123,6 +144,11 @@ describe('worker failure mid-stream', () => {
     const deltas = sse.events.filter((e) => e.event === 'reply.delta' && e.data.messageId === replyId);
     const firstOfWinner = deltas.findIndex((e) => e.data.attempt === reply.attempt);
     expect(firstOfWinner).toBeGreaterThanOrEqual(0);
-    expect(deltas.slice(firstOfWinner).filter((e) => e.data.attempt !== reply.attempt).map((e) => e.data)).toEqual([]);
+    expect(
+      deltas
+        .slice(firstOfWinner)
+        .filter((e) => e.data.attempt !== reply.attempt)
+        .map((e) => e.data),
+    ).toEqual([]);
   });
 });

@@ -26,25 +26,36 @@ describe('worker shutdown', () => {
     const workers = fx.processes('worker');
     const token = await tokenFor(uniqueName('alice'));
     const session = await http('POST', `${api.url}/v1/sessions`, { token, body: {} });
-    const sent = await http('POST', `${api.url}/v1/sessions/${session.body.id}/messages`, { token, body: { content: QUESTION } });
+    const sent = await http('POST', `${api.url}/v1/sessions/${session.body.id}/messages`, {
+      token,
+      body: { content: QUESTION },
+    });
     expect(sent.status).toBe(202);
-    const streamer = await eventually(async () => {
-      const counts = await Promise.all(workers.map(tokensStreamed));
-      const index = counts.findIndex((count) => count >= 2);
-      return index >= 0 ? workers[index] : undefined;
-    }, 15_000, 'a worker to stream');
+    const streamer = await eventually(
+      async () => {
+        const counts = await Promise.all(workers.map(tokensStreamed));
+        const index = counts.findIndex((count) => count >= 2);
+        return index >= 0 ? workers[index] : undefined;
+      },
+      15_000,
+      'a worker to stream',
+    );
 
     streamer.child.kill('SIGTERM');
     // 0 is a clean stop; the process exits 1 only if its grace period ran out.
     expect(await streamer.exited).toBe(0);
 
-    const reply = await eventually(async () => {
-      const [row] = await fx.db.query<{ status: string; content: string; attempt: number }>(
-        'SELECT status, content, attempt FROM messages WHERE id = $1',
-        [sent.body.reply.id],
-      );
-      return row?.status === 'complete' ? row : undefined;
-    }, 30_000, 'the handed-back reply to complete');
+    const reply = await eventually(
+      async () => {
+        const [row] = await fx.db.query<{ status: string; content: string; attempt: number }>(
+          'SELECT status, content, attempt FROM messages WHERE id = $1',
+          [sent.body.reply.id],
+        );
+        return row?.status === 'complete' ? row : undefined;
+      },
+      30_000,
+      'the handed-back reply to complete',
+    );
     expect(reply.content).toBe(fakeAnswer([{ role: 'user', content: QUESTION }]).join(''));
     expect(reply.attempt).toBeGreaterThanOrEqual(2);
     expect(streamer.output()).toContain('handed back');

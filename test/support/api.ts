@@ -9,7 +9,10 @@ export interface ApiUser {
 
 /** Creates a session for `user` on the app at `url` (asserting nothing): its id, or throws with the answer. */
 export async function newSession(url: string, user: ApiUser, title: string | null = null): Promise<string> {
-  const created = await http('POST', `${url}/v1/sessions`, { token: user.token, body: title === null ? {} : { title } });
+  const created = await http('POST', `${url}/v1/sessions`, {
+    token: user.token,
+    body: title === null ? {} : { title },
+  });
   if (created.status !== 201) {
     throw new Error(`POST /v1/sessions answered ${created.status}: ${created.text}`);
   }
@@ -23,7 +26,9 @@ export function sendMessage(url: string, user: ApiUser, sessionId: string, conte
 
 /** GET /v1/sessions/:sessionId/messages with a query string (`limit=200`, …). */
 export function history(url: string, user: ApiUser, sessionId: string, query = ''): Promise<HttpResult> {
-  return http('GET', `${url}/v1/sessions/${sessionId}/messages${query === '' ? '' : `?${query}`}`, { token: user.token });
+  return http('GET', `${url}/v1/sessions/${sessionId}/messages${query === '' ? '' : `?${query}`}`, {
+    token: user.token,
+  });
 }
 
 /** The user id (`sub`) a test token was signed for. */
@@ -40,7 +45,11 @@ export async function insertSession(db: TestDatabase, token: string, replyMode?:
   if (replyMode === undefined) {
     await db.query('INSERT INTO sessions (id, owner_id) VALUES ($1, $2)', [id, subjectOf(token)]);
   } else {
-    await db.query('INSERT INTO sessions (id, owner_id, reply_mode) VALUES ($1, $2, $3)', [id, subjectOf(token), replyMode]);
+    await db.query('INSERT INTO sessions (id, owner_id, reply_mode) VALUES ($1, $2, $3)', [
+      id,
+      subjectOf(token),
+      replyMode,
+    ]);
   }
   return id;
 }

@@ -44,10 +44,14 @@ export function defineCoreApiSuite(mode: string, start: () => Promise<ApiTarget>
     }
 
     async function replyCompleted(sessionId: string, replyId: string, token = alice): Promise<any> {
-      return eventually(async () => {
-        const found = await api('GET', `/v1/sessions/${sessionId}/messages/${replyId}`, token);
-        return found.body?.status === 'complete' ? found.body : undefined;
-      }, 20_000, `reply ${replyId}`);
+      return eventually(
+        async () => {
+          const found = await api('GET', `/v1/sessions/${sessionId}/messages/${replyId}`, token);
+          return found.body?.status === 'complete' ? found.body : undefined;
+        },
+        20_000,
+        `reply ${replyId}`,
+      );
     }
 
     describe('sessions', () => {
@@ -113,7 +117,13 @@ export function defineCoreApiSuite(mode: string, start: () => Promise<ApiTarget>
         const sessionId = await newSession();
         const sent = await api('POST', `/v1/sessions/${sessionId}/messages`, alice, { content: 'hello parley' });
         expect(sent.status).toBe(202);
-        expect(sent.body.message).toMatchObject({ seq: 1, role: 'user', status: 'complete', content: 'hello parley', replyTo: null });
+        expect(sent.body.message).toMatchObject({
+          seq: 1,
+          role: 'user',
+          status: 'complete',
+          content: 'hello parley',
+          replyTo: null,
+        });
         expect(sent.body.reply).toMatchObject({ seq: 2, role: 'assistant', replyTo: sent.body.message.id });
         const reply = await replyCompleted(sessionId, sent.body.reply.id);
         expect(reply.content).toContain('hello parley');
@@ -147,10 +157,14 @@ export function defineCoreApiSuite(mode: string, start: () => Promise<ApiTarget>
         const first = await api('GET', `/v1/sessions/${sessionId}/messages`, alice);
         const etag = first.headers.get('etag') as string;
         expect(etag).toBeTruthy();
-        const again = await api('GET', `/v1/sessions/${sessionId}/messages`, alice, undefined, { 'if-none-match': etag });
+        const again = await api('GET', `/v1/sessions/${sessionId}/messages`, alice, undefined, {
+          'if-none-match': etag,
+        });
         expect(again.status).toBe(304);
         await api('POST', `/v1/sessions/${sessionId}/messages`, alice, { content: 'changed' });
-        const changed = await api('GET', `/v1/sessions/${sessionId}/messages`, alice, undefined, { 'if-none-match': etag });
+        const changed = await api('GET', `/v1/sessions/${sessionId}/messages`, alice, undefined, {
+          'if-none-match': etag,
+        });
         expect(changed.status).toBe(200);
       });
 
@@ -167,32 +181,61 @@ export function defineCoreApiSuite(mode: string, start: () => Promise<ApiTarget>
           expect(repeat.body.message.id).toBe(first.body.message.id);
           expect(repeat.body.reply.id).toBe(first.body.reply.id);
         }
-        const viaHeader = await api('POST', `/v1/sessions/${sessionId}/messages`, alice, { content: 'header' }, {
-          'idempotency-key': 'header-key',
-        });
-        const viaHeaderAgain = await api('POST', `/v1/sessions/${sessionId}/messages`, alice, { content: 'header' }, {
-          'idempotency-key': 'header-key',
-        });
+        const viaHeader = await api(
+          'POST',
+          `/v1/sessions/${sessionId}/messages`,
+          alice,
+          { content: 'header' },
+          {
+            'idempotency-key': 'header-key',
+          },
+        );
+        const viaHeaderAgain = await api(
+          'POST',
+          `/v1/sessions/${sessionId}/messages`,
+          alice,
+          { content: 'header' },
+          {
+            'idempotency-key': 'header-key',
+          },
+        );
         expect(viaHeader.status).toBe(202);
         expect(viaHeaderAgain.status).toBe(200);
         expect(viaHeaderAgain.body.message.id).toBe(viaHeader.body.message.id);
-        const mismatch = await api('POST', `/v1/sessions/${sessionId}/messages`, alice, { content: 'x', clientMessageId: 'a' }, {
-          'idempotency-key': 'b',
-        });
+        const mismatch = await api(
+          'POST',
+          `/v1/sessions/${sessionId}/messages`,
+          alice,
+          { content: 'x', clientMessageId: 'a' },
+          {
+            'idempotency-key': 'b',
+          },
+        );
         expect(mismatch.status).toBe(400);
 
         const history = await api('GET', `/v1/sessions/${sessionId}/messages`, alice);
-        expect(history.body.items.filter((m: any) => m.role === 'user').map((m: any) => m.content)).toEqual(['only once', 'header']);
+        expect(history.body.items.filter((m: any) => m.role === 'user').map((m: any) => m.content)).toEqual([
+          'only once',
+          'header',
+        ]);
         expect(history.body.items.map((m: any) => m.seq)).toEqual([1, 2, 3, 4]);
       });
 
       it('refuses bad message input with 400', async () => {
         const sessionId = await newSession();
         const path = `/v1/sessions/${sessionId}/messages`;
-        for (const body of [{}, { content: '' }, { content: '   ' }, { content: 'x'.repeat(8001) }, { content: 5 }, {
-          content: 'ok',
-          clientMessageId: 'x'.repeat(65),
-        }, { content: 'ok', role: 'assistant' }]) {
+        for (const body of [
+          {},
+          { content: '' },
+          { content: '   ' },
+          { content: 'x'.repeat(8001) },
+          { content: 5 },
+          {
+            content: 'ok',
+            clientMessageId: 'x'.repeat(65),
+          },
+          { content: 'ok', role: 'assistant' },
+        ]) {
           const response = await api('POST', path, alice, body);
           expect(response.status, JSON.stringify(body).slice(0, 60)).toBe(400);
           expect(response.body.code).toBe('validation_failed');
@@ -208,7 +251,9 @@ export function defineCoreApiSuite(mode: string, start: () => Promise<ApiTarget>
     describe('ownership matrix', () => {
       it('answers 401/403/400/404 as the contract says and never leaks the victim’s data', async () => {
         const victimSession = await newSession(alice, 'victim-secret-title');
-        const sent = await api('POST', `/v1/sessions/${victimSession}/messages`, alice, { content: 'victim-secret-content' });
+        const sent = await api('POST', `/v1/sessions/${victimSession}/messages`, alice, {
+          content: 'victim-secret-content',
+        });
         await replyCompleted(victimSession, sent.body.reply.id);
         const messageId = sent.body.message.id as string;
         const routes = (id: string): Array<[string, string, unknown]> => [
@@ -223,7 +268,12 @@ export function defineCoreApiSuite(mode: string, start: () => Promise<ApiTarget>
         const credentials: Array<[string, string | undefined, string, number]> = [
           ['another user', mallory, victimSession, 403],
           ['no token', undefined, victimSession, 401],
-          ...Object.entries(bad).map(([name, token]): [string, string | undefined, string, number] => [name, token, victimSession, 401]),
+          ...Object.entries(bad).map(([name, token]): [string, string | undefined, string, number] => [
+            name,
+            token,
+            victimSession,
+            401,
+          ]),
           ['malformed id', mallory, 'not-a-uuid', 400],
           ['unknown id', mallory, randomUUID(), 404],
         ];
@@ -248,7 +298,9 @@ export function defineCoreApiSuite(mode: string, start: () => Promise<ApiTarget>
       it('keeps a valid X-Request-Id, replaces an invalid one, and answers unknown routes with JSON 404', async () => {
         const kept = await api('GET', '/health/live', undefined, undefined, { 'x-request-id': 'trace-abc.123:x' });
         expect(kept.headers.get('x-request-id')).toBe('trace-abc.123:x');
-        const replaced = await api('GET', '/health/live', undefined, undefined, { 'x-request-id': 'bad id with spaces' });
+        const replaced = await api('GET', '/health/live', undefined, undefined, {
+          'x-request-id': 'bad id with spaces',
+        });
         expect(replaced.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
         const unknown = await api('GET', '/v1/nothing-here', alice);
         expect(unknown.status).toBe(404);

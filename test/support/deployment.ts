@@ -11,6 +11,8 @@ export function imageNodeOptions(): string {
 
 /** The settings of the ConfigMap every Parley pod reads (k8s/configmap.yaml). */
 export function configMapData(): Record<string, string> {
-  const configMap = parseDocument(readFileSync(join(root, 'k8s/configmap.yaml'), 'utf8')).toJS() as { data: Record<string, string> };
+  const configMap = parseDocument(readFileSync(join(root, 'k8s/configmap.yaml'), 'utf8')).toJS() as {
+    data: Record<string, string>;
+  };
   return configMap.data;
 }

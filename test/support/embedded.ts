@@ -16,5 +16,16 @@ export function embeddedDataDir(): EmbeddedDir {
 
 /** Embedded mode: no DATABASE_URL, no REDIS_URL; the test secret so that test tokens verify. */
 export function embeddedEnv(dataDir: string, extra: Record<string, string> = {}): Record<string, string> {
-  return { NODE_ENV: 'test', DATA_DIR: dataDir, JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: 'info', LOCAL_LLM_DELAY_MS: '0', RATE_LIMIT_SENDS: '1000000', RATE_LIMIT_READS: '1000000', RATE_LIMIT_INVALID_TOKENS: '1000000', ...NO_SHEDDING, ...extra };
+  return {
+    NODE_ENV: 'test',
+    DATA_DIR: dataDir,
+    JWT_SECRET: TEST_JWT_SECRET,
+    LOG_LEVEL: 'info',
+    LOCAL_LLM_DELAY_MS: '0',
+    RATE_LIMIT_SENDS: '1000000',
+    RATE_LIMIT_READS: '1000000',
+    RATE_LIMIT_INVALID_TOKENS: '1000000',
+    ...NO_SHEDDING,
+    ...extra,
+  };
 }

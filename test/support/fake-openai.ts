@@ -18,7 +18,13 @@ export type FakeBehaviour =
   | { kind: 'text'; text: string };
 
 export interface RecordedRequest {
-  body: { model: string; messages: Array<{ role: string; content: string }>; stream?: boolean; max_tokens?: number; max_completion_tokens?: number };
+  body: {
+    model: string;
+    messages: Array<{ role: string; content: string }>;
+    stream?: boolean;
+    max_tokens?: number;
+    max_completion_tokens?: number;
+  };
   authorization: string | undefined;
   behaviour: FakeBehaviour['kind'];
 }
@@ -107,7 +113,11 @@ export class FakeOpenAi {
     const summary = body.messages[0]?.content.startsWith(SUMMARY_SYSTEM_PROMPT) === true;
     const behaviour: FakeBehaviour =
       this.route?.(body) ??
-      (extraction ? { kind: 'text', text: '{"facts":[]}' } : summary ? { kind: 'ok' } : (this.plan.shift() ?? this.fallback));
+      (extraction
+        ? { kind: 'text', text: '{"facts":[]}' }
+        : summary
+          ? { kind: 'ok' }
+          : (this.plan.shift() ?? this.fallback));
     (extraction ? this.extractionRequests : summary ? this.summaryRequests : this.requests).push({
       body,
       authorization: req.headers.authorization,
@@ -130,13 +140,20 @@ export class FakeOpenAi {
     }
   }
 
-  private async answer(body: RecordedRequest['body'], behaviour: FakeBehaviour, res: ServerResponse, done: () => void): Promise<void> {
+  private async answer(
+    body: RecordedRequest['body'],
+    behaviour: FakeBehaviour,
+    res: ServerResponse,
+    done: () => void,
+  ): Promise<void> {
     if (behaviour.kind === 'status') {
       const headers: Record<string, string> = { 'content-type': 'application/json' };
       if (behaviour.retryAfterS !== undefined) {
         headers['retry-after'] = String(behaviour.retryAfterS);
       }
-      res.writeHead(behaviour.status, headers).end(JSON.stringify({ error: { message: `fake ${behaviour.status}`, type: 'fake' } }));
+      res
+        .writeHead(behaviour.status, headers)
+        .end(JSON.stringify({ error: { message: `fake ${behaviour.status}`, type: 'fake' } }));
       return;
     }
     if (behaviour.kind === 'stall') {
@@ -146,7 +163,7 @@ export class FakeOpenAi {
       }
     }
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
-    const tokens = behaviour.kind === 'text' ? behaviour.text.match(/[\s\S]{1,8}/g) ?? [] : fakeAnswer(body.messages);
+    const tokens = behaviour.kind === 'text' ? (behaviour.text.match(/[\s\S]{1,8}/g) ?? []) : fakeAnswer(body.messages);
     for (const [i, token] of tokens.entries()) {
       if (res.destroyed) {
         this.closedByClient += 1;

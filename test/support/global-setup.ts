@@ -18,10 +18,14 @@ const root = resolve(import.meta.dirname, '../..');
 export default function setup(project: TestProject): () => void {
   const outDir = join(root, '.test-build', `run-${process.pid}`);
   mkdirSync(outDir, { recursive: true });
-  execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json', '--outDir', outDir], {
-    cwd: root,
-    stdio: 'inherit',
-  });
+  execFileSync(
+    process.execPath,
+    [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json', '--outDir', outDir],
+    {
+      cwd: root,
+      stdio: 'inherit',
+    },
+  );
   project.provide('mainPath', join(outDir, 'main.js'));
   return () => rmSync(outDir, { recursive: true, force: true });
 }

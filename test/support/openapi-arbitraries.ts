@@ -44,7 +44,27 @@ export function rarely<T>(arbitrary: fc.Arbitrary<T>, oneIn: number): fc.Arbitra
 /** Text a hostile or broken client sends: NUL, lone surrogates, controls, emoji, RTL, huge. */
 export const hostileString: fc.Arbitrary<string> = fc.oneof(
   {
-    arbitrary: fc.constantFrom('', ' ', '\u0000', 'a\u0000b', '\ud800', 'x\udc00y', '\ud83d', '😀'.repeat(65), '\u202e\u0301', '\r\n', '%00', '../..', "' OR 1=1 --", '<script>', '${x}', '-'.repeat(40), '"phrase', 'NaN', '0x10'),
+    arbitrary: fc.constantFrom(
+      '',
+      ' ',
+      '\u0000',
+      'a\u0000b',
+      '\ud800',
+      'x\udc00y',
+      '\ud83d',
+      '😀'.repeat(65),
+      '\u202e\u0301',
+      '\r\n',
+      '%00',
+      '../..',
+      "' OR 1=1 --",
+      '<script>',
+      '${x}',
+      '-'.repeat(40),
+      '"phrase',
+      'NaN',
+      '0x10',
+    ),
     weight: 4,
   },
   { arbitrary: fc.string({ unit: 'binary', maxLength: 40 }), weight: 2 },
@@ -126,7 +146,11 @@ export function valueFor(doc: OpenApiDocument, raw: OpenApiSchema | undefined, d
   } else {
     shaped = anyJson;
   }
-  return fc.oneof({ arbitrary: shaped, weight: 4 }, { arbitrary: anyJson, weight: 1 }, { arbitrary: hostileString, weight: 1 });
+  return fc.oneof(
+    { arbitrary: shaped, weight: 4 },
+    { arbitrary: anyJson, weight: 1 },
+    { arbitrary: hostileString, weight: 1 },
+  );
 }
 
 /** Each property present or missing, sometimes an extra one, sometimes a deeply nested value. */
@@ -151,7 +175,12 @@ function objectFor(doc: OpenApiDocument, schema: OpenApiSchema, depth: number): 
       }
     }
     if (extraPair !== null) {
-      Object.defineProperty(value, extraPair[0], { value: extraPair[1], enumerable: true, configurable: true, writable: true });
+      Object.defineProperty(value, extraPair[0], {
+        value: extraPair[1],
+        enumerable: true,
+        configurable: true,
+        writable: true,
+      });
     }
     if (deep !== null && pairs[0] !== undefined) {
       value[pairs[0][0]] = deep;
@@ -163,11 +192,29 @@ function objectFor(doc: OpenApiDocument, schema: OpenApiSchema, depth: number): 
 /** A query string value: schema-shaped, malformed percent-encoding, numbers in other notations. */
 export function queryValueFor(doc: OpenApiDocument, schema: OpenApiSchema | undefined): fc.Arbitrary<string> {
   const shaped = valueFor(doc, schema).map((value) =>
-    encodeURIComponent(typeof value === 'string' ? value.replace(/[\ud800-\udfff]/g, 'x') : JSON.stringify(value) ?? ''),
+    encodeURIComponent(
+      typeof value === 'string' ? value.replace(/[\ud800-\udfff]/g, 'x') : (JSON.stringify(value) ?? ''),
+    ),
   );
   return fc.oneof(
     { arbitrary: shaped, weight: 4 },
-    { arbitrary: fc.constantFrom('%00', '%ZZ', '%', '%E0%A4%A', '0x10', '%205', '1e3', '5.0', '-1', '', '%ED%A0%80', 'a%00b'), weight: 2 },
+    {
+      arbitrary: fc.constantFrom(
+        '%00',
+        '%ZZ',
+        '%',
+        '%E0%A4%A',
+        '0x10',
+        '%205',
+        '1e3',
+        '5.0',
+        '-1',
+        '',
+        '%ED%A0%80',
+        'a%00b',
+      ),
+      weight: 2,
+    },
     { arbitrary: fc.string({ maxLength: 30 }).map(encodeURIComponent), weight: 1 },
   );
 }

@@ -26,7 +26,10 @@ export interface PoolRow {
 }
 
 function findBinary(): string {
-  for (const candidate of ['/usr/sbin/pgbouncer', ...(process.env.PATH ?? '').split(':').map((dir) => join(dir, 'pgbouncer'))]) {
+  for (const candidate of [
+    '/usr/sbin/pgbouncer',
+    ...(process.env.PATH ?? '').split(':').map((dir) => join(dir, 'pgbouncer')),
+  ]) {
     try {
       accessSync(candidate, constants.X_OK);
       return candidate;
@@ -93,18 +96,18 @@ export class PgBouncer {
   async pools(database: string): Promise<PoolRow[]> {
     const rows = await this.show('POOLS');
     return rows
-        .filter((row) => row.database === database)
-        .map((row) => ({
-          database: String(row.database),
-          user: String(row.user),
-          cl_active: Number(row.cl_active),
-          cl_waiting: Number(row.cl_waiting),
-          sv_active: Number(row.sv_active),
-          sv_idle: Number(row.sv_idle),
-          sv_used: Number(row.sv_used),
-          sv_tested: Number(row.sv_tested),
-          sv_login: Number(row.sv_login),
-        }));
+      .filter((row) => row.database === database)
+      .map((row) => ({
+        database: String(row.database),
+        user: String(row.user),
+        cl_active: Number(row.cl_active),
+        cl_waiting: Number(row.cl_waiting),
+        sv_active: Number(row.sv_active),
+        sv_idle: Number(row.sv_idle),
+        sv_used: Number(row.sv_used),
+        sv_tested: Number(row.sv_tested),
+        sv_login: Number(row.sv_login),
+      }));
   }
 
   private async show(what: 'POOLS' | 'SERVERS'): Promise<Array<Record<string, string>>> {
@@ -161,7 +164,12 @@ export class PgBouncer {
     const child = spawn(findBinary(), [ini], { stdio: ['ignore', 'pipe', 'pipe'], ...runAs() });
     this.child = child;
     const collect = (chunk: Buffer): void => {
-      this.lines.push(...chunk.toString('utf8').split('\n').filter((line) => line.trim() !== ''));
+      this.lines.push(
+        ...chunk
+          .toString('utf8')
+          .split('\n')
+          .filter((line) => line.trim() !== ''),
+      );
       this.lines.splice(0, Math.max(0, this.lines.length - 200));
     };
     child.stdout?.on('data', collect);

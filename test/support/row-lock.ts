@@ -31,11 +31,15 @@ export class SessionRowHold {
 
 /** Resolves once a statement on `db` waits on a lock (a request blocked behind a SessionRowHold). */
 export async function lockWaiter(db: TestDatabase, what: string): Promise<void> {
-  await eventually(async () => {
-    const waiting = await db.query<{ n: number }>(
-      "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND wait_event_type = 'Lock'",
-      [db.name],
-    );
-    return (waiting[0]?.n ?? 0) > 0 ? true : undefined;
-  }, 10_000, what);
+  await eventually(
+    async () => {
+      const waiting = await db.query<{ n: number }>(
+        "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND wait_event_type = 'Lock'",
+        [db.name],
+      );
+      return (waiting[0]?.n ?? 0) > 0 ? true : undefined;
+    },
+    10_000,
+    what,
+  );
 }

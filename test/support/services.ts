@@ -55,7 +55,11 @@ export async function createTestDatabase(prefix = 'parley_test'): Promise<TestDa
 }
 
 /** Environment for an app process in production mode against the shared PostgreSQL and Redis. */
-export function productionEnv(database: TestDatabase, redisKeyPrefix: string, extra: Record<string, string> = {}): Record<string, string> {
+export function productionEnv(
+  database: TestDatabase,
+  redisKeyPrefix: string,
+  extra: Record<string, string> = {},
+): Record<string, string> {
   return {
     NODE_ENV: 'test',
     DATABASE_URL: database.url,

@@ -15,10 +15,18 @@ export interface SseClient {
 }
 
 /** A minimal EventSource over fetch (headers included; no token: a stream ticket in the URL), parsing `id:`, `event:`, `data:` and comments. */
-export async function openSse(url: string, token: string | undefined, headers: Record<string, string> = {}): Promise<SseClient> {
+export async function openSse(
+  url: string,
+  token: string | undefined,
+  headers: Record<string, string> = {},
+): Promise<SseClient> {
   const controller = new AbortController();
   const response = await fetch(url, {
-    headers: { ...(token === undefined ? {} : { authorization: `Bearer ${token}` }), accept: 'text/event-stream', ...headers },
+    headers: {
+      ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
+      accept: 'text/event-stream',
+      ...headers,
+    },
     signal: controller.signal,
   });
   const events: SseEvent[] = [];

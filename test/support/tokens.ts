@@ -3,7 +3,10 @@ import { TEST_JWT_SECRET } from './services.js';
 
 const key = new TextEncoder().encode(TEST_JWT_SECRET);
 
-export async function tokenFor(userId: string, options: { roles?: string[]; ttlSeconds?: number; secret?: string } = {}): Promise<string> {
+export async function tokenFor(
+  userId: string,
+  options: { roles?: string[]; ttlSeconds?: number; secret?: string } = {},
+): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
   return new SignJWT({ roles: options.roles ?? [] })
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
@@ -22,7 +25,10 @@ export async function badTokens(userId: string): Promise<Record<string, string |
     none: undefined,
     expired: await tokenFor(userId, { ttlSeconds: -120 }),
     forged: await tokenFor(userId, { secret: 'another-secret-that-is-also-long-enough-9876543210' }),
-    algNone: new UnsecuredJWT({ sub: userId }).setIssuedAt(now).setExpirationTime(now + 3600).encode(),
+    algNone: new UnsecuredJWT({ sub: userId })
+      .setIssuedAt(now)
+      .setExpirationTime(now + 3600)
+      .encode(),
     tampered: `${header}.${Buffer.from(JSON.stringify({ sub: 'victim', exp: now + 3600 })).toString('base64url')}.${valid.split('.')[2]}`,
     noExp: await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject(userId).sign(key),
     garbage: `${payload}`,

@@ -70,7 +70,10 @@ export function pgbouncerTopology(options: PgBouncerOptions = {}): Topology {
  * own: the topology started and the source opened before the describe's tests, all of it closed,
  * dropped and stopped after them. `env` is added to the topology's variables.
  */
-export function withAppDataSource(topology: Topology, env: Record<string, string>): { readonly dataSource: DataSource } {
+export function withAppDataSource(
+  topology: Topology,
+  env: Record<string, string>,
+): { readonly dataSource: DataSource } {
   let db: TestDatabase | undefined;
   let dataSource: DataSource | undefined;
   beforeAll(async () => {

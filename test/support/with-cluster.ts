@@ -135,10 +135,7 @@ export function withCluster(
     },
     processes: (role) =>
       started
-        .filter(
-          ({ app, role: own }) =>
-            own === role && app.child.exitCode === null && app.child.signalCode === null,
-        )
+        .filter(({ app, role: own }) => own === role && app.child.exitCode === null && app.child.signalCode === null)
         .map((entry) => entry.app),
     start,
   };

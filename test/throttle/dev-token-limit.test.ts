@@ -46,10 +46,7 @@ describe('dev tokens: 10 per minute per client IP', () => {
   });
 
   it('counts the addresses of one IPv6 /64 as one client', async () => {
-    const sameNetwork = Array.from(
-      { length: PER_IP + 1 },
-      (_, i) => `2001:db8:aa:bb::${(i + 1).toString(16)}`,
-    );
+    const sameNetwork = Array.from({ length: PER_IP + 1 }, (_, i) => `2001:db8:aa:bb::${(i + 1).toString(16)}`);
     expect(await burst(proxied(), sameNetwork)).toEqual([...Array<number>(PER_IP).fill(201), 429]);
     expect((await devToken(proxied(), '2001:db8:aa:bc::1')).status).toBe(201);
   });

@@ -114,7 +114,12 @@ describe('load shedding under an event-loop stall', () => {
         .split('\n')
         .find((l) => l.includes(`"requestId":"${shed.body.requestId as string}"`) && l.includes('request answered')),
     );
-    expect(JSON.parse(line)).toMatchObject({ level: 'warn', statusCode: 503, code: 'overloaded', reason: 'event_loop' });
+    expect(JSON.parse(line)).toMatchObject({
+      level: 'warn',
+      statusCode: 503,
+      code: 'overloaded',
+      reason: 'event_loop',
+    });
   });
 
   it('accepts sends again once the stall is over', async () => {

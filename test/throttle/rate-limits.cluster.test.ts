@@ -37,12 +37,7 @@ describe('rate limits shared by three replicas', () => {
 
   // Creating a session is a session write, which costs a send: the tests' sessions are made in the
   // database (insertSession) so that each test's sends start from a full quota.
-  const send = (
-    i: number,
-    token: string,
-    sessionId: string,
-    body: Record<string, unknown> = {},
-  ): Promise<HttpResult> =>
+  const send = (i: number, token: string, sessionId: string, body: Record<string, unknown> = {}): Promise<HttpResult> =>
     http('POST', `${fx.cluster.url(i)}/v1/sessions/${sessionId}/messages`, {
       token,
       body: { content: `message ${i}`, ...body },
@@ -71,9 +66,9 @@ describe('rate limits shared by three replicas', () => {
       expect(result.headers.get('x-ratelimit-limit-sends')).toBeNull();
     }
     // Every accepted send was counted once, in one window shared by the three processes.
-    expect(
-      accepted.map((result) => intHeader(result, 'x-ratelimit-remaining')).sort((a, b) => a - b),
-    ).toEqual(Array.from({ length: SENDS }, (_, i) => i));
+    expect(accepted.map((result) => intHeader(result, 'x-ratelimit-remaining')).sort((a, b) => a - b)).toEqual(
+      Array.from({ length: SENDS }, (_, i) => i),
+    );
 
     const wait = Math.max(...refused.map((result) => intHeader(result, 'retry-after')));
     await sleep(wait * 1000 + 200);
@@ -83,8 +78,7 @@ describe('rate limits shared by three replicas', () => {
 
     const scraped = await Promise.all(fx.cluster.urls.map((url) => http('GET', `${url}/metrics`)));
     const throttled = scraped.reduce(
-      (sum, scrape) =>
-        sum + valueOf(parseMetrics(scrape.text), 'parley_throttled_requests_total', { limit: 'sends' }),
+      (sum, scrape) => sum + valueOf(parseMetrics(scrape.text), 'parley_throttled_requests_total', { limit: 'sends' }),
       0,
     );
     expect(throttled).toBeGreaterThanOrEqual(60);
@@ -153,9 +147,7 @@ describe('rate limits shared by three replicas', () => {
       await insertSession(fx.db, carol),
     ];
     const bursts = await Promise.all(
-      Array.from({ length: 80 }, (_, i) =>
-        i % 2 === 0 ? send(i, alice, aliceSession) : send(i, bob, bobSession),
-      ),
+      Array.from({ length: 80 }, (_, i) => (i % 2 === 0 ? send(i, alice, aliceSession) : send(i, bob, bobSession))),
     );
     expect(statuses(bursts.filter((_, i) => i % 2 === 0))).toEqual({ 202: SENDS, 429: 10 });
     expect(statuses(bursts.filter((_, i) => i % 2 === 1))).toEqual({ 202: SENDS, 429: 10 });
@@ -164,9 +156,7 @@ describe('rate limits shared by three replicas', () => {
       const live = await http('GET', `${url}/health/live`, { token: alice });
       expect(live.status).toBe(200);
       expect(live.headers.get('x-ratelimit-limit')).toBeNull();
-      expect(
-        (await http('GET', `${url}/v1/sessions/${carolSession}/messages`, { token: carol })).status,
-      ).toBe(200);
+      expect((await http('GET', `${url}/v1/sessions/${carolSession}/messages`, { token: carol })).status).toBe(200);
       // The sends limit is not the reads limit: the throttled user can still read.
       const read = await http('GET', `${url}/v1/sessions/${aliceSession}`, { token: alice });
       expect(read.status).toBe(200);
@@ -180,11 +170,14 @@ describe('rate limits shared by three replicas', () => {
     // waits until the request is let in, so refused requests cannot fill Redis with counters.
     const reader = await tokenFor(uniqueName('reader'));
     const redis = new Redis(fx.env.REDIS_URL as string);
-    const counterKey = (sessionId: string, scope = 'session'): string => `${fx.env.REDIS_KEY_PREFIX}:cache:v:${scope}:${sessionId}`;
+    const counterKey = (sessionId: string, scope = 'session'): string =>
+      `${fx.env.REDIS_KEY_PREFIX}:cache:v:${scope}:${sessionId}`;
     try {
       const own = await insertSession(fx.db, reader);
       const reads = await Promise.all(
-        Array.from({ length: 320 }, (_, i) => http('GET', `${fx.cluster.url(i)}/v1/sessions/${own}/messages`, { token: reader })),
+        Array.from({ length: 320 }, (_, i) =>
+          http('GET', `${fx.cluster.url(i)}/v1/sessions/${own}/messages`, { token: reader }),
+        ),
       );
       expect(statuses(reads)).toEqual({ 200: 300, 429: 20 });
       expect(await redis.exists(counterKey(own))).toBe(1);
@@ -205,9 +198,7 @@ describe('rate limits shared by three replicas', () => {
   it('never limits health, metrics or docs', async () => {
     const paths = ['/health/live', '/health/ready', '/health/startup', '/metrics', '/docs-json'];
     const results = await Promise.all(
-      Array.from({ length: 350 }, (_, i) =>
-        http('GET', `${fx.cluster.url(0)}${paths[i % paths.length] as string}`),
-      ),
+      Array.from({ length: 350 }, (_, i) => http('GET', `${fx.cluster.url(0)}${paths[i % paths.length] as string}`)),
     );
     // Readiness may report a dependency slow under this burst (503); it is never refused as limited.
     const notReady = results.filter((_, i) => paths[i % paths.length] !== '/health/ready');
@@ -230,9 +221,7 @@ describe('rate limits shared by three replicas', () => {
     for (const operation of operations) {
       for (const status of ['429', '503']) {
         const response = operation.responses[status];
-        expect(response.content['application/json'].schema.$ref).toBe(
-          '#/components/schemas/ErrorResponseDto',
-        );
+        expect(response.content['application/json'].schema.$ref).toBe('#/components/schemas/ErrorResponseDto');
         expect(response.headers['Retry-After']).toBeDefined();
       }
       expect(operation.responses['429'].headers['X-RateLimit-Remaining']).toBeDefined();

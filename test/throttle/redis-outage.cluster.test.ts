@@ -49,9 +49,7 @@ describe('rate limits while Redis is away', () => {
     const accepted = after.filter((result) => result.status === 202).length;
     // At most the shared limit's remainder plus one share per replica; never everything.
     expect(accepted).toBeLessThanOrEqual(SENDS - 18 + SENDS);
-    expect(after.filter((result) => result.status === 429).length).toBeGreaterThanOrEqual(
-      42 - (SENDS - 18 + SENDS),
-    );
+    expect(after.filter((result) => result.status === 429).length).toBeGreaterThanOrEqual(42 - (SENDS - 18 + SENDS));
     for (const refused of after.filter((result) => result.status === 429)) {
       expect(refused.body.code).toBe('rate_limited');
       expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
@@ -67,9 +65,7 @@ describe('rate limits while Redis is away', () => {
       const own = results.filter((_, i) => i % REPLICAS === replica);
       expect(countBy(own)).toEqual({ 202: LOCAL_SHARE, 429: own.length - LOCAL_SHARE });
     }
-    expect(results.every((result) => result.headers.get('x-ratelimit-limit') === String(LOCAL_SHARE))).toBe(
-      true,
-    );
+    expect(results.every((result) => result.headers.get('x-ratelimit-limit') === String(LOCAL_SHARE))).toBe(true);
   });
 
   it('goes back to the shared limit once Redis is back', async () => {

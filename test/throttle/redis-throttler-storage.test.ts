@@ -12,9 +12,7 @@ const logger = pino({ level: 'silent' });
 
 function configFor(redisUrl: string | undefined, prefix: string): AppConfig {
   return loadConfig({
-    ...(redisUrl === undefined
-      ? {}
-      : { REDIS_URL: redisUrl, DATABASE_URL: 'postgres://unused@127.0.0.1:5432/unused' }),
+    ...(redisUrl === undefined ? {} : { REDIS_URL: redisUrl, DATABASE_URL: 'postgres://unused@127.0.0.1:5432/unused' }),
     REDIS_KEY_PREFIX: prefix,
     RATE_LIMIT_EXPECTED_REPLICAS: '3',
   });
@@ -51,9 +49,7 @@ describe('RedisThrottlerStorage against real Redis', () => {
   });
 
   it('counts concurrent hits atomically: each hit gets its own count, exactly `limit` pass', async () => {
-    const records = await Promise.all(
-      Array.from({ length: 50 }, () => storage.increment('sends:user:a', 60_000, 30)),
-    );
+    const records = await Promise.all(Array.from({ length: 50 }, () => storage.increment('sends:user:a', 60_000, 30)));
     expect(records.map((record) => record.totalHits).sort((a, b) => a - b)).toEqual(
       Array.from({ length: 50 }, (_, i) => i + 1),
     );
@@ -114,11 +110,7 @@ describe('RedisThrottlerStorage without Redis', () => {
       expect(local.slice(10).every((record) => record.isBlocked && record.timeToBlockExpire >= 1)).toBe(true);
 
       await server.start();
-      await eventually(
-        async () => (redis.available ? true : undefined),
-        10_000,
-        'the connection to come back',
-      );
+      await eventually(async () => (redis.available ? true : undefined), 10_000, 'the connection to come back');
       const shared = await storage.increment('sends:user:c', 60_000, 30);
       // The restarted Redis is empty: a fresh shared window, the full limit again.
       expect(shared).toMatchObject({ totalHits: 1, limit: 30, isBlocked: false });
@@ -149,9 +141,7 @@ describe('RedisThrottlerStorage without Redis', () => {
   it('enforces the full limit in one process when there is no Redis at all (embedded mode)', async () => {
     const config = configFor(undefined, uniqueName('throttle'));
     const storage = new RedisThrottlerStorage(new RedisService(config, logger), config, logger);
-    const records = await Promise.all(
-      Array.from({ length: 31 }, () => storage.increment('sends:user:e', 60_000, 30)),
-    );
+    const records = await Promise.all(Array.from({ length: 31 }, () => storage.increment('sends:user:e', 60_000, 30)));
     expect(records.filter((record) => !record.isBlocked)).toHaveLength(30);
     expect(records.every((record) => record.limit === 30)).toBe(true);
   });

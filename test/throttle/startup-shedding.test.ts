@@ -75,11 +75,16 @@ describe('load shedding right after start', () => {
       const token = await tokenFor(uniqueName('user'));
       // At once, the moment it listens: sends (shed first) and reads.
       const answers = await Promise.all([
-        ...Array.from({ length: 8 }, (_, i) => http('POST', `${url}/v1/chat/send`, { token, body: { message: `hi ${i}` } })),
+        ...Array.from({ length: 8 }, (_, i) =>
+          http('POST', `${url}/v1/chat/send`, { token, body: { message: `hi ${i}` } }),
+        ),
         ...Array.from({ length: 8 }, () => http('GET', `${url}/v1/sessions`, { token })),
       ]);
       const statuses = answers.map((answer) => answer.status);
-      expect(statuses.filter((status) => status === 503), output).toEqual([]);
+      expect(
+        statuses.filter((status) => status === 503),
+        output,
+      ).toEqual([]);
     } finally {
       child.kill('SIGTERM');
       await new Promise((resolve) => child.once('exit', resolve));

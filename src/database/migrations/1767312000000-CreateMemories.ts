@@ -18,9 +18,7 @@ export class CreateMemories1767312000000 implements MigrationInterface {
         created_at timestamptz NOT NULL DEFAULT date_trunc('milliseconds', now()),
         search     tsvector GENERATED ALWAYS AS (to_tsvector('english'::regconfig, content)) STORED
       )`);
-    await queryRunner.query(
-      `CREATE INDEX memories_owner_recent ON memories (owner_id, created_at DESC, id DESC)`,
-    );
+    await queryRunner.query(`CREATE INDEX memories_owner_recent ON memories (owner_id, created_at DESC, id DESC)`);
     await queryRunner.query(`CREATE INDEX memories_search ON memories USING gin (search)`);
   }
 

@@ -11,7 +11,9 @@ export class MessageTree1767657600000 implements MigrationInterface {
   name = 'MessageTree1767657600000';
 
   async up(queryRunner: QueryRunner): Promise<void> {
-    await queryRunner.query('ALTER TABLE messages ADD COLUMN parent_id uuid REFERENCES messages (id) ON DELETE CASCADE');
+    await queryRunner.query(
+      'ALTER TABLE messages ADD COLUMN parent_id uuid REFERENCES messages (id) ON DELETE CASCADE',
+    );
     await queryRunner.query(`UPDATE messages SET parent_id = reply_to WHERE role = 'assistant'`);
     await queryRunner.query(
       `UPDATE messages m SET parent_id = p.id FROM messages p

@@ -3,7 +3,9 @@ import { MalformedExtractionError, parseExtraction } from './fact-extractor.js';
 
 describe('parseExtraction', () => {
   it('reads facts with a topic or null', () => {
-    expect(parseExtraction('{"facts":[{"text":" I live in Porto ","topic":"location"},{"text":"I like tea","topic":null}]}')).toEqual([
+    expect(
+      parseExtraction('{"facts":[{"text":" I live in Porto ","topic":"location"},{"text":"I like tea","topic":null}]}'),
+    ).toEqual([
       { text: 'I live in Porto', topic: 'location' },
       { text: 'I like tea', topic: null },
     ]);

@@ -17,4 +17,3 @@ export const MAX_FACT_LENGTH = 500;
 export function isFactTopic(value: unknown): value is FactTopic {
   return typeof value === 'string' && (FACT_TOPICS as readonly string[]).includes(value);
 }
-

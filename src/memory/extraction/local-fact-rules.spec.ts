@@ -28,4 +28,3 @@ describe('extractFactsByRules', () => {
     expect(extractFactsByRules(many)).toHaveLength(10);
   });
 });
-

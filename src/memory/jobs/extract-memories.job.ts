@@ -1,4 +1,10 @@
-import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  type BeforeApplicationShutdown,
+  type OnApplicationBootstrap,
+  type OnModuleDestroy,
+} from '@nestjs/common';
 import { ClsService } from 'nestjs-cls';
 import type { Logger } from 'pino';
 import { PINO_LOGGER } from '../../common/logger.module.js';
@@ -56,7 +62,10 @@ export class ExtractMemoriesJob implements OnApplicationBootstrap, OnModuleDestr
         const outcome = await this.extraction.extract(job.data, this.stop.signal);
         this.logger.debug({ messageId: job.data.messageId, outcome }, 'memory extraction done');
       } catch (error) {
-        this.logger.warn({ err: (error as Error).message, jobId: job.id, attempt: job.attempt }, 'memory extraction failed');
+        this.logger.warn(
+          { err: (error as Error).message, jobId: job.id, attempt: job.attempt },
+          'memory extraction failed',
+        );
         throw error;
       }
     });

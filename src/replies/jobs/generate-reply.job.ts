@@ -53,7 +53,10 @@ export class GenerateReplyJob implements OnApplicationBootstrap, BeforeApplicati
       try {
         await this.generation.generateSession(job.data.sessionId, this.stop.signal);
       } catch (error) {
-        this.logger.warn({ err: describeErrorBriefly(error), replyId: job.id, attempt: job.attempt }, 'reply job failed');
+        this.logger.warn(
+          { err: describeErrorBriefly(error), replyId: job.id, attempt: job.attempt },
+          'reply job failed',
+        );
         throw error;
       }
     });

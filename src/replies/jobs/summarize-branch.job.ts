@@ -1,4 +1,10 @@
-import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  type BeforeApplicationShutdown,
+  type OnApplicationBootstrap,
+  type OnModuleDestroy,
+} from '@nestjs/common';
 import { ClsService } from 'nestjs-cls';
 import { runInJobContext, type ParleyClsStore } from '../../common/request-context.js';
 import { AppConfig } from '../../config/app-config.js';

@@ -7,8 +7,17 @@ const message = (seq: number, content: string): MessageEntity =>
 
 describe('digest (the local provider summary)', () => {
   it('gives one line per message with its seq, role and first words, after the previous digest', () => {
-    const first = digest(null, [message(1, 'I am planning a trip to Lisbon next spring with my two children and my dog'), message(2, 'Sounds great!')], 1000);
-    expect(first).toBe('#1 user: I am planning a trip to Lisbon next spring with my two …\n#2 assistant: Sounds great!');
+    const first = digest(
+      null,
+      [
+        message(1, 'I am planning a trip to Lisbon next spring with my two children and my dog'),
+        message(2, 'Sounds great!'),
+      ],
+      1000,
+    );
+    expect(first).toBe(
+      '#1 user: I am planning a trip to Lisbon next spring with my two …\n#2 assistant: Sounds great!',
+    );
     expect(digest(first, [message(3, 'Where should we stay?')], 1000)).toBe(`${first}\n#3 user: Where should we stay?`);
   });
 

@@ -45,7 +45,11 @@ export class SummaryService {
 
   /** Asks for the branch up to `through` to be summarised; returns at once and never throws. */
   request(through: MessageEntity): void {
-    const data = { sessionId: through.sessionId, throughMessageId: through.id, requestId: this.cls.getId() ?? through.id };
+    const data = {
+      sessionId: through.sessionId,
+      throughMessageId: through.id,
+      requestId: this.cls.getId() ?? through.id,
+    };
     this.queue.add(summaryJobId(through.sessionId), data).catch((error: unknown) => {
       this.logger.warn({ sessionId: through.sessionId, err: (error as Error).message }, 'summary not enqueued');
     });
@@ -73,7 +77,10 @@ export class SummaryService {
     if (through?.id !== job.throughMessageId) {
       return 'nothing';
     }
-    const previous = await this.summaries.latestOnBranch(job.sessionId, branch.map((m) => m.id));
+    const previous = await this.summaries.latestOnBranch(
+      job.sessionId,
+      branch.map((m) => m.id),
+    );
     const fresh = branch.filter((m) => m.seq > (previous?.throughSeq ?? 0));
     const first = fresh[0];
     if (first === undefined) {
@@ -120,7 +127,10 @@ export class SummaryService {
           role: 'system',
           content: `${SUMMARY_SYSTEM_PROMPT} In at most ${words} words.`,
         },
-        { role: 'user', content: `${previous === null ? '' : `Summary so far:\n${previous}\n\n`}Conversation:\n${lines.join('\n')}` },
+        {
+          role: 'user',
+          content: `${previous === null ? '' : `Summary so far:\n${previous}\n\n`}Conversation:\n${lines.join('\n')}`,
+        },
       ],
       signal,
     )) {
