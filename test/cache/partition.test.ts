@@ -9,6 +9,18 @@ import { withCluster } from '../support/with-cluster.js';
 const USERS = 5;
 const ROUNDS = 4;
 
+/** Waits until the replica's readiness reports Redis in `status`. */
+async function redisReported(app: AppProcess, status: string, timeoutMs: number, what: string): Promise<void> {
+  await eventually(
+    async () => {
+      const ready = await http('GET', `${app.url}/health/ready`);
+      return ready.status === 200 && ready.body.details?.redis?.status === status ? true : undefined;
+    },
+    timeoutMs,
+    what,
+  );
+}
+
 /**
  * One replica loses Redis while the others keep it: its writes cannot bump the versions in Redis,
  * yet a read on a connected replica right after such a write's answer must include it.
@@ -53,14 +65,7 @@ describe('a replica cut off from Redis alone', () => {
     }
 
     await proxy.cut();
-    await eventually(
-      async () => {
-        const ready = await http('GET', `${cut.url}/health/ready`);
-        return ready.status === 200 && ready.body.details?.redis?.status === 'degraded' ? true : undefined;
-      },
-      20_000,
-      'the cut replica to notice',
-    );
+    await redisReported(cut, 'degraded', 20_000, 'the cut replica to notice');
 
     for (let round = 1; round <= ROUNDS; round++) {
       await Promise.all(
@@ -82,14 +87,7 @@ describe('a replica cut off from Redis alone', () => {
     expect(await metric(connected, 'applied')).toBe(USERS * ROUNDS);
 
     await proxy.restore();
-    await eventually(
-      async () => {
-        const ready = await http('GET', `${cut.url}/health/ready`);
-        return ready.status === 200 && ready.body.details?.redis?.status === 'up' ? true : undefined;
-      },
-      30_000,
-      'the cut replica to rejoin',
-    );
+    await redisReported(cut, 'up', 30_000, 'the cut replica to rejoin');
     for (const { token, u } of users) {
       await remember(cut, token, `u${u} back`);
       const expected = [...Array.from({ length: ROUNDS + 1 }, (_, r) => `u${u} r${r}`), `u${u} back`].sort();

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { FakeOpenAi } from '../support/fake-openai.js';
 import { eventually, http } from '../support/http.js';
-import { openSse, type SseClient } from '../support/sse.js';
+import { openSse, supersededReplyIds, type SseClient } from '../support/sse.js';
 
 export const SYSTEM_PROMPT = 'You are the Parley test assistant.';
 
@@ -354,12 +354,7 @@ export function defineConversationSuite(mode: string, start: (fake: FakeOpenAi) 
         }
         await sse.waitFor((e) => e.event === 'reply.completed', 10_000, 'reply.completed');
         sse.close();
-        expect(
-          sse.events
-            .filter((e) => e.event === 'reply.superseded')
-            .map((e) => e.data.messageId)
-            .sort(),
-        ).toEqual(
+        expect(supersededReplyIds(sse.events)).toEqual(
           bySeq
             .slice(0, -1)
             .map((b) => b.reply.id)

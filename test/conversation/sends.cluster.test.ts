@@ -5,7 +5,7 @@ import { startApp, stopAll, type AppProcess } from '../support/cluster.js';
 import { FakeOpenAi } from '../support/fake-openai.js';
 import { eventually, http, type HttpResult } from '../support/http.js';
 import { createTestDatabase, productionEnv, uniqueName, type TestDatabase } from '../support/services.js';
-import { openSse } from '../support/sse.js';
+import { openSse, supersededReplyIds } from '../support/sse.js';
 import { tokenFor } from '../support/tokens.js';
 import { fakeProviderEnv } from './conversation.suite.js';
 
@@ -150,12 +150,7 @@ describe('sends across 2 api + 1 worker processes (regenerate quota, coalescing)
     // Past the coalescing window again: no superseded reply is answered later.
     await sleep(2000);
     sse.close();
-    expect(
-      sse.events
-        .filter((e) => e.event === 'reply.superseded')
-        .map((e) => e.data.messageId)
-        .sort(),
-    ).toEqual(
+    expect(supersededReplyIds(sse.events)).toEqual(
       bySeq
         .slice(0, -1)
         .map((b) => b.reply.id)

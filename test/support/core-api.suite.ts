@@ -181,24 +181,16 @@ export function defineCoreApiSuite(mode: string, start: () => Promise<ApiTarget>
           expect(repeat.body.message.id).toBe(first.body.message.id);
           expect(repeat.body.reply.id).toBe(first.body.reply.id);
         }
-        const viaHeader = await api(
-          'POST',
-          `/v1/sessions/${sessionId}/messages`,
-          alice,
-          { content: 'header' },
-          {
-            'idempotency-key': 'header-key',
-          },
-        );
-        const viaHeaderAgain = await api(
-          'POST',
-          `/v1/sessions/${sessionId}/messages`,
-          alice,
-          { content: 'header' },
-          {
-            'idempotency-key': 'header-key',
-          },
-        );
+        const sendViaHeader = () =>
+          api(
+            'POST',
+            `/v1/sessions/${sessionId}/messages`,
+            alice,
+            { content: 'header' },
+            { 'idempotency-key': 'header-key' },
+          );
+        const viaHeader = await sendViaHeader();
+        const viaHeaderAgain = await sendViaHeader();
         expect(viaHeader.status).toBe(202);
         expect(viaHeaderAgain.status).toBe(200);
         expect(viaHeaderAgain.body.message.id).toBe(viaHeader.body.message.id);

@@ -102,3 +102,11 @@ export async function openSse(
       }),
   };
 }
+
+/** The replies a stream reported superseded, sorted (the order they were superseded in is not the contract's). */
+export function supersededReplyIds(events: readonly SseEvent[]): string[] {
+  return events
+    .filter((e) => e.event === 'reply.superseded')
+    .map((e) => e.data.messageId as string)
+    .sort();
+}
