@@ -14,27 +14,35 @@ export function addAccessLogFields(request: FastifyRequest, fields: Readonly<Rec
  */
 export function registerAccessLog(fastify: FastifyInstance, logger: Logger): void {
   fastify.addHook('onResponse', (request, reply, done) => {
-    const fields = {
-      requestId: request.id,
-      userId: request.user?.id,
-      method: request.method,
-      route: request.routeOptions.url ?? 'unmatched',
-      statusCode: reply.statusCode,
-      durationMs: Math.round(reply.elapsedTime * 10) / 10,
-      ...extraFields.get(request),
-    };
-    if (fields.route.startsWith('/health/') || fields.route === '/metrics') {
-      // Probes and scrapes arrive every few seconds on every pod: at info they would drown the log
-      // (a failing probe shows in the pod's events and in the readiness metrics instead).
-      logger.debug(fields, 'request answered');
-    } else if (reply.statusCode === 503) {
-      // Refused on purpose (overload, a dependency briefly away): worth a look, not a failure.
-      logger.warn(fields, 'request answered');
-    } else if (reply.statusCode >= 500) {
-      logger.error(fields, 'request answered');
-    } else {
-      logger.info(fields, 'request answered');
+    const route = request.routeOptions.url ?? 'unmatched';
+    const level = levelOf(route, reply.statusCode);
+    // Most requests are answered at info, which production logs keep but a quieter level drops:
+    // the fields are only gathered for a line that is written.
+    if (logger.isLevelEnabled(level)) {
+      const fields = {
+        requestId: request.id,
+        userId: request.user?.id,
+        method: request.method,
+        route,
+        statusCode: reply.statusCode,
+        durationMs: Math.round(reply.elapsedTime * 10) / 10,
+        ...extraFields.get(request),
+      };
+      logger[level](fields, 'request answered');
     }
     done();
   });
+}
+
+function levelOf(route: string, statusCode: number): 'debug' | 'info' | 'warn' | 'error' {
+  if (route.startsWith('/health/') || route === '/metrics') {
+    // Probes and scrapes arrive every few seconds on every pod: at info they would drown the log
+    // (a failing probe shows in the pod's events and in the readiness metrics instead).
+    return 'debug';
+  }
+  if (statusCode === 503) {
+    // Refused on purpose (overload, a dependency briefly away): worth a look, not a failure.
+    return 'warn';
+  }
+  return statusCode >= 500 ? 'error' : 'info';
 }
