@@ -5,7 +5,7 @@ import type { MetricsService } from '../metrics/metrics.service.js';
 import type { CacheEntrySpec, CacheKeyBuilder, VersionCounter } from './cache-key.builder.js';
 import { CacheEntry, type MemoryCacheTier } from './memory-cache.tier.js';
 import type { RedisCacheTier } from './redis-cache.tier.js';
-import type { VersionStore } from './version-store.js';
+import type { RidingRead, VersionStore } from './version-store.js';
 
 export interface LoadOptions<T> {
   /** Whether a loaded value may be stored (e.g. only a session the caller owns). Default: anything defined. */
@@ -84,23 +84,46 @@ export class CacheService {
   /**
    * Starts reading a session's versions (its data's, and its existence's that the ownership check
    * is cached under) without waiting for them, so that the request's first cache look-ups find
-   * them on their way: issued beside the rate limit's call, both reach Redis in one round trip
-   * (the command connection pipelines the commands of one event-loop turn). It writes nothing: a
+   * them on their way. The keys are returned for the rate limit's command to read them: `settle`
+   * with what it found (undefined: it could not, and they are read apart). Null when there is
+   * nothing to read that way; the read, if any, is then under way already. It writes nothing: a
    * counter that does not exist yet is created by the look-up, once the request got that far (it
    * may still be refused by its limit or its ownership check).
    */
-  prefetchSessionVersions(sessionId: string): void {
+  prefetchSessionVersions(sessionId: string): RidingRead<void> | null {
     if (!this.enabled || !this.cls.isActive()) {
-      return;
+      return null;
     }
     const memo = this.versionMemo();
     const counters = (['session', 'owner'] as const)
       .map((kind) => this.keys.counterFor({ kind, scopeId: sessionId }))
       .filter((counter) => !memo.has(counterName(counter)));
     if (counters.length === 0) {
-      return;
+      return null;
     }
-    const read = this.versions.peek(counters);
+    const plan = this.versions.planPeek?.(counters) ?? null;
+    if (plan === null) {
+      this.memoise(memo, counters, this.versions.peek(counters));
+      return null;
+    }
+    let settle!: (values: ReadonlyArray<string | null> | undefined) => void;
+    const read = new Promise<string[] | null | 'missing'>((resolve) => {
+      settle = (values) => resolve(plan.settle(values));
+    });
+    this.memoise(memo, counters, read);
+    return {
+      keys: plan.keys,
+      settle: async (values) => {
+        settle(values);
+      },
+    };
+  }
+
+  private memoise(
+    memo: Map<string, Promise<string | null>>,
+    counters: readonly VersionCounter[],
+    read: Promise<string[] | null | 'missing'>,
+  ): void {
     counters.forEach((counter, i) => {
       memo.set(
         counterName(counter),

@@ -4,7 +4,7 @@ import type { RedisService } from '../redis/redis.service.js';
 import type { CacheKeyBuilder, VersionCounter } from './cache-key.builder.js';
 import { withTimeout } from '../common/with-timeout.util.js';
 import type { VersionBumpRelay } from './version-bump.relay.js';
-import { randomVersionBase, VersionStore } from './version-store.js';
+import { randomVersionBase, VersionStore, type RidingRead } from './version-store.js';
 import { redisScript } from '../redis/redis-script.js';
 
 /**
@@ -111,6 +111,26 @@ export class RedisVersionStore extends VersionStore {
     return this.readCounters(counters, false);
   }
 
+  override planPeek(counters: readonly VersionCounter[]): RidingRead<string[] | null | 'missing'> | null {
+    if (!this.isTrusted || !this.redis.available) {
+      return null;
+    }
+    const generation = this.generation;
+    return {
+      keys: this.counterKeys(counters),
+      settle: async (values) =>
+        values === undefined ? this.readCounters(counters, false) : this.versionsOf(values, generation, false),
+    };
+  }
+
+  private counterKeys(counters: readonly VersionCounter[]): string[] {
+    const names = [this.keys.epoch()];
+    for (const counter of counters) {
+      names.push(this.keys.counter(counter));
+    }
+    return names;
+  }
+
   private async readCounters(
     counters: readonly VersionCounter[],
     create: boolean,
@@ -118,30 +138,47 @@ export class RedisVersionStore extends VersionStore {
     if (!this.isTrusted || !this.redis.available) {
       return null;
     }
-    const names = [this.keys.epoch(), ...counters.map((counter) => this.keys.counter(counter))];
+    const names = this.counterKeys(counters);
     const generation = this.generation;
     try {
-      let values = await withTimeout(this.connection.mget(...names), this.timeoutMs, 'version read');
-      if (values.some((value) => value === null)) {
-        if (!create) {
-          return 'missing';
-        }
+      let values: ReadonlyArray<string | null> = await withTimeout(
+        this.connection.mget(...names),
+        this.timeoutMs,
+        'version read',
+      );
+      if (create && values.includes(null)) {
         values = (await withTimeout(
           this.redis.runScript(READ_OR_CREATE_SCRIPT, names, [COUNTER_TTL_MS, ...names.map(() => randomVersionBase())]),
           this.timeoutMs,
           'version create',
         )) as string[];
       }
-      // The trust may have been lost (and even regained) while the read was in flight.
-      if (!this.trusted || generation !== this.generation) {
-        return null;
-      }
-      const [epoch, ...rest] = values.map(String);
-      return rest.map((counter) => `${epoch}.${counter}`);
+      return this.versionsOf(values, generation, create);
     } catch (error) {
       this.logger.debug({ err: (error as Error).message }, 'cache versions unavailable; reading the database');
       return null;
     }
+  }
+
+  /** `<epoch>.<counter>` of each counter read (epoch first), unless the trust was lost meanwhile. */
+  private versionsOf(
+    values: ReadonlyArray<string | number | null>,
+    generation: number,
+    created: boolean,
+  ): string[] | null | 'missing' {
+    if (!created && values.includes(null)) {
+      return 'missing';
+    }
+    // The trust may have been lost (and even regained) while the read was in flight.
+    if (!this.trusted || generation !== this.generation) {
+      return null;
+    }
+    const epoch = String(values[0]);
+    const versions: string[] = [];
+    for (let i = 1; i < values.length; i += 1) {
+      versions.push(`${epoch}.${String(values[i])}`);
+    }
+    return versions;
   }
 
   /**

@@ -16,8 +16,23 @@ export abstract class VersionStore {
   peek(counters: readonly VersionCounter[]): Promise<string[] | null | 'missing'> {
     return this.read(counters);
   }
+  /**
+   * A peek whose keys another Redis command of the request reads for it (see RidingRead), on a
+   * store in Redis; null when it cannot be trusted right now (peek() answers then).
+   */
+  planPeek?(counters: readonly VersionCounter[]): RidingRead<string[] | null | 'missing'> | null;
   /** Moves the counters on; never throws (a failed bump makes the store distrust itself until repaired). */
   abstract bump(counters: readonly VersionCounter[]): Promise<void>;
+}
+
+/**
+ * A read of some Redis keys done by another command of the same request (the rate limit's), so
+ * that both take one command and one round trip: `keys` are what it reads, and `settle` turns
+ * what it found into the result (undefined: it could not read them, and the read is made apart).
+ */
+export interface RidingRead<T> {
+  readonly keys: readonly string[];
+  settle(values: ReadonlyArray<string | null> | undefined): Promise<T>;
 }
 
 /**

@@ -15,7 +15,7 @@ import { RouteMetadata } from '../common/route-metadata.js';
 import { isUuid, normaliseId } from '../common/uuid.util.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { IDEMPOTENT_SEND, RATE_LIMIT, type RateLimitName } from './rate-limit.decorator.js';
-import { RedisThrottlerStorage } from './redis-throttler.storage.js';
+import { RedisThrottlerStorage, type ThrottlerStorageRecord } from './redis-throttler.storage.js';
 import { SendRetryDetector } from './send-retry.port.js';
 
 /** Clients of one IPv6 /64 (one household or host) share an anonymous limit. */
@@ -103,12 +103,22 @@ export class ParleyThrottlerGuard extends ThrottlerGuard {
     const key = generateKey(context, tracker, name);
     const retry = name === 'sends' && this.isIdempotentSend(context) && (await this.isRecognisedRetry(request));
     const sessionId = request.params?.sessionId;
-    if (sessionId !== undefined && isUuid(sessionId)) {
-      // Its ownership check and its cache look-ups need the session's versions: read in the same
-      // round trip to Redis as the limit below.
-      this.cache?.prefetchSessionVersions(sessionId);
+    // Its ownership check and its cache look-ups need the session's versions: read by the same
+    // Redis command as the limit below.
+    const versions =
+      sessionId !== undefined && isUuid(sessionId) ? (this.cache?.prefetchSessionVersions(sessionId) ?? null) : null;
+    let record: ThrottlerStorageRecord;
+    if (retry || versions === null) {
+      void versions?.settle(undefined);
+      record = retry ? await this.store.peek(key, ttl, limit) : await this.store.increment(key, ttl, limit);
+    } else {
+      let read: Array<string | null> | undefined;
+      try {
+        ({ record, values: read } = await this.store.incrementReading(key, ttl, limit, versions.keys));
+      } finally {
+        void versions.settle(read);
+      }
     }
-    const record = retry ? await this.store.peek(key, ttl, limit) : await this.store.increment(key, ttl, limit);
     const remaining = Math.max(0, record.limit - record.totalHits);
     void reply
       .header('X-RateLimit-Limit', record.limit)

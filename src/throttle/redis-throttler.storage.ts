@@ -24,6 +24,23 @@ if ttl < 0 then
 end
 return { hits, ttl }`);
 
+/**
+ * HIT_SCRIPT, and then the value of each further key (nil when it does not exist): keys that the
+ * same request needs read (its cache versions) ride along in the same command.
+ */
+export const HIT_AND_GET_SCRIPT = redisScript(`
+local hits = redis.call('INCR', KEYS[1])
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl < 0 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[1])
+  ttl = tonumber(ARGV[1])
+end
+local out = { hits, ttl }
+for i = 2, #KEYS do
+  out[i + 1] = redis.call('GET', KEYS[i])
+end
+return out`);
+
 /** The window's state without counting a hit (for a retried send, which costs no quota). */
 export const PEEK_SCRIPT = redisScript(`
 local hits = tonumber(redis.call('GET', KEYS[1]) or '0')
@@ -65,14 +82,28 @@ export class RedisThrottlerStorage implements ThrottlerStorage {
   ) {}
 
   async increment(key: string, ttl: number, limit: number): Promise<ThrottlerStorageRecord> {
+    return (await this.incrementReading(key, ttl, limit, [])).record;
+  }
+
+  /**
+   * increment(), also reading `keys` in the same command: their values in order (null for a
+   * missing key), or undefined when the shared store could not be asked (the limit is then this
+   * replica's share, as in increment()).
+   */
+  async incrementReading(
+    key: string,
+    ttl: number,
+    limit: number,
+    keys: readonly string[],
+  ): Promise<{ record: ThrottlerStorageRecord; values: Array<string | null> | undefined }> {
     if (!this.redis.enabled) {
-      return this.record(this.hitLocally(key, ttl), limit);
+      return { record: this.record(this.hitLocally(key, ttl), limit), values: undefined };
     }
-    const shared = await this.evalShared(HIT_SCRIPT, key, ttl);
+    const shared = await this.evalShared(keys.length === 0 ? HIT_SCRIPT : HIT_AND_GET_SCRIPT, key, ttl, keys);
     if (shared !== undefined) {
-      return this.record(shared, limit);
+      return { record: this.record(shared, limit), values: shared.values };
     }
-    return this.record(this.hitLocally(key, ttl), this.localLimit(limit));
+    return { record: this.record(this.hitLocally(key, ttl), this.localLimit(limit)), values: undefined };
   }
 
   /** The current window of `key` without counting a hit. */
@@ -111,18 +142,20 @@ export class RedisThrottlerStorage implements ThrottlerStorage {
     script: RedisScript,
     key: string,
     ttl: number,
-  ): Promise<{ hits: number; remainingMs: number } | undefined> {
+    alsoRead: readonly string[] = [],
+  ): Promise<{ hits: number; remainingMs: number; values: Array<string | null> } | undefined> {
     if (!this.redis.available) {
       this.degrade('not connected');
       return undefined;
     }
     try {
-      const [hits, remainingMs] = (await this.redis.runScript(script, [this.redis.key('throttle', key)], [ttl])) as [
-        number,
-        number,
-      ];
+      const [hits, remainingMs, ...values] = (await this.redis.runScript(
+        script,
+        [this.redis.key('throttle', key), ...alsoRead],
+        [ttl],
+      )) as [number, number, ...Array<string | null>];
       this.recover();
-      return { hits, remainingMs };
+      return { hits, remainingMs, values };
     } catch (error) {
       this.degrade((error as Error).message);
       return undefined;
