@@ -4,7 +4,7 @@ import type { FastifyRequest } from 'fastify';
 import { ClsService } from 'nestjs-cls';
 import { IS_PUBLIC } from '../common/public.decorator.js';
 import { RouteMetadata } from '../common/route-metadata.js';
-import type { ParleyClsStore } from '../common/request-context.js';
+import { currentStore, type ParleyClsStore } from '../common/request-context.js';
 import { AuthException, AuthExceptionCode } from './auth.exception.js';
 import type { AuthenticatedUser } from './authenticated-user.js';
 import { bearerToken } from './bearer.util.js';
@@ -54,7 +54,7 @@ export class AuthGuard implements CanActivate {
       throw new AuthException(AuthExceptionCode.MissingToken);
     }
     request.user = user;
-    this.cls.set('userId', user.id);
+    currentStore(this.cls).userId = user.id;
     return true;
   }
 

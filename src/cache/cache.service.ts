@@ -1,5 +1,5 @@
 import type { ClsService } from 'nestjs-cls';
-import type { ParleyClsStore } from '../common/request-context.js';
+import { currentStore, type ParleyClsStore } from '../common/request-context.js';
 import type { AppConfig } from '../config/app-config.js';
 import type { MetricsService } from '../metrics/metrics.service.js';
 import type { CacheEntrySpec, CacheKeyBuilder, VersionCounter } from './cache-key.builder.js';
@@ -154,12 +154,9 @@ export class CacheService {
   }
 
   private versionMemo(): Map<string, Promise<string | null>> {
-    let memo = this.cls.get('cacheVersions');
-    if (memo === undefined) {
-      memo = new Map();
-      this.cls.set('cacheVersions', memo);
-    }
-    return memo;
+    const store = currentStore(this.cls);
+    store.cacheVersions ??= new Map();
+    return store.cacheVersions;
   }
 
   private async readVersion(counter: VersionCounter): Promise<string | null> {

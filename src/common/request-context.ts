@@ -45,10 +45,19 @@ export function runInJobContext<T>(
  */
 export function registerRequestContext(fastify: FastifyInstance, cls: ClsService<ParleyClsStore>): void {
   fastify.addHook('onRequest', (request, _reply, done) => {
-    cls.run(() => {
-      cls.set(CLS_ID, request.id);
-      cls.set('startedAt', Date.now());
-      done();
-    });
+    cls.runWith({ [CLS_ID]: request.id, startedAt: Date.now() }, () => done());
   });
+}
+
+/**
+ * The current context's store, whose fields the request's hot path sets and reads directly:
+ * ClsService.set() and get() with a key parse it as a dotted path on every call. Throws outside
+ * a context, as ClsService.set() does.
+ */
+export function currentStore(cls: ClsService<ParleyClsStore>): ParleyClsStore {
+  const store = cls.get() as ParleyClsStore | undefined;
+  if (store === undefined) {
+    throw new Error('No CLS context: the request context hook or runInJobContext sets one up');
+  }
+  return store;
 }

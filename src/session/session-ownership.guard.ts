@@ -4,7 +4,7 @@ import { ClsService } from 'nestjs-cls';
 import { AccessResource } from '../access/access.constants.js';
 import { AccessService, type OwnedResource } from '../access/access.service.js';
 import { requireOwnedParam } from '../auth/owned-route-param.js';
-import type { ParleyClsStore } from '../common/request-context.js';
+import { currentStore, type ParleyClsStore } from '../common/request-context.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -26,7 +26,7 @@ export class SessionOwnershipGuard implements CanActivate {
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const request = context.switchToHttp().getRequest<FastifyRequest<{ Params: { sessionId: string } }>>();
     request.ownedSession = await requireOwnedParam(this.access, request, AccessResource.Session, 'sessionId');
-    this.cls.set('sessionId', request.params.sessionId);
+    currentStore(this.cls).sessionId = request.params.sessionId;
     return true;
   }
 }
