@@ -63,7 +63,7 @@ export class CacheService {
     const key = this.keys.data(spec, version);
     const local = this.memory.get<T>(key);
     if (local !== undefined) {
-      this.metrics.cacheRequests.inc({ tier: 'memory', result: 'hit' });
+      this.metrics.memoryCacheHit();
       return local;
     }
     this.metrics.cacheRequests.inc({ tier: 'memory', result: 'miss' });
