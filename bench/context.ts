@@ -22,6 +22,9 @@ export type Row = Record<string, string | number | null>;
 export interface CacheTally {
   hits: number;
   misses: number;
+  /** The process's CPU time (all its threads) and the requests it answered, so far. */
+  cpuSeconds: number;
+  requests: number;
 }
 
 /** What a scenario that runs its own measurements (`run`) gets from the bench. */
@@ -42,6 +45,8 @@ export interface BenchHarness {
   measure(url: string, requests: NonNullable<Options['requests']>, options?: Partial<Options>): Promise<Result>;
   cacheTally(url: string): Promise<CacheTally>;
   hitRate(before: CacheTally, after: CacheTally): number | null;
+  /** Microseconds of the Parley process's CPU per request it answered between two tallies. */
+  cpuPerRequest(before: CacheTally, after: CacheTally): number | null;
   /** Waits until the process's reply queue is empty. */
   drained(url: string): Promise<void>;
 }

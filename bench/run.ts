@@ -54,7 +54,19 @@ async function cacheTally(url: string): Promise<CacheTally> {
   return {
     hits: count('memory', 'hit') + count('redis', 'hit'),
     misses: Math.max(0, count('memory', 'miss') - count('redis', 'hit')),
+    cpuSeconds: valueOf(samples, 'process_cpu_seconds_total'),
+    requests: valueOf(samples, 'http_requests_total'),
   };
+}
+
+/**
+ * The CPU a request cost the Parley process (every thread: its garbage collector's helpers too),
+ * in microseconds: steadier from run to run than requests/s on a shared machine, where the load
+ * generator and the databases take what the process leaves.
+ */
+function cpuPerRequest(before: CacheTally, after: CacheTally): number | null {
+  const requests = after.requests - before.requests;
+  return requests <= 0 ? null : Math.round(((after.cpuSeconds - before.cpuSeconds) * 1e6) / requests);
 }
 
 /** The longest wait for a process's reply queue to empty (`BENCH_DRAIN_TIMEOUT_S`). */
@@ -104,7 +116,7 @@ async function measure(
 }
 
 function harnessFor(
-  base: Omit<BenchHarness, 'startParley' | 'measure' | 'cacheTally' | 'hitRate' | 'drained'>,
+  base: Omit<BenchHarness, 'startParley' | 'measure' | 'cacheTally' | 'hitRate' | 'cpuPerRequest' | 'drained'>,
   servers: Server[],
 ): BenchHarness {
   return {
@@ -119,6 +131,7 @@ function harnessFor(
       autocannon({ url, connections: base.connections, duration: base.durationS, requests, timeout: 10, ...options }),
     cacheTally,
     hitRate,
+    cpuPerRequest,
     drained,
   };
 }
@@ -217,6 +230,7 @@ async function main(): Promise<void> {
         errors: result.errors + result.timeouts,
         ratioToBaseline: baseline > 0 ? Math.round((result.requests.average / baseline) * 1000) / 1000 : Number.NaN,
         cacheHitRate: before && after ? hitRate(before, after) : null,
+        cpuUsPerRequest: before && after ? cpuPerRequest(before, after) : null,
       });
       if (scenario.parleyEnv) {
         await servers.pop()?.stop();

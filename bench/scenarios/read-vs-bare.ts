@@ -71,7 +71,11 @@ export const readVsBare: Scenario = {
         });
         rows.push({ round: r, target: 'bare', bodyBytes: body.length, ...summary(bareResult) });
         rows.push(againstBare('nest-floor', floorResult));
-        rows.push({ ...againstBare('parley-read', readResult), cacheHitRate: harness.hitRate(before, after) });
+        rows.push({
+          ...againstBare('parley-read', readResult),
+          cacheHitRate: harness.hitRate(before, after),
+          cpuUsPerRequest: harness.cpuPerRequest(before, after),
+        });
         totals.bare += bareRate;
         totals.floor += floorResult.requests.average;
         totals.parley += readResult.requests.average;

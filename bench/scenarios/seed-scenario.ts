@@ -45,6 +45,7 @@ export const seed: Scenario = {
         connections: SEED_CONNECTIONS,
         ...summary(result),
         cacheHitRate: harness.hitRate(before, after),
+        cpuUsPerRequest: harness.cpuPerRequest(before, after),
         maxRssMb,
       });
     }

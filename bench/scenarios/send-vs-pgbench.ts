@@ -121,10 +121,18 @@ export const sendVsPgbench: Scenario = {
       let tps = 0;
       for (let r = 1; r <= harness.rounds; r += 1) {
         await harness.drained(parley.url);
+        const before = await harness.cacheTally(parley.url);
         const result = await harness.measure(parley.url, requests);
+        const after = await harness.cacheTally(parley.url);
         await harness.drained(parley.url);
         const ceiling = await pgbench(harness.db.url, args(harness.durationS));
-        rows.push({ round: r, target: 'parley-send', ...summary(result) });
+        // Its CPU per send includes the replies the process generated meanwhile.
+        rows.push({
+          round: r,
+          target: 'parley-send',
+          ...summary(result),
+          cpuUsPerRequest: harness.cpuPerRequest(before, after),
+        });
         rows.push({
           round: r,
           target: 'pgbench-send-sql',
