@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { ClsService } from 'nestjs-cls';
+import type { CacheEntrySpec } from '../cache/cache-key.builder.js';
 import { CacheService } from '../cache/cache.service.js';
 import type { ParleyClsStore } from '../common/request-context.js';
 import { AccessResource } from './access.constants.js';
@@ -53,9 +54,19 @@ export class AccessService {
     private readonly cls: ClsService<ParleyClsStore>,
   ) {}
 
-  async requireAccess(request: AccessRequest): Promise<OwnedResource> {
+  /** At once when the owner is in the in-process cache under a version this request has read. */
+  requireAccess(request: AccessRequest): OwnedResource | Promise<OwnedResource> {
+    if (request.resource === AccessResource.Session) {
+      const cached = this.cache.cachedNow<string | null>(this.ownerSpec(request));
+      if (cached !== undefined) {
+        return this.verdict(request, cached.value);
+      }
+    }
+    return this.ownerOf(request).then((ownerId) => this.verdict(request, ownerId));
+  }
+
+  private verdict(request: AccessRequest, ownerId: string | null): OwnedResource {
     const refusal = REFUSALS[request.resource];
-    const ownerId = await this.ownerOf(request);
     if (ownerId === null) {
       throw new AccessException(refusal.notFound);
     }
@@ -71,6 +82,10 @@ export class AccessService {
     return { id: request.id, ownerId };
   }
 
+  private ownerSpec(request: AccessRequest): CacheEntrySpec {
+    return { kind: 'owner', ownerId: request.userId, scopeId: request.id };
+  }
+
   /**
    * A session's owner is cached under the caller's id and only when the caller owns it, so a cached
    * entry can never answer another user. It is kept under the session's `session-owner` counter,
@@ -82,7 +97,7 @@ export class AccessService {
       return this.access.ownerOf(request.resource, request.id);
     }
     const entry = await this.cache.getOrLoad(
-      { kind: 'owner', ownerId: request.userId, scopeId: request.id },
+      this.ownerSpec(request),
       () => this.access.ownerOf(request.resource, request.id),
       { accept: (ownerId) => ownerId === request.userId },
     );

@@ -8,13 +8,14 @@ import { AuthException, AuthExceptionCode } from './auth.exception.js';
 /**
  * What the ownership guards share: the route's `:param` id for a signed-in caller, 400 when it is
  * not a UUID, then the one access check (404 unknown, 403 and a security event for another user's).
+ * Answered at once when the access check is (a cached owner); what it refuses it throws.
  */
-export async function requireOwnedParam(
+export function requireOwnedParam(
   access: AccessService,
   request: FastifyRequest,
   resource: AccessResource,
   param: string,
-): Promise<OwnedResource> {
+): OwnedResource | Promise<OwnedResource> {
   const user = request.user;
   if (user === undefined) {
     throw new AuthException(AuthExceptionCode.MissingToken);

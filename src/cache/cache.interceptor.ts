@@ -1,7 +1,7 @@
 import { Injectable, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { from, lastValueFrom, map, type Observable } from 'rxjs';
+import { from, lastValueFrom, map, of, type Observable } from 'rxjs';
 import {
   isSessionScope,
   VERSION_SCOPE,
@@ -94,7 +94,8 @@ export class CacheInterceptor implements NestInterceptor {
         : handled;
     }
     const load = (): Promise<unknown> => lastValueFrom(next.handle(), { defaultValue: undefined });
-    return from(this.cache.getOrLoad(spec, load)).pipe(
+    const hit = this.cache.cachedNow(spec);
+    return (hit === undefined ? from(this.cache.getOrLoad(spec, load)) : of(hit)).pipe(
       map((entry) => {
         let body: unknown = entry.value;
         if (entry.isSerialised) {

@@ -106,17 +106,41 @@ export class CacheService {
       this.memoise(memo, counters, this.versions.peek(counters));
       return null;
     }
-    let settle!: (values: ReadonlyArray<string | null> | undefined) => void;
-    const read = new Promise<string[] | null | 'missing'>((resolve) => {
-      settle = (values) => resolve(plan.settle(values));
+    let resolve!: (versions: string[] | null | 'missing' | Promise<string[] | null | 'missing'>) => void;
+    const read = new Promise<string[] | null | 'missing'>((settled) => {
+      resolve = settled;
     });
     this.memoise(memo, counters, read);
     return {
       keys: plan.keys,
-      settle: async (values) => {
-        settle(values);
+      settle: (values) => {
+        const versions = plan.settle(values);
+        if (Array.isArray(versions)) {
+          // Known from here on: the request's next look-ups need not wait for the promise.
+          const known = (currentStore(this.cls).knownCacheVersions ??= new Map());
+          counters.forEach((counter, i) => known.set(counterName(counter), versions[i]));
+        }
+        resolve(versions);
       },
     };
+  }
+
+  /**
+   * The entry of `spec` when the in-process tier holds it under a version this request already
+   * has (read beside its rate limit): at once, without a promise. Undefined otherwise, and
+   * getOrLoad() then makes the whole look-up (and counts it).
+   */
+  cachedNow<T>(spec: CacheEntrySpec): CacheEntry<T> | undefined {
+    const store = this.enabled ? (this.cls.get() as ParleyClsStore | undefined) : undefined;
+    const version = store?.knownCacheVersions?.get(counterName(this.keys.counterFor(spec)));
+    if (version === undefined) {
+      return undefined;
+    }
+    const local = this.memory.get<T>(this.keys.data(spec, version));
+    if (local !== undefined) {
+      this.metrics.memoryCacheHit();
+    }
+    return local;
   }
 
   private memoise(

@@ -118,7 +118,7 @@ export class RedisVersionStore extends VersionStore {
     const generation = this.generation;
     return {
       keys: this.counterKeys(counters),
-      settle: async (values) =>
+      settle: (values) =>
         values === undefined ? this.readCounters(counters, false) : this.versionsOf(values, generation, false),
     };
   }

@@ -32,7 +32,8 @@ export abstract class VersionStore {
  */
 export interface RidingRead<T> {
   readonly keys: readonly string[];
-  settle(values: ReadonlyArray<string | null> | undefined): Promise<T>;
+  /** At once when the values are given; a promise when it has to read them itself. */
+  settle(values: ReadonlyArray<string | null> | undefined): T | Promise<T>;
 }
 
 /**

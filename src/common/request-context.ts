@@ -9,6 +9,8 @@ export interface ParleyClsStore extends ClsStore {
   startedAt: number;
   /** Cache versions read by this request, by counter: read once, used by every look-up of the request. */
   cacheVersions?: Map<string, Promise<string | null>>;
+  /** The versions among those that have arrived already, for a look-up that needs no await (CacheService.cachedNow). */
+  knownCacheVersions?: Map<string, string>;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;

@@ -23,9 +23,17 @@ export class SessionOwnershipGuard implements CanActivate {
     private readonly cls: ClsService<ParleyClsStore>,
   ) {}
 
-  async canActivate(context: ExecutionContext): Promise<boolean> {
+  /** Synchronous when the access check is (the session's owner cached for this caller). */
+  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     const request = context.switchToHttp().getRequest<FastifyRequest<{ Params: { sessionId: string } }>>();
-    request.ownedSession = await requireOwnedParam(this.access, request, AccessResource.Session, 'sessionId');
+    const owned = requireOwnedParam(this.access, request, AccessResource.Session, 'sessionId');
+    return owned instanceof Promise
+      ? owned.then((session) => this.admit(request, session))
+      : this.admit(request, owned);
+  }
+
+  private admit(request: FastifyRequest<{ Params: { sessionId: string } }>, session: OwnedResource): boolean {
+    request.ownedSession = session;
     currentStore(this.cls).sessionId = request.params.sessionId;
     return true;
   }
