@@ -61,9 +61,8 @@ export class CacheService {
       return this.loadDirect(spec, load);
     }
     const key = this.keys.data(spec, version);
-    const local = this.memory.get<T>(key);
+    const local = this.inMemory<T>(key);
     if (local !== undefined) {
-      this.metrics.memoryCacheHit();
       return local;
     }
     this.metrics.cacheRequests.inc({ tier: 'memory', result: 'miss' });
@@ -136,7 +135,12 @@ export class CacheService {
     if (version === undefined) {
       return undefined;
     }
-    const local = this.memory.get<T>(this.keys.data(spec, version));
+    return this.inMemory<T>(this.keys.data(spec, version));
+  }
+
+  /** The in-process tier's entry under `key`, counted when there is one. */
+  private inMemory<T>(key: string): CacheEntry<T> | undefined {
+    const local = this.memory.get<T>(key);
     if (local !== undefined) {
       this.metrics.memoryCacheHit();
     }

@@ -14,21 +14,12 @@ export interface ThrottlerStorageRecord {
   timeToBlockExpire: number;
 }
 
-/** A fixed window per key, atomically: count the hit and return the window's remaining time. */
-export const HIT_SCRIPT = redisScript(`
-local hits = redis.call('INCR', KEYS[1])
-local ttl = redis.call('PTTL', KEYS[1])
-if ttl < 0 then
-  redis.call('PEXPIRE', KEYS[1], ARGV[1])
-  ttl = tonumber(ARGV[1])
-end
-return { hits, ttl }`);
-
 /**
- * HIT_SCRIPT, and then the value of each further key (nil when it does not exist): keys that the
- * same request needs read (its cache versions) ride along in the same command.
+ * A fixed window per key (KEYS[1]), atomically: count the hit and return the window's remaining
+ * time, then the value of each further key (nil when it does not exist): keys that the same
+ * request needs read (its cache versions) ride along in the same command.
  */
-export const HIT_AND_GET_SCRIPT = redisScript(`
+export const HIT_SCRIPT = redisScript(`
 local hits = redis.call('INCR', KEYS[1])
 local ttl = redis.call('PTTL', KEYS[1])
 if ttl < 0 then
@@ -99,7 +90,7 @@ export class RedisThrottlerStorage implements ThrottlerStorage {
     if (!this.redis.enabled) {
       return { record: this.record(this.hitLocally(key, ttl), limit), values: undefined };
     }
-    const shared = await this.evalShared(keys.length === 0 ? HIT_SCRIPT : HIT_AND_GET_SCRIPT, key, ttl, keys);
+    const shared = await this.evalShared(HIT_SCRIPT, key, ttl, keys);
     if (shared !== undefined) {
       return { record: this.record(shared, limit), values: shared.values };
     }
