@@ -97,11 +97,14 @@ export class CacheInterceptor implements NestInterceptor {
     const hit = this.cache.cachedNow(spec);
     return (hit === undefined ? from(this.cache.getOrLoad(spec, load)) : of(hit)).pipe(
       map((entry) => {
-        let body: unknown = entry.value;
+        let body: unknown;
         if (entry.isSerialised) {
-          // The JSON the entry was stored as is the body: Fastify sends its bytes as they are.
+          // The JSON the entry was stored as is the body: Fastify sends its bytes as they are (and
+          // the entry is never decoded: a decoded copy would stay on the heap beside its bytes).
           void reply.type(JSON_TYPE);
           body = entry.body;
+        } else {
+          body = entry.value;
         }
         return options.etag === true ? conditional(request, reply, entry.etag, body) : body;
       }),
