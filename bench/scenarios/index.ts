@@ -8,11 +8,13 @@ import { seed } from './seed-scenario.js';
 import { send } from './send.js';
 import { sendToReply0ms, sendToReply20ms } from './send-to-reply.js';
 import { sendVsPgbench } from './send-vs-pgbench.js';
+import { sessionsList } from './sessions-list.js';
 
 /** Every scenario, in the order they run; `npm run bench -- <name...>` picks some. */
 export const SCENARIOS: Scenario[] = [
   bare,
   history,
+  sessionsList,
   historyUncached,
   send,
   readMixCached,

@@ -2,7 +2,14 @@ import type { ClsService } from 'nestjs-cls';
 import { currentStore, type ParleyClsStore } from '../common/request-context.js';
 import type { AppConfig } from '../config/app-config.js';
 import type { MetricsService } from '../metrics/metrics.service.js';
-import type { CacheEntrySpec, CacheKeyBuilder, VersionCounter } from './cache-key.builder.js';
+import {
+  isSessionScope,
+  VERSION_SCOPE,
+  type CacheEntrySpec,
+  type CacheKeyBuilder,
+  type CacheKind,
+  type VersionCounter,
+} from './cache-key.builder.js';
 import { CacheEntry, type MemoryCacheTier } from './memory-cache.tier.js';
 import type { RedisCacheTier } from './redis-cache.tier.js';
 import type { RidingRead, VersionStore } from './version-store.js';
@@ -90,12 +97,24 @@ export class CacheService {
    * may still be refused by its limit or its ownership check).
    */
   prefetchSessionVersions(sessionId: string): RidingRead<void> | null {
+    return this.prefetch((['session', 'owner'] as const).map((kind) => ({ kind, scopeId: sessionId })));
+  }
+
+  /**
+   * As prefetchSessionVersions, for a route cached under one of an owner's collections (their
+   * sessions, memories, search): the version of `kind` for `ownerId`. Null for a session's kind.
+   */
+  prefetchOwnerVersion(kind: CacheKind, ownerId: string): RidingRead<void> | null {
+    return isSessionScope(VERSION_SCOPE[kind]) ? null : this.prefetch([{ kind, scopeId: ownerId }]);
+  }
+
+  private prefetch(specs: ReadonlyArray<Pick<CacheEntrySpec, 'kind' | 'scopeId'>>): RidingRead<void> | null {
     if (!this.enabled || !this.cls.isActive()) {
       return null;
     }
     const memo = this.versionMemo();
-    const counters = (['session', 'owner'] as const)
-      .map((kind) => this.keys.counterFor({ kind, scopeId: sessionId }))
+    const counters = specs
+      .map((spec) => this.keys.counterFor(spec))
       .filter((counter) => !memo.has(counterName(counter)));
     if (counters.length === 0) {
       return null;

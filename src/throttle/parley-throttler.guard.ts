@@ -10,7 +10,9 @@ import {
   type ThrottlerStorage,
 } from '@nestjs/throttler';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { CACHED, type CachedOptions } from '../cache/cache.interceptor.js';
 import { CacheService } from '../cache/cache.service.js';
+import type { RidingRead } from '../cache/version-store.js';
 import { RouteMetadata } from '../common/route-metadata.js';
 import { isUuid, normaliseId } from '../common/uuid.util.js';
 import { MetricsService } from '../metrics/metrics.service.js';
@@ -44,6 +46,7 @@ export class ParleyThrottlerGuard extends ThrottlerGuard {
   private readonly store: RedisThrottlerStorage;
   private readonly rateLimit: RouteMetadata<RateLimitName>;
   private readonly idempotentSend: RouteMetadata<boolean>;
+  private readonly cached: RouteMetadata<CachedOptions>;
 
   constructor(
     @InjectThrottlerOptions() options: ThrottlerModuleOptions,
@@ -62,6 +65,7 @@ export class ParleyThrottlerGuard extends ThrottlerGuard {
     this.store = storage;
     this.rateLimit = RouteMetadata.overridable(reflector, RATE_LIMIT);
     this.idempotentSend = RouteMetadata.ofHandler(reflector, IDEMPOTENT_SEND);
+    this.cached = RouteMetadata.ofHandler(reflector, CACHED);
   }
 
   /**
@@ -102,11 +106,9 @@ export class ParleyThrottlerGuard extends ThrottlerGuard {
     const tracker = await getTracker(request, context);
     const key = generateKey(context, tracker, name);
     const retry = name === 'sends' && this.isIdempotentSend(context) && (await this.isRecognisedRetry(request));
-    const sessionId = request.params?.sessionId;
-    // Its ownership check and its cache look-ups need the session's versions: read by the same
-    // Redis command as the limit below.
-    const versions =
-      sessionId !== undefined && isUuid(sessionId) ? (this.cache?.prefetchSessionVersions(sessionId) ?? null) : null;
+    // Its ownership check and its cache look-ups need versions: read by the same Redis command as
+    // the limit below.
+    const versions = this.versionsToRead(context, request);
     let record: ThrottlerStorageRecord;
     if (retry || versions === null) {
       void versions?.settle(undefined);
@@ -142,6 +144,23 @@ export class ParleyThrottlerGuard extends ThrottlerGuard {
 
   protected override generateKey(_context: ExecutionContext, tracker: string, name: string): string {
     return `${name}:${tracker}`;
+  }
+
+  /**
+   * The versions the request's first look-ups need: a session route's session (its ownership
+   * check, its cached answer), or else the owner's collection a cached route answers from.
+   */
+  private versionsToRead(context: ExecutionContext, request: SendRequest): RidingRead<void> | null {
+    if (this.cache === null) {
+      return null;
+    }
+    const sessionId = request.params?.sessionId;
+    if (sessionId !== undefined) {
+      return isUuid(sessionId) ? this.cache.prefetchSessionVersions(sessionId) : null;
+    }
+    const cached = this.cached.get(context);
+    const user = request.user;
+    return cached === undefined || user === undefined ? null : this.cache.prefetchOwnerVersion(cached.kind, user.id);
   }
 
   private isIdempotentSend(context: ExecutionContext): boolean {
