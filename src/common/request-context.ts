@@ -11,6 +11,8 @@ export interface ParleyClsStore extends ClsStore {
   cacheVersions?: Map<string, Promise<string | null>>;
   /** The versions among those that have arrived already, for a look-up that needs no await (CacheService.cachedNow). */
   knownCacheVersions?: Map<string, string>;
+  /** What a send did: stored a new exchange, or found the one its idempotency key names. */
+  sendOutcome?: 'created' | 'repeated';
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;

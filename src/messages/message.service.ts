@@ -79,6 +79,10 @@ export class MessageService {
       case 'created':
       case 'repeated': {
         const { exchange } = result;
+        const store = this.cls.get() as ParleyClsStore | undefined;
+        if (store !== undefined) {
+          store.sendOutcome = result.outcome;
+        }
         if (result.outcome === 'created') {
           if (exchange.superseded) {
             this.metrics.replies.inc({ outcome: 'superseded' });

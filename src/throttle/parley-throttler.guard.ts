@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Inject, Injectable, Optional, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import {
@@ -27,6 +28,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** The hit this request cost on the `sends` limit, which some refusals give back (see SendQuotaRefundInterceptor). */
     sendsCharge?: { key: string; ttl: number; limit: number; remaining: number };
+    /** A send's idempotency key as its mark in the limit's store (sentMarkOf), for SendQuotaRefundInterceptor. */
+    sentMark?: string;
   }
 }
 
@@ -105,20 +108,37 @@ export class ParleyThrottlerGuard extends ThrottlerGuard {
     const name = (throttler.name ?? 'default') as RateLimitName;
     const tracker = await getTracker(request, context);
     const key = generateKey(context, tracker, name);
-    const retry = name === 'sends' && this.isIdempotentSend(context) && (await this.isRecognisedRetry(request));
+    const repeatable = name === 'sends' && this.isIdempotentSend(context) ? this.repeatableSend(request) : undefined;
+    // Without the shared store, a repeat is looked up in the database before anything is counted.
+    let retry = repeatable !== undefined && !this.store.shared && (await this.isRecognisedRetry(repeatable));
     // Its ownership check and its cache look-ups need versions: read by the same Redis command as
     // the limit below.
     const versions = this.versionsToRead(context, request);
     let record: ThrottlerStorageRecord;
-    if (retry || versions === null) {
+    if (retry) {
       void versions?.settle(undefined);
-      record = retry ? await this.store.peek(key, ttl, limit) : await this.store.increment(key, ttl, limit);
+      record = await this.store.peek(key, ttl, limit);
     } else {
+      // A repeat of a send marked stored is recognised by the limit's command, and costs nothing.
+      const sent = repeatable === undefined ? undefined : sentMarkOf(repeatable);
       let read: Array<string | null> | undefined;
       try {
-        ({ record, values: read } = await this.store.incrementReading(key, ttl, limit, versions.keys));
+        let free: boolean;
+        ({
+          record,
+          values: read,
+          free,
+        } = await this.store.incrementReading(key, ttl, limit, versions?.keys ?? [], sent));
+        retry = free;
       } finally {
-        void versions.settle(read);
+        void versions?.settle(read);
+      }
+      request.sentMark = sent;
+      if (record.isBlocked && !retry && repeatable !== undefined && (await this.isRecognisedRetry(repeatable))) {
+        // A repeat without its mark, refused by the count: answered anyway, its hit given back.
+        retry = true;
+        await this.store.refund(key, ttl).catch(() => undefined);
+        record = { ...record, totalHits: record.totalHits - 1, isBlocked: false };
       }
     }
     const remaining = Math.max(0, record.limit - record.totalHits);
@@ -168,24 +188,41 @@ export class ParleyThrottlerGuard extends ThrottlerGuard {
   }
 
   /**
-   * A send repeating an earlier one of the same user (same idempotency key, same session: the
-   * `:sessionId` of the route, or the body's `sessionId` on `POST /v1/chat/send`, or none there:
-   * the session that send created). Only on routes marked @IdempotentSend().
+   * What identifies a send's repeats: its user, its idempotency key (the body's clientMessageId, or
+   * the Idempotency-Key header) and its session (the route's `:sessionId`, or the body's
+   * `sessionId` on `POST /v1/chat/send`, or none there: the session that send created). Undefined
+   * when the send has no key (it cannot repeat anything). Only on routes marked @IdempotentSend().
    */
-  private async isRecognisedRetry(request: SendRequest): Promise<boolean> {
+  private repeatableSend(request: SendRequest): RepeatableSend | undefined {
     const header = request.headers['idempotency-key'];
     const bodyKey = request.body?.clientMessageId;
     const key = typeof bodyKey === 'string' ? bodyKey : typeof header === 'string' ? header : undefined;
     const sessionId = request.params?.sessionId ?? request.body?.sessionId ?? null;
+    if (key === undefined || (sessionId !== null && !isUuid(sessionId)) || request.user === undefined) {
+      return undefined;
+    }
+    return { sessionId: sessionId === null ? null : normaliseId(sessionId), ownerId: request.user.id, key };
+  }
+
+  /** Whether the database holds the send that `send` would repeat. */
+  private async isRecognisedRetry(send: RepeatableSend): Promise<boolean> {
     const detector = this.detector;
-    if (
-      key === undefined ||
-      (sessionId !== null && !isUuid(sessionId)) ||
-      request.user === undefined ||
-      detector === null
-    ) {
+    if (detector === null) {
       return false;
     }
-    return detector.isRetry(normaliseId(sessionId), request.user.id, key).catch(() => false);
+    return detector.isRetry(send.sessionId, send.ownerId, send.key).catch(() => false);
   }
+}
+
+interface RepeatableSend {
+  sessionId: string | null;
+  ownerId: string;
+  key: string;
+}
+
+/** A send's mark in the limit's store: fixed length, whatever its key and ids hold. */
+function sentMarkOf(send: RepeatableSend): string {
+  return createHash('sha256')
+    .update(JSON.stringify([send.ownerId, send.sessionId, send.key]))
+    .digest('base64url');
 }

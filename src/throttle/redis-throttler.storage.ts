@@ -16,19 +16,31 @@ export interface ThrottlerStorageRecord {
 
 /**
  * A fixed window per key (KEYS[1]), atomically: count the hit and return the window's remaining
- * time, then the value of each further key (nil when it does not exist): keys that the same
- * request needs read (its cache versions) ride along in the same command.
+ * time, whether the hit was free, then the value of each further key (nil when it does not exist):
+ * keys that the same request needs read (its cache versions) ride along in the same command. With
+ * ARGV[2] = '1', KEYS[2] is the mark of a send stored under the request's idempotency key
+ * (markSent): when it exists the request repeats that send, and its hit is not counted.
  */
 export const HIT_SCRIPT = redisScript(`
-local hits = redis.call('INCR', KEYS[1])
+local marked = ARGV[2] == '1'
+local free = marked and redis.call('EXISTS', KEYS[2]) == 1
+local hits
+if free then
+  hits = tonumber(redis.call('GET', KEYS[1]) or '0')
+else
+  hits = redis.call('INCR', KEYS[1])
+end
 local ttl = redis.call('PTTL', KEYS[1])
 if ttl < 0 then
-  redis.call('PEXPIRE', KEYS[1], ARGV[1])
+  if not free then
+    redis.call('PEXPIRE', KEYS[1], ARGV[1])
+  end
   ttl = tonumber(ARGV[1])
 end
-local out = { hits, ttl }
-for i = 2, #KEYS do
-  out[i + 1] = redis.call('GET', KEYS[i])
+local out = { hits, ttl, free and 1 or 0 }
+local first = marked and 3 or 2
+for i = first, #KEYS do
+  out[4 + i - first] = redis.call('GET', KEYS[i])
 end
 return out`);
 
@@ -48,6 +60,12 @@ if hits > 0 then hits = redis.call('DECR', KEYS[1]) end
 return { hits, redis.call('PTTL', KEYS[1]) }`);
 
 const LOCAL_KEYS_MAX = 100_000;
+
+/**
+ * How long a stored send's mark lets its repeats through without counting them: retries come
+ * within seconds or minutes; a later one is counted, then given back (SendQuotaRefundInterceptor).
+ */
+const SENT_MARK_TTL_MS = 5 * 60_000;
 
 interface LocalWindow {
   hits: number;
@@ -79,22 +97,56 @@ export class RedisThrottlerStorage implements ThrottlerStorage {
   /**
    * increment(), also reading `keys` in the same command: their values in order (null for a
    * missing key), or undefined when the shared store could not be asked (the limit is then this
-   * replica's share, as in increment()).
+   * replica's share, as in increment()). With `sent` (sentMarkOf: a send's idempotency key), the
+   * hit is free when a send under that key was marked stored (markSent): `free` is then true.
    */
   async incrementReading(
     key: string,
     ttl: number,
     limit: number,
     keys: readonly string[],
-  ): Promise<{ record: ThrottlerStorageRecord; values: Array<string | null> | undefined }> {
+    sent?: string,
+  ): Promise<{ record: ThrottlerStorageRecord; values: Array<string | null> | undefined; free: boolean }> {
     if (!this.redis.enabled) {
-      return { record: this.record(this.hitLocally(key, ttl), limit), values: undefined };
+      return { record: this.record(this.hitLocally(key, ttl), limit), values: undefined, free: false };
     }
-    const shared = await this.evalShared(HIT_SCRIPT, key, ttl, keys);
+    const marked = sent !== undefined;
+    const shared = await this.evalShared(
+      HIT_SCRIPT,
+      key,
+      ttl,
+      marked ? [this.redis.key('sent', sent), ...keys] : keys,
+      marked ? 1 : 0,
+    );
     if (shared !== undefined) {
-      return { record: this.record(shared, limit), values: shared.values };
+      const [free, ...values] = shared.values;
+      return { record: this.record(shared, limit), values: values as Array<string | null>, free: Number(free) === 1 };
     }
-    return { record: this.record(this.hitLocally(key, ttl), this.localLimit(limit)), values: undefined };
+    return { record: this.record(this.hitLocally(key, ttl), this.localLimit(limit)), values: undefined, free: false };
+  }
+
+  /**
+   * Whether the shared store answers now: otherwise each replica counts on its own (and a send
+   * cannot be recognised by its mark).
+   */
+  get shared(): boolean {
+    return this.redis.enabled && this.redis.available;
+  }
+
+  /**
+   * Marks a send stored under its idempotency key (sentMarkOf) for SENT_MARK_TTL_MS: a repeat of it
+   * that comes meanwhile is recognised by the limit's own command and costs nothing. Best effort:
+   * a repeat that finds no mark is counted, then given back once its send turns out a repeat.
+   */
+  async markSent(sent: string): Promise<void> {
+    if (!this.shared) {
+      return;
+    }
+    try {
+      await this.redis.commands.set(this.redis.key('sent', sent), '1', 'PX', SENT_MARK_TTL_MS);
+    } catch (error) {
+      this.degrade((error as Error).message);
+    }
   }
 
   /** The current window of `key` without counting a hit. */
@@ -134,7 +186,8 @@ export class RedisThrottlerStorage implements ThrottlerStorage {
     key: string,
     ttl: number,
     alsoRead: readonly string[] = [],
-  ): Promise<{ hits: number; remainingMs: number; values: Array<string | null> } | undefined> {
+    ...args: number[]
+  ): Promise<{ hits: number; remainingMs: number; values: Array<string | number | null> } | undefined> {
     if (!this.redis.available) {
       this.degrade('not connected');
       return undefined;
@@ -143,8 +196,8 @@ export class RedisThrottlerStorage implements ThrottlerStorage {
       const [hits, remainingMs, ...values] = (await this.redis.runScript(
         script,
         [this.redis.key('throttle', key), ...alsoRead],
-        [ttl],
-      )) as [number, number, ...Array<string | null>];
+        [ttl, ...args],
+      )) as [number, number, ...Array<string | number | null>];
       this.recover();
       return { hits, remainingMs, values };
     } catch (error) {
