@@ -139,16 +139,17 @@ export class RedisEventStream extends EventStream implements OnApplicationBootst
     if (!extendTtl) {
       return (await this.redis.commands.xadd(key, ...entry)) as string;
     }
-    const results = await this.redis.commands
-      .pipeline()
-      .xadd(key, ...entry)
-      .pexpire(key, streamTtlMs)
-      .exec();
-    const [error, id] = results?.[0] ?? [new Error('XADD returned nothing'), null];
-    if (error) {
-      throw error;
+    // Issued together on the auto-pipelined connection: they leave in the same write as the other
+    // commands of this turn, in this order, without building a pipeline of their own. The TTL is
+    // best effort, as the entry's own answer is what the caller waits for.
+    const [id] = await Promise.all([
+      this.redis.commands.xadd(key, ...entry),
+      this.redis.commands.pexpire(key, streamTtlMs).catch(() => 0),
+    ]);
+    if (id === null) {
+      throw new Error('XADD returned nothing');
     }
-    return id as string;
+    return id;
   }
 
   async closeTranscript(transcriptKey: string): Promise<string> {
