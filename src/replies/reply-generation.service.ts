@@ -135,42 +135,45 @@ export class ReplyGenerationService implements OnModuleInit {
   /**
    * Generates the session's earliest open reply, then lets the lock go: the look that follows the
    * release (generateSession) finds the next one, so a reply costs one look before and one after,
-   * not a third under the lock that would find nothing in the usual case.
+   * not a third under the lock that would find nothing in the usual case. The look before also
+   * begins the reply's first attempt (claimNextReply), unless it must wait for more messages.
    */
   private async generateNext(sessionId: string, signal: AbortSignal, fence: LockFence | null): Promise<void> {
-    let next = await this.replies.nextOpenReplyWithMode(sessionId);
+    signal.throwIfAborted();
+    const windowMs = this.config.replies.coalesceWindowMs;
+    let next = await this.replies.claimNextReply(sessionId, Date.now() - windowMs);
     while (next !== null) {
-      signal.throwIfAborted();
-      const quietFor = this.coalesceWaitMs(next.reply, next.replyMode);
-      if (quietFor <= 0) {
-        await this.generate(next.reply, signal, fence);
+      if (next.attempt !== null) {
+        await this.generate(next.reply, next.attempt, signal, fence);
         return;
       }
-      // A message sent meanwhile supersedes this reply; the next look finds the one answering both.
-      await sleep(quietFor, undefined, { signal });
-      next = await this.replies.nextOpenReplyWithMode(sessionId);
+      signal.throwIfAborted();
+      // A `coalesce` session's reply still pending: a message sent meanwhile supersedes it, and
+      // the next look finds the one answering both.
+      const quietFor = next.reply.createdAt.getTime() + windowMs - Date.now();
+      await sleep(Math.max(1, quietFor), undefined, { signal });
+      next = await this.replies.claimNextReply(sessionId, Date.now() - windowMs);
     }
-  }
-
-  /** In a `coalesce` session, how much longer a reply that has not started waits for more messages. */
-  private coalesceWaitMs(reply: MessageEntity, replyMode: string): number {
-    if (reply.status !== 'pending' || replyMode !== 'coalesce') {
-      return 0;
-    }
-    return reply.createdAt.getTime() + this.config.replies.coalesceWindowMs - Date.now();
   }
 
   /**
    * A stopped reply ends quietly: the stop already stored it and told its subscribers; the signal
    * (or a delta refused because the reply's deltas were closed) only saves the tokens still to come.
    */
-  private async generate(reply: MessageEntity, signal: AbortSignal, fence: LockFence | null): Promise<void> {
+  private async generate(
+    reply: MessageEntity,
+    firstAttempt: number,
+    signal: AbortSignal,
+    fence: LockFence | null,
+  ): Promise<void> {
     const stop = new AbortController();
     const generations = this.generating.get(reply.id) ?? new Set<AbortController>();
     generations.add(stop);
     this.generating.set(reply.id, generations);
     try {
-      await this.tryUntilDone(reply, AbortSignal.any([signal, stop.signal]), fence, () => this.abortStopped(reply.id));
+      await this.tryUntilDone(reply, firstAttempt, AbortSignal.any([signal, stop.signal]), fence, () =>
+        this.abortStopped(reply.id),
+      );
     } catch (error) {
       if (!stop.signal.aborted) {
         throw error;
@@ -184,15 +187,19 @@ export class ReplyGenerationService implements OnModuleInit {
     }
   }
 
-  /** Tries until the reply is complete, failed for good, or the work is aborted. */
+  /**
+   * Tries until the reply is complete, failed for good, or the work is aborted; `firstAttempt` was
+   * begun when the reply was claimed, and each later try begins one of its own.
+   */
   private async tryUntilDone(
     reply: MessageEntity,
+    firstAttempt: number,
     signal: AbortSignal,
     fence: LockFence | null,
     onStopped: () => void,
   ): Promise<void> {
     for (let tries = 1; ; tries += 1) {
-      const attempt = await this.replies.beginAttempt(reply.id);
+      const attempt = tries === 1 ? firstAttempt : await this.replies.beginAttempt(reply.id);
       if (attempt === null) {
         return;
       }

@@ -43,18 +43,50 @@ export class ReplyRepository {
     return rows[0] ? toMessage(rows[0]) : null;
   }
 
-  /** nextOpenReply() with its session's reply mode, read in the same statement. */
-  async nextOpenReplyWithMode(sessionId: string): Promise<{ reply: MessageEntity; replyMode: string } | null> {
-    const rows: Array<MessageRow & { reply_mode: string }> = await this.db.query(
-      `SELECT ${MESSAGE_COLUMNS_OF_M}, s.reply_mode
-       FROM sessions s CROSS JOIN LATERAL (
-         SELECT ${MESSAGE_COLUMNS} FROM messages
-         WHERE session_id = s.id AND status IN ('pending', 'streaming') ORDER BY seq LIMIT 1
-       ) m
-       WHERE s.id = $1`,
-      [sessionId],
+  /**
+   * The session's earliest open reply, and its first attempt begun in the same statement (as
+   * beginAttempt does) unless it must wait: a `coalesce` session's reply that is still pending and
+   * was created after `quietSinceMs` (the caller's clock, less the coalescing window) is returned
+   * unclaimed (`attempt` null) with its session's reply mode. Null when the session has no open
+   * reply, or when the one found was stopped before it could be claimed.
+   */
+  async claimNextReply(
+    sessionId: string,
+    quietSinceMs: number,
+  ): Promise<{ reply: MessageEntity; replyMode: string; attempt: number | null } | null> {
+    const rows: Array<MessageRow & { reply_mode: string; claimed: boolean }> = await this.db.query(
+      `WITH next AS (
+         SELECT m.id, s.reply_mode,
+           s.reply_mode = 'coalesce' AND m.status = 'pending'
+             AND m.created_at > to_timestamp($2::double precision / 1000) AS waits
+         FROM sessions s CROSS JOIN LATERAL (
+           SELECT id, status, created_at FROM messages
+           WHERE session_id = s.id AND status IN ('pending', 'streaming') ORDER BY seq LIMIT 1
+         ) m
+         WHERE s.id = $1
+       ), claimed AS (
+         UPDATE messages SET status = 'streaming', attempt = attempt + 1, updated_at = date_trunc('milliseconds', now())
+         FROM next
+         WHERE messages.id = next.id AND NOT next.waits AND messages.status IN ('pending', 'streaming')
+         RETURNING ${MESSAGE_COLUMNS.split(', ')
+           .map((column) => `messages.${column}`)
+           .join(', ')}, next.reply_mode
+       )
+       SELECT *, true AS claimed FROM claimed
+       UNION ALL
+       SELECT ${MESSAGE_COLUMNS_OF_M}, n.reply_mode, false AS claimed
+       FROM next n JOIN messages m ON m.id = n.id WHERE n.waits`,
+      [sessionId, quietSinceMs],
     );
-    return rows[0] ? { reply: toMessage(rows[0]), replyMode: rows[0].reply_mode } : null;
+    const row = rows[0];
+    if (row === undefined) {
+      return null;
+    }
+    const reply = toMessage(row);
+    if (row.claimed) {
+      await this.changes.historyChanged(reply.sessionId);
+    }
+    return { reply, replyMode: row.reply_mode, attempt: row.claimed ? reply.attempt : null };
   }
 
   /** Open replies (pending or streaming), oldest first: what the reconciler checks for a job. */

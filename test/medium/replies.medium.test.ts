@@ -1,3 +1,4 @@
+import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { StreamEvent } from '../../src/coordination/event-stream.port.js';
 import { SessionEventBus } from '../../src/events/session-event-bus.service.js';
@@ -177,6 +178,39 @@ describe('replies in process (PostgreSQL, in-process lock, queue and events)', (
     await expect.poll(() => fake.closedByClient, { timeout: 5_000 }).toBe(2);
     expect(fake.inFlight).toBe(0);
     expect(await reply(sent.reply.id)).toMatchObject({ status: 'stopped', attempt: 2, content: stopped.content });
+  });
+
+  it('claims the earliest open reply with its attempt begun in the statement that finds it; a coalesce reply in its window waits unclaimed', async () => {
+    const session = await newSession();
+    const first = await send(session, 'claim one');
+    const second = await send(session, 'claim two');
+    expect(await replies.claimNextReply(session.sessionId, Date.now())).toMatchObject({
+      reply: { id: first.reply.id, status: 'streaming', attempt: 1 },
+      replyMode: 'each',
+      attempt: 1,
+    });
+    // Still open (streaming, its worker lost): the next look claims it again, as a new attempt.
+    expect((await replies.claimNextReply(session.sessionId, Date.now()))?.attempt).toBe(2);
+    expect(await replies.complete(first.reply.id, 1, 'stale')).toBeNull();
+    expect(await replies.complete(first.reply.id, 2, 'done')).toMatchObject({ status: 'complete' });
+    expect((await replies.claimNextReply(session.sessionId, Date.now()))?.reply.id).toBe(second.reply.id);
+    expect(await replies.stop(second.reply.id, '')).toMatchObject({ status: 'stopped' });
+    expect(await replies.claimNextReply(session.sessionId, Date.now())).toBeNull();
+
+    const quiet = await newSession();
+    await app.get(DataSource).query(`UPDATE sessions SET reply_mode = 'coalesce' WHERE id = $1`, [quiet.sessionId]);
+    const waiting = await send(quiet, 'wait for more');
+    // Created after the quiet point (now less a minute): it waits, and nothing about it changed.
+    expect(await replies.claimNextReply(quiet.sessionId, Date.now() - 60_000)).toMatchObject({
+      reply: { id: waiting.reply.id, status: 'pending', attempt: 0 },
+      replyMode: 'coalesce',
+      attempt: null,
+    });
+    expect(await reply(waiting.reply.id)).toMatchObject({ status: 'pending', attempt: 0 });
+    expect(await replies.claimNextReply(quiet.sessionId, Date.now() + 1000)).toMatchObject({
+      reply: { id: waiting.reply.id, status: 'streaming' },
+      attempt: 1,
+    });
   });
 
   it('never changes a finished reply: stale completions and failures match no row', async () => {
