@@ -65,12 +65,10 @@ export class ReplyRepository {
          ) m
          WHERE s.id = $1
        ), claimed AS (
-         UPDATE messages SET status = 'streaming', attempt = attempt + 1, updated_at = date_trunc('milliseconds', now())
+         UPDATE messages m SET status = 'streaming', attempt = attempt + 1, updated_at = date_trunc('milliseconds', now())
          FROM next
-         WHERE messages.id = next.id AND NOT next.waits AND messages.status IN ('pending', 'streaming')
-         RETURNING ${MESSAGE_COLUMNS.split(', ')
-           .map((column) => `messages.${column}`)
-           .join(', ')}, next.reply_mode
+         WHERE m.id = next.id AND NOT next.waits AND m.status IN ('pending', 'streaming')
+         RETURNING ${MESSAGE_COLUMNS_OF_M}, next.reply_mode
        )
        SELECT *, true AS claimed FROM claimed
        UNION ALL

@@ -109,8 +109,10 @@ export class ParleyThrottlerGuard extends ThrottlerGuard {
     const tracker = await getTracker(request, context);
     const key = generateKey(context, tracker, name);
     const repeatable = name === 'sends' && this.isIdempotentSend(context) ? this.repeatableSend(request) : undefined;
-    // Without the shared store, a repeat is looked up in the database before anything is counted.
-    let retry = repeatable !== undefined && !this.store.shared && (await this.isRecognisedRetry(repeatable));
+    // Without the shared store, a repeat is looked up in the database before anything is counted;
+    // with it, by its mark in the limit's own command (and at the limit, in the database).
+    const askedFirst = repeatable !== undefined && !this.store.shared;
+    let retry = askedFirst && (await this.isRecognisedRetry(repeatable));
     // Its ownership check and its cache look-ups need versions: read by the same Redis command as
     // the limit below.
     const versions = this.versionsToRead(context, request);
@@ -119,22 +121,24 @@ export class ParleyThrottlerGuard extends ThrottlerGuard {
       void versions?.settle(undefined);
       record = await this.store.peek(key, ttl, limit);
     } else {
-      // A repeat of a send marked stored is recognised by the limit's command, and costs nothing.
-      const sent = repeatable === undefined ? undefined : sentMarkOf(repeatable);
+      const sent = repeatable === undefined || askedFirst ? undefined : sentMarkOf(repeatable);
       let read: Array<string | null> | undefined;
       try {
-        let free: boolean;
-        ({
-          record,
-          values: read,
-          free,
-        } = await this.store.incrementReading(key, ttl, limit, versions?.keys ?? [], sent));
-        retry = free;
+        const hit = await this.store.incrementReading(key, ttl, limit, versions?.keys ?? [], sent);
+        record = hit.record;
+        retry = hit.free;
+        read = hit.values;
       } finally {
         void versions?.settle(read);
       }
       request.sentMark = sent;
-      if (record.isBlocked && !retry && repeatable !== undefined && (await this.isRecognisedRetry(repeatable))) {
+      if (
+        record.isBlocked &&
+        !retry &&
+        repeatable !== undefined &&
+        !askedFirst &&
+        (await this.isRecognisedRetry(repeatable))
+      ) {
         // A repeat without its mark, refused by the count: answered anyway, its hit given back.
         retry = true;
         await this.store.refund(key, ttl).catch(() => undefined);

@@ -1,16 +1,10 @@
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CacheKeyBuilder, type VersionCounter } from '../../src/cache/cache-key.builder.js';
 import { eventually, http } from '../support/http.js';
+import { RedisMonitor, type MonitoredCommand as Command } from '../support/redis-monitor.js';
 import { uniqueName } from '../support/services.js';
 import { tokenFor } from '../support/tokens.js';
 import { withCluster } from '../support/with-cluster.js';
-
-interface Command {
-  args: string[];
-  /** 'lua' for a call made by a script, else the client's address. */
-  source: string;
-}
 
 /**
  * What one cached read asks of Redis, seen by MONITOR on the file's own Redis: its rate limit's
@@ -22,26 +16,17 @@ describe('a cached read asks Redis once: its rate limit and its versions in one 
   const userId = uniqueName('rider');
   let token: string;
   let sessionId: string;
-  let monitor: Awaited<ReturnType<Redis['monitor']>>;
-  let client: Redis;
-  const seen: Command[] = [];
+  let monitor: RedisMonitor;
 
   beforeAll(async () => {
     token = await tokenFor(userId);
     const created = await http('POST', `${fx.app.url}/v1/sessions`, { token, body: { title: 'riding' } });
     expect(created.status).toBe(201);
     sessionId = created.body.id as string;
-    client = new Redis(fx.redis.url);
-    monitor = await client.monitor();
-    monitor.on('monitor', (_time: string, args: string[], source: string) => {
-      seen.push({ args: args.map(String), source });
-    });
+    monitor = await RedisMonitor.start(fx.redis.url);
   });
 
-  afterAll(async () => {
-    monitor?.disconnect();
-    client?.disconnect();
-  });
+  afterAll(() => monitor?.close());
 
   const keys = (): CacheKeyBuilder => new CacheKeyBuilder(fx.env.REDIS_KEY_PREFIX as string);
   const throttleKey = (): string => `${fx.env.REDIS_KEY_PREFIX}:throttle:reads:user:${userId}`;
@@ -53,19 +38,16 @@ describe('a cached read asks Redis once: its rate limit and its versions in one 
    */
   async function commandsOfOneHit(path: string, wanted: readonly string[]): Promise<Command[]> {
     const naming = (): Command[] =>
-      seen.filter((c) => c.source !== 'lua' && c.args.some((arg) => wanted.includes(arg)));
+      monitor.seen.filter((c) => c.source !== 'lua' && c.args.some((arg) => wanted.includes(arg)));
     return eventually(
       async () => {
-        seen.length = 0;
+        monitor.seen.length = 0;
         const answer = await http('GET', `${fx.app.url}${path}`, { token });
         if (answer.status !== 200) {
           throw new Error(`GET ${path}: ${answer.status} ${answer.text}`);
         }
-        // MONITOR lists commands in the order Redis runs them: a marker sent once the answer came
-        // back is listed after every command of the GET.
-        const marker = uniqueName('marker');
-        await client.echo(marker);
-        await eventually(async () => (seen.some((c) => c.args.includes(marker)) ? true : undefined), 5_000, 'marker');
+        // Every command of the GET, which has answered.
+        await monitor.caughtUp();
         const mine = naming();
         return mine.length > 0 && mine.every((c) => c.args.includes(throttleKey())) ? mine : undefined;
       },

@@ -1,7 +1,8 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { insertSession, subjectOf } from '../support/api.js';
-import { eventually, http, type HttpResult } from '../support/http.js';
+import { http, type HttpResult } from '../support/http.js';
+import { RedisMonitor, type MonitoredCommand } from '../support/redis-monitor.js';
 import { uniqueName } from '../support/services.js';
 import { tokenFor } from '../support/tokens.js';
 import { withCluster } from '../support/with-cluster.js';
@@ -28,22 +29,15 @@ describe('a send repeated under its idempotency key is recognised by its mark in
   );
   const prefix = (): string => fx.env.REDIS_KEY_PREFIX as string;
   let redis: Redis;
-  let monitorClient: Redis;
-  let monitor: Awaited<ReturnType<Redis['monitor']>>;
-  const seen: Array<{ args: string[]; source: string }> = [];
+  let monitor: RedisMonitor;
 
   beforeAll(async () => {
     redis = new Redis(fx.redis.url);
-    monitorClient = new Redis(fx.redis.url);
-    monitor = await monitorClient.monitor();
-    monitor.on('monitor', (_time: string, args: string[], source: string) => {
-      seen.push({ args: args.map(String), source });
-    });
+    monitor = await RedisMonitor.start(fx.redis.url);
   });
 
-  afterAll(async () => {
-    monitor?.disconnect();
-    monitorClient?.disconnect();
+  afterAll(() => {
+    monitor?.close();
     redis?.disconnect();
   });
 
@@ -53,19 +47,17 @@ describe('a send repeated under its idempotency key is recognised by its mark in
       body: { content, clientMessageId: key },
     });
   const marks = (): Promise<string[]> => redis.keys(`${prefix()}:sent:*`);
-  /** Commands MONITOR saw up to now: a marker echoed once the answers came back is listed after them. */
-  async function commandsSoFar(): Promise<Array<{ args: string[]; source: string }>> {
-    const marker = uniqueName('marker');
-    await redis.echo(marker);
-    await eventually(async () => (seen.some((c) => c.args.includes(marker)) ? true : undefined), 5_000, 'marker');
-    return seen.filter((c) => c.source !== 'lua');
+  /** The commands the app's clients (not scripts) sent up to now. */
+  async function commandsSoFar(): Promise<MonitoredCommand[]> {
+    await monitor.caughtUp();
+    return monitor.seen.filter((c) => c.source !== 'lua');
   }
 
   it('marks a stored send before answering it; its repeat finds the mark in the limit command and costs nothing', async () => {
     const token = await tokenFor(uniqueName('marked'));
     const sessionId = await insertSession(fx.db, token);
     const throttleKey = `${prefix()}:throttle:sends:user:${subjectOf(token)}`;
-    seen.length = 0;
+    monitor.seen.length = 0;
     const first = await send(token, sessionId, 'the original', 'k-1');
     expect(first.status).toBe(202);
     const [mark] = await marks();
