@@ -6,6 +6,8 @@ import { lockKind, LockService, type LockedWork, type LockOptions, type LockResu
 @Injectable()
 export class InProcessLockService extends LockService {
   private readonly held = new Set<string>();
+  /** Held keys that a tryWithLock was refused for meanwhile. */
+  private readonly wanted = new Set<string>();
 
   constructor(private readonly metrics: MetricsService) {
     super();
@@ -15,13 +17,18 @@ export class InProcessLockService extends LockService {
     const busy = this.held.has(key);
     this.metrics.lockAcquisitions.inc({ lock: lockKind(key), result: busy ? 'busy' : 'acquired' });
     if (busy) {
+      this.wanted.add(key);
       return { acquired: false };
     }
     this.held.add(key);
+    let value: T;
+    let contended: boolean;
     try {
-      return { acquired: true, value: await work(new AbortController().signal, null) };
+      value = await work(new AbortController().signal, null);
     } finally {
       this.held.delete(key);
+      contended = this.wanted.delete(key);
     }
+    return { acquired: true, value, contended };
   }
 }

@@ -17,7 +17,12 @@ export interface LockFence {
 /** `fence` is null where no other process can take the lock over (the in-process adapter). */
 export type LockedWork<T> = (signal: AbortSignal, fence: LockFence | null) => Promise<T>;
 
-export type LockResult<T> = { acquired: true; value: T } | { acquired: false };
+/**
+ * `contended`: whether a tryWithLock of the same key was refused while this one held it, as the
+ * release found it. False only when the backend knows nobody asked; absent when it cannot tell (the
+ * lock was lost, or released without an answer), which a caller treats as asked.
+ */
+export type LockResult<T> = { acquired: true; value: T; contended?: boolean } | { acquired: false };
 
 /**
  * Mutual exclusion across every process that shares the coordination backend.

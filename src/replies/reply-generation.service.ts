@@ -123,29 +123,37 @@ export class ReplyGenerationService implements OnModuleInit {
         (lost, fence) => this.generateNext(sessionId, AbortSignal.any([lost, stop]), fence),
       );
       if (!result.acquired) {
+        // The holder learns of the refusal when it lets go (`contended`), and looks for this reply.
         return;
       }
-      // The next reply, or a send that committed just as the lock was released: look once more.
-      if ((await this.replies.nextOpenReply(sessionId)) === null) {
+      if (result.value) {
+        // Another reply was open behind the one just generated: it is next.
+        continue;
+      }
+      // Nobody was refused the lock while it was held: a reply sent since has a job that has not
+      // tried the lock yet, and takes it itself. Refused (or not known): that job's reply, or one
+      // sent just as the lock was let go, may be waiting: look once more.
+      if (result.contended === false || (await this.replies.nextOpenReply(sessionId)) === null) {
         return;
       }
     }
   }
 
   /**
-   * Generates the session's earliest open reply, then lets the lock go: the look that follows the
-   * release (generateSession) finds the next one, so a reply costs one look before and one after,
-   * not a third under the lock that would find nothing in the usual case. The look before also
-   * begins the reply's first attempt (claimNextReply), unless it must wait for more messages.
+   * Generates the session's earliest open reply, then lets the lock go; true when another open reply
+   * followed it when it was claimed. A reply sent later is looked for after the release
+   * (generateSession) only when its job was refused the lock meanwhile: in the usual case a reply
+   * costs one look, the one that also begins its first attempt (claimNextReply), unless it must
+   * wait for more messages.
    */
-  private async generateNext(sessionId: string, signal: AbortSignal, fence: LockFence | null): Promise<void> {
+  private async generateNext(sessionId: string, signal: AbortSignal, fence: LockFence | null): Promise<boolean> {
     signal.throwIfAborted();
     const windowMs = this.config.replies.coalesceWindowMs;
     let next = await this.replies.claimNextReply(sessionId, Date.now() - windowMs);
     while (next !== null) {
       if (next.attempt !== null) {
         await this.generate(next.reply, next.attempt, signal, fence);
-        return;
+        return next.more;
       }
       signal.throwIfAborted();
       // A `coalesce` session's reply still pending: a message sent meanwhile supersedes it, and
@@ -154,6 +162,7 @@ export class ReplyGenerationService implements OnModuleInit {
       await sleep(Math.max(1, quietFor), undefined, { signal });
       next = await this.replies.claimNextReply(sessionId, Date.now() - windowMs);
     }
+    return false;
   }
 
   /**

@@ -47,32 +47,37 @@ export class ReplyRepository {
    * The session's earliest open reply, and its first attempt begun in the same statement (as
    * beginAttempt does) unless it must wait: a `coalesce` session's reply that is still pending and
    * was created after `quietSinceMs` (the caller's clock, less the coalescing window) is returned
-   * unclaimed (`attempt` null) with its session's reply mode. Null when the session has no open
-   * reply, or when the one found was stopped before it could be claimed.
+   * unclaimed (`attempt` null) with its session's reply mode. `more`: whether another open reply
+   * followed it when it was found. Null when the session has no open reply, or when the one found
+   * was stopped before it could be claimed.
    */
   async claimNextReply(
     sessionId: string,
     quietSinceMs: number,
-  ): Promise<{ reply: MessageEntity; replyMode: string; attempt: number | null } | null> {
-    const rows: Array<MessageRow & { reply_mode: string; claimed: boolean }> = await this.db.query(
-      `WITH next AS (
-         SELECT m.id, s.reply_mode,
-           s.reply_mode = 'coalesce' AND m.status = 'pending'
-             AND m.created_at > to_timestamp($2::double precision / 1000) AS waits
+  ): Promise<{ reply: MessageEntity; replyMode: string; attempt: number | null; more: boolean } | null> {
+    const rows: Array<MessageRow & { reply_mode: string; more: boolean; claimed: boolean }> = await this.db.query(
+      `WITH open AS (
+         SELECT m.id, m.status, m.created_at, s.reply_mode, m.seq
          FROM sessions s CROSS JOIN LATERAL (
-           SELECT id, status, created_at FROM messages
-           WHERE session_id = s.id AND status IN ('pending', 'streaming') ORDER BY seq LIMIT 1
+           SELECT id, seq, status, created_at FROM messages
+           WHERE session_id = s.id AND status IN ('pending', 'streaming') ORDER BY seq LIMIT 2
          ) m
          WHERE s.id = $1
+       ), next AS (
+         SELECT o.id, o.reply_mode,
+           o.reply_mode = 'coalesce' AND o.status = 'pending'
+             AND o.created_at > to_timestamp($2::double precision / 1000) AS waits,
+           (SELECT count(*) FROM open) > 1 AS more
+         FROM open o ORDER BY o.seq LIMIT 1
        ), claimed AS (
          UPDATE messages m SET status = 'streaming', attempt = attempt + 1, updated_at = date_trunc('milliseconds', now())
          FROM next
          WHERE m.id = next.id AND NOT next.waits AND m.status IN ('pending', 'streaming')
-         RETURNING ${MESSAGE_COLUMNS_OF_M}, next.reply_mode
+         RETURNING ${MESSAGE_COLUMNS_OF_M}, next.reply_mode, next.more
        )
        SELECT *, true AS claimed FROM claimed
        UNION ALL
-       SELECT ${MESSAGE_COLUMNS_OF_M}, n.reply_mode, false AS claimed
+       SELECT ${MESSAGE_COLUMNS_OF_M}, n.reply_mode, n.more, false AS claimed
        FROM next n JOIN messages m ON m.id = n.id WHERE n.waits`,
       [sessionId, quietSinceMs],
     );
@@ -84,7 +89,7 @@ export class ReplyRepository {
     if (row.claimed) {
       await this.changes.historyChanged(reply.sessionId);
     }
-    return { reply, replyMode: row.reply_mode, attempt: row.claimed ? reply.attempt : null };
+    return { reply, replyMode: row.reply_mode, attempt: row.claimed ? reply.attempt : null, more: row.more };
   }
 
   /** Open replies (pending or streaming), oldest first: what the reconciler checks for a job. */

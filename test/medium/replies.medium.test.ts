@@ -213,6 +213,36 @@ describe('replies in process (PostgreSQL, in-process lock, queue and events)', (
     });
   });
 
+  it('leaves the reply of a job refused the session lock to the holder, which looks once more after letting go; unrefused, it does not look', async () => {
+    const session = await newSession();
+    const first = await send(session, 'word '.repeat(30));
+    fake.tokenDelayMs = 20;
+    const looks = vi.spyOn(replies, 'nextOpenReply');
+    try {
+      const holder = app.inRequest(() => generation.generateSession(session.sessionId));
+      await expect.poll(() => fake.requests.length, { timeout: 10_000 }).toBe(1);
+      const second = await send(session, 'sent while the first streams');
+      // Its job finds the lock held and returns at once, its reply still pending.
+      await app.inRequest(() => generation.generateSession(session.sessionId));
+      expect(await reply(second.reply.id)).toMatchObject({ status: 'pending' });
+      await holder;
+      expect(await reply(first.reply.id)).toMatchObject({ status: 'complete' });
+      expect(await reply(second.reply.id)).toMatchObject({ status: 'complete', content: expect.any(String) });
+      expect(looks).toHaveBeenCalledTimes(1);
+
+      // Nobody refused meanwhile: the reply is generated and the lock let go without a look after.
+      looks.mockClear();
+      fake.tokenDelayMs = 0;
+      const alone = await newSession();
+      const only = await send(alone, 'alone');
+      await app.inRequest(() => generation.generateSession(alone.sessionId));
+      expect(await reply(only.reply.id)).toMatchObject({ status: 'complete' });
+      expect(looks).not.toHaveBeenCalled();
+    } finally {
+      looks.mockRestore();
+    }
+  });
+
   it('never changes a finished reply: stale completions and failures match no row', async () => {
     const session = await newSession();
     const sent = await send(session, 'fenced writes');
