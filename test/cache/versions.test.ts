@@ -4,8 +4,8 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CacheKeyBuilder, type VersionCounter } from '../../src/cache/cache-key.builder.js';
 import { RedisVersionStore } from '../../src/cache/redis-version.store.js';
-import { loadConfig } from '../../src/config/app-config.js';
-import { RedisService } from '../../src/redis/redis.service.js';
+import type { RedisService } from '../../src/redis/redis.service.js';
+import { connectRedis } from '../support/redis-only.js';
 import { eventually } from '../support/http.js';
 import { PrivateRedis } from '../support/private-redis.js';
 import { uniqueName } from '../support/services.js';
@@ -21,14 +21,7 @@ interface Replica {
 
 /** One replica's view of the versions: its own connections to the private Redis. */
 async function replica(url: string, prefix: string): Promise<Replica> {
-  const config = loadConfig({
-    REDIS_URL: url,
-    DATABASE_URL: 'postgres://unused@127.0.0.1/unused',
-    REDIS_KEY_PREFIX: prefix,
-    JWT_SECRET: 'x'.repeat(32),
-  });
-  const redis = new RedisService(config, logger);
-  await redis.connect();
+  const redis = await connectRedis(url, prefix);
   const self: Replica = { redis, store: undefined as unknown as RedisVersionStore, epochsMoved: 0 };
   self.store = new RedisVersionStore(redis, new CacheKeyBuilder(prefix), logger, () => (self.epochsMoved += 1));
   self.store.start();

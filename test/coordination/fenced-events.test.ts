@@ -1,11 +1,11 @@
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/app-config.js';
 import { FencedOutError } from '../../src/coordination/event-stream.port.js';
 import { RedisEventStream } from '../../src/coordination/redis-event-stream.js';
 import { RedisLockService } from '../../src/coordination/redis-lock.service.js';
 import { MetricsService } from '../../src/metrics/metrics.service.js';
-import { RedisService } from '../../src/redis/redis.service.js';
+import type { RedisService } from '../../src/redis/redis.service.js';
+import { connectRedis, redisOnlyConfig } from '../support/redis-only.js';
 import { REDIS_URL, uniqueName } from '../support/services.js';
 
 const logger = pino({ level: 'silent' });
@@ -18,15 +18,8 @@ describe('events fenced by the generation lock (Redis)', () => {
   let locks: RedisLockService;
 
   beforeAll(async () => {
-    const config = loadConfig({
-      REDIS_URL,
-      DATABASE_URL: 'postgres://unused@127.0.0.1/unused',
-      REDIS_KEY_PREFIX: prefix,
-      JWT_SECRET: 'x'.repeat(32),
-    });
-    redis = new RedisService(config, logger);
-    await redis.connect();
-    stream = new RedisEventStream(redis, config, logger);
+    redis = await connectRedis(REDIS_URL, prefix);
+    stream = new RedisEventStream(redis, redisOnlyConfig(REDIS_URL, prefix), logger);
     locks = new RedisLockService(redis, new MetricsService(), logger);
   });
 

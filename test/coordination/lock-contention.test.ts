@@ -1,12 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/app-config.js';
 import { InProcessLockService } from '../../src/coordination/in-process-lock.service.js';
 import type { LockResult, LockService } from '../../src/coordination/lock.port.js';
 import { RedisLockService } from '../../src/coordination/redis-lock.service.js';
 import { MetricsService } from '../../src/metrics/metrics.service.js';
-import { RedisService } from '../../src/redis/redis.service.js';
+import type { RedisService } from '../../src/redis/redis.service.js';
+import { connectRedis } from '../support/redis-only.js';
 import { REDIS_URL, uniqueName } from '../support/services.js';
 
 const logger = pino({ level: 'silent' });
@@ -37,15 +37,8 @@ describe('lock contention, told at release', () => {
   let two: RedisLockService;
 
   beforeAll(async () => {
-    const config = loadConfig({
-      REDIS_URL,
-      DATABASE_URL: 'postgres://unused@127.0.0.1/unused',
-      REDIS_KEY_PREFIX: prefix,
-      JWT_SECRET: 'x'.repeat(32),
-    });
     const replica = async (): Promise<RedisLockService> => {
-      const redis = new RedisService(config, logger);
-      await redis.connect();
+      const redis = await connectRedis(REDIS_URL, prefix);
       services.push(redis);
       return new RedisLockService(redis, new MetricsService(), logger);
     };

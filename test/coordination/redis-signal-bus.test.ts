@@ -1,8 +1,8 @@
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/app-config.js';
 import { RedisSignalBus } from '../../src/coordination/redis-signal-bus.js';
-import { RedisService } from '../../src/redis/redis.service.js';
+import type { RedisService } from '../../src/redis/redis.service.js';
+import { connectRedis } from '../support/redis-only.js';
 import { eventually } from '../support/http.js';
 import { PrivateRedis } from '../support/private-redis.js';
 import { uniqueName } from '../support/services.js';
@@ -11,13 +11,7 @@ const logger = pino({ level: 'silent' });
 
 /** A process's signal bus: its own Redis connections, as each app process has. */
 async function busOn(redisUrl: string, prefix: string): Promise<{ bus: RedisSignalBus; redis: RedisService }> {
-  const config = loadConfig({
-    REDIS_URL: redisUrl,
-    DATABASE_URL: 'postgres://unused@127.0.0.1:5432/unused',
-    REDIS_KEY_PREFIX: prefix,
-  });
-  const redis = new RedisService(config, logger);
-  await redis.connect();
+  const redis = await connectRedis(redisUrl, prefix);
   return { bus: new RedisSignalBus(redis, logger), redis };
 }
 
