@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MESSAGE_COLUMNS } from '../../src/conversation/message.mapper.js';
+import { EXCHANGE_BY_CLIENT_ID_SQL } from '../../src/messages/message.repository.js';
 import { round, summary, type Row, type Scenario } from '../context.js';
 import { send } from './send.js';
 
@@ -11,6 +12,9 @@ const PGBENCH = process.env.BENCH_PGBENCH ?? 'pgbench';
 const session = `md5('pgbench-' || :n)::uuid`;
 const owner = `'bench-user-' || :n`;
 const key = `'pgb-' || :client_id || '-' || :k`;
+
+/** A statement of Parley's on one line of a pgbench script. */
+const oneLine = (sql: string): string => sql.replace(/\s+/g, ' ').trim();
 
 /**
  * The statements of a plain send (MessageRepository.appendExchange: no parent named, an
@@ -31,7 +35,7 @@ export const SEND_TRANSACTION_SCRIPT = `\\set n random(0, :users - 1)
 START TRANSACTION;
 SELECT pg_advisory_xact_lock(hashtextextended('pending:' || ${owner}, 0));
 SELECT reply_mode FROM sessions WHERE id = ${session} AND owner_id = ${owner} FOR UPDATE;
-SELECT ${MESSAGE_COLUMNS} FROM messages WHERE session_id = ${session} AND (client_message_id = ${key} OR reply_to = (SELECT id FROM messages WHERE session_id = ${session} AND client_message_id = ${key})) ORDER BY seq;
+${oneLine(EXCHANGE_BY_CLIENT_ID_SQL.replaceAll('$1', session).replaceAll('$2', key))};
 SELECT id FROM messages WHERE session_id = ${session} ORDER BY seq DESC LIMIT 1;
 SELECT count(*)::int AS open FROM (SELECT 1 FROM messages WHERE owner_id = ${owner} AND status IN ('pending', 'streaming') LIMIT :max_pending) open_replies;
 \\endpipeline

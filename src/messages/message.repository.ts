@@ -52,6 +52,17 @@ function sameBody(stored: MessageEntity, input: AppendExchangeInput): boolean {
   return stored.content === input.content && (input.parentId === undefined || input.parentId === stored.parentId);
 }
 
+/**
+ * The exchange stored under an idempotency key ($2) in a session ($1): the message, then its
+ * replies (the first, and any regenerated since) in seq order. A reply's parent is the message it
+ * answers (messages_reply_parent), so its replies are found through the children index: `reply_to`
+ * has no index, and an OR on it read every message of the session on every send with a key.
+ */
+export const EXCHANGE_BY_CLIENT_ID_SQL = `SELECT ${MESSAGE_COLUMNS} FROM messages
+  WHERE session_id = $1 AND (client_message_id = $2 OR (role = 'assistant'
+    AND parent_id = (SELECT id FROM messages WHERE session_id = $1 AND client_message_id = $2)))
+  ORDER BY seq`;
+
 /** A send refused after its transaction changed something: thrown to roll that back. */
 class RefusedSend extends Error {
   constructor(readonly result: AppendExchangeResult) {
@@ -270,13 +281,7 @@ export class MessageRepository extends SendRetryDetector {
     sessionId: string,
     clientMessageId: string,
   ): Promise<Exchange | null> {
-    const rows: MessageRow[] = await tx.query(
-      `SELECT ${MESSAGE_COLUMNS} FROM messages
-       WHERE session_id = $1 AND (client_message_id = $2
-         OR reply_to = (SELECT id FROM messages WHERE session_id = $1 AND client_message_id = $2))
-       ORDER BY seq`,
-      [sessionId, clientMessageId],
-    );
+    const rows: MessageRow[] = await tx.query(EXCHANGE_BY_CLIENT_ID_SQL, [sessionId, clientMessageId]);
     const [message, reply] = rows.map(toMessage);
     return message && reply ? { message, reply } : null;
   }
