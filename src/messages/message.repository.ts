@@ -222,7 +222,9 @@ export class MessageRepository extends SendRetryDetector {
    * One page of the branch that ends at `leafId` (default: the newest message), newest first in the
    * database and returned ascending; one row more than `limit` tells that there is an older page.
    * Parents always have a smaller seq than their children, so walking up from the leaf visits the
-   * branch in descending seq. Null when `leafId` is not a message of this session.
+   * branch in descending seq, and the walk stops once it has the page: the newest page of a
+   * conversation of ten thousand messages costs what it costs in one of a hundred (an older page,
+   * the walk down to it). Null when `leafId` is not a message of this session.
    *
    * One statement, the leaf found inside it: a history read that misses the cache costs one round
    * trip and one pooled connection's turn. Only an empty page asked for by `leafId` needs a
@@ -236,14 +238,15 @@ export class MessageRepository extends SendRetryDetector {
   ): Promise<BranchMessage[] | null> {
     const rows: Array<MessageRow & { sibling_count: number; sibling_index: number }> = await this.db.query(
       `WITH RECURSIVE branch AS (
-         SELECT id, parent_id, seq FROM messages
+         SELECT id, parent_id, seq, ($3::int IS NULL OR seq < $3::int)::int AS counted FROM messages
          WHERE session_id = $1
            AND id = COALESCE($2::uuid, (SELECT id FROM messages WHERE session_id = $1 ORDER BY seq DESC LIMIT 1))
          UNION ALL
          -- One primary-key lookup per step whatever the statistics say (a join may be planned as a
-         -- scan of the whole session per step).
-         SELECT p.id, p.parent_id, p.seq FROM branch b
+         -- scan of the whole session per step); the walk ends once the page is full.
+         SELECT p.id, p.parent_id, p.seq, b.counted + ($3::int IS NULL OR p.seq < $3::int)::int FROM branch b
          CROSS JOIN LATERAL (SELECT id, parent_id, seq FROM messages WHERE id = b.parent_id AND session_id = $1 LIMIT 1) p
+         WHERE b.counted < $4
        ), page AS (
          SELECT id FROM branch WHERE $3::int IS NULL OR seq < $3::int ORDER BY seq DESC LIMIT $4
        )

@@ -4,6 +4,9 @@ import { ChangeNotifier } from '../common/change-notifier.port.js';
 import type { MessageEntity } from '../conversation/message.entity.js';
 import { MESSAGE_COLUMNS, MESSAGE_COLUMNS_OF_M, toMessage, type MessageRow } from '../conversation/message.mapper.js';
 
+/** 1 for a message a prompt may hold (shown to the user: complete, or stopped with some text), else 0. */
+const SHOWN = `(status = 'complete' OR (status = 'stopped' AND content <> ''))::int`;
+
 /** A user message whose completed reply should have led to a memory extraction that never ran. */
 export interface AwaitingExtraction {
   readonly messageId: string;
@@ -151,23 +154,27 @@ export class ReplyRepository {
   /**
    * The branch that ends at `messageId` (a reply's user message), its most recent `limit` messages
    * that a prompt may hold, oldest first: user messages and replies that were shown to the user
-   * (complete, or stopped with some text). Other branches are never part of it.
+   * (complete, or stopped with some text). Other branches are never part of it. The walk up the
+   * branch stops once it has `limit` of them: a prompt costs the same in a conversation of ten
+   * thousand messages as in one of a hundred.
    */
   async branchEndingAt(messageId: string, limit: number): Promise<MessageEntity[]> {
     const rows: MessageRow[] = await this.db.query(
       `WITH RECURSIVE branch AS (
-         SELECT ${MESSAGE_COLUMNS} FROM messages WHERE id = $1
+         SELECT m.*, m.shown AS counted FROM (
+           SELECT ${MESSAGE_COLUMNS}, ${SHOWN} AS shown FROM messages WHERE id = $1
+         ) m
          UNION ALL
          -- One primary-key lookup per step (LIMIT keeps the planner from joining by scanning).
-         SELECT p.* FROM branch b
+         SELECT p.*, b.counted + p.shown FROM branch b
          CROSS JOIN LATERAL (
-           SELECT ${MESSAGE_COLUMNS} FROM messages WHERE id = b.parent_id AND session_id = b.session_id LIMIT 1
+           SELECT ${MESSAGE_COLUMNS}, ${SHOWN} AS shown FROM messages
+           WHERE id = b.parent_id AND session_id = b.session_id LIMIT 1
          ) p
+         WHERE b.counted < $2
        )
        SELECT * FROM (
-         SELECT ${MESSAGE_COLUMNS} FROM branch
-         WHERE status = 'complete' OR (status = 'stopped' AND content <> '')
-         ORDER BY seq DESC LIMIT $2
+         SELECT ${MESSAGE_COLUMNS} FROM branch WHERE shown = 1 ORDER BY seq DESC LIMIT $2
        ) recent ORDER BY seq ASC`,
       [messageId, limit],
     );
