@@ -19,7 +19,14 @@ interface PlanNode {
   'Actual Loops'?: number;
   'Rows Removed by Filter'?: number;
   'Rows Removed by Index Recheck'?: number;
+  'Shared Hit Blocks'?: number;
+  'Shared Read Blocks'?: number;
   Plans?: PlanNode[];
+}
+
+/** The pages of tables and indexes a plan read, its children's included. */
+function pagesRead(plan: PlanNode): number {
+  return (plan['Shared Hit Blocks'] ?? 0) + (plan['Shared Read Blocks'] ?? 0);
 }
 
 /** Rows of `messages` the plan's nodes on that table produced or read and threw away. */
@@ -94,6 +101,19 @@ describe('a long session', () => {
        VALUES ($1, $2, $3, $4, 'assistant', 'answer 700 again', 'complete', $5, $5)`,
       [keyed.regenerated, sessionId, ownerId, lastSeq, keyed.message],
     );
+    // Other users' replies still to generate: a busy system's backlog, 4,000 of them.
+    await dataSource.query(
+      `WITH ids AS (SELECT n, md5('busy-' || $1 || '-' || n) AS s FROM generate_series(1, 4000) n),
+       sessions AS (
+         INSERT INTO sessions (id, owner_id, last_seq, message_count) SELECT s::uuid, 'busy-' || n, 2, 2 FROM ids
+       )
+       INSERT INTO messages (id, session_id, owner_id, seq, role, content, status, reply_to, parent_id)
+       SELECT md5(s || '-q')::uuid, s::uuid, 'busy-' || n, 1, 'user', 'hello', 'complete', NULL, NULL FROM ids
+       UNION ALL
+       SELECT md5(s || '-a')::uuid, s::uuid, 'busy-' || n, 2, 'assistant', '', 'pending', md5(s || '-q')::uuid, md5(s || '-q')::uuid
+       FROM ids`,
+      [sessionId],
+    );
     // Every tenth reply failed without text: not part of a prompt, nor counted towards its size.
     await dataSource.query(
       `UPDATE messages SET status = 'failed', content = '' WHERE session_id = $1 AND role = 'assistant' AND seq % 20 = 10`,
@@ -110,7 +130,7 @@ describe('a long session', () => {
   /** The plan of `sql` run with `params`, as PostgreSQL ran it. */
   async function planOf(sql: string, params: unknown[]): Promise<PlanNode> {
     const rows = await dataSource.query<Array<{ 'QUERY PLAN': Array<{ Plan: PlanNode }> }>>(
-      `EXPLAIN (ANALYZE, FORMAT JSON) ${sql}`,
+      `EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) ${sql}`,
       params,
     );
     const plan = rows[0]?.['QUERY PLAN'][0]?.Plan;
@@ -197,6 +217,16 @@ describe('a long session', () => {
     const whole = await replies.branchEndingAt(question, 10_000);
     expect(whole).toHaveLength(2 * EXCHANGES - 1 - Math.floor(EXCHANGES / 10));
     expect(whole[0]?.seq).toBe(1);
+  });
+
+  it("finds a session's next open reply in its own few pages, however long the session and the backlog", async () => {
+    const { value, plan } = await readAndPlan(() => replies.nextOpenReply(sessionId));
+    expect(value).toBeNull();
+    // Neither the session's 3,001 messages nor the 4,000 open replies of other sessions.
+    expect(pagesRead(plan)).toBeLessThan(10);
+    const { value: claimed, plan: claimPlan } = await readAndPlan(() => replies.claimNextReply(sessionId, Date.now()));
+    expect(claimed).toBeNull();
+    expect(pagesRead(claimPlan)).toBeLessThan(15);
   });
 
   /** The id the set-up gave exchange `i`'s question (q) or answer (a), exchange 700 aside. */

@@ -8,6 +8,7 @@ import { ExtractedMemories1767700100000 } from './1767700100000-ExtractedMemorie
 import { SessionSummaries1767700200000 } from './1767700200000-SessionSummaries.js';
 import { SessionReplyMode1767800000000 } from './1767800000000-SessionReplyMode.js';
 import { CompletedRepliesIndex1767900000000 } from './1767900000000-CompletedRepliesIndex.js';
+import { OpenRepliesBySession1768000000000 } from './1768000000000-OpenRepliesBySession.js';
 
 /** Every migration, in order. New migrations are appended here. */
 export const MIGRATIONS = [
@@ -21,4 +22,5 @@ export const MIGRATIONS = [
   SessionSummaries1767700200000,
   SessionReplyMode1767800000000,
   CompletedRepliesIndex1767900000000,
+  OpenRepliesBySession1768000000000,
 ];

@@ -1,0 +1,20 @@
+import type { MigrationInterface, QueryRunner } from 'typeorm';
+
+/**
+ * A session's open replies in seq order: what a worker claims next and looks for after a reply.
+ * messages_open_replies leads with the owner (the pending-reply cap), so a look-up by session alone
+ * either scanned every open reply of every user or every message of the session.
+ */
+export class OpenRepliesBySession1768000000000 implements MigrationInterface {
+  name = 'OpenRepliesBySession1768000000000';
+
+  async up(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(
+      `CREATE INDEX messages_open_replies_by_session ON messages (session_id, seq) WHERE status IN ('pending', 'streaming')`,
+    );
+  }
+
+  async down(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query('DROP INDEX messages_open_replies_by_session');
+  }
+}
