@@ -29,22 +29,28 @@ function pagesRead(plan: PlanNode): number {
   return (plan['Shared Hit Blocks'] ?? 0) + (plan['Shared Read Blocks'] ?? 0);
 }
 
+/** `own` of every node of the plan, summed: the node's and its children's, all the way down. */
+function sumOverPlan(node: PlanNode, own: (node: PlanNode) => number): number {
+  return own(node) + (node.Plans ?? []).reduce((sum, child) => sum + sumOverPlan(child, own), 0);
+}
+
 /** Rows of `messages` the plan's nodes on that table produced or read and threw away. */
-function messageRowsTouched(node: PlanNode): number {
-  const own =
+function messageRowsTouched(plan: PlanNode): number {
+  return sumOverPlan(plan, (node) =>
     node['Relation Name'] === 'messages'
       ? ((node['Actual Rows'] ?? 0) +
           (node['Rows Removed by Filter'] ?? 0) +
           (node['Rows Removed by Index Recheck'] ?? 0)) *
         (node['Actual Loops'] ?? 1)
-      : 0;
-  return own + (node.Plans ?? []).reduce((sum, child) => sum + messageRowsTouched(child), 0);
+      : 0,
+  );
 }
 
 /** The messages a statement's walk up a branch visited: the rows of its recursive part. */
-function messagesWalked(node: PlanNode): number {
-  const own = node['Node Type'] === 'Recursive Union' ? (node['Actual Rows'] ?? 0) * (node['Actual Loops'] ?? 1) : 0;
-  return own + (node.Plans ?? []).reduce((sum, child) => sum + messagesWalked(child), 0);
+function messagesWalked(plan: PlanNode): number {
+  return sumOverPlan(plan, (node) =>
+    node['Node Type'] === 'Recursive Union' ? (node['Actual Rows'] ?? 0) * (node['Actual Loops'] ?? 1) : 0,
+  );
 }
 
 /**
