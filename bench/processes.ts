@@ -1,4 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface Server {
@@ -65,4 +66,17 @@ export async function startServer(
       await exited;
     },
   };
+}
+
+let ticksPerSecond: number | undefined;
+
+/**
+ * The CPU time a process has used so far (all its threads, user and system), in seconds, from
+ * Linux's /proc: for the servers that export no metrics of their own (the bare routes).
+ */
+export function cpuSecondsOf(pid: number): number {
+  ticksPerSecond ??= Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
+  // The fields after the command name, which is in parentheses and may hold spaces.
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond;
 }

@@ -3,10 +3,10 @@ import { Redis } from 'ioredis';
 import { freePort } from '../../test/support/ports.js';
 import { REDIS_URL } from '../../test/support/services.js';
 import { round, summary, type Row, type Scenario } from '../context.js';
-import { startServer } from '../processes.js';
+import { cpuSecondsOf, startServer, type Server } from '../processes.js';
 import { history } from './history.js';
 
-/** The same GET served by NestJS with nothing else (bench/bare-nest.ts): the framework's floor. */
+/** The framework's floors (bench/bare-nest.ts): the same GET served by NestJS, plain and in a read's shape. */
 async function startNestFloor(prefix: string): ReturnType<typeof startServer> {
   const port = await freePort();
   return startServer(
@@ -19,9 +19,12 @@ async function startNestFloor(prefix: string): ReturnType<typeof startServer> {
 
 /**
  * A cached, authenticated history read against the bare Fastify route doing one Redis GET of the
- * same body, alternated round by round in one run: the throughput ratio and the p99 ratio. The
- * same GET served by NestJS alone (nest-floor) is measured between them: what the framework costs
- * before Parley adds anything.
+ * same body, alternated round by round in one run: the throughput ratio and the p99 ratio. Two
+ * floors of the framework's are measured between them (bench/bare-nest.ts): the same GET served by
+ * NestJS alone (nest-floor), and the very requests of the Parley read answered by NestJS in the
+ * read's shape, three guards (one of them the Redis round trip) and an interceptor, with nothing of
+ * Parley's (nest-guarded): what the framework costs, and what Parley's own work adds to it.
+ * Every row reports the CPU its server used per request.
  */
 export const readVsBare: Scenario = {
   name: 'read-vs-bare',
@@ -51,12 +54,24 @@ export const readVsBare: Scenario = {
       await harness.measure(context.parleyUrl, reads, { duration: 3 });
       await harness.measure(bare.url, bareRequests, { duration: 2 });
       await harness.measure(floor.url, floorRequests, { duration: 2 });
+      await harness.measure(floor.url, reads, { duration: 2 });
 
       const rows: Row[] = [];
-      const totals = { bare: 0, parley: 0, floor: 0, bareP99: 0, parleyP99: 0 };
+      const totals = { bare: 0, parley: 0, floor: 0, guarded: 0, bareP99: 0, parleyP99: 0 };
+      /** A bare server's run, with the CPU its process used per request answered. */
+      const measureBare = async (server: Server, requests: typeof reads) => {
+        const before = cpuSecondsOf(server.pid);
+        const result = await harness.measure(server.url, requests);
+        const answered = result.requests.total;
+        const cpuUsPerRequest =
+          answered === 0 ? null : Math.round(((cpuSecondsOf(server.pid) - before) * 1e6) / answered);
+        return { result, cpuUsPerRequest };
+      };
       for (let r = 1; r <= harness.rounds; r += 1) {
-        const bareResult = await harness.measure(bare.url, bareRequests);
-        const floorResult = await harness.measure(floor.url, floorRequests);
+        const { result: bareResult, cpuUsPerRequest: bareCpu } = await measureBare(bare, bareRequests);
+        const { result: floorResult, cpuUsPerRequest: floorCpu } = await measureBare(floor, floorRequests);
+        // The Parley read's own requests (paths and tokens): the load generator pays the same for both.
+        const { result: guardedResult, cpuUsPerRequest: guardedCpu } = await measureBare(floor, reads);
         const before = await harness.cacheTally(context.parleyUrl);
         const readResult = await harness.measure(context.parleyUrl, reads);
         const after = await harness.cacheTally(context.parleyUrl);
@@ -69,8 +84,15 @@ export const readVsBare: Scenario = {
           ratio: round(result.requests.average / bareRate),
           p99Ratio: round(result.latency.p99 / Math.max(1, bareResult.latency.p99)),
         });
-        rows.push({ round: r, target: 'bare', bodyBytes: body.length, ...summary(bareResult) });
-        rows.push(againstBare('nest-floor', floorResult));
+        rows.push({
+          round: r,
+          target: 'bare',
+          bodyBytes: body.length,
+          ...summary(bareResult),
+          cpuUsPerRequest: bareCpu,
+        });
+        rows.push({ ...againstBare('nest-floor', floorResult), cpuUsPerRequest: floorCpu });
+        rows.push({ ...againstBare('nest-guarded', guardedResult), cpuUsPerRequest: guardedCpu });
         rows.push({
           ...againstBare('parley-read', readResult),
           cacheHitRate: harness.hitRate(before, after),
@@ -78,11 +100,14 @@ export const readVsBare: Scenario = {
         });
         totals.bare += bareRate;
         totals.floor += floorResult.requests.average;
+        totals.guarded += guardedResult.requests.average;
         totals.parley += readResult.requests.average;
         totals.bareP99 += bareResult.latency.p99;
         totals.parleyP99 += readResult.latency.p99;
       }
       rows.push({ round: 'all', target: 'nest-floor / bare', ratio: round(totals.floor / totals.bare) });
+      rows.push({ round: 'all', target: 'nest-guarded / bare', ratio: round(totals.guarded / totals.bare) });
+      rows.push({ round: 'all', target: 'parley-read / nest-guarded', ratio: round(totals.parley / totals.guarded) });
       rows.push({
         round: 'all',
         target: 'parley-read / bare',
