@@ -19,12 +19,15 @@ export interface BenchContext {
 /** One line of the report; scenarios that compare several things add columns of their own. */
 export type Row = Record<string, string | number | null>;
 
-export interface CacheTally {
-  hits: number;
-  misses: number;
-  /** The process's CPU time (all its threads) and the requests it answered, so far. */
+/** A process's CPU time (all its threads) and the requests it answered, so far. */
+export interface CpuTally {
   cpuSeconds: number;
   requests: number;
+}
+
+export interface CacheTally extends CpuTally {
+  hits: number;
+  misses: number;
 }
 
 /** What a scenario that runs its own measurements (`run`) gets from the bench. */
@@ -45,8 +48,8 @@ export interface BenchHarness {
   measure(url: string, requests: NonNullable<Options['requests']>, options?: Partial<Options>): Promise<Result>;
   cacheTally(url: string): Promise<CacheTally>;
   hitRate(before: CacheTally, after: CacheTally): number | null;
-  /** Microseconds of the Parley process's CPU per request it answered between two tallies. */
-  cpuPerRequest(before: CacheTally, after: CacheTally): number | null;
+  /** Microseconds of a process's CPU per request it answered between two tallies. */
+  cpuPerRequest(before: CpuTally, after: CpuTally): number | null;
   /** Waits until the process's reply queue is empty. */
   drained(url: string): Promise<void>;
 }

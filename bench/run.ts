@@ -12,7 +12,7 @@ import { configMapData, imageNodeOptions } from '../test/support/deployment.js';
 import { freePort } from '../test/support/ports.js';
 import { parseMetrics, valueOf } from '../test/support/prometheus.js';
 import { createTestDatabase, REDIS_URL, TEST_JWT_SECRET, uniqueName } from '../test/support/services.js';
-import type { BenchContext, BenchHarness, CacheTally, Row, Scenario } from './context.js';
+import type { BenchContext, BenchHarness, CacheTally, CpuTally, Row, Scenario } from './context.js';
 import { startServer, type Server } from './processes.js';
 import { SCENARIOS } from './scenarios/index.js';
 import { seedUsers } from './seed.js';
@@ -60,11 +60,11 @@ async function cacheTally(url: string): Promise<CacheTally> {
 }
 
 /**
- * The CPU a request cost the Parley process (every thread: its garbage collector's helpers too),
+ * The CPU a request cost a process (every thread: its garbage collector's helpers too),
  * in microseconds: steadier from run to run than requests/s on a shared machine, where the load
  * generator and the databases take what the process leaves.
  */
-function cpuPerRequest(before: CacheTally, after: CacheTally): number | null {
+function cpuPerRequest(before: CpuTally, after: CpuTally): number | null {
   const requests = after.requests - before.requests;
   return requests <= 0 ? null : Math.round(((after.cpuSeconds - before.cpuSeconds) * 1e6) / requests);
 }

@@ -60,12 +60,10 @@ export const readVsBare: Scenario = {
       const totals = { bare: 0, parley: 0, floor: 0, guarded: 0, bareP99: 0, parleyP99: 0 };
       /** A bare server's run, with the CPU its process used per request answered. */
       const measureBare = async (server: Server, requests: typeof reads) => {
-        const before = cpuSecondsOf(server.pid);
+        const before = { cpuSeconds: cpuSecondsOf(server.pid), requests: 0 };
         const result = await harness.measure(server.url, requests);
-        const answered = result.requests.total;
-        const cpuUsPerRequest =
-          answered === 0 ? null : Math.round(((cpuSecondsOf(server.pid) - before) * 1e6) / answered);
-        return { result, cpuUsPerRequest };
+        const after = { cpuSeconds: cpuSecondsOf(server.pid), requests: result.requests.total };
+        return { result, cpuUsPerRequest: harness.cpuPerRequest(before, after) };
       };
       for (let r = 1; r <= harness.rounds; r += 1) {
         const { result: bareResult, cpuUsPerRequest: bareCpu } = await measureBare(bare, bareRequests);
