@@ -158,11 +158,7 @@ export class RedisService implements OnApplicationShutdown {
     if (role === 'events') {
       return { ...base, maxRetriesPerRequest: null };
     }
-    const queue: RedisOptions = { ...base, maxRetriesPerRequest: null, enableReadyCheck: false };
-    // Bull's command connection: the jobs added and finished in one event-loop turn (a send's
-    // enqueue, a worker's next job) leave in one write. Bull defines its scripts on it as soon as
-    // it is created, before any command, so every batch can carry them.
-    return role === 'queue-client' ? { ...queue, enableAutoPipelining: true } : queue;
+    return { ...base, maxRetriesPerRequest: null, enableReadyCheck: false };
   }
 
   async onApplicationShutdown(): Promise<void> {
