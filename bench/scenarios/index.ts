@@ -4,6 +4,7 @@ import { history } from './history.js';
 import { historyUncached } from './history-uncached.js';
 import { readMixCached, readMixUncached } from './read-mix.js';
 import { readVsBare } from './read-vs-bare.js';
+import { replyWorker } from './reply-worker.js';
 import { seed } from './seed-scenario.js';
 import { send } from './send.js';
 import { sendToReply0ms, sendToReply20ms } from './send-to-reply.js';
@@ -21,6 +22,7 @@ export const SCENARIOS: Scenario[] = [
   readMixUncached,
   sendToReply0ms,
   sendToReply20ms,
+  replyWorker,
   readVsBare,
   sendVsPgbench,
   seed,
