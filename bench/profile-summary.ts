@@ -1,9 +1,13 @@
 /**
- * `npx tsx bench/profile-summary.ts <file.cpuprofile> [top]`: a CPU profile (`node --cpu-prof`)
- * summarised as the functions and the packages (or Parley's own files) with the most self time,
- * and the functions with the most total time (self plus what they call), in % of the samples.
+ * `npx tsx bench/profile-summary.ts <file.cpuprofile> [top] [--from=<s>] [--to=<s>]`: a CPU profile
+ * (`node --cpu-prof`) summarised as the functions and the packages (or Parley's own files) with the
+ * most self time, and the functions with the most total time (self plus what they call), in % of
+ * the samples. A profile covers the whole life of its process (start-up, seeding, idle time between
+ * scenarios): it first prints how busy the process was in each second since the profile started,
+ * and `--from`/`--to` (seconds on that timeline) keep the summary to the measurement's window.
  */
 import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
 
 interface ProfileNode {
   id: number;
@@ -12,6 +16,7 @@ interface ProfileNode {
 }
 
 interface Profile {
+  startTime: number;
   nodes: ProfileNode[];
   samples: number[];
   timeDeltas: number[];
@@ -42,11 +47,20 @@ function table(title: string, totals: Map<string, number>, all: number, top: num
   }
 }
 
-const [file, topArg] = process.argv.slice(2);
+const { values: window, positionals } = parseArgs({
+  allowPositionals: true,
+  options: { from: { type: 'string' }, to: { type: 'string' } },
+});
+const [file, topArg] = positionals;
 if (file === undefined) {
-  throw new Error('usage: tsx bench/profile-summary.ts <file.cpuprofile> [top]');
+  throw new Error('usage: tsx bench/profile-summary.ts <file.cpuprofile> [top] [--from=<s>] [--to=<s>]');
 }
 const top = Number(topArg ?? 25);
+const fromMicros = Number(window.from ?? 0) * 1e6;
+const toMicros = window.to === undefined ? Number.POSITIVE_INFINITY : Number(window.to) * 1e6;
+if (!Number.isFinite(fromMicros) || Number.isNaN(toMicros)) {
+  throw new Error('--from and --to take seconds since the profile started, e.g. --from=7 --to=22');
+}
 const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
 const byId = new Map(profile.nodes.map((node) => [node.id, node]));
 const parent = new Map<number, number>();
@@ -63,12 +77,22 @@ const label = (node: ProfileNode): string => {
 const selfByFunction = new Map<string, number>();
 const selfByPlace = new Map<string, number>();
 const totalByFunction = new Map<string, number>();
+/** Per second since the profile started: the time sampled, and the part of it not idle. */
+const seconds: Array<{ sampled: number; busy: number }> = [];
 let all = 0;
 let idle = 0;
+let at = 0;
 profile.samples.forEach((id, index) => {
   const micros = profile.timeDeltas[index] ?? 0;
+  at += micros;
   const node = byId.get(id);
   if (node === undefined) {
+    return;
+  }
+  const second = (seconds[Math.floor(at / 1e6)] ??= { sampled: 0, busy: 0 });
+  second.sampled += micros;
+  second.busy += node.callFrame.functionName === '(idle)' ? 0 : micros;
+  if (at < fromMicros || at > toMicros) {
     return;
   }
   all += micros;
@@ -93,7 +117,16 @@ profile.samples.forEach((id, index) => {
     }
   }
 });
-console.log(`${file}: ${(all / 1e6).toFixed(1)} s sampled, ${((idle / all) * 100).toFixed(1)} % idle`);
+const busyBySecond = [...seconds.entries()].map(
+  ([second, time]) =>
+    `${second}:${time === undefined || time.sampled === 0 ? 0 : Math.round((time.busy / time.sampled) * 100)}`,
+);
+console.log(`busy % per second since the profile started: ${busyBySecond.join(' ')}`);
+const span =
+  window.from === undefined && window.to === undefined
+    ? ''
+    : ` from ${window.from ?? 0} s to ${window.to ?? 'the end'}`;
+console.log(`${file}${span}: ${(all / 1e6).toFixed(1)} s sampled, ${((idle / all) * 100).toFixed(1)} % idle`);
 table('self time by package / file', selfByPlace, all, top);
 table('self time by function', selfByFunction, all, top);
 totalByFunction.delete(label(profile.nodes[0] as ProfileNode));
