@@ -16,7 +16,6 @@ interface ProfileNode {
 }
 
 interface Profile {
-  startTime: number;
   nodes: ProfileNode[];
   samples: number[];
   timeDeltas: number[];
@@ -122,10 +121,13 @@ const busyBySecond = [...seconds.entries()].map(
     `${second}:${time === undefined || time.sampled === 0 ? 0 : Math.round((time.busy / time.sampled) * 100)}`,
 );
 console.log(`busy % per second since the profile started: ${busyBySecond.join(' ')}`);
+if (all === 0) {
+  throw new Error(`no samples between --from and --to: the profile spans ${seconds.length} s`);
+}
 const span =
   window.from === undefined && window.to === undefined
     ? ''
-    : ` from ${window.from ?? 0} s to ${window.to ?? 'the end'}`;
+    : ` from ${window.from ?? 0} s to ${window.to === undefined ? 'the end' : `${window.to} s`}`;
 console.log(`${file}${span}: ${(all / 1e6).toFixed(1)} s sampled, ${((idle / all) * 100).toFixed(1)} % idle`);
 table('self time by package / file', selfByPlace, all, top);
 table('self time by function', selfByFunction, all, top);
