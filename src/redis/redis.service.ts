@@ -1,5 +1,5 @@
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
-import { Redis, type RedisOptions } from 'ioredis';
+import { Pipeline, Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
 import { PINO_LOGGER } from '../common/logger.module.js';
 import { AppConfig } from '../config/app-config.js';
@@ -122,6 +122,7 @@ export class RedisService implements OnApplicationShutdown {
       for (const script of declaredScripts()) {
         connection.defineCommand(script.name, { lua: script.lua });
       }
+      scriptsOnPipelinePrototype(connection);
     }
     let lastError = '';
     connection.on('error', (error: Error) => {
@@ -174,4 +175,31 @@ export class RedisService implements OnApplicationShutdown {
     this.connections.clear();
     this.blocking.length = 0;
   }
+}
+
+/**
+ * ioredis copies every custom command of a connection onto each pipeline it makes for it, and the
+ * command connection makes one for every auto-pipelined batch: with Parley's 17 scripts a pipeline
+ * took 5.8 µs to make instead of 1.6 without them. The commands are the same functions on every
+ * pipeline (they act on `this`), so the command connection's pipelines get them from their class's
+ * prototype instead, and the connection keeps no list of scripts for them to copy. Its own commands
+ * are unchanged (EVAL the first time on each socket, EVALSHA after). Its `multi()` builds ioredis's
+ * own Pipeline, without the scripts: Parley's transactions run plain commands only.
+ */
+function scriptsOnPipelinePrototype(connection: Redis): void {
+  const commander = connection as unknown as { scriptsSet: Record<string, unknown> } & Record<string, unknown>;
+  class ScriptedPipeline extends Pipeline {}
+  for (const name of Object.keys(commander.scriptsSet)) {
+    for (const method of [name, `${name}Buffer`]) {
+      Object.defineProperty(ScriptedPipeline.prototype, method, { value: commander[method] });
+    }
+  }
+  commander.scriptsSet = {};
+  connection.pipeline = (commands?: unknown[][]) => {
+    const pipeline = new ScriptedPipeline(connection);
+    if (commands !== undefined) {
+      pipeline.addBatch(commands);
+    }
+    return pipeline;
+  };
 }
