@@ -120,7 +120,7 @@ async function bootstrap(): Promise<void> {
     );
     await configureApp(app);
     handleShutdown(app, config, logger);
-    await app.listen({ port: config.http.port, host: config.http.host });
+    await app.listen({ port: config.http.port, host: config.http.host, backlog: config.http.listenBacklog });
   } catch (error) {
     logger.debug({ err: error }, 'start failed');
     // Close what was opened (the embedded database above all) before leaving.

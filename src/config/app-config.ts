@@ -29,6 +29,12 @@ export class AppConfig {
     readonly idleTimeoutMs: number;
     /** Open connections per process; more are refused at accept. */
     readonly maxConnections: number;
+    /**
+     * New connections the kernel completes and holds while the process is too busy to accept them
+     * (Linux caps it at net.core.somaxconn). Past it, a connection's SYN is dropped and the client
+     * retries only after a second, then three.
+     */
+    readonly listenBacklog: number;
   };
   /** The reference chat page at `/`. */
   readonly webClient: {
@@ -246,7 +252,7 @@ function parseShedding(reader: EnvReader): AppConfig['shedding'] {
  */
 function parseHttpTimeouts(
   reader: EnvReader,
-): Pick<AppConfig['http'], 'requestTimeoutMs' | 'idleTimeoutMs' | 'maxConnections'> {
+): Pick<AppConfig['http'], 'requestTimeoutMs' | 'idleTimeoutMs' | 'maxConnections' | 'listenBacklog'> {
   const requestTimeoutMs = reader.int('HTTP_REQUEST_TIMEOUT_MS', 30_000, 100, ONE_HOUR_MS);
   const idleTimeoutMs = reader.int('HTTP_IDLE_TIMEOUT_MS', 120_000, 1000, ONE_HOUR_MS);
   const replyWaitMs = reader.int('REPLY_WAIT_MS', 30_000, 0, 600_000);
@@ -261,6 +267,7 @@ function parseHttpTimeouts(
     requestTimeoutMs,
     idleTimeoutMs,
     maxConnections: reader.int('HTTP_MAX_CONNECTIONS', 10_000, 1, 1_000_000),
+    listenBacklog: reader.int('HTTP_LISTEN_BACKLOG', 4096, 1, 65_535),
   };
 }
 

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { eventually, http } from '../support/http.js';
 import { openSocket, parseRawResponse, rawRequest, readUntilClosed } from '../support/raw-http.js';
@@ -218,6 +220,31 @@ describe('HTTP hardening: what reaches Parley before any route runs', () => {
     expect((await http('PATCH', path, { token, body: { title: 5 } })).status).toBe(400);
   });
 
+  it('a burst of new connections while the process is too busy to accept them waits in its listen backlog, none dropped', async () => {
+    // Above Node's default backlog (511): past the backlog the kernel drops a SYN, and its client
+    // waits a second, then three, before it tries again.
+    const burst = 800;
+    expect(Number(readFileSync('/proc/sys/net/core/somaxconn', 'utf8'))).toBeGreaterThan(burst);
+    let sockets: Socket[] = [];
+    fx.app.child.kill('SIGSTOP');
+    try {
+      // Frozen, the process accepts nothing: only the kernel's listen queue holds the connections.
+      const attempts = await Promise.all(Array.from({ length: burst }, () => connectWithin(fx.app.url, 3000)));
+      sockets = attempts.filter((socket): socket is Socket => socket !== undefined);
+      expect(sockets.length).toBe(burst);
+    } finally {
+      fx.app.child.kill('SIGCONT');
+    }
+    const answers = await Promise.all(
+      sockets.map(async (socket) => {
+        const reading = readUntilClosed(socket, 20_000);
+        socket.write('GET /health/live HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+        return parseRawResponse((await reading).data).status;
+      }),
+    );
+    expect(answers.filter((status) => status === 200).length).toBe(burst);
+  });
+
   it('a wrong method on a known path: 405 with Allow, not 404', async () => {
     const session = await http('POST', `${fx.app.url}/v1/sessions`, { token, body: {} });
     const put = await http('PUT', `${fx.app.url}/v1/sessions/${session.body.id as string}`, { token, body: {} });
@@ -257,3 +284,23 @@ describe('HTTP_MAX_CONNECTIONS', () => {
     expect(live.status).toBe(200);
   });
 });
+
+/** A connection to `url` once its handshake completes, or undefined (and abandoned) after `timeoutMs`. */
+function connectWithin(url: string, timeoutMs: number): Promise<Socket | undefined> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve) => {
+    const socket = connect({ host: hostname, port: Number(port) });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      resolve(undefined);
+    }, timeoutMs);
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      resolve(socket);
+    });
+    socket.once('error', () => {
+      clearTimeout(timer);
+      resolve(undefined);
+    });
+  });
+}
