@@ -5,6 +5,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { Logger } from 'pino';
 import { AppModule } from './app.module.js';
 import { configureApp, createFastifyAdapter } from './app.setup.js';
+import { listenOnSockets } from './common/listen-sockets.js';
 import { embeddedBanner } from './common/banner.js';
 import { LifecycleService } from './common/lifecycle.service.js';
 import { createLogger, PinoLoggerService } from './common/logger.js';
@@ -120,7 +121,13 @@ async function bootstrap(): Promise<void> {
     );
     await configureApp(app);
     handleShutdown(app, config, logger);
-    await app.listen({ port: config.http.port, host: config.http.host, backlog: config.http.listenBacklog });
+    await listenOnSockets(app, {
+      port: config.http.port,
+      host: config.http.host,
+      backlog: config.http.listenBacklog,
+      sockets: config.http.listenSockets,
+      maxConnections: config.http.maxConnections,
+    });
   } catch (error) {
     logger.debug({ err: error }, 'start failed');
     // Close what was opened (the embedded database above all) before leaving.

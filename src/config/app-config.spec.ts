@@ -130,6 +130,7 @@ describe('loadConfig', () => {
     [{ HTTP_REQUEST_TIMEOUT_MS: '0' }, 'HTTP_REQUEST_TIMEOUT_MS'],
     [{ HTTP_MAX_CONNECTIONS: '0' }, 'HTTP_MAX_CONNECTIONS'],
     [{ HTTP_LISTEN_BACKLOG: '0' }, 'HTTP_LISTEN_BACKLOG'],
+    [{ HTTP_LISTEN_SOCKETS: '0' }, 'HTTP_LISTEN_SOCKETS'],
     [{ JWT_MAX_TTL_SECONDS: '1e9' }, 'JWT_MAX_TTL_SECONDS'],
   ])('refuses %j naming %s in one line', (env, variable) => {
     const error = failure(env);

@@ -245,6 +245,21 @@ describe('HTTP hardening: what reaches Parley before any route runs', () => {
     expect(answers.filter((status) => status === 200).length).toBe(burst);
   });
 
+  it('HTTP_LISTEN_SOCKETS: 16 sockets listen on the port, and connections through each of them are served', async () => {
+    const port = Number(new URL(fx.app.url).port);
+    expect(listeningSockets(port)).toBe(16);
+    // The kernel spreads connections across the sockets by their addresses: 200 reach most of them.
+    const statuses = await Promise.all(
+      Array.from({ length: 200 }, async () => {
+        const socket = await openSocket(fx.app.url);
+        const reading = readUntilClosed(socket, 10_000);
+        socket.write('GET /health/live HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+        return parseRawResponse((await reading).data).status;
+      }),
+    );
+    expect(statuses.filter((status) => status === 200).length).toBe(200);
+  });
+
   it('a wrong method on a known path: 405 with Allow, not 404', async () => {
     const session = await http('POST', `${fx.app.url}/v1/sessions`, { token, body: {} });
     const put = await http('PUT', `${fx.app.url}/v1/sessions/${session.body.id as string}`, { token, body: {} });
@@ -303,4 +318,14 @@ function connectWithin(url: string, timeoutMs: number): Promise<Socket | undefin
       resolve(undefined);
     });
   });
+}
+
+/** Sockets listening on `port` (IPv4), as the kernel lists them. */
+function listeningSockets(port: number): number {
+  const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
+  return readFileSync('/proc/net/tcp', 'utf8')
+    .split('\n')
+    .slice(1)
+    .map((line) => line.trim().split(/\s+/))
+    .filter(([, local, , state]) => local?.endsWith(`:${hexPort}`) === true && state === '0A').length;
 }
