@@ -45,7 +45,13 @@ export interface BenchHarness {
   rounds: number;
   /** A Parley process of the scenario's own (its own queue), with extra settings; stopped after the scenario. */
   startParley(extraEnv?: Record<string, string>): Promise<Server>;
-  measure(url: string, requests: NonNullable<Options['requests']>, options?: Partial<Options>): Promise<Result>;
+  /** One autocannon run; `onResponse` is told the latency of each response as it arrives. */
+  measure(
+    url: string,
+    requests: NonNullable<Options['requests']>,
+    options?: Partial<Options>,
+    onResponse?: (latencyMs: number) => void,
+  ): Promise<Result>;
   cacheTally(url: string): Promise<CacheTally>;
   hitRate(before: CacheTally, after: CacheTally): number | null;
   /** Microseconds of a process's CPU per request it answered between two tallies. */

@@ -127,8 +127,22 @@ function harnessFor(
       servers.push(own);
       return own;
     },
-    measure: (url, requests, options = {}) =>
-      autocannon({ url, connections: base.connections, duration: base.durationS, requests, timeout: 10, ...options }),
+    measure: (url, requests, options = {}, onResponse) =>
+      new Promise((resolve, reject) => {
+        const instance = autocannon(
+          { url, connections: base.connections, duration: base.durationS, requests, timeout: 10, ...options },
+          (error: unknown, result) => {
+            if (error === null || error === undefined) {
+              resolve(result);
+            } else {
+              reject(error instanceof Error ? error : new Error(`autocannon failed: ${JSON.stringify(error)}`));
+            }
+          },
+        );
+        if (onResponse !== undefined) {
+          instance.on('response', (_client, _status, _bytes, latencyMs) => onResponse(latencyMs));
+        }
+      }),
     cacheTally,
     hitRate,
     cpuPerRequest,
