@@ -251,11 +251,11 @@ function parseShedding(reader: EnvReader): AppConfig['shedding'] {
 }
 
 /**
- * A slowly sent request ends at HTTP_REQUEST_TIMEOUT_MS. The idle timeout covers a socket on which
- * nothing moves at all, so it must outlast the quiet periods Parley itself makes: chat/send waiting
- * for its reply, an event stream between two heartbeats.
+ * The connections' limits. A slowly sent request ends at HTTP_REQUEST_TIMEOUT_MS. The idle timeout
+ * covers a socket on which nothing moves at all, so it must outlast the quiet periods Parley itself
+ * makes: chat/send waiting for its reply, an event stream between two heartbeats.
  */
-function parseHttpTimeouts(
+function parseHttpConnections(
   reader: EnvReader,
 ): Pick<
   AppConfig['http'],
@@ -343,7 +343,7 @@ export function loadConfig(env: Env): AppConfig {
       trustProxy: parseTrustProxy(r),
       bodyLimitBytes: 64 * 1024,
       corsOrigins,
-      ...parseHttpTimeouts(r),
+      ...parseHttpConnections(r),
     },
     webClient: {
       enabled: r.bool('WEB_CLIENT_ENABLED', !production),
