@@ -1,5 +1,5 @@
 import type { Server as HttpServer } from 'node:http';
-import { createServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
+import { createServer, type AddressInfo, type ListenOptions, type Server as NetServer, type Socket } from 'node:net';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 
 export interface ListenSettings {
@@ -28,8 +28,12 @@ export interface ListenSettings {
  * server closes its own.
  */
 export async function listenOnSockets(app: NestFastifyApplication, settings: ListenSettings): Promise<void> {
-  const server: HttpServer = app.getHttpServer();
   const further = process.platform === 'linux' ? settings.sockets - 1 : 0;
+  if (further === 0) {
+    await app.listen({ port: settings.port, host: settings.host, backlog: settings.backlog });
+    return;
+  }
+  const server: HttpServer = app.getHttpServer();
   const acceptors: NetServer[] = [];
   let drained: Array<Promise<void>> = [];
   const fastify = app.getHttpAdapter().getInstance();
@@ -43,10 +47,6 @@ export async function listenOnSockets(app: NestFastifyApplication, settings: Lis
   fastify.addHook('onClose', async () => {
     await Promise.all(drained);
   });
-  if (further === 0) {
-    await app.listen({ port: settings.port, host: settings.host, backlog: settings.backlog });
-    return;
-  }
   // Sockets with SO_REUSEPORT share a port with any other such socket of the same user, a second
   // Parley included: a socket without it, bound for a moment first, fails as the port's only
   // listener would (port in use), and picks the free port that PORT=0 asks for.
@@ -58,13 +58,7 @@ export async function listenOnSockets(app: NestFastifyApplication, settings: Lis
   const cap = new ConnectionCap(server, settings.maxConnections);
   for (let i = 0; i < further; i += 1) {
     const acceptor = createServer((socket) => cap.handOver(socket));
-    await new Promise<void>((resolve, reject) => {
-      acceptor.once('error', reject);
-      acceptor.listen({ port: bound.port, host: bound.address, backlog: settings.backlog, reusePort: true }, () => {
-        acceptor.off('error', reject);
-        resolve();
-      });
-    });
+    await listening(acceptor, { port: bound.port, host: bound.address, backlog: settings.backlog, reusePort: true });
     acceptors.push(acceptor);
   }
 }
@@ -108,14 +102,19 @@ class ConnectionCap {
 /** `port` (or, for 0, a free one) once a listener without SO_REUSEPORT could take it; else the bind error. */
 async function freeToTake(port: number, host: string): Promise<number> {
   const probe = createServer();
-  await new Promise<void>((resolve, reject) => {
-    probe.once('error', reject);
-    probe.listen({ port, host, exclusive: true }, () => {
-      probe.off('error', reject);
-      resolve();
-    });
-  });
+  await listening(probe, { port, host, exclusive: true });
   const taken = (probe.address() as AddressInfo).port;
   await new Promise<void>((resolve) => probe.close(() => resolve()));
   return taken;
+}
+
+/** Resolves once `server` listens as `options` ask, or rejects with the bind error. */
+function listening(server: NetServer, options: ListenOptions): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
 }
