@@ -1,4 +1,5 @@
 import type { DataSource, EntityManager, QueryRunner } from 'typeorm';
+import { retryingStalePlan } from './stale-plan.js';
 
 /**
  * Ends a pipelined transaction with its last statement: `last` issues that statement, and the
@@ -19,9 +20,17 @@ export type CommitWith = <R>(last: () => Promise<R>) => Promise<R>;
  * Order is what makes it safe: START is issued before the work runs, and every statement goes
  * through the query runner's same path, so they reach the connection in the order they were issued.
  * `commitWith` checks that `last` issued its statement before the COMMIT is issued; if it did not
- * (it awaited something first), the COMMIT waits for its answer instead.
+ * (it awaited something first), the COMMIT waits for its answer instead. Work refused on a stale
+ * prepared plan runs once more (retryingStalePlan): it must touch nothing but the transaction.
  */
-export async function pipelinedTransaction<T>(
+export function pipelinedTransaction<T>(
+  db: DataSource,
+  work: (tx: EntityManager, commitWith: CommitWith) => Promise<T>,
+): Promise<T> {
+  return retryingStalePlan(() => runPipelined(db, work));
+}
+
+async function runPipelined<T>(
   db: DataSource,
   work: (tx: EntityManager, commitWith: CommitWith) => Promise<T>,
 ): Promise<T> {
@@ -80,4 +89,12 @@ export async function pipelinedTransaction<T>(
     state.isTransactionActive = false;
     await runner.release();
   }
+}
+
+/**
+ * TypeORM's `db.transaction(work)`, run once more when a statement of it was refused on a stale
+ * prepared plan (retryingStalePlan): `work` must touch nothing but the transaction.
+ */
+export function transaction<T>(db: DataSource, work: (tx: EntityManager) => Promise<T>): Promise<T> {
+  return retryingStalePlan(() => db.transaction(work));
 }

@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { isStalePlanError, STALE_PLAN_RUNS } from './stale-plan.js';
 
 export interface TransactionTimeouts {
   /** Longest statement, set for every transaction. */
@@ -73,15 +74,29 @@ export class PipelinedClient extends pg.Client {
 /** At most this many distinct statements per process are prepared; any other runs unnamed. */
 const MAX_PREPARED = 256;
 const preparedNames = new Map<string, string>();
+let namesGiven = 0;
 
 /** The name a parameterised statement is prepared under (the same text, the same name), or none. */
 function preparedNameOf(text: string): string | undefined {
   let name = preparedNames.get(text);
   if (name === undefined && preparedNames.size < MAX_PREPARED) {
-    name = `parley_${preparedNames.size}`;
+    name = `parley_${namesGiven++}`;
     preparedNames.set(text, name);
   }
   return name;
+}
+
+/**
+ * The statement prepared as `stale` was refused on a stale plan (stale-plan.ts): a migration changed
+ * a column type, and other statements may return that column too. From now on every connection of
+ * the process prepares every statement afresh, under new names, so that a transaction run again
+ * meets none of the old plans. Each connection keeps its old statements until it closes, unused. A
+ * refusal of a name given before the last such change changes nothing more.
+ */
+function forgetPrepared(text: string, stale: string): void {
+  if (preparedNames.get(text) === stale) {
+    preparedNames.clear();
+  }
 }
 
 /**
@@ -90,23 +105,72 @@ function preparedNameOf(text: string): string | undefined {
  * time a connection runs it, then only binds and executes it, and may keep a generic plan. Only for
  * a connection straight to PostgreSQL: behind PgBouncer in transaction mode a statement prepared on
  * one server connection is unknown to the next (F13). Every statement names its columns, so a
- * migration that adds columns leaves the prepared results as they were.
+ * migration that adds columns leaves the prepared results as they were. One that changes the type
+ * of a column a statement returns makes PostgreSQL refuse that statement wherever it was prepared
+ * before (a stale plan): the process then prepares its statements afresh, under new names
+ * (afterRefusal).
  */
 export class PreparedStatementsClient extends PipelinedClient {
+  /** Whether the statements issued now belong to a transaction (as issued: the client pipelines). */
+  private inTransaction = false;
+
   constructor(config?: pg.ClientConfig) {
     super(config);
     const send = this.query.bind(this) as (...args: unknown[]) => unknown;
     const query = (...args: unknown[]): unknown => {
       const [text, values] = args;
-      if (typeof text === 'string' && Array.isArray(values) && values.length > 0 && args.length === 2) {
+      if (typeof text !== 'string') {
+        return send(...args);
+      }
+      if (OPENS.test(text)) {
+        this.inTransaction = true;
+      } else if (this.inTransaction && CLOSES.test(text)) {
+        this.inTransaction = false;
+      }
+      if (Array.isArray(values) && values.length > 0 && args.length === 2) {
         const name = preparedNameOf(text);
         if (name !== undefined && !this.isBeingPrepared(name)) {
-          return send({ name, text, values });
+          const alone = !this.inTransaction;
+          return (send({ name, text, values }) as Promise<pg.QueryResult>).catch((error: unknown) =>
+            this.afterRefusal(error, send, text, name, values, alone),
+          );
         }
       }
       return send(...args);
     };
     Object.defineProperty(this, 'query', { value: query, writable: true, configurable: true });
+  }
+
+  /**
+   * After a statement is refused on a stale plan, the process prepares its statements afresh
+   * (forgetPrepared). Alone (not in a transaction) the statement runs again at once: it never ran,
+   * and there is no transaction it aborted; again up to STALE_PLAN_RUNS times in all, should
+   * migrations change a column once more meanwhile. In a transaction the refusal aborted the
+   * transaction: it is the caller's (retryingStalePlan runs the transaction again).
+   */
+  private afterRefusal(
+    error: unknown,
+    send: (...args: unknown[]) => unknown,
+    text: string,
+    name: string,
+    values: unknown[],
+    alone: boolean,
+    runs = 1,
+  ): unknown {
+    if (!isStalePlanError(error)) {
+      throw error;
+    }
+    forgetPrepared(text, name);
+    if (!alone || runs >= STALE_PLAN_RUNS) {
+      throw error;
+    }
+    const renamed = preparedNameOf(text);
+    if (renamed === undefined || this.isBeingPrepared(renamed)) {
+      return send({ text, values });
+    }
+    return (send({ name: renamed, text, values }) as Promise<pg.QueryResult>).catch((again: unknown) =>
+      this.afterRefusal(again, send, text, renamed, values, alone, runs + 1),
+    );
   }
 
   /**

@@ -3,6 +3,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import { ChangeNotifier } from '../common/change-notifier.port.js';
 import type { Fact } from './extraction/fact.js';
+import { transaction } from '../database/pipelined-transaction.js';
 
 export type FactResult = 'stored' | 'deduplicated' | 'skipped';
 
@@ -59,7 +60,7 @@ export class MemoryExtractionRepository {
       const claimed: unknown[] = await this.db.query(CLAIM, [source.messageId, source.ownerId]);
       return { first: claimed.length > 0, facts: [], replaced: 0, evicted: 0 };
     }
-    const result = await this.db.transaction(async (tx) => {
+    const result = await transaction(this.db, async (tx) => {
       await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`memories:${source.ownerId}`]);
       const claimed: unknown[] = await tx.query(CLAIM, [source.messageId, source.ownerId]);
       if (claimed.length === 0) {

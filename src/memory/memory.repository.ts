@@ -3,6 +3,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { ChangeNotifier } from '../common/change-notifier.port.js';
 import type { MemoryEntity, MemorySource } from './memory.entity.js';
+import { transaction } from '../database/pipelined-transaction.js';
 
 interface MemoryRow {
   id: string;
@@ -50,7 +51,7 @@ export class MemoryRepository {
    * count and the insert cannot interleave and the cap holds exactly.
    */
   async create(ownerId: string, content: string, source: MemorySource, max: number): Promise<MemoryEntity | null> {
-    const rows: MemoryRow[] = await this.db.transaction(async (tx) => {
+    const rows: MemoryRow[] = await transaction(this.db, async (tx) => {
       await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`memories:${ownerId}`]);
       return tx.query(
         `INSERT INTO memories (id, owner_id, content, source)

@@ -5,6 +5,7 @@ import { ChangeNotifier } from '../common/change-notifier.port.js';
 import { SessionRepository } from '../session/session.repository.js';
 import { TERMINAL_STATUSES, type MessageEntity } from '../conversation/message.entity.js';
 import { MESSAGE_COLUMNS, toMessage, type MessageRow } from '../conversation/message.mapper.js';
+import { transaction } from '../database/pipelined-transaction.js';
 
 export interface RegenerateInput {
   sessionId: string;
@@ -35,7 +36,7 @@ export class RegenerationRepository {
   ) {}
 
   async appendSibling(input: RegenerateInput): Promise<RegenerateResult> {
-    const result = await this.db.transaction(async (tx): Promise<RegenerateResult> => {
+    const result = await transaction(this.db, async (tx): Promise<RegenerateResult> => {
       await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`pending:${input.ownerId}`]);
       if ((await this.sessions.lockOwnedInTransaction(tx, input.sessionId, input.ownerId)) === null) {
         return { outcome: 'session_gone' };

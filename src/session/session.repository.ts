@@ -3,6 +3,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import { ChangeNotifier } from '../common/change-notifier.port.js';
 import type { ReplyMode, SessionEntity } from './session.entity.js';
+import { transaction } from '../database/pipelined-transaction.js';
 
 interface SessionRow {
   id: string;
@@ -84,7 +85,7 @@ export class SessionRepository {
     max: number,
     replyMode: ReplyMode = 'each',
   ): Promise<SessionEntity | null> {
-    const session = await this.db.transaction((tx) =>
+    const session = await transaction(this.db, (tx) =>
       insertSessionUnderCap(tx, { id: randomUUID(), ownerId, title, replyMode }, max),
     );
     if (session !== null) {

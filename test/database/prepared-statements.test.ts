@@ -1,5 +1,7 @@
 import pg from 'pg';
+import type { QueryRunner } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pipelinedTransaction, transaction } from '../../src/database/pipelined-transaction.js';
 import { PreparedStatementsClient } from '../../src/database/transaction-timeouts.client.js';
 import { createTestDatabase, type TestDatabase } from '../support/services.js';
 import { topologies, withAppDataSource } from '../support/topology.js';
@@ -94,3 +96,78 @@ describe.each(topologies({ defaultPoolSize: 1 }))("the app pool's statements ($n
     expect(rows).toEqual(topology.name === 'direct' ? [{ statement: text }] : []);
   });
 });
+
+const POOL = 3;
+
+/**
+ * A migration changes the type of a column that prepared statements return while the processes run
+ * (a rolling deploy): PostgreSQL then refuses the statement on every connection that prepared it
+ * ("cached plan must not change result type"). The process prepares it afresh under a new name: a
+ * statement alone runs again at once, a transaction runs again whole, and no caller sees the refusal.
+ */
+describe.each(topologies({ defaultPoolSize: POOL }))(
+  "the app pool's statements when a migration changes a column type they return ($name)",
+  (topology) => {
+    const fx = withAppDataSource(topology, { DATABASE_POOL_SIZE: String(POOL) });
+    const text = 'SELECT id, label FROM labels WHERE id = $1';
+    const row = (id: number): { id: number; label: string } => ({ id, label: `label ${id}` });
+
+    beforeAll(async () => {
+      await fx.dataSource.query('CREATE TABLE labels (id int PRIMARY KEY, label varchar(20) NOT NULL)');
+      await fx.dataSource.query("INSERT INTO labels SELECT n, 'label ' || n FROM generate_series(1, 9) n");
+    });
+
+    /** Runs `work` on each of the pool's connections, all held at once (so each is a different one). */
+    async function onEveryConnection<T>(work: (runner: QueryRunner) => Promise<T>): Promise<T[]> {
+      const runners = Array.from({ length: POOL }, () => fx.dataSource.createQueryRunner());
+      try {
+        await Promise.all(runners.map((runner) => runner.connect()));
+        return await Promise.all(runners.map(work));
+      } finally {
+        await Promise.all(runners.map((runner) => runner.release()));
+      }
+    }
+
+    /** A column type change, as a migration makes it (a statement without parameters: never prepared). */
+    async function migrate(sql: string): Promise<void> {
+      await fx.dataSource.query(sql);
+    }
+
+    it('runs a transaction again whole, and a statement alone again at once, under a new name', async () => {
+      const prime = async (): Promise<void> => {
+        expect(await onEveryConnection((runner) => runner.query(text, [1]))).toEqual(Array(POOL).fill([row(1)]));
+      };
+      await prime();
+      await migrate('ALTER TABLE labels ALTER COLUMN label TYPE varchar(40)');
+      // Transactions first, as many at once as the pool has connections, and then as many again:
+      // the first ones each meet a connection that prepared the statement before the change.
+      const answers = await Promise.all([
+        ...Array.from({ length: POOL }, (_, i) =>
+          pipelinedTransaction(fx.dataSource, (tx, commitWith) => commitWith(() => tx.query(text, [i + 1]))),
+        ),
+        ...Array.from({ length: POOL }, (_, i) => transaction(fx.dataSource, (tx) => tx.query(text, [i + 4]))),
+      ]);
+      expect(answers).toEqual(Array.from({ length: 2 * POOL }, (_, i) => [row(i + 1)]));
+
+      await prime();
+      await migrate('ALTER TABLE labels ALTER COLUMN label TYPE varchar(60)');
+      // Alone, on every connection at once, two each (pipelined): all of them prepared it before.
+      const alone = await onEveryConnection((runner) =>
+        Promise.all([runner.query(text, [7]), runner.query(text, [8])]),
+      );
+      expect(alone).toEqual(Array(POOL).fill([[row(7)], [row(8)]]));
+      expect(await fx.dataSource.query(text, [9])).toEqual([row(9)]);
+
+      // Straight to PostgreSQL each connection prepared the text again (it keeps the refused ones,
+      // unused); through PgBouncer nothing was prepared, and nothing was refused either.
+      const names = await onEveryConnection(async (runner) => {
+        const rows: Array<{ name: string }> = await runner.query(
+          'SELECT name FROM pg_prepared_statements WHERE statement = $1',
+          [text],
+        );
+        return rows.length;
+      });
+      expect(names).toEqual(Array(POOL).fill(topology.name === 'direct' ? 3 : 0));
+    });
+  },
+);
