@@ -1,5 +1,5 @@
 import type { DataSource, EntityManager, QueryRunner } from 'typeorm';
-import { retryingStalePlan } from './stale-plan.js';
+import { isStalePlanError, retryingStalePlan } from './stale-plan.js';
 
 /**
  * Ends a pipelined transaction with its last statement: `last` issues that statement, and the
@@ -21,7 +21,7 @@ export type CommitWith = <R>(last: () => Promise<R>) => Promise<R>;
  * through the query runner's same path, so they reach the connection in the order they were issued.
  * `commitWith` checks that `last` issued its statement before the COMMIT is issued; if it did not
  * (it awaited something first), the COMMIT waits for its answer instead. Work refused on a stale
- * prepared plan runs once more (retryingStalePlan): it must touch nothing but the transaction.
+ * prepared plan runs again (retryingStalePlan): it must touch nothing but the transaction.
  */
 export function pipelinedTransaction<T>(
   db: DataSource,
@@ -37,10 +37,17 @@ async function runPipelined<T>(
   const runner = db.createQueryRunner();
   await runner.connect();
   let issued = 0;
+  /** The first statement refused on a stale plan: the run's failure, whichever failure `work` met first. */
+  let refusal: unknown;
   const query: QueryRunner['query'] = runner.query.bind(runner);
   runner.query = ((...args: Parameters<QueryRunner['query']>) => {
     issued += 1;
-    return query(...args);
+    return query(...args).catch((error: unknown) => {
+      if (refusal === undefined && isStalePlanError(error)) {
+        refusal = error;
+      }
+      throw error;
+    });
   }) as QueryRunner['query'];
   // TypeORM's own writes inside `work` (save, remove) then never open a transaction of their own.
   const state = runner as { isTransactionActive: boolean };
@@ -78,7 +85,9 @@ async function runPipelined<T>(
         open = false;
         await runner.query('ROLLBACK').catch(() => undefined);
       }
-      throw opened.status === 'rejected' ? opened.reason : (done as PromiseRejectedResult).reason;
+      // A statement refused on a stale plan aborted the transaction, and those behind it failed for
+      // that: `work` may have met one of theirs first, but the refusal is why the run failed.
+      throw refusal ?? (opened.status === 'rejected' ? opened.reason : (done as PromiseRejectedResult).reason);
     }
     if (open) {
       open = false;
@@ -92,7 +101,7 @@ async function runPipelined<T>(
 }
 
 /**
- * TypeORM's `db.transaction(work)`, run once more when a statement of it was refused on a stale
+ * TypeORM's `db.transaction(work)`, run again when a statement of it was refused on a stale
  * prepared plan (retryingStalePlan): `work` must touch nothing but the transaction.
  */
 export function transaction<T>(db: DataSource, work: (tx: EntityManager) => Promise<T>): Promise<T> {

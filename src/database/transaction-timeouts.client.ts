@@ -75,6 +75,8 @@ export class PipelinedClient extends pg.Client {
 const MAX_PREPARED = 256;
 const preparedNames = new Map<string, string>();
 let namesGiven = 0;
+/** How many times the process forgot its prepared statements (forgetPrepared). */
+let namesForgotten = 0;
 
 /** The name a parameterised statement is prepared under (the same text, the same name), or none. */
 function preparedNameOf(text: string): string | undefined {
@@ -90,12 +92,13 @@ function preparedNameOf(text: string): string | undefined {
  * The statement prepared as `stale` was refused on a stale plan (stale-plan.ts): a migration changed
  * a column type, and other statements may return that column too. From now on every connection of
  * the process prepares every statement afresh, under new names, so that a transaction run again
- * meets none of the old plans. Each connection keeps its old statements until it closes, unused. A
- * refusal of a name given before the last such change changes nothing more.
+ * meets none of the old plans; each connection drops its old ones (dropRetired). A refusal of a name
+ * given before the last such change changes nothing more.
  */
 function forgetPrepared(text: string, stale: string): void {
   if (preparedNames.get(text) === stale) {
     preparedNames.clear();
+    namesForgotten += 1;
   }
 }
 
@@ -108,11 +111,13 @@ function forgetPrepared(text: string, stale: string): void {
  * migration that adds columns leaves the prepared results as they were. One that changes the type
  * of a column a statement returns makes PostgreSQL refuse that statement wherever it was prepared
  * before (a stale plan): the process then prepares its statements afresh, under new names
- * (afterRefusal).
+ * (afterRefusal), and each connection drops the old ones (dropRetired).
  */
 export class PreparedStatementsClient extends PipelinedClient {
   /** Whether the statements issued now belong to a transaction (as issued: the client pipelines). */
   private inTransaction = false;
+  /** namesForgotten when this connection last dropped its retired statements. */
+  private forgotten = namesForgotten;
 
   constructor(config?: pg.ClientConfig) {
     super(config);
@@ -122,9 +127,12 @@ export class PreparedStatementsClient extends PipelinedClient {
       if (typeof text !== 'string') {
         return send(...args);
       }
-      if (OPENS.test(text)) {
-        this.inTransaction = true;
-      } else if (this.inTransaction && CLOSES.test(text)) {
+      if (!this.inTransaction) {
+        if (this.forgotten !== namesForgotten) {
+          this.dropRetired(send);
+        }
+        this.inTransaction = OPENS.test(text);
+      } else if (CLOSES.test(text)) {
         this.inTransaction = false;
       }
       if (Array.isArray(values) && values.length > 0 && args.length === 2) {
@@ -171,6 +179,32 @@ export class PreparedStatementsClient extends PipelinedClient {
     return (send({ name: renamed, text, values }) as Promise<pg.QueryResult>).catch((again: unknown) =>
       this.afterRefusal(again, send, text, renamed, values, alone, runs + 1),
     );
+  }
+
+  /**
+   * Once the process has forgotten its prepared statements (forgetPrepared), the connection drops
+   * those it prepared under retired names, ahead of its first statement outside a transaction
+   * (written together with it): they would stay on the server, never used again, for as long as the
+   * connection lives.
+   */
+  private dropRetired(send: (...args: unknown[]) => unknown): void {
+    this.forgotten = namesForgotten;
+    const parsed = (this as unknown as { connection?: { parsedStatements?: Record<string, string> } }).connection
+      ?.parsedStatements;
+    if (parsed === undefined) {
+      return;
+    }
+    const current = new Set(preparedNames.values());
+    const retired = Object.keys(parsed).filter((name) => !current.has(name));
+    if (retired.length === 0) {
+      return;
+    }
+    for (const name of retired) {
+      delete parsed[name];
+    }
+    // Each of them exists (its Parse was answered); should the command fail all the same, the
+    // statement behind it is not in a transaction it could abort.
+    void (send(retired.map((name) => `DEALLOCATE ${name}`).join('; ')) as Promise<unknown>).catch(() => undefined);
   }
 
   /**

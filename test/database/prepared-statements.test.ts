@@ -158,8 +158,8 @@ describe.each(topologies({ defaultPoolSize: POOL }))(
       expect(alone).toEqual(Array(POOL).fill([[row(7)], [row(8)]]));
       expect(await fx.dataSource.query(text, [9])).toEqual([row(9)]);
 
-      // Straight to PostgreSQL each connection prepared the text again (it keeps the refused ones,
-      // unused); through PgBouncer nothing was prepared, and nothing was refused either.
+      // Straight to PostgreSQL each connection prepared the text again and dropped the refused
+      // statements; through PgBouncer nothing was prepared, and nothing was refused either.
       const names = await onEveryConnection(async (runner) => {
         const rows: Array<{ name: string }> = await runner.query(
           'SELECT name FROM pg_prepared_statements WHERE statement = $1',
@@ -167,7 +167,21 @@ describe.each(topologies({ defaultPoolSize: POOL }))(
         );
         return rows.length;
       });
-      expect(names).toEqual(Array(POOL).fill(topology.name === 'direct' ? 3 : 0));
+      expect(names).toEqual(Array(POOL).fill(topology.name === 'direct' ? 1 : 0));
+    });
+
+    it('runs a pipelined transaction again when its work met a statement aborted behind the refused one first', async () => {
+      expect(await onEveryConnection((runner) => runner.query(text, [1]))).toEqual(Array(POOL).fill([row(1)]));
+      await migrate('ALTER TABLE labels ALTER COLUMN label TYPE varchar(80)');
+      const answer = await pipelinedTransaction(fx.dataSource, async (tx) => {
+        const refused = tx.query<unknown>(text, [2]);
+        const behind = tx.query<unknown>('SELECT $1::int AS n', [3]);
+        // Straight to PostgreSQL, the first run meets `behind`'s failure first (the refusal aborted it).
+        void refused.catch(() => undefined);
+        const n = await behind;
+        return [await refused, n];
+      });
+      expect(answer).toEqual([[row(2)], [{ n: 3 }]]);
     });
   },
 );
