@@ -6,6 +6,15 @@ import { round, summary, type Row, type Scenario } from '../context.js';
 import { cpuSecondsOf, startServer, type Server } from '../processes.js';
 import { history } from './history.js';
 
+/**
+ * Seconds of load each server gets before the first round (`BENCH_READ_WARM_UP_S`), the same for
+ * every server. Parley's read takes a while to reach its steady cost: sampled every second under
+ * this load, a fresh process used 215 µs of CPU per read in its first two seconds, 102–199 µs in the
+ * next eighteen, and 112–138 µs after them. With 3 s of warm-up its rounds drifted (220, 183, 179 µs
+ * per read in one run); with 20 s they did not (165, 163, 164).
+ */
+const WARM_UP_S = Number(process.env.BENCH_READ_WARM_UP_S ?? 20);
+
 /** The framework's floors (bench/bare-nest.ts): the same GET served by NestJS, plain and in a read's shape. */
 async function startNestFloor(prefix: string): ReturnType<typeof startServer> {
   const port = await freePort();
@@ -51,10 +60,10 @@ export const readVsBare: Scenario = {
     const floor = await startNestFloor(harness.prefix);
     try {
       // Every reader's page in the cache, and every server warm.
-      await harness.measure(context.parleyUrl, reads, { duration: 3 });
-      await harness.measure(bare.url, bareRequests, { duration: 2 });
-      await harness.measure(floor.url, floorRequests, { duration: 2 });
-      await harness.measure(floor.url, reads, { duration: 2 });
+      await harness.measure(context.parleyUrl, reads, { duration: WARM_UP_S });
+      await harness.measure(bare.url, bareRequests, { duration: WARM_UP_S });
+      await harness.measure(floor.url, floorRequests, { duration: WARM_UP_S });
+      await harness.measure(floor.url, reads, { duration: WARM_UP_S });
 
       const rows: Row[] = [];
       const totals = { bare: 0, parley: 0, floor: 0, guarded: 0, bareP99: 0, parleyP99: 0 };
