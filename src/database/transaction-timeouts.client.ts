@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { isStalePlanError, STALE_PLAN_RUNS } from './stale-plan.js';
+import { isStalePlanError, retryingStalePlan } from './stale-plan.js';
 
 export interface TransactionTimeouts {
   /** Longest statement, set for every transaction. */
@@ -111,7 +111,7 @@ function forgetPrepared(text: string, stale: string): void {
  * migration that adds columns leaves the prepared results as they were. One that changes the type
  * of a column a statement returns makes PostgreSQL refuse that statement wherever it was prepared
  * before (a stale plan): the process then prepares its statements afresh, under new names
- * (afterRefusal), and each connection drops the old ones (dropRetired).
+ * (sendPrepared), and each connection drops the old ones (dropRetired).
  */
 export class PreparedStatementsClient extends PipelinedClient {
   /** Whether the statements issued now belong to a transaction (as issued: the client pipelines). */
@@ -136,13 +136,11 @@ export class PreparedStatementsClient extends PipelinedClient {
         this.inTransaction = false;
       }
       if (Array.isArray(values) && values.length > 0 && args.length === 2) {
-        const name = preparedNameOf(text);
-        if (name !== undefined && !this.isBeingPrepared(name)) {
-          const alone = !this.inTransaction;
-          return (send({ name, text, values }) as Promise<pg.QueryResult>).catch((error: unknown) =>
-            this.afterRefusal(error, send, text, name, values, alone),
-          );
-        }
+        const run = (): Promise<pg.QueryResult> => this.sendPrepared(send, text, values);
+        // Alone (not in a transaction), a statement refused on a stale plan runs again at once: it
+        // never ran, and there is no transaction it aborted. In a transaction the refusal aborted
+        // the transaction: it is the caller's (retryingStalePlan runs the transaction again).
+        return this.inTransaction ? run() : retryingStalePlan(run);
       }
       return send(...args);
     };
@@ -150,35 +148,25 @@ export class PreparedStatementsClient extends PipelinedClient {
   }
 
   /**
-   * After a statement is refused on a stale plan, the process prepares its statements afresh
-   * (forgetPrepared). Alone (not in a transaction) the statement runs again at once: it never ran,
-   * and there is no transaction it aborted; again up to STALE_PLAN_RUNS times in all, should
-   * migrations change a column once more meanwhile. In a transaction the refusal aborted the
-   * transaction: it is the caller's (retryingStalePlan runs the transaction again).
+   * `text` under its prepared name: unnamed while that name's Parse is still unanswered, or past
+   * the budget. A refusal on a stale plan makes the process prepare its statements afresh
+   * (forgetPrepared), so that the statement, or its transaction, run again meets no old plan.
    */
-  private afterRefusal(
-    error: unknown,
+  private sendPrepared(
     send: (...args: unknown[]) => unknown,
     text: string,
-    name: string,
     values: unknown[],
-    alone: boolean,
-    runs = 1,
-  ): unknown {
-    if (!isStalePlanError(error)) {
+  ): Promise<pg.QueryResult> {
+    const name = preparedNameOf(text);
+    if (name === undefined || this.isBeingPrepared(name)) {
+      return send(text, values) as Promise<pg.QueryResult>;
+    }
+    return (send({ name, text, values }) as Promise<pg.QueryResult>).catch((error: unknown) => {
+      if (isStalePlanError(error)) {
+        forgetPrepared(text, name);
+      }
       throw error;
-    }
-    forgetPrepared(text, name);
-    if (!alone || runs >= STALE_PLAN_RUNS) {
-      throw error;
-    }
-    const renamed = preparedNameOf(text);
-    if (renamed === undefined || this.isBeingPrepared(renamed)) {
-      return send({ text, values });
-    }
-    return (send({ name: renamed, text, values }) as Promise<pg.QueryResult>).catch((again: unknown) =>
-      this.afterRefusal(again, send, text, renamed, values, alone, runs + 1),
-    );
+    });
   }
 
   /**

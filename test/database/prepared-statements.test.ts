@@ -133,10 +133,12 @@ describe.each(topologies({ defaultPoolSize: POOL }))(
       await fx.dataSource.query(sql);
     }
 
+    /** Every connection of the pool prepares `text`. */
+    async function prime(): Promise<void> {
+      expect(await onEveryConnection((runner) => runner.query(text, [1]))).toEqual(Array(POOL).fill([row(1)]));
+    }
+
     it('runs a transaction again whole, and a statement alone again at once, under a new name', async () => {
-      const prime = async (): Promise<void> => {
-        expect(await onEveryConnection((runner) => runner.query(text, [1]))).toEqual(Array(POOL).fill([row(1)]));
-      };
       await prime();
       await migrate('ALTER TABLE labels ALTER COLUMN label TYPE varchar(40)');
       // Transactions first, as many at once as the pool has connections, and then as many again:
@@ -171,7 +173,7 @@ describe.each(topologies({ defaultPoolSize: POOL }))(
     });
 
     it('runs a pipelined transaction again when its work met a statement aborted behind the refused one first', async () => {
-      expect(await onEveryConnection((runner) => runner.query(text, [1]))).toEqual(Array(POOL).fill([row(1)]));
+      await prime();
       await migrate('ALTER TABLE labels ALTER COLUMN label TYPE varchar(80)');
       const answer = await pipelinedTransaction(fx.dataSource, async (tx) => {
         const refused = tx.query<unknown>(text, [2]);
