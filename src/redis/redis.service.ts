@@ -185,10 +185,18 @@ export class RedisService implements OnApplicationShutdown {
  * prototype instead, and the connection keeps no list of scripts for them to copy. Its own commands
  * are unchanged (EVAL the first time on each socket, EVALSHA after). Its `multi()` builds ioredis's
  * own Pipeline, without the scripts: Parley's transactions run plain commands only.
+ *
+ * The same pipelines also let go of their commands once every one of them is answered (see
+ * releaseWhenAnswered).
  */
 function scriptsOnPipelinePrototype(connection: Redis): void {
   const commander = connection as unknown as { scriptsSet: Record<string, unknown> } & Record<string, unknown>;
-  class ScriptedPipeline extends Pipeline {}
+  class ScriptedPipeline extends Pipeline {
+    constructor(redis: Redis) {
+      super(redis);
+      releaseWhenAnswered(this);
+    }
+  }
   for (const name of Object.keys(commander.scriptsSet)) {
     for (const method of [name, `${name}Buffer`]) {
       Object.defineProperty(ScriptedPipeline.prototype, method, { value: commander[method] });
@@ -202,4 +210,33 @@ function scriptsOnPipelinePrototype(connection: Redis): void {
     }
     return pipeline;
   };
+}
+
+/** The fields of an ioredis pipeline that hold its commands and their replies. */
+interface PipelineBatch {
+  promise: Promise<unknown>;
+  _queue: unknown[];
+  _result: unknown[];
+}
+
+/**
+ * Once a pipeline is answered in full (ioredis resolves its promise with a copy of the replies),
+ * it needs neither its commands nor its reply slots again: they are dropped. Kept, they outlived
+ * the young generation under load, although no pipeline lives longer than a round trip or two.
+ * During cached reads (`history-read`, about 12,600 requests/s) about 1.05 MB was promoted to the
+ * old generation at every scavenge (one every ~30 ms), more than half of it ioredis commands and
+ * replies by a sampling heap profile, and a full mark-compact followed every ~0.7 s with a 7-13 ms
+ * pause (the read's p99 was 15-16 ms). With the fields dropped, 0.14 MB was promoted per scavenge
+ * and the p99 was 11 ms. A pipeline whose promise is rejected is left as it is.
+ */
+function releaseWhenAnswered(pipeline: Pipeline): void {
+  const batch = pipeline as unknown as PipelineBatch;
+  batch.promise.then(
+    () => {
+      batch._queue = [];
+      batch._result = [];
+    },
+    // The rejection is the caller's (exec() returns this promise); nothing to release.
+    () => undefined,
+  );
 }

@@ -76,6 +76,28 @@ describe('Redis scripts on the command connection', () => {
     expect(await pipeline.exec()).toEqual([[null, 'piped']]);
   });
 
+  it('an answered batch lets go of its commands and their replies, once every caller has its reply', async () => {
+    const redis = services[0] as RedisService;
+    const connection = redis.commands as unknown as { pipeline: (...args: unknown[]) => unknown };
+    const makePipeline = connection.pipeline;
+    const made: Array<{ _queue: unknown[]; _result: unknown[] }> = [];
+    connection.pipeline = (...args: unknown[]) => {
+      const pipeline = makePipeline(...args) as { _queue: unknown[]; _result: unknown[] };
+      made.push(pipeline);
+      return pipeline;
+    };
+    try {
+      const key = redis.key(uniqueName('released'));
+      const answered = batch(redis, key, 50);
+      // Made for the batch, and holding its 150 commands until Redis answers them.
+      expect(made.map((pipeline) => pipeline._queue.length)).toEqual([150]);
+      expect(await answered).toEqual(expected(50));
+      expect(made.map((pipeline) => [pipeline._queue.length, pipeline._result.length])).toEqual([[0, 0]]);
+    } finally {
+      connection.pipeline = makePipeline;
+    }
+  });
+
   it('scripts run again on the new socket after a reconnection, and after Redis lost them', async () => {
     const redis = services[1] as RedisService;
     const id = await redis.commands.client('ID');
