@@ -80,9 +80,10 @@ describe('Redis scripts on the command connection', () => {
     const redis = services[0] as RedisService;
     const connection = redis.commands as unknown as { pipeline: (...args: unknown[]) => unknown };
     const makePipeline = connection.pipeline;
-    const made: Array<{ _queue: unknown[]; _result: unknown[] }> = [];
+    type Batch = { _queue: unknown[]; _result: unknown[]; promise: Promise<unknown> };
+    const made: Batch[] = [];
     connection.pipeline = (...args: unknown[]) => {
-      const pipeline = makePipeline(...args) as { _queue: unknown[]; _result: unknown[] };
+      const pipeline = makePipeline(...args) as Batch;
       made.push(pipeline);
       return pipeline;
     };
@@ -93,6 +94,8 @@ describe('Redis scripts on the command connection', () => {
       expect(made.map((pipeline) => pipeline._queue.length)).toEqual([150]);
       expect(await answered).toEqual(expected(50));
       expect(made.map((pipeline) => [pipeline._queue.length, pipeline._result.length])).toEqual([[0, 0]]);
+      // Nor the copy of the replies its promise was resolved with.
+      expect(await made[0]?.promise).toEqual([]);
     } finally {
       connection.pipeline = makePipeline;
     }
