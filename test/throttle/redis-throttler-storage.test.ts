@@ -84,6 +84,26 @@ describe('RedisThrottlerStorage against real Redis', () => {
     expect(await inspector.pttl(`${prefix}:throttle:sends:user:stuck`)).toBeGreaterThan(0);
   });
 
+  it('reads the keys that ride along with a hit, in their order, nil for a missing one, marked or not', async () => {
+    const [one, missing, three] = ['ride:one', 'ride:missing', 'ride:three'].map((name) => redis.key(name));
+    await inspector.set(one as string, 'v1');
+    await inspector.set(three as string, 'v3');
+    const keys = [one, missing, three] as string[];
+
+    const plain = await storage.incrementReading('reads:user:ride', 60_000, 300, [...keys, redis.key('ride:last')]);
+    expect(plain).toMatchObject({ free: false, values: ['v1', null, 'v3', null] });
+    expect(plain.record.totalHits).toBe(1);
+
+    const unmarked = await storage.incrementReading('sends:user:ride', 60_000, 30, keys, 'never-marked');
+    expect(unmarked).toMatchObject({ free: false, values: ['v1', null, 'v3'] });
+    await storage.markSent('was-sent');
+    const repeat = await storage.incrementReading('sends:user:ride', 60_000, 30, keys, 'was-sent');
+    expect(repeat).toMatchObject({ free: true, values: ['v1', null, 'v3'] });
+    expect(repeat.record.totalHits).toBe(1);
+
+    expect((await storage.incrementReading('reads:user:ride', 60_000, 300, [])).values).toEqual([]);
+  });
+
   it('peeks without counting', async () => {
     await storage.increment('sends:user:peek', 60_000, 2);
     const peeked = await storage.peek('sends:user:peek', 60_000, 2);
