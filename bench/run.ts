@@ -8,7 +8,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
-import { configMapData, imageNodeOptions } from '../test/support/deployment.js';
+import { configMapData, imageEnv, imageNodeOptions } from '../test/support/deployment.js';
 import { freePort } from '../test/support/ports.js';
 import { parseMetrics, valueOf } from '../test/support/prometheus.js';
 import { createTestDatabase, REDIS_URL, TEST_JWT_SECRET, uniqueName } from '../test/support/services.js';
@@ -30,16 +30,20 @@ const parleyArgs = [...PARLEY_NODE_ARGS, join(root, 'dist/main.js')];
 const METRICS_TOKEN = 'bench-metrics-token';
 
 /**
- * Parley runs here as the image and the manifests run it: the image's NODE_OPTIONS (heap sizing,
- * docker/Dockerfile) and the heap at which the manifests shed load (k8s/configmap.yaml).
+ * Parley runs here as the image and the manifests run it: the image's NODE_OPTIONS (heap sizing)
+ * and MALLOC_ARENA_MAX (docker/Dockerfile), and the heap at which the manifests shed load
+ * (k8s/configmap.yaml).
  */
 function productionSizing(): Record<string, string> {
   const nodeOptions = imageNodeOptions();
+  const arenas = imageEnv('MALLOC_ARENA_MAX');
   const heapShed = configMapData().SHED_MAX_HEAP_BYTES;
-  if (nodeOptions === '' || heapShed === undefined) {
-    throw new Error('NODE_OPTIONS (docker/Dockerfile) or SHED_MAX_HEAP_BYTES (k8s/configmap.yaml) not found');
+  if (nodeOptions === '' || arenas === undefined || heapShed === undefined) {
+    throw new Error(
+      'NODE_OPTIONS or MALLOC_ARENA_MAX (docker/Dockerfile) or SHED_MAX_HEAP_BYTES (k8s/configmap.yaml) not found',
+    );
   }
-  return { NODE_OPTIONS: nodeOptions, SHED_MAX_HEAP_BYTES: heapShed };
+  return { NODE_OPTIONS: nodeOptions, MALLOC_ARENA_MAX: arenas, SHED_MAX_HEAP_BYTES: heapShed };
 }
 
 async function metricsText(url: string): Promise<string> {

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { imageNodeOptions } from '../support/deployment.js';
+import { imageEnv, imageNodeOptions } from '../support/deployment.js';
 
 const root = join(import.meta.dirname, '../..');
 const read = (path: string): string => readFileSync(join(root, path), 'utf8');
@@ -113,6 +113,8 @@ describe('Kubernetes manifests', () => {
     expect(oldSpaceMb).toBeGreaterThan(0);
     expect(Number(data.SHED_MAX_HEAP_BYTES)).toBeGreaterThan(0);
     expect(Number(data.SHED_MAX_HEAP_BYTES) * 1.2).toBeLessThan(oldSpaceMb * 1024 ** 2);
+    // native memory: glibc's arenas capped (one per contending thread otherwise, up to 8 per core)
+    expect(Number(imageEnv('MALLOC_ARENA_MAX'))).toBe(2);
   });
 
   it('probe with timeouts above the checks’ own bounds, and migrate in a Job rather than in serving pods', () => {
