@@ -111,4 +111,30 @@ describe('CacheKeyBuilder', () => {
     const upperOwner = id.toUpperCase();
     expect(keys.counterFor({ kind: 'sessions', scopeId: upperOwner }).id).toBe(upperOwner);
   });
+
+  it('spells every key as its parts URI-encoded and joined by colons, as replicas of any version do', () => {
+    // Replicas of two releases share Redis during a rollout: a key spelled differently by one of
+    // them would never be found by the other.
+    fc.assert(
+      fc.property(spec, version, (s, v) => {
+        const scope = s.kind === 'history' || s.kind === 'session' ? s.scopeId.toLowerCase() : s.scopeId;
+        const sessionScoped = /^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i.test(scope);
+        const scopeId = sessionScoped ? scope : s.scopeId;
+        const params = Object.keys(s.params ?? {})
+          .filter((name) => s.params?.[name] !== undefined)
+          .sort()
+          .map((name) => `${encodeURIComponent(name)}=${encodeURIComponent(JSON.stringify(s.params?.[name]))}`)
+          .join('&');
+        const parts = ['parley:cache', 'd', s.kind, s.ownerId, scopeId, v].map((p, i) =>
+          i < 3 ? p : encodeURIComponent(p),
+        );
+        expect(keys.data(s, v)).toBe([...parts, params].join(':'));
+        const counter = keys.counterFor(s);
+        expect(keys.counter(counter)).toBe(
+          ['parley:cache', 'v', counter.scope, encodeURIComponent(counter.id)].join(':'),
+        );
+      }),
+    );
+    expect(keys.epoch()).toBe('parley:cache:epoch');
+  });
 });
