@@ -1,6 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { CacheKeyBuilder, type CacheEntrySpec, type CacheKind } from './cache-key.builder.js';
+import { normaliseId } from '../common/uuid.util.js';
+import {
+  CacheKeyBuilder,
+  isSessionScope,
+  VERSION_SCOPE,
+  type CacheEntrySpec,
+  type CacheKind,
+} from './cache-key.builder.js';
 
 const keys = new CacheKeyBuilder('parley');
 const kinds: CacheKind[] = ['history', 'session', 'sessions', 'memories'];
@@ -117,9 +124,7 @@ describe('CacheKeyBuilder', () => {
     // them would never be found by the other.
     fc.assert(
       fc.property(spec, version, (s, v) => {
-        const scope = s.kind === 'history' || s.kind === 'session' ? s.scopeId.toLowerCase() : s.scopeId;
-        const sessionScoped = /^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i.test(scope);
-        const scopeId = sessionScoped ? scope : s.scopeId;
+        const scopeId = isSessionScope(VERSION_SCOPE[s.kind]) ? normaliseId(s.scopeId) : s.scopeId;
         const params = Object.keys(s.params ?? {})
           .filter((name) => s.params?.[name] !== undefined)
           .sort()

@@ -24,8 +24,8 @@ export const STALE_PLAN_RUNS = 3;
  * Runs `work` (a statement alone, or a transaction), and again when it was refused on a stale plan:
  * a refused statement never ran, and a transaction it was part of was aborted, so nothing of the run
  * stayed; by then the process prepares its statements afresh (PreparedStatementsClient), which the
- * next run does. At most STALE_PLAN_RUNS
- * runs: each more needs one more column change between them. Any other failure is the caller's.
+ * next run does. At most STALE_PLAN_RUNS runs: each more needs one more column change between them.
+ * Any other failure is the caller's.
  */
 export async function retryingStalePlan<T>(work: () => Promise<T>): Promise<T> {
   for (let run = 1; ; run += 1) {
