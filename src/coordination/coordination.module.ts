@@ -22,7 +22,8 @@ import { StreamTicketStore } from './stream-ticket-store.port.js';
 
 export const jobQueueToken = (name: string): string => `parley:job-queue:${name}`;
 
-const BULL_CLIENT_ROLE = {
+/** The process's Redis connection each of Bull's clients uses (RedisService.queueConnection). */
+export const BULL_CLIENT_ROLE = {
   client: 'queue-client',
   subscriber: 'queue-subscriber',
   bclient: 'queue-blocking',

@@ -1,0 +1,76 @@
+import Bull from 'bull';
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BullJobQueue } from '../../src/coordination/bull-job-queue.js';
+import { BULL_CLIENT_ROLE } from '../../src/coordination/coordination.module.js';
+import type { RedisService } from '../../src/redis/redis.service.js';
+import { eventually } from '../support/http.js';
+import { connectRedis } from '../support/redis-only.js';
+import { REDIS_URL, uniqueName } from '../support/services.js';
+
+/**
+ * Every send enqueues its reply, and every completed reply its memory extraction: Bull's client
+ * connection auto-pipelines, so the jobs added in one turn of the event loop reach Redis in one
+ * write instead of one each (a write on loopback wakes Redis, and was a fifth of a send's system
+ * calls). Batched, they must behave as before: each job added once, a repeated id ignored, every
+ * job delivered.
+ */
+describe("Bull's client connection", () => {
+  const prefix = uniqueName('t');
+  let redis: RedisService;
+  let queue: Bull.Queue<{ n: number }>;
+  let jobs: BullJobQueue<{ n: number }>;
+  let client: Redis;
+
+  beforeAll(async () => {
+    redis = await connectRedis(REDIS_URL, prefix);
+    queue = new Bull('batched', {
+      prefix: `${prefix}:bull`,
+      createClient: (type) => redis.queueConnection(BULL_CLIENT_ROLE[type]),
+    });
+    jobs = new BullJobQueue(queue, { attempts: 3, backoffMs: 100 });
+    client = redis.queueConnection('queue-client');
+    await queue.isReady();
+    while (client.status !== 'ready') {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    // The first batch with Bull's scripts also checks that Redis has them.
+    await jobs.add('warm-up', { n: -1 });
+  });
+
+  afterAll(async () => {
+    await queue.close();
+    await redis.onApplicationShutdown();
+  });
+
+  it('sends the jobs added in one turn in one write, each added once, the first of a repeated id kept', async () => {
+    const stream = (client as unknown as { stream: { write: (...args: unknown[]) => boolean } }).stream;
+    const write = stream.write;
+    let writes = 0;
+    stream.write = (...args: unknown[]): boolean => {
+      writes += 1;
+      return write.apply(stream, args);
+    };
+    try {
+      await Promise.all([
+        ...Array.from({ length: 100 }, (_, n) => jobs.add(`job-${n}`, { n })),
+        jobs.add('job-5', { n: 1005 }),
+      ]);
+    } finally {
+      stream.write = write;
+    }
+    expect(writes).toBe(1);
+    expect((await queue.getJobCounts()).waiting).toBe(101);
+    expect((await queue.getJob('job-5'))?.data).toEqual({ n: 5 });
+  });
+
+  it('delivers every job once', async () => {
+    const delivered: number[] = [];
+    jobs.process(8, async (job) => {
+      delivered.push(job.data.n);
+    });
+    await eventually(async () => (delivered.length >= 101 ? true : undefined), 20_000, 'every job delivered');
+    expect(delivered.toSorted((a, b) => a - b)).toEqual(Array.from({ length: 101 }, (_, n) => n - 1));
+    expect((await jobs.counts()).waiting).toBe(0);
+  });
+});
