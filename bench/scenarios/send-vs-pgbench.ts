@@ -2,8 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MESSAGE_COLUMNS } from '../../src/conversation/message.mapper.js';
-import { EXCHANGE_BY_CLIENT_ID_SQL } from '../../src/messages/message.repository.js';
+import { PLAIN_EXCHANGE_SQL } from '../../src/messages/message.repository.js';
 import { round, summary, type Row, type Scenario } from '../context.js';
 import { send } from './send.js';
 
@@ -16,18 +15,28 @@ const key = `'pgb-' || :client_id || '-' || :k`;
 /** A statement of Parley's on one line of a pgbench script. */
 const oneLine = (sql: string): string => sql.replace(/\s+/g, ' ').trim();
 
+/** PLAIN_EXCHANGE_SQL's parameters as pgbench spells them, $1 to $8. */
+const PLAIN_PARAMS = [
+  `md5('pgb-m-' || :client_id || '-' || :k)::uuid`,
+  `md5('pgb-r-' || :client_id || '-' || :k)::uuid`,
+  session,
+  owner,
+  `'How far is the moon?'`,
+  key,
+  `'pgbench'`,
+  ':max_pending',
+];
+
 /**
- * The statements of a plain send (MessageRepository.appendExchange: no parent named, an
- * idempotency key, reply mode `each`), in their order and grouped as Parley sends them straight to
- * PostgreSQL (as the bench runs it: the timeouts are the connection's, set once): the opening with
- * the two locks and the reads under them, pipelined, then the seq allocation with the insert (one
- * statement) pipelined with the commit (pipelinedTransaction): two round trips. pgbench cannot
- * keep a result (\gset) inside a pipeline, so the insert finds the parent by its seq (the message
- * just before the new ones) instead of taking the pipelined read's answer. Sessions and users are
- * the bench's own (`pgbench-<n>`, `bench-user-<n>`). pgbench prepares its statements
- * (`-M prepared`), as Parley's connections do. A transaction's ids and idempotency key come from
- * its client and a 63-bit draw: with a 31-bit one, two transactions of a client met in about one
- * run in a hundred, and the second failed on the primary key, aborting the run.
+ * The statements of a plain send (MessageRepository.appendPlain: no parent named, an idempotency
+ * key, reply mode `each`), in their order and grouped as Parley sends them straight to PostgreSQL
+ * (as the bench runs it: the timeouts are the connection's, set once): the opening, the two locks,
+ * the insert that checks the key, the pending replies and the reply mode itself, and the COMMIT,
+ * pipelined: one round trip. Sessions and users are the bench's own (`pgbench-<n>`,
+ * `bench-user-<n>`). pgbench prepares its statements (`-M prepared`), as Parley's connections do.
+ * A transaction's ids and idempotency key come from its client and a 63-bit draw: with a 31-bit
+ * one, two transactions of a client met in about one run in a hundred, and the second failed on
+ * the primary key, aborting the run.
  */
 export const SEND_TRANSACTION_SCRIPT = `\\set n random(0, :users - 1)
 \\set k random(1, 9000000000000000000)
@@ -35,12 +44,7 @@ export const SEND_TRANSACTION_SCRIPT = `\\set n random(0, :users - 1)
 START TRANSACTION;
 SELECT pg_advisory_xact_lock(hashtextextended('pending:' || ${owner}, 0));
 SELECT reply_mode FROM sessions WHERE id = ${session} AND owner_id = ${owner} FOR UPDATE;
-${oneLine(EXCHANGE_BY_CLIENT_ID_SQL.replaceAll('$1', session).replaceAll('$2', key))};
-SELECT id FROM messages WHERE session_id = ${session} ORDER BY seq DESC LIMIT 1;
-SELECT count(*)::int AS open FROM (SELECT 1 FROM messages WHERE owner_id = ${owner} AND status IN ('pending', 'streaming') LIMIT :max_pending) open_replies;
-\\endpipeline
-\\startpipeline
-WITH seqs AS (UPDATE sessions SET last_seq = last_seq + 2, message_count = message_count + 2, updated_at = date_trunc('milliseconds', now()) WHERE id = ${session} RETURNING last_seq) INSERT INTO messages (id, session_id, owner_id, seq, role, content, status, reply_to, parent_id, client_message_id, request_id) SELECT exchange.* FROM seqs CROSS JOIN LATERAL (VALUES (md5('pgb-m-' || :client_id || '-' || :k)::uuid, ${session}, ${owner}, seqs.last_seq - 1, 'user', 'How far is the moon?', 'complete', NULL::uuid, (SELECT id FROM messages WHERE session_id = ${session} AND seq = seqs.last_seq - 2), ${key}, 'pgbench'), (md5('pgb-r-' || :client_id || '-' || :k)::uuid, ${session}, ${owner}, seqs.last_seq, 'assistant', '', 'pending', md5('pgb-m-' || :client_id || '-' || :k)::uuid, md5('pgb-m-' || :client_id || '-' || :k)::uuid, NULL, 'pgbench')) AS exchange RETURNING ${MESSAGE_COLUMNS};
+${oneLine(PLAIN_PARAMS.reduceRight((sql, value, i) => sql.replaceAll(`$${i + 1}`, `(${value})`), PLAIN_EXCHANGE_SQL))};
 COMMIT;
 \\endpipeline
 `;

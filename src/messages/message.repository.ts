@@ -63,6 +63,45 @@ export const EXCHANGE_BY_CLIENT_ID_SQL = `SELECT ${MESSAGE_COLUMNS} FROM message
     AND parent_id = (SELECT id FROM messages WHERE session_id = $1 AND client_message_id = $2)))
   ORDER BY seq`;
 
+/**
+ * The insert of an exchange: the seq allocation (guarded by `guard`) and both rows in one
+ * statement, the message taking the first of the two seqs and its pending reply the second.
+ * Parameters: $1 the message's id, $2 the reply's, $3 the session, $4 the owner, $5 the content,
+ * $6 the idempotency key, $7 the request id; `parent` is the message's parent (an expression).
+ */
+function exchangeInsertSql(parent: string, guard?: string): string {
+  return `WITH seqs AS (${allocateSeqsSql('$3', '2', guard)})
+       INSERT INTO messages (id, session_id, owner_id, seq, role, content, status, reply_to, parent_id, client_message_id, request_id)
+       SELECT exchange.* FROM seqs CROSS JOIN LATERAL (VALUES
+         ($1::uuid, $3::uuid, $4::text, seqs.last_seq - 1, 'user', $5::text, 'complete', NULL::uuid, ${parent}, $6::text, $7::text),
+         ($2::uuid, $3::uuid, $4::text, seqs.last_seq, 'assistant', '', 'pending', $1::uuid, $1::uuid, NULL, $7::text)
+       ) AS exchange
+       RETURNING ${MESSAGE_COLUMNS}`;
+}
+
+/**
+ * A plain send's insert (after the session's newest message), which checks what the full
+ * transaction reads first, in the same statement: the session is the owner's and answers each
+ * message (not `coalesce`), its idempotency key ($6) is new in it, and the owner has fewer than
+ * $8 replies pending. It runs behind the owner's lock and the session row's (statements of their
+ * own, so that its snapshot is taken once both are held): the checks see every earlier send. Its
+ * parent is read in it too. When a check fails it stores nothing and returns no row.
+ */
+export const PLAIN_EXCHANGE_SQL = exchangeInsertSql(
+  '(SELECT id FROM messages WHERE session_id = $3::uuid ORDER BY seq DESC LIMIT 1)',
+  `owner_id = $4::text AND reply_mode = 'each'
+         AND NOT EXISTS (SELECT 1 FROM messages WHERE session_id = $3::uuid AND client_message_id = $6::text)
+         AND (SELECT count(*) FROM (
+           SELECT 1 FROM messages WHERE owner_id = $4::text AND status IN ('pending', 'streaming') LIMIT $8::int
+         ) open_replies) < $8::int`,
+);
+
+/** A send's insert after the parent its transaction read ($8). */
+const EXCHANGE_SQL = exchangeInsertSql('$8::uuid');
+
+/** The owner's lock, taken first by every send: one user's sends are serialised. */
+const OWNER_LOCK_SQL = 'SELECT pg_advisory_xact_lock(hashtextextended($1, 0))';
+
 /** A send refused after its transaction changed something: thrown to roll that back. */
 class RefusedSend extends Error {
   constructor(readonly result: AppendExchangeResult) {
@@ -99,7 +138,9 @@ export class MessageRepository extends SendRetryDetector {
    * session; `(session_id, seq)` being unique is the last line of defence.
    */
   async appendExchange(input: AppendExchangeInput): Promise<AppendExchangeResult> {
-    const result = await this.appendInTransaction(input);
+    const plain =
+      input.parentId === undefined && input.createSession === undefined ? await this.appendPlain(input) : null;
+    const result = plain ?? (await this.appendInTransaction(input));
     if (result.outcome === 'created') {
       // The session's messages and row changed (or it was created here), and the owner's session
       // list shows it: one bump of both counters, in one round trip.
@@ -109,17 +150,38 @@ export class MessageRepository extends SendRetryDetector {
   }
 
   /**
+   * A plain send in one round trip: the transaction's opening, the owner's lock, the session row's
+   * lock, the guarded insert (PLAIN_EXCHANGE_SQL) and the COMMIT go out in one write. Null when
+   * the insert stored nothing: the send is then made by the full transaction (appendInTransaction),
+   * which reads under the same locks what refused it and answers accordingly (the same key again,
+   * too many pending replies, a session gone or another user's) or makes it (a `coalesce`
+   * session). A refused send costs one transaction more; a stored one, one round trip less.
+   */
+  private appendPlain(input: AppendExchangeInput): Promise<AppendExchangeResult | null> {
+    return pipelinedTransaction(this.db, async (tx, commitWith): Promise<AppendExchangeResult | null> => {
+      const locks = Promise.all([
+        tx.query(OWNER_LOCK_SQL, [`pending:${input.ownerId}`]),
+        this.sessions.lockOwnedInTransaction(tx, input.sessionId, input.ownerId),
+      ]);
+      const inserted = commitWith(() => this.insertExchange(tx, input, PLAIN_EXCHANGE_SQL, input.maxPendingReplies));
+      const [, exchange] = await Promise.all([locks, inserted]);
+      return exchange === null ? null : { outcome: 'created', exchange };
+    });
+  }
+
+  /**
    * The locks and the reads under them go out pipelined, in this order, behind the transaction's
    * opening: PostgreSQL runs them one after the other, so every read still runs under both locks,
    * without a round trip per statement. Reads a refused send did not need are discarded. The
-   * insert goes out with the COMMIT: a plain send is two round trips.
+   * insert goes out with the COMMIT: two round trips, for a send that names its parent, creates its
+   * session, or was not stored by appendPlain.
    */
   private appendInTransaction(input: AppendExchangeInput): Promise<AppendExchangeResult> {
     return pipelinedTransaction(this.db, async (tx, commitWith): Promise<AppendExchangeResult> => {
       // One user's sends are serialised (user lock, then session row: always in that order), so the
       // pending-reply cap holds across that user's sessions too.
       const [, locked, existing, parent, pendingBefore] = await Promise.all([
-        tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`pending:${input.ownerId}`]),
+        tx.query(OWNER_LOCK_SQL, [`pending:${input.ownerId}`]),
         this.sessions.lockOwnedInTransaction(tx, input.sessionId, input.ownerId),
         input.clientMessageId === null ? null : this.findExchangeByClientId(tx, input.sessionId, input.clientMessageId),
         this.parentFor(tx, input.sessionId, input.parentId),
@@ -152,7 +214,7 @@ export class MessageRepository extends SendRetryDetector {
         }
         return { outcome: 'too_many_pending' };
       }
-      const exchange = await commitWith(() => this.insertExchange(tx, input, parent));
+      const exchange = await commitWith(() => this.insertExchangeAfter(tx, input, parent));
       return { outcome: 'created', exchange: superseded === null ? exchange : { ...exchange, superseded } };
     }).catch((error: unknown) => {
       if (error instanceof RefusedSend) {
@@ -215,7 +277,7 @@ export class MessageRepository extends SendRetryDetector {
     if (created === null) {
       return { outcome: 'too_many_sessions' };
     }
-    return { outcome: 'created', exchange: await this.insertExchange(tx, input, null) };
+    return { outcome: 'created', exchange: await this.insertExchangeAfter(tx, input, null) };
   }
 
   /**
@@ -302,36 +364,41 @@ export class MessageRepository extends SendRetryDetector {
 
   /**
    * The seq allocation and the insert in one statement (one round trip while the session's row
-   * lock is held): the message takes the first of the two seqs, its pending reply the second.
+   * lock is held), after `parentId`.
    */
-  private async insertExchange(
+  private async insertExchangeAfter(
     tx: EntityManager,
     input: AppendExchangeInput,
     parentId: string | null,
   ): Promise<Exchange> {
+    const exchange = await this.insertExchange(tx, input, EXCHANGE_SQL, parentId);
+    if (exchange === null) {
+      throw new Error(`session ${input.sessionId} vanished under its row lock`);
+    }
+    return exchange;
+  }
+
+  /** Runs an exchange insert (exchangeInsertSql) with `last` as its 8th parameter; null when it stored nothing. */
+  private async insertExchange(
+    tx: EntityManager,
+    input: AppendExchangeInput,
+    sql: string,
+    last: string | number | null,
+  ): Promise<Exchange | null> {
     const messageId = randomUUID();
-    const rows: MessageRow[] = await tx.query(
-      `WITH seqs AS (${allocateSeqsSql('$3', '2')})
-       INSERT INTO messages (id, session_id, owner_id, seq, role, content, status, reply_to, parent_id, client_message_id, request_id)
-       SELECT exchange.* FROM seqs CROSS JOIN LATERAL (VALUES
-         ($1::uuid, $3::uuid, $4::text, seqs.last_seq - 1, 'user', $5::text, 'complete', NULL::uuid, $8::uuid, $6::text, $7::text),
-         ($2::uuid, $3::uuid, $4::text, seqs.last_seq, 'assistant', '', 'pending', $1::uuid, $1::uuid, NULL, $7::text)
-       ) AS exchange
-       RETURNING ${MESSAGE_COLUMNS}`,
-      [
-        messageId,
-        randomUUID(),
-        input.sessionId,
-        input.ownerId,
-        input.content,
-        input.clientMessageId,
-        input.requestId,
-        parentId,
-      ],
-    );
+    const rows: MessageRow[] = await tx.query(sql, [
+      messageId,
+      randomUUID(),
+      input.sessionId,
+      input.ownerId,
+      input.content,
+      input.clientMessageId,
+      input.requestId,
+      last,
+    ]);
     const [first, second] = rows.map(toMessage);
     if (first === undefined || second === undefined) {
-      throw new Error(`session ${input.sessionId} vanished under its row lock`);
+      return null;
     }
     return first.role === 'user' ? { message: first, reply: second } : { message: second, reply: first };
   }

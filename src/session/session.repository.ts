@@ -62,12 +62,14 @@ async function insertSessionUnderCap(
 /**
  * The statement that hands out the next seqs of a session (row locked by the caller's transaction)
  * and counts them as messages, returning the last of them as `last_seq`; `id` and `count` are the
- * placeholders of its parameters. A send runs it inside its insert (a CTE), in one round trip.
+ * placeholders of its parameters, `guard` a further condition (none: the session's row alone). A
+ * send runs it inside its insert (a CTE), in one round trip; with a guard that fails it hands out
+ * nothing, and the insert then stores nothing.
  */
-export function allocateSeqsSql(id: string, count: string): string {
+export function allocateSeqsSql(id: string, count: string, guard = 'true'): string {
   return `UPDATE sessions SET last_seq = last_seq + ${count}, message_count = message_count + ${count},
          updated_at = date_trunc('milliseconds', now())
-       WHERE id = ${id} RETURNING last_seq`;
+       WHERE id = ${id} AND (${guard}) RETURNING last_seq`;
 }
 
 /** Every query on `sessions`. Owner-scoped writes carry the owner in their WHERE clause too. */

@@ -4,7 +4,11 @@ import { DataSource } from 'typeorm';
 import { NoChangeNotifier } from '../../src/common/change-notifier.port.js';
 import { runMigrationsLocked } from '../../src/database/data-source.js';
 import { MIGRATIONS } from '../../src/database/migrations/index.js';
-import { EXCHANGE_BY_CLIENT_ID_SQL, MessageRepository } from '../../src/messages/message.repository.js';
+import {
+  EXCHANGE_BY_CLIENT_ID_SQL,
+  MessageRepository,
+  PLAIN_EXCHANGE_SQL,
+} from '../../src/messages/message.repository.js';
 import { ReplyRepository } from '../../src/replies/reply.repository.js';
 import { SessionRepository } from '../../src/session/session.repository.js';
 import { createTestDatabase, type TestDatabase } from '../support/services.js';
@@ -15,6 +19,7 @@ const EXCHANGES = 1500;
 interface PlanNode {
   'Node Type': string;
   'Relation Name'?: string;
+  'Index Name'?: string;
   'Actual Rows'?: number;
   'Actual Loops'?: number;
   'Rows Removed by Filter'?: number;
@@ -192,6 +197,45 @@ describe('a long session', () => {
     expect(
       messageRowsTouched(await planOf(EXCHANGE_BY_CLIENT_ID_SQL, [sessionId, `k-new-${randomUUID()}`])),
     ).toBeLessThan(5);
+  });
+
+  it("checks a plain send's key, its owner's pending replies and its parent through indexes, and stores it", async () => {
+    // Run and rolled back: the plan of the statement as a send runs it, behind the same locks.
+    const runner = dataSource.createQueryRunner();
+    await runner.startTransaction();
+    try {
+      const rows = await runner.query(`EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) ${PLAIN_EXCHANGE_SQL}`, [
+        randomUUID(),
+        randomUUID(),
+        sessionId,
+        ownerId,
+        'a new question',
+        `k-new-${randomUUID()}`,
+        'req-plain',
+        10,
+      ]);
+      const plan = (rows as Array<{ 'QUERY PLAN': Array<{ Plan: PlanNode }> }>)[0]?.['QUERY PLAN'][0]?.Plan;
+      expect(plan?.['Actual Rows']).toBe(2);
+      // The key and the parent are index look-ups in the session, not a walk through its 3,001
+      // rows. (The owner's pending count is the full transaction's own statement: the planner
+      // scans for it here, where a third of all rows are other users' pending replies.)
+      const lookups: PlanNode[] = [];
+      const visit = (node: PlanNode): void => {
+        if (node['Relation Name'] === 'messages' && node['Index Name'] !== undefined) {
+          lookups.push(node);
+        }
+        (node.Plans ?? []).forEach(visit);
+      };
+      visit(plan as PlanNode);
+      expect(lookups.map((node) => node['Index Name']).sort()).toEqual([
+        'messages_client_message_id',
+        'messages_session_seq',
+      ]);
+      expect(lookups.reduce((sum, node) => sum + messageRowsTouched(node), 0)).toBeLessThan(5);
+    } finally {
+      await runner.rollbackTransaction();
+      await runner.release();
+    }
   });
 
   it('reads the newest history page of the newest branch by walking up only as far as the page', async () => {
