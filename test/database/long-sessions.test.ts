@@ -217,8 +217,8 @@ describe('a long session', () => {
       const plan = (rows as Array<{ 'QUERY PLAN': Array<{ Plan: PlanNode }> }>)[0]?.['QUERY PLAN'][0]?.Plan;
       expect(plan?.['Actual Rows']).toBe(2);
       // The key and the parent are index look-ups in the session, not a walk through its 3,001
-      // rows. (The owner's pending count is the full transaction's own statement: the planner
-      // scans for it here, where a third of all rows are other users' pending replies.)
+      // rows. (The owner's pending count, the full transaction's subquery as it was, is planned as
+      // a scan here, in both statements: a third of all rows are other users' pending replies.)
       const lookups: PlanNode[] = [];
       const visit = (node: PlanNode): void => {
         if (node['Relation Name'] === 'messages' && node['Index Name'] !== undefined) {
