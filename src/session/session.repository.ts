@@ -66,10 +66,10 @@ async function insertSessionUnderCap(
  * send runs it inside its insert (a CTE), in one round trip; with a guard that fails it hands out
  * nothing, and the insert then stores nothing.
  */
-export function allocateSeqsSql(id: string, count: string, guard = 'true'): string {
+export function allocateSeqsSql(id: string, count: string, guard?: string): string {
   return `UPDATE sessions SET last_seq = last_seq + ${count}, message_count = message_count + ${count},
          updated_at = date_trunc('milliseconds', now())
-       WHERE id = ${id} AND (${guard}) RETURNING last_seq`;
+       WHERE id = ${id}${guard === undefined ? '' : ` AND (${guard})`} RETURNING last_seq`;
 }
 
 /** Every query on `sessions`. Owner-scoped writes carry the owner in their WHERE clause too. */
