@@ -36,6 +36,8 @@ export interface BenchHarness {
   /** The Redis key prefix of this run (the bare server's keys live under it). */
   prefix: string;
   bare: Server;
+  /** The run's Parley process (cached reads: the readers' pages are in its memory). */
+  parley: Server;
   seeded: { readers: SeededUser[]; senders: SeededUser[]; conversers: SeededUser[] };
   context: BenchContext;
   /** Parley's environment for this run, as its processes get it. */

@@ -1,5 +1,4 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface Server {
@@ -66,18 +65,4 @@ export async function startServer(
       await exited;
     },
   };
-}
-
-let ticksPerSecond: number | undefined;
-
-/**
- * The CPU time a process has used so far (all its threads, user and system), in seconds, from
- * Linux's /proc: for the servers that export no metrics of their own (the bare routes).
- */
-export function cpuSecondsOf(pid: number): number {
-  ticksPerSecond ??= Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
-  // The fields after the command name, which is in parentheses and may hold spaces and parentheses.
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond;
 }

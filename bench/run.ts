@@ -213,7 +213,18 @@ async function main(): Promise<void> {
         await Promise.all([parley.url, uncachedUrl].filter((u) => u !== '').map((u) => drained(u)));
         const own = servers.length;
         const harness = harnessFor(
-          { db, prefix, bare, seeded, context, env, durationS: DURATION_S, connections: CONNECTIONS, rounds: ROUNDS },
+          {
+            db,
+            prefix,
+            bare,
+            parley,
+            seeded,
+            context,
+            env,
+            durationS: DURATION_S,
+            connections: CONNECTIONS,
+            rounds: ROUNDS,
+          },
           servers,
         );
         for (const row of await scenario.run(harness)) {

@@ -3,7 +3,8 @@ import { Redis } from 'ioredis';
 import { freePort } from '../../test/support/ports.js';
 import { REDIS_URL } from '../../test/support/services.js';
 import { round, summary, type Row, type Scenario } from '../context.js';
-import { cpuSecondsOf, startServer, type Server } from '../processes.js';
+import { cpuBudget, cpuSecondsOf, cpuSnapshot } from '../cpu-budget.js';
+import { startServer, type Server } from '../processes.js';
 import { history } from './history.js';
 
 /**
@@ -51,14 +52,16 @@ export const readVsBare: Scenario = {
         headers: { authorization: `Bearer ${reader.token}` },
       })
     ).text();
-    const redis = new Redis(REDIS_URL);
-    await redis.set(`${harness.prefix}:bare-body`, body);
-    await redis.quit();
     const reads = history.requests(context);
     const bareRequests = [{ method: 'GET' as const, path: '/bare-body' }];
     const floorRequests = [{ method: 'GET' as const, path: '/bare-nest-body' }];
-    const floor = await startNestFloor(harness.prefix);
+    const redis = new Redis(REDIS_URL);
+    const floor = await startNestFloor(harness.prefix).catch((error: unknown) => {
+      redis.disconnect();
+      throw error;
+    });
     try {
+      await redis.set(`${harness.prefix}:bare-body`, body);
       // Every reader's page in the cache, and every server warm.
       await harness.measure(context.parleyUrl, reads, { duration: WARM_UP_S });
       await harness.measure(bare.url, bareRequests, { duration: WARM_UP_S });
@@ -67,20 +70,35 @@ export const readVsBare: Scenario = {
 
       const rows: Row[] = [];
       const totals = { bare: 0, parley: 0, floor: 0, guarded: 0, bareP99: 0, parleyP99: 0 };
-      /** A bare server's run, with the CPU its process used per request answered. */
+      /**
+       * A bare server's run, with the CPU its process used per request answered, and where the
+       * machine's went (cpuBudget).
+       */
       const measureBare = async (server: Server, requests: typeof reads) => {
         const before = { cpuSeconds: cpuSecondsOf(server.pid), requests: 0 };
+        const from = await cpuSnapshot(redis, server.pid);
         const result = await harness.measure(server.url, requests);
+        const to = await cpuSnapshot(redis, server.pid);
         const after = { cpuSeconds: cpuSecondsOf(server.pid), requests: result.requests.total };
-        return { result, cpuUsPerRequest: harness.cpuPerRequest(before, after) };
+        return {
+          result,
+          cpuUsPerRequest: harness.cpuPerRequest(before, after),
+          budget: cpuBudget(from, to, result.requests.total),
+        };
       };
       for (let r = 1; r <= harness.rounds; r += 1) {
-        const { result: bareResult, cpuUsPerRequest: bareCpu } = await measureBare(bare, bareRequests);
+        const {
+          result: bareResult,
+          cpuUsPerRequest: bareCpu,
+          budget: bareBudget,
+        } = await measureBare(bare, bareRequests);
         const { result: floorResult, cpuUsPerRequest: floorCpu } = await measureBare(floor, floorRequests);
         // The Parley read's own requests (paths and tokens): the load generator pays the same for both.
         const { result: guardedResult, cpuUsPerRequest: guardedCpu } = await measureBare(floor, reads);
         const before = await harness.cacheTally(context.parleyUrl);
+        const from = await cpuSnapshot(redis, harness.parley.pid);
         const readResult = await harness.measure(context.parleyUrl, reads);
+        const to = await cpuSnapshot(redis, harness.parley.pid);
         const after = await harness.cacheTally(context.parleyUrl);
         const bareRate = bareResult.requests.average;
         const againstBare = (target: string, result: typeof bareResult): Row => ({
@@ -97,6 +115,7 @@ export const readVsBare: Scenario = {
           bodyBytes: body.length,
           ...summary(bareResult),
           cpuUsPerRequest: bareCpu,
+          ...bareBudget,
         });
         rows.push({ ...againstBare('nest-floor', floorResult), cpuUsPerRequest: floorCpu });
         rows.push({ ...againstBare('nest-guarded', guardedResult), cpuUsPerRequest: guardedCpu });
@@ -104,6 +123,7 @@ export const readVsBare: Scenario = {
           ...againstBare('parley-read', readResult),
           cacheHitRate: harness.hitRate(before, after),
           cpuUsPerRequest: harness.cpuPerRequest(before, after),
+          ...cpuBudget(from, to, readResult.requests.total),
         });
         totals.bare += bareRate;
         totals.floor += floorResult.requests.average;
@@ -123,6 +143,7 @@ export const readVsBare: Scenario = {
       });
       return rows;
     } finally {
+      redis.disconnect();
       await floor.stop();
     }
   },

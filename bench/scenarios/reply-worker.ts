@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { TestDatabase } from '../../test/support/services.js';
 import { round, type BenchHarness, type Row, type Scenario, type SeededUser } from '../context.js';
-import { cpuSecondsOf } from '../processes.js';
+import { cpuSecondsOf } from '../cpu-budget.js';
 
 /** The longest a round may take to finish its replies and their memory extractions. */
 const ROUND_TIMEOUT_MS = 300_000;

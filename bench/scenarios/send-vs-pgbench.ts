@@ -2,8 +2,11 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Redis } from 'ioredis';
 import { PLAIN_EXCHANGE_SQL } from '../../src/messages/message.repository.js';
+import { REDIS_URL } from '../../test/support/services.js';
 import { round, summary, type Row, type Scenario } from '../context.js';
+import { cpuBudget, cpuSnapshot } from '../cpu-budget.js';
 import { send } from './send.js';
 
 const PGBENCH = process.env.BENCH_PGBENCH ?? 'pgbench';
@@ -51,6 +54,7 @@ COMMIT;
 
 interface PgbenchResult {
   tps: number;
+  transactions: number;
   latencyAvgMs: number;
   failed: number;
 }
@@ -64,10 +68,16 @@ async function pgbench(databaseUrl: string, args: string[]): Promise<PgbenchResu
   const tps = /tps = ([\d.]+) \(without initial connection time\)/.exec(output);
   const latency = /latency average = ([\d.]+) ms/.exec(output);
   const failed = /number of failed transactions: (\d+)/.exec(output);
-  if (code !== 0 || tps === null || latency === null) {
+  const processed = /number of transactions actually processed: (\d+)/.exec(output);
+  if (code !== 0 || tps === null || latency === null || processed === null) {
     throw new Error(`pgbench failed (${code}):\n${output.slice(-3000)}`);
   }
-  return { tps: Number(tps[1]), latencyAvgMs: Number(latency[1]), failed: Number(failed?.[1] ?? 0) };
+  return {
+    tps: Number(tps[1]),
+    transactions: Number(processed[1]),
+    latencyAvgMs: Number(latency[1]),
+    failed: Number(failed?.[1] ?? 0),
+  };
 }
 
 /**
@@ -120,6 +130,7 @@ export const sendVsPgbench: Scenario = {
       '-D',
       `max_pending=${harness.env.MAX_PENDING_REPLIES ?? 10}`,
     ];
+    const redis = new Redis(REDIS_URL);
     try {
       const parley = await harness.startParley();
       const context = { ...harness.context, parleyUrl: parley.url, users: harness.seeded.senders };
@@ -127,21 +138,25 @@ export const sendVsPgbench: Scenario = {
       await harness.measure(parley.url, requests, { duration: 2 });
       await pgbench(harness.db.url, args(2));
       const rows: Row[] = [];
-      let sends = 0;
-      let tps = 0;
+      const totals = { sends: 0, tps: 0, sent: 0, sendCpuSeconds: 0, cores: 0 };
       for (let r = 1; r <= harness.rounds; r += 1) {
         await harness.drained(parley.url);
         const before = await harness.cacheTally(parley.url);
+        const sendsFrom = await cpuSnapshot(redis, parley.pid);
         const result = await harness.measure(parley.url, requests);
+        const sendsTo = await cpuSnapshot(redis, parley.pid);
         const after = await harness.cacheTally(parley.url);
         await harness.drained(parley.url);
+        const pgbenchFrom = await cpuSnapshot(redis, null);
         const ceiling = await pgbench(harness.db.url, args(harness.durationS));
+        const pgbenchTo = await cpuSnapshot(redis, null);
         // Its CPU per send includes the replies the process generated meanwhile.
         rows.push({
           round: r,
           target: 'parley-send',
           ...summary(result),
           cpuUsPerRequest: harness.cpuPerRequest(before, after),
+          ...cpuBudget(sendsFrom, sendsTo, result.requests.total),
         });
         rows.push({
           round: r,
@@ -151,13 +166,28 @@ export const sendVsPgbench: Scenario = {
           errors: ceiling.failed,
           clients,
           ratio: round(result.requests.average / ceiling.tps),
+          ...cpuBudget(pgbenchFrom, pgbenchTo, ceiling.transactions),
         });
-        sends += result.requests.average;
-        tps += ceiling.tps;
+        totals.sends += result.requests.average;
+        totals.tps += ceiling.tps;
+        totals.sent += result.requests.total;
+        totals.sendCpuSeconds += sendsTo.machine.busy - sendsFrom.machine.busy;
+        totals.cores = sendsTo.machine.cores;
       }
-      rows.push({ round: 'all', target: 'parley-send / pgbench', ratio: round(sends / tps) });
+      // The sends/s the machine would serve with every core busy, at what a send cost it in all
+      // (Parley, PostgreSQL, Redis, the load generator, the replies meanwhile): the most that a
+      // better use of the cores could give, against pgbench's rate.
+      const fullMachine = totals.sendCpuSeconds > 0 ? (totals.cores * totals.sent) / totals.sendCpuSeconds : 0;
+      rows.push({
+        round: 'all',
+        target: 'parley-send / pgbench',
+        ratio: round(totals.sends / totals.tps),
+        sendsAtFullMachine: Math.round(fullMachine),
+        fullMachineRatio: round(fullMachine / (totals.tps / harness.rounds)),
+      });
       return rows;
     } finally {
+      redis.disconnect();
       rmSync(dir, { recursive: true, force: true });
     }
   },
