@@ -16,7 +16,7 @@ const PGBENCH = process.env.BENCH_PGBENCH ?? 'pgbench';
  * Seconds of sends the Parley process gets before the first round (`BENCH_SEND_WARM_UP_S`): its
  * send reaches its steady cost only after a while. Sampled every 5 s under this load, a fresh
  * process used 776 µs of CPU per send in its first seconds, 603 in the next five, and 483-504 over
- * the twenty after (then more, 519-578, as its sessions and its backlog of replies grew). With 2 s
+ * the twenty after (then 519-578, while its sessions and its backlog of replies grew). With 2 s
  * of warm-up, one run's first round cost 982 µs per send, and the next two 744 and 753. The
  * replies the warm-up leaves are generated before the first round starts.
  */
