@@ -68,16 +68,14 @@ export async function redisCpuSeconds(redis: Redis): Promise<number> {
   return read('used_cpu_sys') + read('used_cpu_user');
 }
 
-/** The machine's CPU time so far, busy and in all (every core), in seconds, and its cores. */
-export function machineCpu(): { busy: number; total: number; cores: number } {
+/** The machine's CPU time so far while busy (every core), in seconds, and its cores. */
+export function machineCpu(): { busy: number; cores: number } {
   const lines = readFileSync('/proc/stat', 'utf8').split('\n');
   // user nice system idle iowait irq softirq steal (guest time is counted in user already)
   const times = (lines[0] ?? '').split(/\s+/).slice(1, 9).map(Number);
   const at = (field: number): number => times[field] ?? 0;
-  const busy = at(0) + at(1) + at(2) + at(5) + at(6) + at(7);
   return {
-    busy: seconds(busy),
-    total: seconds(busy + at(3) + at(4)),
+    busy: seconds(at(0) + at(1) + at(2) + at(5) + at(6) + at(7)),
     cores: lines.filter((line) => /^cpu\d+ /.test(line)).length,
   };
 }
@@ -98,7 +96,8 @@ export function mainThreadSchedule(pid: number): { runningNs: number; waitingNs:
 /** Everything above at one moment, for one process (`pid`, null: none). */
 export interface CpuSnapshot {
   at: number;
-  machine: ReturnType<typeof machineCpu>;
+  /** The machine's busy CPU seconds (machineCpu). */
+  machine: number;
   postgres: number;
   redis: number;
   main: ReturnType<typeof mainThreadSchedule>;
@@ -107,7 +106,7 @@ export interface CpuSnapshot {
 export async function cpuSnapshot(redis: Redis, pid: number | null): Promise<CpuSnapshot> {
   return {
     at: performance.now(),
-    machine: machineCpu(),
+    machine: machineCpu().busy,
     postgres: postgresCpuSeconds(),
     redis: await redisCpuSeconds(redis),
     main: pid === null ? null : mainThreadSchedule(pid),
@@ -124,7 +123,7 @@ export function cpuBudget(before: CpuSnapshot, after: CpuSnapshot, done: number)
   const wallNs = (after.at - before.at) * 1e6;
   const share = (ns: number): number => Math.round((ns / wallNs) * 100);
   return {
-    machineCpuUs: per(after.machine.busy - before.machine.busy),
+    machineCpuUs: per(after.machine - before.machine),
     postgresCpuUs: per(after.postgres - before.postgres),
     redisCpuUs: per(after.redis - before.redis),
     ...(before.main !== null && after.main !== null
