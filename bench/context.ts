@@ -28,6 +28,8 @@ export interface CpuTally {
 export interface CacheTally extends CpuTally {
   hits: number;
   misses: number;
+  /** Replies the process completed (parley_replies_total{outcome="complete"}). */
+  repliesCompleted: number;
 }
 
 /** What a scenario that runs its own measurements (`run`) gets from the bench. */

@@ -61,6 +61,7 @@ async function cacheTally(url: string): Promise<CacheTally> {
     misses: Math.max(0, count('memory', 'miss') - count('redis', 'hit')),
     cpuSeconds: valueOf(samples, 'process_cpu_seconds_total'),
     requests: valueOf(samples, 'http_requests_total'),
+    repliesCompleted: valueOf(samples, 'parley_replies_total', { outcome: 'complete' }),
   };
 }
 

@@ -6,8 +6,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { PLAIN_EXCHANGE_SQL } from '../../src/messages/message.repository.js';
 import { REDIS_URL, type TestDatabase } from '../../test/support/services.js';
-import { round, summary, type Row, type Scenario } from '../context.js';
-import { cpuBudget, cpuSnapshot, machineCpu } from '../cpu-budget.js';
+import { round, summary, type CacheTally, type Row, type Scenario } from '../context.js';
+import { cpuBudget, cpuSecondsOf, cpuSnapshot, machineCpu } from '../cpu-budget.js';
 import { send } from './send.js';
 
 const PGBENCH = process.env.BENCH_PGBENCH ?? 'pgbench';
@@ -21,6 +21,16 @@ const PGBENCH = process.env.BENCH_PGBENCH ?? 'pgbench';
  * replies the warm-up leaves are generated before the first round starts.
  */
 const WARM_UP_S = Number(process.env.BENCH_SEND_WARM_UP_S ?? 15);
+
+/**
+ * `BENCH_SEND_ROLES=split`: the sends go to an API process (`APP_ROLE=api`) and a worker process
+ * (`APP_ROLE=worker`) on the same queue generates their replies, as the deployments run them
+ * (k8s/, docker/compose.yaml). By default one process of the role `all` does both, and its worker
+ * gets only the turns of the event loop that the requests leave: most replies of a round are made
+ * after it. `repliesPerSend` (replies completed during the round per send) tells how much of the
+ * reply pipeline a round's sends paid for, and in the split `workerCpuUs` what it cost the worker.
+ */
+const SPLIT = process.env.BENCH_SEND_ROLES === 'split';
 
 const session = `md5('pgbench-' || :n)::uuid`;
 const owner = `'bench-user-' || :n`;
@@ -174,7 +184,12 @@ export const sendVsPgbench: Scenario = {
     ];
     const redis = new Redis(REDIS_URL);
     try {
-      const parley = await harness.startParley();
+      const prefix = `${harness.prefix}_sends`;
+      const parley = await harness.startParley(SPLIT ? { APP_ROLE: 'api', REDIS_KEY_PREFIX: prefix } : {});
+      const worker = SPLIT ? await harness.startParley({ APP_ROLE: 'worker', REDIS_KEY_PREFIX: prefix }) : null;
+      /** Replies completed so far by the process that generates them. */
+      const replies = async (own: CacheTally): Promise<number> =>
+        worker === null ? own.repliesCompleted : (await harness.cacheTally(worker.url)).repliesCompleted;
       const context = { ...harness.context, parleyUrl: parley.url, users: harness.seeded.senders };
       const requests = send.requests(context);
       await harness.measure(parley.url, requests, { duration: WARM_UP_S });
@@ -186,10 +201,15 @@ export const sendVsPgbench: Scenario = {
       for (let r = 1; r <= harness.rounds; r += 1) {
         await harness.drained(parley.url);
         const before = await harness.cacheTally(parley.url);
+        const repliesBefore = await replies(before);
         const sendsFrom = await cpuSnapshot(redis, parley.pid);
+        const workerFrom = worker === null ? 0 : cpuSecondsOf(worker.pid);
         const result = await harness.measure(parley.url, requests);
         const sendsTo = await cpuSnapshot(redis, parley.pid);
+        const workerTo = worker === null ? 0 : cpuSecondsOf(worker.pid);
         const after = await harness.cacheTally(parley.url);
+        const repliesAfter = await replies(after);
+        const sends = Math.max(1, result.requests.total);
         await harness.drained(parley.url);
         const pgbenchFrom = await cpuSnapshot(redis, null);
         const ceiling = await pgbench(harness.db.url, args(harness.durationS));
@@ -202,6 +222,8 @@ export const sendVsPgbench: Scenario = {
           target: 'parley-send',
           ...summary(result),
           cpuUsPerRequest: harness.cpuPerRequest(before, after),
+          ...(worker === null ? {} : { workerCpuUs: Math.round(((workerTo - workerFrom) * 1e6) / sends) }),
+          repliesPerSend: round((repliesAfter - repliesBefore) / sends),
           ...cpuBudget(sendsFrom, sendsTo, result.requests.total),
         });
         rows.push({
