@@ -1,5 +1,27 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
+
+/**
+ * `BENCH_NICE`: the nice value of every server the bench starts (bare, Nest and Parley alike) and
+ * of pgbench (default 0, the bench's own). On a machine whose cores the servers share with the
+ * databases they wake, a negative value keeps the server's event loop from being preempted by
+ * every PostgreSQL backend or Redis it writes to (see the README's Benchmark section). Setting a
+ * negative value needs root or CAP_SYS_NICE: a server that did not get it fails the run.
+ */
+export const SERVER_NICE = Number(process.env.BENCH_NICE ?? 0);
+
+/** `command args` run at SERVER_NICE (nice(1) execs the command: the process id is the command's). */
+export function niced(command: string, args: string[]): [string, string[]] {
+  return SERVER_NICE === 0 ? [command, args] : ['nice', ['-n', String(SERVER_NICE), command, ...args]];
+}
+
+/** A process's nice value (/proc/<pid>/stat, field 19). */
+export function niceOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // The command name (field 2) may hold spaces: the fields after it are counted from its ')'.
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+}
 
 export interface Server {
   url: string;
@@ -15,7 +37,8 @@ export async function startServer(
   port: number,
   readyPath: string,
 ): Promise<Server> {
-  const child: ChildProcess = spawn(process.execPath, args, {
+  const [command, commandArgs] = niced(process.execPath, args);
+  const child: ChildProcess = spawn(command, commandArgs, {
     env: { PATH: process.env.PATH ?? '', ...env, PORT: String(port), HOST: '127.0.0.1' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -43,6 +66,10 @@ export async function startServer(
       () => false,
     );
     if (ok) {
+      if (child.pid !== undefined && niceOf(child.pid) !== SERVER_NICE) {
+        child.kill('SIGKILL');
+        throw new Error(`server runs at nice ${niceOf(child.pid)}, not BENCH_NICE=${SERVER_NICE}:\n${output}`);
+      }
       break;
     }
     if (Date.now() > deadline) {
