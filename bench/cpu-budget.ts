@@ -40,6 +40,15 @@ export function cpuSecondsOf(pid: number): number {
   return seconds(Number(stat.fields[11]) + Number(stat.fields[12]));
 }
 
+/** A process's nice value (stat field 19). */
+export function niceOf(pid: number): number {
+  const stat = statOf(pid);
+  if (stat === null) {
+    throw new Error(`no process ${pid}`);
+  }
+  return Number(stat.fields[16]);
+}
+
 /**
  * The CPU time of every PostgreSQL process on the machine (the server, its background workers and
  * every backend), in seconds, including that of the backends that exited: the postmaster reaps

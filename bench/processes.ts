@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { niceOf } from './cpu-budget.js';
 
 /**
  * `BENCH_NICE`: the nice value of every server the bench starts (bare, Nest and Parley alike) and
@@ -14,13 +14,6 @@ export const SERVER_NICE = Number(process.env.BENCH_NICE ?? 0);
 /** `command args` run at SERVER_NICE (nice(1) execs the command: the process id is the command's). */
 export function niced(command: string, args: string[]): [string, string[]] {
   return SERVER_NICE === 0 ? [command, args] : ['nice', ['-n', String(SERVER_NICE), command, ...args]];
-}
-
-/** A process's nice value (/proc/<pid>/stat, field 19). */
-export function niceOf(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // The command name (field 2) may hold spaces: the fields after it are counted from its ')'.
-  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
 }
 
 export interface Server {
@@ -66,9 +59,10 @@ export async function startServer(
       () => false,
     );
     if (ok) {
-      if (child.pid !== undefined && niceOf(child.pid) !== SERVER_NICE) {
+      const nice = child.pid === undefined ? SERVER_NICE : niceOf(child.pid);
+      if (nice !== SERVER_NICE) {
         child.kill('SIGKILL');
-        throw new Error(`server runs at nice ${niceOf(child.pid)}, not BENCH_NICE=${SERVER_NICE}:\n${output}`);
+        throw new Error(`server runs at nice ${nice}, not BENCH_NICE=${SERVER_NICE}:\n${output}`);
       }
       break;
     }

@@ -206,13 +206,14 @@ export const sendVsPgbench: Scenario = {
         const before = await harness.cacheTally(parley.url);
         const repliesBefore = await replies(before);
         const sendsFrom = await cpuSnapshot(redis, parley.pid);
-        const workerFrom = worker === null ? 0 : cpuSecondsOf(worker.pid);
+        // The worker's CPU and the sends meanwhile, as the harness's tallies of CPU and requests.
+        const workerFrom = worker === null ? null : { cpuSeconds: cpuSecondsOf(worker.pid), requests: 0 };
         const result = await harness.measure(parley.url, requests);
         const sendsTo = await cpuSnapshot(redis, parley.pid);
-        const workerTo = worker === null ? 0 : cpuSecondsOf(worker.pid);
+        const sends = Math.max(1, result.requests.total);
+        const workerTo = worker === null ? null : { cpuSeconds: cpuSecondsOf(worker.pid), requests: sends };
         const after = await harness.cacheTally(parley.url);
         const repliesAfter = await replies(after);
-        const sends = Math.max(1, result.requests.total);
         await harness.drained(parley.url);
         const pgbenchFrom = await cpuSnapshot(redis, null);
         const ceiling = await pgbench(harness.db.url, args(harness.durationS));
@@ -225,7 +226,9 @@ export const sendVsPgbench: Scenario = {
           target: 'parley-send',
           ...summary(result),
           cpuUsPerRequest: harness.cpuPerRequest(before, after),
-          ...(worker === null ? {} : { workerCpuUs: Math.round(((workerTo - workerFrom) * 1e6) / sends) }),
+          ...(workerFrom === null || workerTo === null
+            ? {}
+            : { workerCpuUs: harness.cpuPerRequest(workerFrom, workerTo) }),
           repliesPerSend: round((repliesAfter - repliesBefore) / sends),
           ...cpuBudget(sendsFrom, sendsTo, result.requests.total),
         });
