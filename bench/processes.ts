@@ -1,15 +1,34 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { niceOf } from './cpu-budget.js';
 
 /**
  * `BENCH_NICE`: the nice value of every server the bench starts (bare, Nest and Parley alike) and
  * of pgbench (default 0, the bench's own). On a machine whose cores the servers share with the
- * databases they wake, a negative value keeps the server's event loop from being preempted by
- * every PostgreSQL backend or Redis it writes to (see the README's Benchmark section). Setting a
+ * databases they wake, a negative value gives the server's event loop precedence over the
+ * PostgreSQL backends and Redis it writes to (see the README's Benchmark section). Setting a
  * negative value needs root or CAP_SYS_NICE: a server that did not get it fails the run.
  */
 export const SERVER_NICE = Number(process.env.BENCH_NICE ?? 0);
+
+/**
+ * The nice value of a process's scheduling group, where Linux groups processes by session
+ * (autogroup: `/proc/sys/kernel/sched_autogroup_enabled`); null where it does not. The scheduler
+ * first shares the cores between the groups, by their nice values, and only within a group by the
+ * processes' own: a server's nice weighs against PostgreSQL and Redis (each in a session of its
+ * own) only as its group's nice.
+ */
+function groupNiceOf(pid: number): number | null {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/autogroup`, 'utf8');
+  } catch {
+    return null;
+  }
+  const nice = / nice (-?\d+)/.exec(text)?.[1];
+  return nice === undefined ? null : Number(nice);
+}
 
 /** `command args` run at SERVER_NICE (nice(1) execs the command: the process id is the command's). */
 export function niced(command: string, args: string[]): [string, string[]] {
@@ -23,7 +42,14 @@ export interface Server {
   stop(): Promise<void>;
 }
 
-/** Starts a server process and waits until `readyPath` answers 200. Output is drained, kept for errors. */
+/**
+ * Starts a server process and waits until `readyPath` answers 200. Output is drained, kept for
+ * errors. The server runs in a session of its own, as a service does (and as PostgreSQL and Redis
+ * do), not in the bench's: where sessions are scheduling groups (groupNiceOf), it would otherwise
+ * share one group with the load generators (autocannon in the bench's own process, and pgbench),
+ * and its nice value would weigh only against them. With BENCH_NICE its group gets the same nice
+ * value as the server.
+ */
 export async function startServer(
   args: string[],
   env: Record<string, string>,
@@ -34,7 +60,16 @@ export async function startServer(
   const child: ChildProcess = spawn(command, commandArgs, {
     env: { PATH: process.env.PATH ?? '', ...env, PORT: String(port), HOST: '127.0.0.1' },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
   });
+  // Outside the bench's session a server no longer gets the terminal's signals: the bench ending
+  // for any reason (a failed run included) ends it.
+  const killOnExit = (): void => void child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  child.once('exit', () => process.off('exit', killOnExit));
+  if (SERVER_NICE !== 0 && child.pid !== undefined && groupNiceOf(child.pid) !== null) {
+    writeFileSync(`/proc/${child.pid}/autogroup`, String(SERVER_NICE));
+  }
   let output = '';
   const keep = (chunk: Buffer): void => {
     output = (output + chunk.toString()).slice(-4000);
@@ -60,9 +95,12 @@ export async function startServer(
     );
     if (ok) {
       const nice = child.pid === undefined ? SERVER_NICE : niceOf(child.pid);
-      if (nice !== SERVER_NICE) {
+      const groupNice = child.pid === undefined ? null : groupNiceOf(child.pid);
+      if (nice !== SERVER_NICE || (groupNice !== null && groupNice !== SERVER_NICE)) {
         child.kill('SIGKILL');
-        throw new Error(`server runs at nice ${nice}, not BENCH_NICE=${SERVER_NICE}:\n${output}`);
+        throw new Error(
+          `server runs at nice ${nice} (its group at ${groupNice}), not BENCH_NICE=${SERVER_NICE}:\n${output}`,
+        );
       }
       break;
     }
