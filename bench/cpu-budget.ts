@@ -50,6 +50,24 @@ export function niceOf(pid: number): number {
 }
 
 /**
+ * The nice value of a process's scheduling group, where Linux groups processes by session
+ * (autogroup: `/proc/sys/kernel/sched_autogroup_enabled`); null where it does not. The scheduler
+ * first shares the cores between the groups, by their nice values, and only within a group by the
+ * processes' own: a server's nice weighs against PostgreSQL and Redis (each in a session of its
+ * own) only as its group's nice.
+ */
+export function groupNiceOf(pid: number): number | null {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/autogroup`, 'utf8');
+  } catch {
+    return null;
+  }
+  const nice = / nice (-?\d+)/.exec(text)?.[1];
+  return nice === undefined ? null : Number(nice);
+}
+
+/**
  * The CPU time of every PostgreSQL process on the machine (the server, its background workers and
  * every backend), in seconds, including that of the backends that exited: the postmaster reaps
  * them, and their time is added to its children's (cutime, cstime). A run's pgbench connections

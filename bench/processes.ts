@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { niceOf } from './cpu-budget.js';
+import { groupNiceOf, niceOf } from './cpu-budget.js';
 
 /**
  * `BENCH_NICE`: the nice value of every server the bench starts (bare, Nest and Parley alike) and
@@ -11,24 +11,6 @@ import { niceOf } from './cpu-budget.js';
  * negative value needs root or CAP_SYS_NICE: a server that did not get it fails the run.
  */
 export const SERVER_NICE = Number(process.env.BENCH_NICE ?? 0);
-
-/**
- * The nice value of a process's scheduling group, where Linux groups processes by session
- * (autogroup: `/proc/sys/kernel/sched_autogroup_enabled`); null where it does not. The scheduler
- * first shares the cores between the groups, by their nice values, and only within a group by the
- * processes' own: a server's nice weighs against PostgreSQL and Redis (each in a session of its
- * own) only as its group's nice.
- */
-function groupNiceOf(pid: number): number | null {
-  let text: string;
-  try {
-    text = readFileSync(`/proc/${pid}/autogroup`, 'utf8');
-  } catch {
-    return null;
-  }
-  const nice = / nice (-?\d+)/.exec(text)?.[1];
-  return nice === undefined ? null : Number(nice);
-}
 
 /** `command args` run at SERVER_NICE (nice(1) execs the command: the process id is the command's). */
 export function niced(command: string, args: string[]): [string, string[]] {

@@ -130,9 +130,17 @@ async function settle(db: TestDatabase): Promise<void> {
   await db.query('CHECKPOINT');
 }
 
-/** PostgreSQL's checkpoints so far (pg_stat_bgwriter): a phase that held one says so. */
+/**
+ * PostgreSQL's checkpoints so far: a phase that held one says so. PostgreSQL 17 moved the counts
+ * from pg_stat_bgwriter to pg_stat_checkpointer.
+ */
 async function checkpoints(db: TestDatabase): Promise<number> {
-  const [row] = await db.query<{ n: string }>('SELECT checkpoints_timed + checkpoints_req AS n FROM pg_stat_bgwriter');
+  const [version] = await db.query<{ n: string }>("SELECT current_setting('server_version_num') AS n");
+  const sql =
+    Number(version?.n) >= 170000
+      ? 'SELECT num_timed + num_requested AS n FROM pg_stat_checkpointer'
+      : 'SELECT checkpoints_timed + checkpoints_req AS n FROM pg_stat_bgwriter';
+  const [row] = await db.query<{ n: string }>(sql);
   return Number(row?.n ?? 0);
 }
 
