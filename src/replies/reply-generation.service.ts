@@ -8,7 +8,7 @@ import { SignalBus } from '../coordination/signal-bus.port.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { LLM_ERROR_KINDS, LlmError } from '../llm/llm.error.js';
 import { LlmProvider, type PromptMessage } from '../llm/llm-provider.js';
-import type { MessageEntity } from '../conversation/message.entity.js';
+import { TERMINAL_STATUSES, type MessageEntity } from '../conversation/message.entity.js';
 import { MemoryExtractionTrigger } from './memory-extraction.trigger.js';
 import { PromptService } from './prompt.service.js';
 import { SessionEventBus } from '../events/session-event-bus.service.js';
@@ -111,6 +111,21 @@ export class ReplyGenerationService implements OnModuleInit {
     for (const generation of this.generating.get(replyId) ?? []) {
       generation.abort(new ReplyStoppedError(replyId));
     }
+  }
+
+  /**
+   * What a reply's job does: generates its session's open replies, unless the job's own reply is
+   * finished already. The holder of a session's lock generates every open reply it finds before it
+   * lets go, so under a stream of sends most jobs find their reply made by the time they run; a
+   * look by primary key then spares them the lock and the claim's scan of the session's open
+   * replies. A reply still open, or gone, goes on as before.
+   */
+  async generateForJob(replyId: string, sessionId: string, stop?: AbortSignal): Promise<void> {
+    const reply = await this.replies.findReply(replyId);
+    if (reply !== null && TERMINAL_STATUSES.includes(reply.status)) {
+      return;
+    }
+    await this.generateSession(sessionId, stop);
   }
 
   /** `stop` aborts the work when the process hands its jobs back at shutdown. */

@@ -243,6 +243,32 @@ describe('replies in process (PostgreSQL, in-process lock, queue and events)', (
     }
   });
 
+  it("skips a job whose reply the lock's holder already made: no lock, no claim; a job whose reply is open generates it", async () => {
+    const session = await newSession();
+    const first = await send(session, 'one');
+    const second = await send(session, 'two');
+    // The first reply's job holds the lock and makes both replies, the second one's included.
+    await app.inRequest(() => generation.generateForJob(first.reply.id, session.sessionId));
+    expect((await reply(second.reply.id)).status).toBe('complete');
+
+    const locks = app.get(LockService);
+    const lockSpy = vi.spyOn(locks, 'tryWithLock');
+    const claimSpy = vi.spyOn(replies, 'claimNextReply');
+    try {
+      await app.inRequest(() => generation.generateForJob(second.reply.id, session.sessionId));
+      expect(lockSpy).not.toHaveBeenCalled();
+      expect(claimSpy).not.toHaveBeenCalled();
+
+      const third = await send(session, 'three');
+      await app.inRequest(() => generation.generateForJob(third.reply.id, session.sessionId));
+      expect(lockSpy).toHaveBeenCalled();
+      expect(await reply(third.reply.id)).toMatchObject({ status: 'complete', content: 'Answer 3 to: three' });
+    } finally {
+      lockSpy.mockRestore();
+      claimSpy.mockRestore();
+    }
+  });
+
   it('never changes a finished reply: stale completions and failures match no row', async () => {
     const session = await newSession();
     const sent = await send(session, 'fenced writes');

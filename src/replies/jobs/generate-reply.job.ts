@@ -51,7 +51,7 @@ export class GenerateReplyJob implements OnApplicationBootstrap, BeforeApplicati
   private run(job: QueuedJob<GenerateReplyJobData>): Promise<void> {
     return runInJobContext(this.cls, job.data, async () => {
       try {
-        await this.generation.generateSession(job.data.sessionId, this.stop.signal);
+        await this.generation.generateForJob(job.data.replyId, job.data.sessionId, this.stop.signal);
       } catch (error) {
         this.logger.warn(
           { err: describeErrorBriefly(error), replyId: job.id, attempt: job.attempt },
