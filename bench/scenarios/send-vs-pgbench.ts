@@ -131,17 +131,20 @@ async function settle(db: TestDatabase): Promise<void> {
 }
 
 /**
- * PostgreSQL's checkpoints so far: a phase that held one says so. PostgreSQL 17 moved the counts
- * from pg_stat_bgwriter to pg_stat_checkpointer.
+ * Reads PostgreSQL's checkpoints so far (a phase that held one says so), from where this server
+ * keeps them: PostgreSQL 17 moved the counts from pg_stat_bgwriter to pg_stat_checkpointer. The
+ * server's version is asked once.
  */
-async function checkpoints(db: TestDatabase): Promise<number> {
+async function checkpointCounter(db: TestDatabase): Promise<() => Promise<number>> {
   const [version] = await db.query<{ n: string }>("SELECT current_setting('server_version_num') AS n");
   const sql =
     Number(version?.n) >= 170000
       ? 'SELECT num_timed + num_requested AS n FROM pg_stat_checkpointer'
       : 'SELECT checkpoints_timed + checkpoints_req AS n FROM pg_stat_bgwriter';
-  const [row] = await db.query<{ n: string }>(sql);
-  return Number(row?.n ?? 0);
+  return async () => {
+    const [row] = await db.query<{ n: string }>(sql);
+    return Number(row?.n ?? 0);
+  };
 }
 
 /**
@@ -229,10 +232,11 @@ export const sendVsPgbench: Scenario = {
       const rows: Row[] = [];
       /** Sums over the rounds: rates (for the ratio), and the sends with the machine's CPU over them. */
       const totals = { sendRate: 0, tps: 0, sent: 0, sendCpuSeconds: 0 };
+      const checkpoints = await checkpointCounter(harness.db);
       for (let r = 1; r <= harness.rounds; r += 1) {
         await harness.drained(parley.url);
         await settle(harness.db);
-        const sendCheckpoints = await checkpoints(harness.db);
+        const sendCheckpoints = await checkpoints();
         const before = await harness.cacheTally(parley.url);
         const repliesBefore = await replies(before);
         const sendsFrom = await cpuSnapshot(redis, parley.pid);
@@ -244,15 +248,15 @@ export const sendVsPgbench: Scenario = {
         const workerTo = worker === null ? null : { cpuSeconds: cpuSecondsOf(worker.pid), requests: sends };
         const after = await harness.cacheTally(parley.url);
         const repliesAfter = await replies(after);
-        const sendCheckpointsAfter = await checkpoints(harness.db);
+        const sendCheckpointsAfter = await checkpoints();
         await harness.drained(parley.url);
         await settle(harness.db);
-        const pgbenchCheckpoints = await checkpoints(harness.db);
+        const pgbenchCheckpoints = await checkpoints();
         const pgbenchFrom = await cpuSnapshot(redis, null);
         const ceiling = await pgbench(harness.db.url, args(harness.durationS));
         await pgbenchBackendsGone(harness.db);
         const pgbenchTo = await cpuSnapshot(redis, null);
-        const pgbenchCheckpointsAfter = await checkpoints(harness.db);
+        const pgbenchCheckpointsAfter = await checkpoints();
         await completePgbenchReplies(harness.db);
         // Its CPU per send includes the replies the process generated meanwhile.
         rows.push({
