@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { eventually, http } from '../support/http.js';
+import { eventually, httpHonouringOverload as http } from '../support/http.js';
 
 const root = join(import.meta.dirname, '../..');
 const BASE = 'http://127.0.0.1:3000';
@@ -114,8 +114,12 @@ describe('the README quick start: `npm start` in a clean checkout', () => {
     const session = await http('POST', `${BASE}/v1/sessions`, { token, body: { title: 'first steps' } });
     expect(session.status).toBe(201);
     const path = `${BASE}/v1/sessions/${session.body.id as string}/messages`;
-    const sent = await http('POST', path, { token, body: { content: 'hello from the quick start' } });
-    expect(sent.status).toBe(202);
+    const sent = await http('POST', path, {
+      token,
+      body: { content: 'hello from the quick start' },
+      headers: { 'idempotency-key': 'quick-start-first-send' },
+    });
+    expect(sent.status, `${JSON.stringify(sent.body)}\n${server.output()}`).toBe(202);
     await eventually(
       async () => {
         const reply = await http('GET', `${path}/${sent.body.reply.id as string}`, { token });

@@ -49,3 +49,27 @@ export async function eventually<T>(
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
+
+/**
+ * `http` as a client that honours load shedding: a request answered 503 `overloaded` is sent again
+ * after its Retry-After, until `patienceMs` has passed. For servers that run with the default
+ * shedding thresholds on a machine the rest of the suite keeps busy, where a shed request is the
+ * contract working, not a failure. Sends must carry an Idempotency-Key, so that a retry is the same send.
+ */
+export async function httpHonouringOverload<T = any>(
+  method: string,
+  url: string,
+  options: RequestOptions = {},
+  patienceMs = 60_000,
+): Promise<HttpResult<T>> {
+  const deadline = Date.now() + patienceMs;
+  for (;;) {
+    const result = await http<T>(method, url, options);
+    const shed = result.status === 503 && (result.body as { code?: unknown } | undefined)?.code === 'overloaded';
+    if (!shed || Date.now() > deadline) {
+      return result;
+    }
+    const retryAfterS = Number(result.headers.get('retry-after') ?? '1');
+    await new Promise((resolve) => setTimeout(resolve, (Number.isFinite(retryAfterS) ? retryAfterS : 1) * 1000));
+  }
+}
