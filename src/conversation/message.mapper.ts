@@ -56,3 +56,13 @@ export function replyFailure(message: Pick<MessageEntity, 'errorCode' | 'errorMe
 } {
   return { code: message.errorCode ?? 'failed', message: message.errorMessage ?? 'The reply failed' };
 }
+
+/**
+ * A reply still to be made (pending or streaming): the predicate of the open-reply indexes
+ * (messages_open_replies, messages_open_replies_by_session), which a query must state whole to
+ * read them. It names the role so that a write by primary key, which tests an open status but
+ * never the role, cannot be planned through those indexes: their statistics are as old as the last
+ * VACUUM or ANALYZE and usually say they are nearly empty, while under a backlog they hold thousands
+ * of replies that such a plan would scan for one row.
+ */
+export const OPEN_REPLY = `role = 'assistant' AND status IN ('pending', 'streaming')`;

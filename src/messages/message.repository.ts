@@ -7,7 +7,13 @@ import { allocateSeqsSql, SessionRepository } from '../session/session.repositor
 import { SendRetryDetector } from '../throttle/send-retry.port.js';
 import { sessionIdForKey } from './idempotent-session.util.js';
 import type { BranchMessage, MessageEntity } from '../conversation/message.entity.js';
-import { MESSAGE_COLUMNS, MESSAGE_COLUMNS_OF_M, toMessage, type MessageRow } from '../conversation/message.mapper.js';
+import {
+  MESSAGE_COLUMNS,
+  MESSAGE_COLUMNS_OF_M,
+  OPEN_REPLY,
+  toMessage,
+  type MessageRow,
+} from '../conversation/message.mapper.js';
 
 export interface Exchange {
   message: MessageEntity;
@@ -92,7 +98,7 @@ export const PLAIN_EXCHANGE_SQL = exchangeInsertSql(
   `owner_id = $4::text AND reply_mode = 'each'
          AND NOT EXISTS (SELECT 1 FROM messages WHERE session_id = $3::uuid AND client_message_id = $6::text)
          AND (SELECT count(*) FROM (
-           SELECT 1 FROM messages WHERE owner_id = $4::text AND status IN ('pending', 'streaming') LIMIT $8::int
+           SELECT 1 FROM messages WHERE owner_id = $4::text AND ${OPEN_REPLY} LIMIT $8::int
          ) open_replies) < $8::int`,
 );
 
@@ -227,12 +233,12 @@ export class MessageRepository extends SendRetryDetector {
   /**
    * Coalescing: the reply the new message follows, if it has not started yet, will never be
    * generated; the new reply answers both messages. Fenced by status: a reply a worker already
-   * started is left to finish.
+   * started is left to finish. A reply is told by its `reply_to`, not its role: see OPEN_REPLY.
    */
   private async supersede(tx: EntityManager, parentId: string): Promise<MessageEntity | null> {
     const [rows]: [MessageRow[], number] = await tx.query(
       `UPDATE messages SET status = 'superseded', updated_at = date_trunc('milliseconds', now())
-       WHERE id = $1 AND role = 'assistant' AND status = 'pending' RETURNING ${MESSAGE_COLUMNS}`,
+       WHERE id = $1 AND reply_to IS NOT NULL AND status = 'pending' RETURNING ${MESSAGE_COLUMNS}`,
       [parentId],
     );
     return rows[0] ? toMessage(rows[0]) : null;
@@ -355,7 +361,7 @@ export class MessageRepository extends SendRetryDetector {
   private async pendingRepliesOf(tx: EntityManager, ownerId: string, max: number): Promise<boolean> {
     const rows: Array<{ open: number }> = await tx.query(
       `SELECT count(*)::int AS open FROM (
-         SELECT 1 FROM messages WHERE owner_id = $1 AND status IN ('pending', 'streaming') LIMIT $2
+         SELECT 1 FROM messages WHERE owner_id = $1 AND ${OPEN_REPLY} LIMIT $2
        ) open_replies`,
       [ownerId, max],
     );

@@ -4,7 +4,7 @@ import { DataSource } from 'typeorm';
 import { ChangeNotifier } from '../common/change-notifier.port.js';
 import { SessionRepository } from '../session/session.repository.js';
 import { TERMINAL_STATUSES, type MessageEntity } from '../conversation/message.entity.js';
-import { MESSAGE_COLUMNS, toMessage, type MessageRow } from '../conversation/message.mapper.js';
+import { MESSAGE_COLUMNS, OPEN_REPLY, toMessage, type MessageRow } from '../conversation/message.mapper.js';
 import { transaction } from '../database/pipelined-transaction.js';
 
 export interface RegenerateInput {
@@ -54,7 +54,7 @@ export class RegenerationRepository {
       }
       const open: Array<{ open: number }> = await tx.query(
         `SELECT count(*)::int AS open FROM (
-           SELECT 1 FROM messages WHERE owner_id = $1 AND status IN ('pending', 'streaming') LIMIT $2
+           SELECT 1 FROM messages WHERE owner_id = $1 AND ${OPEN_REPLY} LIMIT $2
          ) open_replies`,
         [input.ownerId, input.maxPendingReplies],
       );

@@ -2,7 +2,13 @@ import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { ChangeNotifier } from '../common/change-notifier.port.js';
 import type { MessageEntity } from '../conversation/message.entity.js';
-import { MESSAGE_COLUMNS, MESSAGE_COLUMNS_OF_M, toMessage, type MessageRow } from '../conversation/message.mapper.js';
+import {
+  MESSAGE_COLUMNS,
+  MESSAGE_COLUMNS_OF_M,
+  OPEN_REPLY,
+  toMessage,
+  type MessageRow,
+} from '../conversation/message.mapper.js';
 
 /** 1 for a message a prompt may hold (shown to the user: complete, or stopped with some text), else 0. */
 const SHOWN = `(status = 'complete' OR (status = 'stopped' AND content <> ''))::int`;
@@ -40,7 +46,7 @@ export class ReplyRepository {
   async nextOpenReply(sessionId: string): Promise<MessageEntity | null> {
     const rows: MessageRow[] = await this.db.query(
       `SELECT ${MESSAGE_COLUMNS} FROM messages
-       WHERE session_id = $1 AND status IN ('pending', 'streaming') ORDER BY seq LIMIT 1`,
+       WHERE session_id = $1 AND ${OPEN_REPLY} ORDER BY seq LIMIT 1`,
       [sessionId],
     );
     return rows[0] ? toMessage(rows[0]) : null;
@@ -63,7 +69,7 @@ export class ReplyRepository {
          SELECT m.id, m.status, m.created_at, s.reply_mode, m.seq
          FROM sessions s CROSS JOIN LATERAL (
            SELECT id, seq, status, created_at FROM messages
-           WHERE session_id = s.id AND status IN ('pending', 'streaming') ORDER BY seq LIMIT 2
+           WHERE session_id = s.id AND ${OPEN_REPLY} ORDER BY seq LIMIT 2
          ) m
          WHERE s.id = $1
        ), next AS (
@@ -98,7 +104,7 @@ export class ReplyRepository {
   /** Open replies (pending or streaming), oldest first: what the reconciler checks for a job. */
   async openReplies(limit: number): Promise<MessageEntity[]> {
     const rows: MessageRow[] = await this.db.query(
-      `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE status IN ('pending', 'streaming') ORDER BY created_at LIMIT $1`,
+      `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE ${OPEN_REPLY} ORDER BY created_at LIMIT $1`,
       [limit],
     );
     return rows.map(toMessage);
@@ -203,13 +209,14 @@ export class ReplyRepository {
 
   /**
    * Stops an unfinished reply with the text its subscribers saw. Fenced by status alone: it wins
-   * against any attempt, and loses (null) to a reply that already finished.
+   * against any attempt, and loses (null) to a reply that already finished. A reply is told by its
+   * `reply_to` (never null for one), not its role: see OPEN_REPLY.
    */
   async stop(replyId: string, content: string): Promise<MessageEntity | null> {
     const [rows]: [MessageRow[], number] = await this.db.query(
       `UPDATE messages SET status = 'stopped', content = $2, error_code = NULL, error_message = NULL,
          updated_at = date_trunc('milliseconds', now())
-       WHERE id = $1 AND role = 'assistant' AND status IN ('pending', 'streaming') RETURNING ${MESSAGE_COLUMNS}`,
+       WHERE id = $1 AND reply_to IS NOT NULL AND status IN ('pending', 'streaming') RETURNING ${MESSAGE_COLUMNS}`,
       [replyId, content],
     );
     return this.changed(rows[0]);

@@ -9,6 +9,7 @@ import { SessionSummaries1767700200000 } from './1767700200000-SessionSummaries.
 import { SessionReplyMode1767800000000 } from './1767800000000-SessionReplyMode.js';
 import { CompletedRepliesIndex1767900000000 } from './1767900000000-CompletedRepliesIndex.js';
 import { OpenRepliesBySession1768000000000 } from './1768000000000-OpenRepliesBySession.js';
+import { OpenReplyIndexesByRole1768100000000 } from './1768100000000-OpenReplyIndexesByRole.js';
 
 /** Every migration, in order. New migrations are appended here. */
 export const MIGRATIONS = [
@@ -23,4 +24,5 @@ export const MIGRATIONS = [
   SessionReplyMode1767800000000,
   CompletedRepliesIndex1767900000000,
   OpenRepliesBySession1768000000000,
+  OpenReplyIndexesByRole1768100000000,
 ];
