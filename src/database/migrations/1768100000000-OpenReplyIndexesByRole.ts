@@ -23,14 +23,23 @@ export class OpenReplyIndexesByRole1768100000000 implements MigrationInterface {
     await this.rebuild(queryRunner, BEFORE);
   }
 
+  /**
+   * The new indexes are built first, beside the old ones (writes wait, reads go on), and only then
+   * do the old ones go and the new take their names: the exclusive lock that DROP INDEX takes on
+   * the table is held from there to the commit, not while the indexes are built.
+   */
   private async rebuild(queryRunner: QueryRunner, predicate: string): Promise<void> {
-    await queryRunner.query('DROP INDEX messages_open_replies');
-    await queryRunner.query('DROP INDEX messages_open_replies_by_session');
     await queryRunner.query(
-      `CREATE INDEX messages_open_replies ON messages (owner_id, session_id, seq) WHERE ${predicate}`,
+      `CREATE INDEX messages_open_replies_next ON messages (owner_id, session_id, seq) WHERE ${predicate}`,
     );
     await queryRunner.query(
-      `CREATE INDEX messages_open_replies_by_session ON messages (session_id, seq) WHERE ${predicate}`,
+      `CREATE INDEX messages_open_replies_by_session_next ON messages (session_id, seq) WHERE ${predicate}`,
+    );
+    await queryRunner.query('DROP INDEX messages_open_replies');
+    await queryRunner.query('DROP INDEX messages_open_replies_by_session');
+    await queryRunner.query('ALTER INDEX messages_open_replies_next RENAME TO messages_open_replies');
+    await queryRunner.query(
+      'ALTER INDEX messages_open_replies_by_session_next RENAME TO messages_open_replies_by_session',
     );
   }
 }
