@@ -36,7 +36,6 @@ describe('open replies: the statements of a reply read a few rows, whatever the 
   });
 
   afterAll(async () => {
-    vi.restoreAllMocks();
     await app?.close();
   });
 

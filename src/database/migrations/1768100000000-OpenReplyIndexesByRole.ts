@@ -1,6 +1,7 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
 const BEFORE = `status IN ('pending', 'streaming')`;
+/** OPEN_REPLY as it is now, copied: a migration must not change when the code's constant does. */
 const AFTER = `role = 'assistant' AND status IN ('pending', 'streaming')`;
 
 /**
