@@ -46,7 +46,8 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { of, type Observable } from 'rxjs';
 import { PipelinedClient } from '../src/database/transaction-timeouts.client.js';
-import { PLAIN_EXCHANGE_SQL } from '../src/messages/message.repository.js';
+import { OWNER_LOCK_SQL, PLAIN_EXCHANGE_SQL } from '../src/messages/message.repository.js';
+import { LOCK_OWNED_SESSION_SQL } from '../src/session/session.repository.js';
 
 const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
 const bodyKey = `${process.env.REDIS_KEY_PREFIX ?? 'bench'}:bare-body`;
@@ -176,16 +177,8 @@ class BareController {
     ];
     const answers = await Promise.allSettled([
       client.query('START TRANSACTION'),
-      client.query({
-        name: 'floor_lock',
-        text: 'SELECT pg_advisory_xact_lock(hashtextextended($1, 0))',
-        values: [`pending:${owner}`],
-      }),
-      client.query({
-        name: 'floor_session',
-        text: 'SELECT reply_mode FROM sessions WHERE id = $1 AND owner_id = $2 FOR UPDATE',
-        values: [sessionId, owner],
-      }),
+      client.query({ name: 'floor_lock', text: OWNER_LOCK_SQL, values: [`pending:${owner}`] }),
+      client.query({ name: 'floor_session', text: LOCK_OWNED_SESSION_SQL, values: [sessionId, owner] }),
       client.query({ name: 'floor_exchange', text: PLAIN_EXCHANGE_SQL, values }),
       client.query('COMMIT'),
     ]);

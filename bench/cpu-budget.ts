@@ -6,7 +6,10 @@
  */
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import type { Options, Result } from 'autocannon';
 import type { Redis } from 'ioredis';
+import type { BenchHarness } from './context.js';
+import type { Server } from './processes.js';
 
 let ticksPerSecond: number | undefined;
 
@@ -159,5 +162,28 @@ export function cpuBudget(before: CpuSnapshot, after: CpuSnapshot, done: number)
           mainWaitingPct: share(after.main.waitingNs - before.main.waitingNs),
         }
       : {}),
+  };
+}
+
+/**
+ * One measurement of a server that exports no metrics of its own (the bare and Nest routes, the
+ * send's floor): its result, the CPU its process used per request answered (from /proc), and where
+ * the machine's went meanwhile (cpuBudget).
+ */
+export async function measureServer(
+  harness: BenchHarness,
+  redis: Redis,
+  server: Server,
+  requests: NonNullable<Options['requests']>,
+): Promise<{ result: Result; cpuUsPerRequest: number | null; budget: Record<string, number | null> }> {
+  const before = { cpuSeconds: cpuSecondsOf(server.pid), requests: 0 };
+  const from = await cpuSnapshot(redis, server.pid);
+  const result = await harness.measure(server.url, requests);
+  const to = await cpuSnapshot(redis, server.pid);
+  const after = { cpuSeconds: cpuSecondsOf(server.pid), requests: result.requests.total };
+  return {
+    result,
+    cpuUsPerRequest: harness.cpuPerRequest(before, after),
+    budget: cpuBudget(from, to, result.requests.total),
   };
 }

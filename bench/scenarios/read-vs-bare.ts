@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import { freePort } from '../../test/support/ports.js';
 import { REDIS_URL } from '../../test/support/services.js';
 import { round, summary, type Row, type Scenario } from '../context.js';
-import { cpuBudget, cpuSecondsOf, cpuSnapshot } from '../cpu-budget.js';
+import { cpuBudget, cpuSnapshot, measureServer } from '../cpu-budget.js';
 import { startServer, type Server } from '../processes.js';
 import { history } from './history.js';
 
@@ -70,22 +70,7 @@ export const readVsBare: Scenario = {
 
       const rows: Row[] = [];
       const totals = { bare: 0, parley: 0, floor: 0, guarded: 0, bareP99: 0, parleyP99: 0 };
-      /**
-       * A bare server's run, with the CPU its process used per request answered, and where the
-       * machine's went (cpuBudget).
-       */
-      const measureBare = async (server: Server, requests: typeof reads) => {
-        const before = { cpuSeconds: cpuSecondsOf(server.pid), requests: 0 };
-        const from = await cpuSnapshot(redis, server.pid);
-        const result = await harness.measure(server.url, requests);
-        const to = await cpuSnapshot(redis, server.pid);
-        const after = { cpuSeconds: cpuSecondsOf(server.pid), requests: result.requests.total };
-        return {
-          result,
-          cpuUsPerRequest: harness.cpuPerRequest(before, after),
-          budget: cpuBudget(from, to, result.requests.total),
-        };
-      };
+      const measureBare = (server: Server, requests: typeof reads) => measureServer(harness, redis, server, requests);
       for (let r = 1; r <= harness.rounds; r += 1) {
         const {
           result: bareResult,

@@ -5,12 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
-import { PLAIN_EXCHANGE_SQL } from '../../src/messages/message.repository.js';
+import { OWNER_LOCK_SQL, PLAIN_EXCHANGE_SQL } from '../../src/messages/message.repository.js';
+import { LOCK_OWNED_SESSION_SQL } from '../../src/session/session.repository.js';
 import { REDIS_URL, type TestDatabase } from '../../test/support/services.js';
-import { round, summary, type CacheTally, type Row, type Scenario } from '../context.js';
-import { niced } from '../processes.js';
-import { cpuBudget, cpuSecondsOf, cpuSnapshot, machineCpu } from '../cpu-budget.js';
-import { startServer, type Server } from '../processes.js';
+import { round, summary, type BenchHarness, type CacheTally, type Row, type Scenario } from '../context.js';
+import { niced, startServer, type Server } from '../processes.js';
+import { cpuBudget, cpuSecondsOf, cpuSnapshot, machineCpu, measureServer } from '../cpu-budget.js';
 import { freePort } from '../../test/support/ports.js';
 import { send } from './send.js';
 
@@ -40,8 +40,13 @@ const session = `md5('pgbench-' || :n)::uuid`;
 const owner = `'bench-user-' || :n`;
 const key = `'pgb-' || :client_id || '-' || :k`;
 
-/** A statement of Parley's on one line of a pgbench script. */
-const oneLine = (sql: string): string => sql.replace(/\s+/g, ' ').trim();
+/** A statement of Parley's on one line of a pgbench script, its parameters ($1, $2...) spelled as pgbench's `params`. */
+function pgbenchLine(sql: string, params: readonly string[]): string {
+  return params
+    .reduceRight((text, value, i) => text.replaceAll(`$${i + 1}`, `(${value})`), sql)
+    .replace(/\s+/g, ' ')
+    .trim();
+}
 
 /** PLAIN_EXCHANGE_SQL's parameters as pgbench spells them, $1 to $8. */
 const PLAIN_PARAMS = [
@@ -70,9 +75,9 @@ export const SEND_TRANSACTION_SCRIPT = `\\set n random(0, :users - 1)
 \\set k random(1, 9000000000000000000)
 \\startpipeline
 START TRANSACTION;
-SELECT pg_advisory_xact_lock(hashtextextended('pending:' || ${owner}, 0));
-SELECT reply_mode FROM sessions WHERE id = ${session} AND owner_id = ${owner} FOR UPDATE;
-${oneLine(PLAIN_PARAMS.reduceRight((sql, value, i) => sql.replaceAll(`$${i + 1}`, `(${value})`), PLAIN_EXCHANGE_SQL))};
+${pgbenchLine(OWNER_LOCK_SQL, [`'pending:' || ${owner}`])};
+${pgbenchLine(LOCK_OWNED_SESSION_SQL, [session, owner])};
+${pgbenchLine(PLAIN_EXCHANGE_SQL, PLAIN_PARAMS)};
 COMMIT;
 \\endpipeline
 `;
@@ -182,7 +187,7 @@ function md5Uuid(text: string): string {
  * pgbench sessions (`pgbench-<n>`, each user's own), so that its pending replies are completed with
  * pgbench's and never meet Parley's sends.
  */
-async function startSendFloor(harness: Parameters<NonNullable<Scenario['run']>>[0]): Promise<Server> {
+async function startSendFloor(harness: BenchHarness): Promise<Server> {
   return startServer(
     ['--import', 'tsx', join(import.meta.dirname, '../bare-nest.ts')],
     {
@@ -290,11 +295,7 @@ export const sendVsPgbench: Scenario = {
         const sendCheckpointsAfter = await checkpoints();
         await harness.drained(parley.url);
         await settle(harness.db);
-        const floorFrom = await cpuSnapshot(redis, floor.pid);
-        const floorCpuFrom = { cpuSeconds: cpuSecondsOf(floor.pid), requests: 0 };
-        const floorResult = await harness.measure(floor.url, floorRequests);
-        const floorTo = await cpuSnapshot(redis, floor.pid);
-        const floorCpuTo = { cpuSeconds: cpuSecondsOf(floor.pid), requests: floorResult.requests.total };
+        const floorRun = await measureServer(harness, redis, floor, floorRequests);
         await completePgbenchReplies(harness.db);
         await settle(harness.db);
         const pgbenchCheckpoints = await checkpoints();
@@ -320,10 +321,10 @@ export const sendVsPgbench: Scenario = {
         rows.push({
           round: r,
           target: 'nest-send-floor',
-          ...summary(floorResult),
-          cpuUsPerRequest: harness.cpuPerRequest(floorCpuFrom, floorCpuTo),
-          ratio: round(floorResult.requests.average / ceiling.tps),
-          ...cpuBudget(floorFrom, floorTo, floorResult.requests.total),
+          ...summary(floorRun.result),
+          cpuUsPerRequest: floorRun.cpuUsPerRequest,
+          ratio: round(floorRun.result.requests.average / ceiling.tps),
+          ...floorRun.budget,
         });
         rows.push({
           round: r,
@@ -337,7 +338,7 @@ export const sendVsPgbench: Scenario = {
           ...cpuBudget(pgbenchFrom, pgbenchTo, ceiling.transactions),
         });
         totals.sendRate += result.requests.average;
-        totals.floorRate += floorResult.requests.average;
+        totals.floorRate += floorRun.result.requests.average;
         totals.tps += ceiling.tps;
         totals.sent += result.requests.total;
         totals.sendCpuSeconds += sendsTo.machine - sendsFrom.machine;

@@ -106,7 +106,7 @@ export const PLAIN_EXCHANGE_SQL = exchangeInsertSql(
 const EXCHANGE_SQL = exchangeInsertSql('$8::uuid');
 
 /** The owner's lock, taken first by every send: one user's sends are serialised. */
-const OWNER_LOCK_SQL = 'SELECT pg_advisory_xact_lock(hashtextextended($1, 0))';
+export const OWNER_LOCK_SQL = 'SELECT pg_advisory_xact_lock(hashtextextended($1, 0))';
 
 /** A send refused after its transaction changed something: thrown to roll that back. */
 class RefusedSend extends Error {

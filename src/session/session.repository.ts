@@ -72,6 +72,9 @@ export function allocateSeqsSql(id: string, count: string, guard?: string): stri
        WHERE id = ${id}${guard === undefined ? '' : ` AND (${guard})`} RETURNING last_seq`;
 }
 
+/** The owner's session row, locked until the transaction ends ($1 the session, $2 its owner). */
+export const LOCK_OWNED_SESSION_SQL = 'SELECT reply_mode FROM sessions WHERE id = $1 AND owner_id = $2 FOR UPDATE';
+
 /** Every query on `sessions`. Owner-scoped writes carry the owner in their WHERE clause too. */
 @Injectable()
 export class SessionRepository {
@@ -119,10 +122,7 @@ export class SessionRepository {
     id: string,
     ownerId: string,
   ): Promise<{ replyMode: ReplyMode } | null> {
-    const locked: Array<{ reply_mode: ReplyMode }> = await tx.query(
-      'SELECT reply_mode FROM sessions WHERE id = $1 AND owner_id = $2 FOR UPDATE',
-      [id, ownerId],
-    );
+    const locked: Array<{ reply_mode: ReplyMode }> = await tx.query(LOCK_OWNED_SESSION_SQL, [id, ownerId]);
     return locked[0] ? { replyMode: locked[0].reply_mode } : null;
   }
 
