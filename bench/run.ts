@@ -9,7 +9,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { Redis } from 'ioredis';
-import { configMapData, imageEnv, imageNodeOptions } from '../test/support/deployment.js';
+import { configMapData, imageEnv, imageNodeFlags, imageNodeOptions } from '../test/support/deployment.js';
 import { freePort } from '../test/support/ports.js';
 import { parseMetrics, valueOf } from '../test/support/prometheus.js';
 import { createTestDatabase, REDIS_URL, TEST_JWT_SECRET, uniqueName } from '../test/support/services.js';
@@ -26,7 +26,8 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const root = join(import.meta.dirname, '..');
 /** Node options for the Parley processes, e.g. `--cpu-prof --cpu-prof-dir=/tmp/profiles`. */
 const PARLEY_NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter((arg) => arg !== '');
-const parleyArgs = [...PARLEY_NODE_ARGS, join(root, 'dist/main.js')];
+/** Parley is started as the image starts it: with the Node flags of docker/Dockerfile's CMD. */
+const parleyArgs = [...imageNodeFlags(), ...PARLEY_NODE_ARGS, join(root, 'dist/main.js')];
 
 const METRICS_TOKEN = 'bench-metrics-token';
 

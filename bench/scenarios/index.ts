@@ -1,5 +1,6 @@
 import type { Scenario } from '../context.js';
 import { bare } from './bare.js';
+import { gcModes } from './gc-modes.js';
 import { history } from './history.js';
 import { historyUncached } from './history-uncached.js';
 import { readMixCached, readMixUncached } from './read-mix.js';
@@ -26,4 +27,5 @@ export const SCENARIOS: Scenario[] = [
   readVsBare,
   sendVsPgbench,
   seed,
+  gcModes,
 ];

@@ -1,0 +1,86 @@
+import { join } from 'node:path';
+import { freePort } from '../../test/support/ports.js';
+import { imageNodeFlags } from '../../test/support/deployment.js';
+import type { Row, Scenario } from '../context.js';
+import { cpuSecondsOf } from '../cpu-budget.js';
+import { startServer, type Server } from '../processes.js';
+import { parseMetrics, valueOf } from '../../test/support/prometheus.js';
+import { history } from './history.js';
+
+/** Pairs of fresh processes (`BENCH_GC_PAIRS`, default 2). */
+const PAIRS = Number(process.env.BENCH_GC_PAIRS ?? 2);
+const WARM_UP_S = 20;
+const MEASUREMENTS = 2;
+
+/**
+ * Fresh Parley processes in pairs, one started as the image starts it (docker/Dockerfile's CMD:
+ * its Node flags) and one without those flags, each under the same cached history reads (warm-up,
+ * then two measurements, the order reversed in the second): per measurement, requests/s, p99 and
+ * the CPU a read cost the process, and per process its garbage collections from its own metrics
+ * (the mean pause of a young-generation collection, how many of them and how many full ones). A
+ * process's collections, unlike its requests/s, hardly depend on what else the machine runs, so a
+ * process that collects differently shows in one run.
+ */
+export const gcModes: Scenario = {
+  name: 'gc-modes',
+  description: 'Fresh processes with and without the image’s Node flags: cached reads and garbage collection',
+  target: 'parley',
+  requests: (context) => history.requests(context),
+  async run(harness) {
+    const reads = history.requests(harness.context);
+    const flags = imageNodeFlags();
+    const main = join(import.meta.dirname, '../../dist/main.js');
+    const servers: Array<{ name: string; server: Server }> = [];
+    try {
+      for (let pair = 0; pair < PAIRS; pair += 1) {
+        // Started alternately first, so that neither kind is always the older process.
+        for (const asImage of pair % 2 === 0 ? [true, false] : [false, true]) {
+          const name = `${asImage ? 'image-flags' : 'no-flags'}-${pair}`;
+          const env = { ...harness.env, REDIS_KEY_PREFIX: `${harness.prefix}_gc${pair}${asImage ? 'i' : 'n'}` };
+          const args = asImage ? [...flags, main] : [main];
+          servers.push({ name, server: await startServer(args, env, await freePort(), '/health/ready') });
+        }
+      }
+      for (const { server } of servers) {
+        await harness.measure(server.url, reads, { duration: WARM_UP_S });
+      }
+      const rows: Row[] = [];
+      for (let r = 1; r <= MEASUREMENTS; r += 1) {
+        for (const { name, server } of r % 2 === 0 ? [...servers].reverse() : servers) {
+          const from = cpuSecondsOf(server.pid);
+          const result = await harness.measure(server.url, reads);
+          const to = cpuSecondsOf(server.pid);
+          rows.push({
+            round: r,
+            target: name,
+            requestsPerSecond: Math.round(result.requests.average),
+            p99Ms: result.latency.p99,
+            cpuUsPerRequest: Math.round(((to - from) * 1e6) / Math.max(1, result.requests.total)),
+          });
+        }
+      }
+      for (const { name, server } of servers) {
+        const samples = parseMetrics(
+          await (
+            await fetch(`${server.url}/metrics`, {
+              headers: { authorization: `Bearer ${harness.env.METRICS_TOKEN ?? ''}` },
+            })
+          ).text(),
+        );
+        const gc = (stat: 'sum' | 'count', kind: string): number =>
+          valueOf(samples, `nodejs_gc_duration_seconds_${stat}`, { kind });
+        const minor = gc('count', 'minor');
+        rows.push({
+          round: 'gc',
+          target: name,
+          minorGcMeanMs: minor === 0 ? null : Math.round((gc('sum', 'minor') / minor) * 10_000) / 10,
+          minorGcs: minor,
+          majorGcs: gc('count', 'major'),
+        });
+      }
+      return rows;
+    } finally {
+      await Promise.all(servers.map(({ server }) => server.stop()));
+    }
+  },
+};
