@@ -1,8 +1,9 @@
+import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { imageEnv, imageNodeOptions } from '../support/deployment.js';
+import { imageEnv, imageNodeFlags, imageNodeOptions } from '../support/deployment.js';
 
 const root = join(import.meta.dirname, '../..');
 const read = (path: string): string => readFileSync(join(root, path), 'utf8');
@@ -216,7 +217,16 @@ describe('Docker artefacts', () => {
     expect(dockerfile).toMatch(/RUN npm ci/);
     expect(dockerfile).toMatch(/^USER node$/m);
     expect(dockerfile).toMatch(/ENTRYPOINT \["\/usr\/bin\/tini", "--"\]/);
-    expect(dockerfile).toMatch(/CMD \["node", "dist\/main.js"\]/);
+    expect(dockerfile).toMatch(/^CMD \["node", (?:"--[\w-]+(?:=\S+)?", )*"dist\/main.js"\]$/m);
+  });
+
+  it('starts Parley with Node flags that this Node accepts', () => {
+    const flags = imageNodeFlags();
+    expect(flags).toContain('--no-allocation-site-pretenuring');
+    // An unknown or misspelt flag stops node before it runs anything.
+    const run = spawnSync(process.execPath, [...flags, '-e', 'process.exit(0)'], { encoding: 'utf8' });
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
   });
 
   it('compose runs PostgreSQL behind PgBouncer, Redis, api and worker with known variables', () => {
