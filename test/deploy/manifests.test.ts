@@ -220,13 +220,18 @@ describe('Docker artefacts', () => {
     expect(dockerfile).toMatch(/^CMD \["node", (?:"--[\w-]+(?:=\S+)?", )*"dist\/main.js"\]$/m);
   });
 
-  it('starts Parley with Node flags that this Node accepts', () => {
+  it('starts Parley with Node flags that this Node accepts, in the image and from npm', () => {
     const flags = imageNodeFlags();
     expect(flags).toContain('--no-allocation-site-pretenuring');
     // An unknown or misspelt flag stops node before it runs anything.
     const run = spawnSync(process.execPath, [...flags, '-e', 'process.exit(0)'], { encoding: 'utf8' });
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
+    // Started outside a container, Parley runs with the same flags.
+    const pkg = JSON.parse(read('package.json'));
+    for (const script of ['start', 'start:prod']) {
+      expect(pkg.scripts[script]).toContain(`node ${flags.join(' ')} dist/main.js`);
+    }
   });
 
   it('compose runs PostgreSQL behind PgBouncer, Redis, api and worker with known variables', () => {
