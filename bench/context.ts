@@ -1,4 +1,5 @@
 import type { Options, Result } from 'autocannon';
+import type { Sample } from '../test/support/prometheus.js';
 import type { TestDatabase } from '../test/support/services.js';
 import type { Server } from './processes.js';
 
@@ -56,6 +57,8 @@ export interface BenchHarness {
     options?: Partial<Options>,
     onResponse?: (latencyMs: number) => void,
   ): Promise<Result>;
+  /** A Parley process's metrics, parsed. */
+  metrics(url: string): Promise<Sample[]>;
   cacheTally(url: string): Promise<CacheTally>;
   hitRate(before: CacheTally, after: CacheTally): number | null;
   /** Microseconds of a process's CPU per request it answered between two tallies. */

@@ -11,7 +11,7 @@ import autocannon from 'autocannon';
 import { Redis } from 'ioredis';
 import { configMapData, imageEnv, imageNodeFlags, imageNodeOptions } from '../test/support/deployment.js';
 import { freePort } from '../test/support/ports.js';
-import { parseMetrics, valueOf } from '../test/support/prometheus.js';
+import { parseMetrics, valueOf, type Sample } from '../test/support/prometheus.js';
 import { createTestDatabase, REDIS_URL, TEST_JWT_SECRET, uniqueName } from '../test/support/services.js';
 import type { BenchContext, BenchHarness, CacheTally, CpuTally, Row, Scenario } from './context.js';
 import { startServer, type Server } from './processes.js';
@@ -48,13 +48,16 @@ function productionSizing(): Record<string, string> {
   return { NODE_OPTIONS: nodeOptions, MALLOC_ARENA_MAX: arenas, SHED_MAX_HEAP_BYTES: heapShed };
 }
 
-async function metricsText(url: string): Promise<string> {
-  return (await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).text();
+/** A Parley process's metrics (GET /metrics with the run's token). */
+async function metrics(url: string): Promise<Sample[]> {
+  return parseMetrics(
+    await (await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).text(),
+  );
 }
 
 /** Look-ups answered by either tier, and those that neither answered (as /v1/admin/stats counts them). */
 async function cacheTally(url: string): Promise<CacheTally> {
-  const samples = parseMetrics(await metricsText(url));
+  const samples = await metrics(url);
   const count = (tier: string, result: string): number =>
     valueOf(samples, 'parley_cache_requests_total', { tier, result });
   return {
@@ -88,7 +91,7 @@ async function drained(url: string): Promise<void> {
   const deadline = Date.now() + DRAIN_TIMEOUT_S * 1000;
   let open = 0;
   while (Date.now() < deadline) {
-    const samples = parseMetrics(await metricsText(url));
+    const samples = await metrics(url);
     open = ['waiting', 'active', 'delayed'].reduce(
       (sum, state) => sum + valueOf(samples, 'parley_queue_jobs', { state }),
       0,
@@ -123,7 +126,10 @@ async function measure(
 }
 
 function harnessFor(
-  base: Omit<BenchHarness, 'startParley' | 'measure' | 'cacheTally' | 'hitRate' | 'cpuPerRequest' | 'drained'>,
+  base: Omit<
+    BenchHarness,
+    'startParley' | 'measure' | 'metrics' | 'cacheTally' | 'hitRate' | 'cpuPerRequest' | 'drained'
+  >,
   servers: Server[],
 ): BenchHarness {
   return {
@@ -150,6 +156,7 @@ function harnessFor(
           instance.on('response', (_client, _status, _bytes, latencyMs) => onResponse(latencyMs));
         }
       }),
+    metrics,
     cacheTally,
     hitRate,
     cpuPerRequest,

@@ -4,7 +4,7 @@ import { imageNodeFlags } from '../../test/support/deployment.js';
 import type { Row, Scenario } from '../context.js';
 import { cpuSecondsOf } from '../cpu-budget.js';
 import { startServer, type Server } from '../processes.js';
-import { parseMetrics, valueOf } from '../../test/support/prometheus.js';
+import { valueOf } from '../../test/support/prometheus.js';
 import { history } from './history.js';
 
 /** Pairs of fresh processes (`BENCH_GC_PAIRS`, default 2). */
@@ -47,26 +47,20 @@ export const gcModes: Scenario = {
       const rows: Row[] = [];
       for (let r = 1; r <= MEASUREMENTS; r += 1) {
         for (const { name, server } of r % 2 === 0 ? [...servers].reverse() : servers) {
-          const from = cpuSecondsOf(server.pid);
+          const before = { cpuSeconds: cpuSecondsOf(server.pid), requests: 0 };
           const result = await harness.measure(server.url, reads);
-          const to = cpuSecondsOf(server.pid);
+          const after = { cpuSeconds: cpuSecondsOf(server.pid), requests: result.requests.total };
           rows.push({
             round: r,
             target: name,
             requestsPerSecond: Math.round(result.requests.average),
             p99Ms: result.latency.p99,
-            cpuUsPerRequest: Math.round(((to - from) * 1e6) / Math.max(1, result.requests.total)),
+            cpuUsPerRequest: harness.cpuPerRequest(before, after),
           });
         }
       }
       for (const { name, server } of servers) {
-        const samples = parseMetrics(
-          await (
-            await fetch(`${server.url}/metrics`, {
-              headers: { authorization: `Bearer ${harness.env.METRICS_TOKEN ?? ''}` },
-            })
-          ).text(),
-        );
+        const samples = await harness.metrics(server.url);
         const gc = (stat: 'sum' | 'count', kind: string): number =>
           valueOf(samples, `nodejs_gc_duration_seconds_${stat}`, { kind });
         const minor = gc('count', 'minor');
