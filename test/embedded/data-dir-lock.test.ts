@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { startApp, stopAll, type AppProcess } from '../support/cluster.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parleyNodeArgs, startApp, stopAll, type AppProcess } from '../support/cluster.js';
 import { embeddedDataDir, embeddedEnv, type EmbeddedDir } from '../support/embedded.js';
 import { eventually, http } from '../support/http.js';
 import { tokenFor } from '../support/tokens.js';
@@ -18,7 +18,7 @@ const LISTENING = /"port":(\d+)[^\n]*Parley listening/;
 
 /** `node main.js` without waiting for anything: two of them can start at the same moment. */
 function launch(env: Record<string, string>): Launched {
-  const child = spawn(process.execPath, [inject('mainPath')], {
+  const child = spawn(process.execPath, parleyNodeArgs(), {
     env: { PATH: process.env.PATH ?? '', PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -3,7 +3,8 @@ import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parleyNodeArgs } from '../support/cluster.js';
 import { eventually, httpHonouringOverload as http } from '../support/http.js';
 
 const root = join(import.meta.dirname, '../..');
@@ -144,7 +145,7 @@ describe('the README quick start: `npm start` in a clean checkout', () => {
 describe('production refuses embedded mode', () => {
   const run = (env: Record<string, string>): { status: number | null; stderr: string } => {
     try {
-      execFileSync(process.execPath, [inject('mainPath')], {
+      execFileSync(process.execPath, parleyNodeArgs(), {
         env: { PATH: process.env.PATH ?? '', ...env },
         stdio: 'pipe',
         timeout: 30_000,

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { inject } from 'vitest';
+import { imageNodeFlags } from './deployment.js';
 
 export interface AppProcess {
   readonly url: string;
@@ -28,9 +29,17 @@ process.once('exit', () => {
   }
 });
 
+/**
+ * The arguments of `node` for one Parley process: the Node flags the image starts it with
+ * (docker/Dockerfile's CMD), then the built main.js. Tests run Parley as the image does.
+ */
+export function parleyNodeArgs(): string[] {
+  return [...imageNodeFlags(), inject('mainPath')];
+}
+
 /** Starts one app process (`node main.js`) on a free port and waits until it is ready. */
 export async function startApp(options: StartOptions): Promise<AppProcess> {
-  const child = spawn(process.execPath, [inject('mainPath')], {
+  const child = spawn(process.execPath, parleyNodeArgs(), {
     env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -2,9 +2,10 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { http } from '../support/http.js';
 import { createTestDatabase, productionEnv, uniqueName, type TestDatabase } from '../support/services.js';
+import { parleyNodeArgs } from '../support/cluster.js';
 import { tokenFor } from '../support/tokens.js';
 
 const LISTENING = /"port":(\d+)[^\n]*Parley listening/;
@@ -52,7 +53,7 @@ describe('load shedding right after start', () => {
       MAX_PENDING_REPLIES: '1000',
       NODE_OPTIONS: `--import=${join(dir, 'slow-start.mjs')}`,
     });
-    const child = spawn(process.execPath, [inject('mainPath')], {
+    const child = spawn(process.execPath, parleyNodeArgs(), {
       env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
