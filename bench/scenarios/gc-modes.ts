@@ -10,11 +10,18 @@ import { history } from './history.js';
 /** Pairs of fresh processes (`BENCH_GC_PAIRS`, default 2). */
 const PAIRS = Number(process.env.BENCH_GC_PAIRS ?? 2);
 const WARM_UP_S = 20;
+/**
+ * The Node flags of the process beside the image's (`BENCH_GC_OTHER_ARGS`, separated by spaces):
+ * by default none, i.e. the image's process against one without its flags; set, the image's
+ * against those flags (for example its own plus a larger old space).
+ */
+const OTHER_ARGS = (process.env.BENCH_GC_OTHER_ARGS ?? '').split(' ').filter((arg) => arg !== '');
+const OTHER_NAME = OTHER_ARGS.length === 0 ? 'no-flags' : 'other-flags';
 const MEASUREMENTS = 2;
 
 /**
  * Fresh Parley processes in pairs, one started as the image starts it (docker/Dockerfile's CMD:
- * its Node flags) and one without those flags, each under the same cached history reads (warm-up,
+ * its Node flags) and one without those flags (or with BENCH_GC_OTHER_ARGS), each under the same cached history reads (warm-up,
  * then two measurements, the order reversed in the second): per measurement, requests/s, p99 and
  * the CPU a read cost the process, and per process its garbage collections from its own metrics
  * (the mean pause of a young-generation collection, how many of them and how many full ones). A
@@ -35,9 +42,9 @@ export const gcModes: Scenario = {
       for (let pair = 0; pair < PAIRS; pair += 1) {
         // Started alternately first, so that neither kind is always the older process.
         for (const asImage of pair % 2 === 0 ? [true, false] : [false, true]) {
-          const name = `${asImage ? 'image-flags' : 'no-flags'}-${pair}`;
+          const name = `${asImage ? 'image-flags' : OTHER_NAME}-${pair}`;
           const env = { ...harness.env, REDIS_KEY_PREFIX: `${harness.prefix}_gc${pair}${asImage ? 'i' : 'n'}` };
-          const args = asImage ? [...flags, main] : [main];
+          const args = asImage ? [...flags, main] : [...OTHER_ARGS, main];
           servers.push({ name, server: await startServer(args, env, await freePort(), '/health/ready') });
         }
       }
