@@ -29,6 +29,9 @@ export function dataSourceOptions(config: AppConfig): DataSourceOptions {
     entities: [],
     migrations: MIGRATIONS,
     migrationsTableName: 'migrations',
+    // Each migration in its own transaction, or none for one that builds indexes online
+    // (migrations/online-index.ts): also what `npm run migration:run` (TypeORM's CLI) applies.
+    migrationsTransactionMode: 'each',
     synchronize: false,
     migrationsRun: false,
     logging: false,

@@ -1,4 +1,5 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
+import { createIndexOnline, dropIndexOnline } from './online-index.js';
 
 /**
  * Full-text search over messages (GET /v1/search). An expression index rather than a stored
@@ -6,16 +7,20 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  */
 export class SearchMessages1767700000000 implements MigrationInterface {
   name = 'SearchMessages1767700000000';
+  /** Built without holding writes (online-index.ts). */
+  transaction = false;
 
   async up(queryRunner: QueryRunner): Promise<void> {
-    await queryRunner.query(
-      `CREATE INDEX messages_search ON messages USING gin (to_tsvector('english'::regconfig, content))`,
+    await createIndexOnline(
+      queryRunner,
+      'messages_search',
+      `messages USING gin (to_tsvector('english'::regconfig, content))`,
     );
-    await queryRunner.query(`CREATE INDEX messages_owner ON messages (owner_id)`);
+    await createIndexOnline(queryRunner, 'messages_owner', 'messages (owner_id)');
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {
-    await queryRunner.query('DROP INDEX messages_owner');
-    await queryRunner.query('DROP INDEX messages_search');
+    await dropIndexOnline(queryRunner, 'messages_owner');
+    await dropIndexOnline(queryRunner, 'messages_search');
   }
 }

@@ -1,4 +1,5 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
+import { createIndexOnline, dropIndexOnline } from './online-index.js';
 
 /**
  * A session's open replies in seq order: what a worker claims next and looks for after a reply.
@@ -7,14 +8,18 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  */
 export class OpenRepliesBySession1768000000000 implements MigrationInterface {
   name = 'OpenRepliesBySession1768000000000';
+  /** Built without holding writes (online-index.ts). */
+  transaction = false;
 
   async up(queryRunner: QueryRunner): Promise<void> {
-    await queryRunner.query(
-      `CREATE INDEX messages_open_replies_by_session ON messages (session_id, seq) WHERE status IN ('pending', 'streaming')`,
+    await createIndexOnline(
+      queryRunner,
+      'messages_open_replies_by_session',
+      `messages (session_id, seq) WHERE status IN ('pending', 'streaming')`,
     );
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {
-    await queryRunner.query('DROP INDEX messages_open_replies_by_session');
+    await dropIndexOnline(queryRunner, 'messages_open_replies_by_session');
   }
 }

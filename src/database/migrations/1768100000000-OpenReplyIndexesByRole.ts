@@ -1,4 +1,5 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
+import { createIndexOnline, dropIndexOnline } from './online-index.js';
 
 const BEFORE = `status IN ('pending', 'streaming')`;
 /** OPEN_REPLY as it is now, copied: a migration must not change when the code's constant does. */
@@ -15,6 +16,8 @@ const AFTER = `role = 'assistant' AND status IN ('pending', 'streaming')`;
  */
 export class OpenReplyIndexesByRole1768100000000 implements MigrationInterface {
   name = 'OpenReplyIndexesByRole1768100000000';
+  /** Built without holding writes (online-index.ts). */
+  transaction = false;
 
   async up(queryRunner: QueryRunner): Promise<void> {
     await this.rebuild(queryRunner, AFTER);
@@ -25,19 +28,24 @@ export class OpenReplyIndexesByRole1768100000000 implements MigrationInterface {
   }
 
   /**
-   * The new indexes are built first, beside the old ones (writes wait, reads go on), and only then
-   * do the old ones go and the new take their names: the exclusive lock that DROP INDEX takes on
-   * the table is held from there to the commit, not while the indexes are built.
+   * The new indexes are built first, beside the old ones, and only then do the old ones go and the
+   * new take their names; built and dropped without holding writes (online-index.ts). Run again
+   * after a failure, it starts over from whatever the failure left: the `_next` indexes are built
+   * afresh, and the old names are dropped when they exist before the new ones take them.
    */
   private async rebuild(queryRunner: QueryRunner, predicate: string): Promise<void> {
-    await queryRunner.query(
-      `CREATE INDEX messages_open_replies_next ON messages (owner_id, session_id, seq) WHERE ${predicate}`,
+    await createIndexOnline(
+      queryRunner,
+      'messages_open_replies_next',
+      `messages (owner_id, session_id, seq) WHERE ${predicate}`,
     );
-    await queryRunner.query(
-      `CREATE INDEX messages_open_replies_by_session_next ON messages (session_id, seq) WHERE ${predicate}`,
+    await createIndexOnline(
+      queryRunner,
+      'messages_open_replies_by_session_next',
+      `messages (session_id, seq) WHERE ${predicate}`,
     );
-    await queryRunner.query('DROP INDEX messages_open_replies');
-    await queryRunner.query('DROP INDEX messages_open_replies_by_session');
+    await dropIndexOnline(queryRunner, 'messages_open_replies');
+    await dropIndexOnline(queryRunner, 'messages_open_replies_by_session');
     await queryRunner.query('ALTER INDEX messages_open_replies_next RENAME TO messages_open_replies');
     await queryRunner.query(
       'ALTER INDEX messages_open_replies_by_session_next RENAME TO messages_open_replies_by_session',
