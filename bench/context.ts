@@ -48,8 +48,11 @@ export interface BenchHarness {
   durationS: number;
   connections: number;
   rounds: number;
-  /** A Parley process of the scenario's own (its own queue), with extra settings; stopped after the scenario. */
-  startParley(extraEnv?: Record<string, string>): Promise<Server>;
+  /**
+   * A Parley process of the scenario's own (its own queue), with extra settings, and with
+   * `nodeFlags` instead of the image's Node flags when given; stopped after the scenario.
+   */
+  startParley(extraEnv?: Record<string, string>, nodeFlags?: readonly string[]): Promise<Server>;
   /** One autocannon run; `onResponse` is told the latency of each response as it arrives. */
   measure(
     url: string,

@@ -26,8 +26,13 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const root = join(import.meta.dirname, '..');
 /** Node options for the Parley processes, e.g. `--cpu-prof --cpu-prof-dir=/tmp/profiles`. */
 const PARLEY_NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter((arg) => arg !== '');
-/** Parley is started as the image starts it: with the Node flags of docker/Dockerfile's CMD. */
-const parleyArgs = [...imageNodeFlags(), ...PARLEY_NODE_ARGS, join(root, 'dist/main.js')];
+/**
+ * The arguments of `node` for a Parley process: its Node flags (by default the image's, those of
+ * docker/Dockerfile's CMD: Parley is started as the image starts it), BENCH_NODE_ARGS, main.js.
+ */
+function parleyArgs(nodeFlags: readonly string[] = imageNodeFlags()): string[] {
+  return [...nodeFlags, ...PARLEY_NODE_ARGS, join(root, 'dist/main.js')];
+}
 
 const METRICS_TOKEN = 'bench-metrics-token';
 
@@ -134,9 +139,9 @@ function harnessFor(
 ): BenchHarness {
   return {
     ...base,
-    startParley: async (extraEnv = {}) => {
+    startParley: async (extraEnv = {}, nodeFlags) => {
       const env = { ...base.env, REDIS_KEY_PREFIX: `${base.prefix}_own${servers.length}`, ...extraEnv };
-      const own = await startServer(parleyArgs, env, await freePort(), '/health/ready');
+      const own = await startServer(parleyArgs(nodeFlags), env, await freePort(), '/health/ready');
       servers.push(own);
       return own;
     },
@@ -188,13 +193,13 @@ async function main(): Promise<void> {
       ...productionSizing(),
       ...(process.env.BENCH_PARLEY_ENV ? (JSON.parse(process.env.BENCH_PARLEY_ENV) as Record<string, string>) : {}),
     };
-    const parley = await startServer(parleyArgs, env, await freePort(), '/health/ready');
+    const parley = await startServer(parleyArgs(), env, await freePort(), '/health/ready');
     servers.push(parley);
     let uncachedUrl = '';
     if (scenarios.some((s) => s.target === 'parley-uncached')) {
       // A key prefix of its own: its queue (and its reply workers) serve only its own sends.
       const uncachedEnv = { ...env, CACHE_ENABLED: 'false', REDIS_KEY_PREFIX: `${prefix}-uncached` };
-      const uncached = await startServer(parleyArgs, uncachedEnv, await freePort(), '/health/ready');
+      const uncached = await startServer(parleyArgs(), uncachedEnv, await freePort(), '/health/ready');
       servers.push(uncached);
       uncachedUrl = uncached.url;
     }
@@ -246,7 +251,7 @@ async function main(): Promise<void> {
       if (scenario.parleyEnv) {
         // Its own Parley process (same database, its own queue), stopped before the next scenario.
         const ownEnv = { ...env, REDIS_KEY_PREFIX: `${prefix}_${rows.length}`, ...scenario.parleyEnv };
-        const own = await startServer(parleyArgs, ownEnv, await freePort(), '/health/ready');
+        const own = await startServer(parleyArgs(), ownEnv, await freePort(), '/health/ready');
         servers.push(own);
         parleyUrl = own.url;
       }

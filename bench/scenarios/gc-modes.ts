@@ -1,9 +1,6 @@
-import { join } from 'node:path';
-import { freePort } from '../../test/support/ports.js';
-import { imageNodeFlags } from '../../test/support/deployment.js';
 import type { Row, Scenario } from '../context.js';
 import { cpuSecondsOf } from '../cpu-budget.js';
-import { startServer, type Server } from '../processes.js';
+import type { Server } from '../processes.js';
 import { valueOf } from '../../test/support/prometheus.js';
 import { history } from './history.js';
 
@@ -21,8 +18,8 @@ const MEASUREMENTS = 2;
 
 /**
  * Fresh Parley processes in pairs, one started as the image starts it (docker/Dockerfile's CMD:
- * its Node flags) and one without those flags (or with BENCH_GC_OTHER_ARGS), each under the same cached history reads (warm-up,
- * then two measurements, the order reversed in the second): per measurement, requests/s, p99 and
+ * its Node flags) and one without those flags (or with BENCH_GC_OTHER_ARGS), each under the same
+ * cached history reads (warm-up, then two measurements, the order reversed in the second): per measurement, requests/s, p99 and
  * the CPU a read cost the process, and per process its garbage collections from its own metrics
  * (the mean pause of a young-generation collection, how many of them and how many full ones). A
  * process's collections, unlike its requests/s, hardly depend on what else the machine runs, so a
@@ -30,58 +27,51 @@ const MEASUREMENTS = 2;
  */
 export const gcModes: Scenario = {
   name: 'gc-modes',
-  description: 'Fresh processes with and without the image’s Node flags: cached reads and garbage collection',
+  description: 'Fresh processes with the image’s Node flags and without (or BENCH_GC_OTHER_ARGS): cached reads and GC',
   target: 'parley',
   requests: (context) => history.requests(context),
   async run(harness) {
     const reads = history.requests(harness.context);
-    const flags = imageNodeFlags();
-    const main = join(import.meta.dirname, '../../dist/main.js');
+    // Stopped by the run after the scenario, as every process of startParley.
     const servers: Array<{ name: string; server: Server }> = [];
-    try {
-      for (let pair = 0; pair < PAIRS; pair += 1) {
-        // Started alternately first, so that neither kind is always the older process.
-        for (const asImage of pair % 2 === 0 ? [true, false] : [false, true]) {
-          const name = `${asImage ? 'image-flags' : OTHER_NAME}-${pair}`;
-          const env = { ...harness.env, REDIS_KEY_PREFIX: `${harness.prefix}_gc${pair}${asImage ? 'i' : 'n'}` };
-          const args = asImage ? [...flags, main] : [...OTHER_ARGS, main];
-          servers.push({ name, server: await startServer(args, env, await freePort(), '/health/ready') });
-        }
+    for (let pair = 0; pair < PAIRS; pair += 1) {
+      // Started alternately first, so that neither kind is always the older process.
+      for (const asImage of pair % 2 === 0 ? [true, false] : [false, true]) {
+        const name = `${asImage ? 'image-flags' : OTHER_NAME}-${pair}`;
+        servers.push({ name, server: await harness.startParley({}, asImage ? undefined : OTHER_ARGS) });
       }
-      for (const { server } of servers) {
-        await harness.measure(server.url, reads, { duration: WARM_UP_S });
-      }
-      const rows: Row[] = [];
-      for (let r = 1; r <= MEASUREMENTS; r += 1) {
-        for (const { name, server } of r % 2 === 0 ? [...servers].reverse() : servers) {
-          const before = { cpuSeconds: cpuSecondsOf(server.pid), requests: 0 };
-          const result = await harness.measure(server.url, reads);
-          const after = { cpuSeconds: cpuSecondsOf(server.pid), requests: result.requests.total };
-          rows.push({
-            round: r,
-            target: name,
-            requestsPerSecond: Math.round(result.requests.average),
-            p99Ms: result.latency.p99,
-            cpuUsPerRequest: harness.cpuPerRequest(before, after),
-          });
-        }
-      }
-      for (const { name, server } of servers) {
-        const samples = await harness.metrics(server.url);
-        const gc = (stat: 'sum' | 'count', kind: string): number =>
-          valueOf(samples, `nodejs_gc_duration_seconds_${stat}`, { kind });
-        const minor = gc('count', 'minor');
+    }
+    for (const { server } of servers) {
+      await harness.measure(server.url, reads, { duration: WARM_UP_S });
+    }
+    const rows: Row[] = [];
+    for (let r = 1; r <= MEASUREMENTS; r += 1) {
+      for (const { name, server } of r % 2 === 0 ? [...servers].reverse() : servers) {
+        const before = { cpuSeconds: cpuSecondsOf(server.pid), requests: 0 };
+        const result = await harness.measure(server.url, reads);
+        const after = { cpuSeconds: cpuSecondsOf(server.pid), requests: result.requests.total };
         rows.push({
-          round: 'gc',
+          round: r,
           target: name,
-          minorGcMeanMs: minor === 0 ? null : Math.round((gc('sum', 'minor') / minor) * 10_000) / 10,
-          minorGcs: minor,
-          majorGcs: gc('count', 'major'),
+          requestsPerSecond: Math.round(result.requests.average),
+          p99Ms: result.latency.p99,
+          cpuUsPerRequest: harness.cpuPerRequest(before, after),
         });
       }
-      return rows;
-    } finally {
-      await Promise.all(servers.map(({ server }) => server.stop()));
     }
+    for (const { name, server } of servers) {
+      const samples = await harness.metrics(server.url);
+      const gc = (stat: 'sum' | 'count', kind: string): number =>
+        valueOf(samples, `nodejs_gc_duration_seconds_${stat}`, { kind });
+      const minor = gc('count', 'minor');
+      rows.push({
+        round: 'gc',
+        target: name,
+        minorGcMeanMs: minor === 0 ? null : Math.round((gc('sum', 'minor') / minor) * 10_000) / 10,
+        minorGcs: minor,
+        majorGcs: gc('count', 'major'),
+      });
+    }
+    return rows;
   },
 };
