@@ -6,7 +6,7 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { ClsService } from 'nestjs-cls';
 import { registerAccessLog } from './common/access-log.js';
 import { errorBody } from './common/http-exception.filter.js';
-import { corsOptions } from './common/cors.util.js';
+import { registerCors } from './common/cors.util.js';
 import { withErrorExamples } from './common/openapi-errors.util.js';
 import { allowedMethods } from './common/allowed-methods.js';
 import {
@@ -59,6 +59,7 @@ export function createFastifyAdapter(config: AppConfig): FastifyAdapter {
   });
   const fastify = adapter.getInstance();
   fastify.server.maxConnections = config.http.maxConnections;
+  registerCors(fastify, config.http.corsOrigins);
   registerShutdownAnswer(fastify);
   registerJsonBodyParser(fastify, config.http.bodyLimitBytes);
   return adapter;
@@ -101,7 +102,6 @@ export async function configureApp(app: NestFastifyApplication): Promise<void> {
   const fastify = app.getHttpAdapter().getInstance();
   const config = app.get(AppConfig);
   registerRequestContext(fastify, app.get(ClsService));
-  app.enableCors(corsOptions(config.http.corsOrigins));
   allowedMethods.register(fastify);
   fastify.addHook('onRequest', (request, reply, done) => {
     void reply.header('x-request-id', request.id);

@@ -34,7 +34,8 @@ async function listenerClosed(url: string): Promise<true | undefined> {
 }
 
 describe('a request that arrives while the server closes', () => {
-  const fx = withCluster(1, { SHUTDOWN_DRAIN_DELAY_MS: '0' });
+  const origin = 'https://chat.example';
+  const fx = withCluster(1, { SHUTDOWN_DRAIN_DELAY_MS: '0', CORS_ORIGINS: origin });
 
   it('is answered 503 shutting_down in Parley error body, while the request in flight before still completes', async () => {
     const { app, db } = fx;
@@ -56,7 +57,7 @@ describe('a request that arrives while the server closes', () => {
       // A second keep-alive connection, its request begun but not finished: the close keeps it open.
       const late = await openSocket(app.url);
       const lateReading = readUntilClosed(late, 30_000);
-      late.write(`GET /v1/sessions/${session} HTTP/1.1\r\nHost: ${host}\r\n`);
+      late.write(`GET /v1/sessions/${session} HTTP/1.1\r\nHost: ${host}\r\nOrigin: ${origin}\r\n`);
 
       app.child.kill('SIGTERM');
       // Closing: the listener is gone (new connections are refused) while the close waits for the send.
@@ -79,6 +80,9 @@ describe('a request that arrives while the server closes', () => {
       expect(refused?.headers.connection).toBe('close');
       expect(refused?.headers['x-content-type-options']).toBe('nosniff');
       expect(refused?.headers['content-type']).toMatch(/^application\/json/);
+      // A browser's script can read why: CORS answers before the closing server does.
+      expect(refused?.headers['access-control-allow-origin']).toBe(origin);
+      expect(refused?.headers['access-control-expose-headers']).toContain('Retry-After');
 
       // The send that was in flight before the close still completes.
       await blocker.release();
