@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DataSource, MigrationExecutor, type QueryRunner } from 'typeorm';
+import { DataSource, MigrationExecutor, type MigrationInterface, type QueryRunner } from 'typeorm';
 import type { Logger } from 'pino';
 import type { AppConfig } from '../config/app-config.js';
 import { MIGRATIONS } from './migrations/index.js';
@@ -82,6 +82,26 @@ export async function runMigrationsLocked(dataSource: DataSource, options: Migra
   }
 }
 
+/**
+ * A data source that applies `migrations` to PostgreSQL at `url` (a direct connection: see
+ * runMigrationsLocked), recording them in the table the app's own data source reads. `extra` goes
+ * to the pg pool.
+ */
+export function migrationDataSource(
+  url: string,
+  migrations: ReadonlyArray<new () => MigrationInterface> = MIGRATIONS,
+  extra: Record<string, unknown> = {},
+): DataSource {
+  return new DataSource({
+    type: 'postgres',
+    url,
+    migrations: [...migrations],
+    migrationsTableName: 'migrations',
+    logging: false,
+    extra,
+  });
+}
+
 /** The least time the migration connection gets to open (DATABASE_CONNECT_TIMEOUT_MS when longer). */
 const MIGRATION_CONNECT_TIMEOUT_MS = 10_000;
 
@@ -99,13 +119,10 @@ export async function migrate(config: AppConfig, logger: Logger): Promise<number
   if (directUrl === undefined) {
     throw new Error('DATABASE_URL is not set: embedded mode migrates its own engine at start');
   }
-  const dataSource = new DataSource({
-    type: 'postgres',
-    url: directUrl,
-    migrations: MIGRATIONS,
-    migrationsTableName: 'migrations',
-    logging: false,
-    extra: { max: 1, connectionTimeoutMillis: migrationConnectTimeoutMs, application_name: 'parley' },
+  const dataSource = migrationDataSource(directUrl, MIGRATIONS, {
+    max: 1,
+    connectionTimeoutMillis: migrationConnectTimeoutMs,
+    application_name: 'parley',
   });
   await dataSource.initialize();
   try {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { DataSource } from 'typeorm';
+import type { DataSource } from 'typeorm';
+import { migrationDataSource } from '../../src/database/migration-runner.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MIGRATIONS } from '../../src/database/migrations/index.js';
 import { MessageTree1767657600000 } from '../../src/database/migrations/1767657600000-MessageTree.js';
@@ -12,12 +13,7 @@ describe('the message tree migration', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase();
-    dataSource = new DataSource({
-      type: 'postgres',
-      url: db.url,
-      migrations: before,
-      migrationsTableName: 'migrations',
-    });
+    dataSource = migrationDataSource(db.url, before);
     await dataSource.initialize();
     await dataSource.runMigrations({ transaction: 'each' });
   });

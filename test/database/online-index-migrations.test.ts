@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
-import { DataSource, type MigrationInterface } from 'typeorm';
+import type { DataSource, MigrationInterface } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runMigrationsLocked } from '../../src/database/migration-runner.js';
+import { migrationDataSource, runMigrationsLocked } from '../../src/database/migration-runner.js';
 import { MIGRATIONS } from '../../src/database/migrations/index.js';
 import { CompletedRepliesIndex1767900000000 } from '../../src/database/migrations/1767900000000-CompletedRepliesIndex.js';
 import { createTestDatabase, type TestDatabase } from '../support/services.js';
@@ -57,12 +57,7 @@ describe('migrations that build indexes on tables holding data', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase();
-    dataSource = new DataSource({
-      type: 'postgres',
-      url: db.url,
-      migrations: MIGRATIONS,
-      migrationsTableName: 'migrations',
-    });
+    dataSource = migrationDataSource(db.url);
     await dataSource.initialize();
     // As a start or the migration Job applies them: each in its own transaction, or none.
     await runMigrationsLocked(dataSource);
