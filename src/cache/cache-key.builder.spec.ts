@@ -142,4 +142,42 @@ describe('CacheKeyBuilder', () => {
     );
     expect(keys.epoch()).toBe('parley:cache:epoch');
   });
+
+  it('gives the key it would make afresh when the calls for one scope change owner, version, kind or query', () => {
+    // The keys it keeps for reuse (one per scope and kind) must never answer for another entry:
+    // calls for a few scopes in any order, each checked against the key spelled out in full.
+    const scopes = ['3f0e5c1a-8a4f-4c86-9a52-2b7d1b6f9c10', '3F0E5C1A-8A4F-4C86-9A52-2B7D1B6F9C10', 'alice', 'bob'];
+    const call = fc.record({
+      kind: fc.constantFrom<CacheKind>('history', 'owner', 'session', 'sessions'),
+      ownerId: fc.constantFrom('alice', 'bob', 'a:b'),
+      scopeId: fc.constantFrom(...scopes),
+      params: fc.constantFrom<CacheEntrySpec['params']>(undefined, {}, { limit: undefined }, { limit: '5' }),
+      version: fc.constantFrom('1.1', '1.2', '2.1'),
+    });
+    fc.assert(
+      fc.property(fc.array(call, { minLength: 1, maxLength: 30 }), (calls) => {
+        const fresh = new CacheKeyBuilder('parley');
+        for (const { version: v, ...s } of calls) {
+          const scopeId = isSessionScope(VERSION_SCOPE[s.kind]) ? normaliseId(s.scopeId) : s.scopeId;
+          const query =
+            s.params?.limit === undefined ? '' : `limit=${encodeURIComponent(JSON.stringify(s.params.limit))}`;
+          const parts = [s.kind, s.ownerId, scopeId, v].map((p, i) => (i === 0 ? p : encodeURIComponent(p)));
+          expect(fresh.data(s, v)).toBe(['parley:cache', 'd', ...parts, query].join(':'));
+        }
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('goes on giving the right keys past the number of scopes it keeps keys for', () => {
+    const fresh = new CacheKeyBuilder('parley');
+    const key = (i: number, v: string) => fresh.data({ kind: 'history', ownerId: 'alice', scopeId: `s${i}` }, v);
+    for (let i = 0; i < 10_000; i += 1) {
+      expect(key(i, '1.1')).toBe(`parley:cache:d:history:alice:s${i}:1.1:`);
+    }
+    for (let i = 0; i < 10_000; i += 997) {
+      expect(key(i, '1.2')).toBe(`parley:cache:d:history:alice:s${i}:1.2:`);
+      expect(key(i, '1.1')).toBe(`parley:cache:d:history:alice:s${i}:1.1:`);
+    }
+  });
 });

@@ -77,6 +77,16 @@ function paramsPart(params: Readonly<Record<string, CacheParamValue>> | undefine
   return names.map((name) => `${part(name)}=${part(JSON.stringify(params[name]))}`).join('&');
 }
 
+/** A data key kept for reuse, with what it was made from. */
+interface RecentKey {
+  readonly ownerId: string;
+  readonly version: string;
+  readonly key: string;
+}
+
+/** How many scopes' recent keys are kept; past it, all are forgotten at once (they are only a shortcut). */
+const RECENT_SCOPES = 4096;
+
 /**
  * The one place that makes cache keys (failure F2): every data key carries the owner's id and the
  * version it was filled under, so an entry can only be read back by its owner and only while its
@@ -85,6 +95,8 @@ function paramsPart(params: Readonly<Record<string, CacheParamValue>> | undefine
 export class CacheKeyBuilder {
   private readonly root: string;
   private readonly epochKey: string;
+  /** The last unparameterised data key made for each scope and kind (see data()). */
+  private readonly recent = new Map<string, Partial<Record<CacheKind, RecentKey>>>();
 
   constructor(prefix: string) {
     this.root = `${prefix}:cache`;
@@ -96,10 +108,37 @@ export class CacheKeyBuilder {
     return { scope, id: isSessionScope(scope) ? normaliseId(spec.scopeId) : spec.scopeId };
   }
 
-  /** The data key of one value at one version. */
+  /**
+   * The data key of one value at one version. A key made fresh is a string the in-process tier's
+   * map must flatten and hash in full (a hundred characters and more) before it finds anything,
+   * on every look-up: a read looks up two (its ownership check and its page). The last key made
+   * for a scope and kind without parameters is kept, and given again, the same string with its
+   * hash computed, as long as the owner and the version are those it was made for.
+   */
   data(spec: CacheEntrySpec, version: string): string {
     const scopeId = isSessionScope(VERSION_SCOPE[spec.kind]) ? normaliseId(spec.scopeId) : spec.scopeId;
-    return `${this.root}:d:${spec.kind}:${part(spec.ownerId)}:${part(scopeId)}:${part(version)}:${paramsPart(spec.params)}`;
+    if (spec.params !== undefined && hasParams(spec.params)) {
+      return this.makeData(spec.kind, spec.ownerId, scopeId, version, paramsPart(spec.params));
+    }
+    let kinds = this.recent.get(scopeId);
+    const last = kinds?.[spec.kind];
+    if (last !== undefined && last.ownerId === spec.ownerId && last.version === version) {
+      return last.key;
+    }
+    const key = this.makeData(spec.kind, spec.ownerId, scopeId, version, '');
+    if (kinds === undefined) {
+      if (this.recent.size >= RECENT_SCOPES) {
+        this.recent.clear();
+      }
+      kinds = {};
+      this.recent.set(scopeId, kinds);
+    }
+    kinds[spec.kind] = { ownerId: spec.ownerId, version, key };
+    return key;
+  }
+
+  private makeData(kind: CacheKind, ownerId: string, scopeId: string, version: string, params: string): string {
+    return `${this.root}:d:${kind}:${part(ownerId)}:${part(scopeId)}:${part(version)}:${params}`;
   }
 
   /** The single-flight fill lock of one data key. */

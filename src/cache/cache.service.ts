@@ -1,5 +1,5 @@
 import type { ClsService } from 'nestjs-cls';
-import { currentStore, type ParleyClsStore } from '../common/request-context.js';
+import { currentStore, type NotedVersion, type ParleyClsStore } from '../common/request-context.js';
 import type { AppConfig } from '../config/app-config.js';
 import type { MetricsService } from '../metrics/metrics.service.js';
 import {
@@ -23,11 +23,27 @@ export interface LoadOptions<T> {
 
 const POLL_MS = 10;
 
+/** A request's versions by counter name: each one's promise, or where a read under way will find it. */
+type VersionMemo = Map<string, Promise<string | null> | NotedVersion>;
+
 /** A prefetched version whose counter did not exist yet (see prefetchSessionVersions). */
 const MISSING = '\u0000missing';
 
+/** The last name made for each scope: a read names its session's counters four or five times. */
+const lastNames: Partial<Record<VersionCounter['scope'], { id: string; name: string }>> = {};
+
+/**
+ * A counter's name in a request's maps of versions. The same id gets the same string back, whose
+ * hash those maps then need not compute again.
+ */
 function counterName(counter: VersionCounter): string {
-  return `${counter.scope}:${counter.id}`;
+  const last = lastNames[counter.scope];
+  if (last?.id === counter.id) {
+    return last.name;
+  }
+  const name = `${counter.scope}:${counter.id}`;
+  lastNames[counter.scope] = { id: counter.id, name };
+  return name;
 }
 
 /**
@@ -113,22 +129,29 @@ export class CacheService {
       return null;
     }
     const memo = this.versionMemo();
-    const counters = specs
-      .map((spec) => this.keys.counterFor(spec))
-      .filter((counter) => !memo.has(counterName(counter)));
+    const counters: VersionCounter[] = [];
+    const names: string[] = [];
+    for (const spec of specs) {
+      const counter = this.keys.counterFor(spec);
+      const name = counterName(counter);
+      if (!memo.has(name)) {
+        counters.push(counter);
+        names.push(name);
+      }
+    }
     if (counters.length === 0) {
       return null;
     }
     const plan = this.versions.planPeek?.(counters) ?? null;
     if (plan === null) {
-      this.memoise(memo, counters, this.versions.peek(counters));
+      this.memoise(memo, names, this.versions.peek(counters));
       return null;
     }
     let resolve!: (versions: string[] | null | 'missing' | Promise<string[] | null | 'missing'>) => void;
     const read = new Promise<string[] | null | 'missing'>((settled) => {
       resolve = settled;
     });
-    this.memoise(memo, counters, read);
+    this.memoise(memo, names, read);
     return {
       keys: plan.keys,
       settle: (values) => {
@@ -136,7 +159,7 @@ export class CacheService {
         if (Array.isArray(versions)) {
           // Known from here on: the request's next look-ups need not wait for the promise.
           const known = (currentStore(this.cls).knownCacheVersions ??= new Map());
-          counters.forEach((counter, i) => known.set(counterName(counter), versions[i]));
+          names.forEach((name, i) => known.set(name, versions[i]));
         }
         resolve(versions);
       },
@@ -166,17 +189,13 @@ export class CacheService {
     return local;
   }
 
-  private memoise(
-    memo: Map<string, Promise<string | null>>,
-    counters: readonly VersionCounter[],
-    read: Promise<string[] | null | 'missing'>,
-  ): void {
-    counters.forEach((counter, i) => {
-      memo.set(
-        counterName(counter),
-        read.then((versions) => (versions === 'missing' ? MISSING : (versions?.[i] ?? null))),
-      );
-    });
+  /**
+   * Notes the versions `read` will give, by counter name, for the request's later look-ups. Most
+   * reads never ask for them (the versions arrive beside the limit, and cachedNow finds them): the
+   * promise of each one's version is made only when a look-up asks (see versionOf).
+   */
+  private memoise(memo: VersionMemo, names: readonly string[], read: Promise<string[] | null | 'missing'>): void {
+    names.forEach((name, i) => memo.set(name, { read, index: i }));
   }
 
   private async versionOf(counter: VersionCounter): Promise<string | null> {
@@ -185,9 +204,16 @@ export class CacheService {
     }
     const memo = this.versionMemo();
     const name = counterName(counter);
-    let version = memo.get(name);
-    if (version === undefined) {
+    const noted = memo.get(name);
+    let version: Promise<string | null>;
+    if (noted === undefined) {
       version = this.readVersion(counter);
+      memo.set(name, version);
+    } else if (noted instanceof Promise) {
+      version = noted;
+    } else {
+      const { read, index } = noted;
+      version = read.then((versions) => (versions === 'missing' ? MISSING : (versions?.[index] ?? null)));
       memo.set(name, version);
     }
     const read = await version;
@@ -200,7 +226,7 @@ export class CacheService {
     return created;
   }
 
-  private versionMemo(): Map<string, Promise<string | null>> {
+  private versionMemo(): VersionMemo {
     const store = currentStore(this.cls);
     store.cacheVersions ??= new Map();
     return store.cacheVersions;

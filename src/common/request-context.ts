@@ -2,13 +2,19 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { CLS_ID, type ClsService, type ClsStore } from 'nestjs-cls';
 
+/** A cache version that a read under way will give: the `index`th of its versions (see CacheService). */
+export interface NotedVersion {
+  readonly read: Promise<string[] | null | 'missing'>;
+  readonly index: number;
+}
+
 /** Per-request state. It lives in CLS (AsyncLocalStorage), never in a provider's fields. */
 export interface ParleyClsStore extends ClsStore {
   userId?: string;
   sessionId?: string;
   startedAt: number;
   /** Cache versions read by this request, by counter: read once, used by every look-up of the request. */
-  cacheVersions?: Map<string, Promise<string | null>>;
+  cacheVersions?: Map<string, Promise<string | null> | NotedVersion>;
   /** The versions among those that have arrived already, for a look-up that needs no await (CacheService.cachedNow). */
   knownCacheVersions?: Map<string, string>;
   /** What a send did: stored a new exchange, or found the one its idempotency key names. */

@@ -21,11 +21,31 @@ export function isUuid(value: unknown): value is string {
   return true;
 }
 
+const UPPER_CASE = /[A-F]/;
+
+/**
+ * The last id normalised and its lower-case form: a request normalises its session's id once (the
+ * id hook) and then meets it again at each key, lock and query it builds.
+ */
+let lastId = '';
+let lastNormal = '';
+
 /**
  * One resource, one spelling (failure F15): a UUID in any case is the same id, and every key, lock
  * and query is built from its lower-case form. Anything that is not a UUID is returned unchanged
  * (and refused as such later).
  */
 export function normaliseId<T>(value: T): T {
-  return isUuid(value) ? (value.toLowerCase() as T) : value;
+  if (value === lastId) {
+    return lastNormal as T;
+  }
+  if (!isUuid(value)) {
+    return value;
+  }
+  // An id in lower case already is returned as it is, the same string: toLowerCase() would make a
+  // copy every time, and every map the copy is looked up in would hash it again.
+  const normal = UPPER_CASE.test(value) ? value.toLowerCase() : value;
+  lastId = value;
+  lastNormal = normal;
+  return normal as T;
 }
