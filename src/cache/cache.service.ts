@@ -29,21 +29,8 @@ type VersionMemo = Map<string, Promise<string | null> | NotedVersion>;
 /** A prefetched version whose counter did not exist yet (see prefetchSessionVersions). */
 const MISSING = '\u0000missing';
 
-/** The last name made for each scope: a read names its session's counters four or five times. */
-const lastNames: Partial<Record<VersionCounter['scope'], { id: string; name: string }>> = {};
-
-/**
- * A counter's name in a request's maps of versions. The same id gets the same string back, whose
- * hash those maps then need not compute again.
- */
 function counterName(counter: VersionCounter): string {
-  const last = lastNames[counter.scope];
-  if (last?.id === counter.id) {
-    return last.name;
-  }
-  const name = `${counter.scope}:${counter.id}`;
-  lastNames[counter.scope] = { id: counter.id, name };
-  return name;
+  return `${counter.scope}:${counter.id}`;
 }
 
 /**

@@ -24,28 +24,11 @@ export function isUuid(value: unknown): value is string {
 const UPPER_CASE = /[A-F]/;
 
 /**
- * The last id normalised and its lower-case form: a request normalises its session's id once (the
- * id hook) and then meets it again at each key, lock and query it builds.
- */
-let lastId = '';
-let lastNormal = '';
-
-/**
  * One resource, one spelling (failure F15): a UUID in any case is the same id, and every key, lock
  * and query is built from its lower-case form. Anything that is not a UUID is returned unchanged
- * (and refused as such later).
+ * (and refused as such later). An id in lower case already is returned as it is, the same string:
+ * toLowerCase() would make a copy at every call, and every map the copy met would hash it again.
  */
 export function normaliseId<T>(value: T): T {
-  if (value === lastId) {
-    return lastNormal as T;
-  }
-  if (!isUuid(value)) {
-    return value;
-  }
-  // An id in lower case already is returned as it is, the same string: toLowerCase() would make a
-  // copy every time, and every map the copy is looked up in would hash it again.
-  const normal = UPPER_CASE.test(value) ? value.toLowerCase() : value;
-  lastId = value;
-  lastNormal = normal;
-  return normal as T;
+  return isUuid(value) && UPPER_CASE.test(value) ? (value.toLowerCase() as T) : value;
 }
