@@ -16,6 +16,20 @@ import { history } from './history.js';
  */
 const WARM_UP_S = Number(process.env.BENCH_READ_WARM_UP_S ?? 20);
 
+/**
+ * Seconds of the same load each server gets again right before each of its measured rounds
+ * (`BENCH_READ_ROUND_WARM_UP_S`), not measured. A server waits idle while the others are measured,
+ * and not for the same time: Parley, warmed up first, waited about 90 s before its first round, the
+ * bare route 40. Idle spells cost a Parley process: in 16 pairs of 5-s slices of these reads (four
+ * processes, four spells of 60 s without requests), the first slice after a spell cost 138 µs of CPU
+ * per read on average and the next one 105. V8's memory reducer, which gives memory back while a
+ * process idles, is part of it, not all: the processes started as the image starts them faulted up
+ * to 0.85 pages per read in during their first slices (147 µs, then 108), two beside them run with
+ * `--no-memory-reducer` next to none (128 µs, then 103). Each round measures every server warm,
+ * however long it waited.
+ */
+const ROUND_WARM_UP_S = Number(process.env.BENCH_READ_ROUND_WARM_UP_S ?? 5);
+
 /** The framework's floors (bench/bare-nest.ts): the same GET served by NestJS, plain and in a read's shape. */
 async function startNestFloor(prefix: string): ReturnType<typeof startServer> {
   const port = await freePort();
@@ -70,7 +84,15 @@ export const readVsBare: Scenario = {
 
       const rows: Row[] = [];
       const totals = { bare: 0, parley: 0, floor: 0, guarded: 0, bareP99: 0, parleyP99: 0 };
-      const measureBare = (server: Server, requests: typeof reads) => measureServer(harness, redis, server, requests);
+      const warm = async (url: string, requests: typeof reads): Promise<void> => {
+        if (ROUND_WARM_UP_S > 0) {
+          await harness.measure(url, requests, { duration: ROUND_WARM_UP_S });
+        }
+      };
+      const measureBare = async (server: Server, requests: typeof reads) => {
+        await warm(server.url, requests);
+        return measureServer(harness, redis, server, requests);
+      };
       for (let r = 1; r <= harness.rounds; r += 1) {
         const {
           result: bareResult,
@@ -80,6 +102,7 @@ export const readVsBare: Scenario = {
         const { result: floorResult, cpuUsPerRequest: floorCpu } = await measureBare(floor, floorRequests);
         // The Parley read's own requests (paths and tokens): the load generator pays the same for both.
         const { result: guardedResult, cpuUsPerRequest: guardedCpu } = await measureBare(floor, reads);
+        await warm(context.parleyUrl, reads);
         const before = await harness.cacheTally(context.parleyUrl);
         const from = await cpuSnapshot(redis, harness.parley.pid);
         const readResult = await harness.measure(context.parleyUrl, reads);
