@@ -31,6 +31,8 @@ export interface CacheTally extends CpuTally {
   misses: number;
   /** Replies the process completed (parley_replies_total{outcome="complete"}). */
   repliesCompleted: number;
+  /** The process's garbage collections so far, young (minor) and full (major): how many, and their pauses in seconds. */
+  gc: { minor: number; minorSeconds: number; major: number; majorSeconds: number };
 }
 
 /** What a scenario that runs its own measurements (`run`) gets from the bench. */

@@ -71,6 +71,12 @@ async function cacheTally(url: string): Promise<CacheTally> {
     cpuSeconds: valueOf(samples, 'process_cpu_seconds_total'),
     requests: valueOf(samples, 'http_requests_total'),
     repliesCompleted: valueOf(samples, 'parley_replies_total', { outcome: 'complete' }),
+    gc: {
+      minor: valueOf(samples, 'nodejs_gc_duration_seconds_count', { kind: 'minor' }),
+      minorSeconds: valueOf(samples, 'nodejs_gc_duration_seconds_sum', { kind: 'minor' }),
+      major: valueOf(samples, 'nodejs_gc_duration_seconds_count', { kind: 'major' }),
+      majorSeconds: valueOf(samples, 'nodejs_gc_duration_seconds_sum', { kind: 'major' }),
+    },
   };
 }
 
