@@ -31,8 +31,16 @@ export interface CacheTally extends CpuTally {
   misses: number;
   /** Replies the process completed (parley_replies_total{outcome="complete"}). */
   repliesCompleted: number;
-  /** The process's garbage collections so far, young (minor) and full (major): how many, and their pauses in seconds. */
-  gc: { minor: number; minorSeconds: number; major: number; majorSeconds: number };
+  /** The process's garbage collections so far (gcSummary). */
+  gc: GcTally;
+}
+
+/** Garbage collections, young (minor) and full (major): how many, and their pauses in seconds. */
+export interface GcTally {
+  minor: number;
+  minorSeconds: number;
+  major: number;
+  majorSeconds: number;
 }
 
 /** What a scenario that runs its own measurements (`run`) gets from the bench. */
@@ -97,6 +105,23 @@ export function pick<T>(items: readonly T[]): T {
 export function round(value: number, digits = 3): number {
   const scale = 10 ** digits;
   return Math.round(value * scale) / scale;
+}
+
+/**
+ * A process's garbage collections between two tallies (`before` omitted: since it started): young
+ * ones (how many, their mean pause) and full ones, and, given the seconds between the tallies, the
+ * share of them its main thread spent paused in either.
+ */
+export function gcSummary(before: GcTally | undefined, after: GcTally, seconds?: number): Row {
+  const since = (field: keyof GcTally): number => after[field] - (before?.[field] ?? 0);
+  const minor = since('minor');
+  const paused = since('minorSeconds') + since('majorSeconds');
+  return {
+    minorGcs: minor,
+    minorGcMeanMs: minor === 0 ? null : round((since('minorSeconds') / minor) * 1000, 2),
+    majorGcs: since('major'),
+    ...(seconds === undefined ? {} : { gcPausedPct: seconds > 0 ? round((paused / seconds) * 100, 1) : null }),
+  };
 }
 
 /** Share of requests answered 2xx, counting errors and timeouts as failures. */

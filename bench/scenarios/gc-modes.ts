@@ -1,7 +1,6 @@
-import type { Row, Scenario } from '../context.js';
+import { gcSummary, type Row, type Scenario } from '../context.js';
 import { cpuSecondsOf } from '../cpu-budget.js';
 import type { Server } from '../processes.js';
-import { valueOf } from '../../test/support/prometheus.js';
 import { history } from './history.js';
 
 /** Pairs of fresh processes (`BENCH_GC_PAIRS`, default 2). */
@@ -60,17 +59,7 @@ export const gcModes: Scenario = {
       }
     }
     for (const { name, server } of servers) {
-      const samples = await harness.metrics(server.url);
-      const gc = (stat: 'sum' | 'count', kind: string): number =>
-        valueOf(samples, `nodejs_gc_duration_seconds_${stat}`, { kind });
-      const minor = gc('count', 'minor');
-      rows.push({
-        round: 'gc',
-        target: name,
-        minorGcMeanMs: minor === 0 ? null : Math.round((gc('sum', 'minor') / minor) * 10_000) / 10,
-        minorGcs: minor,
-        majorGcs: gc('count', 'major'),
-      });
+      rows.push({ round: 'gc', target: name, ...gcSummary(undefined, (await harness.cacheTally(server.url)).gc) });
     }
     return rows;
   },

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { freePort } from '../../test/support/ports.js';
 import { REDIS_URL } from '../../test/support/services.js';
-import { round, summary, type CacheTally, type Row, type Scenario } from '../context.js';
+import { gcSummary, round, summary, type Row, type Scenario } from '../context.js';
 import { cpuBudget, cpuSnapshot, measureServer } from '../cpu-budget.js';
 import { startServer, type Server } from '../processes.js';
 import { history } from './history.js';
@@ -29,21 +29,6 @@ const WARM_UP_S = Number(process.env.BENCH_READ_WARM_UP_S ?? 20);
  * however long it waited.
  */
 const ROUND_WARM_UP_S = Number(process.env.BENCH_READ_ROUND_WARM_UP_S ?? 5);
-
-/**
- * The Parley process's garbage collections during a round: young ones (how many, their mean pause)
- * and full ones, and the share of the round's wall time its main thread spent paused in either.
- */
-function gcDuring(before: CacheTally, after: CacheTally, seconds: number): Row {
-  const minor = after.gc.minor - before.gc.minor;
-  const paused = after.gc.minorSeconds - before.gc.minorSeconds + after.gc.majorSeconds - before.gc.majorSeconds;
-  return {
-    minorGcs: minor,
-    minorGcMeanMs: minor === 0 ? null : round(((after.gc.minorSeconds - before.gc.minorSeconds) / minor) * 1000, 2),
-    majorGcs: after.gc.major - before.gc.major,
-    gcPausedPct: seconds > 0 ? round((paused / seconds) * 100, 1) : null,
-  };
-}
 
 /** The framework's floors (bench/bare-nest.ts): the same GET served by NestJS, plain and in a read's shape. */
 async function startNestFloor(prefix: string): ReturnType<typeof startServer> {
@@ -146,7 +131,7 @@ export const readVsBare: Scenario = {
           ...againstBare('parley-read', readResult),
           cacheHitRate: harness.hitRate(before, after),
           cpuUsPerRequest: harness.cpuPerRequest(before, after),
-          ...gcDuring(before, after, readResult.duration),
+          ...gcSummary(before.gc, after.gc, readResult.duration),
           ...cpuBudget(from, to, readResult.requests.total),
         });
         totals.bare += bareRate;
