@@ -43,6 +43,15 @@ export function cpuSecondsOf(pid: number): number {
   return seconds(Number(stat.fields[11]) + Number(stat.fields[12]));
 }
 
+/**
+ * Of that, the time spent in the kernel on the process's behalf (its system calls: the reads and
+ * writes of its sockets), in seconds; null once the process is gone.
+ */
+function kernelCpuSecondsOf(pid: number): number | null {
+  const stat = statOf(pid);
+  return stat === null ? null : seconds(Number(stat.fields[12]));
+}
+
 /** A process's nice value (stat field 19). */
 export function niceOf(pid: number): number {
   const stat = statOf(pid);
@@ -131,6 +140,8 @@ export interface CpuSnapshot {
   postgres: number;
   redis: number;
   main: ReturnType<typeof mainThreadSchedule>;
+  /** The process's CPU seconds in the kernel (kernelCpuSecondsOf). */
+  kernel: number | null;
 }
 
 export async function cpuSnapshot(redis: Redis, pid: number | null): Promise<CpuSnapshot> {
@@ -140,13 +151,16 @@ export async function cpuSnapshot(redis: Redis, pid: number | null): Promise<Cpu
     postgres: postgresCpuSeconds(),
     redis: await redisCpuSeconds(redis),
     main: pid === null ? null : mainThreadSchedule(pid),
+    kernel: pid === null ? null : kernelCpuSecondsOf(pid),
   };
 }
 
 /**
  * Between two snapshots, per unit of work done (`done`: requests, transactions): the microseconds
- * of CPU the whole machine, PostgreSQL and Redis spent; and the shares of the wall time the main
- * thread ran and waited for a core, in %.
+ * of CPU the whole machine, PostgreSQL and Redis spent, and of the process's own the part it spent
+ * in the kernel (`kernelCpuUs`: what the rest of its CPU per request is not, its own code, its
+ * libraries and its garbage collector); and the shares of the wall time the main thread ran and
+ * waited for a core, in %.
  */
 export function cpuBudget(before: CpuSnapshot, after: CpuSnapshot, done: number): Record<string, number | null> {
   const per = (cpuSeconds: number): number | null => (done > 0 ? Math.round((cpuSeconds * 1e6) / done) : null);
@@ -156,6 +170,7 @@ export function cpuBudget(before: CpuSnapshot, after: CpuSnapshot, done: number)
     machineCpuUs: per(after.machine - before.machine),
     postgresCpuUs: per(after.postgres - before.postgres),
     redisCpuUs: per(after.redis - before.redis),
+    ...(before.kernel !== null && after.kernel !== null ? { kernelCpuUs: per(after.kernel - before.kernel) } : {}),
     ...(before.main !== null && after.main !== null
       ? {
           mainRunningPct: share(after.main.runningNs - before.main.runningNs),

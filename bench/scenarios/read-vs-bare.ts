@@ -99,9 +99,17 @@ export const readVsBare: Scenario = {
           cpuUsPerRequest: bareCpu,
           budget: bareBudget,
         } = await measureBare(bare, bareRequests);
-        const { result: floorResult, cpuUsPerRequest: floorCpu } = await measureBare(floor, floorRequests);
+        const {
+          result: floorResult,
+          cpuUsPerRequest: floorCpu,
+          budget: floorBudget,
+        } = await measureBare(floor, floorRequests);
         // The Parley read's own requests (paths and tokens): the load generator pays the same for both.
-        const { result: guardedResult, cpuUsPerRequest: guardedCpu } = await measureBare(floor, reads);
+        const {
+          result: guardedResult,
+          cpuUsPerRequest: guardedCpu,
+          budget: guardedBudget,
+        } = await measureBare(floor, reads);
         await warm(context.parleyUrl, reads);
         const before = await harness.cacheTally(context.parleyUrl);
         const from = await cpuSnapshot(redis, harness.parley.pid);
@@ -125,8 +133,16 @@ export const readVsBare: Scenario = {
           cpuUsPerRequest: bareCpu,
           ...bareBudget,
         });
-        rows.push({ ...againstBare('nest-floor', floorResult), cpuUsPerRequest: floorCpu });
-        rows.push({ ...againstBare('nest-guarded', guardedResult), cpuUsPerRequest: guardedCpu });
+        rows.push({
+          ...againstBare('nest-floor', floorResult),
+          cpuUsPerRequest: floorCpu,
+          kernelCpuUs: floorBudget.kernelCpuUs ?? null,
+        });
+        rows.push({
+          ...againstBare('nest-guarded', guardedResult),
+          cpuUsPerRequest: guardedCpu,
+          kernelCpuUs: guardedBudget.kernelCpuUs ?? null,
+        });
         rows.push({
           ...againstBare('parley-read', readResult),
           cacheHitRate: harness.hitRate(before, after),
