@@ -32,24 +32,26 @@ function statOf(pid: string | number): { comm: string; fields: string[] } | null
 }
 
 /**
- * The CPU time a process has used so far (all its threads, user and system), in seconds: for the
- * servers that export no metrics of their own (the bare routes).
+ * The CPU time a process has used so far (all its threads, user and system), in seconds, and the
+ * part of it spent in the kernel on its behalf (its system calls: the reads and writes of its
+ * sockets); null once the process is gone.
  */
-export function cpuSecondsOf(pid: number): number {
+function cpuTimesOf(pid: number): { total: number; kernel: number } | null {
   const stat = statOf(pid);
   if (stat === null) {
-    throw new Error(`no process ${pid}`);
+    return null;
   }
-  return seconds(Number(stat.fields[11]) + Number(stat.fields[12]));
+  const [user, system] = [Number(stat.fields[11]), Number(stat.fields[12])];
+  return { total: seconds(user + system), kernel: seconds(system) };
 }
 
-/**
- * Of that, the time spent in the kernel on the process's behalf (its system calls: the reads and
- * writes of its sockets), in seconds; null once the process is gone.
- */
-function kernelCpuSecondsOf(pid: number): number | null {
-  const stat = statOf(pid);
-  return stat === null ? null : seconds(Number(stat.fields[12]));
+/** A process's CPU time so far (cpuTimesOf): for the servers that export no metrics of their own (the bare routes). */
+export function cpuSecondsOf(pid: number): number {
+  const times = cpuTimesOf(pid);
+  if (times === null) {
+    throw new Error(`no process ${pid}`);
+  }
+  return times.total;
 }
 
 /** A process's nice value (stat field 19). */
@@ -140,8 +142,8 @@ export interface CpuSnapshot {
   postgres: number;
   redis: number;
   main: ReturnType<typeof mainThreadSchedule>;
-  /** The process's CPU seconds in the kernel (kernelCpuSecondsOf). */
-  kernel: number | null;
+  /** The process's CPU seconds, in all and in the kernel (cpuTimesOf). */
+  process: ReturnType<typeof cpuTimesOf>;
 }
 
 export async function cpuSnapshot(redis: Redis, pid: number | null): Promise<CpuSnapshot> {
@@ -151,7 +153,7 @@ export async function cpuSnapshot(redis: Redis, pid: number | null): Promise<Cpu
     postgres: postgresCpuSeconds(),
     redis: await redisCpuSeconds(redis),
     main: pid === null ? null : mainThreadSchedule(pid),
-    kernel: pid === null ? null : kernelCpuSecondsOf(pid),
+    process: pid === null ? null : cpuTimesOf(pid),
   };
 }
 
@@ -170,7 +172,9 @@ export function cpuBudget(before: CpuSnapshot, after: CpuSnapshot, done: number)
     machineCpuUs: per(after.machine - before.machine),
     postgresCpuUs: per(after.postgres - before.postgres),
     redisCpuUs: per(after.redis - before.redis),
-    ...(before.kernel !== null && after.kernel !== null ? { kernelCpuUs: per(after.kernel - before.kernel) } : {}),
+    ...(before.process !== null && after.process !== null
+      ? { kernelCpuUs: per(after.process.kernel - before.process.kernel) }
+      : {}),
     ...(before.main !== null && after.main !== null
       ? {
           mainRunningPct: share(after.main.runningNs - before.main.runningNs),
@@ -191,11 +195,14 @@ export async function measureServer(
   server: Server,
   requests: NonNullable<Options['requests']>,
 ): Promise<{ result: Result; cpuUsPerRequest: number | null; budget: Record<string, number | null> }> {
-  const before = { cpuSeconds: cpuSecondsOf(server.pid), requests: 0 };
   const from = await cpuSnapshot(redis, server.pid);
   const result = await harness.measure(server.url, requests);
   const to = await cpuSnapshot(redis, server.pid);
-  const after = { cpuSeconds: cpuSecondsOf(server.pid), requests: result.requests.total };
+  if (from.process === null || to.process === null) {
+    throw new Error(`no process ${server.pid}`);
+  }
+  const before = { cpuSeconds: from.process.total, requests: 0 };
+  const after = { cpuSeconds: to.process.total, requests: result.requests.total };
   return {
     result,
     cpuUsPerRequest: harness.cpuPerRequest(before, after),
