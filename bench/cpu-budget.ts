@@ -161,8 +161,9 @@ export async function cpuSnapshot(redis: Redis, pid: number | null): Promise<Cpu
  * Between two snapshots, per unit of work done (`done`: requests, transactions): the microseconds
  * of CPU the whole machine, PostgreSQL and Redis spent, and of the process's own the part it spent
  * in the kernel (`kernelCpuUs`: what the rest of its CPU per request is not, its own code, its
- * libraries and its garbage collector); and the shares of the wall time the main thread ran and
- * waited for a core, in %.
+ * libraries and its garbage collector) and the part its main thread ran (`mainCpuUs`: the rest is
+ * V8's helper threads, compiling and collecting beside it); and the shares of the wall time the
+ * main thread ran and waited for a core, in %.
  */
 export function cpuBudget(before: CpuSnapshot, after: CpuSnapshot, done: number): Record<string, number | null> {
   const per = (cpuSeconds: number): number | null => (done > 0 ? Math.round((cpuSeconds * 1e6) / done) : null);
@@ -177,6 +178,7 @@ export function cpuBudget(before: CpuSnapshot, after: CpuSnapshot, done: number)
       : {}),
     ...(before.main !== null && after.main !== null
       ? {
+          mainCpuUs: per((after.main.runningNs - before.main.runningNs) / 1e9),
           mainRunningPct: share(after.main.runningNs - before.main.runningNs),
           mainWaitingPct: share(after.main.waitingNs - before.main.waitingNs),
         }
