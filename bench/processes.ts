@@ -1,6 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { freePort } from '../test/support/ports.js';
 import { groupNiceOf, niceOf } from './cpu-budget.js';
 
 /**
@@ -106,4 +108,21 @@ export async function startServer(
       await exited;
     },
   };
+}
+
+/**
+ * Node options for the NestJS floors (`BENCH_FLOOR_NODE_ARGS`), as BENCH_NODE_ARGS for Parley's
+ * processes: `--cpu-prof --cpu-prof-dir=<dir>` profiles a floor beside Parley in the same run, for
+ * `bench/profile-summary.ts --against` to tell what Parley's request costs beyond the framework's.
+ */
+const FLOOR_NODE_ARGS = (process.env.BENCH_FLOOR_NODE_ARGS ?? '').split(' ').filter((arg) => arg !== '');
+
+/** A NestJS floor (bench/bare-nest.ts: the read's and the send's, by route) with `env`, once it is ready. */
+export async function startNestFloor(env: Record<string, string>): Promise<Server> {
+  return startServer(
+    ['--import', 'tsx', ...FLOOR_NODE_ARGS, join(import.meta.dirname, 'bare-nest.ts')],
+    env,
+    await freePort(),
+    '/ready',
+  );
 }

@@ -1,10 +1,8 @@
-import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { freePort } from '../../test/support/ports.js';
 import { REDIS_URL } from '../../test/support/services.js';
 import { gcSummary, round, summary, type Row, type Scenario } from '../context.js';
 import { cpuBudget, cpuSnapshot, measureServer } from '../cpu-budget.js';
-import { startServer, type Server } from '../processes.js';
+import { startNestFloor, type Server } from '../processes.js';
 import { history } from './history.js';
 
 /**
@@ -29,17 +27,6 @@ const WARM_UP_S = Number(process.env.BENCH_READ_WARM_UP_S ?? 20);
  * however long it waited.
  */
 const ROUND_WARM_UP_S = Number(process.env.BENCH_READ_ROUND_WARM_UP_S ?? 5);
-
-/** The framework's floors (bench/bare-nest.ts): the same GET served by NestJS, plain and in a read's shape. */
-async function startNestFloor(prefix: string): ReturnType<typeof startServer> {
-  const port = await freePort();
-  return startServer(
-    ['--import', 'tsx', join(import.meta.dirname, '../bare-nest.ts')],
-    { REDIS_URL, REDIS_KEY_PREFIX: prefix },
-    port,
-    '/ready',
-  );
-}
 
 /**
  * A cached, authenticated history read against the bare Fastify route doing one Redis GET of the
@@ -70,7 +57,8 @@ export const readVsBare: Scenario = {
     const bareRequests = [{ method: 'GET' as const, path: '/bare-body' }];
     const floorRequests = [{ method: 'GET' as const, path: '/bare-nest-body' }];
     const redis = new Redis(REDIS_URL);
-    const floor = await startNestFloor(harness.prefix).catch((error: unknown) => {
+    // The framework's floors (bench/bare-nest.ts): the same GET served by NestJS, plain and in a read's shape.
+    const floor = await startNestFloor({ REDIS_URL, REDIS_KEY_PREFIX: harness.prefix }).catch((error: unknown) => {
       redis.disconnect();
       throw error;
     });

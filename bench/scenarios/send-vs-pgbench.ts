@@ -9,9 +9,8 @@ import { OWNER_LOCK_SQL, PLAIN_EXCHANGE_SQL } from '../../src/messages/message.r
 import { LOCK_OWNED_SESSION_SQL } from '../../src/session/session.repository.js';
 import { REDIS_URL, type TestDatabase } from '../../test/support/services.js';
 import { round, summary, type BenchHarness, type CacheTally, type Row, type Scenario } from '../context.js';
-import { niced, startServer, type Server } from '../processes.js';
+import { niced, startNestFloor, type Server } from '../processes.js';
 import { cpuBudget, cpuSecondsOf, cpuSnapshot, machineCpu, measureServer } from '../cpu-budget.js';
-import { freePort } from '../../test/support/ports.js';
 import { send } from './send.js';
 
 const PGBENCH = process.env.BENCH_PGBENCH ?? 'pgbench';
@@ -187,19 +186,14 @@ function md5Uuid(text: string): string {
  * pgbench sessions (`pgbench-<n>`, each user's own), so that its pending replies are completed with
  * pgbench's and never meet Parley's sends.
  */
-async function startSendFloor(harness: BenchHarness): Promise<Server> {
-  return startServer(
-    ['--import', 'tsx', join(import.meta.dirname, '../bare-nest.ts')],
-    {
-      REDIS_URL,
-      REDIS_KEY_PREFIX: `${harness.prefix}_floor`,
-      DATABASE_URL: harness.db.url,
-      MAX_PENDING_REPLIES: harness.env.MAX_PENDING_REPLIES ?? '10',
-      ...(harness.env.DATABASE_POOL_SIZE === undefined ? {} : { DATABASE_POOL_SIZE: harness.env.DATABASE_POOL_SIZE }),
-    },
-    await freePort(),
-    '/ready',
-  );
+function startSendFloor(harness: BenchHarness): Promise<Server> {
+  return startNestFloor({
+    REDIS_URL,
+    REDIS_KEY_PREFIX: `${harness.prefix}_floor`,
+    DATABASE_URL: harness.db.url,
+    MAX_PENDING_REPLIES: harness.env.MAX_PENDING_REPLIES ?? '10',
+    ...(harness.env.DATABASE_POOL_SIZE === undefined ? {} : { DATABASE_POOL_SIZE: harness.env.DATABASE_POOL_SIZE }),
+  });
 }
 
 /**
