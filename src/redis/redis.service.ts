@@ -118,11 +118,13 @@ export class RedisService implements OnApplicationShutdown {
       throw new Error('Redis is not configured (REDIS_URL is unset)');
     }
     const connection = new Redis(url, this.options(role));
+    if (role === 'commands' || role === 'queue-client') {
+      scriptsOnPipelinePrototype(connection);
+    }
     if (role === 'commands') {
       for (const script of declaredScripts()) {
         connection.defineCommand(script.name, { lua: script.lua });
       }
-      scriptsOnPipelinePrototype(connection);
     }
     let lastError = '';
     connection.on('error', (error: Error) => {
@@ -162,7 +164,8 @@ export class RedisService implements OnApplicationShutdown {
     const queue: RedisOptions = { ...base, maxRetriesPerRequest: null, enableReadyCheck: false };
     // Bull's commands (a send's enqueue, a worker's moves) made in one turn of the event loop go out
     // in one write, as on the command connection: one write per job was a fifth of a send's system
-    // calls, and each wakes Redis. Bull's scripts are defined before its first command.
+    // calls, and each wakes Redis. Bull's scripts are defined before its first command (and put on
+    // the batches' pipeline class as they are: scriptsOnPipelinePrototype).
     return role === 'queue-client' ? { ...queue, enableAutoPipelining: true } : queue;
   }
 
@@ -182,13 +185,16 @@ export class RedisService implements OnApplicationShutdown {
 }
 
 /**
- * ioredis copies every custom command of a connection onto each pipeline it makes for it, and the
- * command connection makes one for every auto-pipelined batch: with Parley's 17 scripts a pipeline
- * took 5.8 µs to make instead of 1.6 without them. The commands are the same functions on every
- * pipeline (they act on `this`), so the command connection's pipelines get them from their class's
- * prototype instead, and the connection keeps no list of scripts for them to copy. Its own commands
- * are unchanged (EVAL the first time on each socket, EVALSHA after). Its `multi()` builds ioredis's
- * own Pipeline, without the scripts: Parley's transactions run plain commands only.
+ * ioredis copies every custom command of a connection onto each pipeline it makes for it, and an
+ * auto-pipelining connection makes one for every batch: with Parley's 17 scripts a pipeline took
+ * 5.8 µs to make instead of 1.6 without them, and Bull's client connection, with Bull's 27, spent
+ * about 30 µs per send making its batches' pipelines (a CPU profile of `send-vs-pgbench`). The
+ * commands are the same functions on every pipeline (they act on `this`), so the pipelines that
+ * `pipeline()` makes (the auto-pipelined batches among them) get them from their class's prototype
+ * instead: each script is put there once, when it is defined, and a pipeline is built as if its
+ * connection had none. The connection's own commands are unchanged (EVAL the first time on each
+ * socket, EVALSHA after), and so is `multi()`, which builds ioredis's own Pipeline with the copies:
+ * Bull runs its scripts in its transactions.
  *
  * The same pipelines also let go of their commands once every one of them is answered (see
  * releaseWhenAnswered).
@@ -197,16 +203,28 @@ function scriptsOnPipelinePrototype(connection: Redis): void {
   const commander = connection as unknown as { scriptsSet: Record<string, unknown> } & Record<string, unknown>;
   class ScriptedPipeline extends Pipeline {
     constructor(redis: Redis) {
-      super(redis);
+      // Built without the copies (synchronously: nothing else runs before they are given back).
+      const scripts = commander.scriptsSet;
+      commander.scriptsSet = {};
+      try {
+        super(redis);
+      } finally {
+        commander.scriptsSet = scripts;
+      }
       releaseWhenAnswered(this);
     }
   }
-  for (const name of Object.keys(commander.scriptsSet)) {
+  const share = (name: string): void => {
     for (const method of [name, `${name}Buffer`]) {
-      Object.defineProperty(ScriptedPipeline.prototype, method, { value: commander[method] });
+      Object.defineProperty(ScriptedPipeline.prototype, method, { value: commander[method], configurable: true });
     }
-  }
-  commander.scriptsSet = {};
+  };
+  Object.keys(commander.scriptsSet).forEach(share);
+  const define = connection.defineCommand.bind(connection);
+  connection.defineCommand = (name, definition) => {
+    define(name, definition);
+    share(name);
+  };
   connection.pipeline = (commands?: unknown[][]) => {
     const pipeline = new ScriptedPipeline(connection);
     if (commands !== undefined) {

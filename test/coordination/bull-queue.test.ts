@@ -13,7 +13,7 @@ import { REDIS_URL, uniqueName } from '../support/services.js';
  * connection auto-pipelines, so the jobs added in one turn of the event loop reach Redis in one
  * write instead of one each (a write on loopback wakes Redis, and was a fifth of a send's system
  * calls). Batched, they must behave as before: each job added once, a repeated id ignored, every
- * job delivered.
+ * job delivered. A batch's pipeline takes Bull's scripts from its class rather than copying all 27.
  */
 describe("Bull's client connection", () => {
   const prefix = uniqueName('t');
@@ -62,6 +62,20 @@ describe("Bull's client connection", () => {
     expect(writes).toBe(1);
     expect((await queue.getJobCounts()).waiting).toBe(101);
     expect((await queue.getJob('job-5'))?.data).toEqual({ n: 5 });
+  });
+
+  it("builds its batches' pipelines without copies of Bull's scripts, which its transactions keep", () => {
+    const scripts = Object.keys((client as unknown as { scriptsSet: Record<string, unknown> }).scriptsSet);
+    // Bull defined its scripts on this connection (addJob, moveToActive, moveToFinished...).
+    expect(scripts).toContain('addJob');
+    expect(scripts.length).toBeGreaterThan(10);
+    const own = (target: object): string[] => Object.keys(target).filter((name) => scripts.includes(name));
+    const pipeline = client.pipeline() as unknown as Record<string, unknown>;
+    expect(own(pipeline)).toEqual([]);
+    // The batches ran them in the test above (each job added by addJob in one auto-pipelined write).
+    expect(scripts.every((name) => typeof pipeline[name] === 'function')).toBe(true);
+    // Bull runs its scripts inside MULTI too (a failed job's move): those pipelines have them all.
+    expect(own(client.multi()).toSorted()).toEqual(scripts.toSorted());
   });
 
   it('delivers every job once', async () => {
