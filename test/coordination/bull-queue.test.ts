@@ -78,6 +78,46 @@ describe("Bull's client connection", () => {
     expect(own(client.multi()).toSorted()).toEqual(scripts.toSorted());
   });
 
+  it("reads a job that never failed without parsing the traces it has none of, and keeps a failed attempt's", async () => {
+    const traced = new Bull<{ n: number }>('traced', {
+      prefix: `${prefix}:bull`,
+      createClient: (type) => redis.queueConnection(BULL_CLIENT_ROLE[type]),
+    });
+    const parse = JSON.parse;
+    let missing = 0;
+    JSON.parse = ((text: string, reviver?: Parameters<typeof JSON.parse>[1]) => {
+      if (text === undefined) {
+        missing += 1;
+      }
+      return parse(text, reviver);
+    }) as typeof JSON.parse;
+    try {
+      await traced.add({ n: 1 }, { jobId: 'fresh', attempts: 3 });
+      const fresh = await traced.getJob('fresh');
+      // Bull parsed `undefined` (and caught the SyntaxError) for every job that never failed.
+      expect(missing).toBe(0);
+      expect(fresh?.stacktrace).toEqual([]);
+      void traced.process(async (job) => {
+        if (job.attemptsMade === 0) {
+          throw new Error('first attempt failed');
+        }
+      });
+      const retried = await eventually(
+        async () => {
+          const job = await traced.getJob('fresh');
+          return (await job?.getState()) === 'completed' ? job : undefined;
+        },
+        10_000,
+        'the job retried and completed',
+      );
+      expect(retried?.stacktrace).toHaveLength(1);
+      expect(retried?.stacktrace[0]).toContain('first attempt failed');
+    } finally {
+      JSON.parse = parse;
+      await traced.close();
+    }
+  });
+
   it('delivers every job once', async () => {
     const delivered: number[] = [];
     jobs.process(8, async (job) => {
