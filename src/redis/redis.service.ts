@@ -3,11 +3,15 @@ import { Pipeline, Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
 import { PINO_LOGGER } from '../common/logger.module.js';
 import { AppConfig } from '../config/app-config.js';
+import { CommandDeadline } from './command-deadline.js';
 import { declaredScripts, type RedisScript } from './redis-script.js';
 
 export type RedisRole = 'commands' | 'subscriber' | 'events' | 'queue-client' | 'queue-subscriber' | 'queue-blocking';
 
 const RECONNECT_MAX_MS = 2000;
+
+/** The longest a command of the command connection waits for its answer (see CommandDeadline). */
+export const COMMAND_TIMEOUT_MS = 2000;
 
 /** A command added with defineCommand: the number of keys, the keys, then the arguments. */
 type ScriptCommand = (...args: Array<string | number>) => Promise<unknown>;
@@ -20,6 +24,7 @@ type ScriptCommand = (...args: Array<string | number>) => Promise<unknown>;
 export class RedisService implements OnApplicationShutdown {
   private readonly connections = new Map<RedisRole, Redis>();
   private readonly blocking: Redis[] = [];
+  private readonly deadlines: CommandDeadline[] = [];
 
   constructor(
     private readonly config: AppConfig,
@@ -122,6 +127,7 @@ export class RedisService implements OnApplicationShutdown {
       scriptsOnPipelinePrototype(connection);
     }
     if (role === 'commands') {
+      this.deadlines.push(new CommandDeadline(connection, COMMAND_TIMEOUT_MS));
       for (const script of declaredScripts()) {
         connection.defineCommand(script.name, { lua: script.lua });
       }
@@ -151,7 +157,8 @@ export class RedisService implements OnApplicationShutdown {
         maxRetriesPerRequest: 1,
         enableOfflineQueue: false,
         connectTimeout: 2000,
-        commandTimeout: 2000,
+        // No `commandTimeout`: ioredis would arm a timer for every command. CommandDeadline gives
+        // the same deadline (COMMAND_TIMEOUT_MS) with one timer for the connection.
         enableAutoPipelining: true,
       };
     }
@@ -170,6 +177,8 @@ export class RedisService implements OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
+    this.deadlines.forEach((deadline) => deadline.stop());
+    this.deadlines.length = 0;
     await Promise.all(
       [...this.connections.values(), ...this.blocking].map(async (connection) => {
         try {

@@ -43,6 +43,16 @@ export class PrivateRedis {
     throw new Error(`redis-server on ${this.port} did not start`);
   }
 
+  /** Stops the server's process without closing anything (SIGSTOP): connections stay open and go unanswered. */
+  freeze(): void {
+    this.child?.kill('SIGSTOP');
+  }
+
+  /** Lets a frozen server go on (SIGCONT): it answers what it was sent meanwhile. */
+  thaw(): void {
+    this.child?.kill('SIGCONT');
+  }
+
   async stop(): Promise<void> {
     const child = this.child;
     if (!child || child.exitCode !== null) {
