@@ -21,6 +21,13 @@ export const IAT_SKEW_SECONDS = 60;
 /** Verified tokens remembered per process: a client sends the same token with every request. */
 const VERIFIED_MAX = 10_000;
 const VERIFIED_TTL_MS = 60_000;
+/**
+ * The verified tokens are found by their last characters, which are their signature's: a token
+ * the cache holds is then compared whole. A look-up keyed by the whole token hashed all of its
+ * 190 characters and more on every request (each arrives as a new string): about 1.4 µs of a
+ * cached read's CPU in a profile of `read-vs-bare`, more than any other look-up of the read.
+ */
+const KEY_CHARS = 22;
 
 export interface IssuedToken {
   token: string;
@@ -36,9 +43,10 @@ export class TokenService {
   /**
    * Token string → its verified user, for at most a minute and never past the token's `exp`: the
    * signature check and claim parsing are the largest fixed cost of a request. Only tokens that
-   * passed verification are kept, keyed by the exact string.
+   * passed verification are kept, and an entry answers only the exact string it was made for
+   * (found by its last characters, KEY_CHARS: two tokens that end alike only take each other's place).
    */
-  private readonly verified = new LRUCache<string, { user: AuthenticatedUser; expiresAtMs: number }>({
+  private readonly verified = new LRUCache<string, { token: string; user: AuthenticatedUser; expiresAtMs: number }>({
     max: VERIFIED_MAX,
     ttl: VERIFIED_TTL_MS,
     ttlAutopurge: false,
@@ -62,8 +70,8 @@ export class TokenService {
 
   /** The user of a token this process verified recently and that has not expired since. */
   knownUser(token: string): AuthenticatedUser | undefined {
-    const known = this.verified.get(token);
-    return known !== undefined && known.expiresAtMs > Date.now() ? known.user : undefined;
+    const known = this.verified.get(token.slice(-KEY_CHARS));
+    return known !== undefined && known.token === token && known.expiresAtMs > Date.now() ? known.user : undefined;
   }
 
   private async verifyOnce(token: string): Promise<AuthenticatedUser> {
@@ -89,7 +97,11 @@ export class TokenService {
     const expiresAtMs = (payload.exp ?? 0) * 1000;
     const user: AuthenticatedUser = Object.freeze({ id: sub, roles: Object.freeze(validRoles), expiresAtMs });
     if (expiresAtMs > Date.now()) {
-      this.verified.set(token, { user, expiresAtMs }, { ttl: Math.min(VERIFIED_TTL_MS, expiresAtMs - Date.now()) });
+      this.verified.set(
+        token.slice(-KEY_CHARS),
+        { token, user, expiresAtMs },
+        { ttl: Math.min(VERIFIED_TTL_MS, expiresAtMs - Date.now()) },
+      );
     }
     return user;
   }
