@@ -51,7 +51,8 @@ export class RequestStatsService {
     }
     slot.count += 1;
     slot.totalMs += durationMs;
-    slot.histogram[bucketOf(durationMs)] = (slot.histogram[bucketOf(durationMs)] ?? 0) + 1;
+    const bucket = bucketOf(durationMs);
+    slot.histogram[bucket] = (slot.histogram[bucket] ?? 0) + 1;
   }
 
   snapshot(now = Date.now()): RequestStats {

@@ -12,7 +12,7 @@ import { TERMINAL_STATUSES, type MessageEntity } from '../conversation/message.e
 import { MemoryExtractionTrigger } from './memory-extraction.trigger.js';
 import { PromptService } from './prompt.service.js';
 import { SessionEventBus } from '../events/session-event-bus.service.js';
-import { ReplyRepository } from './reply.repository.js';
+import { ReplyRepository, type BranchMessage } from './reply.repository.js';
 
 const MAX_BACKOFF_MS = 30_000;
 /** A reply gets this many rounds of LLM_MAX_TRIES attempts in all (across jobs and workers). */
@@ -263,7 +263,7 @@ export class ReplyGenerationService implements OnModuleInit {
     reply: MessageEntity,
     attempt: number,
     content: string,
-    question: MessageEntity | undefined,
+    question: BranchMessage | undefined,
   ): Promise<void> {
     const completed = await this.replies.complete(reply.id, attempt, content);
     if (completed === null) {

@@ -13,7 +13,11 @@ export function estimateTokens(text: string): number {
  * The local provider's summary: a deterministic digest, one line per message (who, which seq, its
  * first words), appended to the previous digest. Past `maxTokens` the oldest lines give way.
  */
-export function digest(previous: string | null, fresh: readonly MessageEntity[], maxTokens: number): string {
+export function digest(
+  previous: string | null,
+  fresh: ReadonlyArray<Pick<MessageEntity, 'seq' | 'role' | 'content'>>,
+  maxTokens: number,
+): string {
   const lines = previous === null ? [] : previous.split('\n').filter((line) => line !== '…');
   for (const message of fresh) {
     const words = message.content.split(/\s+/).filter(Boolean);

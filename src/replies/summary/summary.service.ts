@@ -6,12 +6,11 @@ import type { ParleyClsStore } from '../../common/request-context.js';
 import { AppConfig } from '../../config/app-config.js';
 import { jobQueueToken } from '../../coordination/coordination.module.js';
 import type { JobQueue } from '../../coordination/job-queue.port.js';
-import type { MessageEntity } from '../../conversation/message.entity.js';
 import { MetricsService } from '../../metrics/metrics.service.js';
 import { LlmError } from '../../llm/llm.error.js';
 import { LlmProvider } from '../../llm/llm-provider.js';
 import { SUMMARIES_QUEUE, summaryJobId, type SummarizeBranchJobData } from '../replies.constants.js';
-import { ReplyRepository } from '../reply.repository.js';
+import { ReplyRepository, type BranchMessage } from '../reply.repository.js';
 import { digest, estimateTokens, SUMMARY_SHARE } from './summary-digest.util.js';
 import { SummaryRepository } from './summary.repository.js';
 
@@ -44,7 +43,7 @@ export class SummaryService {
   ) {}
 
   /** Asks for the branch up to `through` to be summarised; returns at once and never throws. */
-  request(through: MessageEntity): void {
+  request(through: Pick<BranchMessage, 'id' | 'sessionId'>): void {
     const data = {
       sessionId: through.sessionId,
       throughMessageId: through.id,
@@ -103,7 +102,7 @@ export class SummaryService {
 
   private async modelSummary(
     previous: string | null,
-    fresh: readonly MessageEntity[],
+    fresh: readonly BranchMessage[],
     maxTokens: number,
     signal: AbortSignal,
   ): Promise<string> {
@@ -111,7 +110,7 @@ export class SummaryService {
     const lines: string[] = [];
     let room = this.config.llm.promptTokenBudget - maxTokens;
     for (let i = fresh.length - 1; i >= 0; i -= 1) {
-      const message = fresh[i] as MessageEntity;
+      const message = fresh[i] as BranchMessage;
       const line = `${message.role}: ${message.content}`;
       room -= estimateTokens(line);
       if (room < 0) {
