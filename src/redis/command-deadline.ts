@@ -40,7 +40,7 @@ export function deadlineTickMs(timeoutMs: number): number {
  * dropped there, as with ioredis's timers.
  *
  * ioredis arms a timer for each command and clears it with the answer: on cached reads (one
- * command each, about 15,000 a second) that cost about 3-4 µs of CPU per read of 70-75 (README,
+ * command each, 11,000-15,000 a second) that cost about 3 µs of CPU per read of about 80 (README,
  * Benchmark). Here each tick notes the newest command waiting; once a note is `timeoutMs` old,
  * every command still waiting up to the one it names has waited at least that long. Nothing is
  * kept of a command but the few noted, and those only for `timeoutMs`.
