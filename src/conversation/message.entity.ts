@@ -34,6 +34,12 @@ export interface MessageEntity {
   updatedAt: Date;
 }
 
+/**
+ * What a message is and where it stands in its branch, without its state: all that a reader of many
+ * messages at once needs (a prompt reads up to 500), with no timestamp for pg to parse.
+ */
+export type MessageCore = Pick<MessageEntity, 'id' | 'sessionId' | 'ownerId' | 'seq' | 'role' | 'content' | 'parentId'>;
+
 /** A message read as part of a branch, with where it stands among its siblings. */
 export interface BranchMessage extends MessageEntity {
   siblingCount: number;

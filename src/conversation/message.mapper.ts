@@ -1,4 +1,4 @@
-import type { MessageEntity, MessageRole, MessageStatus } from './message.entity.js';
+import type { MessageCore, MessageEntity, MessageRole, MessageStatus } from './message.entity.js';
 
 export interface MessageRow {
   id: string;
@@ -28,7 +28,14 @@ export const MESSAGE_COLUMNS_OF_M = MESSAGE_COLUMNS.split(', ')
   .map((column) => `m.${column}`)
   .join(', ');
 
-export function toMessage(row: MessageRow): MessageEntity {
+/** The columns of MessageCore, and a row of them. */
+export const MESSAGE_CORE_COLUMNS = 'id, session_id, owner_id, seq, role, content, parent_id';
+export type MessageCoreRow = Pick<
+  MessageRow,
+  'id' | 'session_id' | 'owner_id' | 'seq' | 'role' | 'content' | 'parent_id'
+>;
+
+export function toMessageCore(row: MessageCoreRow): MessageCore {
   return {
     id: row.id,
     sessionId: row.session_id,
@@ -36,9 +43,15 @@ export function toMessage(row: MessageRow): MessageEntity {
     seq: row.seq,
     role: row.role,
     content: row.content,
+    parentId: row.parent_id,
+  };
+}
+
+export function toMessage(row: MessageRow): MessageEntity {
+  return {
+    ...toMessageCore(row),
     status: row.status,
     replyTo: row.reply_to,
-    parentId: row.parent_id,
     clientMessageId: row.client_message_id,
     attempt: row.attempt,
     errorCode: row.error_code,

@@ -53,7 +53,6 @@ export class CommandDeadline {
   constructor(
     private readonly connection: Redis,
     private readonly timeoutMs: number,
-    private readonly now: () => number = Date.now,
   ) {
     this.timer = setInterval(() => this.check(), deadlineTickMs(timeoutMs));
     this.timer.unref();
@@ -65,8 +64,8 @@ export class CommandDeadline {
   }
 
   /** Fails what waited past the deadline, then notes the newest command waiting now. */
-  check(): void {
-    const now = this.now();
+  private check(): void {
+    const now = Date.now();
     const queues = this.queues();
     let due: PendingCommand | undefined;
     while (this.marks.length > 0 && now - (this.marks[0] as Mark).at >= this.timeoutMs) {

@@ -24,7 +24,8 @@ type ScriptCommand = (...args: Array<string | number>) => Promise<unknown>;
 export class RedisService implements OnApplicationShutdown {
   private readonly connections = new Map<RedisRole, Redis>();
   private readonly blocking: Redis[] = [];
-  private readonly deadlines: CommandDeadline[] = [];
+  /** The command connection's (see options()). */
+  private deadline: CommandDeadline | undefined;
 
   constructor(
     private readonly config: AppConfig,
@@ -127,7 +128,7 @@ export class RedisService implements OnApplicationShutdown {
       scriptsOnPipelinePrototype(connection);
     }
     if (role === 'commands') {
-      this.deadlines.push(new CommandDeadline(connection, COMMAND_TIMEOUT_MS));
+      this.deadline = new CommandDeadline(connection, COMMAND_TIMEOUT_MS);
       for (const script of declaredScripts()) {
         connection.defineCommand(script.name, { lua: script.lua });
       }
@@ -177,8 +178,8 @@ export class RedisService implements OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
-    this.deadlines.forEach((deadline) => deadline.stop());
-    this.deadlines.length = 0;
+    this.deadline?.stop();
+    this.deadline = undefined;
     await Promise.all(
       [...this.connections.values(), ...this.blocking].map(async (connection) => {
         try {

@@ -6,8 +6,8 @@ import type { ParleyClsStore } from '../common/request-context.js';
 import { jobQueueToken } from '../coordination/coordination.module.js';
 import type { JobQueue } from '../coordination/job-queue.port.js';
 import { extractionJobId, MEMORY_EXTRACTION_QUEUE, type ExtractMemoriesJobData } from '../memory/memory.constants.js';
-import type { MessageEntity } from '../conversation/message.entity.js';
-import { ReplyRepository, type BranchMessage } from './reply.repository.js';
+import type { MessageCore, MessageEntity } from '../conversation/message.entity.js';
+import { ReplyRepository } from './reply.repository.js';
 
 /**
  * After a reply completed: asks for the memories in its user message to be extracted, once per
@@ -27,7 +27,7 @@ export class MemoryExtractionTrigger {
    * `answered`: the user message as the reply's prompt read it, when the caller has it; used when
    * it is the one the reply answers (not read again), looked up otherwise.
    */
-  async replyCompleted(reply: MessageEntity, answered?: BranchMessage): Promise<void> {
+  async replyCompleted(reply: MessageEntity, answered?: MessageCore): Promise<void> {
     if (reply.replyTo === null) {
       return;
     }

@@ -4,8 +4,8 @@ import { AppConfig } from '../config/app-config.js';
 import { MeService } from '../me/me.service.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import type { PromptMessage } from '../llm/llm-provider.js';
-import type { MessageEntity } from '../conversation/message.entity.js';
-import { ReplyRepository, type BranchMessage } from './reply.repository.js';
+import type { MessageCore, MessageEntity } from '../conversation/message.entity.js';
+import { ReplyRepository } from './reply.repository.js';
 import { estimateTokens } from './summary/summary-digest.util.js';
 import { SummaryRepository } from './summary/summary.repository.js';
 import { SummaryService } from './summary/summary.service.js';
@@ -45,7 +45,7 @@ export class PromptService {
   ) {}
 
   /** The prompt, and the message it answers as the branch query read it (none: no parent). */
-  async build(reply: MessageEntity): Promise<{ messages: PromptMessage[]; question: BranchMessage | undefined }> {
+  async build(reply: MessageEntity): Promise<{ messages: PromptMessage[]; question: MessageCore | undefined }> {
     // A reply's parent is its user message: the prompt is that message's branch and nothing else.
     const history = reply.parentId === null ? [] : await this.replies.branchEndingAt(reply.parentId, HISTORY_LIMIT);
     const parts = await this.assemble(reply, history);
@@ -63,7 +63,7 @@ export class PromptService {
 
   private async assemble(
     reply: MessageEntity,
-    history: readonly BranchMessage[],
+    history: readonly MessageCore[],
   ): Promise<Record<PromptPart, PromptMessage[]>> {
     const question = history.at(-1);
     const system: PromptMessage = { role: 'system', content: this.config.llm.systemPrompt };
@@ -82,15 +82,15 @@ export class PromptService {
       : await this.summaryMessage(reply.sessionId, history, budget);
     budget -= summary ? estimateTokens(summary.message.content) : 0;
     const covered = summary?.throughSeq ?? 0;
-    const recent: BranchMessage[] = [question];
+    const recent: MessageCore[] = [question];
     let i = history.length - 2;
-    for (; i >= 0 && (history[i] as BranchMessage).seq > covered; i -= 1) {
-      const cost = estimateTokens((history[i] as BranchMessage).content);
+    for (; i >= 0 && (history[i] as MessageCore).seq > covered; i -= 1) {
+      const cost = estimateTokens((history[i] as MessageCore).content);
       if (cost > budget) {
         break;
       }
       budget -= cost;
-      recent.unshift(history[i] as BranchMessage);
+      recent.unshift(history[i] as MessageCore);
     }
     this.summarizeIfLeftOut(history, i, covered);
     return {
@@ -105,7 +105,7 @@ export class PromptService {
   /** The newest summary of this branch, when it fits what is left of the budget. */
   private async summaryMessage(
     sessionId: string,
-    history: readonly BranchMessage[],
+    history: readonly MessageCore[],
     budget: number,
   ): Promise<{ message: PromptMessage; throughSeq: number } | undefined> {
     const found = await this.summaries.latestOnBranch(
@@ -123,7 +123,7 @@ export class PromptService {
    * Messages newer than the summary that no longer fit (history[0..last]): once there are enough
    * of them, a summary through the newest of them is asked for, in the background.
    */
-  private summarizeIfLeftOut(history: readonly BranchMessage[], last: number, covered: number): void {
+  private summarizeIfLeftOut(history: readonly MessageCore[], last: number, covered: number): void {
     const leftOut = history.slice(0, last + 1).filter((m) => m.seq > covered);
     const newest = leftOut.at(-1);
     if (newest !== undefined && leftOut.length >= SUMMARY_MIN_LEFT_OUT) {
@@ -156,10 +156,10 @@ export class PromptService {
 }
 
 /** Whether every message of the branch before the question (history's last) fits the budget. */
-function fitsWhole(history: readonly BranchMessage[], budget: number): boolean {
+function fitsWhole(history: readonly MessageCore[], budget: number): boolean {
   let cost = 0;
   for (let i = 0; i < history.length - 1; i += 1) {
-    cost += estimateTokens((history[i] as BranchMessage).content);
+    cost += estimateTokens((history[i] as MessageCore).content);
     if (cost > budget) {
       return false;
     }

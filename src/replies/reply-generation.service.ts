@@ -8,11 +8,11 @@ import { SignalBus } from '../coordination/signal-bus.port.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { LLM_ERROR_KINDS, LlmError } from '../llm/llm.error.js';
 import { LlmProvider, type PromptMessage } from '../llm/llm-provider.js';
-import { TERMINAL_STATUSES, type MessageEntity } from '../conversation/message.entity.js';
+import { TERMINAL_STATUSES, type MessageCore, type MessageEntity } from '../conversation/message.entity.js';
 import { MemoryExtractionTrigger } from './memory-extraction.trigger.js';
 import { PromptService } from './prompt.service.js';
 import { SessionEventBus } from '../events/session-event-bus.service.js';
-import { ReplyRepository, type BranchMessage } from './reply.repository.js';
+import { ReplyRepository } from './reply.repository.js';
 
 const MAX_BACKOFF_MS = 30_000;
 /** A reply gets this many rounds of LLM_MAX_TRIES attempts in all (across jobs and workers). */
@@ -263,7 +263,7 @@ export class ReplyGenerationService implements OnModuleInit {
     reply: MessageEntity,
     attempt: number,
     content: string,
-    question: BranchMessage | undefined,
+    question: MessageCore | undefined,
   ): Promise<void> {
     const completed = await this.replies.complete(reply.id, attempt, content);
     if (completed === null) {

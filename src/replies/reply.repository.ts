@@ -1,41 +1,17 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { ChangeNotifier } from '../common/change-notifier.port.js';
-import type { MessageEntity } from '../conversation/message.entity.js';
+import type { MessageCore, MessageEntity } from '../conversation/message.entity.js';
 import {
   MESSAGE_COLUMNS,
   MESSAGE_COLUMNS_OF_M,
+  MESSAGE_CORE_COLUMNS,
   OPEN_REPLY,
   toMessage,
+  toMessageCore,
+  type MessageCoreRow,
   type MessageRow,
 } from '../conversation/message.mapper.js';
-
-/** What a prompt or a summary reads of each message of a branch (see branchEndingAt). */
-export type BranchMessage = Pick<
-  MessageEntity,
-  'id' | 'sessionId' | 'ownerId' | 'seq' | 'role' | 'content' | 'parentId'
->;
-
-type BranchRow = Pick<MessageRow, 'id' | 'session_id' | 'owner_id' | 'seq' | 'role' | 'content' | 'parent_id'>;
-
-/**
- * The columns of BranchMessage. A prompt reads up to 500 messages: with every column, pg parsed two
- * timestamps per message that nothing used (about 250 µs of CPU per reply in a profile of
- * `send-vs-pgbench`), and the walk up the branch carried the unused columns through every step.
- */
-const BRANCH_COLUMNS = 'id, session_id, owner_id, seq, role, content, parent_id';
-
-function toBranchMessage(row: BranchRow): BranchMessage {
-  return {
-    id: row.id,
-    sessionId: row.session_id,
-    ownerId: row.owner_id,
-    seq: row.seq,
-    role: row.role,
-    content: row.content,
-    parentId: row.parent_id,
-  };
-}
 
 /** 1 for a message a prompt may hold (shown to the user: complete, or stopped with some text), else 0. */
 const SHOWN = `(status = 'complete' OR (status = 'stopped' AND content <> ''))::int`;
@@ -189,29 +165,31 @@ export class ReplyRepository {
    * that a prompt may hold, oldest first: user messages and replies that were shown to the user
    * (complete, or stopped with some text). Other branches are never part of it. The walk up the
    * branch stops once it has `limit` of them: a prompt costs the same in a conversation of ten
-   * thousand messages as in one of a hundred.
+   * thousand messages as in one of a hundred. Only each message's core is read: with every column,
+   * pg parsed two timestamps of each of up to 500 messages that no prompt used (about 250 µs of
+   * CPU per reply in a profile of `send-vs-pgbench`), and the walk carried them through every step.
    */
-  async branchEndingAt(messageId: string, limit: number): Promise<BranchMessage[]> {
-    const rows: BranchRow[] = await this.db.query(
+  async branchEndingAt(messageId: string, limit: number): Promise<MessageCore[]> {
+    const rows: MessageCoreRow[] = await this.db.query(
       `WITH RECURSIVE branch AS (
          SELECT m.*, m.shown AS counted FROM (
-           SELECT ${BRANCH_COLUMNS}, ${SHOWN} AS shown FROM messages WHERE id = $1
+           SELECT ${MESSAGE_CORE_COLUMNS}, ${SHOWN} AS shown FROM messages WHERE id = $1
          ) m
          UNION ALL
          -- One primary-key lookup per step (LIMIT keeps the planner from joining by scanning).
          SELECT p.*, b.counted + p.shown FROM branch b
          CROSS JOIN LATERAL (
-           SELECT ${BRANCH_COLUMNS}, ${SHOWN} AS shown FROM messages
+           SELECT ${MESSAGE_CORE_COLUMNS}, ${SHOWN} AS shown FROM messages
            WHERE id = b.parent_id AND session_id = b.session_id LIMIT 1
          ) p
          WHERE b.counted < $2
        )
        SELECT * FROM (
-         SELECT ${BRANCH_COLUMNS} FROM branch WHERE shown = 1 ORDER BY seq DESC LIMIT $2
+         SELECT ${MESSAGE_CORE_COLUMNS} FROM branch WHERE shown = 1 ORDER BY seq DESC LIMIT $2
        ) recent ORDER BY seq ASC`,
       [messageId, limit],
     );
-    return rows.map(toBranchMessage);
+    return rows.map(toMessageCore);
   }
 
   /** A user message: what a completed reply answered. */

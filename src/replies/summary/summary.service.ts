@@ -6,11 +6,12 @@ import type { ParleyClsStore } from '../../common/request-context.js';
 import { AppConfig } from '../../config/app-config.js';
 import { jobQueueToken } from '../../coordination/coordination.module.js';
 import type { JobQueue } from '../../coordination/job-queue.port.js';
+import type { MessageCore } from '../../conversation/message.entity.js';
 import { MetricsService } from '../../metrics/metrics.service.js';
 import { LlmError } from '../../llm/llm.error.js';
 import { LlmProvider } from '../../llm/llm-provider.js';
 import { SUMMARIES_QUEUE, summaryJobId, type SummarizeBranchJobData } from '../replies.constants.js';
-import { ReplyRepository, type BranchMessage } from '../reply.repository.js';
+import { ReplyRepository } from '../reply.repository.js';
 import { digest, estimateTokens, SUMMARY_SHARE } from './summary-digest.util.js';
 import { SummaryRepository } from './summary.repository.js';
 
@@ -43,7 +44,7 @@ export class SummaryService {
   ) {}
 
   /** Asks for the branch up to `through` to be summarised; returns at once and never throws. */
-  request(through: Pick<BranchMessage, 'id' | 'sessionId'>): void {
+  request(through: Pick<MessageCore, 'id' | 'sessionId'>): void {
     const data = {
       sessionId: through.sessionId,
       throughMessageId: through.id,
@@ -102,7 +103,7 @@ export class SummaryService {
 
   private async modelSummary(
     previous: string | null,
-    fresh: readonly BranchMessage[],
+    fresh: readonly MessageCore[],
     maxTokens: number,
     signal: AbortSignal,
   ): Promise<string> {
@@ -110,7 +111,7 @@ export class SummaryService {
     const lines: string[] = [];
     let room = this.config.llm.promptTokenBudget - maxTokens;
     for (let i = fresh.length - 1; i >= 0; i -= 1) {
-      const message = fresh[i] as BranchMessage;
+      const message = fresh[i] as MessageCore;
       const line = `${message.role}: ${message.content}`;
       room -= estimateTokens(line);
       if (room < 0) {
