@@ -59,10 +59,11 @@ export interface BenchHarness {
   connections: number;
   rounds: number;
   /**
-   * A Parley process of the scenario's own (its own queue), with extra settings, and with
-   * `nodeFlags` instead of the image's Node flags when given; stopped after the scenario.
+   * A Parley process of the scenario's own (its own queue), with extra settings, with `nodeFlags`
+   * instead of the image's Node flags when given, and from another build's entry point `main`
+   * (instead of this checkout's dist/main.js) when given; stopped after the scenario.
    */
-  startParley(extraEnv?: Record<string, string>, nodeFlags?: readonly string[]): Promise<Server>;
+  startParley(extraEnv?: Record<string, string>, nodeFlags?: readonly string[], main?: string): Promise<Server>;
   /** One autocannon run; `onResponse` is told the latency of each response as it arrives. */
   measure(
     url: string,
@@ -90,6 +91,8 @@ export interface Scenario {
   users?: 'readers' | 'senders';
   /** Parley settings this scenario needs: it then gets a Parley process of its own. */
   parleyEnv?: Record<string, string>;
+  /** Runs only when named (`npm run bench -- <name>`): it needs settings of its own. */
+  onlyWhenNamed?: boolean;
   requests(context: BenchContext): NonNullable<Options['requests']>;
   /**
    * Scenarios that compare things alternated within one run (or need their own processes) measure

@@ -28,10 +28,11 @@ const root = join(import.meta.dirname, '..');
 const PARLEY_NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter((arg) => arg !== '');
 /**
  * The arguments of `node` for a Parley process: its Node flags (by default the image's, those of
- * docker/Dockerfile's CMD: Parley is started as the image starts it), BENCH_NODE_ARGS, main.js.
+ * docker/Dockerfile's CMD: Parley is started as the image starts it), BENCH_NODE_ARGS, and the
+ * entry point (by default this checkout's build, dist/main.js).
  */
-function parleyArgs(nodeFlags: readonly string[] = imageNodeFlags()): string[] {
-  return [...nodeFlags, ...PARLEY_NODE_ARGS, join(root, 'dist/main.js')];
+function parleyArgs(nodeFlags: readonly string[] = imageNodeFlags(), main = join(root, 'dist/main.js')): string[] {
+  return [...nodeFlags, ...PARLEY_NODE_ARGS, main];
 }
 
 const METRICS_TOKEN = 'bench-metrics-token';
@@ -145,9 +146,9 @@ function harnessFor(
 ): BenchHarness {
   return {
     ...base,
-    startParley: async (extraEnv = {}, nodeFlags) => {
+    startParley: async (extraEnv = {}, nodeFlags, main) => {
       const env = { ...base.env, REDIS_KEY_PREFIX: `${base.prefix}_own${servers.length}`, ...extraEnv };
-      const own = await startServer(parleyArgs(nodeFlags), env, await freePort(), '/health/ready');
+      const own = await startServer(parleyArgs(nodeFlags, main), env, await freePort(), '/health/ready');
       servers.push(own);
       return own;
     },
@@ -177,7 +178,10 @@ function harnessFor(
 
 async function main(): Promise<void> {
   const wanted = process.argv.slice(2);
-  const scenarios = wanted.length === 0 ? SCENARIOS : SCENARIOS.filter((s) => wanted.includes(s.name));
+  const scenarios =
+    wanted.length === 0
+      ? SCENARIOS.filter((s) => s.onlyWhenNamed !== true)
+      : SCENARIOS.filter((s) => wanted.includes(s.name));
   const db = await createTestDatabase('parley_bench');
   const prefix = uniqueName('bench');
   const servers: Server[] = [];

@@ -1,5 +1,6 @@
 import type { Scenario } from '../context.js';
 import { bare } from './bare.js';
+import { builds } from './builds.js';
 import { gcModes } from './gc-modes.js';
 import { history } from './history.js';
 import { historyUncached } from './history-uncached.js';
@@ -28,4 +29,5 @@ export const SCENARIOS: Scenario[] = [
   sendVsPgbench,
   seed,
   gcModes,
+  builds,
 ];
