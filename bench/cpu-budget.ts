@@ -187,18 +187,20 @@ export function cpuBudget(before: CpuSnapshot, after: CpuSnapshot, done: number)
 }
 
 /**
- * One measurement of a server that exports no metrics of its own (the bare and Nest routes, the
- * send's floor): its result, the CPU its process used per request answered (from /proc), and where
- * the machine's went meanwhile (cpuBudget).
+ * One measurement of a server read from /proc, for those that export no metrics of its own (the
+ * bare and Nest routes, the send's floor) and any other: its result (autocannon `options` beside
+ * the run's), the CPU its process used per request answered, and where the machine's went
+ * meanwhile (cpuBudget, its main thread's part among it).
  */
 export async function measureServer(
   harness: BenchHarness,
   redis: Redis,
   server: Server,
   requests: NonNullable<Options['requests']>,
+  options: Partial<Options> = {},
 ): Promise<{ result: Result; cpuUsPerRequest: number | null; budget: Record<string, number | null> }> {
   const from = await cpuSnapshot(redis, server.pid);
-  const result = await harness.measure(server.url, requests);
+  const result = await harness.measure(server.url, requests, options);
   const to = await cpuSnapshot(redis, server.pid);
   if (from.process === null || to.process === null) {
     throw new Error(`no process ${server.pid}`);

@@ -1,7 +1,9 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { Redis } from 'ioredis';
+import { REDIS_URL } from '../../test/support/services.js';
 import { round, type Row, type Scenario } from '../context.js';
-import { cpuSecondsOf, mainThreadSchedule } from '../cpu-budget.js';
+import { measureServer } from '../cpu-budget.js';
 import type { Server } from '../processes.js';
 import { history } from './history.js';
 
@@ -34,15 +36,6 @@ function median(values: readonly number[]): number {
 
 function mean(values: readonly number[]): number {
   return values.reduce((sum, value) => sum + value, 0) / values.length;
-}
-
-/** Main-thread CPU microseconds per request between two readings, or NaN where the kernel keeps none. */
-function mainUsPerRequest(
-  before: ReturnType<typeof mainThreadSchedule>,
-  after: ReturnType<typeof mainThreadSchedule>,
-  requests: number,
-): number {
-  return before === null || after === null ? Number.NaN : (after.runningNs - before.runningNs) / 1000 / requests;
 }
 
 /**
@@ -79,20 +72,22 @@ export const builds: Scenario = {
     for (const { server } of servers) {
       await harness.measure(server.url, reads, { duration: WARM_UP_S });
     }
-    for (let slice = 0; slice < SLICES; slice += 1) {
-      for (const { server, slices } of slice % 2 === 0 ? servers : [...servers].reverse()) {
-        await harness.measure(server.url, reads, { duration: SLICE_WARM_UP_S });
-        const cpuBefore = cpuSecondsOf(server.pid);
-        const mainBefore = mainThreadSchedule(server.pid);
-        const result = await harness.measure(server.url, reads, { duration: SLICE_S });
-        const cpuAfter = cpuSecondsOf(server.pid);
-        const mainAfter = mainThreadSchedule(server.pid);
-        const requests = result.requests.total;
-        slices.failures += result.non2xx + result.errors + result.timeouts;
-        slices.cpuUs.push(((cpuAfter - cpuBefore) * 1e6) / requests);
-        slices.mainCpuUs.push(mainUsPerRequest(mainBefore, mainAfter, requests));
-        slices.requestsPerSecond.push(result.requests.average);
+    const redis = new Redis(REDIS_URL);
+    try {
+      for (let slice = 0; slice < SLICES; slice += 1) {
+        for (const { server, slices } of slice % 2 === 0 ? servers : [...servers].reverse()) {
+          await harness.measure(server.url, reads, { duration: SLICE_WARM_UP_S });
+          const { result, cpuUsPerRequest, budget } = await measureServer(harness, redis, server, reads, {
+            duration: SLICE_S,
+          });
+          slices.failures += result.non2xx + result.errors + result.timeouts;
+          slices.cpuUs.push(cpuUsPerRequest ?? Number.NaN);
+          slices.mainCpuUs.push(budget.mainCpuUs ?? Number.NaN);
+          slices.requestsPerSecond.push(result.requests.average);
+        }
       }
+    } finally {
+      redis.disconnect();
     }
     const failed = servers.filter(({ slices }) => slices.failures > 0);
     if (failed.length > 0) {

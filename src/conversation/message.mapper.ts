@@ -29,11 +29,9 @@ export const MESSAGE_COLUMNS_OF_M = MESSAGE_COLUMNS.split(', ')
   .join(', ');
 
 /** The columns of MessageCore, and a row of them. */
-export const MESSAGE_CORE_COLUMNS = 'id, session_id, owner_id, seq, role, content, parent_id';
-export type MessageCoreRow = Pick<
-  MessageRow,
-  'id' | 'session_id' | 'owner_id' | 'seq' | 'role' | 'content' | 'parent_id'
->;
+const MESSAGE_CORE_ROW_KEYS = ['id', 'session_id', 'owner_id', 'seq', 'role', 'content', 'parent_id'] as const;
+export const MESSAGE_CORE_COLUMNS = MESSAGE_CORE_ROW_KEYS.join(', ');
+export type MessageCoreRow = Pick<MessageRow, (typeof MESSAGE_CORE_ROW_KEYS)[number]>;
 
 export function toMessageCore(row: MessageCoreRow): MessageCore {
   return {
