@@ -46,8 +46,12 @@ export class PromptService {
 
   /** The prompt, and the message it answers as the branch query read it (none: no parent). */
   async build(reply: MessageEntity): Promise<{ messages: PromptMessage[]; question: MessageCore | undefined }> {
-    // A reply's parent is its user message: the prompt is that message's branch and nothing else.
-    const history = reply.parentId === null ? [] : await this.replies.branchEndingAt(reply.parentId, HISTORY_LIMIT);
+    // A reply's parent is its user message: the prompt is that message's branch and nothing else,
+    // read down to the summary that matters once past what the budget can hold (see assemble).
+    const history =
+      reply.parentId === null
+        ? []
+        : await this.replies.branchDownToSummary(reply.parentId, HISTORY_LIMIT, this.config.llm.promptTokenBudget);
     const parts = await this.assemble(reply, history);
     for (const [part, messages] of Object.entries(parts)) {
       this.metrics.promptTokens.observe(
@@ -77,9 +81,8 @@ export class PromptService {
     const memory = await this.memoryMessage(reply.ownerId, question.content, Math.max(0, budget) * MEMORY_SHARE);
     budget -= memory ? estimateTokens(memory.content) : 0;
     // A whole branch that fits needs no summary: none is looked for (one query less per reply).
-    const summary = fitsWhole(history, budget)
-      ? undefined
-      : await this.summaryMessage(reply.sessionId, history, budget);
+    const found = fitsWhole(history, budget) ? undefined : await this.summaryMessage(reply.sessionId, history);
+    const summary = found !== undefined && estimateTokens(found.message.content) <= budget ? found : undefined;
     budget -= summary ? estimateTokens(summary.message.content) : 0;
     const covered = summary?.throughSeq ?? 0;
     const recent: MessageCore[] = [question];
@@ -92,7 +95,8 @@ export class PromptService {
       budget -= cost;
       recent.unshift(history[i] as MessageCore);
     }
-    this.summarizeIfLeftOut(history, i, covered);
+    // What the newest summary covers is not left out, even when the summary itself did not fit.
+    this.summarizeIfLeftOut(history, i, found?.throughSeq ?? 0);
     return {
       system: [system],
       instructions,
@@ -102,11 +106,10 @@ export class PromptService {
     };
   }
 
-  /** The newest summary of this branch, when it fits what is left of the budget. */
+  /** The newest summary of this branch, as the prompt would hold it. */
   private async summaryMessage(
     sessionId: string,
     history: readonly MessageCore[],
-    budget: number,
   ): Promise<{ message: PromptMessage; throughSeq: number } | undefined> {
     const found = await this.summaries.latestOnBranch(
       sessionId,
@@ -115,13 +118,16 @@ export class PromptService {
     if (found === null) {
       return undefined;
     }
-    const message: PromptMessage = { role: 'system', content: `${SUMMARY_HEADER}\n${found.content}` };
-    return estimateTokens(message.content) <= budget ? { message, throughSeq: found.throughSeq } : undefined;
+    return {
+      message: { role: 'system', content: `${SUMMARY_HEADER}\n${found.content}` },
+      throughSeq: found.throughSeq,
+    };
   }
 
   /**
    * Messages newer than the summary that no longer fit (history[0..last]): once there are enough
-   * of them, a summary through the newest of them is asked for, in the background.
+   * of them, a summary through the newest of them is asked for, in the background. It extends the
+   * newest summary (SummaryService), which is why the messages that one covers are not counted.
    */
   private summarizeIfLeftOut(history: readonly MessageCore[], last: number, covered: number): void {
     const leftOut = history.slice(0, last + 1).filter((m) => m.seq > covered);

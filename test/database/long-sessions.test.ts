@@ -269,6 +269,40 @@ describe('a long session', () => {
     expect(whole[0]?.seq).toBe(1);
   });
 
+  it('reads a prompt down to the newest summary past its budget, and no further', async () => {
+    const question = randomUUIDOf(EXCHANGES, 'q');
+    // Summaries through questions 1,000 (seq 1,999), 1,400 (seq 2,799) and 1,498 (seq 2,995).
+    const through = [1000, 1400, 1498];
+    await dataSource.query(
+      `INSERT INTO session_summaries (session_id, from_seq, through_seq, through_message_id, content)
+       SELECT $1::uuid, n, 2 * n - 1, md5($1::text || '-q-' || n)::uuid, 'up to ' || n FROM unnest($2::int[]) n`,
+      [sessionId, through],
+    );
+    try {
+      const whole = await replies.branchEndingAt(question, 500);
+      // 200 tokens are about 27 messages ('question 1480' is 8 tokens, 'answer 1480' 7): the one of
+      // seq 2,995 is inside them, so the walk goes on to the next summarised message, seq 2,799.
+      const { value, plan } = await readAndPlan(() => replies.branchDownToSummary(question, 500, 200));
+      expect(value[0]?.seq).toBe(2799);
+      expect(value).toEqual(whole.filter((m) => m.seq >= 2799));
+      expect(messagesWalked(plan)).toBe(2999 - 2799 + 1);
+      // A summary's own walk (no budget): down to the newest summarised message.
+      const { value: forSummary, plan: summaryPlan } = await readAndPlan(() =>
+        replies.branchDownToSummary(question, 500, 0),
+      );
+      expect(forSummary.map((m) => m.seq)).toEqual([2995, 2996, 2997, 2998, 2999]);
+      expect(messagesWalked(summaryPlan)).toBe(5);
+      // A budget that no summarised message is past: the same walk as branchEndingAt's.
+      const { value: unsummarised, plan: wholePlan } = await readAndPlan(() =>
+        replies.branchDownToSummary(question, 500, 100_000),
+      );
+      expect(unsummarised).toEqual(whole);
+      expect(messagesWalked(wholePlan)).toBe(2999 - (whole[0]?.seq ?? 0) + 1);
+    } finally {
+      await dataSource.query('DELETE FROM session_summaries WHERE session_id = $1', [sessionId]);
+    }
+  });
+
   it("finds a session's next open reply in its own few pages, however long the session and the backlog", async () => {
     const { value, plan } = await readAndPlan(() => replies.nextOpenReply(sessionId));
     expect(value).toBeNull();
