@@ -132,7 +132,7 @@ async function bootstrap(): Promise<void> {
     logger.debug({ err: error }, 'start failed');
     // Close what was opened (the embedded database above all) before leaving.
     await Promise.race([app?.close().catch(() => undefined), sleep(FAILED_START_CLOSE_MS)]);
-    failStart(describeStartError(error, config), EXIT_FAILED);
+    failStart(describeStartError(error, config), error instanceof ConfigError ? EXIT_CONFIG : EXIT_FAILED);
   }
   const address = app.getHttpServer().address();
   const port = typeof address === 'object' && address !== null ? address.port : config.http.port;

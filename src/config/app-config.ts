@@ -54,6 +54,12 @@ export class AppConfig {
      * Equal to `url` when unset.
      */
     readonly directUrl: string | undefined;
+    /**
+     * `url` is a PgBouncer (1.21 or later, `max_prepared_statements` above 0) that keeps prepared
+     * statements in transaction mode: the pool prepares its statements through it, as it does
+     * straight to PostgreSQL. Checked when the pool opens (data-source.ts).
+     */
+    readonly poolerPreparedStatements: boolean;
     /** False: this process never migrates; it waits, not ready, until the schema is current. */
     readonly migrateOnStart: boolean;
     /** Longest wait for another process's migrations (their advisory lock) before giving up. */
@@ -351,6 +357,7 @@ export function loadConfig(env: Env): AppConfig {
     database: {
       url: databaseUrl,
       directUrl: databaseDirectUrl ?? databaseUrl,
+      poolerPreparedStatements: r.bool('DATABASE_POOLER_PREPARED_STATEMENTS', false),
       migrateOnStart: r.bool('MIGRATE_ON_START', true),
       migrationLockTimeoutMs: r.int('MIGRATION_LOCK_TIMEOUT_MS', 600_000, 1000, 24 * ONE_HOUR_MS),
       poolSize: r.int('DATABASE_POOL_SIZE', 10, 1, 200),

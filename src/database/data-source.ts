@@ -1,10 +1,12 @@
 import { join } from 'node:path';
+import pg from 'pg';
 import { DataSource, type DataSourceOptions } from 'typeorm';
 import type { AppConfig } from '../config/app-config.js';
+import { ConfigError } from '../config/config.variables.js';
 import { runMigrationsLocked } from './migration-runner.js';
 import { MIGRATIONS } from './migrations/index.js';
 import { createPgliteDriver } from './pglite-driver.js';
-import { PreparedStatementsClient, transactionTimeoutsClient } from './transaction-timeouts.client.js';
+import { PipelinedClient, PreparedStatementsClient, transactionTimeoutsClient } from './transaction-timeouts.client.js';
 
 export { runMigrationsLocked } from './migration-runner.js';
 
@@ -16,10 +18,13 @@ export { runMigrationsLocked } from './migration-runner.js';
  * connection, the only startup parameter is `application_name` and every transaction sets its
  * own timeouts (transaction-timeouts.client.ts): four statements on the server for each one alone.
  * Either way the connections pipeline (PipelinedClient); straight to PostgreSQL they also prepare
- * each parameterised statement once (PreparedStatementsClient), which PgBouncer would lose.
+ * each parameterised statement once (PreparedStatementsClient), which PgBouncer would lose unless
+ * it keeps prepared statements (1.21 and later, `max_prepared_statements` above 0): with
+ * DATABASE_POOLER_PREPARED_STATEMENTS they prepare through it too (checked by openDataSource).
  */
 export function dataSourceOptions(config: AppConfig): DataSourceOptions {
-  const { url, directUrl, poolSize, connectTimeoutMs, statementTimeoutMs, dataDir } = config.database;
+  const { url, directUrl, poolSize, connectTimeoutMs, statementTimeoutMs, dataDir, poolerPreparedStatements } =
+    config.database;
   const timeouts = { statementMs: statementTimeoutMs, idleInTransactionMs: statementTimeoutMs * 2 };
   const perConnection = url !== undefined && directUrl === url;
   return {
@@ -45,7 +50,12 @@ export function dataSourceOptions(config: AppConfig): DataSourceOptions {
             statement_timeout: timeouts.statementMs,
             idle_in_transaction_session_timeout: timeouts.idleInTransactionMs,
           }
-        : { Client: transactionTimeoutsClient(timeouts) }),
+        : {
+            Client: transactionTimeoutsClient(
+              timeouts,
+              poolerPreparedStatements ? PreparedStatementsClient : PipelinedClient,
+            ),
+          }),
     },
   };
 }
@@ -55,6 +65,10 @@ export function dataSourceOptions(config: AppConfig): DataSourceOptions {
  * PostgreSQL the migrations run on a direct connection of their own (see migration-runner.ts).
  */
 export async function openDataSource(config: AppConfig): Promise<DataSource> {
+  const { url, directUrl, poolerPreparedStatements } = config.database;
+  if (url !== undefined && url !== directUrl && poolerPreparedStatements) {
+    await checkPoolerKeepsPreparedStatements(url);
+  }
   const dataSource = new DataSource(dataSourceOptions(config));
   await dataSource.initialize();
   if (config.database.url === undefined) {
@@ -66,4 +80,42 @@ export async function openDataSource(config: AppConfig): Promise<DataSource> {
     }
   }
   return dataSource;
+}
+
+/** A statement prepared under this name by the check below, on one server connection for a moment. */
+const PROBE_NAME = 'parley_pooler_probe';
+const PROBE_TEXT = 'SELECT $1::int AS parley_pooler_probe';
+
+/**
+ * DATABASE_POOLER_PREPARED_STATEMENTS on a PgBouncer that does not keep prepared statements (before
+ * 1.21, or `max_prepared_statements = 0`) would fail requests at random, whenever a transaction
+ * meets a server connection its statements were not prepared on: the process refuses to start
+ * instead. A PgBouncer that keeps them prepares a client's statement on the server under a name of
+ * its own; one that does not passes the client's name through. One transaction (one server
+ * connection, in transaction mode) prepares a statement and asks the server under which name it
+ * has it, then drops it.
+ */
+async function checkPoolerKeepsPreparedStatements(url: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url, application_name: 'parley' });
+  await client.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query({ name: PROBE_NAME, text: PROBE_TEXT, values: [1] });
+    const { rows } = await client.query<{ name: string }>(
+      'SELECT name FROM pg_prepared_statements WHERE statement = $1',
+      [PROBE_TEXT],
+    );
+    if (rows.some((row) => row.name === PROBE_NAME)) {
+      await client.query(`DEALLOCATE ${PROBE_NAME}`);
+    }
+    await client.query('COMMIT');
+    if (rows.length === 0 || rows.some((row) => row.name === PROBE_NAME)) {
+      throw new ConfigError(
+        'DATABASE_POOLER_PREPARED_STATEMENTS',
+        'is true, but DATABASE_URL does not keep prepared statements (it needs PgBouncer 1.21 or later with max_prepared_statements above 0)',
+      );
+    }
+  } finally {
+    await client.end();
+  }
 }

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { isStalePlanError, retryingStalePlan } from './stale-plan.js';
 
@@ -77,6 +78,19 @@ const preparedNames = new Map<string, string>();
 let namesGiven = 0;
 /** How many times the process forgot its prepared statements (forgetPrepared). */
 let namesForgotten = 0;
+/** Tells this process's statements prepared afresh from any other's (see preparedText). */
+const PROCESS_MARK = randomBytes(6).toString('hex');
+
+/**
+ * The text a statement is prepared with: its own until the process first forgets its statements,
+ * then marked with the process and how many times it forgot. A PgBouncer that keeps prepared
+ * statements shares one server statement among all its clients that prepare the same text, under
+ * whatever names: the statement refused on a stale plan would meet the same refusal under a new
+ * name, and only a new text gets a new plan.
+ */
+function preparedText(text: string): string {
+  return namesForgotten === 0 ? text : `${text} /* parley ${PROCESS_MARK} ${namesForgotten} */`;
+}
 
 /** The name a parameterised statement is prepared under (the same text, the same name), or none. */
 function preparedNameOf(text: string): string | undefined {
@@ -105,9 +119,11 @@ function forgetPrepared(text: string, stale: string): void {
 /**
  * A pipelined client that prepares its parameterised statements once per connection (a named
  * statement of the extended protocol): PostgreSQL parses and analyses a statement's text the first
- * time a connection runs it, then only binds and executes it, and may keep a generic plan. Only for
- * a connection straight to PostgreSQL: behind PgBouncer in transaction mode a statement prepared on
- * one server connection is unknown to the next (F13). Every statement names its columns, so a
+ * time a connection runs it, then only binds and executes it, and may keep a generic plan. For a
+ * connection straight to PostgreSQL, or through a PgBouncer that keeps prepared statements
+ * (DATABASE_POOLER_PREPARED_STATEMENTS, under the per-transaction timeouts): behind any other
+ * PgBouncer in transaction mode a statement prepared on one server connection is unknown to the
+ * next (F13). Every statement names its columns, so a
  * migration that adds columns leaves the prepared results as they were. One that changes the type
  * of a column a statement returns makes PostgreSQL refuse that statement wherever it was prepared
  * before (a stale plan): the process then prepares its statements afresh, under new names
@@ -118,6 +134,16 @@ export class PreparedStatementsClient extends PipelinedClient {
   private inTransaction = false;
   /** namesForgotten when this connection last dropped its retired statements. */
   private forgotten = namesForgotten;
+  /**
+   * The names this connection uses instead of the process's, by the process's name: one whose
+   * Parse failed here. A PgBouncer that keeps prepared statements takes a client's Parse as
+   * naming the statement even when PostgreSQL refuses it (in a transaction a failure aborted, say),
+   * and answers another Parse under that name with "prepared statement name is already in use",
+   * a protocol error that ends the connection; pg would send one, not knowing the name. A name of
+   * the connection's own is parsed afresh instead.
+   */
+  private readonly ownNames = new Map<string, string>();
+  private ownNamesGiven = 0;
 
   constructor(config?: pg.ClientConfig) {
     super(config);
@@ -157,16 +183,31 @@ export class PreparedStatementsClient extends PipelinedClient {
     text: string,
     values: unknown[],
   ): Promise<pg.QueryResult> {
-    const name = preparedNameOf(text);
-    if (name === undefined || this.isBeingPrepared(name)) {
+    const shared = preparedNameOf(text);
+    if (shared === undefined) {
       return send(text, values) as Promise<pg.QueryResult>;
     }
-    return (send({ name, text, values }) as Promise<pg.QueryResult>).catch((error: unknown) => {
+    const name = this.ownNames.get(shared) ?? shared;
+    if (this.isBeingPrepared(name)) {
+      return send(text, values) as Promise<pg.QueryResult>;
+    }
+    return (send({ name, text: preparedText(text), values }) as Promise<pg.QueryResult>).catch((error: unknown) => {
       if (isStalePlanError(error)) {
-        forgetPrepared(text, name);
+        forgetPrepared(text, shared);
+      } else if (!this.isParsed(name)) {
+        this.ownNames.set(shared, `${shared}_${this.ownNamesGiven++}`);
       }
       throw error;
     });
+  }
+
+  /**
+   * Its Parse was answered: the statement exists under `name` on the server (straight to
+   * PostgreSQL), or PgBouncer has it for this client.
+   */
+  private isParsed(name: string): boolean {
+    const connection = (this as unknown as { connection?: { parsedStatements?: Record<string, unknown> } }).connection;
+    return connection?.parsedStatements?.[name] !== undefined;
   }
 
   /**
@@ -183,6 +224,13 @@ export class PreparedStatementsClient extends PipelinedClient {
       return;
     }
     const current = new Set(preparedNames.values());
+    for (const [shared, own] of this.ownNames) {
+      if (current.has(shared)) {
+        current.add(own);
+      } else {
+        this.ownNames.delete(shared);
+      }
+    }
     const retired = Object.keys(parsed).filter((name) => !current.has(name));
     if (retired.length === 0) {
       return;
@@ -221,12 +269,15 @@ export class PreparedStatementsClient extends PipelinedClient {
  * The statements written together (a statement with its BEGIN, timeouts and COMMIT, an opening with
  * its timeouts) leave in one socket write (see PipelinedClient).
  */
-export function transactionTimeoutsClient(timeouts: TransactionTimeouts): typeof pg.Client {
+export function transactionTimeoutsClient(
+  timeouts: TransactionTimeouts,
+  Base: typeof PipelinedClient = PipelinedClient,
+): typeof pg.Client {
   const settings =
     `SELECT set_config('statement_timeout', '${Math.trunc(timeouts.statementMs)}', true), ` +
     `set_config('idle_in_transaction_session_timeout', '${Math.trunc(timeouts.idleInTransactionMs)}', true)`;
 
-  return class TransactionTimeoutsClient extends PipelinedClient {
+  return class TransactionTimeoutsClient extends Base {
     private inTransaction = false;
 
     constructor(config?: pg.ClientConfig) {
@@ -272,13 +323,17 @@ export function transactionTimeoutsClient(timeouts: TransactionTimeouts): typeof
       if (this.inTransaction) {
         return send(text, values);
       }
-      const [opened, result, committed] = [send(`BEGIN; ${settings}`), send(text, values), send('COMMIT')];
-      const outcomes = await Promise.allSettled([opened, result, committed]);
-      const failed = outcomes.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
-      if (failed !== undefined) {
-        throw failed.reason;
-      }
-      return result;
+      // Over a base that prepares, a statement refused on a stale plan never ran: its transaction
+      // of one statement runs again at once, as a statement alone does straight to PostgreSQL.
+      return retryingStalePlan(async () => {
+        const [opened, result, committed] = [send(`BEGIN; ${settings}`), send(text, values), send('COMMIT')];
+        const outcomes = await Promise.allSettled([opened, result, committed]);
+        const failed = outcomes.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
+        if (failed !== undefined) {
+          throw failed.reason;
+        }
+        return result;
+      });
     }
   };
 }

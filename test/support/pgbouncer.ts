@@ -10,7 +10,21 @@ import { POSTGRES_ADMIN_URL } from './services.js';
 export interface PgBouncerOptions {
   /** Server connections per database and user: what PostgreSQL sees, whatever the clients. */
   readonly defaultPoolSize?: number;
+  /**
+   * A PgBouncer of 1.21 or later (the one .ci/install-newer-pgbouncer installs), which can keep
+   * prepared statements, rather than the machine's own (Debian's 1.18), which cannot.
+   */
+  readonly newer?: boolean;
+  /** `max_prepared_statements` of the newer PgBouncer: 0 (the default here) keeps none. */
+  readonly maxPreparedStatements?: number;
 }
+
+/** Where .ci/install-newer-pgbouncer puts its PgBouncer (PARLEY_NEWER_PGBOUNCER_DIR moves it). */
+const NEWER_BINARY = join(
+  process.env.PARLEY_NEWER_PGBOUNCER_DIR ?? '/usr/local/lib/parley-pgbouncer',
+  'bin',
+  'pgbouncer',
+);
 
 /** One row of PgBouncer's `SHOW POOLS`. */
 export interface PoolRow {
@@ -25,7 +39,17 @@ export interface PoolRow {
   sv_login: number;
 }
 
-function findBinary(): string {
+function findBinary(newer: boolean): string {
+  if (newer) {
+    try {
+      accessSync(NEWER_BINARY, constants.X_OK);
+      return NEWER_BINARY;
+    } catch {
+      throw new Error(
+        `no PgBouncer that keeps prepared statements at ${NEWER_BINARY}: run .ci/install-newer-pgbouncer (.ci/run does)`,
+      );
+    }
+  }
   for (const candidate of [
     '/usr/sbin/pgbouncer',
     ...(process.env.PATH ?? '').split(':').map((dir) => join(dir, 'pgbouncer')),
@@ -61,13 +85,21 @@ export class PgBouncer {
   private constructor(
     readonly port: number,
     readonly defaultPoolSize: number,
+    private readonly newer: boolean,
+    readonly maxPreparedStatements: number,
     private readonly dir: string,
   ) {}
 
   static async start(options: PgBouncerOptions = {}): Promise<PgBouncer> {
     const dir = mkdtempSync(join(tmpdir(), 'parley-pgbouncer-'));
     chmodSync(dir, 0o755);
-    const bouncer = new PgBouncer(await freePort(), options.defaultPoolSize ?? 6, dir);
+    const bouncer = new PgBouncer(
+      await freePort(),
+      options.defaultPoolSize ?? 6,
+      options.newer === true,
+      options.maxPreparedStatements ?? 0,
+      dir,
+    );
     await bouncer.launch();
     return bouncer;
   }
@@ -110,7 +142,16 @@ export class PgBouncer {
       }));
   }
 
-  private async show(what: 'POOLS' | 'SERVERS'): Promise<Array<Record<string, string>>> {
+  /**
+   * `SHOW STATS` for `database`: among its counts (PgBouncer 1.21 and later) the Parse messages its
+   * clients sent (`total_client_parse_count`) and those it sent to PostgreSQL (`total_server_parse_count`).
+   */
+  async stats(database: string): Promise<Record<string, number>> {
+    const row = (await this.show('STATS')).find((stats) => stats.database === database) ?? {};
+    return Object.fromEntries(Object.entries(row).map(([name, value]) => [name, Number(value)]));
+  }
+
+  private async show(what: 'POOLS' | 'SERVERS' | 'STATS'): Promise<Array<Record<string, string>>> {
     const console = new URL(this.urlFor(POSTGRES_ADMIN_URL));
     console.pathname = '/pgbouncer';
     const admin = new pg.Client({ connectionString: console.toString() });
@@ -157,11 +198,13 @@ export class PgBouncer {
         'reserve_pool_size = 0',
         'max_client_conn = 2000',
         'server_lifetime = 3600',
+        // Unknown to 1.18; the newer one keeps 200 by default.
+        ...(this.newer ? [`max_prepared_statements = ${this.maxPreparedStatements}`] : []),
         '',
       ].join('\n'),
       { mode: 0o644 },
     );
-    const child = spawn(findBinary(), [ini], { stdio: ['ignore', 'pipe', 'pipe'], ...runAs() });
+    const child = spawn(findBinary(this.newer), [ini], { stdio: ['ignore', 'pipe', 'pipe'], ...runAs() });
     this.child = child;
     const collect = (chunk: Buffer): void => {
       this.lines.push(

@@ -7,11 +7,15 @@ import { createTestDatabase, type TestDatabase } from './services.js';
 
 /**
  * How the app processes reach PostgreSQL: directly, or with their pool through a PgBouncer in
- * transaction mode (and migrations and LISTEN on DATABASE_DIRECT_URL). The cluster tests run
- * once per topology from one source: `describe.each(topologies())('… ($name)', …)`.
+ * transaction mode (and migrations and LISTEN on DATABASE_DIRECT_URL), one that keeps no prepared
+ * statements (`pgbouncer`: the pool prepares none) or one that keeps them (`pgbouncer-prepared`:
+ * PgBouncer 1.21 or later, DATABASE_POOLER_PREPARED_STATEMENTS=true). The cluster tests run once
+ * per topology from one source: `describe.each(topologies())('… ($name)', …)`.
  */
 export interface Topology {
-  readonly name: 'direct' | 'pgbouncer';
+  readonly name: 'direct' | 'pgbouncer' | 'pgbouncer-prepared';
+  /** Whether the pool's connections prepare their statements (on the server they reach). */
+  readonly prepares: boolean;
   start(): Promise<void>;
   stop(): Promise<void>;
   /** DATABASE_URL (and DATABASE_DIRECT_URL) for an app process on `db`. */
@@ -22,6 +26,7 @@ export interface Topology {
 
 class Direct implements Topology {
   readonly name = 'direct';
+  readonly prepares = true;
   readonly bouncer = undefined;
   async start(): Promise<void> {}
   async stop(): Promise<void> {}
@@ -30,18 +35,29 @@ class Direct implements Topology {
   }
 }
 
+/** `max_prepared_statements` of the `pgbouncer-prepared` topology's PgBouncer. */
+const KEPT_STATEMENTS = 100;
+
 class ThroughPgBouncer implements Topology {
-  readonly name = 'pgbouncer';
+  readonly name: 'pgbouncer' | 'pgbouncer-prepared';
   private started: PgBouncer | undefined;
 
-  constructor(private readonly options: PgBouncerOptions) {}
+  constructor(
+    private readonly options: PgBouncerOptions,
+    readonly prepares: boolean,
+  ) {
+    this.name = prepares ? 'pgbouncer-prepared' : 'pgbouncer';
+  }
 
   get bouncer(): PgBouncer | undefined {
     return this.started;
   }
 
   async start(): Promise<void> {
-    this.started = await PgBouncer.start(this.options);
+    this.started = await PgBouncer.start({
+      ...this.options,
+      ...(this.prepares ? { newer: true, maxPreparedStatements: KEPT_STATEMENTS } : {}),
+    });
   }
 
   async stop(): Promise<void> {
@@ -53,16 +69,23 @@ class ThroughPgBouncer implements Topology {
     if (this.started === undefined) {
       throw new Error('start() the pgbouncer topology first');
     }
-    return { DATABASE_URL: this.started.urlFor(db.url), DATABASE_DIRECT_URL: db.url };
+    return {
+      DATABASE_URL: this.started.urlFor(db.url),
+      DATABASE_DIRECT_URL: db.url,
+      ...(this.prepares ? { DATABASE_POOLER_PREPARED_STATEMENTS: 'true' } : {}),
+    };
   }
 }
 
-export function topologies(options: PgBouncerOptions = {}): Topology[] {
-  return [new Direct(), new ThroughPgBouncer(options)];
+export function topologies(options: Omit<PgBouncerOptions, 'newer' | 'maxPreparedStatements'> = {}): Topology[] {
+  return [new Direct(), new ThroughPgBouncer(options, false), new ThroughPgBouncer(options, true)];
 }
 
-export function pgbouncerTopology(options: PgBouncerOptions = {}): Topology {
-  return new ThroughPgBouncer(options);
+export function pgbouncerTopology(
+  options: Omit<PgBouncerOptions, 'newer' | 'maxPreparedStatements'> = {},
+  prepares = false,
+): Topology {
+  return new ThroughPgBouncer(options, prepares);
 }
 
 /**
