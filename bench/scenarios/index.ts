@@ -9,6 +9,7 @@ import { readVsBare } from './read-vs-bare.js';
 import { replyWorker } from './reply-worker.js';
 import { seed } from './seed-scenario.js';
 import { send } from './send.js';
+import { sendPgbouncer } from './send-pgbouncer.js';
 import { sendToReply0ms, sendToReply20ms } from './send-to-reply.js';
 import { sendVsPgbench } from './send-vs-pgbench.js';
 import { sessionsList } from './sessions-list.js';
@@ -27,6 +28,7 @@ export const SCENARIOS: Scenario[] = [
   replyWorker,
   readVsBare,
   sendVsPgbench,
+  sendPgbouncer,
   seed,
   gcModes,
   builds,
