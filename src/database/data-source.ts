@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import pg from 'pg';
 import { DataSource, type DataSourceOptions } from 'typeorm';
@@ -82,8 +83,7 @@ export async function openDataSource(config: AppConfig): Promise<DataSource> {
   return dataSource;
 }
 
-/** A statement prepared under this name by the check below, on one server connection for a moment. */
-const PROBE_NAME = 'parley_pooler_probe';
+/** The statement the check below prepares (under a name of its own each time). */
 const PROBE_TEXT = 'SELECT $1::int AS parley_pooler_probe';
 
 /**
@@ -96,20 +96,22 @@ const PROBE_TEXT = 'SELECT $1::int AS parley_pooler_probe';
  * has it, then drops it.
  */
 async function checkPoolerKeepsPreparedStatements(url: string): Promise<void> {
+  const name = `parley_pooler_probe_${randomBytes(6).toString('hex')}`;
   const client = new pg.Client({ connectionString: url, application_name: 'parley' });
   await client.connect();
   try {
     await client.query('BEGIN');
-    await client.query({ name: PROBE_NAME, text: PROBE_TEXT, values: [1] });
+    await client.query({ name, text: PROBE_TEXT, values: [1] });
     const { rows } = await client.query<{ name: string }>(
       'SELECT name FROM pg_prepared_statements WHERE statement = $1',
       [PROBE_TEXT],
     );
-    if (rows.some((row) => row.name === PROBE_NAME)) {
-      await client.query(`DEALLOCATE ${PROBE_NAME}`);
+    const passedThrough = rows.some((row) => row.name === name);
+    if (passedThrough) {
+      await client.query(`DEALLOCATE ${name}`);
     }
     await client.query('COMMIT');
-    if (rows.length === 0 || rows.some((row) => row.name === PROBE_NAME)) {
+    if (rows.length === 0 || passedThrough) {
       throw new ConfigError(
         'DATABASE_POOLER_PREPARED_STATEMENTS',
         'is true, but DATABASE_URL does not keep prepared statements (it needs PgBouncer 1.21 or later with max_prepared_statements above 0)',

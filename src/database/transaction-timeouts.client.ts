@@ -123,8 +123,8 @@ function forgetPrepared(text: string, stale: string): void {
  * connection straight to PostgreSQL, or through a PgBouncer that keeps prepared statements
  * (DATABASE_POOLER_PREPARED_STATEMENTS, under the per-transaction timeouts): behind any other
  * PgBouncer in transaction mode a statement prepared on one server connection is unknown to the
- * next (F13). Every statement names its columns, so a
- * migration that adds columns leaves the prepared results as they were. One that changes the type
+ * next (F13). Every statement names its columns, so a migration that adds columns leaves the
+ * prepared results as they were. One that changes the type
  * of a column a statement returns makes PostgreSQL refuse that statement wherever it was prepared
  * before (a stale plan): the process then prepares its statements afresh, under new names
  * (sendPrepared), and each connection drops the old ones (dropRetired).
