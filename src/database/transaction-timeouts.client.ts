@@ -116,6 +116,12 @@ function forgetPrepared(text: string, stale: string): void {
   }
 }
 
+/** pg's connection keeps the text of each named statement by name, once written and once parsed. */
+interface NamedStatements {
+  parsedStatements: Record<string, string>;
+  submittedNamedStatements: Record<string, string>;
+}
+
 /**
  * A pipelined client that prepares its parameterised statements once per connection (a named
  * statement of the extended protocol): PostgreSQL parses and analyses a statement's text the first
@@ -206,8 +212,12 @@ export class PreparedStatementsClient extends PipelinedClient {
    * PostgreSQL), or PgBouncer has it for this client.
    */
   private isParsed(name: string): boolean {
-    const connection = (this as unknown as { connection?: { parsedStatements?: Record<string, unknown> } }).connection;
-    return connection?.parsedStatements?.[name] !== undefined;
+    return this.statements()?.parsedStatements[name] !== undefined;
+  }
+
+  /** pg's record of the connection's named statements: answered (parsed) and written (submitted). */
+  private statements(): NamedStatements | undefined {
+    return (this as unknown as { connection?: NamedStatements }).connection;
   }
 
   /**
@@ -218,8 +228,7 @@ export class PreparedStatementsClient extends PipelinedClient {
    */
   private dropRetired(send: (...args: unknown[]) => unknown): void {
     this.forgotten = namesForgotten;
-    const parsed = (this as unknown as { connection?: { parsedStatements?: Record<string, string> } }).connection
-      ?.parsedStatements;
+    const parsed = this.statements()?.parsedStatements;
     if (parsed === undefined) {
       return;
     }
@@ -249,9 +258,7 @@ export class PreparedStatementsClient extends PipelinedClient {
    * error rather than "prepared statement does not exist".
    */
   private isBeingPrepared(name: string): boolean {
-    const connection = (this as unknown as { connection?: { submittedNamedStatements?: Record<string, unknown> } })
-      .connection;
-    return connection?.submittedNamedStatements?.[name] !== undefined;
+    return this.statements()?.submittedNamedStatements[name] !== undefined;
   }
 }
 

@@ -51,7 +51,7 @@ export class PromptService {
     const history =
       reply.parentId === null
         ? []
-        : await this.replies.branchDownToSummary(reply.parentId, HISTORY_LIMIT, this.config.llm.promptTokenBudget);
+        : await this.replies.branchEndingAt(reply.parentId, HISTORY_LIMIT, this.config.llm.promptTokenBudget);
     const parts = await this.assemble(reply, history);
     for (const [part, messages] of Object.entries(parts)) {
       this.metrics.promptTokens.observe(

@@ -165,26 +165,19 @@ export class ReplyRepository {
    * that a prompt may hold, oldest first: user messages and replies that were shown to the user
    * (complete, or stopped with some text). Other branches are never part of it. The walk up the
    * branch stops once it has `limit` of them: a prompt costs the same in a conversation of ten
-   * thousand messages as in one of a hundred. Only each message's core is read: with every column,
-   * pg parsed two timestamps of each of up to 500 messages that no prompt used (about 250 µs of
-   * CPU per reply in a profile of `send-vs-pgbench`), and the walk carried them through every step.
+   * thousand messages as in one of a hundred. It also stops at the first message shown, once the
+   * messages shown after `messageId` add up to more than `tokens` (estimateTokens, counted by
+   * characters: never more than it), that a summary of the session goes through. Nothing older can
+   * matter to a prompt of `tokens` or less, or to the summary that extends it: it holds the
+   * branch's newest summary (the one through the message with the highest seq), and what that
+   * summary covers cannot be in the prompt beside it. In a long conversation whose older part is
+   * summarised, a prompt then reads what its budget can hold and a little more, not `limit`
+   * messages. Only each message's core is read: with every column, pg parsed two timestamps of each
+   * of up to 500 messages that no prompt used (about 250 µs of CPU per reply in a profile of
+   * `send-vs-pgbench`), and the walk carried them through every step.
    */
-  async branchEndingAt(messageId: string, limit: number): Promise<MessageCore[]> {
-    const rows: MessageCoreRow[] = await this.db.query(branchSql(false), [messageId, limit]);
-    return rows.map(toMessageCore);
-  }
-
-  /**
-   * As branchEndingAt, but the walk also stops at the first message shown, once the messages shown
-   * after `messageId` add up to more than `tokens` (estimateTokens, counted by characters: never
-   * more than it), that a summary of the session goes through. Nothing older can matter to a
-   * prompt of `tokens` or less, or to the summary that extends it: it holds the branch's newest
-   * summary (the one through the message with the highest seq), and what that summary covers
-   * cannot be in the prompt beside it. In a long conversation whose older part is summarised, a
-   * prompt then reads what its budget can hold and a little more, not `limit` messages.
-   */
-  async branchDownToSummary(messageId: string, limit: number, tokens: number): Promise<MessageCore[]> {
-    const rows: MessageCoreRow[] = await this.db.query(branchSql(true), [messageId, limit, tokens]);
+  async branchEndingAt(messageId: string, limit: number, tokens: number): Promise<MessageCore[]> {
+    const rows: MessageCoreRow[] = await this.db.query(BRANCH_SQL, [messageId, limit, tokens]);
     return rows.map(toMessageCore);
   }
 
@@ -245,41 +238,29 @@ export class ReplyRepository {
 }
 
 /**
- * The walk of branchEndingAt ($1 the message, $2 the limit) and, with `toSummary`, of
- * branchDownToSummary ($3 the tokens): `spent` adds up the shown messages after the first (their
- * characters / 4, rounded up, + 4: estimateTokens counts UTF-16 units, never fewer), and a step
- * past `$3` tokens looks for a summary through its message (one index lookup), whose row ends the
- * walk.
+ * branchEndingAt's walk ($1 the message, $2 the limit, $3 the tokens): `spent` adds up the shown
+ * messages after the first (their characters / 4, rounded up, + 4: estimateTokens counts UTF-16
+ * units, never fewer), and a step past `$3` tokens looks for a summary through its message (one
+ * index lookup), whose row ends the walk.
  */
-function branchSql(toSummary: boolean): string {
-  const summaryWalk = toSummary
-    ? {
-        start: ', 0 AS spent, false AS at_summary',
-        step: `, s.spent,
-           CASE WHEN s.spent > $3::int AND p.shown = 1 THEN EXISTS (
-             SELECT 1 FROM session_summaries x WHERE x.through_message_id = p.id AND x.session_id = p.session_id
-           ) ELSE false END`,
-        spent: `CROSS JOIN LATERAL (
-           SELECT b.spent + p.shown * (ceil(char_length(p.content) / 4.0)::int + 4) AS spent
-         ) s`,
-        until: 'AND NOT b.at_summary',
-      }
-    : { start: '', step: '', spent: '', until: '' };
-  return `WITH RECURSIVE branch AS (
-       SELECT m.*, m.shown AS counted${summaryWalk.start} FROM (
-         SELECT ${MESSAGE_CORE_COLUMNS}, ${SHOWN} AS shown FROM messages WHERE id = $1
-       ) m
-       UNION ALL
-       -- One primary-key lookup per step (LIMIT keeps the planner from joining by scanning).
-       SELECT p.*, b.counted + p.shown${summaryWalk.step} FROM branch b
-       CROSS JOIN LATERAL (
-         SELECT ${MESSAGE_CORE_COLUMNS}, ${SHOWN} AS shown FROM messages
-         WHERE id = b.parent_id AND session_id = b.session_id LIMIT 1
-       ) p
-       ${summaryWalk.spent}
-       WHERE b.counted < $2 ${summaryWalk.until}
-     )
-     SELECT * FROM (
-       SELECT ${MESSAGE_CORE_COLUMNS} FROM branch WHERE shown = 1 ORDER BY seq DESC LIMIT $2
-     ) recent ORDER BY seq ASC`;
-}
+const BRANCH_SQL = `WITH RECURSIVE branch AS (
+    SELECT m.*, m.shown AS counted, 0 AS spent, false AS at_summary FROM (
+      SELECT ${MESSAGE_CORE_COLUMNS}, ${SHOWN} AS shown FROM messages WHERE id = $1
+    ) m
+    UNION ALL
+    -- One primary-key lookup per step (LIMIT keeps the planner from joining by scanning).
+    SELECT p.*, b.counted + p.shown, s.spent,
+      CASE WHEN s.spent > $3::int AND p.shown = 1 THEN EXISTS (
+        SELECT 1 FROM session_summaries x WHERE x.through_message_id = p.id AND x.session_id = p.session_id
+      ) ELSE false END
+    FROM branch b
+    CROSS JOIN LATERAL (
+      SELECT ${MESSAGE_CORE_COLUMNS}, ${SHOWN} AS shown FROM messages
+      WHERE id = b.parent_id AND session_id = b.session_id LIMIT 1
+    ) p
+    CROSS JOIN LATERAL (SELECT b.spent + p.shown * (ceil(char_length(p.content) / 4.0)::int + 4) AS spent) s
+    WHERE b.counted < $2 AND NOT b.at_summary
+  )
+  SELECT * FROM (
+    SELECT ${MESSAGE_CORE_COLUMNS} FROM branch WHERE shown = 1 ORDER BY seq DESC LIMIT $2
+  ) recent ORDER BY seq ASC`;

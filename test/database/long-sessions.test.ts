@@ -256,15 +256,18 @@ describe('a long session', () => {
     expect(messagesWalked(plan)).toBe(3000 - 1980 + 1);
   });
 
+  /** More tokens than any branch of the session holds: the walk never looks for a summary. */
+  const ALL_TOKENS = 1_000_000;
+
   it('builds a prompt from the newest messages shown to the user, walking up only as far as it needs', async () => {
     const question = randomUUIDOf(EXCHANGES, 'q');
-    const { value, plan } = await readAndPlan(() => replies.branchEndingAt(question, 10));
+    const { value, plan } = await readAndPlan(() => replies.branchEndingAt(question, 10, ALL_TOKENS));
     // Oldest first, ending with the question; the reply that failed without text (seq 2,990) is left out.
     expect(value.map((m) => m.seq)).toEqual([2989, 2991, 2992, 2993, 2994, 2995, 2996, 2997, 2998, 2999]);
     // Down to the tenth message shown, past the failed reply: 11 messages, not 2,999.
     expect(messagesWalked(plan)).toBe(11);
     // A limit above the branch's length: every shown message of the branch, down to the root.
-    const whole = await replies.branchEndingAt(question, 10_000);
+    const whole = await replies.branchEndingAt(question, 10_000, ALL_TOKENS);
     expect(whole).toHaveLength(2 * EXCHANGES - 1 - Math.floor(EXCHANGES / 10));
     expect(whole[0]?.seq).toBe(1);
   });
@@ -273,28 +276,29 @@ describe('a long session', () => {
     const question = randomUUIDOf(EXCHANGES, 'q');
     // Summaries through questions 1,000 (seq 1,999), 1,400 (seq 2,799) and 1,498 (seq 2,995).
     const through = [1000, 1400, 1498];
+    // The newest 500 messages shown, read while no summary exists.
+    const whole = await replies.branchEndingAt(question, 500, ALL_TOKENS);
     await dataSource.query(
       `INSERT INTO session_summaries (session_id, from_seq, through_seq, through_message_id, content)
        SELECT $1::uuid, n, 2 * n - 1, md5($1::text || '-q-' || n)::uuid, 'up to ' || n FROM unnest($2::int[]) n`,
       [sessionId, through],
     );
     try {
-      const whole = await replies.branchEndingAt(question, 500);
       // 200 tokens are about 27 messages ('question 1480' is 8 tokens, 'answer 1480' 7): the one of
       // seq 2,995 is inside them, so the walk goes on to the next summarised message, seq 2,799.
-      const { value, plan } = await readAndPlan(() => replies.branchDownToSummary(question, 500, 200));
+      const { value, plan } = await readAndPlan(() => replies.branchEndingAt(question, 500, 200));
       expect(value[0]?.seq).toBe(2799);
       expect(value).toEqual(whole.filter((m) => m.seq >= 2799));
       expect(messagesWalked(plan)).toBe(2999 - 2799 + 1);
       // A summary's own walk (no budget): down to the newest summarised message.
       const { value: forSummary, plan: summaryPlan } = await readAndPlan(() =>
-        replies.branchDownToSummary(question, 500, 0),
+        replies.branchEndingAt(question, 500, 0),
       );
       expect(forSummary.map((m) => m.seq)).toEqual([2995, 2996, 2997, 2998, 2999]);
       expect(messagesWalked(summaryPlan)).toBe(5);
-      // A budget that no summarised message is past: the same walk as branchEndingAt's.
+      // A budget that no summarised message is past: the same walk as without summaries.
       const { value: unsummarised, plan: wholePlan } = await readAndPlan(() =>
-        replies.branchDownToSummary(question, 500, 100_000),
+        replies.branchEndingAt(question, 500, 100_000),
       );
       expect(unsummarised).toEqual(whole);
       expect(messagesWalked(wholePlan)).toBe(2999 - (whole[0]?.seq ?? 0) + 1);

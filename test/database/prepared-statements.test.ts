@@ -140,9 +140,7 @@ describe('the app pool through a PgBouncer that keeps prepared statements', () =
   it(`parses each statement at most once per server connection while ${CLIENTS} clients run 400 transactions over ${SERVERS}`, async () => {
     await fx.dataSource.query('CREATE TABLE counters (id int PRIMARY KEY, n int NOT NULL)');
     await fx.dataSource.query('INSERT INTO counters SELECT i, 0 FROM generate_series(1, 10) i');
-    const database = new URL(
-      fx.dataSource.options.type === 'postgres' ? String(fx.dataSource.options.url) : '',
-    ).pathname.slice(1);
+    const database = fx.databaseName;
     const bouncer = topology.bouncer;
     if (bouncer === undefined) {
       throw new Error('the topology has no PgBouncer');

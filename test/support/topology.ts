@@ -96,7 +96,7 @@ export function pgbouncerTopology(
 export function withAppDataSource(
   topology: Topology,
   env: Record<string, string>,
-): { readonly dataSource: DataSource } {
+): { readonly dataSource: DataSource; readonly databaseName: string } {
   let db: TestDatabase | undefined;
   let dataSource: DataSource | undefined;
   beforeAll(async () => {
@@ -115,6 +115,13 @@ export function withAppDataSource(
         throw new Error('withAppDataSource: the data source is only there inside tests');
       }
       return dataSource;
+    },
+    /** The file's database, by name (as PgBouncer's SHOW commands name it). */
+    get databaseName(): string {
+      if (db === undefined) {
+        throw new Error('withAppDataSource: the database is only there inside tests');
+      }
+      return db.name;
     },
   };
 }

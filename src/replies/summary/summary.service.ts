@@ -73,7 +73,7 @@ export class SummaryService {
 
   private async run(job: SummarizeBranchJobData, signal: AbortSignal): Promise<SummaryOutcome> {
     // Down to the message the newest summary goes through, the one this summary extends.
-    const branch = await this.replies.branchDownToSummary(job.throughMessageId, BRANCH_LIMIT, 0);
+    const branch = await this.replies.branchEndingAt(job.throughMessageId, BRANCH_LIMIT, 0);
     const through = branch.at(-1);
     if (through?.id !== job.throughMessageId) {
       return 'nothing';
