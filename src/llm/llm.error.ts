@@ -10,6 +10,13 @@ const USER_MESSAGES: Record<LlmErrorKind, [code: string, message: string]> = {
 };
 
 /**
+ * The statuses by which a provider refuses a request for what it holds (its content, its size):
+ * the same request is refused again however often it is sent. 401, 403 and 404 are refusals of
+ * the deployment (its key, its permissions, its model), which its operator fixes.
+ */
+const REFUSED_CONTENT_STATUSES: ReadonlySet<number> = new Set([400, 413, 422]);
+
+/**
  * An upstream model failure, classified. Transient kinds (timeout, 429, 5xx, a cut stream) are
  * worth retrying with backoff; a client error (other 4xx) fails the reply at once.
  */
@@ -21,6 +28,8 @@ export class LlmError extends Error {
     readonly kind: LlmErrorKind,
     detail: string,
     readonly retryAfterMs?: number,
+    /** The provider's HTTP status, when it answered with one. */
+    readonly status?: number,
   ) {
     super(`${kind}: ${detail}`);
     this.name = 'LlmError';
@@ -29,5 +38,10 @@ export class LlmError extends Error {
 
   get transient(): boolean {
     return this.kind !== 'client';
+  }
+
+  /** The provider refused this very request for what it holds: asking again is refused again. */
+  get refusesContent(): boolean {
+    return this.kind === 'client' && this.status !== undefined && REFUSED_CONTENT_STATUSES.has(this.status);
   }
 }

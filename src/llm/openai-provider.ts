@@ -104,12 +104,17 @@ export function classify(error: unknown, inner: AbortSignal, outer: AbortSignal,
   }
   if (error instanceof APIError && typeof error.status === 'number') {
     if (error.status === 429) {
-      return new LlmError('rate_limited', error.message, retryAfterMs(error.headers as Headers | undefined));
+      return new LlmError(
+        'rate_limited',
+        error.message,
+        retryAfterMs(error.headers as Headers | undefined),
+        error.status,
+      );
     }
     if (error.status >= 500 || error.status === 408 || error.status === 409) {
-      return new LlmError('server', error.message);
+      return new LlmError('server', error.message, undefined, error.status);
     }
-    return new LlmError('client', error.message);
+    return new LlmError('client', error.message, undefined, error.status);
   }
   if (error instanceof APIError && !answering) {
     // No status and no answer yet: the connection failed.

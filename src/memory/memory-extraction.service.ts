@@ -4,11 +4,12 @@ import { PINO_LOGGER } from '../common/logger.module.js';
 import { AppConfig } from '../config/app-config.js';
 import { MeService } from '../me/me.service.js';
 import { MetricsService } from '../metrics/metrics.service.js';
+import { LlmError } from '../llm/llm.error.js';
 import { FactExtractor, MalformedExtractionError } from './extraction/fact-extractor.js';
 import type { ExtractMemoriesJobData } from './memory.constants.js';
 import { MemoryExtractionRepository } from './memory-extraction.repository.js';
 
-export type ExtractionOutcome = 'stored' | 'nothing' | 'duplicate' | 'disabled' | 'malformed' | 'gone';
+export type ExtractionOutcome = 'stored' | 'nothing' | 'duplicate' | 'disabled' | 'malformed' | 'refused' | 'gone';
 
 /** PostgreSQL: a referenced row is gone (the message's session was deleted meanwhile). */
 const FOREIGN_KEY_VIOLATION = '23503';
@@ -16,8 +17,11 @@ const FOREIGN_KEY_VIOLATION = '23503';
 /**
  * Draws durable facts from a user message once its reply completed and stores them as memories
  * with `source: "extracted"`. Safe to run twice for one message (the second run stores nothing).
- * A malformed model answer stores nothing and is counted; a model error is thrown so that the
- * queue retries it, and counted as `error`.
+ * A malformed model answer stores nothing and is counted, and so does a message the model refuses
+ * for what it holds (400, 413, 422): both are recorded as extracted, since asking again would get
+ * the same answer (the queue's retries and the reconciler's passes would ask it every
+ * RECONCILE_INTERVAL_MS for a day). Any other model error (a timeout, 429, 5xx, the deployment's
+ * key or model refused) is thrown so that the queue retries it, and counted as `error`.
  */
 @Injectable()
 export class MemoryExtractionService {
@@ -54,8 +58,16 @@ export class MemoryExtractionService {
     } catch (error) {
       if (error instanceof MalformedExtractionError) {
         this.logger.warn({ messageId: job.messageId, err: error.message }, 'malformed memory extraction');
-        await this.markMalformed(job);
+        await this.markUnusable(job);
         return 'malformed';
+      }
+      if (error instanceof LlmError && error.refusesContent) {
+        this.logger.warn(
+          { messageId: job.messageId, status: error.status, err: error.message },
+          'memory extraction refused by the model',
+        );
+        await this.markUnusable(job);
+        return 'refused';
       }
       throw error;
     }
@@ -78,8 +90,11 @@ export class MemoryExtractionService {
     }
   }
 
-  /** A message whose session is gone meanwhile has nothing left to record. */
-  private async markMalformed(job: ExtractMemoriesJobData): Promise<void> {
+  /**
+   * Records a message the model gave no usable answer for as extracted with nothing stored. A
+   * message whose session is gone meanwhile has nothing left to record.
+   */
+  private async markUnusable(job: ExtractMemoriesJobData): Promise<void> {
     try {
       await this.extractions.markExtracted(job);
     } catch (error) {

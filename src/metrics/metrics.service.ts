@@ -165,7 +165,7 @@ export class MetricsService {
 
   readonly memoryExtractions = new Counter({
     name: 'parley_memory_extractions_total',
-    help: 'Memory extractions of user messages by outcome (stored, nothing, duplicate, disabled, malformed, error, gone)',
+    help: 'Memory extractions of user messages by outcome (stored, nothing, duplicate, disabled, malformed, refused, error, gone)',
     labelNames: ['outcome'] as const,
     registers: [this.registry],
   });

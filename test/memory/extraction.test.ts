@@ -12,7 +12,8 @@ const FACT = /fact\((\w*)\):([^;]+);/g;
 
 /**
  * The fake model as an extractor: facts are spelled out in the message as `fact(topic):text;`, so
- * each test says what the model finds. MALFORMED gets prose instead of JSON; EXPLODE a 500.
+ * each test says what the model finds. MALFORMED gets prose instead of JSON; EXPLODE a 500;
+ * REFUSEnnn the status nnn.
  */
 function extractionAnswer(body: RecordedRequest['body']): FakeBehaviour | undefined {
   if (body.messages[0]?.content !== EXTRACTION_SYSTEM_PROMPT) {
@@ -24,6 +25,10 @@ function extractionAnswer(body: RecordedRequest['body']): FakeBehaviour | undefi
   }
   if (message.includes('EXPLODE')) {
     return { kind: 'status', status: 500 };
+  }
+  const refused = /REFUSE(\d{3})/.exec(message);
+  if (refused !== null) {
+    return { kind: 'status', status: Number(refused[1]) };
   }
   const facts = [...message.matchAll(FACT)].map(([, topic, text]) => ({ text, topic: topic === '' ? null : topic }));
   return { kind: 'text', text: JSON.stringify({ facts }) };
@@ -140,6 +145,39 @@ describe('memories extracted from conversations (production: 2 processes, the fa
         (await counter('parley_memory_extractions_total', 'outcome="error"')) > errorsBefore ? true : undefined,
       20_000,
       'a failed extraction',
+    );
+    expect(await memories(token)).toEqual([]);
+  });
+
+  it('asks the model once about a message it refuses for its content, and again about one refused for the key', async () => {
+    const token = await tokenFor(uniqueName('cid'));
+    const sessionId = await newSession(token);
+    const refusedBefore = await counter('parley_memory_extractions_total', 'outcome="refused"');
+    const errorsBefore = await counter('parley_memory_extractions_total', 'outcome="error"');
+    const asked = (marker: string): number =>
+      fx.fake.extractionRequests.filter((r) => r.body.messages.at(-1)?.content.includes(marker)).length;
+    const tag = uniqueName('m');
+    const contents = ['REFUSE400', 'REFUSE413', 'REFUSE422'].map((status) => `${status} ${tag} fact():I like jazz;`);
+    const refused = await Promise.all(contents.map((content, i) => say(token, sessionId, content, i)));
+    const keyless = await say(token, sessionId, `REFUSE401 ${tag} fact():I like rock;`);
+    await eventually(
+      async () =>
+        (await counter('parley_memory_extractions_total', 'outcome="refused"')) >= refusedBefore + 3 ? true : undefined,
+      20_000,
+      'three refused extractions',
+    );
+    // Past the queue's second and third attempts (1 s and 3 s of back-off): each refused message
+    // was asked about once and is recorded as extracted, so neither the queue nor the reconciler
+    // asks again; the deployment's refusal (a key the provider does not accept) is retried.
+    await eventually(async () => (asked(`REFUSE401 ${tag}`) >= 3 ? true : undefined), 20_000, 'the retried extraction');
+    for (const [i, messageId] of refused.entries()) {
+      expect(asked(contents[i]?.slice(0, 9) + ` ${tag}`), contents[i]).toBe(1);
+      expect(await extractedOf(messageId)).toBe(1);
+    }
+    expect(await extractedOf(keyless)).toBe(0);
+    expect(await counter('parley_memory_extractions_total', 'outcome="refused"')).toBe(refusedBefore + 3);
+    expect(await counter('parley_memory_extractions_total', 'outcome="error"')).toBeGreaterThanOrEqual(
+      errorsBefore + 3,
     );
     expect(await memories(token)).toEqual([]);
   });

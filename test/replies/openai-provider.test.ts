@@ -96,6 +96,22 @@ describe('openai provider against a fake OpenAI-compatible server', () => {
     }
   });
 
+  it.each([
+    [400, true],
+    [413, true],
+    [422, true],
+    [401, false],
+    [403, false],
+    [404, false],
+    [429, false],
+    [500, false],
+  ])('a %s tells whether the request itself is refused (%s)', async (status, refused) => {
+    fake.plan.push({ kind: 'status', status });
+    const { error } = await collect(provider(fake));
+    expect((error as LlmError).status).toBe(status);
+    expect((error as LlmError).refusesContent).toBe(refused);
+  });
+
   it('never has more than LLM_MAX_CONCURRENT calls upstream at once', async () => {
     fake.tokenDelayMs = 20;
     const llm = provider(fake, { LLM_MAX_CONCURRENT: '2' });
