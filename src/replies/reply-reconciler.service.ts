@@ -13,6 +13,17 @@ import { describeErrorBriefly } from '../common/log-safe-error.js';
 const BATCH = 500;
 /** How far back completed replies are checked for a memory extraction that never ran. */
 const EXTRACTION_WINDOW_MS = 24 * 60 * 60 * 1000;
+/** The longest a message's extraction, enqueued again and failed again, waits before the next try. */
+const EXTRACTION_RETRY_MAX_MS = 60 * 60 * 1000;
+/** The messages whose extraction this process enqueued again that it remembers (the oldest go first). */
+const EXTRACTION_RETRIES_KEPT = 10_000;
+
+/** A message's extraction enqueued again by this process: how often, and when it may be once more. */
+interface ExtractionRetry {
+  readonly count: number;
+  readonly lastAt: number;
+  readonly nextAt: number;
+}
 
 export interface Reconciled {
   /** Open replies enqueued again. */
@@ -28,11 +39,18 @@ export interface Reconciled {
  * In the same pass, user messages whose reply completed in the last day but that were never
  * extracted (the extraction job was lost with Redis or a process) get their extraction enqueued
  * again; its job id is derived from the message and the extraction stores a message once.
+ * An extraction this process enqueued again that is missing again failed again (the model down, or
+ * refusing the deployment's key): it waits twice RECONCILE_INTERVAL_MS before the next try, twice
+ * as long after each, at most an hour (about thirty tries in the day a message is looked at, not
+ * one every pass), and the messages waiting are left out of the batch, so they cannot keep others
+ * from being found.
  */
 @Injectable()
 export class ReplyReconciler implements OnApplicationBootstrap, OnApplicationShutdown {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<unknown> | undefined;
+  /** By message id, in the order they were last enqueued again. */
+  private readonly extractionRetries = new Map<string, ExtractionRetry>();
 
   constructor(
     private readonly replies: ReplyRepository,
@@ -78,10 +96,12 @@ export class ReplyReconciler implements OnApplicationBootstrap, OnApplicationShu
         }
       }
       let extractions = 0;
-      for (const message of await this.replies.awaitingExtraction(EXTRACTION_WINDOW_MS, BATCH)) {
+      const waiting = this.extractionsWaiting(Date.now());
+      for (const message of await this.replies.awaitingExtraction(EXTRACTION_WINDOW_MS, BATCH, waiting)) {
         signal.throwIfAborted();
         const jobId = extractionJobId(message.messageId);
         if (!(await this.extractionQueue.has(jobId))) {
+          this.noteExtractionRetry(message.messageId, Date.now());
           // `add`, not `requeue`: a job that is queued or running right now is left alone.
           await this.extractionQueue.add(jobId, {
             ownerId: message.ownerId,
@@ -103,5 +123,29 @@ export class ReplyReconciler implements OnApplicationBootstrap, OnApplicationShu
       this.logger.info({ requeued: reconciled.extractions }, 'memory extractions without a job enqueued again');
     }
     return reconciled;
+  }
+
+  /** The messages whose next try is still to come; those past the window are forgotten. */
+  private extractionsWaiting(now: number): string[] {
+    const waiting: string[] = [];
+    for (const [messageId, retry] of this.extractionRetries) {
+      if (retry.lastAt <= now - EXTRACTION_WINDOW_MS) {
+        this.extractionRetries.delete(messageId);
+      } else if (retry.nextAt > now) {
+        waiting.push(messageId);
+      }
+    }
+    return waiting;
+  }
+
+  private noteExtractionRetry(messageId: string, now: number): void {
+    const count = (this.extractionRetries.get(messageId)?.count ?? 0) + 1;
+    const waitMs = Math.min(EXTRACTION_RETRY_MAX_MS, this.config.replies.reconcileIntervalMs * 2 ** count);
+    this.extractionRetries.delete(messageId);
+    this.extractionRetries.set(messageId, { count, lastAt: now, nextAt: now + waitMs });
+    if (this.extractionRetries.size > EXTRACTION_RETRIES_KEPT) {
+      const oldest = this.extractionRetries.keys().next().value as string;
+      this.extractionRetries.delete(oldest);
+    }
   }
 }

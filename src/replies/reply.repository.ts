@@ -117,8 +117,13 @@ export class ReplyRepository {
    * User messages whose reply completed within the last `windowMs` and that were never extracted,
    * oldest first, for owners who have extraction on and whose reply completed after they last
    * changed their preferences (a message sent while extraction was off is never drawn from later).
+   * The messages of `leaveOut` are not among them.
    */
-  async awaitingExtraction(windowMs: number, limit: number): Promise<AwaitingExtraction[]> {
+  async awaitingExtraction(
+    windowMs: number,
+    limit: number,
+    leaveOut: readonly string[] = [],
+  ): Promise<AwaitingExtraction[]> {
     const rows: Array<{
       id: string;
       owner_id: string;
@@ -134,8 +139,9 @@ export class ReplyRepository {
            AND r.updated_at > now() - make_interval(secs => $1::double precision / 1000)
            AND (p.owner_id IS NULL OR (p.memory_extraction AND r.updated_at > p.updated_at))
            AND NOT EXISTS (SELECT 1 FROM memory_extractions e WHERE e.message_id = u.id)
+           AND u.id <> ALL ($3::uuid[])
          ORDER BY r.updated_at LIMIT $2`,
-      [windowMs, limit],
+      [windowMs, limit, leaveOut],
     );
     return rows.map((row) => ({
       messageId: row.id,

@@ -1,10 +1,19 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pino } from 'pino';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DataSource } from 'typeorm';
 import { NoChangeNotifier } from '../../src/common/change-notifier.port.js';
+import { loadConfig } from '../../src/config/app-config.js';
+import { InProcessJobQueue } from '../../src/coordination/in-process-job-queue.js';
+import { InProcessLockService } from '../../src/coordination/in-process-lock.service.js';
 import { runMigrationsLocked } from '../../src/database/data-source.js';
 import { MIGRATIONS } from '../../src/database/migrations/index.js';
+import { extractionJobId, type ExtractMemoriesJobData } from '../../src/memory/memory.constants.js';
+import { MetricsService } from '../../src/metrics/metrics.service.js';
+import type { GenerateReplyJobData } from '../../src/replies/replies.constants.js';
+import { ReplyReconciler } from '../../src/replies/reply-reconciler.service.js';
 import { ReplyRepository } from '../../src/replies/reply.repository.js';
+import { eventually } from '../support/http.js';
 import { createTestDatabase, type TestDatabase } from '../support/services.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -77,6 +86,47 @@ describe('user messages awaiting their memory extraction', () => {
     expect(found.find((m) => m.messageId === afterBack)?.ownerId).toBe(back);
 
     expect((await replies.awaitingExtraction(DAY_MS, 1)).map((m) => m.messageId)).toEqual([older]);
+    // A message left out does not take a place in the batch.
+    expect((await replies.awaitingExtraction(DAY_MS, 1, [older])).map((m) => m.messageId)).toEqual([newer]);
+  });
+
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('enqueues an extraction that fails again less and less often: after 2, 4, 8 reconcile intervals', async () => {
+    const failing = await exchange(`cai-${randomUUID()}`, 'complete', 1000);
+    const extractions = new InProcessJobQueue<ExtractMemoriesJobData>('extractions', { attempts: 1, backoffMs: 1 });
+    const asked: string[] = [];
+    extractions.process(4, async (job) => {
+      asked.push(job.data.messageId);
+      throw new Error('the model is down');
+    });
+    const reconciler = new ReplyReconciler(
+      replies,
+      new InProcessJobQueue<GenerateReplyJobData>('replies', { attempts: 1, backoffMs: 1 }),
+      extractions,
+      new InProcessLockService(new MetricsService()),
+      loadConfig({ RECONCILE_INTERVAL_MS: '1000' }),
+      pino({ level: 'silent' }),
+    );
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() });
+    const tries: number[] = [];
+    for (let pass = 0; pass < 16; pass += 1) {
+      const before = asked.filter((id) => id === failing).length;
+      await reconciler.reconcile();
+      // The job fails at once (one attempt): gone from the queue before the next pass.
+      await eventually(
+        async () => ((await extractions.has(extractionJobId(failing))) ? undefined : true),
+        5_000,
+        'the failed job',
+      );
+      tries.push(asked.filter((id) => id === failing).length - before);
+      vi.advanceTimersByTime(1000);
+    }
+    // Passes 0, 2, 6 and 14: each wait twice the one before.
+    expect(tries).toEqual([1, 0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0]);
+    await extractions.close(1000);
   });
 
   it('reads completed replies through their index', async () => {
