@@ -21,7 +21,6 @@ const EXTRACTION_RETRIES_KEPT = 10_000;
 /** A message's extraction enqueued again by this process: how often, and when it may be once more. */
 interface ExtractionRetry {
   readonly count: number;
-  readonly lastAt: number;
   readonly nextAt: number;
 }
 
@@ -125,11 +124,14 @@ export class ReplyReconciler implements OnApplicationBootstrap, OnApplicationShu
     return reconciled;
   }
 
-  /** The messages whose next try is still to come; those past the window are forgotten. */
+  /**
+   * The messages whose next try is still to come. One whose next try fell due a window ago is
+   * forgotten: its reply completed before then, so it is out of the window too.
+   */
   private extractionsWaiting(now: number): string[] {
     const waiting: string[] = [];
     for (const [messageId, retry] of this.extractionRetries) {
-      if (retry.lastAt <= now - EXTRACTION_WINDOW_MS) {
+      if (retry.nextAt <= now - EXTRACTION_WINDOW_MS) {
         this.extractionRetries.delete(messageId);
       } else if (retry.nextAt > now) {
         waiting.push(messageId);
@@ -142,7 +144,7 @@ export class ReplyReconciler implements OnApplicationBootstrap, OnApplicationShu
     const count = (this.extractionRetries.get(messageId)?.count ?? 0) + 1;
     const waitMs = Math.min(EXTRACTION_RETRY_MAX_MS, this.config.replies.reconcileIntervalMs * 2 ** count);
     this.extractionRetries.delete(messageId);
-    this.extractionRetries.set(messageId, { count, lastAt: now, nextAt: now + waitMs });
+    this.extractionRetries.set(messageId, { count, nextAt: now + waitMs });
     if (this.extractionRetries.size > EXTRACTION_RETRIES_KEPT) {
       const oldest = this.extractionRetries.keys().next().value as string;
       this.extractionRetries.delete(oldest);
